@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+//
+// GuildStore: an embedded storage engine for chat bots.
+//
+// Targets
+// - CLZ4: system library shim for liblz4 (pkg-config `liblz4`, Debian `liblz4-dev`).
+// - CGuildStoreSupport: a few lines of C the engine cannot express in Swift: hardware CRC32C
+//   (SSE4.2 when the CPU has it, a table otherwise) and a relaxed atomic bitset.
+// - StorageEngine: File, Pager, WAL and BTree layers in one module, so page reads inline across
+//   layers (see ../shared/DESIGN.md).
+// - guildstore: the demo / command-line executable.
+//
+// Benchmarks live in their own package under Benchmarks/ so the test build does not compile
+// package-benchmark and the comparison databases.
+import PackageDescription
+
+let package = Package(
+    name: "GuildStore",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "StorageEngine", targets: ["StorageEngine"]),
+        .executable(name: "guildstore", targets: ["guildstore"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        .target(name: "CGuildStoreSupport"),
+        .target(
+            name: "StorageEngine",
+            dependencies: ["CLZ4", "CGuildStoreSupport"]
+        ),
+        .executableTarget(name: "guildstore", dependencies: ["StorageEngine"]),
+        .target(name: "TestSupport", dependencies: ["StorageEngine"], path: "Tests/TestSupport"),
+        .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4"]),
+        .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,21 @@
+#ifndef CGUILDSTORESUPPORT_H
+#define CGUILDSTORESUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// CRC32C (Castagnoli) of `length` bytes, continuing from `crc` (pass 0 to start).
+/// Uses the SSE4.2 crc32 instruction when the CPU has it, a slicing-by-8 table otherwise;
+/// both give the same value.
+uint32_t gs_crc32c(uint32_t crc, const void *data, size_t length);
+
+/// 1 when gs_crc32c runs on the hardware instruction.
+int gs_crc32c_is_hardware(void);
+
+/// Relaxed atomic bit operations on an array of 64-bit words. The engine keeps one bit per
+/// page ("verified since last written") that readers on many threads test and set.
+int gs_bit_test(const uint64_t *words, uint64_t bit);
+void gs_bit_set(uint64_t *words, uint64_t bit);
+void gs_bit_clear(uint64_t *words, uint64_t bit);
+
+#endif

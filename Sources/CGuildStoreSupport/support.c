@@ -1,0 +1,94 @@
+#include "CGuildStoreSupport.h"
+#include <string.h>
+
+// ---- CRC32C --------------------------------------------------------------------------------
+
+static uint32_t crc_table[8][256];
+static int crc_mode = -1; // -1 unknown, 0 software, 1 hardware
+
+static void crc_init_table(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : (c >> 1);
+        crc_table[0][n] = c;
+    }
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = crc_table[0][n];
+        for (int t = 1; t < 8; t++) {
+            c = crc_table[0][c & 0xff] ^ (c >> 8);
+            crc_table[t][n] = c;
+        }
+    }
+}
+
+static uint32_t crc_software(uint32_t crc, const unsigned char *p, size_t n) {
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w ^= crc;
+        crc = crc_table[7][w & 0xff] ^ crc_table[6][(w >> 8) & 0xff] ^
+              crc_table[5][(w >> 16) & 0xff] ^ crc_table[4][(w >> 24) & 0xff] ^
+              crc_table[3][(w >> 32) & 0xff] ^ crc_table[2][(w >> 40) & 0xff] ^
+              crc_table[1][(w >> 48) & 0xff] ^ crc_table[0][w >> 56];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+__attribute__((target("sse4.2")))
+static uint32_t crc_hardware(uint32_t crc, const unsigned char *p, size_t n) {
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c = _mm_crc32_u64(c, w);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--) c32 = _mm_crc32_u8(c32, *p++);
+    return c32;
+}
+#endif
+
+static void crc_setup(void) {
+    crc_init_table();
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    crc_mode = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+#else
+    crc_mode = 0;
+#endif
+}
+
+__attribute__((constructor)) static void gs_support_init(void) { crc_setup(); }
+
+uint32_t gs_crc32c(uint32_t crc, const void *data, size_t length) {
+    const unsigned char *p = (const unsigned char *)data;
+    crc = ~crc;
+#if defined(__x86_64__)
+    if (crc_mode == 1) return ~crc_hardware(crc, p, length);
+#endif
+    return ~crc_software(crc, p, length);
+}
+
+int gs_crc32c_is_hardware(void) { return crc_mode == 1; }
+
+// ---- atomic bitset ------------------------------------------------------------------------
+
+int gs_bit_test(const uint64_t *words, uint64_t bit) {
+    uint64_t w = __atomic_load_n(&words[bit >> 6], __ATOMIC_ACQUIRE);
+    return (int)((w >> (bit & 63)) & 1);
+}
+
+void gs_bit_set(uint64_t *words, uint64_t bit) {
+    __atomic_fetch_or(&words[bit >> 6], (uint64_t)1 << (bit & 63), __ATOMIC_RELEASE);
+}
+
+void gs_bit_clear(uint64_t *words, uint64_t bit) {
+    __atomic_fetch_and(&words[bit >> 6], ~((uint64_t)1 << (bit & 63)), __ATOMIC_RELEASE);
+}

@@ -1,0 +1,77 @@
+/// Deletion and rebalancing.
+///
+/// A node that falls under a quarter full after a delete merges with a sibling when the two
+/// fit one page; the parent loses a separator and may merge in turn. A root interior node
+/// left with a single child takes that child's cells (B4), so the tree gets shorter.
+extension WriteTransaction {
+    func remove(key: UnsafeRawBufferPointer, root: UInt32) throws -> Bool {
+        let (path, leafPage) = try pathToLeaf(key, root: root)
+        let (view, _) = try node(leafPage)
+        let (position, found) = try view.lowerBound(key)
+        guard found else { return false }
+        let leaf = try writableNode(leafPage)
+        let cell = try leaf.node.leafCell(position)
+        if cell.inlineValue == nil { try freeOverflow(first: cell.overflowPage, length: cell.valueLength) }
+        try leaf.removeCell(at: position)
+        try rebalance(page: leafPage, path: path, root: root)
+        return true
+    }
+
+    private func rebalance(page: UInt32, path: [PathEntry], root: UInt32) throws {
+        var path = path
+        if page == root {
+            try collapseRoot(root)
+            return
+        }
+        let (view, _) = try node(page)
+        let capacity = pageSize - NodeLayout.headerSize
+        guard view.usedBytes < capacity / 4 else { return }
+        guard let (parentPage, index) = path.last else { return }
+        let (parentView, _) = try node(parentPage)
+        guard parentView.count >= 1 else { return }
+        // Merge the pair (left, right) that `page` belongs to; the separator is the parent's
+        // cell at `leftIndex`.
+        let leftIndex = index > 0 ? index - 1 : 0
+        let leftPage = try parentView.child(leftIndex)
+        let rightPage = try parentView.child(leftIndex + 1)
+        let (leftView, _) = try node(leftPage)
+        let (rightView, _) = try node(rightPage)
+        guard leftView.isLeaf == rightView.isLeaf else {
+            throw GuildStoreError.corruptPage(page: parentPage, reason: "siblings \(leftPage) and \(rightPage) sit at different depths")
+        }
+        var cells = try (0..<leftView.count).map { try leftView.cellBytes($0) }
+        let rightChild: UInt32
+        if leftView.isLeaf {
+            rightChild = 0
+        } else {
+            let separator = try parentView.key(leftIndex)
+            cells.append(Cell.interior(child: leftView.rightChild, key: separator))
+            rightChild = rightView.rightChild
+        }
+        cells += try (0..<rightView.count).map { try rightView.cellBytes($0) }
+        let needed = cells.reduce(0) { $0 + $1.count + NodeLayout.slotSize }
+        guard needed <= capacity else { return }
+
+        let left = try writableNode(leftPage)
+        try left.rebuild(cells: cells[...], rightChild: rightChild, type: leftView.isLeaf ? .leaf : .interior)
+        let parent = try writableNode(parentPage)
+        try parent.removeCell(at: leftIndex)
+        parent.setChild(leftIndex, to: leftPage)
+        try freePage(rightPage)
+        path.removeLast()
+        try rebalance(page: parentPage, path: path, root: root)
+    }
+
+    /// While the root is an interior node with no keys, pull its only child up (B4).
+    private func collapseRoot(_ root: UInt32) throws {
+        while true {
+            let (view, _) = try node(root)
+            guard !view.isLeaf, view.count == 0 else { return }
+            let child = try view.child(0)
+            let childRef = try page(child)
+            let rootBuffer = try writable(root)
+            rootBuffer.pointer.copyMemory(from: childRef.base, byteCount: pageSize)
+            try freePage(child)
+        }
+    }
+}

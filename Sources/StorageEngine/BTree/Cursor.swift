@@ -1,0 +1,272 @@
+/// A key range for scans. Bounds are inclusive or exclusive; nil is unbounded.
+public struct KeyRange: Sendable, Equatable {
+    public enum Bound: Sendable, Equatable {
+        case inclusive([UInt8])
+        case exclusive([UInt8])
+
+        var key: [UInt8] {
+            switch self {
+            case .inclusive(let key), .exclusive(let key): key
+            }
+        }
+    }
+
+    public var lower: Bound?
+    public var upper: Bound?
+    /// Walk from the upper end down.
+    public var reverse: Bool
+
+    public init(lower: Bound? = nil, upper: Bound? = nil, reverse: Bool = false) {
+        self.lower = lower
+        self.upper = upper
+        self.reverse = reverse
+    }
+
+    /// Keys that start with `prefix`.
+    public static func prefix(_ prefix: [UInt8], reverse: Bool = false) -> KeyRange {
+        var upper = prefix
+        while let last = upper.last, last == 0xFF { upper.removeLast() }
+        if upper.isEmpty { return KeyRange(lower: .inclusive(prefix), reverse: reverse) }
+        upper[upper.count - 1] += 1
+        return KeyRange(lower: .inclusive(prefix), upper: .exclusive(upper), reverse: reverse)
+    }
+
+    func admitsAbove(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard let lower else { return true }
+        let c = lower.key.withUnsafeBytes { compareKeys(key, $0) }
+        if case .inclusive = lower { return c >= 0 }
+        return c > 0
+    }
+
+    func admitsBelow(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard let upper else { return true }
+        let c = upper.key.withUnsafeBytes { compareKeys(key, $0) }
+        if case .inclusive = upper { return c <= 0 }
+        return c < 0
+    }
+}
+
+/// Where `Cursor.seek` lands when the key is absent.
+public enum SeekRule: Sendable {
+    /// The smallest key >= the sought one.
+    case atOrAfter
+    /// The largest key <= the sought one.
+    case atOrBefore
+}
+
+/// A position in one tree. Valid only within its transaction; in a write transaction, any
+/// write to the tree invalidates it (seek again).
+public struct Cursor {
+    struct Level {
+        var ref: PageRef
+        var node: Node
+        var index: Int
+    }
+
+    static let maximumDepth = 48
+
+    let transaction: Transaction
+    let root: UInt32
+    var stack: [Level] = []
+    public private(set) var isValid = false
+
+    init(transaction: Transaction, root: UInt32) {
+        self.transaction = transaction
+        self.root = root
+        stack.reserveCapacity(8)
+    }
+
+    private mutating func push(_ page: UInt32, index: Int) throws {
+        guard stack.count < Self.maximumDepth else {
+            throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Self.maximumDepth) levels (a cycle?)")
+        }
+        let (node, ref) = try transaction.node(page)
+        stack.append(Level(ref: ref, node: node, index: index))
+    }
+
+    /// Descends from `page` along the left (or right) edge to a leaf.
+    private mutating func descendEdge(from page: UInt32, leftmost: Bool) throws {
+        var page = page
+        while true {
+            try push(page, index: 0)
+            let top = stack[stack.count - 1].node
+            let index = leftmost ? 0 : (top.isLeaf ? top.count - 1 : top.count)
+            stack[stack.count - 1].index = index
+            if top.isLeaf { return }
+            page = try top.child(index)
+        }
+    }
+
+    public mutating func first() throws -> Bool {
+        stack.removeAll(keepingCapacity: true)
+        try descendEdge(from: root, leftmost: true)
+        return try settle(forward: true)
+    }
+
+    public mutating func last() throws -> Bool {
+        stack.removeAll(keepingCapacity: true)
+        try descendEdge(from: root, leftmost: false)
+        return try settle(forward: false)
+    }
+
+    public mutating func seek(_ key: [UInt8], _ rule: SeekRule = .atOrAfter) throws -> Bool {
+        try key.withUnsafeBytes { try seek($0, rule) }
+    }
+
+    public mutating func seek(_ key: UnsafeRawBufferPointer, _ rule: SeekRule = .atOrAfter) throws -> Bool {
+        stack.removeAll(keepingCapacity: true)
+        var page = root
+        while true {
+            try push(page, index: 0)
+            let node = stack[stack.count - 1].node
+            if node.isLeaf {
+                let (index, found) = try node.lowerBound(key)
+                switch rule {
+                case .atOrAfter:
+                    stack[stack.count - 1].index = index
+                    return try settle(forward: true)
+                case .atOrBefore:
+                    stack[stack.count - 1].index = found ? index : index - 1
+                    return try settle(forward: false)
+                }
+            }
+            let index = try node.childIndex(for: key)
+            stack[stack.count - 1].index = index
+            page = try node.child(index)
+        }
+    }
+
+    public mutating func next() throws -> Bool {
+        guard isValid else { return false }
+        stack[stack.count - 1].index += 1
+        return try settle(forward: true)
+    }
+
+    public mutating func previous() throws -> Bool {
+        guard isValid else { return false }
+        stack[stack.count - 1].index -= 1
+        return try settle(forward: false)
+    }
+
+    /// Makes the leaf position valid, moving across leaves (and over empty ones) as needed.
+    private mutating func settle(forward: Bool) throws -> Bool {
+        while true {
+            let leaf = stack[stack.count - 1]
+            if leaf.index >= 0 && leaf.index < leaf.node.count {
+                isValid = true
+                return true
+            }
+            stack.removeLast()
+            if forward {
+                while let top = stack.last, top.index >= top.node.count { stack.removeLast() }
+            } else {
+                while let top = stack.last, top.index <= 0 { stack.removeLast() }
+            }
+            guard !stack.isEmpty else {
+                isValid = false
+                return false
+            }
+            stack[stack.count - 1].index += forward ? 1 : -1
+            let parent = stack[stack.count - 1]
+            try descendEdge(from: try parent.node.child(parent.index), leftmost: forward)
+        }
+    }
+
+    /// The current key, valid only inside `body`.
+    public func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        guard isValid else { throw GuildStoreError.corruptPage(page: root, reason: "cursor is not on an entry") }
+        let leaf = stack[stack.count - 1]
+        return try withExtendedLifetime(leaf.ref.owner) { try body(try leaf.node.key(leaf.index)) }
+    }
+
+    /// The current key and value, valid only inside `body`.
+    public func withEntry<T>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T {
+        guard isValid else { throw GuildStoreError.corruptPage(page: root, reason: "cursor is not on an entry") }
+        let leaf = stack[stack.count - 1]
+        return try withExtendedLifetime(leaf.ref.owner) {
+            let cell = try leaf.node.leafCell(leaf.index)
+            if let inline = cell.inlineValue { return try body(cell.key, inline) }
+            let value = try transaction.readOverflow(first: cell.overflowPage, length: cell.valueLength)
+            return try value.withUnsafeBytes { try body(cell.key, $0) }
+        }
+    }
+
+    public var key: [UInt8] { get throws { try withKey { Array($0) } } }
+    public var value: [UInt8] { get throws { try withEntry { Array($1) } } }
+}
+
+extension Transaction {
+    /// A cursor on `tree`, positioned nowhere until `first`, `last` or `seek`.
+    public final func cursor(_ tree: Tree) throws -> Cursor {
+        Cursor(transaction: self, root: try root(of: tree))
+    }
+
+    /// Calls `body` for each entry of `tree` in `range`, in key order (or reverse), until it
+    /// returns false. Streams: nothing is materialized.
+    public final func scan(_ tree: Tree, _ range: KeyRange = KeyRange(),
+                           _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        try scan(root: try root(of: tree), range: range, body)
+    }
+
+    /// Entries of `tree` in `range`, copied. Prefer `scan` for large ranges.
+    public final func entries(_ tree: Tree, _ range: KeyRange = KeyRange(), limit: Int = .max) throws -> [(key: [UInt8], value: [UInt8])] {
+        var result: [(key: [UInt8], value: [UInt8])] = []
+        try scan(tree, range) { key, value in
+            result.append((Array(key), Array(value)))
+            return result.count < limit
+        }
+        return result
+    }
+
+    func scan(root: UInt32, range: KeyRange, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        var cursor = Cursor(transaction: self, root: root)
+        var positioned: Bool
+        if !range.reverse {
+            if let lower = range.lower { positioned = try cursor.seek(lower.key, .atOrAfter) } else { positioned = try cursor.first() }
+            while positioned {
+                let proceed = try cursor.withEntry { key, value -> Bool? in
+                    guard range.admitsBelow(key) else { return nil }
+                    guard range.admitsAbove(key) else { return true }
+                    return try body(key, value)
+                }
+                guard proceed == true else { return }
+                positioned = try cursor.next()
+            }
+        } else {
+            if let upper = range.upper { positioned = try cursor.seek(upper.key, .atOrBefore) } else { positioned = try cursor.last() }
+            while positioned {
+                let proceed = try cursor.withEntry { key, value -> Bool? in
+                    guard range.admitsAbove(key) else { return nil }
+                    guard range.admitsBelow(key) else { return true }
+                    return try body(key, value)
+                }
+                guard proceed == true else { return }
+                positioned = try cursor.previous()
+            }
+        }
+    }
+
+    /// The point lookup: one descent, no copy for inline values.
+    func withValue<T>(_ key: UnsafeRawBufferPointer, root: UInt32, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        var page = root
+        var depth = 0
+        while true {
+            let (node, ref) = try self.node(page)
+            if node.isLeaf {
+                let (index, found) = try node.lowerBound(key)
+                guard found else { return nil }
+                return try withExtendedLifetime(ref.owner) {
+                    let cell = try node.leafCell(index)
+                    if let inline = cell.inlineValue { return try body(inline) }
+                    let value = try readOverflow(first: cell.overflowPage, length: cell.valueLength)
+                    return try value.withUnsafeBytes { try body($0) }
+                }
+            }
+            depth += 1
+            guard depth < Cursor.maximumDepth else {
+                throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Cursor.maximumDepth) levels (a cycle?)")
+            }
+            page = try withExtendedLifetime(ref.owner) { try node.child(try node.childIndex(for: key)) }
+        }
+    }
+}

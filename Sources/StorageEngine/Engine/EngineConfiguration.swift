@@ -1,0 +1,87 @@
+/// When commits reach stable storage.
+public enum SynchronousMode: String, Sendable, CaseIterable {
+    /// Never sync. A crash of the machine can lose or tear recent work; a crash of the process
+    /// cannot.
+    case off
+    /// Sync the WAL at checkpoint, before the database file is written (SQLite's
+    /// `synchronous = NORMAL` in WAL mode, the seeds' setting). A power loss can lose the last
+    /// commits but never tears one.
+    case normal
+    /// Sync the WAL before a commit is acknowledged. A power loss loses nothing acknowledged.
+    case full
+}
+
+/// How a checkpoint treats readers (see `StorageEngine.checkpoint`).
+public enum CheckpointMode: String, Sendable, CaseIterable {
+    /// Copy what no live snapshot still needs; never wait.
+    case passive
+    /// Wait (up to a timeout) for snapshots older than the last commit, then copy everything
+    /// and restart the log.
+    case full
+    /// As `full`, then shrink the WAL file to zero bytes.
+    case truncate
+}
+
+public struct EngineConfiguration: Sendable {
+    /// Page size for a new database: a power of two from 4 KiB to 64 KiB. Nil opens an
+    /// existing database with whatever it was created with (4 KiB for a new one); a value
+    /// that disagrees with an existing file is an error.
+    public var pageSize: Int?
+    public var synchronous: SynchronousMode
+    /// Frames in the WAL past which a commit runs a passive checkpoint. 0 turns automatic
+    /// checkpoints off.
+    public var checkpointThreshold: Int
+    /// Bytes of address space reserved for the read-only mapping of the database file, so
+    /// the file grows under it without remapping. Pages past it are read with pread.
+    public var mapReservation: Int
+    /// Longest key in bytes. Nil takes the largest the page size allows
+    /// (`StorageEngine.maximumKeySize(pageSize:)`).
+    public var maxKeySize: Int?
+
+    public init(
+        pageSize: Int? = nil,
+        synchronous: SynchronousMode = .normal,
+        checkpointThreshold: Int = 1000,
+        mapReservation: Int = 1 << 36,
+        maxKeySize: Int? = nil
+    ) {
+        self.pageSize = pageSize
+        self.synchronous = synchronous
+        self.checkpointThreshold = checkpointThreshold
+        self.mapReservation = mapReservation
+        self.maxKeySize = maxKeySize
+    }
+}
+
+/// What a checkpoint did.
+public struct CheckpointResult: Sendable, Equatable {
+    /// Frames in the WAL when the checkpoint started.
+    public var framesInWAL: Int
+    /// Frames whose page image was copied into the database file (older frames of the same
+    /// page are superseded and counted too).
+    public var framesCheckpointed: Int
+    /// True when everything was copied and the log restarted.
+    public var walRestarted: Bool
+    /// True when a live snapshot kept some frames from being copied.
+    public var blockedByReaders: Bool
+}
+
+/// Counters and sizes, cheap to read.
+public struct EngineStatistics: Sendable {
+    public var pageSize: Int
+    public var pageCount: Int
+    public var freePages: Int
+    public var fileBytes: Int64
+    public var walFrames: Int
+    public var walBytes: Int64
+    public var framesCheckpointed: Int
+    public var checkpoints: Int
+    public var commits: Int
+    public var syncs: Int
+    public var activeReaders: Int
+    /// Seconds the oldest live snapshot has been open; 0 without readers.
+    public var oldestReaderAge: Double
+    /// Frames a live snapshot keeps from being checkpointed.
+    public var framesHeldByReaders: Int
+    public var hardwareChecksums: Bool
+}

@@ -1,0 +1,79 @@
+/// Everything the writer publishes and readers pin, guarded by `StorageEngine.state`.
+struct EngineState {
+    var view: FileView
+    /// Size of the database file as written by creation and checkpoints.
+    var fileBytes: Int64
+    /// The header as of the last commit.
+    var header: DatabaseHeader
+    /// Database size in pages as of the last commit.
+    var databaseSize: UInt32
+    /// Global sequence number of the last committed frame (E3); 0 before any.
+    var lastCommit: UInt64
+    /// Page number -> committed frames not yet superseded in the database file.
+    var walIndex: [UInt32: FrameVersions] = [:]
+    /// Frames in the WAL file since its last restart.
+    var walFrames: Int = 0
+    var readers: [UInt64: ReaderRecord] = [:]
+    var nextReaderID: UInt64 = 1
+    var writerActive = false
+    var closed = false
+    var poisonReason: String?
+    var commits = 0
+    var syncs = 0
+    var checkpoints = 0
+    var framesCheckpointed = 0
+
+    func snapshot(readerID: UInt64?) -> Snapshot {
+        Snapshot(readerID: readerID, sequence: lastCommit, databaseSize: databaseSize, header: header,
+                 view: view, fileBytes: fileBytes, consultsIndex: !walIndex.isEmpty)
+    }
+
+    /// Sequence of the oldest live snapshot, or `lastCommit` when there is none.
+    var oldestReaderSequence: UInt64 {
+        readers.values.reduce(lastCommit) { min($0, $1.sequence) }
+    }
+
+    /// Committed frames newer than `sequence` still in the index.
+    func walIndexFrames(after sequence: UInt64) -> Int {
+        walIndex.values.reduce(0) { total, versions in
+            total + versions.entries.reduce(0) { $0 + ($1.sequence > sequence ? 1 : 0) }
+        }
+    }
+}
+
+struct ReaderRecord {
+    var sequence: UInt64
+    var started: ContinuousClock.Instant
+}
+
+/// What a transaction pins when it begins.
+struct Snapshot {
+    let readerID: UInt64?
+    let sequence: UInt64
+    let databaseSize: UInt32
+    let header: DatabaseHeader
+    let view: FileView
+    let fileBytes: Int64
+    /// False when the index was empty at begin: every page this snapshot reads is in the file
+    /// already, and the index can only gain frames newer than it (E3).
+    let consultsIndex: Bool
+}
+
+/// The committed versions of one page that live in the WAL, oldest first.
+struct FrameVersions {
+    struct Entry {
+        var sequence: UInt64
+        var image: PageBuffer
+    }
+    var entries: [Entry]
+
+    @inline(__always)
+    func newest(atOrBelow sequence: UInt64) -> PageBuffer? {
+        var i = entries.count - 1
+        while i >= 0 {
+            if entries[i].sequence <= sequence { return entries[i].image }
+            i -= 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+extension StorageEngine {
+    /// Opens the database at `path`, creating it when it does not exist, and recovers from the
+    /// WAL (`path` + "-wal") every transaction committed before a crash.
+    ///
+    /// Errors: `.notADatabase`, `.unsupportedFormatVersion`, `.pageSizeMismatch`,
+    /// `.corruptHeader`, `.corruptWAL`, `.invalidConfiguration`, `.locked`, `.io`.
+    public static func open(
+        path: String,
+        configuration: EngineConfiguration = EngineConfiguration(),
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) throws -> StorageEngine {
+        if let requested = configuration.pageSize, !PageFormat.isValidPageSize(requested) {
+            throw GuildStoreError.invalidConfiguration("page size \(requested) must be a power of two from 4096 to 65536")
+        }
+        guard configuration.checkpointThreshold >= 0, configuration.mapReservation >= 0 else {
+            throw GuildStoreError.invalidConfiguration("checkpointThreshold and mapReservation must not be negative")
+        }
+        let walPath = path + "-wal"
+        if !fileSystem.exists(path) {
+            try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
+        }
+        let file = try fileSystem.open(path, create: false)
+        do {
+            try file.lockExclusive()
+            let fileBytes = try file.size()
+            if fileBytes == 0 {
+                // A file created empty (by us before a crash, or by `touch`): make it a database.
+                try file.close()
+                try fileSystem.remove(path)
+                try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
+                return try open(path: path, configuration: configuration, fileSystem: fileSystem)
+            }
+            var probe = [UInt8](repeating: 0, count: 24)
+            let n = try probe.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+            let pageSize = try probe.prefix(n).withUnsafeBytes { try DatabaseHeader.probe($0, path: path) }
+            if let requested = configuration.pageSize, requested != pageSize {
+                throw GuildStoreError.pageSizeMismatch(path: path, file: pageSize, requested: requested)
+            }
+
+            let walExisted = fileSystem.exists(walPath)
+            let walFile = try fileSystem.open(walPath, create: true)
+            if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
+            let recovered = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize)
+            let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
+
+            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
+            let header: DatabaseHeader
+            if let image = committed?.pages[0] {
+                header = try DatabaseHeader.decode(image.pointer, pageSize: pageSize, path: path)
+            } else {
+                guard fileBytes >= Int64(pageSize) else {
+                    throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
+                }
+                let page = try readHeaderPage(view: view, fileBytes: fileBytes, path: path)
+                header = try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path)
+            }
+            let databaseSize = committed?.databaseSize ?? header.pageCount
+            guard databaseSize == header.pageCount else {
+                throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")
+            }
+
+            var state = EngineState(view: view, fileBytes: fileBytes, header: header,
+                                    databaseSize: databaseSize, lastCommit: 0)
+            if let committed {
+                // No snapshot is older than recovery, so each page keeps only its newest image.
+                var sequence: UInt64 = 0
+                for (page, image) in committed.pages where page < databaseSize {
+                    sequence += 1
+                    state.walIndex[page] = FrameVersions(entries: [.init(sequence: sequence, image: image)])
+                }
+                state.lastCommit = UInt64(committed.committedFrameCount)
+                state.walFrames = committed.committedFrameCount
+            }
+            let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: committed)
+            return try StorageEngine(path: path, walPath: walPath, configuration: configuration,
+                                     pageSize: pageSize, fileSystem: fileSystem, wal: wal, state: state)
+        } catch {
+            try? file.close()
+            throw error
+        }
+    }
+
+    private static func readHeaderPage(view: FileView, fileBytes: Int64, path: String) throws -> PageRef {
+        do {
+            return try view.page(0, fileBytes: fileBytes)
+        } catch GuildStoreError.checksumMismatch {
+            throw GuildStoreError.corruptHeader(path: path, reason: "header page checksum mismatch")
+        }
+    }
+
+    /// Writes a new database (header page and an empty catalog leaf) to a temporary file,
+    /// syncs it, and renames it into place, so a crash never leaves a half-made database.
+    static func createDatabase(at path: String, pageSize: Int, fileSystem: any FileSystem) throws {
+        let temporary = path + "-create"
+        try fileSystem.remove(temporary)
+        let file = try fileSystem.open(temporary, create: true)
+        do {
+            let header = DatabaseHeader(
+                pageSize: pageSize, pageCount: 2, freeListHead: 0, freePageCount: 0, catalogRoot: 1,
+                schemaCounter: 1, createdAt: UInt64(max(0, Date().timeIntervalSince1970)))
+            let pages = PageBuffer(size: pageSize * 2)
+            header.write(to: pages.pointer)
+            sealPage(pages.pointer, size: pageSize)
+            NodeLayout.initialize(pages.pointer + pageSize, pageSize: pageSize, type: .leaf)
+            sealPage(pages.pointer + pageSize, size: pageSize)
+            try file.write(pages.bytes, at: 0)
+            try file.sync()
+            try file.close()
+        } catch {
+            try? file.close()
+            throw error
+        }
+        try fileSystem.rename(temporary, to: path)
+        try fileSystem.syncDirectory(containing: path)
+    }
+}
+

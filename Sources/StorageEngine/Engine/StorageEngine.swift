@@ -1,0 +1,199 @@
+import Synchronization
+
+/// A GuildStore database file and its write-ahead log: many B+trees in one file, one writer
+/// at a time, any number of snapshot readers.
+///
+/// ```swift
+/// let engine = try StorageEngine.open(path: "bot.gsdb")
+/// try engine.write { tx in
+///     let events = try tx.createTree("events")
+///     try tx.put(Array("k".utf8), Array("v".utf8), in: events)
+/// }
+/// let value = try engine.read { try $0.get(Array("k".utf8), in: try $0.tree("events")) }
+/// ```
+///
+/// Thread safety: the engine may be used from any thread. `beginWrite` admits one write
+/// transaction at a time (others get `.writerBusy`); read transactions run concurrently with it
+/// and with each other. A transaction object itself belongs to one thread at a time.
+///
+/// Invariants:
+/// (E1) A snapshot is (last commit sequence, database size). A page is read from the newest WAL
+///      frame at or below the snapshot's sequence, else from the database file.
+/// (E2) A checkpoint copies only frames at or below the oldest live snapshot's sequence, and
+///      then drops those frames from the index: the file now holds the newest of them, which
+///      is what every live snapshot would have read.
+/// (E3) Frame sequences are global and never reused, so restarting the log never makes a new
+///      frame visible to an old snapshot.
+/// (E4) A failed sync poisons the engine for writing; reads go on. A failed write rolls the
+///      transaction back and leaves the engine usable (the torn bytes never form a valid
+///      frame chain, W1).
+public final class StorageEngine: @unchecked Sendable {
+    // Safe to share: immutable configuration plus `state` behind a Mutex; `wal` is touched
+    // only by the holder of the writer token (`state.writerActive`).
+    public let path: String
+    public let walPath: String
+    public let configuration: EngineConfiguration
+    public let pageSize: Int
+    public let maxKeySize: Int
+    let fileSystem: any FileSystem
+    let wal: WriteAheadLog
+    let state: Mutex<EngineState>
+
+    /// The largest key a database with this page size stores: a quarter of a page less the
+    /// cell overhead, so every node holds at least four cells.
+    public static func maximumKeySize(pageSize: Int) -> Int {
+        NodeLayout.maxCellSize(pageSize: pageSize) - 12
+    }
+
+    init(path: String, walPath: String, configuration: EngineConfiguration, pageSize: Int,
+         fileSystem: any FileSystem, wal: WriteAheadLog, state: EngineState) throws {
+        self.path = path
+        self.walPath = walPath
+        self.configuration = configuration
+        self.pageSize = pageSize
+        let limit = Self.maximumKeySize(pageSize: pageSize)
+        if let requested = configuration.maxKeySize {
+            guard requested >= 1, requested <= limit else {
+                throw GuildStoreError.invalidConfiguration("maxKeySize \(requested) must be 1...\(limit) for \(pageSize)-byte pages")
+            }
+            maxKeySize = requested
+        } else {
+            maxKeySize = limit
+        }
+        self.fileSystem = fileSystem
+        self.wal = wal
+        self.state = Mutex(state)
+    }
+
+    // MARK: Transactions
+
+    /// Pins a snapshot of the last commit. End it (or let it go) promptly: a live snapshot
+    /// holds back checkpoints.
+    public func beginRead() throws -> ReadTransaction {
+        let snapshot = try state.withLock { s -> Snapshot in
+            guard !s.closed else { throw GuildStoreError.closed }
+            let id = s.nextReaderID
+            s.nextReaderID += 1
+            s.readers[id] = ReaderRecord(sequence: s.lastCommit, started: .now)
+            return s.snapshot(readerID: id)
+        }
+        return ReadTransaction(engine: self, snapshot: snapshot)
+    }
+
+    /// Starts the write transaction. Only one runs at a time.
+    public func beginWrite() throws -> WriteTransaction {
+        let snapshot = try state.withLock { s -> Snapshot in
+            guard !s.closed else { throw GuildStoreError.closed }
+            if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
+            guard !s.writerActive else { throw GuildStoreError.writerBusy }
+            s.writerActive = true
+            return s.snapshot(readerID: nil)
+        }
+        return WriteTransaction(engine: self, snapshot: snapshot)
+    }
+
+    /// Runs `body` on a pinned snapshot.
+    public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        let tx = try beginRead()
+        defer { tx.end() }
+        return try body(tx)
+    }
+
+    /// Runs `body` in a write transaction and commits it; a thrown error rolls it back.
+    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+        let tx = try beginWrite()
+        do {
+            let result = try body(tx)
+            try tx.commit()
+            return result
+        } catch {
+            tx.rollback()
+            throw error
+        }
+    }
+
+    func endReader(_ id: UInt64) {
+        state.withLock { _ = $0.readers.removeValue(forKey: id) }
+    }
+
+    func releaseWriter() {
+        state.withLock { $0.writerActive = false }
+    }
+
+    /// Takes the writer token for engine maintenance (checkpoint, vacuum).
+    func withWriterToken<T>(_ body: () throws -> T) throws -> T {
+        try state.withLock { s in
+            guard !s.closed else { throw GuildStoreError.closed }
+            guard !s.writerActive else { throw GuildStoreError.writerBusy }
+            s.writerActive = true
+        }
+        defer { releaseWriter() }
+        return try body()
+    }
+
+    // MARK: Page reads
+
+    /// Reads page `number` as snapshot `snapshot` sees it (E1).
+    @inline(__always)
+    func readPage(_ number: UInt32, snapshot: Snapshot) throws -> PageRef {
+        guard number < snapshot.databaseSize else {
+            throw GuildStoreError.corruptPage(page: number, reason: "beyond the end of the database (\(snapshot.databaseSize) pages)")
+        }
+        var fileBytes = snapshot.fileBytes
+        if snapshot.consultsIndex {
+            let image = state.withLock { s -> PageBuffer? in
+                fileBytes = s.fileBytes
+                return s.walIndex[number]?.newest(atOrBelow: snapshot.sequence)
+            }
+            if let image { return PageRef(base: image.pointer, owner: image) }
+        }
+        return try snapshot.view.page(number, fileBytes: fileBytes)
+    }
+
+    // MARK: Statistics and close
+
+    public func statistics() -> EngineStatistics {
+        let walBytes = (try? wal.file.size()) ?? 0
+        return state.withLock { s in
+            let now = ContinuousClock.now
+            let oldest = s.readers.values.min { $0.sequence < $1.sequence }
+            let oldestStart = s.readers.values.map(\.started).min()
+            let held = oldest.map { reader in
+                s.walIndexFrames(after: reader.sequence)
+            } ?? 0
+            let age = oldestStart.map { start -> Double in
+                let d = now - start
+                return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            } ?? 0
+            return EngineStatistics(
+                pageSize: pageSize, pageCount: Int(s.databaseSize), freePages: Int(s.header.freePageCount),
+                fileBytes: s.fileBytes, walFrames: s.walFrames, walBytes: walBytes,
+                framesCheckpointed: s.framesCheckpointed, checkpoints: s.checkpoints,
+                commits: s.commits, syncs: s.syncs, activeReaders: s.readers.count,
+                oldestReaderAge: age, framesHeldByReaders: held,
+                hardwareChecksums: ChecksumInfo.isHardware)
+        }
+    }
+
+    /// Closes the engine: later calls throw `.closed`. Fails with `.busy` while a transaction
+    /// is open. Committed work stays in the WAL and is checkpointed by the next open.
+    public func close() throws {
+        try state.withLock { s in
+            guard !s.closed else { return }
+            guard !s.writerActive else { throw GuildStoreError.busy("a write transaction is open") }
+            guard s.readers.isEmpty else { throw GuildStoreError.busy("\(s.readers.count) read transactions are open") }
+            s.closed = true
+        }
+        var firstError: Error?
+        do { try wal.file.close() } catch { firstError = error }
+        let view = state.withLock { $0.view }
+        do { try view.file.close() } catch { firstError = firstError ?? error }
+        if let firstError { throw firstError }
+    }
+}
+
+enum ChecksumInfo {
+    static var isHardware: Bool { gs_crc32c_is_hardware() != 0 }
+}
+
+import CGuildStoreSupport

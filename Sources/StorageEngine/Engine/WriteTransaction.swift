@@ -1,0 +1,179 @@
+/// The one write transaction: it sees its own changes, which live in memory until `commit`
+/// appends them to the WAL as one atomic group of frames. `rollback` (or deinit without a
+/// commit) discards them.
+public final class WriteTransaction: Transaction {
+    let snapshot: Snapshot
+    /// Pages changed by this transaction, by page number.
+    var dirty: [UInt32: PageBuffer] = [:]
+    var workingHeader: DatabaseHeader
+    private(set) var finished = false
+
+    init(engine: StorageEngine, snapshot: Snapshot) {
+        self.snapshot = snapshot
+        self.workingHeader = snapshot.header
+        super.init(engine: engine)
+    }
+
+    deinit {
+        if !finished { rollback() }
+    }
+
+    override func page(_ number: UInt32) throws -> PageRef {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        if let buffer = dirty[number] { return PageRef(base: buffer.pointer, owner: buffer) }
+        guard number < workingHeader.pageCount else {
+            throw GuildStoreError.corruptPage(page: number, reason: "beyond the end of the database (\(workingHeader.pageCount) pages)")
+        }
+        return try engine.readPage(number, snapshot: snapshot)
+    }
+
+    override var header: DatabaseHeader { workingHeader }
+
+    /// A private, writable copy of page `number` in the dirty set.
+    func writable(_ number: UInt32) throws -> PageBuffer {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        if let buffer = dirty[number] { return buffer }
+        let ref = try page(number)
+        let buffer = PageBuffer(copying: ref.base, size: pageSize)
+        dirty[number] = buffer
+        return buffer
+    }
+
+    func writableNode(_ number: UInt32) throws -> MutableNode {
+        let buffer = try writable(number)
+        let node = MutableNode(base: buffer.pointer, pageSize: pageSize, number: number)
+        _ = try node.node
+        return node
+    }
+
+    // MARK: Writes
+
+    /// Stores `value` under `key`, replacing any value there.
+    public func put(_ key: [UInt8], _ value: [UInt8], in tree: Tree) throws {
+        try key.withUnsafeBytes { k in
+            try value.withUnsafeBytes { v in try put(k, v, in: tree) }
+        }
+    }
+
+    public func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, in tree: Tree) throws {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        guard key.count <= engine.maxKeySize else {
+            throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize)
+        }
+        guard value.count <= OverflowLayout.maximumValueSize else {
+            throw GuildStoreError.valueTooLarge(size: value.count, limit: OverflowLayout.maximumValueSize)
+        }
+        try insert(key: key, value: value, root: try root(of: tree))
+    }
+
+    /// Removes `key`; returns whether it was there.
+    @discardableResult
+    public func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        let root = try root(of: tree)
+        return try key.withUnsafeBytes { try remove(key: $0, root: root) }
+    }
+
+    // MARK: Trees
+
+    /// Creates an empty tree named `name`.
+    public func createTree(_ name: String) throws -> Tree {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        guard try tree(name) == nil else { throw GuildStoreError.treeAlreadyExists(name) }
+        let key = Array(name.utf8)
+        guard key.count <= engine.maxKeySize, !key.isEmpty else { throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize) }
+        let (root, buffer) = try allocatePage()
+        NodeLayout.initialize(buffer.pointer, pageSize: pageSize, type: .leaf)
+        var entry = [UInt8](repeating: 0, count: 8)
+        entry.withUnsafeMutableBytes { $0.baseAddress!.setU32(0, root) }
+        try key.withUnsafeBytes { k in
+            try entry.withUnsafeBytes { v in try insert(key: k, value: v, root: workingHeader.catalogRoot) }
+        }
+        return Tree(name: name, root: root, schemaCounter: workingHeader.schemaCounter)
+    }
+
+    /// The tree named `name`, created when missing.
+    public func openTree(_ name: String) throws -> Tree {
+        if let existing = try tree(name) { return existing }
+        return try createTree(name)
+    }
+
+    /// Deletes a tree and frees its pages.
+    public func dropTree(_ name: String) throws {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        guard let tree = try tree(name) else { throw GuildStoreError.treeNotFound(name) }
+        try freeTree(page: tree.root, depth: 0)
+        _ = try Array(name.utf8).withUnsafeBytes { try remove(key: $0, root: workingHeader.catalogRoot) }
+        workingHeader.schemaCounter += 1
+    }
+
+    /// Removes every entry of `tree`, keeping the tree.
+    public func clear(_ tree: Tree) throws {
+        let root = try root(of: tree)
+        let (node, _) = try self.node(root)
+        if !node.isLeaf {
+            for i in 0...node.count { try freeTree(page: try node.child(i), depth: 1) }
+        } else {
+            for i in 0..<node.count {
+                let cell = try node.leafCell(i)
+                if cell.inlineValue == nil { try freeOverflow(first: cell.overflowPage, length: cell.valueLength) }
+            }
+        }
+        NodeLayout.initialize(try writable(root).pointer, pageSize: pageSize, type: .leaf)
+    }
+
+    private func freeTree(page: UInt32, depth: Int) throws {
+        guard depth < Cursor.maximumDepth else {
+            throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Cursor.maximumDepth) levels (a cycle?)")
+        }
+        let (node, ref) = try self.node(page)
+        try withExtendedLifetime(ref.owner) {
+            if node.isLeaf {
+                for i in 0..<node.count {
+                    let cell = try node.leafCell(i)
+                    if cell.inlineValue == nil { try freeOverflow(first: cell.overflowPage, length: cell.valueLength) }
+                }
+            } else {
+                for i in 0...node.count { try freeTree(page: try node.child(i), depth: depth + 1) }
+            }
+        }
+        try freePage(page)
+    }
+
+    // MARK: Commit
+
+    /// Makes the transaction's changes durable (as `synchronous` says) and visible to new
+    /// snapshots. After a thrown error nothing of the transaction is visible.
+    public func commit() throws {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        finished = true
+        defer { engine.releaseWriter() }
+        if workingHeader != snapshot.header {
+            let page0 = try writableUnchecked(0)
+            workingHeader.write(to: page0.pointer)
+        }
+        guard !dirty.isEmpty else { return }
+        var pages = dirty.map { (page: $0.key, image: $0.value) }
+        pages.sort { $0.page < $1.page }
+        for entry in pages { sealPage(entry.image.pointer, size: pageSize) }
+        try engine.commit(pages: pages, header: workingHeader)
+        dirty.removeAll()
+    }
+
+    /// Discards every change.
+    public func rollback() {
+        guard !finished else { return }
+        finished = true
+        dirty.removeAll()
+        engine.releaseWriter()
+    }
+
+    /// `writable` without the finished check, for commit's header write.
+    private func writableUnchecked(_ number: UInt32) throws -> PageBuffer {
+        if let buffer = dirty[number] { return buffer }
+        let ref = try engine.readPage(number, snapshot: snapshot)
+        let buffer = PageBuffer(copying: ref.base, size: pageSize)
+        dirty[number] = buffer
+        return buffer
+    }
+}

@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The File layer: every byte GuildStore reads or writes goes through these two protocols, so
+/// tests can swap the whole layer for a fault-injecting one (see Tests/TestSupport).
+///
+/// Implementations throw `GuildStoreError` only.
+public protocol FileSystem: Sendable {
+    /// Opens `path` for reading and writing, creating it when `create` is true.
+    func open(_ path: String, create: Bool) throws -> any FileHandleIO
+    func exists(_ path: String) -> Bool
+    func remove(_ path: String) throws
+    /// Atomically replaces `destination` with `source`.
+    func rename(_ source: String, to destination: String) throws
+    /// Makes a created, removed or renamed entry in the directory of `path` durable.
+    func syncDirectory(containing path: String) throws
+}
+
+/// One open file.
+public protocol FileHandleIO: AnyObject, Sendable {
+    var path: String { get }
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (fewer only at
+    /// the end of the file).
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
+    /// Writes all of `buffer` at `offset`, or throws.
+    func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws
+    /// Makes every completed write durable (fdatasync).
+    func sync() throws
+    func truncate(to size: Int64) throws
+    func size() throws -> Int64
+    /// Maps `length` bytes read-only and shared, starting at offset 0. The mapping may extend
+    /// past the end of the file; pages past the end must not be touched until the file has
+    /// grown over them. Returns nil when the layer cannot map.
+    func mapReadOnly(length: Int) throws -> MappedRegion?
+    /// Takes an exclusive advisory lock without waiting; throws `.locked` when another
+    /// process holds it.
+    func lockExclusive() throws
+    func close() throws
+}
+
+/// A read-only shared mapping, unmapped when released.
+///
+/// Invariant (M1): the file behind a mapping is never truncated while the mapping lives
+/// (a page past the new end would raise SIGBUS); the engine writes the file only with pwrite.
+public final class MappedRegion: @unchecked Sendable {
+    // Safe to share: the base pointer and length never change, and the memory is read-only.
+    public let base: UnsafeRawPointer
+    public let length: Int
+
+    public init(base: UnsafeRawPointer, length: Int) {
+        self.base = base
+        self.length = length
+    }
+
+    deinit {
+        _ = munmap(UnsafeMutableRawPointer(mutating: base), length)
+    }
+}
+
+/// Maps an errno from a failed call to the error the engine reports.
+func fileError(_ operation: String, path: String, errno code: Int32) -> GuildStoreError {
+    if code == ENOSPC || code == EDQUOT { return .diskFull(path: path) }
+    return .io(operation: operation, path: path, errno: code)
+}

@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real File layer: POSIX calls, each retried on EINTR.
+public struct PosixFileSystem: FileSystem {
+    public init() {}
+
+    public func open(_ path: String, create: Bool) throws -> any FileHandleIO {
+        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
+        let fd = retryingEINTR { Glibc.open(path, flags, 0o644) }
+        guard fd >= 0 else { throw fileError("open", path: path, errno: errno) }
+        return PosixFile(fd: fd, path: path)
+    }
+
+    public func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    public func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw fileError("unlink", path: path, errno: errno) }
+    }
+
+    public func rename(_ source: String, to destination: String) throws {
+        if Glibc.rename(source, destination) != 0 { throw fileError("rename", path: source, errno: errno) }
+    }
+
+    public func syncDirectory(containing path: String) throws {
+        let directory = directoryName(of: path)
+        let fd = retryingEINTR { Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw fileError("open directory", path: directory, errno: errno) }
+        defer { Glibc.close(fd) }
+        if retryingEINTR({ fsync(fd) }) != 0 { throw fileError("fsync directory", path: directory, errno: errno) }
+    }
+}
+
+func directoryName(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let directory = String(path[..<slash])
+    return directory.isEmpty ? "/" : directory
+}
+
+@inline(__always)
+func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
+    while true {
+        let result = call()
+        if result >= 0 || errno != EINTR { return result }
+    }
+}
+
+/// An open file descriptor.
+final class PosixFile: FileHandleIO, @unchecked Sendable {
+    // Safe to share: `fd` is written once at init and at close; pread/pwrite on one descriptor
+    // are thread-safe; the engine closes a file only when no transaction uses it.
+    private var fd: Int32
+    let path: String
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fileError("pread", path: path, errno: errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fileError("pwrite", path: path, errno: errno)
+            }
+            done += n
+        }
+    }
+
+    func sync() throws {
+        if retryingEINTR({ fdatasync(fd) }) != 0 { throw fileError("fdatasync", path: path, errno: errno) }
+    }
+
+    func truncate(to size: Int64) throws {
+        if retryingEINTR({ ftruncate(fd, off_t(size)) }) != 0 { throw fileError("ftruncate", path: path, errno: errno) }
+    }
+
+    func size() throws -> Int64 {
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw fileError("fstat", path: path, errno: errno) }
+        return Int64(info.st_size)
+    }
+
+    func mapReadOnly(length: Int) throws -> MappedRegion? {
+        let pointer = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
+        guard let pointer, pointer != MAP_FAILED else { throw fileError("mmap", path: path, errno: errno) }
+        return MappedRegion(base: UnsafeRawPointer(pointer), length: length)
+    }
+
+    func lockExclusive() throws {
+        if retryingEINTR({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
+            if errno == EWOULDBLOCK { throw GuildStoreError.locked(path: path) }
+            throw fileError("flock", path: path, errno: errno)
+        }
+    }
+
+    func close() throws {
+        guard fd >= 0 else { return }
+        let result = Glibc.close(fd)
+        fd = -1
+        if result != 0 { throw fileError("close", path: path, errno: errno) }
+    }
+}

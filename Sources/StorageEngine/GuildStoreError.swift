@@ -1,0 +1,81 @@
+import Foundation
+
+/// The one error type every layer of GuildStore throws.
+///
+/// Each case carries the context an operator needs: the file, the page or frame, the size and
+/// limit, the underlying `errno`. Nothing that comes from disk or from a caller traps; it ends
+/// up here.
+public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file exists but does not start with GuildStore's magic.
+    case notADatabase(path: String)
+    /// The file was written by a format version this build does not read.
+    case unsupportedFormatVersion(path: String, version: UInt32)
+    /// The configuration asked for a page size the file was not created with.
+    case pageSizeMismatch(path: String, file: Int, requested: Int)
+    /// A configuration value is out of range.
+    case invalidConfiguration(String)
+    /// The header page is unreadable: bad checksum, impossible field values.
+    case corruptHeader(path: String, reason: String)
+    /// A page's bytes do not match its checksum.
+    case checksumMismatch(path: String, page: UInt32)
+    /// A page passed its checksum but its structure is impossible (a bad offset, a loop).
+    case corruptPage(page: UInt32, reason: String)
+    /// A WAL frame or header is malformed in a way recovery cannot step over.
+    case corruptWAL(path: String, reason: String)
+    /// A key longer than the configured limit.
+    case keyTooLarge(size: Int, limit: Int)
+    /// A value longer than the engine can store.
+    case valueTooLarge(size: Int, limit: Int)
+    /// The database (or the transaction) was closed.
+    case closed
+    /// The transaction already committed or rolled back.
+    case transactionFinished
+    /// A write was attempted through a read-only snapshot.
+    case readOnlyTransaction
+    /// Another write transaction is in progress.
+    case writerBusy
+    /// The operation needs readers to finish first (vacuum, a full checkpoint that timed out).
+    case busy(String)
+    /// Another process holds the database's lock.
+    case locked(path: String)
+    /// A tree of that name does not exist.
+    case treeNotFound(String)
+    /// A tree of that name already exists.
+    case treeAlreadyExists(String)
+    /// A system call failed.
+    case io(operation: String, path: String, errno: Int32)
+    /// The disk is full (ENOSPC / EDQUOT). Nothing acknowledged was lost.
+    case diskFull(path: String)
+    /// An earlier write or sync failed; the handle stopped writing so it cannot acknowledge a
+    /// commit it may not have made durable. Reopen the database: recovery decides.
+    case poisoned(reason: String)
+
+    public var description: String {
+        switch self {
+        case .notADatabase(let path): "\(path) is not a GuildStore database"
+        case .unsupportedFormatVersion(let path, let version):
+            "\(path) has format version \(version), which this build does not read"
+        case .pageSizeMismatch(let path, let file, let requested):
+            "\(path) was created with \(file)-byte pages, not \(requested)"
+        case .invalidConfiguration(let message): "invalid configuration: \(message)"
+        case .corruptHeader(let path, let reason): "corrupt header in \(path): \(reason)"
+        case .checksumMismatch(let path, let page): "checksum mismatch in \(path), page \(page)"
+        case .corruptPage(let page, let reason): "corrupt page \(page): \(reason)"
+        case .corruptWAL(let path, let reason): "corrupt write-ahead log \(path): \(reason)"
+        case .keyTooLarge(let size, let limit): "key of \(size) bytes exceeds the limit of \(limit)"
+        case .valueTooLarge(let size, let limit): "value of \(size) bytes exceeds the limit of \(limit)"
+        case .closed: "the database is closed"
+        case .transactionFinished: "the transaction has already finished"
+        case .readOnlyTransaction: "cannot write through a read-only snapshot"
+        case .writerBusy: "another write transaction is in progress"
+        case .busy(let message): "busy: \(message)"
+        case .locked(let path): "database is locked: \(path) is open in another process"
+        case .treeNotFound(let name): "no tree named \(name)"
+        case .treeAlreadyExists(let name): "a tree named \(name) already exists"
+        case .io(let operation, let path, let errno):
+            "\(operation) failed on \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+        case .diskFull(let path): "disk full while writing \(path)"
+        case .poisoned(let reason): "database stopped writing after an I/O failure: \(reason); reopen it"
+        }
+    }
+}

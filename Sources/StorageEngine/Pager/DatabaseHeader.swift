@@ -1,0 +1,85 @@
+/// Page 0 of the database file, all integers little-endian.
+///
+///     offset size  field
+///          0    4  CRC32C of bytes 4..<pageSize
+///          4    1  page type (1, header)
+///          5    3  reserved, zero
+///          8    8  magic "GSTORE\0\u{1}"
+///         16    4  format version (1)
+///         20    4  page size in bytes
+///         24    4  page count (pages in the database, header included)
+///         28    4  first free-list trunk page, 0 when the free list is empty
+///         32    4  free pages (trunks included)
+///         36    4  catalog tree root page
+///         40    8  schema counter: bumped whenever tree roots move (drop, vacuum)
+///         48    8  creation time, seconds since 1970
+///
+/// The header travels through the WAL like any page; the newest committed copy wins.
+struct DatabaseHeader: Equatable, Sendable {
+    static let magic: [UInt8] = Array("GSTORE".utf8) + [0, 1]
+    static let formatVersion: UInt32 = 1
+
+    var pageSize: Int
+    var pageCount: UInt32
+    var freeListHead: UInt32
+    var freePageCount: UInt32
+    var catalogRoot: UInt32
+    var schemaCounter: UInt64
+    var createdAt: UInt64
+
+    func write(to page: UnsafeMutableRawPointer) {
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: 56)
+        page.setU8(4, PageType.header.rawValue)
+        for (i, byte) in Self.magic.enumerated() { page.setU8(8 + i, byte) }
+        page.setU32(16, Self.formatVersion)
+        page.setU32(20, UInt32(pageSize))
+        page.setU32(24, pageCount)
+        page.setU32(28, freeListHead)
+        page.setU32(32, freePageCount)
+        page.setU32(36, catalogRoot)
+        page.setU64(40, schemaCounter)
+        page.setU64(48, createdAt)
+    }
+
+    /// Reads the fields that come before the checksum can be checked: magic, version and
+    /// page size, from the first 24 bytes.
+    static func probe(_ bytes: UnsafeRawBufferPointer, path: String) throws -> Int {
+        guard bytes.count >= 24, let base = bytes.baseAddress else {
+            throw GuildStoreError.notADatabase(path: path)
+        }
+        for (i, byte) in magic.enumerated() where base.u8(8 + i) != byte {
+            throw GuildStoreError.notADatabase(path: path)
+        }
+        let version = base.u32(16)
+        guard version == formatVersion else {
+            throw GuildStoreError.unsupportedFormatVersion(path: path, version: version)
+        }
+        let pageSize = Int(base.u32(20))
+        guard PageFormat.isValidPageSize(pageSize) else {
+            throw GuildStoreError.corruptHeader(path: path, reason: "impossible page size \(pageSize)")
+        }
+        return pageSize
+    }
+
+    /// Decodes a whole header page whose checksum was already verified.
+    static func decode(_ page: UnsafeRawPointer, pageSize: Int, path: String) throws -> DatabaseHeader {
+        let header = DatabaseHeader(
+            pageSize: Int(page.u32(20)),
+            pageCount: page.u32(24),
+            freeListHead: page.u32(28),
+            freePageCount: page.u32(32),
+            catalogRoot: page.u32(36),
+            schemaCounter: page.u64(40),
+            createdAt: page.u64(48)
+        )
+        guard page.u8(4) == PageType.header.rawValue, header.pageSize == pageSize else {
+            throw GuildStoreError.corruptHeader(path: path, reason: "header page fields disagree")
+        }
+        guard header.pageCount >= 2, header.catalogRoot >= 1, header.catalogRoot < header.pageCount,
+              header.freeListHead < header.pageCount, header.freePageCount < header.pageCount
+        else {
+            throw GuildStoreError.corruptHeader(path: path, reason: "page count \(header.pageCount), catalog root \(header.catalogRoot), free list \(header.freeListHead) are inconsistent")
+        }
+        return header
+    }
+}

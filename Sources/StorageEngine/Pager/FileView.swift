@@ -1,0 +1,71 @@
+import CGuildStoreSupport
+
+/// The database file as readers see it: the file handle, its read-only mapping, and one
+/// "verified since last written" bit per page.
+///
+/// Invariants:
+/// (F1) The file is written only with pwrite (checkpoint, vacuum), never through the mapping,
+///      and never truncated while a mapping of it lives (M1).
+/// (F2) A page's verified bit is cleared after a checkpoint rewrites the page and before any
+///      reader can be sent to the file for it; a clean page with its bit set is read zero-copy.
+final class FileView: @unchecked Sendable {
+    // Safe to share: every stored property is immutable after init; the bitset is accessed
+    // only through relaxed/acquire-release atomics (gs_bit_*).
+    let file: any FileHandleIO
+    let mapping: MappedRegion?
+    let pageSize: Int
+    /// Pages reachable through the mapping; pages past it are read with pread.
+    let mappedPages: Int
+    private let verified: UnsafeMutablePointer<UInt64>
+    private let verifiedWords: Int
+
+    init(file: any FileHandleIO, pageSize: Int, reservation: Int) throws {
+        self.file = file
+        self.pageSize = pageSize
+        let pages = max(1, reservation / pageSize)
+        mapping = reservation > 0 ? try file.mapReadOnly(length: pages * pageSize) : nil
+        mappedPages = mapping == nil ? 0 : pages
+        verifiedWords = (max(pages, 1) + 63) / 64
+        verified = .allocate(capacity: verifiedWords)
+        verified.initialize(repeating: 0, count: verifiedWords)
+    }
+
+    deinit {
+        verified.deallocate()
+    }
+
+    /// Forgets that `page` was verified: its bytes on disk are about to change or just did.
+    func invalidate(_ page: UInt32) {
+        if Int(page) < mappedPages { gs_bit_clear(verified, UInt64(page)) }
+    }
+
+    /// Reads page `number` from the file. `fileBytes` is the file's size as the engine knows
+    /// it; a page past it is reported, never touched through the mapping (that would be
+    /// SIGBUS).
+    @inline(__always)
+    func page(_ number: UInt32, fileBytes: Int64) throws -> PageRef {
+        let offset = Int64(number) * Int64(pageSize)
+        guard offset + Int64(pageSize) <= fileBytes else {
+            throw GuildStoreError.corruptPage(page: number, reason: "lies past the end of the database file")
+        }
+        if Int(number) < mappedPages, let mapping {
+            let base = mapping.base + Int(offset)
+            if gs_bit_test(verified, UInt64(number)) == 0 {
+                guard pageChecksumHolds(base, size: pageSize) else {
+                    throw GuildStoreError.checksumMismatch(path: file.path, page: number)
+                }
+                gs_bit_set(verified, UInt64(number))
+            }
+            return PageRef(base: base, owner: nil)
+        }
+        let buffer = PageBuffer(size: pageSize)
+        let n = try file.read(into: UnsafeMutableRawBufferPointer(start: buffer.pointer, count: pageSize), at: offset)
+        guard n == pageSize else {
+            throw GuildStoreError.corruptPage(page: number, reason: "short read from the database file")
+        }
+        guard pageChecksumHolds(buffer.pointer, size: pageSize) else {
+            throw GuildStoreError.checksumMismatch(path: file.path, page: number)
+        }
+        return PageRef(base: buffer.pointer, owner: buffer)
+    }
+}

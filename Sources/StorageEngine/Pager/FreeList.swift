@@ -1,0 +1,80 @@
+/// Free pages are kept in a chain of trunk pages, little-endian:
+///
+///     offset size  field
+///          0    4  CRC32C of bytes 4..<pageSize
+///          4    1  page type (5, free-list trunk)
+///          5    3  reserved, zero
+///          8    4  next trunk page, 0 on the last
+///         12    4  entries n
+///         16   4n  free page numbers
+///
+/// The header's free-list head names the first trunk; trunks are free pages themselves and are
+/// counted in the header's free page count.
+///
+/// A page freed by a transaction may be reused by the next one while an older snapshot still
+/// reads the page's previous version: that version lives in a WAL frame or in the database
+/// file, which a checkpoint overwrites only once no snapshot needs it (E2).
+enum FreeListLayout {
+    static let headerSize = 16
+    static func capacity(pageSize: Int) -> Int { (pageSize - headerSize) / 4 }
+}
+
+extension WriteTransaction {
+    /// A zeroed page for this transaction: from the free list, else from the end of the file.
+    func allocatePage() throws -> (UInt32, PageBuffer) {
+        let number: UInt32
+        let head = workingHeader.freeListHead
+        if head != 0 {
+            let trunk = try writable(head)
+            guard trunk.pointer.load(fromByteOffset: 4, as: UInt8.self) == PageType.freeTrunk.rawValue else {
+                throw GuildStoreError.corruptPage(page: head, reason: "free-list head is not a trunk page")
+            }
+            let count = Int(UnsafeRawPointer(trunk.pointer).u32(12))
+            guard count <= FreeListLayout.capacity(pageSize: pageSize) else {
+                throw GuildStoreError.corruptPage(page: head, reason: "free-list trunk holds \(count) entries")
+            }
+            if count > 0 {
+                number = UnsafeRawPointer(trunk.pointer).u32(FreeListLayout.headerSize + 4 * (count - 1))
+                trunk.pointer.setU32(12, UInt32(count - 1))
+            } else {
+                number = head
+                workingHeader.freeListHead = UnsafeRawPointer(trunk.pointer).u32(8)
+            }
+            guard number != 0, number < workingHeader.pageCount, workingHeader.freePageCount > 0 else {
+                throw GuildStoreError.corruptPage(page: head, reason: "free list names page \(number)")
+            }
+            workingHeader.freePageCount -= 1
+        } else {
+            guard workingHeader.pageCount < UInt32.max else {
+                throw GuildStoreError.diskFull(path: engine.path)
+            }
+            number = workingHeader.pageCount
+            workingHeader.pageCount += 1
+        }
+        let buffer = PageBuffer(size: pageSize)
+        dirty[number] = buffer
+        return (number, buffer)
+    }
+
+    /// Returns page `number` to the free list.
+    func freePage(_ number: UInt32) throws {
+        dirty.removeValue(forKey: number)
+        let head = workingHeader.freeListHead
+        if head != 0 {
+            let trunk = try writable(head)
+            let count = Int(UnsafeRawPointer(trunk.pointer).u32(12))
+            if count < FreeListLayout.capacity(pageSize: pageSize) {
+                trunk.pointer.setU32(FreeListLayout.headerSize + 4 * count, number)
+                trunk.pointer.setU32(12, UInt32(count + 1))
+                workingHeader.freePageCount += 1
+                return
+            }
+        }
+        let buffer = PageBuffer(size: pageSize)
+        buffer.pointer.setU8(4, PageType.freeTrunk.rawValue)
+        buffer.pointer.setU32(8, head)
+        dirty[number] = buffer
+        workingHeader.freeListHead = number
+        workingHeader.freePageCount += 1
+    }
+}

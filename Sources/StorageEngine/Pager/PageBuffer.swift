@@ -1,0 +1,70 @@
+import CGuildStoreSupport
+
+/// CRC32C of a byte range (hardware instruction when the CPU has it).
+@inline(__always)
+func crc32c(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+    gs_crc32c(seed, bytes.baseAddress, bytes.count)
+}
+
+/// One page-sized heap allocation, page-aligned.
+///
+/// A buffer is mutable only while it belongs to a write transaction's dirty set. Once the
+/// transaction commits it becomes a WAL frame image and is never written again, so readers on
+/// any thread may hold it.
+final class PageBuffer: @unchecked Sendable {
+    // Safe to share: see the type comment; mutation happens only before publication, and
+    // publication goes through the engine's lock (a happens-before edge).
+    let pointer: UnsafeMutableRawPointer
+    let size: Int
+
+    init(size: Int) {
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        self.size = size
+    }
+
+    init(copying source: UnsafeRawPointer, size: Int) {
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+        pointer.copyMemory(from: source, byteCount: size)
+        self.size = size
+    }
+
+    deinit { pointer.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: size) }
+}
+
+/// A page lent to a reader: a pointer that stays valid while `owner` (a WAL frame image or a
+/// page read by pread) is retained, or for the life of the mapping when `owner` is nil.
+struct PageRef {
+    let base: UnsafeRawPointer
+    let owner: PageBuffer?
+}
+
+// MARK: - Little-endian field access. Every on-disk integer in GuildStore is little-endian.
+
+extension UnsafeRawPointer {
+    @inline(__always) func u8(_ offset: Int) -> UInt8 { load(fromByteOffset: offset, as: UInt8.self) }
+    @inline(__always) func u16(_ offset: Int) -> Int {
+        Int(UInt16(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    }
+    @inline(__always) func u32(_ offset: Int) -> UInt32 {
+        UInt32(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+    @inline(__always) func u64(_ offset: Int) -> UInt64 {
+        UInt64(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    @inline(__always) func setU8(_ offset: Int, _ value: UInt8) { storeBytes(of: value, toByteOffset: offset, as: UInt8.self) }
+    @inline(__always) func setU16(_ offset: Int, _ value: Int) {
+        storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, toByteOffset: offset, as: UInt16.self)
+    }
+    @inline(__always) func setU32(_ offset: Int, _ value: UInt32) {
+        storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self)
+    }
+    @inline(__always) func setU64(_ offset: Int, _ value: UInt64) {
+        storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
+    }
+}

@@ -1,0 +1,151 @@
+/// The write-ahead log file, `NAME.gsdb-wal`. All integers little-endian.
+///
+/// WAL header, 32 bytes:
+///
+///     offset size  field
+///          0    8  magic "GSWAL\0\0\u{1}"
+///          8    4  format version (1)
+///         12    4  page size
+///         16    8  salt: random, new on every restart of the log
+///         24    4  checkpoint sequence: how many times the log restarted
+///         28    4  CRC32C of bytes 0..<28
+///
+/// Then frames, each a 24-byte header followed by one page image:
+///
+///     offset size  field
+///          0    4  page number
+///          4    4  database size in pages after this commit; 0 for a frame that is not the
+///                  last of its transaction (the commit marker)
+///          8    8  salt, copied from the WAL header
+///         16    4  running checksum: CRC32C over this header's bytes 0..<16 and the page
+///                  image's own checksum (its bytes 0..<4), seeded with the previous frame's
+///                  running checksum (the header's CRC for the first frame)
+///         20    4  reserved, zero
+///
+/// Invariants:
+/// (W1) A frame is valid only if its salt equals the header's, its page image matches the
+///      image's own checksum and its running checksum matches the chain; the first invalid
+///      frame ends the log. Stale frames from before a restart carry the old salt.
+/// (W2) Only frames up to the last commit marker are ever applied: a transaction is all or
+///      nothing.
+/// (W3) The log restarts (new salt) only when every frame in it has been copied into the
+///      database file and that file was synced.
+final class WriteAheadLog {
+    static let headerSize = 32
+    static let frameHeaderSize = 24
+    static let magic: [UInt8] = Array("GSWAL".utf8) + [0, 0, 1]
+    static let formatVersion: UInt32 = 1
+
+    let file: any FileHandleIO
+    let pageSize: Int
+    private(set) var salt: UInt64
+    private(set) var checkpointSequence: UInt32
+    /// Valid frames in the file since the last restart.
+    private(set) var frameCount: Int
+    /// Running checksum of the last valid frame (or the header's CRC).
+    private var chain: UInt32
+    /// False after a restart until the next append writes the new header.
+    private var headerWritten: Bool
+    /// Bytes appended and not yet synced.
+    private(set) var unsyncedBytes = 0
+
+    var frameSize: Int { Self.frameHeaderSize + pageSize }
+
+    init(file: any FileHandleIO, pageSize: Int, recovered: RecoveredLog?) {
+        self.file = file
+        self.pageSize = pageSize
+        if let recovered {
+            salt = recovered.salt
+            checkpointSequence = recovered.checkpointSequence
+            frameCount = recovered.committedFrameCount
+            chain = recovered.chain
+            headerWritten = true
+        } else {
+            salt = Self.randomSalt()
+            checkpointSequence = 0
+            frameCount = 0
+            chain = 0
+            headerWritten = false
+        }
+    }
+
+    private static func randomSalt() -> UInt64 {
+        var generator = SystemRandomNumberGenerator()
+        return generator.next() | 1
+    }
+
+    /// Appends one transaction's pages as frames; the last frame carries the commit marker.
+    /// The images must already be sealed (their own checksum written). Returns the number of
+    /// frames appended. On a failed write nothing is published and the same offset is
+    /// overwritten by the next commit, so the torn bytes never form a valid chain (W1).
+    func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32) throws {
+        precondition(!pages.isEmpty, "a commit appends at least one frame")
+        var headerBytes: [UInt8] = []
+        var newChain = chain
+        if !headerWritten {
+            headerBytes = encodeHeader()
+            newChain = headerBytes.withUnsafeBytes { $0.baseAddress!.u32(28) }
+        }
+        let total = headerBytes.count + pages.count * frameSize
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 4096)
+        defer { buffer.deallocate() }
+        headerBytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        var offset = headerBytes.count
+        for (i, entry) in pages.enumerated() {
+            let frame = buffer + offset
+            frame.setU32(0, entry.page)
+            frame.setU32(4, i == pages.count - 1 ? databaseSize : 0)
+            frame.setU64(8, salt)
+            frame.setU32(20, 0)
+            (frame + Self.frameHeaderSize).copyMemory(from: entry.image.pointer, byteCount: pageSize)
+            newChain = Self.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: entry.image.pointer.load(as: UInt32.self), previous: newChain)
+            frame.setU32(16, newChain)
+            offset += frameSize
+        }
+        let fileOffset = headerBytes.isEmpty
+            ? Int64(Self.headerSize + frameCount * frameSize)
+            : 0
+        try file.write(UnsafeRawBufferPointer(start: buffer, count: total), at: fileOffset)
+        headerWritten = true
+        chain = newChain
+        frameCount += pages.count
+        unsyncedBytes += total
+    }
+
+    static func chainChecksum(frameHeader: UnsafeRawPointer, pageChecksum: UInt32, previous: UInt32) -> UInt32 {
+        var crc = crc32c(UnsafeRawBufferPointer(start: frameHeader, count: 16), seed: previous)
+        var pageCRC = pageChecksum  // stored little-endian bytes, hashed as they are on disk
+        withUnsafeBytes(of: &pageCRC) { crc = crc32c($0, seed: crc) }
+        return crc
+    }
+
+    func sync() throws {
+        try file.sync()
+        unsyncedBytes = 0
+    }
+
+    /// Starts a new generation of the log (W3): a new salt; the header is written by the next
+    /// append. `truncate` also shrinks the file to zero bytes.
+    func restart(truncate: Bool) throws {
+        if truncate { try file.truncate(to: 0) }
+        salt = Self.randomSalt()
+        checkpointSequence &+= 1
+        frameCount = 0
+        chain = 0
+        headerWritten = false
+    }
+
+    private func encodeHeader() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Self.headerSize)
+        bytes.withUnsafeMutableBytes { raw in
+            let p = raw.baseAddress!
+            for (i, byte) in Self.magic.enumerated() { p.setU8(i, byte) }
+            p.setU32(8, Self.formatVersion)
+            p.setU32(12, UInt32(pageSize))
+            p.setU64(16, salt)
+            p.setU32(24, checkpointSequence)
+            p.setU32(28, crc32c(UnsafeRawBufferPointer(start: p, count: 28)))
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,2 @@
+import StorageEngine
+print("placeholder")
