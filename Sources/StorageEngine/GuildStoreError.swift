@@ -46,6 +46,8 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case io(operation: String, path: String, errno: Int32)
     /// The disk is full (ENOSPC / EDQUOT). Nothing acknowledged was lost.
     case diskFull(path: String)
+    /// LZ4 compression or decompression failed: a damaged or truncated frame.
+    case compression(String)
     /// An earlier write or sync failed; the handle stopped writing so it cannot acknowledge a
     /// commit it may not have made durable. Reopen the database: recovery decides.
     case poisoned(reason: String)
@@ -75,6 +77,7 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .io(let operation, let path, let errno):
             "\(operation) failed on \(path): \(String(cString: strerror(errno))) (errno \(errno))"
         case .diskFull(let path): "disk full while writing \(path)"
+        case .compression(let reason): "LZ4: \(reason)"
         case .poisoned(let reason): "database stopped writing after an I/O failure: \(reason); reopen it"
         }
     }

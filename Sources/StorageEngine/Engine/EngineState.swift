@@ -1,5 +1,7 @@
 /// Everything the writer publishes and readers pin, guarded by `StorageEngine.state`.
 struct EngineState {
+    /// Holds the database's advisory lock (a descriptor of its own, never mapped).
+    var lockFile: any FileHandleIO
     var view: FileView
     /// Size of the database file as written by creation and checkpoints.
     var fileBytes: Int64

@@ -21,13 +21,23 @@ extension StorageEngine {
         if !fileSystem.exists(path) {
             try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
         }
-        let file = try fileSystem.open(path, create: false)
+        // The lock lives on a descriptor of its own: a mapping keeps its descriptor's open file
+        // description alive after close, and with it any flock taken through it.
+        let lockFile = try fileSystem.open(path, create: false)
+        let file: any FileHandleIO
         do {
-            try file.lockExclusive()
+            try lockFile.lockExclusive()
+            file = try fileSystem.open(path, create: false)
+        } catch {
+            try? lockFile.close()
+            throw error
+        }
+        do {
             let fileBytes = try file.size()
             if fileBytes == 0 {
                 // A file created empty (by us before a crash, or by `touch`): make it a database.
                 try file.close()
+                try lockFile.close()
                 try fileSystem.remove(path)
                 try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
                 return try open(path: path, configuration: configuration, fileSystem: fileSystem)
@@ -61,7 +71,7 @@ extension StorageEngine {
                 throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")
             }
 
-            var state = EngineState(view: view, fileBytes: fileBytes, header: header,
+            var state = EngineState(lockFile: lockFile, view: view, fileBytes: fileBytes, header: header,
                                     databaseSize: databaseSize, lastCommit: 0)
             if let committed {
                 // No snapshot is older than recovery, so each page keeps only its newest image.
@@ -78,6 +88,7 @@ extension StorageEngine {
                                      pageSize: pageSize, fileSystem: fileSystem, wal: wal, state: state)
         } catch {
             try? file.close()
+            try? lockFile.close()
             throw error
         }
     }

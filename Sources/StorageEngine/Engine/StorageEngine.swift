@@ -178,16 +178,17 @@ public final class StorageEngine: @unchecked Sendable {
     /// Closes the engine: later calls throw `.closed`. Fails with `.busy` while a transaction
     /// is open. Committed work stays in the WAL and is checkpointed by the next open.
     public func close() throws {
-        try state.withLock { s in
-            guard !s.closed else { return }
+        let files = try state.withLock { s -> [any FileHandleIO] in
+            guard !s.closed else { return [] }
             guard !s.writerActive else { throw GuildStoreError.busy("a write transaction is open") }
             guard s.readers.isEmpty else { throw GuildStoreError.busy("\(s.readers.count) read transactions are open") }
             s.closed = true
+            return [wal.file, s.view.file, s.lockFile]
         }
         var firstError: Error?
-        do { try wal.file.close() } catch { firstError = error }
-        let view = state.withLock { $0.view }
-        do { try view.file.close() } catch { firstError = firstError ?? error }
+        for file in files {
+            do { try file.close() } catch { firstError = firstError ?? error }
+        }
         if let firstError { throw firstError }
     }
 }

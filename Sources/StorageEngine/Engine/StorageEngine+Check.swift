@@ -1,0 +1,191 @@
+/// What `StorageEngine.check()` found.
+public struct IntegrityReport: Sendable {
+    public struct TreeReport: Sendable {
+        public var name: String
+        public var entries: Int
+        public var depth: Int
+        public var leafPages: Int
+        public var interiorPages: Int
+        public var overflowPages: Int
+        /// Bytes used by cells in the tree's nodes over the bytes those nodes could hold.
+        public var fillFactor: Double
+    }
+
+    public var pageCount: Int
+    public var freePages: Int
+    public var trees: [TreeReport]
+    /// Every inconsistency found; empty when the database is sound.
+    public var problems: [String]
+
+    public var isOK: Bool { problems.isEmpty }
+
+    /// Share of node bytes not holding data: free pages plus the unused space in nodes.
+    public var fragmentation: Double {
+        var capacity = Double(freePages), unused = Double(freePages)
+        for tree in trees {
+            let nodes = Double(tree.leafPages + tree.interiorPages)
+            capacity += nodes
+            unused += nodes * (1 - tree.fillFactor)
+        }
+        return capacity == 0 ? 0 : unused / capacity
+    }
+}
+
+extension StorageEngine {
+    /// Walks every page reachable from the header on a snapshot of the last commit: the
+    /// catalog, each tree (key order, separator bounds, equal leaf depth, overflow chains) and
+    /// the free list, and checks that every page is used exactly once. Checksums are verified
+    /// as pages are read.
+    public func check() throws -> IntegrityReport {
+        try read { tx in
+            var checker = IntegrityChecker(tx)
+            return try checker.run()
+        }
+    }
+}
+
+private struct IntegrityChecker {
+    let tx: ReadTransaction
+    let header: DatabaseHeader
+    var owner: [UInt32: String] = [:]
+    var problems: [String] = []
+
+    init(_ tx: ReadTransaction) {
+        self.tx = tx
+        self.header = tx.header
+    }
+
+    mutating func run() throws -> IntegrityReport {
+        var reports: [IntegrityReport.TreeReport] = []
+        reports.append(try checkTree(name: "(catalog)", root: header.catalogRoot))
+        for tree in try tx.trees() {
+            guard tree.root > 0, tree.root < header.pageCount else {
+                problems.append("tree \(tree.name): root page \(tree.root) out of range")
+                continue
+            }
+            reports.append(try checkTree(name: tree.name, root: tree.root))
+        }
+        let free = try checkFreeList()
+        if free != Int(header.freePageCount) {
+            problems.append("free list holds \(free) pages, header says \(header.freePageCount)")
+        }
+        let used = owner.count + 1
+        if used != Int(header.pageCount) {
+            let missing = (1..<header.pageCount).filter { owner[$0] == nil }.prefix(10)
+            problems.append("\(Int(header.pageCount) - used) pages are neither in use nor free (first: \(missing.map(String.init).joined(separator: ", ")))")
+        }
+        return IntegrityReport(pageCount: Int(header.pageCount), freePages: free, trees: reports, problems: problems)
+    }
+
+    private mutating func claim(_ page: UInt32, for name: String) -> Bool {
+        guard page > 0, page < header.pageCount else {
+            problems.append("\(name): page \(page) out of range")
+            return false
+        }
+        if let previous = owner[page] {
+            problems.append("page \(page) is used by both \(previous) and \(name)")
+            return false
+        }
+        owner[page] = name
+        return true
+    }
+
+    private struct Totals {
+        var entries = 0, leaves = 0, interiors = 0, overflow = 0, used = 0, capacity = 0
+        var leafDepth: Int?
+    }
+
+    private mutating func checkTree(name: String, root: UInt32) throws -> IntegrityReport.TreeReport {
+        var totals = Totals()
+        try walk(name: name, page: root, depth: 1, lower: nil, upper: nil, totals: &totals)
+        return .init(name: name, entries: totals.entries, depth: totals.leafDepth ?? 0,
+                     leafPages: totals.leaves, interiorPages: totals.interiors, overflowPages: totals.overflow,
+                     fillFactor: totals.capacity == 0 ? 0 : Double(totals.used) / Double(totals.capacity))
+    }
+
+    private mutating func walk(name: String, page: UInt32, depth: Int, lower: [UInt8]?, upper: [UInt8]?, totals: inout Totals) throws {
+        guard claim(page, for: name) else { return }
+        guard depth <= Cursor.maximumDepth else {
+            problems.append("\(name): deeper than \(Cursor.maximumDepth) levels at page \(page)")
+            return
+        }
+        let node: Node
+        let ref: PageRef
+        do {
+            (node, ref) = try tx.node(page)
+        } catch let error as GuildStoreError {
+            problems.append("\(name): page \(page): \(error)")
+            return
+        }
+        try withExtendedLifetime(ref.owner) {
+            totals.used += node.usedBytes
+            totals.capacity += tx.pageSize - NodeLayout.headerSize
+            var keys: [[UInt8]] = []
+            for i in 0..<node.count {
+                let key = Array(try node.key(i))
+                // B1 and B2: strictly increasing, >= the lower bound, < the upper bound.
+                if let previous = keys.last, !previous.lexicographicallyPrecedes(key) {
+                    problems.append("\(name): page \(page) key \(i) out of order")
+                }
+                if i == 0, let lower, key.lexicographicallyPrecedes(lower) {
+                    problems.append("\(name): page \(page) key 0 below its parent's separator")
+                }
+                if let upper, !key.lexicographicallyPrecedes(upper) {
+                    problems.append("\(name): page \(page) key \(i) not below its parent's separator")
+                }
+                keys.append(key)
+            }
+            if node.isLeaf {
+                totals.leaves += 1
+                totals.entries += node.count
+                if let expected = totals.leafDepth, expected != depth {
+                    problems.append("\(name): leaf \(page) at depth \(depth), others at \(expected)")
+                }
+                totals.leafDepth = totals.leafDepth ?? depth
+                for i in 0..<node.count {
+                    let cell = try node.leafCell(i)
+                    if cell.inlineValue == nil {
+                        do {
+                            for overflow in try tx.overflowPages(first: cell.overflowPage, length: cell.valueLength) {
+                                if claim(overflow, for: "\(name) overflow") { totals.overflow += 1 }
+                            }
+                        } catch let error as GuildStoreError {
+                            problems.append("\(name): overflow chain of page \(page) cell \(i): \(error)")
+                        }
+                    }
+                }
+            } else {
+                totals.interiors += 1
+                for i in 0...node.count {
+                    let childLower = i == 0 ? lower : keys[i - 1]
+                    let childUpper = i == node.count ? upper : keys[i]
+                    try walk(name: name, page: try node.child(i), depth: depth + 1, lower: childLower, upper: childUpper, totals: &totals)
+                }
+            }
+        }
+    }
+
+    private mutating func checkFreeList() throws -> Int {
+        var count = 0
+        var trunk = header.freeListHead
+        while trunk != 0 {
+            guard claim(trunk, for: "free list") else { break }
+            count += 1
+            let ref = try tx.page(trunk)
+            guard ref.base.u8(4) == PageType.freeTrunk.rawValue else {
+                problems.append("free-list trunk \(trunk) has page type \(ref.base.u8(4))")
+                break
+            }
+            let entries = Int(ref.base.u32(12))
+            guard entries <= FreeListLayout.capacity(pageSize: tx.pageSize) else {
+                problems.append("free-list trunk \(trunk) claims \(entries) entries")
+                break
+            }
+            for i in 0..<entries where claim(ref.base.u32(FreeListLayout.headerSize + 4 * i), for: "free list") {
+                count += 1
+            }
+            trunk = ref.base.u32(8)
+        }
+        return count
+    }
+}

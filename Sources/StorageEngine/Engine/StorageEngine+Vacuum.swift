@@ -1,0 +1,120 @@
+/// What `StorageEngine.vacuum()` did.
+public struct VacuumResult: Sendable, Equatable {
+    public var pagesBefore: Int
+    public var pagesAfter: Int
+    public var fileBytesBefore: Int64
+    public var fileBytesAfter: Int64
+}
+
+extension StorageEngine {
+    /// Rewrites the database into a new file holding only live data, with full leaves and no
+    /// free pages, and swaps it in, so the file shrinks after mass deletes.
+    ///
+    /// Steps, each crash-safe: a truncating checkpoint (the WAL is empty and that is synced);
+    /// every tree copied in key order into `PATH-vacuum`, which is synced; an atomic rename
+    /// over `PATH` and a sync of the directory. A crash before the rename leaves the old file,
+    /// after it the new one; either way with an empty WAL.
+    ///
+    /// Needs the writer and no open read transactions (`.busy` otherwise). Tree handles taken
+    /// before are found again by name (the schema counter moves on).
+    public func vacuum() throws -> VacuumResult {
+        try withWriterToken {
+            try state.withLock { s in
+                guard s.readers.isEmpty else { throw GuildStoreError.busy("vacuum needs every read transaction to end (\(s.readers.count) open)") }
+            }
+            let checkpoint = try checkpointHoldingWriter(mode: .truncate, timeout: .zero)
+            guard !checkpoint.blockedByReaders else { throw GuildStoreError.busy("a read transaction began during vacuum") }
+            let before = state.withLock { (pages: Int($0.databaseSize), bytes: $0.fileBytes) }
+            do { try wal.sync() } catch {
+                poison("WAL sync before vacuum failed: \(error)")
+                throw error
+            }
+
+            let temporary = path + "-vacuum"
+            try fileSystem.remove(temporary)
+            try fileSystem.remove(temporary + "-wal")
+            try copyLiveData(to: temporary)
+            try fileSystem.remove(temporary + "-wal")
+            try fileSystem.rename(temporary, to: path)
+            try fileSystem.syncDirectory(containing: path)
+            try swapInDatabaseFile()
+            let after = state.withLock { (pages: Int($0.databaseSize), bytes: $0.fileBytes) }
+            return VacuumResult(pagesBefore: before.pages, pagesAfter: after.pages,
+                                fileBytesBefore: before.bytes, fileBytesAfter: after.bytes)
+        }
+    }
+
+    /// Copies every tree into a new database at `destination`, committing in batches so the
+    /// copy never holds the whole database in memory, and leaves it checkpointed and synced.
+    private func copyLiveData(to destination: String) throws {
+        let target = try StorageEngine.open(
+            path: destination,
+            configuration: EngineConfiguration(pageSize: pageSize, synchronous: .normal, checkpointThreshold: 4096, mapReservation: 0),
+            fileSystem: fileSystem)
+        do {
+            let source = try beginRead()
+            defer { source.end() }
+            let schemaCounter = source.header.schemaCounter + 1
+            var tx = try target.beginWrite()
+            var pending = 0
+            for tree in try source.trees() {
+                let copy = try tx.createTree(tree.name)
+                try source.scan(tree) { key, value in
+                    try tx.put(key, value, in: copy)
+                    pending += 1
+                    if pending >= 20_000 {
+                        try tx.commit()
+                        tx = try target.beginWrite()
+                        pending = 0
+                    }
+                    return true
+                }
+            }
+            tx.workingHeader.schemaCounter = schemaCounter
+            try tx.commit()
+            _ = try target.checkpoint(.truncate)
+            try target.close()
+        } catch {
+            try? target.close()
+            throw error
+        }
+    }
+
+    /// Opens the renamed file, locks and maps it, and points new transactions at it. Readers
+    /// that began before keep the old mapping, which keeps the old file alive (F1).
+    private func swapInDatabaseFile() throws {
+        let lockFile = try fileSystem.open(path, create: false)
+        let file: any FileHandleIO
+        do {
+            try lockFile.lockExclusive()
+            file = try fileSystem.open(path, create: false)
+        } catch {
+            poison("locking the vacuumed file failed: \(error)")
+            try? lockFile.close()
+            throw error
+        }
+        do {
+            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
+            let fileBytes = try file.size()
+            let page = try view.page(0, fileBytes: fileBytes)
+            let header = try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path)
+            // The old view closes its file when the last snapshot using it lets go.
+            let oldLock = state.withLock { s -> any FileHandleIO in
+                let oldLock = s.lockFile
+                s.lockFile = lockFile
+                s.view = view
+                s.fileBytes = fileBytes
+                s.header = header
+                s.databaseSize = header.pageCount
+                s.walIndex = [:]
+                return oldLock
+            }
+            try? oldLock.close()
+        } catch {
+            poison("swapping in the vacuumed file failed: \(error)")
+            try? file.close()
+            try? lockFile.close()
+            throw error
+        }
+    }
+}
