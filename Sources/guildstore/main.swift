@@ -1,11 +1,120 @@
-import StorageEngine
 import Foundation
-let dir = "/tmp/dbgv"; try? FileManager.default.removeItem(atPath: dir); try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-let path = dir + "/db.gsdb"
-let engine = try StorageEngine.open(path: path)
-try engine.write { tx in let t = try tx.openTree("t"); for i in 0..<1000 { try tx.put(withUnsafeBytes(of: UInt64(i).bigEndian) { Array($0) }, [1,2,3], in: t) } }
-print(try engine.vacuum())
-system("ls -l /proc/\(getpid())/fd; cat /proc/locks")
-try engine.close()
-system("ls -l /proc/\(getpid())/fd")
-do { _ = try StorageEngine.open(path: path) } catch { print("reopen:", error) }
+import StorageEngine
+
+/// `guildstore demo [--db PATH] [--count N]`: creates a database, writes N message events keyed
+/// by snowflake id, reads them back (point lookups and a range scan), checkpoints, vacuums
+/// after deleting most of them, checks integrity, and prints what it measured.
+/// (The full operator command line arrives with the guild schema.)
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("guildstore: \(message)\n".utf8))
+    exit(1)
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+let command = arguments.isEmpty ? "demo" : arguments.removeFirst()
+guard command == "demo" else { fail("unknown command '\(command)'; try: guildstore demo [--db PATH] [--count N]") }
+var databasePath = "./data/demo.gsdb"
+var count = 200_000
+while !arguments.isEmpty {
+    let flag = arguments.removeFirst()
+    guard let value = arguments.first else { fail("\(flag) needs a value") }
+    arguments.removeFirst()
+    switch flag {
+    case "--db": databasePath = value
+    case "--count":
+        guard let n = Int(value), n > 0 else { fail("--count needs a positive whole number, not '\(value)'") }
+        count = n
+    default: fail("unknown option \(flag)")
+    }
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+/// A message event row: guild, channel, user, created_at, character count.
+func row(_ i: Int) -> [UInt8] {
+    var bytes: [UInt8] = []
+    for field in [UInt64(1_000 + i % 50), UInt64(20_000 + i % 400), UInt64(900_000 + i % 5_000), UInt64(1_700_000_000 + i), UInt64(i % 300)] {
+        withUnsafeBytes(of: field.littleEndian) { bytes += $0 }
+    }
+    return bytes
+}
+
+/// Snowflake-like increasing ids, big-endian so they sort with memcmp.
+func key(_ i: Int) -> [UInt8] {
+    let snowflake = (UInt64(1_700_000_000_000 + i) << 22) | UInt64(i & 0xFFF)
+    return withUnsafeBytes(of: snowflake.bigEndian) { Array($0) }
+}
+
+do {
+    let directory = (databasePath as NSString).deletingLastPathComponent
+    if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+    for suffix in ["", "-wal"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+
+    let engine = try StorageEngine.open(path: databasePath, configuration: EngineConfiguration(synchronous: .normal))
+    print("GuildStore demo: \(databasePath), \(count) message events, \(engine.pageSize)-byte pages")
+
+    let load = try seconds {
+        var written = 0
+        while written < count {
+            let batch = min(10_000, count - written)
+            try engine.write { tx in
+                let events = try tx.openTree("message_events")
+                for i in written..<(written + batch) { try tx.put(key(i), row(i), in: events) }
+            }
+            written += batch
+        }
+    }
+    print(String(format: "  insert   %8.0f rows/s  (batches of 10,000, synchronous normal)", Double(count) / load))
+
+    let checkpoint = try engine.checkpoint(.truncate)
+    print("  checkpoint: \(checkpoint.framesCheckpointed) frames copied, WAL restarted: \(checkpoint.walRestarted)")
+
+    var generator = SystemRandomNumberGenerator()
+    let lookups = min(count, 100_000)
+    var found = 0
+    let lookup = try seconds {
+        try engine.read { tx in
+            guard let events = try tx.tree("message_events") else { fail("tree message_events is missing") }
+            for _ in 0..<lookups {
+                let i = Int.random(in: 0..<count, using: &generator)
+                if try tx.get(key(i), in: events) == row(i) { found += 1 }
+            }
+        }
+    }
+    guard found == lookups else { fail("read back \(found) of \(lookups) rows correctly") }
+    print(String(format: "  lookup   %8.2f µs each (%d random rows read back and compared)", lookup / Double(lookups) * 1e6, lookups))
+
+    var scanned = 0
+    let scan = try seconds {
+        try engine.read { tx in
+            guard let events = try tx.tree("message_events") else { fail("tree message_events is missing") }
+            try tx.scan(events, KeyRange(reverse: true)) { _, value in
+                scanned += value.count == 40 ? 1 : 0
+                return true
+            }
+        }
+    }
+    guard scanned == count else { fail("scanned \(scanned) rows, expected \(count)") }
+    print(String(format: "  scan     %8.0f rows/s  (newest first)", Double(scanned) / scan))
+
+    try engine.write { tx in
+        let events = try tx.openTree("message_events")
+        for i in 0..<count where i % 10 != 0 { try tx.delete(key(i), in: events) }
+    }
+    let vacuum = try engine.vacuum()
+    print("  retention: kept every 10th row; vacuum \(vacuum.fileBytesBefore / 1024) KiB -> \(vacuum.fileBytesAfter / 1024) KiB")
+
+    let report = try engine.check()
+    guard report.isOK else { fail("integrity check failed: \(report.problems.joined(separator: "; "))") }
+    let stats = engine.statistics()
+    print("  check: ok, \(report.pageCount) pages, fragmentation \(String(format: "%.1f", report.fragmentation * 100))%, hardware CRC32C: \(stats.hardwareChecksums)")
+    try engine.close()
+} catch {
+    fail("\(error)")
+}

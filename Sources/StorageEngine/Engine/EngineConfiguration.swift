@@ -57,8 +57,8 @@ public struct EngineConfiguration: Sendable {
 public struct CheckpointResult: Sendable, Equatable {
     /// Frames in the WAL when the checkpoint started.
     public var framesInWAL: Int
-    /// Frames whose page image was copied into the database file (older frames of the same
-    /// page are superseded and counted too).
+    /// Frames of the WAL whose content is now in the database file (a frame superseded by a
+    /// newer frame of the same page that was copied counts too).
     public var framesCheckpointed: Int
     /// True when everything was copied and the log restarted.
     public var walRestarted: Bool

@@ -15,6 +15,10 @@ struct EngineState {
     var walIndex: [UInt32: FrameVersions] = [:]
     /// Frames in the WAL file since its last restart.
     var walFrames: Int = 0
+    /// `lastCommit` when the WAL last restarted: its frames have sequences above this.
+    var walBase: UInt64 = 0
+    /// Highest sequence whose page images are all in the database file.
+    var backfilled: UInt64 = 0
     var readers: [UInt64: ReaderRecord] = [:]
     var nextReaderID: UInt64 = 1
     var writerActive = false
@@ -33,13 +37,6 @@ struct EngineState {
     /// Sequence of the oldest live snapshot, or `lastCommit` when there is none.
     var oldestReaderSequence: UInt64 {
         readers.values.reduce(lastCommit) { min($0, $1.sequence) }
-    }
-
-    /// Committed frames newer than `sequence` still in the index.
-    func walIndexFrames(after sequence: UInt64) -> Int {
-        walIndex.values.reduce(0) { total, versions in
-            total + versions.entries.reduce(0) { $0 + ($1.sequence > sequence ? 1 : 0) }
-        }
     }
 }
 
@@ -68,6 +65,26 @@ struct FrameVersions {
         var image: PageBuffer
     }
     var entries: [Entry]
+
+    /// Drops versions no snapshot can read: a version is needed only while some snapshot's
+    /// sequence lies between it and the next newer version. `readerSequences` is sorted.
+    mutating func dropUnreadable(readerSequences: [UInt64]) {
+        guard entries.count > 1 else { return }
+        var kept: [Entry] = []
+        kept.reserveCapacity(2)
+        for i in 0..<(entries.count - 1) {
+            let from = entries[i].sequence, to = entries[i + 1].sequence
+            // First reader sequence >= from; needed when it is below `to`.
+            var low = 0, high = readerSequences.count
+            while low < high {
+                let mid = (low + high) / 2
+                if readerSequences[mid] < from { low = mid + 1 } else { high = mid }
+            }
+            if low < readerSequences.count && readerSequences[low] < to { kept.append(entries[i]) }
+        }
+        kept.append(entries[entries.count - 1])
+        entries = kept
+    }
 
     @inline(__always)
     func newest(atOrBelow sequence: UInt64) -> PageBuffer? {

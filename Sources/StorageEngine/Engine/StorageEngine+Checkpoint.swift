@@ -22,17 +22,13 @@ extension StorageEngine {
         if mode != .passive { waitForReaders(timeout: timeout) }
 
         // Invariant (E2): never copy a frame newer than the oldest live snapshot.
-        let (limit, lastCommit, copies, superseded) = state.withLock { s -> (UInt64, UInt64, [(UInt32, PageBuffer)], Int) in
+        let (limit, lastCommit, walBase, copies) = state.withLock { s -> (UInt64, UInt64, UInt64, [(UInt32, PageBuffer)]) in
             let limit = s.oldestReaderSequence
             var copies: [(UInt32, PageBuffer)] = []
-            var count = 0
             for (page, versions) in s.walIndex {
-                if let image = versions.newest(atOrBelow: limit) {
-                    copies.append((page, image))
-                    count += versions.entries.reduce(0) { $0 + ($1.sequence <= limit ? 1 : 0) }
-                }
+                if let image = versions.newest(atOrBelow: limit) { copies.append((page, image)) }
             }
-            return (limit, s.lastCommit, copies.sorted { $0.0 < $1.0 }, count)
+            return (limit, s.lastCommit, s.walBase, copies.sorted { $0.0 < $1.0 })
         }
 
         if !copies.isEmpty {
@@ -66,7 +62,8 @@ extension StorageEngine {
                     versions.entries.removeAll { $0.sequence <= limit }
                     s.walIndex[page] = versions.entries.isEmpty ? nil : versions
                 }
-                s.framesCheckpointed += superseded
+                s.framesCheckpointed += Int(limit - min(limit, s.backfilled))
+                s.backfilled = max(s.backfilled, limit)
                 s.checkpoints += 1
                 if configuration.synchronous != .off { s.syncs += 2 }
             }
@@ -77,10 +74,16 @@ extension StorageEngine {
         var restarted = false
         if everything && (framesInWAL > 0 || mode == .truncate) {
             try wal.restart(truncate: mode == .truncate)
-            state.withLock { $0.walFrames = 0 }
+            state.withLock { s in
+                s.walFrames = 0
+                s.walBase = lastCommit
+                s.backfilled = lastCommit
+            }
             restarted = framesInWAL > 0
         }
-        return CheckpointResult(framesInWAL: framesInWAL, framesCheckpointed: superseded,
+        // Frames of this WAL generation now in the database file, as SQLite reports them.
+        let inFile = Int(min(limit, lastCommit) - min(walBase, limit))
+        return CheckpointResult(framesInWAL: framesInWAL, framesCheckpointed: inFile,
                                 walRestarted: restarted, blockedByReaders: !everything)
     }
 

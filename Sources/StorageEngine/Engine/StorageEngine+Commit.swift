@@ -18,13 +18,18 @@ extension StorageEngine {
         }
         state.withLock { s in
             var sequence = s.lastCommit
+            // Older versions nobody can read are dropped now, so a page rewritten by every
+            // commit keeps one image in memory, however long the WAL grows.
+            let readerSequences = s.readers.values.map(\.sequence).sorted()
             for entry in pages {
                 sequence += 1
                 let frame = FrameVersions.Entry(sequence: sequence, image: entry.image)
-                if s.walIndex[entry.page] == nil {
-                    s.walIndex[entry.page] = FrameVersions(entries: [frame])
+                if var versions = s.walIndex.removeValue(forKey: entry.page) {
+                    versions.entries.append(frame)
+                    versions.dropUnreadable(readerSequences: readerSequences)
+                    s.walIndex[entry.page] = versions
                 } else {
-                    s.walIndex[entry.page]!.entries.append(frame)
+                    s.walIndex[entry.page] = FrameVersions(entries: [frame])
                 }
             }
             s.lastCommit = sequence

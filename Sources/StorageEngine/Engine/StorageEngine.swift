@@ -158,9 +158,9 @@ public final class StorageEngine: @unchecked Sendable {
             let now = ContinuousClock.now
             let oldest = s.readers.values.min { $0.sequence < $1.sequence }
             let oldestStart = s.readers.values.map(\.started).min()
-            let held = oldest.map { reader in
-                s.walIndexFrames(after: reader.sequence)
-            } ?? 0
+            // Frames of the current WAL newer than the oldest snapshot: no checkpoint may copy
+            // them while it lives.
+            let held = oldest.map { Int(s.lastCommit - max($0.sequence, s.walBase)) } ?? 0
             let age = oldestStart.map { start -> Double in
                 let d = now - start
                 return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
