@@ -1,4 +1,4 @@
-import Synchronization
+
 
 /// A GuildStore database file and its write-ahead log: many B+trees in one file, one writer
 /// at a time, any number of snapshot readers.
@@ -28,7 +28,7 @@ import Synchronization
 ///      transaction back and leaves the engine usable (the torn bytes never form a valid
 ///      frame chain, W1).
 public final class StorageEngine: @unchecked Sendable {
-    // Safe to share: immutable configuration plus `state` behind a Mutex; `wal` is touched
+    // Safe to share: immutable configuration plus `state` behind a pthread mutex (`Locked`); `wal` is touched
     // only by the holder of the writer token (`state.writerActive`).
     public let path: String
     public let walPath: String
@@ -37,7 +37,7 @@ public final class StorageEngine: @unchecked Sendable {
     public let maxKeySize: Int
     let fileSystem: any FileSystem
     let wal: WriteAheadLog
-    let state: Mutex<EngineState>
+    let state: Locked<EngineState>
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.
@@ -62,7 +62,7 @@ public final class StorageEngine: @unchecked Sendable {
         }
         self.fileSystem = fileSystem
         self.wal = wal
-        self.state = Mutex(state)
+        self.state = Locked(state)
     }
 
     // MARK: Transactions
