@@ -28,7 +28,13 @@ extension WriteTransaction {
         guard view.usedBytes < capacity / 4 else { return }
         guard let (parentPage, index) = path.last else { return }
         let (parentView, _) = try node(parentPage)
-        guard parentView.count >= 1 else { return }
+        guard parentView.count >= 1 else {
+            // An only child (under a keyless interior node, left by a sequential split) has no
+            // sibling to merge with: merge its parent with the parent's sibling instead.
+            path.removeLast()
+            try rebalance(page: parentPage, path: path, root: root)
+            return
+        }
         // Merge the pair (left, right) that `page` belongs to; the separator is the parent's
         // cell at `leftIndex`.
         let leftIndex = index > 0 ? index - 1 : 0

@@ -1,9 +1,10 @@
 /// Insertion and splits.
 ///
-/// Split policy: a leaf that overflows because of an append at its end (increasing keys:
-/// snowflake ids, timestamps, per-guild sequences) keeps all its cells and sends only the new
-/// cell to the new right page, so sequential loads leave leaves nearly full. Any other split
-/// divides the cells by bytes. Interior nodes follow the same rule.
+/// Split policy: a node that overflows while keys arrive in increasing order at its end (this
+/// insert and the previous one both appended: snowflake ids, timestamps, per-guild
+/// sequences) keeps all its cells and sends only the new cell to the new right page, so
+/// sequential loads leave nodes nearly full. Any other split divides the cells by bytes, so
+/// random inserts that happen to land at a node's end do not leave it nearly empty.
 extension WriteTransaction {
     typealias PathEntry = (page: UInt32, index: Int)
 
@@ -41,15 +42,16 @@ extension WriteTransaction {
         }
         // The leaf may have moved in the dirty set's eyes if overflow allocation freed nothing;
         // MutableNode points at the same buffer, which stays in `dirty`.
+        let sequential = leaf.noteInsert(at: position)
         let inserted = try cell.withUnsafeBytes { try leaf.insertCell($0, at: position) }
         if !inserted {
-            try split(page: leafPage, path: path, position: position, cell: cell, root: root)
+            try split(page: leafPage, path: path, position: position, cell: cell, root: root, sequential: sequential)
         }
     }
 
     /// Inserts `cell` at `position` into the full node `page`, splitting it and, as needed,
     /// its ancestors.
-    private func split(page: UInt32, path: [PathEntry], position: Int, cell: [UInt8], root: UInt32) throws {
+    private func split(page: UInt32, path: [PathEntry], position: Int, cell: [UInt8], root: UInt32, sequential: Bool) throws {
         var path = path
         var page = page
         if page == root {
@@ -73,19 +75,21 @@ extension WriteTransaction {
         let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
         let up: [UInt8]
         if isLeaf {
-            let cut = position == count ? count : Self.balancedCut(cells, leaf: true)
+            let cut = sequential ? count : Self.balancedCut(cells, leaf: true)
             try node.rebuild(cells: cells[..<cut], rightChild: 0, type: .leaf)
             try right.rebuild(cells: cells[cut...], rightChild: 0, type: .leaf)
             let separator = Cell.separator(after: Cell.key(of: cells[cut - 1], leaf: true),
                                            before: Cell.key(of: cells[cut], leaf: true))
             up = separator.withUnsafeBytes { Cell.interior(child: page, key: $0) }
         } else {
-            let middle = position == count ? count : Self.balancedCut(cells, leaf: false)
+            let middle = sequential ? count : Self.balancedCut(cells, leaf: false)
             let upKey = Cell.key(of: cells[middle], leaf: false)
             try node.rebuild(cells: cells[..<middle], rightChild: Cell.child(of: cells[middle]), type: .interior)
             try right.rebuild(cells: cells[(middle + 1)...], rightChild: rightChild, type: .interior)
             up = upKey.withUnsafeBytes { Cell.interior(child: page, key: $0) }
         }
+        // The new right node is where the next increasing key lands: keep the run going.
+        right.appendRun = sequential ? 1 : 0
         guard let (parentPage, index) = path.popLast() else {
             throw GuildStoreError.corruptPage(page: page, reason: "split below a missing parent")
         }
@@ -93,9 +97,10 @@ extension WriteTransaction {
         // and the new cell before it references the left half (B2).
         let parent = try writableNode(parentPage)
         parent.setChild(index, to: newPage)
+        let parentSequential = parent.noteInsert(at: index)
         let inserted = try up.withUnsafeBytes { try parent.insertCell($0, at: index) }
         if !inserted {
-            try split(page: parentPage, path: path, position: index, cell: up, root: root)
+            try split(page: parentPage, path: path, position: index, cell: up, root: root, sequential: parentSequential)
         }
     }
 

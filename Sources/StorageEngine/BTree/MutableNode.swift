@@ -16,6 +16,21 @@ struct MutableNode {
 
     func setRightChild(_ page: UInt32) { base.setU32(16, page) }
 
+    /// Consecutive inserts at the node's end (byte 5).
+    var appendRun: Int {
+        get { Int(UnsafeRawPointer(base).u8(5)) }
+        nonmutating set { base.setU8(5, UInt8(min(255, newValue))) }
+    }
+
+    /// Records an insert at `position` and says whether keys are arriving in increasing order
+    /// here: this insert and the one before both at the end.
+    func noteInsert(at position: Int) -> Bool {
+        let run = appendRun
+        let appending = position == count
+        appendRun = appending ? run + 1 : 0
+        return appending && run >= 1
+    }
+
     /// Sets child pointer `i` (i == count: the right-most child).
     func setChild(_ i: Int, to page: UInt32) {
         if i == count {

@@ -3,7 +3,8 @@
 ///     offset size  field
 ///          0    4  CRC32C of bytes 4..<pageSize
 ///          4    1  page type: 2 leaf, 3 interior
-///          5    1  reserved, zero
+///          5    1  append run: how many inserts in a row landed at the node's end (saturates
+///                  at 255); the split policy's hint that keys arrive in increasing order
 ///          6    2  cell count n
 ///          8    4  content start: offset of the lowest cell byte; cells grow down from the end
 ///         12    4  fragmented bytes: space inside the content area freed by removed cells

@@ -13,6 +13,8 @@ struct EngineState {
     var lastCommit: UInt64
     /// Page number -> committed frames not yet superseded in the database file.
     var walIndex: [UInt32: FrameVersions] = [:]
+    /// Highest schema counter handed out, committed or not (see `nextSchemaCounter`).
+    var schemaCounterHighWater: UInt64 = 0
     /// Frames in the WAL file since its last restart.
     var walFrames: Int = 0
     /// `lastCommit` when the WAL last restarted: its frames have sequences above this.

@@ -54,7 +54,7 @@ extension StorageEngine {
         do {
             let source = try beginRead()
             defer { source.end() }
-            let schemaCounter = source.header.schemaCounter + 1
+            let schemaCounter = nextSchemaCounter()  // T1: old handles find their tree by name
             var tx = try target.beginWrite()
             var pending = 0
             for tree in try source.trees() {

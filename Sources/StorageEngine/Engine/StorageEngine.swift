@@ -112,6 +112,16 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
+    /// A schema counter never handed out before in this process, for a transaction that moves
+    /// tree roots (create, drop, vacuum). Counters of rolled-back transactions are not reused,
+    /// so a `Tree` handle that escaped a rollback can never match a later root (T1).
+    func nextSchemaCounter() -> UInt64 {
+        state.withLock { s in
+            s.schemaCounterHighWater = max(s.schemaCounterHighWater, s.header.schemaCounter) + 1
+            return s.schemaCounterHighWater
+        }
+    }
+
     func endReader(_ id: UInt64) {
         state.withLock { _ = $0.readers.removeValue(forKey: id) }
     }

@@ -1,5 +1,10 @@
-/// A named B+tree in the database. A handle stays valid across transactions until the tree
-/// is dropped or the database vacuumed; after that a transaction finds it again by name.
+/// A named B+tree in the database. A handle is a shortcut to the tree's root page, valid
+/// while the database's schema counter is the one it was made under; after any create, drop
+/// or vacuum, a transaction finds the tree again by name (and throws `.treeNotFound` when it
+/// is gone).
+///
+/// Invariant (T1): a handle is trusted only when its schema counter equals the transaction's,
+/// and every transaction that creates or drops a tree takes a counter never used before.
 public struct Tree: Sendable, Hashable, CustomStringConvertible {
     public let name: String
     let root: UInt32

@@ -58,7 +58,15 @@ extension WriteTransaction {
 
     /// Returns page `number` to the free list.
     func freePage(_ number: UInt32) throws {
-        dirty.removeValue(forKey: number)
+        if number >= snapshot.header.pageCount {
+            // Allocated past the old end by this transaction: it was never written, so it
+            // still goes to the WAL, as a blank sealed page. Otherwise the file would end
+            // short of the header's page count, with free-list entries naming pages that
+            // exist nowhere (and fail every read).
+            dirty[number] = PageBuffer(size: pageSize)
+        } else {
+            dirty.removeValue(forKey: number)
+        }
         let head = workingHeader.freeListHead
         if head != 0 {
             let trunk = try writable(head)

@@ -30,6 +30,11 @@
 ///      nothing.
 /// (W3) The log restarts (new salt) only when every frame in it has been copied into the
 ///      database file and that file was synced.
+/// (W4) Unless `synchronous` is `.off`, a new generation's header is durable before any of its
+///      frames is written (`writeHeader`, then a sync). Otherwise a power loss could keep some
+///      new frames but not the new header, and the old header would validate a prefix of the
+///      old generation, whose images are older than the database file's: recovery would roll
+///      checkpointed commits back (SQLite ticket ff5be73dee).
 final class WriteAheadLog {
     static let headerSize = 32
     static let frameHeaderSize = 24
@@ -110,6 +115,21 @@ final class WriteAheadLog {
         chain = newChain
         frameCount += pages.count
         unsyncedBytes += total
+    }
+
+    /// True after a restart (or a recovery that found no valid log) until the new header is
+    /// written.
+    var needsHeader: Bool { !headerWritten }
+
+    /// Writes the new generation's header alone, so the caller can sync it before the first
+    /// frame (W4). On a failed write nothing changes and the next append writes it again.
+    func writeHeader() throws {
+        precondition(!headerWritten, "the header of this generation is written already")
+        let bytes = encodeHeader()
+        try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+        headerWritten = true
+        chain = bytes.withUnsafeBytes { $0.baseAddress!.u32(28) }
+        unsyncedBytes += bytes.count
     }
 
     static func chainChecksum(frameHeader: UnsafeRawPointer, pageChecksum: UInt32, previous: UInt32) -> UInt32 {
