@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import Foundation
 import Testing
 import TestSupport
 @testable import StorageEngine
@@ -22,11 +22,11 @@ struct ConcurrentReadersTests {
             for i in 0..<accounts { try tx.put(bigEndianKey(UInt64(i)), bigEndianKey(initial), in: tree) }
         }
         let expected = UInt64(accounts) * initial
-        let done = Atomic<Bool>(false)
-        let snapshotsChecked = Atomic<Int>(0)
-        let failures = Mutex<[String]>([])
+        let done = Locked(false)
+        let snapshotsChecked = Locked(0)
+        let failures = Locked<[String]>([])
 
-        DispatchQueue.concurrentPerform(iterations: 5) { worker in
+        let work: @Sendable (Int) -> Void = { worker in
             if worker == 0 {
                 // The writer: 3,000 transfers, a checkpoint of each mode now and then.
                 var generator = SeededGenerator(seed: 42)
@@ -49,9 +49,9 @@ struct ConcurrentReadersTests {
                 } catch {
                     failures.withLock { $0.append("writer: \(error)") }
                 }
-                done.store(true, ordering: .releasing)
+                done.withLock { $0 = true }
             } else {
-                while !done.load(ordering: .acquiring) {
+                repeat {
                     do {
                         let total = try engine.read { tx -> UInt64 in
                             guard let tree = try tx.tree("accounts") else { return 0 }
@@ -63,16 +63,27 @@ struct ConcurrentReadersTests {
                             return sum
                         }
                         if total != expected { failures.withLock { $0.append("snapshot total \(total)") } }
-                        snapshotsChecked.add(1, ordering: .relaxed)
+                        snapshotsChecked.withLock { $0 += 1 }
                     } catch {
                         failures.withLock { $0.append("reader: \(error)") }
                         return
                     }
-                }
+                } while !done.withLock { $0 }
             }
         }
+        // Real threads, so the readers run while the writer does whatever the scheduler does.
+        let finished = DispatchGroup()
+        for worker in 0..<5 {
+            finished.enter()
+            let thread = Thread {
+                defer { finished.leave() }
+                work(worker)
+            }
+            thread.start()
+        }
+        finished.wait()
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(5) })")
-        #expect(snapshotsChecked.load(ordering: .relaxed) > 0)
+        #expect(snapshotsChecked.withLock { $0 } > 0)
         #expect(try engine.check().isOK)
         try engine.close()
     }

@@ -58,7 +58,14 @@ private struct IntegrityChecker {
     mutating func run() throws -> IntegrityReport {
         var reports: [IntegrityReport.TreeReport] = []
         reports.append(try checkTree(name: "(catalog)", root: header.catalogRoot))
-        for tree in try tx.trees() {
+        let trees: [Tree]
+        do {
+            trees = try tx.trees()
+        } catch let error as GuildStoreError {
+            problems.append("catalog: \(error)")
+            trees = []
+        }
+        for tree in trees {
             guard tree.root > 0, tree.root < header.pageCount else {
                 problems.append("tree \(tree.name): root page \(tree.root) out of range")
                 continue

@@ -17,7 +17,7 @@
 ///          4    4  database size in pages after this commit; 0 for a frame that is not the
 ///                  last of its transaction (the commit marker)
 ///          8    8  salt, copied from the WAL header
-///         16    4  running checksum: CRC32C over this header's bytes 0..<16 and the page
+///         16    4  running checksum: CRC32C over this header's bytes 0..<16 and 20..<24 and the page
 ///                  image's own checksum (its bytes 0..<4), seeded with the previous frame's
 ///                  running checksum (the header's CRC for the first frame)
 ///         20    4  reserved, zero
@@ -134,6 +134,7 @@ final class WriteAheadLog {
 
     static func chainChecksum(frameHeader: UnsafeRawPointer, pageChecksum: UInt32, previous: UInt32) -> UInt32 {
         var crc = crc32c(UnsafeRawBufferPointer(start: frameHeader, count: 16), seed: previous)
+        crc = crc32c(UnsafeRawBufferPointer(start: frameHeader + 20, count: 4), seed: crc)
         var pageCRC = pageChecksum  // stored little-endian bytes, hashed as they are on disk
         withUnsafeBytes(of: &pageCRC) { crc = crc32c($0, seed: crc) }
         return crc
