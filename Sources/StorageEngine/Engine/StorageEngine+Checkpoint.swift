@@ -73,8 +73,16 @@ extension StorageEngine {
         let everything = limit == lastCommit
         var restarted = false
         if everything && (framesInWAL > 0 || mode == .truncate) {
-            try wal.restart(truncate: mode == .truncate)
+            let durable = configuration.synchronous != .off
+            do {
+                try wal.restart(truncate: mode == .truncate, durable: durable)
+            } catch {
+                // The new generation's header may not be on disk ahead of its frames (W4).
+                poison("restarting the WAL failed: \(error)")
+                throw error
+            }
             state.withLock { s in
+                if durable { s.syncs += 1 }
                 s.walFrames = 0
                 s.walBase = lastCommit
                 s.backfilled = lastCommit

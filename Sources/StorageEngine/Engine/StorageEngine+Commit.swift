@@ -4,18 +4,6 @@ extension StorageEngine {
     /// writer token.
     func commit(pages: [(page: UInt32, image: PageBuffer)], header: DatabaseHeader) throws {
         if let reason = state.withLock({ $0.poisonReason }) { throw GuildStoreError.poisoned(reason: reason) }
-        // W4: the first commit after a restart makes the new WAL header durable before it
-        // writes a frame over the old generation's.
-        if wal.needsHeader && configuration.synchronous != .off {
-            try wal.writeHeader()
-            do {
-                try wal.sync()
-            } catch {
-                poison("WAL header sync failed: \(error)")
-                throw error
-            }
-            state.withLock { $0.syncs += 1 }
-        }
         // E4: a failed append leaves nothing published; the next append overwrites the bytes.
         try wal.append(pages: pages, databaseSize: header.pageCount)
         var synced = false

@@ -31,7 +31,7 @@
 /// (W3) The log restarts (new salt) only when every frame in it has been copied into the
 ///      database file and that file was synced.
 /// (W4) Unless `synchronous` is `.off`, a new generation's header is durable before any of its
-///      frames is written (`writeHeader`, then a sync). Otherwise a power loss could keep some
+///      frames is written (`restart`). Otherwise a power loss could keep some
 ///      new frames but not the new header, and the old header would validate a prefix of the
 ///      old generation, whose images are older than the database file's: recovery would roll
 ///      checkpointed commits back (SQLite ticket ff5be73dee).
@@ -117,13 +117,9 @@ final class WriteAheadLog {
         unsyncedBytes += total
     }
 
-    /// True after a restart (or a recovery that found no valid log) until the new header is
-    /// written.
-    var needsHeader: Bool { !headerWritten }
-
-    /// Writes the new generation's header alone, so the caller can sync it before the first
-    /// frame (W4). On a failed write nothing changes and the next append writes it again.
-    func writeHeader() throws {
+    /// Writes the new generation's header alone, so it can be synced before the first frame
+    /// (W4).
+    private func writeHeader() throws {
         precondition(!headerWritten, "the header of this generation is written already")
         let bytes = encodeHeader()
         try bytes.withUnsafeBytes { try file.write($0, at: 0) }
@@ -147,13 +143,23 @@ final class WriteAheadLog {
 
     /// Starts a new generation of the log (W3): a new salt; the header is written by the next
     /// append. `truncate` also shrinks the file to zero bytes.
-    func restart(truncate: Bool) throws {
-        if truncate { try file.truncate(to: 0) }
+    ///
+    /// W4: without `truncate`, the new header is written (and synced when `durable`) before
+    /// this returns, so no frame of the new generation can reach the disk ahead of it. With
+    /// `truncate` the old frames are gone (synced when `durable`) and the header goes out with
+    /// the first frames.
+    func restart(truncate: Bool, durable: Bool) throws {
         salt = Self.randomSalt()
         checkpointSequence &+= 1
         frameCount = 0
         chain = 0
         headerWritten = false
+        if truncate {
+            try file.truncate(to: 0)
+        } else {
+            try writeHeader()
+        }
+        if durable { try sync() }
     }
 
     private func encodeHeader() -> [UInt8] {
