@@ -1,4 +1,11 @@
 /// Everything the writer publishes and readers pin, guarded by `StorageEngine.state`.
+///
+/// Two views of the database live here. Readers see the *published* one (`lastCommit`,
+/// `header`, `databaseSize`): commits that are as durable as `synchronous` demands. The writer
+/// sees the *appended* one, which runs ahead while a group of commits waits for its sync.
+///
+/// Invariant (E5): a commit is published only once its frames are synced under `.full` (at
+/// once otherwise), and commits are published in sequence order.
 struct EngineState {
     /// Holds the database's advisory lock (a descriptor of its own, never mapped).
     var lockFile: any FileHandleIO
@@ -9,8 +16,17 @@ struct EngineState {
     var header: DatabaseHeader
     /// Database size in pages as of the last commit.
     var databaseSize: UInt32
-    /// Global sequence number of the last committed frame (E3); 0 before any.
+    /// Global sequence number of the last published commit's last frame (E3); 0 before any.
     var lastCommit: UInt64
+    /// The last commit appended to the WAL, published or not: what the writer builds on.
+    var appended: CommitPoint
+    /// Appended commits waiting for a sync before they are published, oldest first.
+    var unpublished: [(point: CommitPoint, changes: ChangeSet)] = []
+    /// WAL frames up to this sequence are known to be on disk.
+    var syncedThrough: UInt64 = 0
+    /// Subscribers to committed change sets (`StorageEngine.changes(in:)`).
+    var observers: [UInt64: ChangeObserver] = [:]
+    var nextObserverID: UInt64 = 1
     /// Page number -> committed frames not yet superseded in the database file.
     var walIndex: [UInt32: FrameVersions] = [:]
     /// Highest schema counter handed out, committed or not (see `nextSchemaCounter`).
@@ -36,10 +52,34 @@ struct EngineState {
                  view: view, fileBytes: fileBytes, consultsIndex: !walIndex.isEmpty)
     }
 
+    /// The writer's view: the last appended commit, published or not.
+    func writerSnapshot() -> Snapshot {
+        Snapshot(readerID: nil, sequence: appended.sequence, databaseSize: appended.databaseSize,
+                 header: appended.header, view: view, fileBytes: fileBytes, consultsIndex: !walIndex.isEmpty)
+    }
+
+    /// Publishes every unpublished commit up to `sequence` (E5) and tells observers.
+    mutating func publish(through sequence: UInt64) {
+        while let first = unpublished.first, first.point.sequence <= sequence {
+            unpublished.removeFirst()
+            lastCommit = first.point.sequence
+            header = first.point.header
+            databaseSize = first.point.databaseSize
+            for observer in observers.values { observer.deliver(first.changes) }
+        }
+    }
+
     /// Sequence of the oldest live snapshot, or `lastCommit` when there is none.
     var oldestReaderSequence: UInt64 {
         readers.values.reduce(lastCommit) { min($0, $1.sequence) }
     }
+}
+
+/// A commit: its last frame's sequence and the header and size it left.
+struct CommitPoint {
+    var sequence: UInt64
+    var header: DatabaseHeader
+    var databaseSize: UInt32
 }
 
 struct ReaderRecord {

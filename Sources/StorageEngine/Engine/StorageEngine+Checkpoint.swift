@@ -6,98 +6,129 @@ extension StorageEngine {
     /// Copies committed pages from the WAL into the database file.
     ///
     /// - `.passive` copies what no live snapshot still needs and never waits.
-    /// - `.full` waits up to `timeout` for snapshots older than the last commit to end, copies
-    ///   everything and restarts the log; if readers still hold it back, it copies what it can
-    ///   and reports `blockedByReaders`.
+    /// - `.full` syncs and publishes every appended commit, waits up to `timeout` for snapshots
+    ///   older than the last commit to end, copies everything and restarts the log; if readers
+    ///   still hold it back, it copies what it can and reports `blockedByReaders`.
     /// - `.truncate` is `.full`, then shrinks the WAL file to zero bytes.
     ///
-    /// Throws `.writerBusy` while a write transaction is open.
+    /// The copy runs alongside a write transaction; restarting the log needs the writer token,
+    /// which `.passive` tries for once and the other modes wait for up to `timeout`.
     public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) throws -> CheckpointResult {
-        try withWriterToken { try checkpointHoldingWriter(mode: mode, timeout: timeout) }
+        try checkpoint(mode: mode, timeout: timeout, holdingWriter: false)
     }
 
-    func checkpointHoldingWriter(mode: CheckpointMode, timeout: Duration) throws -> CheckpointResult {
-        if let reason = state.withLock({ $0.poisonReason }) { throw GuildStoreError.poisoned(reason: reason) }
-        let framesInWAL = wal.frameCount
-        if mode != .passive { waitForReaders(timeout: timeout) }
+    /// Runs a passive checkpoint when the WAL has grown past the threshold. The commit it
+    /// follows is already durable and published: a failure here is left for the next one to
+    /// retry (a failed sync has poisoned the engine and says so on the next write).
+    func automaticCheckpoint(holdingWriter: Bool) {
+        let threshold = configuration.checkpointThreshold
+        guard threshold > 0, walFrameCount >= threshold else { return }
+        _ = try? checkpoint(mode: .passive, timeout: .zero, holdingWriter: holdingWriter)
+    }
 
-        // Invariant (E2): never copy a frame newer than the oldest live snapshot.
-        let (limit, lastCommit, walBase, copies) = state.withLock { s -> (UInt64, UInt64, UInt64, [(UInt32, PageBuffer)]) in
-            let limit = s.oldestReaderSequence
-            var copies: [(UInt32, PageBuffer)] = []
-            for (page, versions) in s.walIndex {
-                if let image = versions.newest(atOrBelow: limit) { copies.append((page, image)) }
+    func checkpoint(mode: CheckpointMode, timeout: Duration, holdingWriter: Bool) throws -> CheckpointResult {
+        try checkpointLock.withLock { _ in
+            let deadline = ContinuousClock.now + timeout
+            if mode != .passive {
+                try syncWAL()
+                waitForReaders(until: deadline)
             }
-            return (limit, s.lastCommit, s.walBase, copies.sorted { $0.0 < $1.0 })
+            try state.withLock { s in
+                guard !s.closed else { throw GuildStoreError.closed }
+                if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
+            }
+            let framesInWAL = walFrameCount
+            // Invariant (E2): never copy a frame newer than the oldest live snapshot (nor an
+            // unpublished one: the limit is at most the published commit).
+            let (limit, lastCommit, walBase, synced, copies) = state.withLock { s in
+                let limit = s.oldestReaderSequence
+                var copies: [(UInt32, PageBuffer)] = []
+                for (page, versions) in s.walIndex {
+                    if let image = versions.newest(atOrBelow: limit) { copies.append((page, image)) }
+                }
+                return (limit, s.lastCommit, s.walBase, s.syncedThrough, copies.sorted { $0.0 < $1.0 })
+            }
+            if !copies.isEmpty {
+                // The WAL reaches disk before the database file changes: a crash mid-checkpoint
+                // replays the WAL over whatever was half-written.
+                if synced < limit { try syncWAL() }
+                try copyIntoDatabaseFile(copies, limit: limit)
+            }
+
+            // W3: restart only when everything appended is in the database file.
+            var restarted = false
+            if limit == lastCommit && (framesInWAL > 0 || mode == .truncate) {
+                restarted = try restartLog(truncate: mode == .truncate, through: limit,
+                                           holdingWriter: holdingWriter, waitUntil: mode == .passive ? nil : deadline)
+            }
+            // Frames of this WAL generation now in the database file, as SQLite reports them.
+            let inFile = Int(min(limit, lastCommit) - min(walBase, limit))
+            return CheckpointResult(framesInWAL: framesInWAL, framesCheckpointed: inFile,
+                                    walRestarted: restarted && framesInWAL > 0, blockedByReaders: limit < lastCommit)
         }
+    }
 
-        if !copies.isEmpty {
-            // The WAL reaches disk before the database file changes: a crash mid-checkpoint
-            // replays the WAL over whatever was half-written.
-            if configuration.synchronous != .off && wal.unsyncedBytes > 0 {
-                do { try wal.sync() } catch {
-                    poison("WAL sync before checkpoint failed: \(error)")
-                    throw error
-                }
-            }
-            let view = state.withLock { $0.view }
-            var end: Int64 = 0
-            for (page, image) in copies {
-                view.invalidate(page)  // F2
-                let offset = Int64(page) * Int64(pageSize)
-                try view.file.write(image.bytes, at: offset)
-                end = max(end, offset + Int64(pageSize))
-            }
-            if configuration.synchronous != .off {
-                do { try view.file.sync() } catch {
-                    poison("database file sync during checkpoint failed: \(error)")
-                    throw error
-                }
-            }
-            for (page, _) in copies { view.invalidate(page) }
-            state.withLock { s in
-                s.fileBytes = max(s.fileBytes, end)
-                for (page, _) in copies {
-                    guard var versions = s.walIndex[page] else { continue }
-                    versions.entries.removeAll { $0.sequence <= limit }
-                    s.walIndex[page] = versions.entries.isEmpty ? nil : versions
-                }
-                s.framesCheckpointed += Int(limit - min(limit, s.backfilled))
-                s.backfilled = max(s.backfilled, limit)
-                s.checkpoints += 1
-                if configuration.synchronous != .off { s.syncs += 2 }
-            }
+    private func copyIntoDatabaseFile(_ copies: [(UInt32, PageBuffer)], limit: UInt64) throws {
+        let view = state.withLock { $0.view }
+        var end: Int64 = 0
+        for (page, image) in copies {
+            view.invalidate(page)  // F2
+            let offset = Int64(page) * Int64(pageSize)
+            try view.file.write(image.bytes, at: offset)
+            end = max(end, offset + Int64(pageSize))
         }
-
-        // W3: restart only when everything is in the database file.
-        let everything = limit == lastCommit
-        var restarted = false
-        if everything && (framesInWAL > 0 || mode == .truncate) {
-            let durable = configuration.synchronous != .off
-            do {
-                try wal.restart(truncate: mode == .truncate, durable: durable)
-            } catch {
-                // The new generation's header may not be on disk ahead of its frames (W4).
-                poison("restarting the WAL failed: \(error)")
+        if configuration.synchronous != .off {
+            do { try view.file.sync() } catch {
+                poison("database file sync during checkpoint failed: \(error)")
                 throw error
             }
-            state.withLock { s in
-                if durable { s.syncs += 1 }
-                s.walFrames = 0
-                s.walBase = lastCommit
-                s.backfilled = lastCommit
-            }
-            restarted = framesInWAL > 0
         }
-        // Frames of this WAL generation now in the database file, as SQLite reports them.
-        let inFile = Int(min(limit, lastCommit) - min(walBase, limit))
-        return CheckpointResult(framesInWAL: framesInWAL, framesCheckpointed: inFile,
-                                walRestarted: restarted, blockedByReaders: !everything)
+        for (page, _) in copies { view.invalidate(page) }
+        state.withLock { s in
+            s.fileBytes = max(s.fileBytes, end)
+            for (page, _) in copies {
+                guard var versions = s.walIndex[page] else { continue }
+                versions.entries.removeAll { $0.sequence <= limit }
+                s.walIndex[page] = versions.entries.isEmpty ? nil : versions
+            }
+            s.framesCheckpointed += Int(limit - min(limit, s.backfilled))
+            s.backfilled = max(s.backfilled, limit)
+            s.checkpoints += 1
+            if configuration.synchronous != .off { s.syncs += 1 }
+        }
     }
 
-    /// Waits until no snapshot is older than the last commit, or the timeout passes.
-    private func waitForReaders(timeout: Duration) {
-        let deadline = ContinuousClock.now + timeout
+    /// Restarts the log once nothing was appended past `through`; needs the writer token so no
+    /// commit appends meanwhile. Returns whether it restarted.
+    private func restartLog(truncate: Bool, through sequence: UInt64, holdingWriter: Bool, waitUntil deadline: ContinuousClock.Instant?) throws -> Bool {
+        if !holdingWriter {
+            while !(try tryTakeWriterToken()) {
+                guard let deadline, ContinuousClock.now < deadline else { return false }
+                usleep(200)
+            }
+        }
+        defer { if !holdingWriter { releaseWriter() } }
+        guard state.withLock({ $0.appended.sequence == sequence && $0.lastCommit == sequence }) else { return false }
+        let durable = configuration.synchronous != .off
+        do {
+            try wal.restart(truncate: truncate, durable: durable)
+        } catch {
+            // The new generation's header may not be on disk ahead of its frames (W4).
+            poison("restarting the WAL failed: \(error)")
+            throw error
+        }
+        state.withLock { s in
+            if durable { s.syncs += 1 }
+            s.walFrames = 0
+            s.walBase = sequence
+            s.backfilled = sequence
+            s.syncedThrough = sequence
+        }
+        return true
+    }
+
+    /// Waits until no snapshot is older than the last commit, or the deadline passes.
+    private func waitForReaders(until deadline: ContinuousClock.Instant) {
         while true {
             let clear = state.withLock { $0.oldestReaderSequence >= $0.lastCommit }
             if clear || ContinuousClock.now >= deadline { return }

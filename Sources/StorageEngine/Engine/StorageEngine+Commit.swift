@@ -1,51 +1,74 @@
 extension StorageEngine {
-    /// Appends a transaction's sealed pages to the WAL, syncs as `synchronous` says, and
-    /// publishes them to new snapshots. Called by `WriteTransaction.commit` while it holds the
-    /// writer token.
-    func commit(pages: [(page: UInt32, image: PageBuffer)], header: DatabaseHeader) throws {
+    /// Appends a transaction's sealed pages to the WAL and makes them the writer's view. Under
+    /// `.full` they are published only by a later `syncWAL()` (E5); otherwise at once.
+    /// Called while holding the writer token. Returns the commit's sequence.
+    func appendCommit(pages: [(page: UInt32, image: PageBuffer)], header: DatabaseHeader, changedTrees: Set<String>) throws -> UInt64 {
         if let reason = state.withLock({ $0.poisonReason }) { throw GuildStoreError.poisoned(reason: reason) }
         // E4: a failed append leaves nothing published; the next append overwrites the bytes.
         try wal.append(pages: pages, databaseSize: header.pageCount)
-        var synced = false
-        if configuration.synchronous == .full {
-            do {
-                try wal.sync()
-                synced = true
-            } catch {
-                poison("WAL sync failed: \(error)")
-                throw error
-            }
-        }
-        state.withLock { s in
-            var sequence = s.lastCommit
+        let publishNow = configuration.synchronous != .full
+        return state.withLock { s in
+            var sequence = s.appended.sequence
             // Older versions nobody can read are dropped now, so a page rewritten by every
-            // commit keeps one image in memory, however long the WAL grows.
-            let readerSequences = s.readers.values.map(\.sequence).sorted()
+            // commit keeps one image in memory, however long the WAL grows. The published
+            // commit counts as a reader: the next snapshot will pin it.
+            var pinned = s.readers.values.map(\.sequence)
+            pinned.append(s.lastCommit)
+            pinned.sort()
             for entry in pages {
                 sequence += 1
                 let frame = FrameVersions.Entry(sequence: sequence, image: entry.image)
                 if var versions = s.walIndex.removeValue(forKey: entry.page) {
                     versions.entries.append(frame)
-                    versions.dropUnreadable(readerSequences: readerSequences)
+                    versions.dropUnreadable(readerSequences: pinned)
                     s.walIndex[entry.page] = versions
                 } else {
                     s.walIndex[entry.page] = FrameVersions(entries: [frame])
                 }
             }
-            s.lastCommit = sequence
-            s.databaseSize = header.pageCount
-            s.header = header
+            let point = CommitPoint(sequence: sequence, header: header, databaseSize: header.pageCount)
+            s.appended = point
+            s.unpublished.append((point, ChangeSet(trees: changedTrees, sequence: sequence)))
             s.walFrames = wal.frameCount
             s.commits += 1
-            if synced { s.syncs += 1 }
-        }
-        let threshold = configuration.checkpointThreshold
-        if threshold > 0 && wal.frameCount >= threshold {
-            // The commit is already durable and published; a failed automatic checkpoint is
-            // retried by the next commit, and a failed sync inside it has poisoned the engine.
-            _ = try? checkpointHoldingWriter(mode: .passive, timeout: .zero)
+            if publishNow { s.publish(through: sequence) }
+            return sequence
         }
     }
+
+    /// Syncs the WAL and publishes every commit appended before the sync began (E5). Safe to
+    /// call from any thread, concurrently with the writer appending; calls are serialized. A
+    /// failed sync poisons the engine (E4): nothing unpublished is ever published.
+    /// Returns the sequence now published.
+    @discardableResult
+    public func syncWAL() throws -> UInt64 {
+        try syncLock.withLock { _ in
+            let (target, synced) = try state.withLock { s -> (UInt64, UInt64) in
+                if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
+                return (s.appended.sequence, s.syncedThrough)
+            }
+            if target > synced, configuration.synchronous != .off {
+                do {
+                    try wal.file.sync()
+                } catch {
+                    poison("WAL sync failed: \(error)")
+                    throw error
+                }
+            }
+            return state.withLock { s in
+                if target > synced, configuration.synchronous != .off { s.syncs += 1 }
+                s.syncedThrough = max(s.syncedThrough, target)
+                s.publish(through: target)
+                return s.lastCommit
+            }
+        }
+    }
+
+    /// The published commit's sequence.
+    public var publishedSequence: UInt64 { state.withLock { $0.lastCommit } }
+
+    /// Frames in the WAL since its last restart.
+    public var walFrameCount: Int { state.withLock { $0.walFrames } }
 
     func poison(_ reason: String) {
         state.withLock { s in

@@ -72,7 +72,8 @@ extension StorageEngine {
             }
 
             var state = EngineState(lockFile: lockFile, view: view, fileBytes: fileBytes, header: header,
-                                    databaseSize: databaseSize, lastCommit: 0)
+                                    databaseSize: databaseSize, lastCommit: 0,
+                                    appended: CommitPoint(sequence: 0, header: header, databaseSize: databaseSize))
             if let committed {
                 // No snapshot is older than recovery, so each page keeps only its newest image.
                 var sequence: UInt64 = 0
@@ -81,6 +82,7 @@ extension StorageEngine {
                     state.walIndex[page] = FrameVersions(entries: [.init(sequence: sequence, image: image)])
                 }
                 state.lastCommit = UInt64(committed.committedFrameCount)
+                state.appended.sequence = state.lastCommit
                 state.walFrames = committed.committedFrameCount
             }
             let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: committed)

@@ -22,9 +22,12 @@ extension StorageEngine {
             try state.withLock { s in
                 guard s.readers.isEmpty else { throw GuildStoreError.busy("vacuum needs every read transaction to end (\(s.readers.count) open)") }
             }
-            let checkpoint = try checkpointHoldingWriter(mode: .truncate, timeout: .zero)
-            guard !checkpoint.blockedByReaders else { throw GuildStoreError.busy("a read transaction began during vacuum") }
+            let checkpoint = try self.checkpoint(mode: .truncate, timeout: .zero, holdingWriter: true)
+            guard !checkpoint.blockedByReaders, state.withLock({ $0.walFrames == 0 }) else {
+                throw GuildStoreError.busy("a read transaction began during vacuum")
+            }
             let before = state.withLock { (pages: Int($0.databaseSize), bytes: $0.fileBytes) }
+            // Even under `.off`: stale frames must never meet the new file.
             do { try wal.sync() } catch {
                 poison("WAL sync before vacuum failed: \(error)")
                 throw error
@@ -106,6 +109,7 @@ extension StorageEngine {
                 s.fileBytes = fileBytes
                 s.header = header
                 s.databaseSize = header.pageCount
+                s.appended = CommitPoint(sequence: s.lastCommit, header: header, databaseSize: header.pageCount)
                 s.walIndex = [:]
                 return oldLock
             }

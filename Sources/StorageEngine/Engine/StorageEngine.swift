@@ -38,6 +38,10 @@ public final class StorageEngine: @unchecked Sendable {
     let fileSystem: any FileSystem
     let wal: WriteAheadLog
     let state: Locked<EngineState>
+    /// Serializes WAL syncs (`syncWAL`). Lock order: checkpointLock, then syncLock, then state.
+    let syncLock = Locked(())
+    /// One checkpoint at a time.
+    let checkpointLock = Locked(())
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.
@@ -87,7 +91,7 @@ public final class StorageEngine: @unchecked Sendable {
             if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
             guard !s.writerActive else { throw GuildStoreError.writerBusy }
             s.writerActive = true
-            return s.snapshot(readerID: nil)
+            return s.writerSnapshot()
         }
         return WriteTransaction(engine: self, snapshot: snapshot)
     }
@@ -130,15 +134,21 @@ public final class StorageEngine: @unchecked Sendable {
         state.withLock { $0.writerActive = false }
     }
 
-    /// Takes the writer token for engine maintenance (checkpoint, vacuum).
+    /// Takes the writer token for engine maintenance (vacuum).
     func withWriterToken<T>(_ body: () throws -> T) throws -> T {
-        try state.withLock { s in
-            guard !s.closed else { throw GuildStoreError.closed }
-            guard !s.writerActive else { throw GuildStoreError.writerBusy }
-            s.writerActive = true
-        }
+        guard try tryTakeWriterToken() else { throw GuildStoreError.writerBusy }
         defer { releaseWriter() }
         return try body()
+    }
+
+    /// Takes the writer token if no transaction holds it.
+    func tryTakeWriterToken() throws -> Bool {
+        try state.withLock { s in
+            guard !s.closed else { throw GuildStoreError.closed }
+            guard !s.writerActive else { return false }
+            s.writerActive = true
+            return true
+        }
     }
 
     // MARK: Page reads
@@ -188,13 +198,17 @@ public final class StorageEngine: @unchecked Sendable {
     /// Closes the engine: later calls throw `.closed`. Fails with `.busy` while a transaction
     /// is open. Committed work stays in the WAL and is checkpointed by the next open.
     public func close() throws {
-        let files = try state.withLock { s -> [any FileHandleIO] in
-            guard !s.closed else { return [] }
+        let (files, observers) = try state.withLock { s -> ([any FileHandleIO], [ChangeObserver]) in
+            guard !s.closed else { return ([], []) }
             guard !s.writerActive else { throw GuildStoreError.busy("a write transaction is open") }
             guard s.readers.isEmpty else { throw GuildStoreError.busy("\(s.readers.count) read transactions are open") }
             s.closed = true
-            return [wal.file, s.view.file, s.lockFile]
+            let observers = Array(s.observers.values)
+            s.observers = [:]
+            return ([wal.file, s.view.file, s.lockFile], observers)
         }
+        // Outside the lock: finishing a stream runs its termination handler.
+        for observer in observers { observer.continuation.finish() }
         var firstError: Error?
         for file in files {
             do { try file.close() } catch { firstError = firstError ?? error }

@@ -6,6 +6,9 @@ public final class WriteTransaction: Transaction {
     /// Pages changed by this transaction, by page number.
     var dirty: [UInt32: PageBuffer] = [:]
     var workingHeader: DatabaseHeader
+    /// Names of the trees this transaction wrote, for change observers.
+    private(set) var changedTrees: Set<String> = []
+    private var lastChangedTree: String?
     private(set) var finished = false
 
     init(engine: StorageEngine, snapshot: Snapshot) {
@@ -64,6 +67,15 @@ public final class WriteTransaction: Transaction {
             throw GuildStoreError.valueTooLarge(size: value.count, limit: OverflowLayout.maximumValueSize)
         }
         try insert(key: key, value: value, root: try root(of: tree))
+        noteChange(tree.name)
+    }
+
+    /// Records a write to `name` for observers; cheap for runs of writes to one tree.
+    private func noteChange(_ name: String) {
+        if name != lastChangedTree {
+            changedTrees.insert(name)
+            lastChangedTree = name
+        }
     }
 
     /// Removes `key`; returns whether it was there.
@@ -71,7 +83,9 @@ public final class WriteTransaction: Transaction {
     public func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
         guard !finished else { throw GuildStoreError.transactionFinished }
         let root = try root(of: tree)
-        return try key.withUnsafeBytes { try remove(key: $0, root: root) }
+        let removed = try key.withUnsafeBytes { try remove(key: $0, root: root) }
+        if removed { noteChange(tree.name) }
+        return removed
     }
 
     // MARK: Trees
@@ -90,6 +104,7 @@ public final class WriteTransaction: Transaction {
         try key.withUnsafeBytes { k in
             try entry.withUnsafeBytes { v in try insert(key: k, value: v, root: workingHeader.catalogRoot) }
         }
+        changedTrees.insert(name)
         return Tree(name: name, root: root, schemaCounter: workingHeader.schemaCounter)
     }
 
@@ -106,6 +121,7 @@ public final class WriteTransaction: Transaction {
         try freeTree(page: tree.root, depth: 0)
         _ = try Array(name.utf8).withUnsafeBytes { try remove(key: $0, root: workingHeader.catalogRoot) }
         workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1
+        changedTrees.insert(name)
     }
 
     /// Removes every entry of `tree`, keeping the tree.
@@ -121,6 +137,7 @@ public final class WriteTransaction: Transaction {
             }
         }
         NodeLayout.initialize(try writable(root).pointer, pageSize: pageSize, type: .leaf)
+        changedTrees.insert(tree.name)
     }
 
     private func freeTree(page: UInt32, depth: Int) throws {
@@ -147,18 +164,35 @@ public final class WriteTransaction: Transaction {
     /// snapshots. After a thrown error nothing of the transaction is visible.
     public func commit() throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        finished = true
         defer { engine.releaseWriter() }
+        guard try append() != nil else { return }
+        if engine.configuration.synchronous == .full { try engine.syncWAL() }
+        engine.automaticCheckpoint(holdingWriter: true)
+    }
+
+    /// Appends the transaction to the WAL without waiting for a sync and releases the writer:
+    /// the group-commit path. The commit is published by the `syncWAL()` that covers the
+    /// returned sequence (at once unless `synchronous` is `.full`); nil when nothing changed.
+    func commitWithoutSync() throws -> UInt64? {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        defer { engine.releaseWriter() }
+        return try append()
+    }
+
+    /// Seals the dirty pages and appends them as one commit; finishes the transaction.
+    private func append() throws -> UInt64? {
+        finished = true
         if workingHeader != snapshot.header {
             let page0 = try writableUnchecked(0)
             workingHeader.write(to: page0.pointer)
         }
-        guard !dirty.isEmpty else { return }
+        guard !dirty.isEmpty else { return nil }
         var pages = dirty.map { (page: $0.key, image: $0.value) }
         pages.sort { $0.page < $1.page }
         for entry in pages { sealPage(entry.image.pointer, size: pageSize) }
-        try engine.commit(pages: pages, header: workingHeader)
+        let sequence = try engine.appendCommit(pages: pages, header: workingHeader, changedTrees: changedTrees)
         dirty.removeAll()
+        return sequence
     }
 
     /// Discards every change.

@@ -51,8 +51,6 @@ final class WriteAheadLog {
     private var chain: UInt32
     /// False after a restart until the next append writes the new header.
     private var headerWritten: Bool
-    /// Bytes appended and not yet synced.
-    private(set) var unsyncedBytes = 0
 
     var frameSize: Int { Self.frameHeaderSize + pageSize }
 
@@ -114,7 +112,6 @@ final class WriteAheadLog {
         headerWritten = true
         chain = newChain
         frameCount += pages.count
-        unsyncedBytes += total
     }
 
     /// Writes the new generation's header alone, so it can be synced before the first frame
@@ -125,7 +122,6 @@ final class WriteAheadLog {
         try bytes.withUnsafeBytes { try file.write($0, at: 0) }
         headerWritten = true
         chain = bytes.withUnsafeBytes { $0.baseAddress!.u32(28) }
-        unsyncedBytes += bytes.count
     }
 
     static func chainChecksum(frameHeader: UnsafeRawPointer, pageChecksum: UInt32, previous: UInt32) -> UInt32 {
@@ -138,7 +134,6 @@ final class WriteAheadLog {
 
     func sync() throws {
         try file.sync()
-        unsyncedBytes = 0
     }
 
     /// Starts a new generation of the log (W3): a new salt; the header is written by the next
