@@ -76,3 +76,24 @@ extension StorageEngine {
         }
     }
 }
+
+extension StorageEngine {
+    /// True when the WAL has frames and every one of them is published and copied into the
+    /// database file: the log can restart without copying anything.
+    var isFullyCheckpointed: Bool {
+        state.withLock { s in
+            s.walFrames > 0 && s.appended.sequence == s.lastCommit && s.backfilled == s.lastCommit
+        }
+    }
+
+    /// Live snapshots that began more than `age` ago: reader id and how long it has been open.
+    func snapshots(olderThan age: Duration) -> [(id: UInt64, age: Duration)] {
+        let now = ContinuousClock.now
+        return state.withLock { s in
+            s.readers.compactMap { id, reader in
+                let open = now - reader.started
+                return open > age ? (id, open) : nil
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Dispatch
+import Logging
+
+/// Runs automatic checkpoints off the commit path: a commit that leaves the WAL past the
+/// threshold schedules one (at most one pending), which copies pages on its own queue,
+/// syncing the database file there, so committers never wait for it. The log restart, which
+/// must not race an append, is then asked of the writer actor.
+///
+/// It also watches for forgotten readers: a snapshot older than `readerWarningAge` that holds
+/// back a checkpoint is logged once.
+final class BackgroundCheckpointer: @unchecked Sendable {
+    // Safe to share: `pending` is guarded by its lock; everything else is immutable or
+    // thread-safe.
+    private struct Pending {
+        var scheduled = false
+        var warnedReaders: Set<UInt64> = []
+    }
+
+    private let engine: StorageEngine
+    private let writer: WriterActor
+    private let threshold: Int
+    private let readerWarningAge: Duration
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "guildstore.checkpoint")
+    private let pending = Locked(Pending())
+
+    init(engine: StorageEngine, writer: WriterActor, threshold: Int, readerWarningAge: Duration, logger: Logger) {
+        self.engine = engine
+        self.writer = writer
+        self.threshold = threshold
+        self.readerWarningAge = readerWarningAge
+        self.logger = logger
+    }
+
+    /// Called after each commit: schedules a checkpoint when the WAL passed the threshold.
+    func commitHappened() {
+        guard threshold > 0, engine.walFrameCount >= threshold else { return }
+        let schedule = pending.withLock { p -> Bool in
+            guard !p.scheduled else { return false }
+            p.scheduled = true
+            return true
+        }
+        if schedule { queue.async { self.run() } }
+    }
+
+    /// Waits for a scheduled checkpoint to finish (close, tests).
+    func drain() {
+        queue.sync {}
+    }
+
+    private func run() {
+        defer { pending.withLock { $0.scheduled = false } }
+        do {
+            let result = try engine.checkpoint(mode: .passive, timeout: .zero, holdingWriter: false)
+            if result.blockedByReaders {
+                warnAboutOldReaders()
+            } else if !result.walRestarted {
+                let writer = self.writer, threshold = self.threshold, logger = self.logger
+                Task {
+                    do {
+                        _ = try await writer.restartLogIfCheckpointed(threshold: threshold)
+                    } catch {
+                        logger.error("WAL restart after checkpoint failed: \(error)")
+                    }
+                }
+            }
+        } catch GuildStoreError.closed {
+            return
+        } catch {
+            logger.error("background checkpoint failed: \(error)")
+        }
+    }
+
+    private func warnAboutOldReaders() {
+        let old = engine.snapshots(olderThan: readerWarningAge)
+        let fresh = pending.withLock { p -> [(id: UInt64, age: Duration)] in
+            let fresh = old.filter { !p.warnedReaders.contains($0.id) }
+            p.warnedReaders.formUnion(fresh.map(\.id))
+            // Forget readers that have ended, so the set stays small.
+            p.warnedReaders.formIntersection(old.map(\.id))
+            return fresh
+        }
+        guard !fresh.isEmpty else { return }
+        let stats = engine.statistics()
+        for reader in fresh {
+            logger.warning("a snapshot open for \(reader.age) holds back the checkpoint: \(stats.framesHeldByReaders) WAL frames (\(stats.walBytes) bytes) wait for it; end read transactions promptly")
+        }
+    }
+}

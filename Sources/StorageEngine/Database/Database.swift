@@ -1,0 +1,189 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// The public face of GuildStore: a database a bot calls from many tasks at once.
+///
+/// ```swift
+/// let db = try Database.open(DatabaseConfiguration(.file("data/bot.gsdb")))
+/// try await db.write { tx in
+///     let events = try tx.openTree("message_events")
+///     try tx.put(key, row, in: events)
+/// }
+/// let row = try await db.read { snapshot in
+///     try snapshot.get(key, in: try snapshot.tree("message_events")!)
+/// }
+/// ```
+///
+/// - `write` runs on the writer actor, one transaction at a time, and returns once the commit
+///   is as durable as `synchronous` demands. Writers queued behind a sync share the next one.
+/// - `read` runs on the caller's task, concurrently with any number of readers and with the
+///   writer, on a snapshot consistent across every tree; it never waits for the writer.
+/// - Checkpoints run in the background; `changes(in:)` streams what each commit touched.
+///
+/// Opening a file that is already open in this process returns the same database (one engine,
+/// one writer); another process gets `GuildStoreError.locked`.
+public final class Database: Sendable {
+    public let engine: StorageEngine
+    public let configuration: DatabaseConfiguration
+    let writer: WriterActor
+    let committer: GroupCommitter
+    let checkpointer: BackgroundCheckpointer
+    private let registryKey: String?
+    private let temporaryDirectory: String?
+    private let opens = Locked(1)
+
+    private static let registry = Locked<[String: WeakDatabase]>([:])
+
+    private init(engine: StorageEngine, configuration: DatabaseConfiguration, registryKey: String?, temporaryDirectory: String?) {
+        self.engine = engine
+        self.configuration = configuration
+        self.registryKey = registryKey
+        self.temporaryDirectory = temporaryDirectory
+        writer = WriterActor(engine: engine)
+        committer = GroupCommitter(engine: engine)
+        checkpointer = BackgroundCheckpointer(
+            engine: engine, writer: writer, threshold: configuration.checkpointThreshold,
+            readerWarningAge: configuration.readerWarningAge, logger: configuration.logger)
+    }
+
+    /// Opens (creating if needed) the database, recovering committed work from its WAL.
+    public static func open(_ configuration: DatabaseConfiguration) throws -> Database {
+        switch configuration.location {
+        case .temporary:
+            let directory = try makeTemporaryDirectory()
+            do {
+                let engine = try StorageEngine.open(path: directory + "/temporary.gsdb",
+                                                    configuration: configuration.engineConfiguration,
+                                                    fileSystem: configuration.fileSystem)
+                return Database(engine: engine, configuration: configuration, registryKey: nil, temporaryDirectory: directory)
+            } catch {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw error
+            }
+        case .file(let path):
+            let key = canonicalPath(path)
+            return try registry.withLock { databases in
+                if let existing = databases[key]?.database, existing.retain() { return existing }
+                let engine = try StorageEngine.open(path: path, configuration: configuration.engineConfiguration,
+                                                    fileSystem: configuration.fileSystem)
+                let database = Database(engine: engine, configuration: configuration, registryKey: key, temporaryDirectory: nil)
+                databases[key] = WeakDatabase(database: database)
+                return database
+            }
+        }
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a write transaction on the writer actor and commits it; returns after the
+    /// commit is durable (under `.full`, synced). A thrown error or a cancelled task rolls the
+    /// whole transaction back.
+    public func write<T: Sendable>(_ body: sending (WriteTransaction) throws -> T) async throws -> T {
+        let (value, sequence) = try await writer.perform(body)
+        if let sequence {
+            try await committer.waitUntilDurable(sequence)
+            checkpointer.commitHappened()
+        }
+        return value
+    }
+
+    /// Runs `body` on a snapshot of the last durable commit, on the caller's task.
+    nonisolated(nonsending)
+    public func read<T>(_ body: (ReadTransaction) throws -> T) async throws -> T {
+        try engine.read(body)
+    }
+
+    /// Pins a snapshot for longer work; `end()` it when done.
+    public func beginRead() throws -> ReadTransaction {
+        try engine.beginRead()
+    }
+
+    // MARK: Maintenance
+
+    /// A checkpoint now (see `StorageEngine.checkpoint`), run off the cooperative pool.
+    public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) async throws -> CheckpointResult {
+        let engine = self.engine
+        return try await Self.offload { try engine.checkpoint(mode, timeout: timeout) }
+    }
+
+    /// Compacts the file (see `StorageEngine.vacuum`), in the writer's turn.
+    public func vacuum() async throws -> VacuumResult {
+        try await writer.vacuum()
+    }
+
+    public func statistics() -> EngineStatistics {
+        engine.statistics()
+    }
+
+    /// Committed change sets touching any of `trees` (nil: all), in commit order, each
+    /// delivered once it is durable and visible. Rolled-back work never appears.
+    public func changes(in trees: Set<String>? = nil) -> AsyncStream<ChangeSet> {
+        engine.changes(in: trees)
+    }
+
+    /// Closes this opening. The engine closes when the last opening of the file closes;
+    /// `.busy` while transactions are open. A temporary database is deleted.
+    public func close() async throws {
+        let last = opens.withLock { count -> Bool in
+            count -= 1
+            return count == 0
+        }
+        guard last else { return }
+        checkpointer.drain()
+        do {
+            try engine.close()
+        } catch {
+            opens.withLock { $0 += 1 }
+            throw error
+        }
+        if let registryKey {
+            Self.registry.withLock { databases in
+                if databases[registryKey]?.database === self { databases[registryKey] = nil }
+            }
+        }
+        if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
+    }
+
+    /// Counts one more opening, unless the database already closed.
+    private func retain() -> Bool {
+        opens.withLock { count in
+            guard count > 0 else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    private static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    private static func canonicalPath(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let directory = url.deletingLastPathComponent().resolvingSymlinksInPath()
+        return directory.appendingPathComponent(url.lastPathComponent).path
+    }
+
+    private static func makeTemporaryDirectory() throws -> String {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("guildstore-\(UUID().uuidString)").path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw GuildStoreError.io(operation: "create temporary directory", path: directory, errno: EIO)
+        }
+        return directory
+    }
+}
+
+private struct WeakDatabase {
+    weak var database: Database?
+}
+
+extension WriterActor {
+    func vacuum() throws -> VacuumResult {
+        try engine.vacuum()
+    }
+}

@@ -1,0 +1,58 @@
+import Logging
+
+/// How `Database.open` finds its file and how it behaves.
+public struct DatabaseConfiguration: Sendable {
+    /// Where the database lives.
+    public enum Location: Sendable, Equatable {
+        /// A file at this path (its WAL beside it, `PATH-wal`).
+        case file(String)
+        /// A fresh database in a private temporary directory, removed on close: for tests and
+        /// scratch work (seed 003's TEST_MODE).
+        case temporary
+    }
+
+    public var location: Location
+    /// Page size for a new database (see `EngineConfiguration.pageSize`).
+    public var pageSize: Int?
+    /// `.normal` by default, like the seeds' SQLite setting; `.full` acknowledges a commit only
+    /// once it is on disk.
+    public var synchronous: SynchronousMode
+    /// WAL frames past which a background checkpoint runs; 0 turns automatic checkpoints off.
+    public var checkpointThreshold: Int
+    /// Address space reserved for the database file's mapping.
+    public var mapReservation: Int
+    /// A snapshot open longer than this while it holds back a checkpoint is logged as a
+    /// warning (once per snapshot): a forgotten reader makes the WAL grow.
+    public var readerWarningAge: Duration
+    /// Where warnings and checkpoint failures go.
+    public var logger: Logger
+    /// The file layer (tests swap in a fault-injecting one).
+    public var fileSystem: any FileSystem
+
+    public init(
+        _ location: Location,
+        pageSize: Int? = nil,
+        synchronous: SynchronousMode = .normal,
+        checkpointThreshold: Int = 1000,
+        mapReservation: Int = 1 << 36,
+        readerWarningAge: Duration = .seconds(60),
+        logger: Logger = Logger(label: "guildstore"),
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) {
+        self.location = location
+        self.pageSize = pageSize
+        self.synchronous = synchronous
+        self.checkpointThreshold = checkpointThreshold
+        self.mapReservation = mapReservation
+        self.readerWarningAge = readerWarningAge
+        self.logger = logger
+        self.fileSystem = fileSystem
+    }
+
+    /// The engine's settings. Automatic checkpoints are the database's, in the background, so
+    /// the engine's own (on the commit path) are off.
+    var engineConfiguration: EngineConfiguration {
+        EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
+                            mapReservation: mapReservation)
+    }
+}
