@@ -6,8 +6,8 @@
 // - CLZ4: system library shim for liblz4 (pkg-config `liblz4`, Debian `liblz4-dev`).
 // - CGuildStoreSupport: a few lines of C the engine cannot express in Swift: hardware CRC32C
 //   (SSE4.2 when the CPU has it, a table otherwise) and a relaxed atomic bitset.
-// - StorageEngine: File, Pager, WAL and BTree layers in one module, so page reads inline across
-//   layers (see ../shared/DESIGN.md).
+// - StorageEngine: File, Pager, WAL, BTree, Engine and Database layers in one module, so page
+//   reads inline across layers (see ../shared/DESIGN.md). swift-log carries its warnings.
 // - guildstore: the demo / command-line executable.
 //
 // Benchmarks live in their own package under Benchmarks/ so the test build does not compile
@@ -21,6 +21,9 @@ let package = Package(
         .library(name: "StorageEngine", targets: ["StorageEngine"]),
         .executable(name: "guildstore", targets: ["guildstore"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
     targets: [
         .systemLibrary(
             name: "CLZ4",
@@ -30,7 +33,7 @@ let package = Package(
         .target(name: "CGuildStoreSupport"),
         .target(
             name: "StorageEngine",
-            dependencies: ["CLZ4", "CGuildStoreSupport"]
+            dependencies: ["CLZ4", "CGuildStoreSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(name: "guildstore", dependencies: ["StorageEngine"]),
         .target(name: "TestSupport", dependencies: ["StorageEngine"], path: "Tests/TestSupport"),

@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import StorageEngine
-import Synchronization
 
 // MARK: - FaultPlan
 
@@ -12,7 +11,7 @@ import Synchronization
 /// armed faults, keeps the undo log that a simulated power loss replays, and decides when the
 /// simulated process "crashes".
 ///
-/// One plan usually serves one test. Everything is guarded by one `Mutex`; every mutating file
+/// One plan usually serves one test. Everything is guarded by one `Locked` (a pthread mutex, which ThreadSanitizer understands); every mutating file
 /// operation (write, truncate, and the bookkeeping part of sync) runs while holding it, so a
 /// power loss can never interleave with a half-recorded write. Reads are not serialized.
 ///
@@ -174,7 +173,7 @@ public final class FaultPlan: Sendable {
         var log: [Operation] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Whether `sync` also calls the real `fdatasync`.
     public let performsRealSync: Bool
 
@@ -622,13 +621,13 @@ final class FaultyFileHandle: FileHandleIO {
     private let generation: Int
     /// The real handle; nil after `close` or after the process crashed (dropping it closes the
     /// descriptor once in-flight calls finish, which releases the flock).
-    private let inner: Mutex<(any FileHandleIO)?>
+    private let inner: Locked<(any FileHandleIO)?>
 
     init(inner: any FileHandleIO, plan: FaultPlan, generation: Int) {
         self.path = inner.path
         self.plan = plan
         self.generation = generation
-        self.inner = Mutex(inner)
+        self.inner = Locked(inner)
     }
 
     /// Called by the plan at a power loss.

@@ -4,18 +4,19 @@ import Glibc
 import Darwin
 #endif
 
-/// A value behind a pthread mutex.
+/// A value behind a pthread mutex. Public so tests and later layers share the one lock that
+/// ThreadSanitizer understands.
 ///
 /// The engine uses this rather than `Synchronization.Mutex` because ThreadSanitizer
 /// understands pthread mutexes, while `Mutex` on Linux waits on a futex TSan cannot see, which
 /// turns every access it guards into a reported race.
-final class Locked<Value>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     // Safe to share: `value` is read and written only between pthread_mutex_lock and
     // pthread_mutex_unlock of `mutex`.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
@@ -28,7 +29,7 @@ final class Locked<Value>: @unchecked Sendable {
     }
 
     @inline(__always)
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
