@@ -36,7 +36,11 @@ let package = Package(
             dependencies: ["CLZ4", "CGuildStoreSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(name: "guildstore", dependencies: ["StorageEngine"]),
-        .target(name: "TestSupport", dependencies: ["StorageEngine"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["StorageEngine", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4"]),
         .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
     ],
