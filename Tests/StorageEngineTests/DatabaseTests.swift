@@ -99,7 +99,9 @@ struct DatabaseTests {
                         }
                         snapshots += 1
                         if total != expected { bad += 1 }
-                        await Task.yield()
+                        // Readers pace themselves so the writer gets the cooperative pool too
+                        // (2 threads on a 2-core machine).
+                        try await Task.sleep(for: .microseconds(500))
                     } while !done.withLock { $0 }
                     return (snapshots, bad)
                 }

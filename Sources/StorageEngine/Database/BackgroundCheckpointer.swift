@@ -51,10 +51,10 @@ final class BackgroundCheckpointer: @unchecked Sendable {
     private func run() {
         defer { pending.withLock { $0.scheduled = false } }
         do {
-            let result = try engine.checkpoint(mode: .passive, timeout: .zero, holdingWriter: false)
+            let result = try engine.checkpoint(mode: .passive, timeout: .zero, restart: .never)
             if result.blockedByReaders {
                 warnAboutOldReaders()
-            } else if !result.walRestarted {
+            } else {
                 let writer = self.writer, threshold = self.threshold, logger = self.logger
                 Task {
                     do {

@@ -101,10 +101,21 @@ public final class Database: Sendable {
 
     // MARK: Maintenance
 
-    /// A checkpoint now (see `StorageEngine.checkpoint`), run off the cooperative pool.
+    /// A checkpoint now (see `StorageEngine.checkpoint` for the modes). The copying, and for
+    /// `.full` and `.truncate` the wait for older snapshots, run off the cooperative pool and
+    /// alongside writers; the log restart then takes one turn of the writer actor.
     public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) async throws -> CheckpointResult {
         let engine = self.engine
-        return try await Self.offload { try engine.checkpoint(mode, timeout: timeout) }
+        let copied = try await Self.offload { try engine.checkpoint(mode: mode, timeout: timeout, restart: .never) }
+        var finished = try await writer.checkpoint(mode)
+        // A background restart may have come between the two steps: the log restarted all
+        // the same.
+        if copied.framesInWAL > 0 && finished.framesInWAL == 0 && !finished.blockedByReaders {
+            finished.walRestarted = true
+        }
+        finished.framesInWAL = copied.framesInWAL
+        finished.framesCheckpointed = max(finished.framesCheckpointed, copied.framesCheckpointed)
+        return finished
     }
 
     /// Compacts the file (see `StorageEngine.vacuum`), in the writer's turn.

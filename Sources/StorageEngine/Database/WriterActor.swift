@@ -33,12 +33,18 @@ actor WriterActor {
     /// turn, so no commit appends meanwhile. When the log has grown far past `threshold`
     /// (writes never paused long enough), it also syncs, copies the rest and restarts.
     func restartLogIfCheckpointed(threshold: Int) throws -> Bool {
-        guard try engine.tryTakeWriterToken() else { return false }
-        defer { engine.releaseWriter() }
         if engine.isFullyCheckpointed {
-            return try engine.checkpoint(mode: .passive, timeout: .zero, holdingWriter: true).walRestarted
+            return try checkpoint(.passive).walRestarted
         }
         guard engine.walFrameCount >= 4 * threshold else { return false }
-        return try engine.checkpoint(mode: .full, timeout: .zero, holdingWriter: true).walRestarted
+        return try checkpoint(.full).walRestarted
+    }
+
+    /// A checkpoint in the writer's turn: copies what is left and restarts the log when it
+    /// can, without waiting for readers.
+    func checkpoint(_ mode: CheckpointMode) throws -> CheckpointResult {
+        guard try engine.tryTakeWriterToken() else { throw GuildStoreError.writerBusy }
+        defer { engine.releaseWriter() }
+        return try engine.checkpoint(mode: mode, timeout: .zero, restart: .holdingWriter)
     }
 }

@@ -14,19 +14,30 @@ extension StorageEngine {
     /// The copy runs alongside a write transaction; restarting the log needs the writer token,
     /// which `.passive` tries for once and the other modes wait for up to `timeout`.
     public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) throws -> CheckpointResult {
-        try checkpoint(mode: mode, timeout: timeout, holdingWriter: false)
+        try checkpoint(mode: mode, timeout: timeout, restart: .takingWriterToken)
+    }
+
+    /// Who may restart the log at the end of a checkpoint (it must not race an append).
+    enum RestartPolicy {
+        /// The caller holds the writer token.
+        case holdingWriter
+        /// Take the token if free (`.passive`), or wait for it up to the timeout.
+        case takingWriterToken
+        /// Never: the caller leaves the restart to the writer (the Database's background
+        /// checkpoints, which must not take the token from under the writer actor).
+        case never
     }
 
     /// Runs a passive checkpoint when the WAL has grown past the threshold. The commit it
     /// follows is already durable and published: a failure here is left for the next one to
     /// retry (a failed sync has poisoned the engine and says so on the next write).
-    func automaticCheckpoint(holdingWriter: Bool) {
+    func automaticCheckpoint() {
         let threshold = configuration.checkpointThreshold
         guard threshold > 0, walFrameCount >= threshold else { return }
-        _ = try? checkpoint(mode: .passive, timeout: .zero, holdingWriter: holdingWriter)
+        _ = try? checkpoint(mode: .passive, timeout: .zero, restart: .holdingWriter)
     }
 
-    func checkpoint(mode: CheckpointMode, timeout: Duration, holdingWriter: Bool) throws -> CheckpointResult {
+    func checkpoint(mode: CheckpointMode, timeout: Duration, restart policy: RestartPolicy) throws -> CheckpointResult {
         try checkpointLock.withLock { _ in
             let deadline = ContinuousClock.now + timeout
             if mode != .passive {
@@ -57,9 +68,9 @@ extension StorageEngine {
 
             // W3: restart only when everything appended is in the database file.
             var restarted = false
-            if limit == lastCommit && (framesInWAL > 0 || mode == .truncate) {
+            if limit == lastCommit && (framesInWAL > 0 || mode == .truncate) && policy != .never {
                 restarted = try restartLog(truncate: mode == .truncate, through: limit,
-                                           holdingWriter: holdingWriter, waitUntil: mode == .passive ? nil : deadline)
+                                           holdingWriter: policy == .holdingWriter, waitUntil: mode == .passive ? nil : deadline)
             }
             // Frames of this WAL generation now in the database file, as SQLite reports them.
             let inFile = Int(min(limit, lastCommit) - min(walBase, limit))

@@ -22,7 +22,7 @@ extension StorageEngine {
             try state.withLock { s in
                 guard s.readers.isEmpty else { throw GuildStoreError.busy("vacuum needs every read transaction to end (\(s.readers.count) open)") }
             }
-            let checkpoint = try self.checkpoint(mode: .truncate, timeout: .zero, holdingWriter: true)
+            let checkpoint = try self.checkpoint(mode: .truncate, timeout: .zero, restart: .holdingWriter)
             guard !checkpoint.blockedByReaders, state.withLock({ $0.walFrames == 0 }) else {
                 throw GuildStoreError.busy("a read transaction began during vacuum")
             }

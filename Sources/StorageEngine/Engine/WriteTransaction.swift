@@ -167,7 +167,7 @@ public final class WriteTransaction: Transaction {
         defer { engine.releaseWriter() }
         guard try append() != nil else { return }
         if engine.configuration.synchronous == .full { try engine.syncWAL() }
-        engine.automaticCheckpoint(holdingWriter: true)
+        engine.automaticCheckpoint()
     }
 
     /// Appends the transaction to the WAL without waiting for a sync and releases the writer:
