@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+//
+// GuildStore micro-benchmarks (package-benchmark, ordo-one/benchmark), kept out of the root
+// package so its test build never compiles package-benchmark or the comparison databases.
+//
+// Targets
+// - CSQLite3: system library shim for SQLite's C API (pkg-config `sqlite3`, Debian `libsqlite3-dev`).
+// - CLMDB: system library shim for LMDB (pkg-config `lmdb`, Debian `liblmdb-dev`).
+// - EngineCore: point lookups, sorted and random bulk inserts and range scans, each against
+//   GuildStore, SQLite and LMDB on the same keys in the same run.
+//
+// Run: `swift package benchmark` from this directory (see README.md).
+import PackageDescription
+
+let package = Package(
+    name: "GuildStoreBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "GuildStore", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite3",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
+        ),
+        .executableTarget(
+            name: "EngineCore",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StorageEngine", package: "GuildStore"),
+                "CSQLite3",
+                "CLMDB",
+            ],
+            path: "Benchmarks/EngineCore",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
