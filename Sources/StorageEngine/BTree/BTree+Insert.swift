@@ -25,9 +25,22 @@ extension WriteTransaction {
     }
 
     func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, root: UInt32) throws {
-        let (path, leafPage) = try pathToLeaf(key, root: root)
-        let leaf = try writableNode(leafPage)
-        let (position, found) = try leaf.node.lowerBound(key)
+        let path: [PathEntry]
+        let leafPage: UInt32
+        let position: Int
+        let found: Bool
+        let leaf: MutableNode
+        if let hint = appendHint, hint.root == root, let buffer = dirty[hint.leaf],
+           let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hint.leaf) {
+            // B5: past the rightmost leaf's last key: that leaf, no descent.
+            (path, leafPage) = (hint.path, hint.leaf)
+            leaf = MutableNode(base: buffer.pointer, pageSize: pageSize, number: hint.leaf)
+            (position, found) = (last, false)
+        } else {
+            (path, leafPage) = try pathToLeaf(key, root: root)
+            leaf = try writableNode(leafPage)
+            (position, found) = try leaf.node.lowerBound(key)
+        }
         if found {
             let old = try leaf.node.leafCell(position)
             if old.inlineValue == nil { try freeOverflow(first: old.overflowPage, length: old.valueLength) }
@@ -46,14 +59,35 @@ extension WriteTransaction {
         let inserted = try cell.withUnsafeBytes { try leaf.insertCell($0, at: position) }
         if !inserted {
             try split(page: leafPage, path: path, position: position, cell: cell, root: root, sequential: sequential)
+        } else if try sequential && appendHint?.leaf != leafPage && isRightmost(path) {
+            appendHint = (root, path, leafPage)
         }
+    }
+
+    /// The number of cells in the leaf when `key` sorts after all of them (the insert
+    /// position), else nil.
+    private static func lastKeyIfBelow(_ key: UnsafeRawBufferPointer, in buffer: PageBuffer, pageSize: Int, number: UInt32) throws -> Int? {
+        let node = try Node(PageRef(base: buffer.pointer, owner: nil), number: number, pageSize: pageSize)
+        guard node.isLeaf, node.count > 0, compareKeys(try node.key(node.count - 1), key) < 0 else { return nil }
+        return node.count
+    }
+
+    /// True when every step of `path` took the right-most child.
+    private func isRightmost(_ path: [PathEntry]) throws -> Bool {
+        for entry in path where entry.index != (try node(entry.page).0.count) { return false }
+        return true
     }
 
     /// Inserts `cell` at `position` into the full node `page`, splitting it and, as needed,
     /// its ancestors.
     private func split(page: UInt32, path: [PathEntry], position: Int, cell: [UInt8], root: UInt32, sequential: Bool) throws {
+        appendHint = nil  // B5: the path changes
         var path = path
         var page = page
+        if sequential && page != root {
+            try splitAtEnd(page: page, path: path, cell: cell, root: root)
+            return
+        }
         if page == root {
             // B4: the root stays put; its cells move to a new child, which then splits.
             let (child, buffer) = try allocatePage()
@@ -95,6 +129,44 @@ extension WriteTransaction {
         }
         // The parent's pointer at `index` referenced `page`; it now references the right half,
         // and the new cell before it references the left half (B2).
+        let parent = try writableNode(parentPage)
+        parent.setChild(index, to: newPage)
+        let parentSequential = parent.noteInsert(at: index)
+        let inserted = try up.withUnsafeBytes { try parent.insertCell($0, at: index) }
+        if !inserted {
+            try split(page: parentPage, path: path, position: index, cell: up, root: root, sequential: parentSequential)
+        }
+    }
+
+    /// The sequential split: the full node keeps its cells, a new right sibling starts with
+    /// only the new cell (a leaf) or only the right-most child (an interior node), and nothing
+    /// is copied.
+    private func splitAtEnd(page: UInt32, path: [PathEntry], cell: [UInt8], root: UInt32) throws {
+        var path = path
+        let node = try writableNode(page)
+        let isLeaf = try node.node.isLeaf
+        let (newPage, newBuffer) = try allocatePage()
+        let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
+        let up: [UInt8]
+        if isLeaf {
+            let last = try node.node.key(node.count - 1)
+            let separator = Cell.separator(after: Array(last), before: Cell.key(of: cell, leaf: true))
+            NodeLayout.initialize(right.base, pageSize: pageSize, type: .leaf)
+            guard try cell.withUnsafeBytes({ try right.insertCell($0, at: 0) }) else {
+                throw GuildStoreError.corruptPage(page: newPage, reason: "a cell does not fit an empty page")
+            }
+            up = separator.withUnsafeBytes { Cell.interior(child: page, key: $0) }
+        } else {
+            NodeLayout.initialize(right.base, pageSize: pageSize, type: .interior)
+            right.setRightChild(try node.node.rightChild)
+            node.setRightChild(Cell.child(of: cell))
+            up = Cell.key(of: cell, leaf: false).withUnsafeBytes { Cell.interior(child: page, key: $0) }
+        }
+        node.appendRun = 0
+        right.appendRun = 1
+        guard let (parentPage, index) = path.popLast() else {
+            throw GuildStoreError.corruptPage(page: page, reason: "split below a missing parent")
+        }
         let parent = try writableNode(parentPage)
         parent.setChild(index, to: newPage)
         let parentSequential = parent.noteInsert(at: index)

@@ -22,6 +22,8 @@
 ///      child), every key under Ci is < Ki and >= Ki-1.
 /// (B3) Every cell is at most `maxCellSize` bytes, so any node's cells split into two halves
 ///      that each fit a page.
+/// (B5) Inserting a key above every key of the right-most leaf goes straight to that leaf
+///      (`WriteTransaction.appendHint`): valid while no split, merge or free reshapes the tree.
 /// (B4) A tree's root page never moves: a root split moves the root's cells into a new child,
 ///      a root with one child takes that child's cells back. The catalog stores roots once.
 enum NodeLayout {

@@ -9,6 +9,9 @@ public final class WriteTransaction: Transaction {
     /// Names of the trees this transaction wrote, for change observers.
     private(set) var changedTrees: Set<String> = []
     private var lastChangedTree: String?
+    /// B5: the right-most leaf of `root` and the path to it, while keys arrive in increasing
+    /// order; any split, merge or freed page forgets it.
+    var appendHint: (root: UInt32, path: [PathEntry], leaf: UInt32)?
     private(set) var finished = false
 
     init(engine: StorageEngine, snapshot: Snapshot) {
