@@ -122,7 +122,8 @@ struct DatabaseTests {
         defer { directory.remove() }
         let path = directory.file("g.gsdb")
         let plan = FaultPlan()
-        plan.setSyncDelay(.milliseconds(2))  // a disk that takes a while to sync
+        // A disk slow to sync (slower than any writer's turn, even under ThreadSanitizer).
+        plan.setSyncDelay(.milliseconds(20))
         let db = try Database.open(DatabaseConfiguration(.file(path), synchronous: .full, fileSystem: FaultyFileSystem(plan)))
         try await db.write { tx in _ = try tx.createTree("t") }
         let before = plan.counters(pathSuffix: "-wal").syncs

@@ -38,7 +38,7 @@ extension StorageEngine {
     }
 
     func checkpoint(mode: CheckpointMode, timeout: Duration, restart policy: RestartPolicy) throws -> CheckpointResult {
-        try checkpointLock.withLock { _ in
+        try checkpointLock.run {
             let deadline = ContinuousClock.now + timeout
             if mode != .passive {
                 try syncWAL()

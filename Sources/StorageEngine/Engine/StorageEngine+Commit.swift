@@ -42,7 +42,7 @@ extension StorageEngine {
     /// Returns the sequence now published.
     @discardableResult
     public func syncWAL() throws -> UInt64 {
-        try syncLock.withLock { _ in
+        try syncLock.run {
             let (target, synced) = try state.withLock { s -> (UInt64, UInt64) in
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
                 return (s.appended.sequence, s.syncedThrough)

@@ -39,9 +39,9 @@ public final class StorageEngine: @unchecked Sendable {
     let wal: WriteAheadLog
     let state: Locked<EngineState>
     /// Serializes WAL syncs (`syncWAL`). Lock order: checkpointLock, then syncLock, then state.
-    let syncLock = Locked(())
+    let syncLock = SerialLock()
     /// One checkpoint at a time.
-    let checkpointLock = Locked(())
+    let checkpointLock = SerialLock()
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.
