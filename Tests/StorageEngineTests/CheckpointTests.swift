@@ -166,6 +166,7 @@ struct CheckpointTests {
         try engine.write { tx in for i in 0..<500 { try tx.put(bigEndianKey(UInt64(i)), [1], in: tree) } }
 
         final class Handoff: @unchecked Sendable {
+            // Safe to share: the transaction moves to one other thread, which alone uses it.
             let tx: ReadTransaction
             init(_ tx: ReadTransaction) { self.tx = tx }
         }

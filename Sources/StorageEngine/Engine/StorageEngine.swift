@@ -28,8 +28,10 @@
 ///      transaction back and leaves the engine usable (the torn bytes never form a valid
 ///      frame chain, W1).
 public final class StorageEngine: @unchecked Sendable {
-    // Safe to share: immutable configuration plus `state` behind a pthread mutex (`Locked`); `wal` is touched
-    // only by the holder of the writer token (`state.writerActive`).
+    // Safe to share: immutable configuration plus `state` behind a pthread mutex (`Locked`).
+    // `wal` appends and restarts only for the holder of the writer token
+    // (`state.writerActive`); its file is synced from any thread, one sync at a time
+    // (`syncWAL`, under `syncLock`).
     public let path: String
     public let walPath: String
     public let configuration: EngineConfiguration
