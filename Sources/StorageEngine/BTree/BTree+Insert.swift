@@ -84,10 +84,6 @@ extension WriteTransaction {
         appendHint = nil  // B5: the path changes
         var path = path
         var page = page
-        if sequential && page != root {
-            try splitAtEnd(page: page, path: path, cell: cell, root: root)
-            return
-        }
         if page == root {
             // B4: the root stays put; its cells move to a new child, which then splits.
             let (child, buffer) = try allocatePage()
@@ -98,32 +94,9 @@ extension WriteTransaction {
             path.append((root, 0))
             page = child
         }
-        let node = try writableNode(page)
-        let view = try node.node
-        let isLeaf = view.isLeaf
-        let count = view.count
-        var cells = try (0..<count).map { try view.cellBytes($0) }
-        cells.insert(cell, at: position)
-        let rightChild = view.rightChild
-        let (newPage, newBuffer) = try allocatePage()
-        let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
-        let up: [UInt8]
-        if isLeaf {
-            let cut = sequential ? count : Self.balancedCut(cells, leaf: true)
-            try node.rebuild(cells: cells[..<cut], rightChild: 0, type: .leaf)
-            try right.rebuild(cells: cells[cut...], rightChild: 0, type: .leaf)
-            let separator = Cell.separator(after: Cell.key(of: cells[cut - 1], leaf: true),
-                                           before: Cell.key(of: cells[cut], leaf: true))
-            up = separator.withUnsafeBytes { Cell.interior(child: page, key: $0) }
-        } else {
-            let middle = sequential ? count : Self.balancedCut(cells, leaf: false)
-            let upKey = Cell.key(of: cells[middle], leaf: false)
-            try node.rebuild(cells: cells[..<middle], rightChild: Cell.child(of: cells[middle]), type: .interior)
-            try right.rebuild(cells: cells[(middle + 1)...], rightChild: rightChild, type: .interior)
-            up = upKey.withUnsafeBytes { Cell.interior(child: page, key: $0) }
-        }
-        // The new right node is where the next increasing key lands: keep the run going.
-        right.appendRun = sequential ? 1 : 0
+        let (newPage, up) = sequential
+            ? try splitAtEnd(page: page, cell: cell)
+            : try splitBalanced(page: page, position: position, cell: cell)
         guard let (parentPage, index) = path.popLast() else {
             throw GuildStoreError.corruptPage(page: page, reason: "split below a missing parent")
         }
@@ -138,19 +111,42 @@ extension WriteTransaction {
         }
     }
 
+    /// Divides the node's cells and the new one by bytes between the node and a new right
+    /// sibling. Returns the sibling and the cell for the parent.
+    private func splitBalanced(page: UInt32, position: Int, cell: [UInt8]) throws -> (UInt32, [UInt8]) {
+        let node = try writableNode(page)
+        let view = try node.node
+        var cells = try (0..<view.count).map { try view.cellBytes($0) }
+        cells.insert(cell, at: position)
+        let (newPage, newBuffer) = try allocatePage()
+        let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
+        if view.isLeaf {
+            let cut = Self.balancedCut(cells, leaf: true)
+            try node.rebuild(cells: cells[..<cut], rightChild: 0, type: .leaf)
+            try right.rebuild(cells: cells[cut...], rightChild: 0, type: .leaf)
+            let separator = Cell.separator(after: Cell.key(of: cells[cut - 1], leaf: true),
+                                           before: Cell.key(of: cells[cut], leaf: true))
+            return (newPage, separator.withUnsafeBytes { Cell.interior(child: page, key: $0) })
+        }
+        let middle = Self.balancedCut(cells, leaf: false)
+        let upKey = Cell.key(of: cells[middle], leaf: false)
+        let rightChild = view.rightChild
+        try node.rebuild(cells: cells[..<middle], rightChild: Cell.child(of: cells[middle]), type: .interior)
+        try right.rebuild(cells: cells[(middle + 1)...], rightChild: rightChild, type: .interior)
+        return (newPage, upKey.withUnsafeBytes { Cell.interior(child: page, key: $0) })
+    }
+
     /// The sequential split: the full node keeps its cells, a new right sibling starts with
     /// only the new cell (a leaf) or only the right-most child (an interior node), and nothing
-    /// is copied.
-    private func splitAtEnd(page: UInt32, path: [PathEntry], cell: [UInt8], root: UInt32) throws {
-        var path = path
+    /// is copied. Returns the sibling and the cell for the parent.
+    private func splitAtEnd(page: UInt32, cell: [UInt8]) throws -> (UInt32, [UInt8]) {
         let node = try writableNode(page)
-        let isLeaf = try node.node.isLeaf
+        let view = try node.node
         let (newPage, newBuffer) = try allocatePage()
         let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
         let up: [UInt8]
-        if isLeaf {
-            let last = try node.node.key(node.count - 1)
-            let separator = Cell.separator(after: Array(last), before: Cell.key(of: cell, leaf: true))
+        if view.isLeaf {
+            let separator = Cell.separator(after: Array(try view.key(view.count - 1)), before: Cell.key(of: cell, leaf: true))
             NodeLayout.initialize(right.base, pageSize: pageSize, type: .leaf)
             guard try cell.withUnsafeBytes({ try right.insertCell($0, at: 0) }) else {
                 throw GuildStoreError.corruptPage(page: newPage, reason: "a cell does not fit an empty page")
@@ -158,22 +154,14 @@ extension WriteTransaction {
             up = separator.withUnsafeBytes { Cell.interior(child: page, key: $0) }
         } else {
             NodeLayout.initialize(right.base, pageSize: pageSize, type: .interior)
-            right.setRightChild(try node.node.rightChild)
+            right.setRightChild(view.rightChild)
             node.setRightChild(Cell.child(of: cell))
             up = Cell.key(of: cell, leaf: false).withUnsafeBytes { Cell.interior(child: page, key: $0) }
         }
+        // The new right node is where the next increasing key lands: keep the run going.
         node.appendRun = 0
         right.appendRun = 1
-        guard let (parentPage, index) = path.popLast() else {
-            throw GuildStoreError.corruptPage(page: page, reason: "split below a missing parent")
-        }
-        let parent = try writableNode(parentPage)
-        parent.setChild(index, to: newPage)
-        let parentSequential = parent.noteInsert(at: index)
-        let inserted = try up.withUnsafeBytes { try parent.insertCell($0, at: index) }
-        if !inserted {
-            try split(page: parentPage, path: path, position: index, cell: up, root: root, sequential: parentSequential)
-        }
+        return (newPage, up)
     }
 
     /// The cut index that divides `cells` most evenly by bytes, leaving each side non-empty

@@ -11,28 +11,17 @@ import Darwin
 /// understands pthread mutexes, while `Mutex` on Linux waits on a futex TSan cannot see, which
 /// turns every access it guards into a reported race.
 public final class Locked<Value>: @unchecked Sendable {
-    // Safe to share: `value` is read and written only between pthread_mutex_lock and
-    // pthread_mutex_unlock of `mutex`.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    // Safe to share: `value` is read and written only inside `lock.run`.
+    private let lock = SerialLock()
     private var value: Value
 
     public init(_ value: Value) {
         self.value = value
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     @inline(__always)
     public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        try lock.run { try body(&value) }
     }
 }
 
@@ -53,6 +42,7 @@ public final class SerialLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    @inline(__always)
     public func run<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

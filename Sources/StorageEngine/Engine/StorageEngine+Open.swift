@@ -21,17 +21,7 @@ extension StorageEngine {
         if !fileSystem.exists(path) {
             try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
         }
-        // The lock lives on a descriptor of its own: a mapping keeps its descriptor's open file
-        // description alive after close, and with it any flock taken through it.
-        let lockFile = try fileSystem.open(path, create: false)
-        let file: any FileHandleIO
-        do {
-            try lockFile.lockExclusive()
-            file = try fileSystem.open(path, create: false)
-        } catch {
-            try? lockFile.close()
-            throw error
-        }
+        let (lockFile, file) = try openLocked(path, fileSystem: fileSystem)
         do {
             let fileBytes = try file.size()
             if fileBytes == 0 {
@@ -90,6 +80,20 @@ extension StorageEngine {
                                      pageSize: pageSize, fileSystem: fileSystem, wal: wal, state: state)
         } catch {
             try? file.close()
+            try? lockFile.close()
+            throw error
+        }
+    }
+
+    /// Opens the database file twice: once to hold the advisory lock, once to read, write and
+    /// map. The lock lives on a descriptor of its own because a mapping keeps its descriptor's
+    /// open file description alive after close, and with it any flock taken through it.
+    static func openLocked(_ path: String, fileSystem: any FileSystem) throws -> (lock: any FileHandleIO, file: any FileHandleIO) {
+        let lockFile = try fileSystem.open(path, create: false)
+        do {
+            try lockFile.lockExclusive()
+            return (lockFile, try fileSystem.open(path, create: false))
+        } catch {
             try? lockFile.close()
             throw error
         }

@@ -86,14 +86,11 @@ extension StorageEngine {
     /// Opens the renamed file, locks and maps it, and points new transactions at it. Readers
     /// that began before keep the old mapping, which keeps the old file alive (F1).
     private func swapInDatabaseFile() throws {
-        let lockFile = try fileSystem.open(path, create: false)
-        let file: any FileHandleIO
+        let lockFile: any FileHandleIO, file: any FileHandleIO
         do {
-            try lockFile.lockExclusive()
-            file = try fileSystem.open(path, create: false)
+            (lockFile, file) = try Self.openLocked(path, fileSystem: fileSystem)
         } catch {
             poison("locking the vacuumed file failed: \(error)")
-            try? lockFile.close()
             throw error
         }
         do {
