@@ -158,7 +158,10 @@ struct ModelRun {
             // One write transaction of a few hundred operations.
             let tx = try engine.beginWrite()
             var handles: [String: Tree] = [:]
-            for name in Self.treeNames { handles[name] = try #require(try tx.tree(name)) }
+            for name in Self.treeNames {
+                let tree: Tree = try #require(try tx.tree(name))
+                handles[name] = tree
+            }
             current = committed
             var touched: [(String, [UInt8])] = []
             let batch = random(50...600)

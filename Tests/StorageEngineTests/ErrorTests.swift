@@ -125,7 +125,7 @@ struct ErrorTests {
             // A buffer that claims to be larger than the limit; the engine must reject it on
             // its length alone, so the bytes behind the first one are never touched.
             var byte: UInt8 = 0
-            try withUnsafeMutableBytes(of: &byte) { one in
+            withUnsafeMutableBytes(of: &byte) { one in
                 let huge = UnsafeRawBufferPointer(start: one.baseAddress!, count: limit + 1)
                 [UInt8]([1]).withUnsafeBytes { key in
                     #expect(error { try tx.put(key, huge, in: tree) } == .valueTooLarge(size: limit + 1, limit: limit))
