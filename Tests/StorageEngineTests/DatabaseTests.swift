@@ -122,8 +122,9 @@ struct DatabaseTests {
         defer { directory.remove() }
         let path = directory.file("g.gsdb")
         let plan = FaultPlan()
-        // A disk slow to sync (slower than any writer's turn, even under ThreadSanitizer).
-        plan.setSyncDelay(.milliseconds(20))
+        // A disk slow to sync: while the first writer's sync runs, every other writer has
+        // time to append (even under ThreadSanitizer on a busy machine), so they share one.
+        plan.setSyncDelay(.milliseconds(250))
         let db = try Database.open(DatabaseConfiguration(.file(path), synchronous: .full, fileSystem: FaultyFileSystem(plan)))
         try await db.write { tx in _ = try tx.createTree("t") }
         let before = plan.counters(pathSuffix: "-wal").syncs
@@ -139,7 +140,7 @@ struct DatabaseTests {
         }
         let syncs = plan.counters(pathSuffix: "-wal").syncs - before
         #expect(syncs >= 1)
-        #expect(syncs <= 16, "64 writers took \(syncs) WAL syncs")
+        #expect(syncs <= 8, "64 writers took \(syncs) WAL syncs")
         // Every acknowledged write survives the loss of everything not synced.
         plan.simulatePowerLoss()
         let reopened = try StorageEngine.open(path: path)
