@@ -261,4 +261,23 @@ struct DatabaseTests {
         forgotten.end()
         try await db.close()
     }
+
+    @MainActor
+    @Test("usable from the main actor: reads run in place and may touch the caller's state")
+    func fromMainActor() async throws {
+        let db = try Database.open(DatabaseConfiguration(.temporary))
+        try await db.write { tx in
+            let tree = try tx.createTree("t")
+            for i in 0..<10 as Range<UInt64> { try tx.put(bigEndianKey(i), [1], in: tree) }
+        }
+        var visited = 0
+        try await db.read { snapshot in
+            try snapshot.scan(try #require(try snapshot.tree("t"))) { _, _ in
+                visited += 1
+                return true
+            }
+        }
+        #expect(visited == 10)
+        try await db.close()
+    }
 }
