@@ -2,8 +2,9 @@ import Foundation
 import StorageEngine
 
 /// `guildstore demo [--db PATH] [--count N]`: creates a database, writes N message events keyed
-/// by snowflake id, reads them back (point lookups and a range scan), checkpoints, vacuums
-/// after deleting most of them, checks integrity, and prints what it measured.
+/// by snowflake id, reads them back (point lookups and a range scan), checkpoints, runs 64
+/// concurrent durable writers on a second database (group commit), vacuums after deleting
+/// most events, checks integrity, and prints what it measured.
 /// (The full operator command line arrives with the guild schema.)
 
 func fail(_ message: String) -> Never {
@@ -29,9 +30,7 @@ while !arguments.isEmpty {
     }
 }
 
-func seconds(_ body: () throws -> Void) rethrows -> Double {
-    let start = ContinuousClock.now
-    try body()
+func seconds(since start: ContinuousClock.Instant) -> Double {
     let d = ContinuousClock.now - start
     return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
@@ -56,65 +55,94 @@ do {
     if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
     for suffix in ["", "-wal"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
 
-    let engine = try StorageEngine.open(path: databasePath, configuration: EngineConfiguration(synchronous: .normal))
-    print("GuildStore demo: \(databasePath), \(count) message events, \(engine.pageSize)-byte pages")
+    let db = try Database.open(DatabaseConfiguration(.file(databasePath), synchronous: .normal))
+    print("GuildStore demo: \(databasePath), \(count) message events, \(db.engine.pageSize)-byte pages")
 
-    let load = try seconds {
-        var written = 0
-        while written < count {
-            let batch = min(10_000, count - written)
-            try engine.write { tx in
-                let events = try tx.openTree("message_events")
-                for i in written..<(written + batch) { try tx.put(key(i), row(i), in: events) }
-            }
-            written += batch
+    let start = ContinuousClock.now
+    var written = 0
+    while written < count {
+        let batch = min(10_000, count - written)
+        let first = written
+        try await db.write { tx in
+            let events = try tx.openTree("message_events")
+            for i in first..<(first + batch) { try tx.put(key(i), row(i), in: events) }
         }
+        written += batch
     }
+    let load = seconds(since: start)
     print(String(format: "  insert   %8.0f rows/s  (batches of 10,000, synchronous normal)", Double(count) / load))
 
-    let checkpoint = try engine.checkpoint(.truncate)
-    print("  checkpoint: \(checkpoint.framesCheckpointed) frames copied, WAL restarted: \(checkpoint.walRestarted)")
+    let checkpoint = try await db.checkpoint(.truncate)
+    print("  checkpoint: \(checkpoint.framesCheckpointed) of \(checkpoint.framesInWAL) WAL frames in the file, WAL restarted: \(checkpoint.walRestarted)")
 
-    var generator = SystemRandomNumberGenerator()
     let lookups = min(count, 100_000)
-    var found = 0
-    let lookup = try seconds {
-        try engine.read { tx in
-            guard let events = try tx.tree("message_events") else { fail("tree message_events is missing") }
-            for _ in 0..<lookups {
-                let i = Int.random(in: 0..<count, using: &generator)
-                if try tx.get(key(i), in: events) == row(i) { found += 1 }
-            }
+    let lookupStart = ContinuousClock.now
+    let found = try await db.read { tx -> Int in
+        guard let events = try tx.tree("message_events") else { fail("tree message_events is missing") }
+        var generator = SystemRandomNumberGenerator()
+        var found = 0
+        for _ in 0..<lookups {
+            let i = Int.random(in: 0..<count, using: &generator)
+            if try tx.get(key(i), in: events) == row(i) { found += 1 }
         }
+        return found
     }
+    let lookup = seconds(since: lookupStart)
     guard found == lookups else { fail("read back \(found) of \(lookups) rows correctly") }
     print(String(format: "  lookup   %8.2f µs each (%d random rows read back and compared)", lookup / Double(lookups) * 1e6, lookups))
 
-    var scanned = 0
-    let scan = try seconds {
-        try engine.read { tx in
-            guard let events = try tx.tree("message_events") else { fail("tree message_events is missing") }
-            try tx.scan(events, KeyRange(reverse: true)) { _, value in
-                scanned += value.count == 40 ? 1 : 0
-                return true
-            }
+    let scanStart = ContinuousClock.now
+    let scanned = try await db.read { tx -> Int in
+        guard let events = try tx.tree("message_events") else { fail("tree message_events is missing") }
+        var scanned = 0
+        try tx.scan(events, KeyRange(reverse: true)) { _, value in
+            scanned += value.count == 40 ? 1 : 0
+            return true
         }
+        return scanned
     }
+    let scan = seconds(since: scanStart)
     guard scanned == count else { fail("scanned \(scanned) rows, expected \(count)") }
     print(String(format: "  scan     %8.0f rows/s  (newest first)", Double(scanned) / scan))
 
-    try engine.write { tx in
-        let events = try tx.openTree("message_events")
-        for i in 0..<count where i % 10 != 0 { try tx.delete(key(i), in: events) }
+    // Gateway-style traffic: 64 tasks each committing single events durably (.full) into a
+    // second database; they share WAL syncs (group commit).
+    let durablePath = databasePath + "-durable"
+    for suffix in ["", "-wal"] { try? FileManager.default.removeItem(atPath: durablePath + suffix) }
+    let durable = try Database.open(DatabaseConfiguration(.file(durablePath), synchronous: .full))
+    try await durable.write { tx in _ = try tx.createTree("message_events") }
+    let syncsBefore = durable.statistics().syncs
+    let commitsStart = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for writer in 0..<64 {
+            group.addTask {
+                for n in 0..<20 {
+                    let i = writer * 20 + n
+                    try await durable.write { tx in try tx.put(key(i), row(i), in: try tx.openTree("message_events")) }
+                }
+            }
+        }
+        try await group.waitForAll()
     }
-    let vacuum = try engine.vacuum()
+    let commits = seconds(since: commitsStart)
+    let syncs = durable.statistics().syncs - syncsBefore
+    print(String(format: "  durable  %8.0f commits/s (64 concurrent writers, synchronous full, %d commits in %d WAL syncs)", 1280 / commits, 1280, syncs))
+    try await durable.close()
+    for suffix in ["", "-wal"] { try? FileManager.default.removeItem(atPath: durablePath + suffix) }
+
+    let total = count
+    try await db.write { tx in
+        let events = try tx.openTree("message_events")
+        for i in 0..<total where i % 10 != 0 { try tx.delete(key(i), in: events) }
+    }
+    let vacuum = try await db.vacuum()
     print("  retention: kept every 10th row; vacuum \(vacuum.fileBytesBefore / 1024) KiB -> \(vacuum.fileBytesAfter / 1024) KiB")
 
-    let report = try engine.check()
+    let report = try db.engine.check()
     guard report.isOK else { fail("integrity check failed: \(report.problems.joined(separator: "; "))") }
-    let stats = engine.statistics()
+    let stats = db.statistics()
     print("  check: ok, \(report.pageCount) pages, fragmentation \(String(format: "%.1f", report.fragmentation * 100))%, hardware CRC32C: \(stats.hardwareChecksums)")
-    try engine.close()
+    try await db.close()
 } catch {
     fail("\(error)")
 }

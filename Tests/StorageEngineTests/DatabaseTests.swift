@@ -166,7 +166,7 @@ struct DatabaseTests {
             }
             if version % 10 == 0 { pinned.append((try db.beginRead(), version)) }
         }
-        db.checkpointer.drain()
+        await db.checkpointer.drain()
         #expect(db.statistics().framesHeldByReaders > 0)
         for (snapshot, version) in pinned {
             let tree = try #require(try snapshot.tree("t"))
@@ -249,7 +249,7 @@ struct DatabaseTests {
         let forgotten = try db.beginRead()
         for i in 0..<40 as Range<UInt64> {
             try await db.write { tx in try tx.put(bigEndianKey(i), [1], in: try tx.openTree("t")) }
-            db.checkpointer.drain()
+            await db.checkpointer.drain()
         }
         let warnings = store.messages.filter { $0.level == .warning }
         #expect(warnings.count == 1)

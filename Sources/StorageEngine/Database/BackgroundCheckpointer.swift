@@ -13,7 +13,10 @@ final class BackgroundCheckpointer: @unchecked Sendable {
     // thread-safe.
     private struct Pending {
         var scheduled = false
+        var stopped = false
         var warnedReaders: Set<UInt64> = []
+        /// The log restart asked of the writer actor, if one is under way.
+        var restart: Task<Void, Never>?
     }
 
     private let engine: StorageEngine
@@ -36,16 +39,28 @@ final class BackgroundCheckpointer: @unchecked Sendable {
     func commitHappened() {
         guard threshold > 0, engine.walFrameCount >= threshold else { return }
         let schedule = pending.withLock { p -> Bool in
-            guard !p.scheduled else { return false }
+            guard !p.scheduled, !p.stopped else { return false }
             p.scheduled = true
             return true
         }
         if schedule { queue.async { self.run() } }
     }
 
-    /// Waits for a scheduled checkpoint to finish (close, tests).
-    func drain() {
-        queue.sync {}
+    /// Waits for a scheduled checkpoint and the log restart it asked for to finish.
+    func drain() async {
+        await withCheckedContinuation { continuation in queue.async { continuation.resume() } }
+        await pending.withLock { $0.restart }?.value
+    }
+
+    /// Schedules nothing more, then drains (close).
+    func stop() async {
+        pending.withLock { $0.stopped = true }
+        await drain()
+    }
+
+    /// Schedules again after a close that failed.
+    func resume() {
+        pending.withLock { $0.stopped = false }
     }
 
     private func run() {
@@ -56,11 +71,16 @@ final class BackgroundCheckpointer: @unchecked Sendable {
                 warnAboutOldReaders()
             } else {
                 let writer = self.writer, threshold = self.threshold, logger = self.logger
-                Task {
-                    do {
-                        _ = try await writer.restartLogIfCheckpointed(threshold: threshold)
-                    } catch {
-                        logger.error("WAL restart after checkpoint failed: \(error)")
+                pending.withLock { p in
+                    guard !p.stopped else { return }
+                    p.restart = Task {
+                        do {
+                            _ = try await writer.restartLogIfCheckpointed(threshold: threshold)
+                        } catch GuildStoreError.closed {
+                            return
+                        } catch {
+                            logger.error("WAL restart after checkpoint failed: \(error)")
+                        }
                     }
                 }
             }

@@ -141,11 +141,12 @@ public final class Database: Sendable {
             return count == 0
         }
         guard last else { return }
-        checkpointer.drain()
+        await checkpointer.stop()
         do {
             try engine.close()
         } catch {
             opens.withLock { $0 += 1 }
+            checkpointer.resume()
             throw error
         }
         if let registryKey {

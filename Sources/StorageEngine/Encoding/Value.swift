@@ -1,0 +1,233 @@
+/// The type of a table column. A column has exactly one type; any column may also hold NULL
+/// (whether it may is the catalog's NOT NULL constraint, not the encoding's concern).
+///
+/// Raw values are stable codes the catalog stores on disk: never renumber a case, only add.
+///
+///     type       Swift payload  holds
+///     int        Int64          counts, signed quantities; Int, Int32, ... widen to Int64
+///     uint       UInt64         Discord snowflake ids (never as text: see DESIGN.md)
+///     double     Double         averages, ratios
+///     bool       Bool           flags such as `is_active`
+///     text       String         names, nicknames, message content (UTF-8)
+///     bytes      [UInt8]        opaque blobs
+///     timestamp  Int64          whole seconds since 1970-01-01 00:00:00 UTC (may be negative)
+///     json       String         JSON text such as a member's role array, stored as written
+public enum ColumnType: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case int = 1
+    case uint = 2
+    case double = 3
+    case bool = 4
+    case text = 5
+    case bytes = 6
+    case timestamp = 7
+    case json = 8
+
+    public var description: String {
+        switch self {
+        case .int: "int"
+        case .uint: "uint"
+        case .double: "double"
+        case .bool: "bool"
+        case .text: "text"
+        case .bytes: "bytes"
+        case .timestamp: "timestamp"
+        case .json: "json"
+        }
+    }
+}
+
+/// One column value.
+///
+/// JSON is kept as its text (`json(String)`), exactly as the caller wrote it: not validated,
+/// not canonicalized. The seeds keep JSON in text columns (SQLite) or `json` columns that a
+/// bot reads back as text (PostgreSQL), and `JSONEncoder` output converts to a `String` without
+/// loss. Two JSON values are equal when their texts are byte for byte equal.
+///
+/// ## Equality and order
+///
+/// `==`, `hash(into:)` and `<` follow one total order, the one `TupleEncoding` realises with
+/// memcmp, so "equal values" and "equal index keys" are the same thing (a unique index cannot
+/// hold two keys whose values compare equal):
+///
+/// 1. NULL sorts before every other value and equals NULL (unlike SQL's three-valued logic,
+///    and like SQLite's index order: NULLs first ascending, last descending).
+/// 2. Values of different types order by type rank, lowest first:
+///    bool < int < uint < timestamp < double < text < bytes < json.
+///    A column has one type, so this only matters for values compared outside a column; in
+///    particular `.int(1) != .uint(1)` and `.int(5) < .uint(0)`.
+/// 3. Within a type:
+///    - int, uint, timestamp: numerically.
+///    - bool: false < true.
+///    - double: numerically, with -0.0 == 0.0; every NaN equals every other NaN and sorts
+///      after +infinity. (IEEE `==` says NaN != NaN, which would break `Hashable`.)
+///    - text, json: by UTF-8 bytes, which is Unicode scalar (code point) order: a binary
+///      collation like SQLite's BINARY. This is NOT Swift's `String ==`, which treats
+///      canonically equivalent strings ("é" precomposed and "e" + U+0301) as equal; here they
+///      are different values, because their stored bytes differ.
+///    - bytes: lexicographically, unsigned; a prefix sorts before its extensions.
+public enum Value: Sendable {
+    case null
+    case int(Int64)
+    case uint(UInt64)
+    case double(Double)
+    case bool(Bool)
+    case text(String)
+    case bytes([UInt8])
+    /// Whole seconds since 1970-01-01 00:00:00 UTC.
+    case timestamp(Int64)
+    /// JSON text, stored as written.
+    case json(String)
+
+    /// The value's type; nil for NULL, which belongs to every type.
+    @inlinable
+    public var columnType: ColumnType? {
+        switch self {
+        case .null: nil
+        case .int: .int
+        case .uint: .uint
+        case .double: .double
+        case .bool: .bool
+        case .text: .text
+        case .bytes: .bytes
+        case .timestamp: .timestamp
+        case .json: .json
+        }
+    }
+
+    @inlinable
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// True when the value may be stored in a column of `type`: NULL or a value of that type.
+    @inlinable
+    public func fits(_ type: ColumnType) -> Bool {
+        guard let own = columnType else { return true }
+        return own == type
+    }
+
+    /// The type's position in the cross-type order (rule 2 above); NULL is 0.
+    @usableFromInline
+    var typeRank: Int {
+        switch self {
+        case .null: 0
+        case .bool: 1
+        case .int: 2
+        case .uint: 3
+        case .timestamp: 4
+        case .double: 5
+        case .text: 6
+        case .bytes: 7
+        case .json: 8
+        }
+    }
+
+    /// -1, 0 or 1 as `lhs` sorts before, equal to or after `rhs` in the documented order.
+    public static func compare(_ lhs: Value, _ rhs: Value) -> Int {
+        switch (lhs, rhs) {
+        case (.null, .null): return 0
+        case (.int(let a), .int(let b)), (.timestamp(let a), .timestamp(let b)):
+            return a < b ? -1 : (a == b ? 0 : 1)
+        case (.uint(let a), .uint(let b)):
+            return a < b ? -1 : (a == b ? 0 : 1)
+        case (.bool(let a), .bool(let b)):
+            return a == b ? 0 : (a ? 1 : -1)
+        case (.double(let a), .double(let b)):
+            return compareDoubles(a, b)
+        case (.text(let a), .text(let b)), (.json(let a), .json(let b)):
+            return compareBytes(a.utf8, b.utf8)
+        case (.bytes(let a), .bytes(let b)):
+            return compareBytes(a, b)
+        default:
+            let a = lhs.typeRank, b = rhs.typeRank
+            return a < b ? -1 : (a == b ? 0 : 1)
+        }
+    }
+
+    /// Doubles in the documented order: -0.0 == 0.0, NaN == NaN, NaN after +infinity.
+    static func compareDoubles(_ a: Double, _ b: Double) -> Int {
+        if a.isNaN || b.isNaN { return a.isNaN == b.isNaN ? 0 : (a.isNaN ? 1 : -1) }
+        return a < b ? -1 : (a == b ? 0 : 1)
+    }
+
+    /// Unsigned lexicographic order; a prefix sorts first.
+    static func compareBytes<A: Sequence<UInt8>, B: Sequence<UInt8>>(_ a: A, _ b: B) -> Int {
+        var ia = a.makeIterator(), ib = b.makeIterator()
+        while true {
+            switch (ia.next(), ib.next()) {
+            case (nil, nil): return 0
+            case (nil, _): return -1
+            case (_, nil): return 1
+            case (let x?, let y?): if x != y { return x < y ? -1 : 1 }
+            }
+        }
+    }
+
+    /// The bit pattern a double is hashed and keyed by: +0.0 for both zeros, one quiet NaN for
+    /// every NaN. Equal doubles (in the documented order) have equal canonical bits.
+    @inline(__always)
+    static func canonicalBits(_ d: Double) -> UInt64 {
+        if d.isNaN { return Double.nan.bitPattern }
+        if d == 0 { return 0 }
+        return d.bitPattern
+    }
+}
+
+extension Value: Hashable, Comparable {
+    public static func == (lhs: Value, rhs: Value) -> Bool {
+        compare(lhs, rhs) == 0
+    }
+
+    public static func < (lhs: Value, rhs: Value) -> Bool {
+        compare(lhs, rhs) < 0
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(typeRank)
+        switch self {
+        case .null: break
+        case .int(let v), .timestamp(let v): hasher.combine(v)
+        case .uint(let v): hasher.combine(v)
+        case .bool(let v): hasher.combine(v)
+        case .double(let v): hasher.combine(Value.canonicalBits(v))
+        case .text(let s), .json(let s):
+            // By bytes, matching `==` (not String's canonical-equivalence hash).
+            hasher.combine(s.utf8.count)
+            for byte in s.utf8 { hasher.combine(byte) }
+        case .bytes(let b): hasher.combine(b)
+        }
+    }
+}
+
+extension Value: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .null: "NULL"
+        case .int(let v): "\(v)"
+        case .uint(let v): "\(v)u"
+        case .double(let v): "\(v)"
+        case .bool(let v): "\(v)"
+        case .text(let s): "\"\(s)\""
+        case .bytes(let b): "x'" + b.map { String($0, radix: 16).leftPadded(2) }.joined() + "'"
+        case .timestamp(let v): "@\(v)"
+        case .json(let s): "json(\(s))"
+        }
+    }
+}
+
+extension Value: ExpressibleByNilLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByBooleanLiteral, ExpressibleByStringLiteral
+{
+    public init(nilLiteral: ()) { self = .null }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(stringLiteral value: String) { self = .text(value) }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
