@@ -51,6 +51,12 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// An earlier write or sync failed; the handle stopped writing so it cannot acknowledge a
     /// commit it may not have made durable. Reopen the database: recovery decides.
     case poisoned(reason: String)
+    /// An encoded key or row is malformed: truncated, an unknown type tag, invalid UTF-8,
+    /// bytes left over. Keys and rows come from disk and are untrusted.
+    case corruptEncoding(reason: String)
+    /// A value does not fit its column: a value of another type, a value for a column the
+    /// table does not have, or no value for one it has. `column` is the column's index.
+    case typeMismatch(column: Int, expected: String, found: String)
 
     public var description: String {
         switch self {
@@ -79,6 +85,8 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .diskFull(let path): "disk full while writing \(path)"
         case .compression(let reason): "LZ4: \(reason)"
         case .poisoned(let reason): "database stopped writing after an I/O failure: \(reason); reopen it"
+        case .corruptEncoding(let reason): "corrupt encoding: \(reason)"
+        case .typeMismatch(let column, let expected, let found): "column \(column): expected \(expected), found \(found)"
         }
     }
 }

@@ -79,7 +79,6 @@ public enum Value: Sendable {
     case json(String)
 
     /// The value's type; nil for NULL, which belongs to every type.
-    @inlinable
     public var columnType: ColumnType? {
         switch self {
         case .null: nil
@@ -94,21 +93,18 @@ public enum Value: Sendable {
         }
     }
 
-    @inlinable
     public var isNull: Bool {
         if case .null = self { return true }
         return false
     }
 
     /// True when the value may be stored in a column of `type`: NULL or a value of that type.
-    @inlinable
     public func fits(_ type: ColumnType) -> Bool {
         guard let own = columnType else { return true }
         return own == type
     }
 
     /// The type's position in the cross-type order (rule 2 above); NULL is 0.
-    @usableFromInline
     var typeRank: Int {
         switch self {
         case .null: 0
@@ -136,9 +132,9 @@ public enum Value: Sendable {
         case (.double(let a), .double(let b)):
             return compareDoubles(a, b)
         case (.text(let a), .text(let b)), (.json(let a), .json(let b)):
-            return compareBytes(a.utf8, b.utf8)
+            return compareUTF8(a, b)
         case (.bytes(let a), .bytes(let b)):
-            return compareBytes(a, b)
+            return a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in compareKeys(pa, pb).signum() } }
         default:
             let a = lhs.typeRank, b = rhs.typeRank
             return a < b ? -1 : (a == b ? 0 : 1)
@@ -149,6 +145,18 @@ public enum Value: Sendable {
     static func compareDoubles(_ a: Double, _ b: Double) -> Int {
         if a.isNaN || b.isNaN { return a.isNaN == b.isNaN ? 0 : (a.isNaN ? 1 : -1) }
         return a < b ? -1 : (a == b ? 0 : 1)
+    }
+
+    /// Strings by their UTF-8 bytes, with memcmp when both are stored contiguously (native
+    /// Swift strings are).
+    static func compareUTF8(_ a: String, _ b: String) -> Int {
+        let fast: Int?? = a.utf8.withContiguousStorageIfAvailable { pa in
+            b.utf8.withContiguousStorageIfAvailable { pb in
+                compareKeys(UnsafeRawBufferPointer(pa), UnsafeRawBufferPointer(pb)).signum()
+            }
+        }
+        if let fast, let fast { return fast }
+        return compareBytes(a.utf8, b.utf8)
     }
 
     /// Unsigned lexicographic order; a prefix sorts first.
@@ -194,7 +202,8 @@ extension Value: Hashable, Comparable {
         case .text(let s), .json(let s):
             // By bytes, matching `==` (not String's canonical-equivalence hash).
             hasher.combine(s.utf8.count)
-            for byte in s.utf8 { hasher.combine(byte) }
+            let done: Void? = s.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+            if done == nil { Array(s.utf8).withUnsafeBytes { hasher.combine(bytes: $0) } }
         case .bytes(let b): hasher.combine(b)
         }
     }
@@ -216,6 +225,8 @@ extension Value: CustomStringConvertible {
     }
 }
 
+/// Literals for tests and examples: `nil` is NULL, an integer literal is `.int` (write
+/// `.uint(...)` for a snowflake), a float `.double`, a string `.text`.
 extension Value: ExpressibleByNilLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByStringLiteral
 {

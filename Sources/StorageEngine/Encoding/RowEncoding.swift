@@ -1,0 +1,203 @@
+/// Row format: a table row as stored in its B+tree value. Fixed-width fields little-endian,
+/// like the engine's page formats.
+///
+///     offset     size        field
+///          0     1-10        n: stored column count, varint
+///          v     ceil(n/8)   NULL bitmap: bit (i & 7) of byte (i >> 3) is set when column i
+///                            is NULL; bits at and past n are zero
+///          v+b   ...         the value of each non-NULL column among 0..<n, in column order,
+///                            with no type tags and no padding (the table's column types say
+///                            how to read them)
+///
+///     column type   value
+///     int           zigzag varint, 1-10 bytes (0, -1, 1, -2 ... as 0, 1, 2, 3 ...)
+///     timestamp     zigzag varint, as int
+///     uint          varint, 1-10 bytes
+///     double        8 bytes, IEEE 754 bit pattern (exact: -0.0 and NaN payloads survive)
+///     bool          1 byte, 0x00 or 0x01
+///     text, json    varint byte count, then that many bytes of UTF-8
+///     bytes         varint byte count, then the bytes
+///
+/// A varint is unsigned LEB128 of a 64-bit value: 7 bits a byte, low group first, the high bit
+/// set on every byte but the last. It is minimal (no final 0x00 group after the first byte)
+/// and at most 10 bytes, the tenth 0x00 or 0x01.
+///
+/// Invariants:
+/// (R1) n is at most the table's column count, and columns n..<count read as NULL. A writer
+///      stores n = 1 + the index of the last non-NULL column (0 for an all-NULL row), so
+///      trailing NULLs cost nothing, and a row written before a migration added columns reads
+///      back with the new columns NULL, without rewriting it. (A column added with a non-NULL
+///      default needs the catalog to supply the default; the row format only knows NULL.)
+/// (R2) A row ends exactly after its last value: bytes left over are corruption.
+/// (R3) Rows carry no types: they are read with the column types of the table they belong to,
+///      so changing a column's type means rewriting its rows. The database header's format
+///      version covers this layout.
+///
+/// A decoder reads untrusted bytes: every length and varint is checked against what is left,
+/// text is checked to be UTF-8, and anything malformed is `GuildStoreError.corruptEncoding`,
+/// never a trap.
+public enum RowEncoding {
+    /// The row bytes of `values`, one per column of `types`.
+    /// Throws `GuildStoreError.typeMismatch` naming the first column whose value is not NULL
+    /// or of the column's type, or where values and columns do not pair up.
+    public static func encode(_ values: [Value], types: [ColumnType]) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try encode(values, types: types, into: &bytes)
+        return bytes
+    }
+
+    /// `encode`, appending to `bytes` (reuse one buffer across rows).
+    public static func encode(_ values: [Value], types: [ColumnType], into bytes: inout [UInt8]) throws {
+        var stored = 0  // (R1) 1 + the index of the last non-NULL column
+        for (i, value) in values.enumerated() {
+            guard i < types.count else {
+                throw GuildStoreError.typeMismatch(
+                    column: i, expected: "no column (the table has \(types.count))",
+                    found: value.columnType.map { "\($0)" } ?? "NULL")
+            }
+            guard value.fits(types[i]) else {
+                throw GuildStoreError.typeMismatch(
+                    column: i, expected: "\(types[i])", found: value.columnType.map { "\($0)" } ?? "NULL")
+            }
+            if !value.isNull { stored = i + 1 }
+        }
+        guard values.count == types.count else {
+            throw GuildStoreError.typeMismatch(column: values.count, expected: "\(types[values.count])", found: "no value")
+        }
+
+        bytes.reserveCapacity(bytes.count + 1 + (stored + 7) / 8 + stored * 9)
+        appendVarint(UInt64(stored), to: &bytes)
+        let bitmapStart = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: (stored + 7) / 8))
+        for i in 0..<stored {
+            switch values[i] {
+            case .null:
+                bytes[bitmapStart + (i >> 3)] |= 1 << (i & 7)
+            case .int(let v), .timestamp(let v):
+                appendVarint(UInt64(bitPattern: v << 1) ^ UInt64(bitPattern: v >> 63), to: &bytes)
+            case .uint(let v):
+                appendVarint(v, to: &bytes)
+            case .double(let d):
+                withUnsafeBytes(of: d.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            case .bool(let b):
+                bytes.append(b ? 1 : 0)
+            case .text(let s), .json(let s):
+                appendVarint(UInt64(s.utf8.count), to: &bytes)
+                bytes.append(contentsOf: s.utf8)
+            case .bytes(let b):
+                appendVarint(UInt64(b.count), to: &bytes)
+                bytes.append(contentsOf: b)
+            }
+        }
+    }
+
+    /// Decodes a row of a table with columns `types`; columns the row does not store read as
+    /// NULL (R1). Throws `GuildStoreError.corruptEncoding` on malformed input.
+    public static func decode(_ bytes: [UInt8], types: [ColumnType]) throws -> [Value] {
+        try bytes.withUnsafeBytes { try decode($0, types: types) }
+    }
+
+    /// `decode` straight from page memory (a value a cursor lends).
+    public static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType]) throws -> [Value] {
+        var offset = 0
+        guard let count = readVarint(buffer, &offset) else { throw corrupt("bad column count varint") }
+        guard count <= UInt64(types.count) else {
+            throw corrupt("row stores \(count) columns, the table has \(types.count)")
+        }
+        let n = Int(count)
+        let bitmapStart = offset
+        let bitmapSize = (n + 7) / 8
+        guard buffer.count - offset >= bitmapSize else { throw corrupt("truncated NULL bitmap") }
+        offset += bitmapSize
+        if n & 7 != 0, buffer[offset - 1] >> (n & 7) != 0 {
+            throw corrupt("NULL bitmap has bits set past column \(n - 1)")
+        }
+
+        var values: [Value] = []
+        values.reserveCapacity(types.count)
+        for i in 0..<n {
+            if buffer[bitmapStart + (i >> 3)] & (1 << (i & 7)) != 0 {
+                values.append(.null)
+                continue
+            }
+            switch types[i] {
+            case .int, .timestamp:
+                guard let u = readVarint(buffer, &offset) else { throw corrupt("column \(i): bad \(types[i]) varint") }
+                let v = Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
+                values.append(types[i] == .int ? .int(v) : .timestamp(v))
+            case .uint:
+                guard let u = readVarint(buffer, &offset) else { throw corrupt("column \(i): bad uint varint") }
+                values.append(.uint(u))
+            case .double:
+                guard buffer.count - offset >= 8 else { throw corrupt("column \(i): truncated double") }
+                let bits = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                offset += 8
+                values.append(.double(Double(bitPattern: bits)))
+            case .bool:
+                guard offset < buffer.count else { throw corrupt("column \(i): truncated bool") }
+                let byte = buffer[offset]
+                offset += 1
+                guard byte <= 1 else { throw corrupt("column \(i): bool byte \(byte)") }
+                values.append(.bool(byte == 1))
+            case .text, .json, .bytes:
+                guard let length = readVarint(buffer, &offset) else { throw corrupt("column \(i): bad length varint") }
+                guard length <= UInt64(buffer.count - offset) else {
+                    throw corrupt("column \(i): \(types[i]) of \(length) bytes runs past the row's end")
+                }
+                let body = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + Int(length))])
+                offset += Int(length)
+                if types[i] == .bytes {
+                    values.append(.bytes(Array(body)))
+                } else {
+                    guard let s = String(validating: body, as: UTF8.self) else {
+                        throw corrupt("column \(i): invalid UTF-8 in \(types[i])")
+                    }
+                    values.append(types[i] == .text ? .text(s) : .json(s))
+                }
+            }
+        }
+        // (R2)
+        guard offset == buffer.count else { throw corrupt("\(buffer.count - offset) bytes left after column \(n - 1)") }
+        // (R1) columns added after the row was written
+        for _ in n..<types.count { values.append(.null) }
+        return values
+    }
+
+    // MARK: Varints (64-bit unsigned LEB128)
+
+    @inline(__always)
+    static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    /// Reads a minimal varint of at most 10 bytes at `offset`; nil when truncated, overlong
+    /// or wider than 64 bits.
+    @inline(__always)
+    static func readVarint(_ buffer: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        var i = offset
+        while i < buffer.count {
+            let byte = buffer[i]
+            i += 1
+            if shift == 63, byte > 1 { return nil }  // past 64 bits
+            result |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 {
+                if byte == 0, shift > 0 { return nil }  // not minimal
+                offset = i
+                return result
+            }
+            shift += 7
+        }
+        return nil
+    }
+
+    private static func corrupt(_ what: String) -> GuildStoreError {
+        .corruptEncoding(reason: "row: \(what)")
+    }
+}
