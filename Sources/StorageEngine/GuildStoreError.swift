@@ -57,6 +57,21 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// A value does not fit its column: a value of another type, a value for a column the
     /// table does not have, or no value for one it has. `column` is the column's index.
     case typeMismatch(column: Int, expected: String, found: String)
+    /// No table of that name.
+    case unknownTable(String)
+    /// A table of that name exists already.
+    case tableAlreadyExists(String)
+    /// The table has no column of that name.
+    case unknownColumn(table: String, column: String)
+    /// A value of the wrong type for a named column.
+    case columnTypeMismatch(table: String, column: String, expected: String, found: String)
+    /// No value for a NOT NULL column without a default.
+    case missingValue(table: String, column: String)
+    /// A row whose key a unique index (or the primary key) holds already. The statement
+    /// changed nothing.
+    case uniqueViolation(table: String, index: String, key: String)
+    /// A table definition that cannot work (no primary key, an index on a missing column).
+    case invalidSchema(String)
 
     public var description: String {
         switch self {
@@ -87,6 +102,14 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .poisoned(let reason): "database stopped writing after an I/O failure: \(reason); reopen it"
         case .corruptEncoding(let reason): "corrupt encoding: \(reason)"
         case .typeMismatch(let column, let expected, let found): "column \(column): expected \(expected), found \(found)"
+        case .unknownTable(let name): "no table named \(name)"
+        case .tableAlreadyExists(let name): "a table named \(name) already exists"
+        case .unknownColumn(let table, let column): "table \(table) has no column \(column)"
+        case .columnTypeMismatch(let table, let column, let expected, let found):
+            "\(table).\(column): expected \(expected), found \(found)"
+        case .missingValue(let table, let column): "\(table).\(column) is NOT NULL and has no default: a value is required"
+        case .uniqueViolation(let table, let index, let key): "\(table): \(index) already holds \(key)"
+        case .invalidSchema(let message): "invalid schema: \(message)"
         }
     }
 }

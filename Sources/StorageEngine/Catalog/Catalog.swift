@@ -1,0 +1,54 @@
+import Foundation
+
+/// The persistent catalog of tables: tree `_tables`, keyed by table name, valued by the
+/// schema as JSON. Creating a table creates its trees, which moves the schema counter, so a
+/// cached schema is trusted only under the counter it was read with.
+extension Transaction {
+    static let catalogTreeName = "_tables"
+
+    /// The schema of table `name`; `.unknownTable` when there is none.
+    public final func table(_ name: String) throws -> TableSchema {
+        let counter = header.schemaCounter
+        if let cached = engine.schemaCache.withLock({ $0[name] }), cached.counter == counter {
+            return cached.schema
+        }
+        guard let catalog = try tree(Self.catalogTreeName),
+              let bytes = try get(Array(name.utf8), in: catalog) else {
+            throw GuildStoreError.unknownTable(name)
+        }
+        let schema: TableSchema
+        do {
+            schema = try JSONDecoder().decode(TableSchema.self, from: Data(bytes))
+        } catch {
+            throw GuildStoreError.corruptEncoding(reason: "catalog entry for table \(name): \(error)")
+        }
+        engine.schemaCache.withLock { $0[name] = (counter, schema) }
+        return schema
+    }
+
+    /// Every table, by name.
+    public final func tables() throws -> [TableSchema] {
+        guard let catalog = try tree(Self.catalogTreeName) else { return [] }
+        return try entries(catalog).map { try table(String(decoding: $0.key, as: UTF8.self)) }
+    }
+}
+
+extension WriteTransaction {
+    /// Creates a table and its index trees.
+    public func createTable(_ schema: TableSchema) throws {
+        try schema.validate()
+        let catalog = try openTree(Self.catalogTreeName)
+        guard try get(Array(schema.name.utf8), in: catalog) == nil else {
+            throw GuildStoreError.tableAlreadyExists(schema.name)
+        }
+        let json: Data
+        do {
+            json = try JSONEncoder().encode(schema)
+        } catch {
+            throw GuildStoreError.invalidSchema("table \(schema.name) cannot be encoded: \(error)")
+        }
+        _ = try createTree(schema.rowTreeName)
+        for index in schema.indexes { _ = try createTree(schema.indexTreeName(index)) }
+        try put(Array(schema.name.utf8), Array(json), in: try openTree(Self.catalogTreeName))
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+
+/// A column's default when an insert leaves it out.
+public enum ColumnDefault: Sendable, Hashable {
+    /// This value.
+    case value(Value)
+    /// The time of the insert, as a timestamp (seconds since 1970): `created_at`,
+    /// `updated_at`.
+    case now
+}
+
+public struct ColumnDefinition: Sendable, Hashable {
+    public var name: String
+    public var type: ColumnType
+    public var nullable: Bool
+    public var defaultValue: ColumnDefault?
+    /// Set to the time of the write on every update too (`updated_at`).
+    public var updatedAtNow: Bool
+
+    public init(_ name: String, _ type: ColumnType, nullable: Bool = false, default defaultValue: ColumnDefault? = nil, updatedAtNow: Bool = false) {
+        self.name = name
+        self.type = type
+        self.nullable = nullable
+        self.defaultValue = defaultValue
+        self.updatedAtNow = updatedAtNow
+    }
+}
+
+/// Which rows a partial index holds.
+public enum IndexPredicate: Sendable, Hashable {
+    /// Rows whose column equals the value (seed 000's `WHERE is_active = true`).
+    case equals(String, Value)
+    /// Rows whose column is not NULL.
+    case isNotNull(String)
+}
+
+public struct IndexDefinition: Sendable, Hashable {
+    public var name: String
+    /// Indexed columns, in order; `descending` per column.
+    public var columns: [String]
+    public var descending: [Bool]
+    public var unique: Bool
+    /// Nil: every row. Otherwise only rows that satisfy it (a partial index).
+    public var predicate: IndexPredicate?
+    /// Extra columns stored in the entry so a scan can answer without fetching the row.
+    public var including: [String]
+
+    public init(_ name: String, on columns: [String], descending: [Bool]? = nil, unique: Bool = false,
+                where predicate: IndexPredicate? = nil, including: [String] = []) {
+        self.name = name
+        self.columns = columns
+        self.descending = descending ?? Array(repeating: false, count: columns.count)
+        self.unique = unique
+        self.predicate = predicate
+        self.including = including
+    }
+}
+
+/// A table: typed columns, a primary key (one or more columns) the rows are clustered by, and
+/// secondary indexes.
+///
+/// Storage: rows live in tree `table:NAME`, keyed by the tuple encoding of the primary key,
+/// valued by the row encoding of every column. Index `I` lives in tree `index:NAME.I`, keyed
+/// by the tuple encoding of its columns followed by the primary key (a unique index whose
+/// columns hold no NULL omits the primary key, so equal keys collide), valued by the row
+/// encoding of the primary key and the included columns.
+public struct TableSchema: Sendable, Hashable {
+    public var name: String
+    public var columns: [ColumnDefinition]
+    public var primaryKey: [String]
+    public var indexes: [IndexDefinition]
+
+    public init(_ name: String, columns: [ColumnDefinition], primaryKey: [String], indexes: [IndexDefinition] = []) {
+        self.name = name
+        self.columns = columns
+        self.primaryKey = primaryKey
+        self.indexes = indexes
+    }
+
+    var rowTreeName: String { "table:\(name)" }
+    func indexTreeName(_ index: IndexDefinition) -> String { "index:\(name).\(index.name)" }
+
+    /// Position of column `name`.
+    public func columnIndex(_ column: String) throws -> Int {
+        guard let i = columns.firstIndex(where: { $0.name == column }) else {
+            throw GuildStoreError.unknownColumn(table: name, column: column)
+        }
+        return i
+    }
+
+    var columnTypes: [ColumnType] { columns.map(\.type) }
+
+    /// Checks that the definition can work.
+    func validate() throws {
+        guard !name.isEmpty, !columns.isEmpty else { throw GuildStoreError.invalidSchema("table \(name) needs a name and columns") }
+        guard Set(columns.map(\.name)).count == columns.count else {
+            throw GuildStoreError.invalidSchema("table \(name) names a column twice")
+        }
+        guard !primaryKey.isEmpty else { throw GuildStoreError.invalidSchema("table \(name) has no primary key") }
+        for column in primaryKey {
+            let i = try columnIndex(column)
+            guard !columns[i].nullable else {
+                throw GuildStoreError.invalidSchema("primary key column \(name).\(column) must be NOT NULL")
+            }
+        }
+        guard Set(indexes.map(\.name)).count == indexes.count else {
+            throw GuildStoreError.invalidSchema("table \(name) names an index twice")
+        }
+        for index in indexes {
+            guard !index.columns.isEmpty, index.descending.count == index.columns.count else {
+                throw GuildStoreError.invalidSchema("index \(index.name) of \(name) needs columns (and one direction each)")
+            }
+            for column in index.columns + index.including { _ = try columnIndex(column) }
+            switch index.predicate {
+            case .equals(let column, _), .isNotNull(let column): _ = try columnIndex(column)
+            case nil: break
+            }
+        }
+        for column in columns {
+            if case .value(let value) = column.defaultValue, !value.isNull, !value.fits(column.type) {
+                throw GuildStoreError.columnTypeMismatch(table: name, column: column.name, expected: "\(column.type)", found: "default \(value)")
+            }
+        }
+    }
+}
+
+// MARK: - Persistence (the catalog stores schemas as JSON)
+
+extension TableSchema: Codable {}
+extension ColumnDefinition: Codable {}
+extension IndexDefinition: Codable {}
+extension ColumnType: Codable {}
+
+extension ColumnDefault: Codable {
+    private enum CodingKeys: String, CodingKey { case now, value }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if try container.decodeIfPresent(Bool.self, forKey: .now) == true {
+            self = .now
+        } else {
+            let bytes = try container.decode([UInt8].self, forKey: .value)
+            self = .value(try ColumnDefault.decodeValue(bytes))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .now: try container.encode(true, forKey: .now)
+        case .value(let value): try container.encode(TupleEncoding.encode([value]), forKey: .value)
+        }
+    }
+
+    /// A single self-describing value: the tuple encoding carries its type tag.
+    static func decodeValue(_ bytes: [UInt8]) throws -> Value {
+        for type in ColumnType.allCases {
+            if let values = try? TupleEncoding.decode(bytes, types: [type]), let value = values.first { return value }
+        }
+        throw GuildStoreError.corruptEncoding(reason: "a stored default value has no known type")
+    }
+}
+
+extension IndexPredicate: Codable {
+    private enum CodingKeys: String, CodingKey { case column, equals, notNull }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let column = try container.decode(String.self, forKey: .column)
+        if let bytes = try container.decodeIfPresent([UInt8].self, forKey: .equals) {
+            self = .equals(column, try ColumnDefault.decodeValue(bytes))
+        } else {
+            self = .isNotNull(column)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .equals(let column, let value):
+            try container.encode(column, forKey: .column)
+            try container.encode(TupleEncoding.encode([value]), forKey: .equals)
+        case .isNotNull(let column):
+            try container.encode(column, forKey: .column)
+            try container.encode(true, forKey: .notNull)
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+
+/// Row writes. Each statement checks everything (types, NOT NULL, every unique index) before
+/// it writes anything, so a failed statement leaves no trace; indexes are kept in step with
+/// the rows on insert, update and delete.
+extension WriteTransaction {
+    /// Inserts a row given by column name; missing columns take their default (or NULL).
+    /// Returns false when `onConflict` is `.ignore` and the primary key existed.
+    @discardableResult
+    public func insert(_ values: [String: Value], into tableName: String, onConflict: ConflictPolicy = .fail) throws -> Bool {
+        let schema = try table(tableName)
+        let row = try completeRow(values, schema: schema)
+        let rows = try rowTree(schema)
+        let key = try schema.encodedPrimaryKey(row)
+        if let existing = try get(key, in: rows) {
+            switch onConflict {
+            case .fail:
+                throw GuildStoreError.uniqueViolation(table: schema.name, index: "primary key", key: describe(try schema.primaryKeyValues(row)))
+            case .ignore:
+                return false
+            case .replace:
+                let old = try RowEncoding.decode(existing, types: schema.columnTypes)
+                try replace(old: old, new: try carryingCreation(row, from: old, values: values, schema: schema), schema: schema)
+                return true
+            }
+        }
+        try checkUnique(row, replacing: nil, schema: schema)
+        try put(key, try RowEncoding.encode(row, types: schema.columnTypes), in: rows)
+        for index in schema.indexes where try schema.index(index, holds: row) {
+            let entry = try schema.indexEntry(index, for: row)
+            try put(entry.key, entry.value, in: try indexTree(schema, index))
+        }
+        return true
+    }
+
+    /// Sets columns of the row with primary key `key`; columns marked `updatedAtNow` take the
+    /// current time. Returns false when there is no such row.
+    @discardableResult
+    public func update(_ tableName: String, key: [Value], set changes: [String: Value]) throws -> Bool {
+        let schema = try table(tableName)
+        guard let old = try fetchRow(schema, key: key) else { return false }
+        var new = old
+        for (column, value) in changes {
+            let i = try schema.columnIndex(column)
+            new[i] = try checked(value, for: schema.columns[i], schema: schema)
+        }
+        let now = Value.timestamp(Int64(Date().timeIntervalSince1970))
+        for (i, column) in schema.columns.enumerated() where column.updatedAtNow && changes[column.name] == nil {
+            new[i] = now
+        }
+        try replace(old: old, new: new, schema: schema)
+        return true
+    }
+
+    /// Deletes the row with primary key `key`; returns whether it existed.
+    @discardableResult
+    public func delete(from tableName: String, key: [Value]) throws -> Bool {
+        let schema = try table(tableName)
+        guard let old = try fetchRow(schema, key: key) else { return false }
+        try removeIndexEntries(old, schema: schema)
+        try delete(try schema.encodedPrimaryKey(old), in: try rowTree(schema))
+        return true
+    }
+
+    /// Deletes every row `predicate` accepts (`WHERE ...`); returns how many. The rows are
+    /// found first and deleted after, so the scan never sees its own deletes.
+    @discardableResult
+    public func delete(from tableName: String, where predicate: (Row) throws -> Bool) throws -> Int {
+        var keys: [[Value]] = []
+        let schema = try table(tableName)
+        try scan(tableName) { row in
+            if try predicate(row) { keys.append(try schema.primaryKeyValues(row.values)) }
+            return true
+        }
+        for key in keys { try delete(from: tableName, key: key) }
+        return keys.count
+    }
+
+    // MARK: Helpers
+
+    private func rowTree(_ schema: TableSchema) throws -> Tree {
+        guard let tree = try tree(schema.rowTreeName) else { throw GuildStoreError.unknownTable(schema.name) }
+        return tree
+    }
+
+    private func indexTree(_ schema: TableSchema, _ index: IndexDefinition) throws -> Tree {
+        guard let tree = try tree(schema.indexTreeName(index)) else {
+            throw GuildStoreError.invalidSchema("index \(index.name) of \(schema.name) has no tree")
+        }
+        return tree
+    }
+
+    /// Replaces `old` with `new` (same or different primary key), keeping indexes in step.
+    private func replace(old: [Value], new: [Value], schema: TableSchema) throws {
+        let oldKey = try schema.encodedPrimaryKey(old)
+        let newKey = try schema.encodedPrimaryKey(new)
+        let rows = try rowTree(schema)
+        if newKey != oldKey, try get(newKey, in: rows) != nil {
+            throw GuildStoreError.uniqueViolation(table: schema.name, index: "primary key", key: describe(try schema.primaryKeyValues(new)))
+        }
+        try checkUnique(new, replacing: old, schema: schema)
+        try removeIndexEntries(old, schema: schema)
+        if newKey != oldKey { try delete(oldKey, in: rows) }
+        try put(newKey, try RowEncoding.encode(new, types: schema.columnTypes), in: rows)
+        for index in schema.indexes where try schema.index(index, holds: new) {
+            let entry = try schema.indexEntry(index, for: new)
+            try put(entry.key, entry.value, in: try indexTree(schema, index))
+        }
+    }
+
+    private func removeIndexEntries(_ row: [Value], schema: TableSchema) throws {
+        for index in schema.indexes where try schema.index(index, holds: row) {
+            try delete(try schema.indexEntry(index, for: row).key, in: try indexTree(schema, index))
+        }
+    }
+
+    /// Throws `.uniqueViolation` if a unique index already holds `row`'s key for another row.
+    private func checkUnique(_ row: [Value], replacing old: [Value]?, schema: TableSchema) throws {
+        for index in schema.indexes where index.unique {
+            guard try schema.index(index, holds: row) else { continue }
+            let entry = try schema.indexEntry(index, for: row)
+            guard entry.checksUniqueness, let existing = try get(entry.key, in: try indexTree(schema, index)) else { continue }
+            if let old, try schema.indexEntry(index, for: old).value == existing { continue }
+            let key = try index.columns.map { row[try schema.columnIndex($0)] }
+            throw GuildStoreError.uniqueViolation(table: schema.name, index: index.name, key: describe(key))
+        }
+    }
+
+    /// Fills defaults, checks names, types and NOT NULL.
+    private func completeRow(_ values: [String: Value], schema: TableSchema) throws -> [Value] {
+        for name in values.keys where !schema.columns.contains(where: { $0.name == name }) {
+            throw GuildStoreError.unknownColumn(table: schema.name, column: name)
+        }
+        let now = Value.timestamp(Int64(Date().timeIntervalSince1970))
+        return try schema.columns.map { column in
+            let given = values[column.name] ?? {
+                switch column.defaultValue {
+                case .value(let value): value
+                case .now: now
+                case nil: .null
+                }
+            }()
+            return try checked(given, for: column, schema: schema)
+        }
+    }
+
+    private func checked(_ value: Value, for column: ColumnDefinition, schema: TableSchema) throws -> Value {
+        if value.isNull {
+            guard column.nullable else { throw GuildStoreError.missingValue(table: schema.name, column: column.name) }
+            return value
+        }
+        guard value.fits(column.type) else {
+            throw GuildStoreError.columnTypeMismatch(table: schema.name, column: column.name, expected: "\(column.type)",
+                                                     found: value.columnType.map { "\($0)" } ?? "null")
+        }
+        return value
+    }
+
+    /// An upsert keeps the old row's `created_at`-style defaults (`.now` columns the caller
+    /// did not set).
+    private func carryingCreation(_ row: [Value], from old: [Value], values: [String: Value], schema: TableSchema) throws -> [Value] {
+        var row = row
+        for (i, column) in schema.columns.enumerated() where column.defaultValue == .now && !column.updatedAtNow && values[column.name] == nil {
+            row[i] = old[i]
+        }
+        return row
+    }
+
+    private func describe(_ values: [Value]) -> String {
+        "(" + values.map { "\($0)" }.joined(separator: ", ") + ")"
+    }
+}
+
+extension Transaction {
+    /// The row with primary key `key`, decoded, or nil.
+    func fetchRow(_ schema: TableSchema, key: [Value]) throws -> [Value]? {
+        guard key.count == schema.primaryKey.count else {
+            throw GuildStoreError.invalidSchema("\(schema.name)'s primary key has \(schema.primaryKey.count) columns, not \(key.count)")
+        }
+        for (value, type) in zip(key, schema.primaryKeyTypes) where !value.fits(type) {
+            throw GuildStoreError.columnTypeMismatch(table: schema.name, column: "primary key", expected: "\(type)",
+                                                     found: value.columnType.map { "\($0)" } ?? "null")
+        }
+        guard let rows = try tree(schema.rowTreeName) else { throw GuildStoreError.unknownTable(schema.name) }
+        guard let bytes = try get(TupleEncoding.encode(key), in: rows) else { return nil }
+        return try RowEncoding.decode(bytes, types: schema.columnTypes)
+    }
+}
