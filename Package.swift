@@ -9,6 +9,8 @@
 // - StorageEngine: File, Pager, WAL, BTree, Engine and Database layers in one module, so page
 //   reads inline across layers (see ../shared/DESIGN.md). swift-log carries its warnings.
 // - guildstore: the demo / command-line executable.
+// - CSQLite: system library shim for SQLite (pkg-config `sqlite3`, Debian `libsqlite3-dev`);
+//   only the tests link it, as the reference for the differential query tests.
 //
 // Benchmarks live in their own package under Benchmarks/ so the test build does not compile
 // package-benchmark and the comparison databases.
@@ -30,6 +32,11 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
         .target(name: "CGuildStoreSupport"),
         .target(
             name: "StorageEngine",
@@ -41,7 +48,7 @@ let package = Package(
             dependencies: ["StorageEngine", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4"]),
+        .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4", "CSQLite"]),
         .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

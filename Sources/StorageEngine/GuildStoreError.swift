@@ -73,6 +73,22 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// A table definition that cannot work (no primary key, an index on a missing column).
     case invalidSchema(String)
 
+    // Query layer: planned reads and aggregates.
+    /// A read or aggregate that cannot run as asked: a sum over a text column, a time bucket
+    /// on a column that holds no time, an order by an aggregate that was not asked for.
+    case invalidQuery(String)
+    /// An integer sum (or a time bucket's start) does not fit 64 bits.
+    case aggregateOverflow(table: String, column: String)
+    /// A row of `table` whose foreign-key `column`s hold `value`, which names no row of
+    /// `parent`. The statement changed nothing.
+    case foreignKeyViolation(table: String, column: String, value: String, parent: String)
+    /// The row of `table` with primary key `key` is still referenced by rows of `child`
+    /// through an ON DELETE RESTRICT key (or would be re-keyed under them). Nothing changed.
+    case foreignKeyRestricted(table: String, key: String, child: String)
+    /// Migration `name` failed and was rolled back; migrations after it did not run.
+    /// `reason` describes the error it threw.
+    case migrationFailed(name: String, reason: String)
+
     public var description: String {
         switch self {
         case .notADatabase(let path): "\(path) is not a GuildStore database"
@@ -110,6 +126,13 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .missingValue(let table, let column): "\(table).\(column) is NOT NULL and has no default: a value is required"
         case .uniqueViolation(let table, let index, let key): "\(table): \(index) already holds \(key)"
         case .invalidSchema(let message): "invalid schema: \(message)"
+        case .invalidQuery(let message): "invalid query: \(message)"
+        case .aggregateOverflow(let table, let column): "\(table).\(column): the sum does not fit 64 bits"
+        case .foreignKeyViolation(let table, let column, let value, let parent):
+            "\(table).\(column) = \(value) references no row of \(parent)"
+        case .foreignKeyRestricted(let table, let key, let child):
+            "\(table) row \(key) is still referenced by rows of \(child) (ON DELETE RESTRICT)"
+        case .migrationFailed(let name, let reason): "migration \(name) failed and was rolled back: \(reason)"
         }
     }
 }

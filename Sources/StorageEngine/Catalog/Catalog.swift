@@ -37,6 +37,7 @@ extension WriteTransaction {
     /// Creates a table and its index trees.
     public func createTable(_ schema: TableSchema) throws {
         try schema.validate()
+        try validateForeignKeys(schema)
         let catalog = try openTree(Self.catalogTreeName)
         guard try get(Array(schema.name.utf8), in: catalog) == nil else {
             throw GuildStoreError.tableAlreadyExists(schema.name)

@@ -56,8 +56,8 @@ public struct IndexDefinition: Sendable, Hashable {
     }
 }
 
-/// A table: typed columns, a primary key (one or more columns) the rows are clustered by, and
-/// secondary indexes.
+/// A table: typed columns, a primary key (one or more columns) the rows are clustered by,
+/// secondary indexes, and foreign keys to other tables' primary keys (see `ForeignKeys.swift`).
 ///
 /// Storage: rows live in tree `table:NAME`, keyed by the tuple encoding of the primary key,
 /// valued by the row encoding of every column. Index `I` lives in tree `index:NAME.I`, keyed
@@ -69,12 +69,17 @@ public struct TableSchema: Sendable, Hashable {
     public var columns: [ColumnDefinition]
     public var primaryKey: [String]
     public var indexes: [IndexDefinition]
+    /// References from this table's columns to other tables' (or its own) primary keys.
+    /// Catalogs written before foreign keys existed decode with none.
+    public var foreignKeys: [ForeignKey]
 
-    public init(_ name: String, columns: [ColumnDefinition], primaryKey: [String], indexes: [IndexDefinition] = []) {
+    public init(_ name: String, columns: [ColumnDefinition], primaryKey: [String], indexes: [IndexDefinition] = [],
+                foreignKeys: [ForeignKey] = []) {
         self.name = name
         self.columns = columns
         self.primaryKey = primaryKey
         self.indexes = indexes
+        self.foreignKeys = foreignKeys
     }
 
     var rowTreeName: String { "table:\(name)" }
@@ -121,12 +126,55 @@ public struct TableSchema: Sendable, Hashable {
                 throw GuildStoreError.columnTypeMismatch(table: name, column: column.name, expected: "\(column.type)", found: "default \(value)")
             }
         }
+        try validateForeignKeyColumns()
+    }
+
+    /// Fills the defaults of NOT NULL columns that read as NULL: columns a migration added
+    /// (`addColumn`) after the row was written. The row format stores no trailing NULLs and
+    /// reads missing trailing columns as NULL (RowEncoding invariant R1); a NOT NULL column can
+    /// hold no NULL, so a NULL there always means "written before the column existed" and
+    /// reads as the column's default. Every path that decodes a stored row of this table must
+    /// pass it through here (`decodeRow` does both).
+    ///
+    /// Invariant (S1): a column added to a table with rows is either nullable without a default
+    /// (old rows read NULL) or NOT NULL with a `.value` default (old rows read that value), so
+    /// this function is exact: it never turns a stored NULL into a default.
+    @inline(__always)
+    public func fillingDefaults(_ values: [Value]) -> [Value] {
+        var values = values
+        for (i, column) in columns.enumerated() where i < values.count && !column.nullable && values[i].isNull {
+            if case .value(let value) = column.defaultValue { values[i] = value }
+        }
+        return values
+    }
+
+    /// A stored row of this table, decoded with its column types and its defaults filled
+    /// (`fillingDefaults`). Throws `.corruptEncoding` on malformed bytes.
+    public func decodeRow(_ bytes: [UInt8]) throws -> [Value] {
+        fillingDefaults(try RowEncoding.decode(bytes, types: columnTypes))
+    }
+
+    /// `decodeRow` straight from page memory (a value a cursor lends).
+    public func decodeRow(_ buffer: UnsafeRawBufferPointer) throws -> [Value] {
+        fillingDefaults(try RowEncoding.decode(buffer, types: columnTypes))
     }
 }
 
 // MARK: - Persistence (the catalog stores schemas as JSON)
 
-extension TableSchema: Codable {}
+extension TableSchema: Codable {
+    private enum CodingKeys: String, CodingKey { case name, columns, primaryKey, indexes, foreignKeys }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        columns = try container.decode([ColumnDefinition].self, forKey: .columns)
+        primaryKey = try container.decode([String].self, forKey: .primaryKey)
+        indexes = try container.decode([IndexDefinition].self, forKey: .indexes)
+        // Catalog entries written before foreign keys existed have no such key.
+        foreignKeys = try container.decodeIfPresent([ForeignKey].self, forKey: .foreignKeys) ?? []
+    }
+}
 extension ColumnDefinition: Codable {}
 extension IndexDefinition: Codable {}
 extension ColumnType: Codable {}

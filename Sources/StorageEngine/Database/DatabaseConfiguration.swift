@@ -28,6 +28,8 @@ public struct DatabaseConfiguration: Sendable {
     public var logger: Logger
     /// The file layer (tests swap in a fault-injecting one).
     public var fileSystem: any FileSystem
+    /// Planned queries with the index chosen and their duration, at debug level; nil: none.
+    public var queryLog: Logger?
 
     public init(
         _ location: Location,
@@ -37,7 +39,8 @@ public struct DatabaseConfiguration: Sendable {
         mapReservation: Int = 1 << 36,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
-        fileSystem: any FileSystem = PosixFileSystem()
+        fileSystem: any FileSystem = PosixFileSystem(),
+        queryLog: Logger? = nil
     ) {
         self.location = location
         self.pageSize = pageSize
@@ -47,12 +50,13 @@ public struct DatabaseConfiguration: Sendable {
         self.readerWarningAge = readerWarningAge
         self.logger = logger
         self.fileSystem = fileSystem
+        self.queryLog = queryLog
     }
 
     /// The engine's settings. Automatic checkpoints are the database's, in the background, so
     /// the engine's own (on the commit path) are off.
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
-                            mapReservation: mapReservation)
+                            mapReservation: mapReservation, queryLog: queryLog)
     }
 }

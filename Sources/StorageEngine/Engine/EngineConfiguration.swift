@@ -1,3 +1,5 @@
+import Logging
+
 /// When commits reach stable storage.
 public enum SynchronousMode: String, Sendable, CaseIterable {
     /// Never sync. A crash of the machine can lose or tear recent work; a crash of the process
@@ -37,19 +39,24 @@ public struct EngineConfiguration: Sendable {
     /// Longest key in bytes. Nil takes the largest the page size allows
     /// (`StorageEngine.maximumKeySize(pageSize:)`).
     public var maxKeySize: Int?
+    /// Where planned queries (`select`, `aggregate`, `scan(plan)`) are logged at debug level
+    /// with the index chosen, rows read and duration; nil logs nothing.
+    public var queryLog: Logger?
 
     public init(
         pageSize: Int? = nil,
         synchronous: SynchronousMode = .normal,
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
-        maxKeySize: Int? = nil
+        maxKeySize: Int? = nil,
+        queryLog: Logger? = nil
     ) {
         self.pageSize = pageSize
         self.synchronous = synchronous
         self.checkpointThreshold = checkpointThreshold
         self.mapReservation = mapReservation
         self.maxKeySize = maxKeySize
+        self.queryLog = queryLog
     }
 }
 

@@ -40,13 +40,13 @@ extension Transaction {
         try scan(tree, range) { _, value in
             let values: [Value]
             if order.index == nil {
-                values = try RowEncoding.decode(value, types: schema.columnTypes)
+                values = try schema.decodeRow(value)
             } else {
                 let primary = Array(try RowEncoding.decode(value, types: valueTypes).prefix(schema.primaryKey.count))
                 guard let rows, let bytes = try get(TupleEncoding.encode(primary), in: rows) else {
                     throw GuildStoreError.corruptPage(page: 0, reason: "index \(order.tree) names a row \(schema.name) does not hold")
                 }
-                values = try RowEncoding.decode(bytes, types: schema.columnTypes)
+                values = try schema.decodeRow(bytes)
             }
             return try body(Row(table: schema.name, columns: columnNames, values: values))
         }
@@ -96,5 +96,286 @@ extension Transaction {
             range.upper = lower.map { l in TupleEncoding.prefixSuccessor(bound(l)).map { .exclusive($0) } } ?? everything.upper
         }
         return range
+    }
+}
+
+// MARK: - Planned reads: index choice, filters, order, limit
+
+/// A half-open range on one column, `from <= value < below`; a nil end is open. NULL is in no
+/// range (as in SQL's `col >= x AND col < y`).
+public struct ColumnRange: Sendable, Hashable, CustomStringConvertible {
+    public var column: String
+    public var from: Value?
+    public var below: Value?
+
+    public init(_ column: String, from: Value? = nil, below: Value? = nil) {
+        self.column = column
+        self.from = from
+        self.below = below
+    }
+
+    /// Whether `value` lies in the range.
+    public func contains(_ value: Value) -> Bool {
+        guard !value.isNull else { return false }
+        if let from, value < from { return false }
+        if let below, !(value < below) { return false }
+        return true
+    }
+
+    public var description: String {
+        "\(column) in [\(from.map { "\($0)" } ?? "-inf"), \(below.map { "\($0)" } ?? "+inf"))"
+    }
+}
+
+/// One key of an `ORDER BY`: a column and its direction.
+public struct SortKey: Sendable, Hashable, CustomStringConvertible {
+    public var column: String
+    public var descending: Bool
+
+    public init(_ column: String, descending: Bool = false) {
+        self.column = column
+        self.descending = descending
+    }
+
+    public static func ascending(_ column: String) -> SortKey { SortKey(column) }
+    public static func descending(_ column: String) -> SortKey { SortKey(column, descending: true) }
+
+    public var description: String { descending ? "\(column) desc" : column }
+}
+
+/// How a read walks a table: which tree (the primary key or one index), the equal values that
+/// fix its leading columns, the range on the next one, the direction, and the conditions the
+/// walk cannot decide (checked on each row as it streams by). Made by `planScan`; run by
+/// `scan(_:_:)`, `select` and `aggregate`. Its `description` names the choice, for tests and
+/// a query log.
+public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
+    /// A condition checked on each row: the column's position and what it must satisfy.
+    struct Residual: Sendable, Hashable {
+        var position: Int
+        var equals: Value?
+        var range: ColumnRange?
+
+        func admits(_ values: [Value]) -> Bool {
+            let value = values[position]
+            if let equals, value != equals { return false }
+            if let range, !range.contains(value) { return false }
+            return true
+        }
+    }
+
+    public let table: String
+    /// The index walked; nil for the primary key.
+    public let index: String?
+    /// The columns of that order the equal values fix, and the values.
+    public let prefixColumns: [String]
+    public let prefix: [Value]
+    /// The range the walk applies to the column after the prefix; nil when it applies none.
+    public let range: ColumnRange?
+    /// Whether the walk runs from the high end down.
+    public let reverse: Bool
+    /// The order rows come out in, after the fixed prefix (directions include `reverse`).
+    public let order: [SortKey]
+    /// The columns an equality fixes: constant in every row, so free in any order.
+    public let fixed: Set<String>
+    /// Conditions the walk does not decide: equal values past the prefix, a range it cannot
+    /// use (and NULL exclusion for a range without a lower end).
+    let residual: [Residual]
+
+    /// True when the plan walks the primary key.
+    public var usesPrimaryKey: Bool { index == nil }
+
+    /// Whether rows come out in `orderBy` order as they are (columns fixed by an equality may
+    /// be left out of it or included anywhere).
+    public func provides(_ orderBy: [SortKey]) -> Bool {
+        Self.matches(orderBy, order, fixed: fixed) == .forward
+    }
+
+    enum OrderMatch { case forward, backward, no }
+
+    /// Whether `order` (as walked) gives `wanted` as it is, walked backwards, or not at all.
+    static func matches(_ wanted: [SortKey], _ order: [SortKey], fixed: Set<String>) -> OrderMatch {
+        let wanted = wanted.filter { !fixed.contains($0.column) }
+        let order = order.filter { !fixed.contains($0.column) }
+        guard !wanted.isEmpty else { return .forward }
+        guard wanted.count <= order.count else { return .no }
+        var direction: OrderMatch?
+        for (w, o) in zip(wanted, order) {
+            guard w.column == o.column else { return .no }
+            let here: OrderMatch = w.descending == o.descending ? .forward : .backward
+            if let direction, direction != here { return .no }
+            direction = here
+        }
+        return direction ?? .forward
+    }
+
+    public var description: String {
+        var text = "\(table) via " + (index.map { "index \($0)" } ?? "primary key")
+        var bounds = zip(prefixColumns, prefix).map { "\($0) = \($1)" }
+        if let range { bounds.append("\(range)") }
+        if !bounds.isEmpty { text += " (" + bounds.joined(separator: ", ") + ")" }
+        if reverse { text += " reversed" }
+        if !residual.isEmpty { text += ", filtering \(residual.count) condition\(residual.count == 1 ? "" : "s")" }
+        return text
+    }
+}
+
+extension Transaction {
+    /// Chooses how to read `table` for rows whose columns equal `equals` and whose `range`
+    /// column lies in the range: the order (primary key or index) whose leading columns
+    /// cover the most equality columns, then the range column; among equals, one that gives
+    /// `orderBy` without a sort, then the primary key (no row fetch), then the shortest index.
+    /// A partial index is a candidate only when the conditions imply its predicate.
+    ///
+    /// Equality uses the engine's value order, in which NULL equals NULL: `equals: [c: nil]`
+    /// means `c IS NULL`. Every condition the walk does not decide is checked on each row, so
+    /// the plan's choice changes the cost, never the rows.
+    public final func planScan(_ tableName: String, equals: [String: Value] = [:], range: ColumnRange? = nil,
+                               orderBy: [SortKey] = []) throws -> ScanPlan {
+        let schema = try table(tableName)
+        for (column, value) in equals { try checkType(value, column: column, schema: schema) }
+        if let range {
+            for value in [range.from, range.below].compactMap({ $0 }) { try checkType(value, column: range.column, schema: schema) }
+        }
+        for key in orderBy { _ = try schema.columnIndex(key.column) }
+        let fixed = Set(equals.keys)
+
+        struct Candidate {
+            var index: IndexDefinition?
+            var columns: [String]
+            var descending: [Bool]
+            var equalCount: Int
+            var usesRange: Bool
+            var orderMatch: ScanPlan.OrderMatch
+        }
+        var best: (candidate: Candidate, score: [Int])?
+        let orders: [IndexDefinition?] = [nil] + schema.indexes.map { $0 }
+        for index in orders {
+            if let index, !Self.implies(equals: equals, range: range, index.predicate) { continue }
+            var columns = index?.columns ?? schema.primaryKey
+            var descending = index?.descending ?? schema.primaryKey.map { _ in false }
+            var equalCount = 0
+            while equalCount < columns.count, equals[columns[equalCount]] != nil { equalCount += 1 }
+            let usesRange = range.map { equalCount < columns.count && columns[equalCount] == $0.column } ?? false
+            // The walk's order: the index columns, then the primary key that ends each entry.
+            for column in schema.primaryKey where !columns.contains(column) {
+                columns.append(column)
+                descending.append(false)
+            }
+            let walked = zip(columns, descending).dropFirst(equalCount).map { SortKey($0, descending: $1) }
+            let orderMatch = ScanPlan.matches(orderBy, walked, fixed: fixed)
+            let candidate = Candidate(index: index, columns: columns, descending: descending, equalCount: equalCount,
+                                      usesRange: usesRange, orderMatch: orderMatch)
+            let score = [equalCount, usesRange ? 1 : 0, orderMatch == .no ? 0 : 1, index == nil ? 1 : 0,
+                         -(index?.columns.count ?? 0)]
+            if let current = best, !current.score.lexicographicallyPrecedes(score) { continue }
+            best = (candidate, score)
+        }
+        guard let chosen = best?.candidate else { throw GuildStoreError.unknownTable(tableName) }
+
+        let prefixColumns = Array(chosen.columns.prefix(chosen.equalCount))
+        let prefix = prefixColumns.compactMap { equals[$0] }
+        let reverse = chosen.orderMatch == .backward
+        let order = zip(chosen.columns, chosen.descending).dropFirst(chosen.equalCount).map {
+            SortKey($0, descending: $1 != reverse)
+        }
+        var residual: [ScanPlan.Residual] = []
+        for (column, value) in equals.sorted(by: { $0.key < $1.key }) where !prefixColumns.contains(column) {
+            residual.append(.init(position: try schema.columnIndex(column), equals: value, range: nil))
+        }
+        // A walk bounded only from above still meets NULLs (they sort first, or last on a
+        // descending column), so such a range stays a residual too.
+        if let range, !chosen.usesRange || range.from == nil {
+            residual.append(.init(position: try schema.columnIndex(range.column), equals: nil, range: range))
+        }
+        return ScanPlan(table: schema.name, index: chosen.index?.name, prefixColumns: prefixColumns, prefix: prefix,
+                        range: chosen.usesRange ? range : nil, reverse: reverse, order: order, fixed: fixed, residual: residual)
+    }
+
+    /// Whether rows meeting the conditions all satisfy a partial index's predicate.
+    private static func implies(equals: [String: Value], range: ColumnRange?, _ predicate: IndexPredicate?) -> Bool {
+        switch predicate {
+        case nil: return true
+        case .equals(let column, let value): return equals[column] == value
+        case .isNotNull(let column):
+            if let value = equals[column], !value.isNull { return true }
+            return range?.column == column
+        }
+    }
+
+    /// Calls `body` with each row the plan selects, in the plan's order, until it returns
+    /// false. Rows stream: nothing is materialized.
+    public final func scan(_ plan: ScanPlan, _ body: (Row) throws -> Bool) throws {
+        let start = ContinuousClock.now
+        var visited = 0
+        defer {
+            // The query log (seed 000 logs each query and its duration in development).
+            if let log = engine.configuration.queryLog {
+                let elapsed = ContinuousClock.now - start
+                let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+                log.debug("query \(plan): \(visited) rows read in \(micros) µs")
+            }
+        }
+        try scan(plan.table, index: plan.index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
+                 reverse: plan.reverse) { row in
+            visited += 1
+            for condition in plan.residual where !condition.admits(row.values) { return true }
+            return try body(row)
+        }
+    }
+
+    /// The rows of `table` whose columns equal `equals`, whose range column lies in `range`
+    /// and that `filter` accepts (`WHERE`), in `orderBy` order, at most `limit` (`LIMIT`).
+    ///
+    /// The walk is `planScan`'s. When its order gives `orderBy`, rows stream and the read
+    /// stops after `limit`. Otherwise the rows are sorted, which materializes them: every
+    /// matching row, or about twice `limit` when a limit is given. Rows equal in every
+    /// `orderBy` column keep the walk's order (the primary key's, unless an index was used);
+    /// add the key to `orderBy` for an order that does not depend on the plan.
+    public final func select(_ tableName: String, where equals: [String: Value] = [:], range: ColumnRange? = nil,
+                             filter: ((Row) throws -> Bool)? = nil, orderBy: [SortKey] = [],
+                             limit: Int = .max) throws -> [Row] {
+        let plan = try planScan(tableName, equals: equals, range: range, orderBy: orderBy)
+        return try select(plan, filter: filter, orderBy: orderBy, limit: limit)
+    }
+
+    /// `select` over a plan made already (see `planScan`).
+    public final func select(_ plan: ScanPlan, filter: ((Row) throws -> Bool)? = nil, orderBy: [SortKey] = [],
+                             limit: Int = .max) throws -> [Row] {
+        var result: [Row] = []
+        guard limit > 0 else { return result }
+        if plan.provides(orderBy) {
+            try scan(plan) { row in
+                if let filter, try !filter(row) { return true }
+                result.append(row)
+                return result.count < limit
+            }
+            return result
+        }
+        // Sort: (row, sequence) so equal keys keep the walk's order; trimmed to `limit` as
+        // the buffer grows, so a top-N read holds O(limit) rows.
+        let schema = try table(plan.table)
+        let keys = try orderBy.map { (position: try schema.columnIndex($0.column), descending: $0.descending) }
+        func precedes(_ a: (row: Row, sequence: Int), _ b: (row: Row, sequence: Int)) -> Bool {
+            for key in keys {
+                let c = Value.compare(a.row.values[key.position], b.row.values[key.position])
+                if c != 0 { return key.descending ? c > 0 : c < 0 }
+            }
+            return a.sequence < b.sequence
+        }
+        var buffer: [(row: Row, sequence: Int)] = []
+        var sequence = 0
+        let trimAt = limit > Int.max / 2 ? Int.max : max(64, limit * 2)
+        try scan(plan) { row in
+            if let filter, try !filter(row) { return true }
+            buffer.append((row, sequence))
+            sequence += 1
+            if buffer.count >= trimAt {
+                buffer.sort(by: precedes)
+                buffer.removeSubrange(limit...)
+            }
+            return true
+        }
+        buffer.sort(by: precedes)
+        return buffer.prefix(limit).map(\.row)
     }
 }

@@ -1,8 +1,12 @@
 import Foundation
 
-/// Row writes. Each statement checks everything (types, NOT NULL, every unique index) before
-/// it writes anything, so a failed statement leaves no trace; indexes are kept in step with
-/// the rows on insert, update and delete.
+/// Row writes. Each statement checks everything (types, NOT NULL, every unique index, every
+/// foreign key) before it writes anything, so a failed statement leaves no trace; indexes are
+/// kept in step with the rows on insert, update and delete, and a delete carries out its
+/// foreign keys' cascades (see `ForeignKeys.swift`, F1-F3).
+///
+/// Stored rows are read through `TableSchema.decodeRow`, which fills the defaults of NOT NULL
+/// columns a migration added after the row was written (invariant S1).
 extension WriteTransaction {
     /// Inserts a row given by column name; missing columns take their default (or NULL).
     /// Returns false when `onConflict` is `.ignore` and the primary key existed.
@@ -10,6 +14,7 @@ extension WriteTransaction {
     public func insert(_ values: [String: Value], into tableName: String, onConflict: ConflictPolicy = .fail) throws -> Bool {
         let schema = try table(tableName)
         let row = try completeRow(values, schema: schema)
+        try checkParents(row, old: nil, schema: schema)  // F1
         let rows = try rowTree(schema)
         let key = try schema.encodedPrimaryKey(row)
         if let existing = try get(key, in: rows) {
@@ -19,7 +24,7 @@ extension WriteTransaction {
             case .ignore:
                 return false
             case .replace:
-                let old = try RowEncoding.decode(existing, types: schema.columnTypes)
+                let old = try schema.decodeRow(existing)
                 try replace(old: old, new: try carryingCreation(row, from: old, values: values, schema: schema), schema: schema)
                 return true
             }
@@ -48,42 +53,52 @@ extension WriteTransaction {
         for (i, column) in schema.columns.enumerated() where column.updatedAtNow && changes[column.name] == nil {
             new[i] = now
         }
+        try checkParents(new, old: old, schema: schema)  // F1
+        if try schema.encodedPrimaryKey(new) != schema.encodedPrimaryKey(old) {
+            try checkNoChildren(old, schema: schema)  // F3
+        }
         try replace(old: old, new: new, schema: schema)
         return true
     }
 
-    /// Deletes the row with primary key `key`; returns whether it existed.
+    /// Deletes the row with primary key `key`; returns whether it existed. Rows that reference
+    /// it through foreign keys are deleted, cleared or protect it, as their keys say (F2); a
+    /// refused delete throws `.foreignKeyRestricted` and deletes nothing.
     @discardableResult
     public func delete(from tableName: String, key: [Value]) throws -> Bool {
         let schema = try table(tableName)
         guard let old = try fetchRow(schema, key: key) else { return false }
-        try removeIndexEntries(old, schema: schema)
-        try delete(try schema.encodedPrimaryKey(old), in: try rowTree(schema))
+        try execute(try planDelete([old], schema: schema))
         return true
     }
 
-    /// Deletes every row `predicate` accepts (`WHERE ...`); returns how many. The rows are
-    /// found first and deleted after, so the scan never sees its own deletes.
+    /// Deletes every row `predicate` accepts (`WHERE ...`); returns how many of this table's
+    /// rows matched (cascaded deletes in other tables are not counted). The rows are found
+    /// first and deleted after, so the scan never sees its own deletes; the whole statement,
+    /// cascades included, is planned before anything is written (F2).
     @discardableResult
     public func delete(from tableName: String, where predicate: (Row) throws -> Bool) throws -> Int {
-        var keys: [[Value]] = []
+        var matched: [[Value]] = []
         let schema = try table(tableName)
-        try scan(tableName) { row in
-            if try predicate(row) { keys.append(try schema.primaryKeyValues(row.values)) }
+        let columnNames = schema.columns.map(\.name)
+        try scan(try rowTree(schema)) { _, value in
+            let values = try schema.decodeRow(value)
+            if try predicate(Row(table: schema.name, columns: columnNames, values: values)) { matched.append(values) }
             return true
         }
-        for key in keys { try delete(from: tableName, key: key) }
-        return keys.count
+        guard !matched.isEmpty else { return 0 }
+        try execute(try planDelete(matched, schema: schema))
+        return matched.count
     }
 
     // MARK: Helpers
 
-    private func rowTree(_ schema: TableSchema) throws -> Tree {
+    func rowTree(_ schema: TableSchema) throws -> Tree {
         guard let tree = try tree(schema.rowTreeName) else { throw GuildStoreError.unknownTable(schema.name) }
         return tree
     }
 
-    private func indexTree(_ schema: TableSchema, _ index: IndexDefinition) throws -> Tree {
+    func indexTree(_ schema: TableSchema, _ index: IndexDefinition) throws -> Tree {
         guard let tree = try tree(schema.indexTreeName(index)) else {
             throw GuildStoreError.invalidSchema("index \(index.name) of \(schema.name) has no tree")
         }
@@ -91,7 +106,7 @@ extension WriteTransaction {
     }
 
     /// Replaces `old` with `new` (same or different primary key), keeping indexes in step.
-    private func replace(old: [Value], new: [Value], schema: TableSchema) throws {
+    func replace(old: [Value], new: [Value], schema: TableSchema) throws {
         let oldKey = try schema.encodedPrimaryKey(old)
         let newKey = try schema.encodedPrimaryKey(new)
         let rows = try rowTree(schema)
@@ -108,7 +123,7 @@ extension WriteTransaction {
         }
     }
 
-    private func removeIndexEntries(_ row: [Value], schema: TableSchema) throws {
+    func removeIndexEntries(_ row: [Value], schema: TableSchema) throws {
         for index in schema.indexes where try schema.index(index, holds: row) {
             try delete(try schema.indexEntry(index, for: row).key, in: try indexTree(schema, index))
         }
@@ -183,6 +198,6 @@ extension Transaction {
         }
         guard let rows = try tree(schema.rowTreeName) else { throw GuildStoreError.unknownTable(schema.name) }
         guard let bytes = try get(TupleEncoding.encode(key), in: rows) else { return nil }
-        return try RowEncoding.decode(bytes, types: schema.columnTypes)
+        return try schema.decodeRow(bytes)
     }
 }

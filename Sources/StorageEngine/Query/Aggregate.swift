@@ -1,0 +1,408 @@
+/// Aggregates over a streaming scan: count, sum, min, max, avg, count distinct, grouped by
+/// columns and time buckets, ordered and limited (top-N). The scanned rows stream through
+/// once; only the groups (and, for count distinct, the distinct values) are held.
+///
+/// Results follow SQL (and SQLite, which the differential tests compare with):
+///
+///     aggregate            result type                         NULL inputs      no input
+///     count                .int                                counted          0
+///     countNonNull(c)      .int                                skipped          0
+///     countWhere(c, v)     .int (rows whose c equals v)        never equal v    0
+///     countDistinct(c)     .int                                skipped          0
+///     sum(c)               .int (int, timestamp, bool columns) skipped          NULL
+///                          .uint (uint), .double (double)
+///     min(c), max(c)       c's type                            skipped          NULL
+///     avg(c)               .double                             skipped          NULL
+///
+/// A sum of integers that overflows 64 bits throws `.aggregateOverflow` (as SQLite's `SUM`
+/// does); `avg` goes on with a floating-point sum instead. Integer averages divide the exact
+/// integer sum once, at the end; double sums are compensated (Kahan–Babuška–Neumaier).
+public enum Aggregate: Sendable, Hashable, CustomStringConvertible {
+    /// `COUNT(*)`.
+    case count
+    /// `COUNT(column)`: rows whose column is not NULL.
+    case countNonNull(String)
+    /// `COUNT(CASE WHEN column = value THEN 1 END)` (seed 004's attachment count).
+    case countWhere(String, equals: Value)
+    /// `COUNT(DISTINCT column)`.
+    case countDistinct(String)
+    case sum(String)
+    case min(String)
+    case max(String)
+    case avg(String)
+
+    /// The column the aggregate reads, if any.
+    public var column: String? {
+        switch self {
+        case .count: nil
+        case .countNonNull(let c), .countWhere(let c, _), .countDistinct(let c), .sum(let c), .min(let c), .max(let c), .avg(let c): c
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count: "count(*)"
+        case .countNonNull(let c): "count(\(c))"
+        case .countWhere(let c, let v): "count(\(c) = \(v))"
+        case .countDistinct(let c): "count(distinct \(c))"
+        case .sum(let c): "sum(\(c))"
+        case .min(let c): "min(\(c))"
+        case .max(let c): "max(\(c))"
+        case .avg(let c): "avg(\(c))"
+        }
+    }
+}
+
+/// One key of a `GROUP BY`.
+public enum GroupKey: Sendable, Hashable, CustomStringConvertible {
+    /// The column's value; NULLs form one group.
+    case column(String)
+    /// `floor(column / seconds) * seconds` on a timestamp (or int) column: the start of the
+    /// bucket the value falls in, of the column's type. NULL stays NULL.
+    case timeBucket(String, seconds: Int64)
+
+    /// Hour buckets (3600 s), seed 001's `date_trunc('hour', timestamp)`.
+    public static func hour(_ column: String) -> GroupKey { .timeBucket(column, seconds: 3_600) }
+    /// Day buckets (86400 s, UTC days).
+    public static func day(_ column: String) -> GroupKey { .timeBucket(column, seconds: 86_400) }
+
+    public var column: String {
+        switch self {
+        case .column(let c), .timeBucket(let c, _): c
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .column(let c): c
+        case .timeBucket(let c, let seconds): "bucket(\(c), \(seconds)s)"
+        }
+    }
+}
+
+/// One key of the order of aggregate results: a group key or an aggregate, by position.
+public struct AggregateOrder: Sendable, Hashable {
+    public enum Target: Sendable, Hashable {
+        case group(Int)
+        case aggregate(Int)
+    }
+
+    public var target: Target
+    public var descending: Bool
+
+    public init(_ target: Target, descending: Bool) {
+        self.target = target
+        self.descending = descending
+    }
+
+    /// By the `index`th aggregate; largest first unless told otherwise (a leaderboard).
+    public static func aggregate(_ index: Int, descending: Bool = true) -> AggregateOrder {
+        AggregateOrder(.aggregate(index), descending: descending)
+    }
+
+    /// By the `index`th group key; smallest first unless told otherwise.
+    public static func group(_ index: Int, descending: Bool = false) -> AggregateOrder {
+        AggregateOrder(.group(index), descending: descending)
+    }
+}
+
+/// One result row: the group's key values (one per `GroupKey`, none without grouping) and
+/// the aggregates' values (one per `Aggregate`, typed as the table on `Aggregate` says).
+public struct AggregateRow: Sendable, Hashable, CustomStringConvertible {
+    public let group: [Value]
+    public let values: [Value]
+
+    public init(group: [Value], values: [Value]) {
+        self.group = group
+        self.values = values
+    }
+
+    /// The `index`th aggregate as an integer: counts, and sums of int columns (nil if NULL
+    /// or of another type).
+    public func int(_ index: Int) -> Int64? {
+        guard values.indices.contains(index), case .int(let v) = values[index] else { return nil }
+        return v
+    }
+
+    /// The `index`th aggregate as a double: averages, sums of double columns.
+    public func double(_ index: Int) -> Double? {
+        guard values.indices.contains(index), case .double(let v) = values[index] else { return nil }
+        return v
+    }
+
+    /// The `index`th aggregate as an unsigned integer: sums, min and max of uint columns.
+    public func uint(_ index: Int) -> UInt64? {
+        guard values.indices.contains(index), case .uint(let v) = values[index] else { return nil }
+        return v
+    }
+
+    /// The `index`th group key as a timestamp: time buckets.
+    public func timestamp(group index: Int) -> Int64? {
+        guard group.indices.contains(index), case .timestamp(let v) = group[index] else { return nil }
+        return v
+    }
+
+    public var description: String {
+        "(" + (group + values).map { "\($0)" }.joined(separator: ", ") + ")"
+    }
+}
+
+/// The running state of one aggregate of one group. Only the fields its kind needs move.
+struct AggregateState {
+    var count: Int64 = 0
+    var intSum: Int64 = 0
+    var uintSum: UInt64 = 0
+    /// Compensated floating-point sum: `real + compensation`.
+    var real: Double = 0
+    var compensation: Double = 0
+    /// An integer sum overflowed: `real` carries it on.
+    var approximate = false
+    var extreme: Value = .null
+    var distinct: Set<Value> = []
+
+    mutating func addReal(_ value: Double) {
+        let total = real + value
+        if Swift.abs(real) >= Swift.abs(value) {
+            compensation += (real - total) + value
+        } else {
+            compensation += (value - total) + real
+        }
+        real = total
+    }
+}
+
+/// An aggregate resolved against a schema: the column's position and type.
+struct ResolvedAggregate {
+    var aggregate: Aggregate
+    var position: Int
+    var type: ColumnType?
+
+    mutating func validate(table: String) throws {
+        switch aggregate {
+        case .sum(let c), .avg(let c):
+            guard let type, [.int, .uint, .double, .timestamp, .bool].contains(type) else {
+                throw GuildStoreError.invalidQuery("\(aggregate) on \(table).\(c): the column is not numeric")
+            }
+        case .countWhere(let c, let value):
+            guard let type, value.fits(type) else {
+                throw GuildStoreError.columnTypeMismatch(table: table, column: c, expected: type.map { "\($0)" } ?? "?",
+                                                         found: value.columnType.map { "\($0)" } ?? "null")
+            }
+        default: break
+        }
+    }
+
+    func add(_ values: [Value], to state: inout AggregateState) {
+        switch aggregate {
+        case .count:
+            state.count += 1
+        case .countNonNull:
+            if !values[position].isNull { state.count += 1 }
+        case .countWhere(_, let expected):
+            let value = values[position]
+            if !value.isNull, value == expected { state.count += 1 }
+        case .countDistinct:
+            let value = values[position]
+            if !value.isNull { state.distinct.insert(value) }
+        case .min:
+            let value = values[position]
+            if !value.isNull, state.extreme.isNull || value < state.extreme { state.extreme = value }
+        case .max:
+            let value = values[position]
+            if !value.isNull, state.extreme.isNull || state.extreme < value { state.extreme = value }
+        case .sum, .avg:
+            let value = values[position]
+            state.count += value.isNull ? 0 : 1
+            switch value {
+            case .int(let v), .timestamp(let v): Self.addInteger(v, to: &state)
+            case .bool(let v): Self.addInteger(v ? 1 : 0, to: &state)
+            case .uint(let v):
+                if state.approximate {
+                    state.addReal(Double(v))
+                } else {
+                    let (sum, overflow) = state.uintSum.addingReportingOverflow(v)
+                    if overflow {
+                        state.approximate = true
+                        state.addReal(Double(state.uintSum))
+                        state.addReal(Double(v))
+                    } else {
+                        state.uintSum = sum
+                    }
+                }
+            case .double(let v): state.addReal(v)
+            default: break
+            }
+        }
+    }
+
+    private static func addInteger(_ v: Int64, to state: inout AggregateState) {
+        if state.approximate {
+            state.addReal(Double(v))
+            return
+        }
+        let (sum, overflow) = state.intSum.addingReportingOverflow(v)
+        if overflow {
+            state.approximate = true
+            state.addReal(Double(state.intSum))
+            state.addReal(Double(v))
+        } else {
+            state.intSum = sum
+        }
+    }
+
+    func result(_ state: AggregateState, table: String) throws -> Value {
+        switch aggregate {
+        case .count, .countNonNull, .countWhere: return .int(state.count)
+        case .countDistinct: return .int(Int64(state.distinct.count))
+        case .min, .max: return state.extreme
+        case .sum(let column):
+            guard state.count > 0 else { return .null }
+            if state.approximate { throw GuildStoreError.aggregateOverflow(table: table, column: column) }
+            switch type {
+            case .double: return .double(state.real + state.compensation)
+            case .uint: return .uint(state.uintSum)
+            default: return .int(state.intSum)
+            }
+        case .avg:
+            guard state.count > 0 else { return .null }
+            let total: Double
+            if state.approximate || type == .double {
+                total = state.real + state.compensation
+            } else if type == .uint {
+                total = Double(state.uintSum)
+            } else {
+                total = Double(state.intSum)
+            }
+            return .double(total / Double(state.count))
+        }
+    }
+}
+
+extension Transaction {
+    /// Aggregates the rows of `table` that `planScan(table, equals:, range:)` and `filter`
+    /// select, grouped by `groupBy` (one result row per group; exactly one row without
+    /// grouping, even over no rows, as in SQL), ordered by `orderBy` then by the group keys
+    /// ascending (so ties have one order), at most `limit` rows (top-N).
+    ///
+    /// The rows stream: memory is one state per group and aggregate, plus the distinct values
+    /// of each `countDistinct`.
+    public final func aggregate(_ tableName: String, where equals: [String: Value] = [:], range: ColumnRange? = nil,
+                                filter: ((Row) throws -> Bool)? = nil, groupBy: [GroupKey] = [],
+                                _ aggregates: [Aggregate], orderBy: [AggregateOrder] = [],
+                                limit: Int = .max) throws -> [AggregateRow] {
+        let plan = try planScan(tableName, equals: equals, range: range)
+        return try aggregate(plan, filter: filter, groupBy: groupBy, aggregates, orderBy: orderBy, limit: limit)
+    }
+
+    /// `aggregate` over a plan made already (see `planScan`).
+    public final func aggregate(_ plan: ScanPlan, filter: ((Row) throws -> Bool)? = nil, groupBy: [GroupKey] = [],
+                                _ aggregates: [Aggregate], orderBy: [AggregateOrder] = [],
+                                limit: Int = .max) throws -> [AggregateRow] {
+        let schema = try table(plan.table)
+        var resolved = try aggregates.map { aggregate in
+            let position = try aggregate.column.map { try schema.columnIndex($0) } ?? 0
+            return ResolvedAggregate(aggregate: aggregate, position: position,
+                                     type: aggregate.column == nil ? nil : schema.columns[position].type)
+        }
+        for i in resolved.indices { try resolved[i].validate(table: schema.name) }
+        let keys = try groupBy.map { key -> (position: Int, bucket: Int64?) in
+            let position = try schema.columnIndex(key.column)
+            guard case .timeBucket(let column, let seconds) = key else { return (position, nil) }
+            guard seconds > 0 else { throw GuildStoreError.invalidQuery("time bucket of \(seconds) seconds on \(column)") }
+            guard [.timestamp, .int].contains(schema.columns[position].type) else {
+                throw GuildStoreError.invalidQuery("time bucket on \(schema.name).\(column): the column is not a timestamp")
+            }
+            return (position, seconds)
+        }
+        for order in orderBy {
+            switch order.target {
+            case .group(let i) where !keys.indices.contains(i),
+                 .aggregate(let i) where !resolved.indices.contains(i):
+                throw GuildStoreError.invalidQuery("order by \(order.target): no such group key or aggregate")
+            default: break
+            }
+        }
+
+        // Groups: key values -> position in `groups`; states flat, `aggregates.count` a group.
+        var groupIndex: [[Value]: Int] = [:]
+        var groups: [[Value]] = []
+        var states: [AggregateState] = []
+        if keys.isEmpty {
+            groups.append([])
+            states = Array(repeating: AggregateState(), count: resolved.count)
+        }
+        var overflow: String?
+        try scan(plan) { row in
+            if let filter, try !filter(row) { return true }
+            var base = 0
+            if !keys.isEmpty {
+                var key: [Value] = []
+                key.reserveCapacity(keys.count)
+                for k in keys {
+                    let value = row.values[k.position]
+                    guard let seconds = k.bucket else { key.append(value); continue }
+                    guard let bucketed = Self.bucket(value, seconds: seconds) else {
+                        overflow = schema.columns[k.position].name
+                        return false
+                    }
+                    key.append(bucketed)
+                }
+                if let found = groupIndex[key] {
+                    base = found * resolved.count
+                } else {
+                    groupIndex[key] = groups.count
+                    base = groups.count * resolved.count
+                    groups.append(key)
+                    states.append(contentsOf: repeatElement(AggregateState(), count: resolved.count))
+                }
+            }
+            for (j, aggregate) in resolved.enumerated() { aggregate.add(row.values, to: &states[base + j]) }
+            return true
+        }
+        if let overflow { throw GuildStoreError.aggregateOverflow(table: schema.name, column: overflow) }
+
+        var result: [AggregateRow] = []
+        result.reserveCapacity(groups.count)
+        for (g, key) in groups.enumerated() {
+            let values = try resolved.enumerated().map { j, aggregate in
+                try aggregate.result(states[g * resolved.count + j], table: schema.name)
+            }
+            result.append(AggregateRow(group: key, values: values))
+        }
+        guard !keys.isEmpty || !orderBy.isEmpty else { return Array(result.prefix(max(0, limit))) }
+        result.sort { a, b in
+            for order in orderBy {
+                let c = switch order.target {
+                case .group(let i): Value.compare(a.group[i], b.group[i])
+                case .aggregate(let i): Value.compare(a.values[i], b.values[i])
+                }
+                if c != 0 { return order.descending ? c > 0 : c < 0 }
+            }
+            return a.group.lexicographicallyPrecedes(b.group)
+        }
+        return Array(result.prefix(max(0, limit)))
+    }
+
+    /// The rows `planScan(table, equals:, range:)` and `filter` select, counted.
+    public final func count(_ tableName: String, where equals: [String: Value] = [:], range: ColumnRange? = nil,
+                            filter: ((Row) throws -> Bool)? = nil) throws -> Int64 {
+        let rows = try aggregate(tableName, where: equals, range: range, filter: filter, [.count])
+        return rows.first?.int(0) ?? 0
+    }
+
+    /// `floor(value / seconds) * seconds`, of the value's type; NULL stays NULL; nil when the
+    /// bucket start does not fit 64 bits.
+    static func bucket(_ value: Value, seconds: Int64) -> Value? {
+        func floor(_ v: Int64) -> Int64? {
+            var remainder = v % seconds
+            if remainder < 0 { remainder += seconds }
+            let (start, overflow) = v.subtractingReportingOverflow(remainder)
+            return overflow ? nil : start
+        }
+        switch value {
+        case .timestamp(let v): return floor(v).map { .timestamp($0) }
+        case .int(let v): return floor(v).map { .int($0) }
+        default: return value
+        }
+    }
+}
