@@ -97,14 +97,20 @@ struct EncodingTests {
         let cases: [(Value, Bool, [UInt8])] = [
             (.null, false, [0x05]),
             (.null, true, [0xFA]),
-            (.bool(false), false, [0x10, 0x00]),
-            (.bool(true), false, [0x10, 0x01]),
-            (.int(-1), false, [0x20, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
-            (.int(0), false, [0x20, 0x80, 0, 0, 0, 0, 0, 0, 0]),
-            (.int(Int64.min), false, [0x20, 0, 0, 0, 0, 0, 0, 0, 0]),
-            (.uint(1), false, [0x28, 0, 0, 0, 0, 0, 0, 0, 1]),
-            (.uint(1), true, [0xD7, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE]),
-            (.timestamp(1), false, [0x30, 0x80, 0, 0, 0, 0, 0, 0, 1]),
+            (.bool(false), false, [0x08, 0x00]),
+            (.bool(true), false, [0x08, 0x01]),
+            (.int(-1), false, [0x11, 0xFE]),
+            (.int(-256), false, [0x10, 0xFE, 0xFF]),
+            (.int(0), false, [0x12]),
+            (.int(255), false, [0x13, 0xFF]),
+            (.int(Int64.max), false, [0x1A, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+            (.int(Int64.min), false, [0x0A, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+            (.uint(0), false, [0x1C]),
+            (.uint(1), false, [0x1D, 1]),
+            (.uint(1), true, [0xE2, 0xFE]),
+            (.uint(UInt64.max), false, [0x24, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+            (.timestamp(1), false, [0x2F, 1]),
+            (.timestamp(1_700_000_000), false, [0x32, 0x65, 0x53, 0xF1, 0x00]),
             (.double(1.0), false, [0x38, 0xBF, 0xF0, 0, 0, 0, 0, 0, 0]),
             (.double(-0.0), false, [0x38, 0x80, 0, 0, 0, 0, 0, 0, 0]),
             (.double(-1.0), false, [0x38, 0x40, 0x0F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
@@ -120,7 +126,7 @@ struct EncodingTests {
         }
         // A snowflake-keyed composite: (guild_id, created_at DESC).
         let key = TupleEncoding.encode([.uint(0x0123_4567_89AB_CDEF), .timestamp(0)], descending: [false, true])
-        #expect(key == [0x28, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xCF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(key == [0x24, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xD1])
     }
 
     @Test("TupleEncoder appends into one buffer and matches encode")
@@ -131,7 +137,7 @@ struct EncodingTests {
         #expect(encoder.bytes == TupleEncoding.encode([.uint(42), .text("x")], descending: [false, true]))
         encoder.removeAll()
         encoder.append(contentsOf: [.null, .bool(true)])
-        #expect(encoder.bytes == [0x05, 0x10, 0x01])
+        #expect(encoder.bytes == [0x05, 0x08, 0x01])
     }
 
     @Test("prefix ranges cover exactly the tuples with that equality prefix")
@@ -307,7 +313,10 @@ struct EncodingTests {
         }
         #expect(keyError([0x99], [.int]) == "key element 0: tag 0x99 is not NULL or int")
         #expect(keyError([0x05, 0x40, 0x61, 0x00, 0x00], [.int, .uint]) == "key element 1: tag 0x40 is not NULL or uint")
-        #expect(keyError([0x10, 0x02], [.bool]) == "key element 0: bool byte 2")
+        #expect(keyError([0x08, 0x02], [.bool]) == "key element 0: bool byte 2")
+        #expect(keyError([0x1D, 0x00], [.uint]) == "key element 0: non-canonical uint")
+        #expect(keyError([0x1E, 0x01], [.uint]) == "key element 0: truncated uint")
+        #expect(keyError([0x1D, 0x01], [.int]) == "key element 0: tag 0x1d is not NULL or int")
         #expect(keyError([0x40, 0x61, 0x00, 0x01, 0x00, 0x00], [.text]) == "key element 0: 0x00 followed by 0x1 in text")
         #expect(keyError([0x40, 0xC3, 0x28, 0x00, 0x00], [.text]) == "key element 0: invalid UTF-8 in text")
         #expect(keyError([0x40, 0xC3, 0x28, 0x00, 0x00], [.bytes]) == "key element 0: tag 0x40 is not NULL or bytes")

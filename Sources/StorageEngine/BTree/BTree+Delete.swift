@@ -5,7 +5,7 @@
 /// left with a single child takes that child's cells (B4), so the tree gets shorter.
 extension WriteTransaction {
     func remove(key: UnsafeRawBufferPointer, root: UInt32) throws -> Bool {
-        appendHint = nil  // B5: merges reshape the tree
+        appendHints.removeAll()  // B5: merges reshape the tree
         let (path, leafPage) = try pathToLeaf(key, root: root)
         let (view, _) = try node(leafPage)
         let (position, found) = try view.lowerBound(key)

@@ -11,6 +11,7 @@ extension WriteTransaction {
     /// Descends to the leaf for `key`, recording the child index taken at each level.
     func pathToLeaf(_ key: UnsafeRawBufferPointer, root: UInt32) throws -> (path: [PathEntry], leaf: UInt32) {
         var path: [PathEntry] = []
+        path.reserveCapacity(8)
         var page = root
         while true {
             let (node, ref) = try self.node(page)
@@ -24,13 +25,17 @@ extension WriteTransaction {
         }
     }
 
-    func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, root: UInt32) throws {
+    /// Stores the entry, replacing an equal key's; with `ifAbsent`, leaves an existing key (and
+    /// every page) alone and returns false.
+    @discardableResult
+    func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, root: UInt32, ifAbsent: Bool = false) throws -> Bool {
         let path: [PathEntry]
         let leafPage: UInt32
         let position: Int
         let found: Bool
         let leaf: MutableNode
-        if let hint = appendHint, hint.root == root, let buffer = dirty[hint.leaf],
+        let hinted = appendHints.firstIndex { $0.root == root }
+        if let hinted, case let hint = appendHints[hinted], let buffer = dirty[hint.leaf],
            let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hint.leaf) {
             // B5: past the rightmost leaf's last key: that leaf, no descent.
             (path, leafPage) = (hint.path, hint.leaf)
@@ -38,6 +43,10 @@ extension WriteTransaction {
             (position, found) = (last, false)
         } else {
             (path, leafPage) = try pathToLeaf(key, root: root)
+            if ifAbsent {
+                let (view, ref) = try node(leafPage)
+                if try withExtendedLifetime(ref.owner, { try view.lowerBound(key).found }) { return false }
+            }
             leaf = try writableNode(leafPage)
             (position, found) = try leaf.node.lowerBound(key)
         }
@@ -59,9 +68,17 @@ extension WriteTransaction {
         let inserted = try cell.withUnsafeBytes { try leaf.insertCell($0, at: position) }
         if !inserted {
             try split(page: leafPage, path: path, position: position, cell: cell, root: root, sequential: sequential)
-        } else if try sequential && appendHint?.leaf != leafPage && isRightmost(path) {
-            appendHint = (root, path, leafPage)
+        } else if sequential, case let current = appendHints.firstIndex(where: { $0.root == root }),
+                  current.map({ appendHints[$0].leaf }) != leafPage, try isRightmost(path) {
+            // Looked up again: freeing an overflow chain above may have cleared the hints.
+            if let hinted = current {
+                appendHints[hinted] = (root, path, leafPage)
+            } else {
+                if appendHints.count >= 8 { appendHints.removeFirst() }
+                appendHints.append((root, path, leafPage))
+            }
         }
+        return true
     }
 
     /// The number of cells in the leaf when `key` sorts after all of them (the insert
@@ -81,7 +98,7 @@ extension WriteTransaction {
     /// Inserts `cell` at `position` into the full node `page`, splitting it and, as needed,
     /// its ancestors.
     private func split(page: UInt32, path: [PathEntry], position: Int, cell: [UInt8], root: UInt32, sequential: Bool) throws {
-        appendHint = nil  // B5: the path changes
+        appendHints.removeAll { $0.root == root }  // B5: this tree's path changes
         var path = path
         var page = page
         if page == root {

@@ -23,7 +23,8 @@
 /// (B3) Every cell is at most `maxCellSize` bytes, so any node's cells split into two halves
 ///      that each fit a page.
 /// (B5) Inserting a key above every key of the right-most leaf goes straight to that leaf
-///      (`WriteTransaction.appendHint`): valid while no split, merge or free reshapes the tree.
+///      (`WriteTransaction.appendHints`): valid while no split of that tree, merge or free
+///      reshapes it.
 /// (B4) A tree's root page never moves: a root split moves the root's cells into a new child,
 ///      a root with one child takes that child's cells back. The catalog stores roots once.
 enum NodeLayout {

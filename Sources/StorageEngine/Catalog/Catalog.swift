@@ -8,9 +8,15 @@ extension Transaction {
 
     /// The schema of table `name`; `.unknownTable` when there is none.
     public final func table(_ name: String) throws -> TableSchema {
+        try compiledTable(name).schema
+    }
+
+    /// The schema of table `name` with its trees and column positions resolved (cached with
+    /// the schema, under the same counter).
+    final func compiledTable(_ name: String) throws -> CompiledTable {
         let counter = header.schemaCounter
         if let cached = engine.schemaCache.withLock({ $0[name] }), cached.counter == counter {
-            return cached.schema
+            return cached.compiled
         }
         guard let catalog = try tree(Self.catalogTreeName),
               let bytes = try get(Array(name.utf8), in: catalog) else {
@@ -22,8 +28,9 @@ extension Transaction {
         } catch {
             throw GuildStoreError.corruptEncoding(reason: "catalog entry for table \(name): \(error)")
         }
-        engine.schemaCache.withLock { $0[name] = (counter, schema) }
-        return schema
+        let compiled = try CompiledTable(schema) { try tree($0) }
+        engine.schemaCache.withLock { $0[name] = (counter, compiled) }
+        return compiled
     }
 
     /// Every table, by name.

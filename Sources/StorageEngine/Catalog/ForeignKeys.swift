@@ -194,10 +194,10 @@ extension WriteTransaction {
             }
             var encoder = TupleEncoder()
             encoder.append(contentsOf: parentKey, descending: Array(index.descending.prefix(parentKey.count)))
-            let valueTypes = try child.primaryKeyTypes + index.including.map { child.columns[try child.columnIndex($0)].type }
+            let compiledIndex = try CompiledIndex(index, schema: child, tree: indexTree)
             var primaryKeys: [[Value]] = []
-            try scan(indexTree, KeyRange.prefix(encoder.bytes)) { _, value in
-                primaryKeys.append(Array(try RowEncoding.decode(value, types: valueTypes).prefix(child.primaryKey.count)))
+            try scan(indexTree, KeyRange.prefix(encoder.bytes)) { key, value in
+                primaryKeys.append(try compiledIndex.primaryKey(key: key, value: value))
                 return true
             }
             for primary in primaryKeys {

@@ -62,8 +62,10 @@ public struct IndexDefinition: Sendable, Hashable {
 /// Storage: rows live in tree `table:NAME`, keyed by the tuple encoding of the primary key,
 /// valued by the row encoding of every column. Index `I` lives in tree `index:NAME.I`, keyed
 /// by the tuple encoding of its columns followed by the primary key (a unique index whose
-/// columns hold no NULL omits the primary key, so equal keys collide), valued by the row
-/// encoding of the primary key and the included columns.
+/// columns hold no NULL omits the primary key, so equal keys collide). A non-unique index
+/// without included columns stores an empty value (the key ends with the primary key); any
+/// other index is valued by the row encoding of the primary key and the included columns
+/// (`CompiledIndex` is the one definition of the format).
 public struct TableSchema: Sendable, Hashable {
     public var name: String
     public var columns: [ColumnDefinition]

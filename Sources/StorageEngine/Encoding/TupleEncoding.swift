@@ -7,16 +7,23 @@
 ///
 ///     element    tag   size   payload (ascending)
 ///     NULL       0x05     1   none
-///     bool       0x10     2   0x00 false, 0x01 true
-///     int        0x20     9   Int64 two's complement with the sign bit flipped
-///     uint       0x28     9   UInt64
-///     timestamp  0x30     9   Int64 seconds, as int
+///     bool       0x08     2   0x00 false, 0x01 true
+///     int        0x0A-1A 1-9  variable length (below), zero tag 0x12
+///     uint       0x1C-24 1-9  tag 0x1C + n, then the n significant bytes (n = 0 for zero)
+///     timestamp  0x26-36 1-9  Int64 seconds, as int with zero tag 0x2E
 ///     double     0x38     9   IEEE 754 bits of the canonical value (+0.0 for -0.0, one quiet
 ///                             NaN 0x7FF8_0000_0000_0000 for every NaN), then the sign bit
 ///                             flipped when clear, every bit flipped when set
 ///     text       0x40   2+   UTF-8 bytes with each 0x00 written 0x00 0xFF, then 0x00 0x00
 ///     bytes      0x48   2+   the bytes, escaped and terminated as text
 ///     json       0x50   2+   the JSON text's UTF-8, escaped and terminated as text
+///
+/// Variable-length integers: a uint's n significant bytes (0-8), big-endian, after tag
+/// `base + n`, so a longer number sorts after a shorter one and equal lengths compare
+/// bytewise. A signed value v >= 0 is the same with tag `zero + n`; v < 0 with magnitude |v|
+/// of n significant bytes (1-8) has tag `zero - n` and the one's complement of |v| in those
+/// n bytes, so larger magnitudes (longer, or bytewise larger) sort lower. The tag alone gives
+/// the element's length.
 ///
 /// A DESCENDING element is its ascending encoding with every byte (tag, payload, terminator)
 /// inverted (XOR 0xFF), so it sorts in reverse; NULLs then sort last, as in SQLite.
@@ -31,7 +38,8 @@
 ///      never contains its terminator 0x00 0x00, since every body 0x00 is followed by 0xFF).
 ///      So memcmp of two keys is decided inside the first element where they differ.
 /// (E2) Within an element, memcmp order is `Value.compare` order: the sign-flipped integers
-///      and transformed doubles compare as unsigned big-endian words; in a string the
+///      variable-length integers compare by tag (length and sign), then
+///      as big-endian numbers of that length; transformed doubles compare as unsigned big-endian words; in a string the
 ///      terminator 0x00 0x00 is below both any nonzero byte and the escape 0x00 0xFF, so a
 ///      prefix sorts before its extensions. Inverting every byte reverses memcmp order.
 ///      With (E1), memcmp(enc(a), enc(b)) has the sign of the typed lexicographic comparison
@@ -42,21 +50,25 @@
 public enum TupleEncoding {
     // Tags, in cross-type rank order (see `Value.typeRank`).
     static let nullTag: UInt8 = 0x05
-    static let boolTag: UInt8 = 0x10
-    static let intTag: UInt8 = 0x20
-    static let uintTag: UInt8 = 0x28
-    static let timestampTag: UInt8 = 0x30
+    static let boolTag: UInt8 = 0x08
+    /// Signed integers: tags `intZero - 8 ... intZero + 8`.
+    static let intZero: UInt8 = 0x12
+    /// Unsigned integers: tags `uintBase ... uintBase + 8`.
+    static let uintBase: UInt8 = 0x1C
+    /// Timestamps: tags `timestampZero - 8 ... timestampZero + 8`.
+    static let timestampZero: UInt8 = 0x2E
     static let doubleTag: UInt8 = 0x38
     static let textTag: UInt8 = 0x40
     static let bytesTag: UInt8 = 0x48
     static let jsonTag: UInt8 = 0x50
 
+    /// The tag of a fixed-tag type (not int, uint or timestamp).
     static func tag(of type: ColumnType) -> UInt8 {
         switch type {
         case .bool: boolTag
-        case .int: intTag
-        case .uint: uintTag
-        case .timestamp: timestampTag
+        case .int: intZero
+        case .uint: uintBase
+        case .timestamp: timestampZero
         case .double: doubleTag
         case .text: textTag
         case .bytes: bytesTag
@@ -151,11 +163,11 @@ public struct TupleEncoder: Sendable {
             bytes.append(TupleEncoding.boolTag)
             bytes.append(b ? 1 : 0)
         case .int(let v):
-            appendWord(TupleEncoding.intTag, UInt64(bitPattern: v) ^ (1 << 63))
+            appendSigned(TupleEncoding.intZero, v)
         case .uint(let v):
-            appendWord(TupleEncoding.uintTag, v)
+            appendVariable(TupleEncoding.uintBase + UInt8(Self.significantBytes(v)), v, Self.significantBytes(v))
         case .timestamp(let v):
-            appendWord(TupleEncoding.timestampTag, UInt64(bitPattern: v) ^ (1 << 63))
+            appendSigned(TupleEncoding.timestampZero, v)
         case .double(let d):
             // (E3) canonical bits, then the IEEE trick: positives above negatives, and
             // negatives with every bit flipped so larger magnitudes sort lower.
@@ -173,6 +185,31 @@ public struct TupleEncoder: Sendable {
                 for i in start..<buffer.count { buffer[i] = ~buffer[i] }
             }
         }
+    }
+
+    @inline(__always)
+    static func significantBytes(_ u: UInt64) -> Int {
+        (64 - u.leadingZeroBitCount + 7) >> 3
+    }
+
+    @inline(__always)
+    private mutating func appendSigned(_ zero: UInt8, _ v: Int64) {
+        if v >= 0 {
+            let u = UInt64(v)
+            let n = Self.significantBytes(u)
+            appendVariable(zero + UInt8(n), u, n)
+        } else {
+            let magnitude = 0 &- UInt64(bitPattern: v)
+            let n = Self.significantBytes(magnitude)
+            appendVariable(zero - UInt8(n), ~magnitude, n)
+        }
+    }
+
+    /// The tag, then the low `n` bytes of `word`, big-endian.
+    @inline(__always)
+    private mutating func appendVariable(_ tag: UInt8, _ word: UInt64, _ n: Int) {
+        bytes.append(tag)
+        withUnsafeBytes(of: word.bigEndian) { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[(8 - n)...])) }
     }
 
     @inline(__always)
@@ -225,6 +262,20 @@ struct TupleDecoder {
         offset += 1
         defer { index += 1 }
         if tag == TupleEncoding.nullTag { return .null }
+        switch type {
+        case .int:
+            return .int(try signed(tag, zero: TupleEncoding.intZero, mask, type))
+        case .timestamp:
+            return .timestamp(try signed(tag, zero: TupleEncoding.timestampZero, mask, type))
+        case .uint:
+            guard tag >= TupleEncoding.uintBase, tag <= TupleEncoding.uintBase + 8 else { throw wrongTag(tag, type) }
+            let n = Int(tag - TupleEncoding.uintBase)
+            let u = try variable(n, mask, type)
+            guard TupleEncoder.significantBytes(u) == n else { throw corrupt("non-canonical \(type)") }
+            return .uint(u)
+        default:
+            break
+        }
         guard tag == TupleEncoding.tag(of: type) else {
             throw corrupt("tag 0x\(String(tag, radix: 16)) is not NULL or \(type)")
         }
@@ -235,12 +286,8 @@ struct TupleDecoder {
             offset += 1
             guard byte <= 1 else { throw corrupt("bool byte \(byte)") }
             return .bool(byte == 1)
-        case .int:
-            return .int(Int64(bitPattern: try word(mask, type) ^ (1 << 63)))
-        case .uint:
-            return .uint(try word(mask, type))
-        case .timestamp:
-            return .timestamp(Int64(bitPattern: try word(mask, type) ^ (1 << 63)))
+        case .int, .uint, .timestamp:
+            throw corrupt("unreachable \(type)")  // decoded above
         case .double:
             let w = try word(mask, type)
             return .double(Double(bitPattern: w & (1 << 63) != 0 ? w ^ (1 << 63) : ~w))
@@ -251,6 +298,36 @@ struct TupleDecoder {
             guard let string = String(validating: body, as: UTF8.self) else { throw corrupt("invalid UTF-8 in \(type)") }
             return type == .text ? .text(string) : .json(string)
         }
+    }
+
+    private func wrongTag(_ tag: UInt8, _ type: ColumnType) -> GuildStoreError {
+        corrupt("tag 0x\(String(tag, radix: 16)) is not NULL or \(type)")
+    }
+
+    /// A signed variable-length integer whose tag is `tag` (see `TupleEncoding`).
+    private mutating func signed(_ tag: UInt8, zero: UInt8, _ mask: UInt8, _ type: ColumnType) throws -> Int64 {
+        guard tag >= zero - 8, tag <= zero + 8 else { throw wrongTag(tag, type) }
+        if tag >= zero {
+            let n = Int(tag - zero)
+            let u = try variable(n, mask, type)
+            guard TupleEncoder.significantBytes(u) == n, u <= UInt64(Int64.max) else { throw corrupt("non-canonical \(type)") }
+            return Int64(u)
+        }
+        let n = Int(zero - tag)
+        let lowMask: UInt64 = n == 8 ? ~0 : (1 << UInt64(8 * n)) - 1
+        let magnitude = ~(try variable(n, mask, type)) & lowMask
+        guard TupleEncoder.significantBytes(magnitude) == n, magnitude <= 1 << 63 else { throw corrupt("non-canonical \(type)") }
+        return Int64(bitPattern: 0 &- magnitude)
+    }
+
+    /// `n` (0-8) big-endian bytes as a number.
+    @inline(__always)
+    private mutating func variable(_ n: Int, _ mask: UInt8, _ type: ColumnType) throws -> UInt64 {
+        guard buffer.count - offset >= n else { throw corrupt("truncated \(type)") }
+        var u: UInt64 = 0
+        for i in 0..<n { u = u << 8 | UInt64(buffer[offset + i] ^ mask) }
+        offset += n
+        return u
     }
 
     private mutating func word(_ mask: UInt8, _ type: ColumnType) throws -> UInt64 {

@@ -45,7 +45,7 @@ public final class StorageEngine: @unchecked Sendable {
     /// One checkpoint at a time.
     let checkpointLock = SerialLock()
     /// Decoded table schemas, each valid for the schema counter it was read under.
-    let schemaCache = Locked<[String: (counter: UInt64, schema: TableSchema)]>([:])
+    let schemaCache = Locked<[String: (counter: UInt64, compiled: CompiledTable)]>([:])
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.

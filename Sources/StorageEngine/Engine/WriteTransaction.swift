@@ -9,9 +9,13 @@ public final class WriteTransaction: Transaction {
     /// Names of the trees this transaction wrote, for change observers.
     private(set) var changedTrees: Set<String> = []
     private var lastChangedTree: String?
-    /// B5: the right-most leaf of `root` and the path to it, while keys arrive in increasing
-    /// order; any split, merge or freed page forgets it.
-    var appendHint: (root: UInt32, path: [PathEntry], leaf: UInt32)?
+    /// A few trees already in `changedTrees`, checked before hashing (a table's row tree and
+    /// index trees alternate on every insert).
+    private var recentChangedTrees: [String] = []
+    /// B5: per tree (a few at a time: a table and its indexes), the right-most leaf of `root`
+    /// and the path to it, while keys arrive in increasing order; a split forgets that tree's,
+    /// any merge or freed page forgets them all.
+    var appendHints: [(root: UInt32, path: [PathEntry], leaf: UInt32)] = []
     private(set) var finished = false
 
     init(engine: StorageEngine, snapshot: Snapshot) {
@@ -61,6 +65,24 @@ public final class WriteTransaction: Transaction {
         }
     }
 
+    /// Stores `value` under `key` unless the tree holds `key`; returns whether it stored it.
+    /// One descent instead of a `get` and a `put`.
+    func putIfAbsent(_ key: [UInt8], _ value: [UInt8], in tree: Tree) throws -> Bool {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        guard key.count <= engine.maxKeySize else {
+            throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize)
+        }
+        guard value.count <= OverflowLayout.maximumValueSize else {
+            throw GuildStoreError.valueTooLarge(size: value.count, limit: OverflowLayout.maximumValueSize)
+        }
+        let root = try root(of: tree)
+        let stored = try key.withUnsafeBytes { k in
+            try value.withUnsafeBytes { v in try insert(key: k, value: v, root: root, ifAbsent: true) }
+        }
+        if stored { noteChange(tree.name) }
+        return stored
+    }
+
     public func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, in tree: Tree) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard key.count <= engine.maxKeySize else {
@@ -75,10 +97,11 @@ public final class WriteTransaction: Transaction {
 
     /// Records a write to `name` for observers; cheap for runs of writes to one tree.
     private func noteChange(_ name: String) {
-        if name != lastChangedTree {
-            changedTrees.insert(name)
-            lastChangedTree = name
-        }
+        if name == lastChangedTree { return }
+        lastChangedTree = name
+        for recent in recentChangedTrees where recent == name { return }
+        changedTrees.insert(name)
+        if recentChangedTrees.count < 8 { recentChangedTrees.append(name) }
     }
 
     /// Removes `key`; returns whether it was there.
@@ -104,7 +127,7 @@ public final class WriteTransaction: Transaction {
         workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1
         var entry = [UInt8](repeating: 0, count: 8)
         entry.withUnsafeMutableBytes { $0.baseAddress!.setU32(0, root) }
-        try key.withUnsafeBytes { k in
+        _ = try key.withUnsafeBytes { k in
             try entry.withUnsafeBytes { v in try insert(key: k, value: v, root: workingHeader.catalogRoot) }
         }
         changedTrees.insert(name)

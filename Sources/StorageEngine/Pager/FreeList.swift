@@ -58,7 +58,7 @@ extension WriteTransaction {
 
     /// Returns page `number` to the free list.
     func freePage(_ number: UInt32) throws {
-        appendHint = nil  // B5
+        appendHints.removeAll()  // B5
         if number >= snapshot.header.pageCount {
             // Allocated past the old end by this transaction: it was never written, so it
             // still goes to the WAL, as a blank sealed page. Otherwise the file would end

@@ -46,19 +46,9 @@ extension TableSchema {
         }
     }
 
-    /// The index entry for a row: its key, whether the key alone is unique-checked, its value.
+    /// The index entry for a row: its key, whether the key alone is unique-checked, its value
+    /// (the format is `CompiledIndex`'s).
     func indexEntry(_ index: IndexDefinition, for values: [Value]) throws -> (key: [UInt8], checksUniqueness: Bool, value: [UInt8]) {
-        let indexed = try index.columns.map { values[try columnIndex($0)] }
-        let primary = try primaryKeyValues(values)
-        // NULLs never collide in a unique index (as in SQL): such entries carry the primary key.
-        let checksUniqueness = index.unique && !indexed.contains(where: \.isNull)
-        var encoder = TupleEncoder()
-        for (value, descending) in zip(indexed, index.descending) { encoder.append(value, descending: descending) }
-        if !checksUniqueness {
-            for value in primary { encoder.append(value) }
-        }
-        let included = try index.including.map { values[try columnIndex($0)] }
-        let valueTypes = primaryKeyTypes + (try index.including.map { columns[try columnIndex($0)].type })
-        return (encoder.bytes, checksUniqueness, try RowEncoding.encode(primary + included, types: valueTypes))
+        try CompiledIndex(index, schema: self, tree: nil).entry(for: values)
     }
 }

@@ -14,17 +14,18 @@ extension Transaction {
     public final func scan(_ tableName: String, index indexName: String? = nil, equals prefix: [Value] = [],
                            from lower: Value? = nil, below upper: Value? = nil, reverse: Bool = false,
                            _ body: (Row) throws -> Bool) throws {
-        let schema = try table(tableName)
+        let table = try compiledTable(tableName)
+        let schema = table.schema
         let columnNames = schema.columns.map(\.name)
-        let order: (columns: [String], descending: [Bool], tree: String, index: IndexDefinition?)
+        let order: (columns: [String], descending: [Bool], tree: Tree?, index: CompiledIndex?)
         if let indexName {
-            guard let index = schema.indexes.first(where: { $0.name == indexName }) else {
+            guard let index = table.index(named: indexName) else {
                 throw GuildStoreError.invalidSchema("table \(schema.name) has no index \(indexName)")
             }
-            order = (index.columns + schema.primaryKey, index.descending + schema.primaryKey.map { _ in false },
-                     schema.indexTreeName(index), index)
+            order = (index.definition.columns + schema.primaryKey, index.definition.descending + schema.primaryKey.map { _ in false },
+                     index.tree, index)
         } else {
-            order = (schema.primaryKey, schema.primaryKey.map { _ in false }, schema.rowTreeName, nil)
+            order = (schema.primaryKey, schema.primaryKey.map { _ in false }, table.rowTree, nil)
         }
         let bounded = prefix.count + (lower != nil || upper != nil ? 1 : 0)
         guard bounded <= order.columns.count else {
@@ -34,19 +35,18 @@ extension Transaction {
         for value in [lower, upper].compactMap({ $0 }) { try checkType(value, column: order.columns[prefix.count], schema: schema) }
         let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper,
                                   descending: Array(order.descending.prefix(bounded)), reverse: reverse)
-        guard let tree = try tree(order.tree) else { throw GuildStoreError.unknownTable(schema.name) }
-        let rows = try self.tree(schema.rowTreeName)
-        let valueTypes = schema.primaryKeyTypes + ((order.index?.including ?? []).compactMap { name in schema.columns.first { $0.name == name }?.type })
-        try scan(tree, range) { _, value in
+        guard let tree = order.tree else { throw GuildStoreError.unknownTable(schema.name) }
+        let rows = table.rowTree
+        try scan(tree, range) { key, value in
             let values: [Value]
-            if order.index == nil {
-                values = try schema.decodeRow(value)
-            } else {
-                let primary = Array(try RowEncoding.decode(value, types: valueTypes).prefix(schema.primaryKey.count))
+            if let index = order.index {
+                let primary = try index.primaryKey(key: key, value: value)
                 guard let rows, let bytes = try get(TupleEncoding.encode(primary), in: rows) else {
-                    throw GuildStoreError.corruptPage(page: 0, reason: "index \(order.tree) names a row \(schema.name) does not hold")
+                    throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(schema.name) does not hold")
                 }
                 values = try schema.decodeRow(bytes)
+            } else {
+                values = try schema.decodeRow(value)
             }
             return try body(Row(table: schema.name, columns: columnNames, values: values))
         }

@@ -12,28 +12,34 @@ extension WriteTransaction {
     /// Returns false when `onConflict` is `.ignore` and the primary key existed.
     @discardableResult
     public func insert(_ values: [String: Value], into tableName: String, onConflict: ConflictPolicy = .fail) throws -> Bool {
-        let schema = try table(tableName)
-        let row = try completeRow(values, schema: schema)
-        try checkParents(row, old: nil, schema: schema)  // F1
-        let rows = try rowTree(schema)
-        let key = try schema.encodedPrimaryKey(row)
-        if let existing = try get(key, in: rows) {
+        let table = try compiledTable(tableName)
+        let schema = table.schema
+        let row = try completeRow(values, table: table)
+        if !schema.foreignKeys.isEmpty { try checkParents(row, old: nil, schema: schema) }  // F1
+        let rows = try table.rows()
+        let key = table.encodedPrimaryKey(row)
+        // Without unique indexes nothing can fail once the row is stored: store it in the same
+        // descent that checks the primary key.
+        let stored = table.hasUniqueIndex ? nil : try putIfAbsent(key, try RowEncoding.encode(row, types: table.columnTypes), in: rows)
+        if stored != true, let existing = try get(key, in: rows) {
             switch onConflict {
             case .fail:
-                throw GuildStoreError.uniqueViolation(table: schema.name, index: "primary key", key: describe(try schema.primaryKeyValues(row)))
+                throw GuildStoreError.uniqueViolation(table: schema.name, index: "primary key", key: describe(table.primaryKeyValues(row)))
             case .ignore:
                 return false
             case .replace:
                 let old = try schema.decodeRow(existing)
-                try replace(old: old, new: try carryingCreation(row, from: old, values: values, schema: schema), schema: schema)
+                try replace(old: old, new: try carryingCreation(row, from: old, values: values, schema: schema), table: table)
                 return true
             }
         }
-        try checkUnique(row, replacing: nil, schema: schema)
-        try put(key, try RowEncoding.encode(row, types: schema.columnTypes), in: rows)
-        for index in schema.indexes where try schema.index(index, holds: row) {
-            let entry = try schema.indexEntry(index, for: row)
-            try put(entry.key, entry.value, in: try indexTree(schema, index))
+        if stored != true {
+            try checkUnique(row, replacing: nil, table: table)
+            try put(key, try RowEncoding.encode(row, types: table.columnTypes), in: rows)
+        }
+        for index in table.indexes where index.holds(row) {
+            let entry = try index.entry(for: row)
+            try put(entry.key, entry.value, in: try index.tree(of: schema.name))
         }
         return true
     }
@@ -42,22 +48,23 @@ extension WriteTransaction {
     /// current time. Returns false when there is no such row.
     @discardableResult
     public func update(_ tableName: String, key: [Value], set changes: [String: Value]) throws -> Bool {
-        let schema = try table(tableName)
+        let table = try compiledTable(tableName)
+        let schema = table.schema
         guard let old = try fetchRow(schema, key: key) else { return false }
         var new = old
         for (column, value) in changes {
-            let i = try schema.columnIndex(column)
+            guard let i = table.positions[column] else { throw GuildStoreError.unknownColumn(table: schema.name, column: column) }
             new[i] = try checked(value, for: schema.columns[i], schema: schema)
         }
         let now = Value.timestamp(Int64(Date().timeIntervalSince1970))
         for (i, column) in schema.columns.enumerated() where column.updatedAtNow && changes[column.name] == nil {
             new[i] = now
         }
-        try checkParents(new, old: old, schema: schema)  // F1
-        if try schema.encodedPrimaryKey(new) != schema.encodedPrimaryKey(old) {
+        if !schema.foreignKeys.isEmpty { try checkParents(new, old: old, schema: schema) }  // F1
+        if table.encodedPrimaryKey(new) != table.encodedPrimaryKey(old) {
             try checkNoChildren(old, schema: schema)  // F3
         }
-        try replace(old: old, new: new, schema: schema)
+        try replace(old: old, new: new, table: table)
         return true
     }
 
@@ -93,11 +100,6 @@ extension WriteTransaction {
 
     // MARK: Helpers
 
-    func rowTree(_ schema: TableSchema) throws -> Tree {
-        guard let tree = try tree(schema.rowTreeName) else { throw GuildStoreError.unknownTable(schema.name) }
-        return tree
-    }
-
     func indexTree(_ schema: TableSchema, _ index: IndexDefinition) throws -> Tree {
         guard let tree = try tree(schema.indexTreeName(index)) else {
             throw GuildStoreError.invalidSchema("index \(index.name) of \(schema.name) has no tree")
@@ -105,56 +107,79 @@ extension WriteTransaction {
         return tree
     }
 
+    /// The compiled form of `schema`: the cached one when the catalog holds this very schema.
+    func compiled(_ schema: TableSchema) throws -> CompiledTable {
+        if let cached = try? compiledTable(schema.name), cached.schema == schema { return cached }
+        return try CompiledTable(schema) { try tree($0) }
+    }
+
     /// Replaces `old` with `new` (same or different primary key), keeping indexes in step.
     func replace(old: [Value], new: [Value], schema: TableSchema) throws {
-        let oldKey = try schema.encodedPrimaryKey(old)
-        let newKey = try schema.encodedPrimaryKey(new)
-        let rows = try rowTree(schema)
+        try replace(old: old, new: new, table: try compiled(schema))
+    }
+
+    func replace(old: [Value], new: [Value], table: CompiledTable) throws {
+        let schema = table.schema
+        let oldKey = table.encodedPrimaryKey(old)
+        let newKey = table.encodedPrimaryKey(new)
+        let rows = try table.rows()
         if newKey != oldKey, try get(newKey, in: rows) != nil {
-            throw GuildStoreError.uniqueViolation(table: schema.name, index: "primary key", key: describe(try schema.primaryKeyValues(new)))
+            throw GuildStoreError.uniqueViolation(table: schema.name, index: "primary key", key: describe(table.primaryKeyValues(new)))
         }
-        try checkUnique(new, replacing: old, schema: schema)
-        try removeIndexEntries(old, schema: schema)
+        try checkUnique(new, replacing: old, table: table)
+        try removeIndexEntries(old, table: table)
         if newKey != oldKey { try delete(oldKey, in: rows) }
-        try put(newKey, try RowEncoding.encode(new, types: schema.columnTypes), in: rows)
-        for index in schema.indexes where try schema.index(index, holds: new) {
-            let entry = try schema.indexEntry(index, for: new)
-            try put(entry.key, entry.value, in: try indexTree(schema, index))
+        try put(newKey, try RowEncoding.encode(new, types: table.columnTypes), in: rows)
+        for index in table.indexes where index.holds(new) {
+            let entry = try index.entry(for: new)
+            try put(entry.key, entry.value, in: try index.tree(of: schema.name))
         }
     }
 
     func removeIndexEntries(_ row: [Value], schema: TableSchema) throws {
-        for index in schema.indexes where try schema.index(index, holds: row) {
-            try delete(try schema.indexEntry(index, for: row).key, in: try indexTree(schema, index))
+        try removeIndexEntries(row, table: try compiled(schema))
+    }
+
+    func removeIndexEntries(_ row: [Value], table: CompiledTable) throws {
+        for index in table.indexes where index.holds(row) {
+            try delete(try index.entry(for: row).key, in: try index.tree(of: table.schema.name))
         }
     }
 
     /// Throws `.uniqueViolation` if a unique index already holds `row`'s key for another row.
-    private func checkUnique(_ row: [Value], replacing old: [Value]?, schema: TableSchema) throws {
-        for index in schema.indexes where index.unique {
-            guard try schema.index(index, holds: row) else { continue }
-            let entry = try schema.indexEntry(index, for: row)
-            guard entry.checksUniqueness, let existing = try get(entry.key, in: try indexTree(schema, index)) else { continue }
-            if let old, try schema.indexEntry(index, for: old).value == existing { continue }
-            let key = try index.columns.map { row[try schema.columnIndex($0)] }
-            throw GuildStoreError.uniqueViolation(table: schema.name, index: index.name, key: describe(key))
+    private func checkUnique(_ row: [Value], replacing old: [Value]?, table: CompiledTable) throws {
+        for index in table.indexes where index.definition.unique {
+            guard index.holds(row) else { continue }
+            let entry = try index.entry(for: row)
+            guard entry.checksUniqueness, let existing = try get(entry.key, in: try index.tree(of: table.schema.name)) else { continue }
+            if let old, try index.entry(for: old).value == existing { continue }
+            let key = index.columnPositions.map { row[$0] }
+            throw GuildStoreError.uniqueViolation(table: table.schema.name, index: index.definition.name, key: describe(key))
         }
     }
 
     /// Fills defaults, checks names, types and NOT NULL.
-    private func completeRow(_ values: [String: Value], schema: TableSchema) throws -> [Value] {
-        for name in values.keys where !schema.columns.contains(where: { $0.name == name }) {
-            throw GuildStoreError.unknownColumn(table: schema.name, column: name)
+    private func completeRow(_ values: [String: Value], table: CompiledTable) throws -> [Value] {
+        let schema = table.schema
+        var row = [Value?](repeating: nil, count: schema.columns.count)
+        for (name, value) in values {
+            guard let i = table.positions[name] else { throw GuildStoreError.unknownColumn(table: schema.name, column: name) }
+            row[i] = value
         }
-        let now = Value.timestamp(Int64(Date().timeIntervalSince1970))
-        return try schema.columns.map { column in
-            let given = values[column.name] ?? {
+        var now: Value?
+        return try schema.columns.enumerated().map { i, column in
+            let given: Value
+            if let value = row[i] {
+                given = value
+            } else {
                 switch column.defaultValue {
-                case .value(let value): value
-                case .now: now
-                case nil: .null
+                case .value(let value): given = value
+                case .now:
+                    if now == nil { now = Value.timestamp(Int64(Date().timeIntervalSince1970)) }
+                    given = now!
+                case nil: given = .null
                 }
-            }()
+            }
             return try checked(given, for: column, schema: schema)
         }
     }
@@ -187,6 +212,14 @@ extension WriteTransaction {
 }
 
 extension Transaction {
+    func rowTree(_ schema: TableSchema) throws -> Tree {
+        if let cached = try? compiledTable(schema.name), let tree = cached.rowTree {
+            return tree
+        }
+        guard let tree = try tree(schema.rowTreeName) else { throw GuildStoreError.unknownTable(schema.name) }
+        return tree
+    }
+
     /// The row with primary key `key`, decoded, or nil.
     func fetchRow(_ schema: TableSchema, key: [Value]) throws -> [Value]? {
         guard key.count == schema.primaryKey.count else {
@@ -196,8 +229,7 @@ extension Transaction {
             throw GuildStoreError.columnTypeMismatch(table: schema.name, column: "primary key", expected: "\(type)",
                                                      found: value.columnType.map { "\($0)" } ?? "null")
         }
-        guard let rows = try tree(schema.rowTreeName) else { throw GuildStoreError.unknownTable(schema.name) }
-        guard let bytes = try get(TupleEncoding.encode(key), in: rows) else { return nil }
+        guard let bytes = try get(TupleEncoding.encode(key), in: try rowTree(schema)) else { return nil }
         return try schema.decodeRow(bytes)
     }
 }

@@ -1,0 +1,145 @@
+/// A table's schema resolved for row work: its trees and the positions of every column the
+/// primary key and the indexes use, so inserts, updates, deletes and scans do no catalog
+/// lookups and no name searches per row. Cached with the schema (`Transaction.table`) and
+/// trusted under the same schema counter: tree handles are valid for that counter (T1).
+final class CompiledTable: Sendable {
+    let schema: TableSchema
+    /// The row tree; nil only for a catalog entry without its tree (reported on use).
+    let rowTree: Tree?
+    let columnTypes: [ColumnType]
+    let positions: [String: Int]
+    let primaryKeyPositions: [Int]
+    let primaryKeyTypes: [ColumnType]
+    let indexes: [CompiledIndex]
+    let hasUniqueIndex: Bool
+
+    init(_ schema: TableSchema, trees: (String) throws -> Tree?) throws {
+        self.schema = schema
+        rowTree = try trees(schema.rowTreeName)
+        columnTypes = schema.columnTypes
+        var positions: [String: Int] = [:]
+        for (i, column) in schema.columns.enumerated() where positions[column.name] == nil { positions[column.name] = i }
+        self.positions = positions
+        primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
+        primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
+        indexes = try schema.indexes.map { try CompiledIndex($0, schema: schema, tree: try trees(schema.indexTreeName($0))) }
+        hasUniqueIndex = schema.indexes.contains { $0.unique }
+    }
+
+    func rows() throws -> Tree {
+        guard let rowTree else { throw GuildStoreError.unknownTable(schema.name) }
+        return rowTree
+    }
+
+    @inline(__always)
+    func primaryKeyValues(_ values: [Value]) -> [Value] {
+        primaryKeyPositions.map { values[$0] }
+    }
+
+    @inline(__always)
+    func encodedPrimaryKey(_ values: [Value]) -> [UInt8] {
+        var encoder = TupleEncoder()
+        for p in primaryKeyPositions { encoder.append(values[p]) }
+        return encoder.bytes
+    }
+
+    func index(named name: String) -> CompiledIndex? {
+        indexes.first { $0.definition.name == name }
+    }
+}
+
+/// One index of a `CompiledTable`.
+///
+/// Entry format (the single source of truth, `TableSchema.indexEntry` goes through `entry`):
+/// the key is the tuple encoding of the indexed columns (each in its direction) followed by
+/// the primary key, except in a unique index whose indexed values hold no NULL (there the key
+/// alone must collide). The value of a non-unique index without included columns is empty:
+/// the primary key is the key's suffix. Every other index's value is the row encoding of the
+/// primary key and the included columns.
+struct CompiledIndex: Sendable {
+    enum Predicate: Sendable {
+        case equals(Int, Value)
+        case isNotNull(Int)
+    }
+
+    let definition: IndexDefinition
+    let treeName: String
+    let tree: Tree?
+    let columnPositions: [Int]
+    let columnTypes: [ColumnType]
+    let includingPositions: [Int]
+    let predicate: Predicate?
+    let primaryKeyPositions: [Int]
+    let primaryKeyTypes: [ColumnType]
+    /// Types of a stored value that is not empty: primary key, then included columns.
+    let valueTypes: [ColumnType]
+    /// The value is empty; the primary key is read from the key's suffix.
+    let emptyValue: Bool
+
+    init(_ index: IndexDefinition, schema: TableSchema, tree: Tree?) throws {
+        definition = index
+        treeName = schema.indexTreeName(index)
+        self.tree = tree
+        columnPositions = try index.columns.map { try schema.columnIndex($0) }
+        columnTypes = columnPositions.map { schema.columns[$0].type }
+        includingPositions = try index.including.map { try schema.columnIndex($0) }
+        switch index.predicate {
+        case nil: predicate = nil
+        case .equals(let column, let value): predicate = .equals(try schema.columnIndex(column), value)
+        case .isNotNull(let column): predicate = .isNotNull(try schema.columnIndex(column))
+        }
+        primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
+        primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
+        valueTypes = primaryKeyTypes + includingPositions.map { schema.columns[$0].type }
+        emptyValue = !index.unique && index.including.isEmpty
+    }
+
+    func tree(of table: String) throws -> Tree {
+        guard let tree else { throw GuildStoreError.invalidSchema("index \(definition.name) of \(table) has no tree") }
+        return tree
+    }
+
+    /// Whether a partial index holds the row.
+    @inline(__always)
+    func holds(_ values: [Value]) -> Bool {
+        switch predicate {
+        case nil: true
+        case .equals(let p, let expected): values[p] == expected
+        case .isNotNull(let p): !values[p].isNull
+        }
+    }
+
+    /// The entry for a row: its key, whether the key alone is unique-checked, its value.
+    func entry(for values: [Value]) throws -> (key: [UInt8], checksUniqueness: Bool, value: [UInt8]) {
+        // NULLs never collide in a unique index (as in SQL): such entries carry the primary key.
+        var checksUniqueness = definition.unique
+        if checksUniqueness {
+            for p in columnPositions where values[p].isNull { checksUniqueness = false; break }
+        }
+        var encoder = TupleEncoder(reservingCapacity: 48)
+        for (i, p) in columnPositions.enumerated() { encoder.append(values[p], descending: definition.descending[i]) }
+        if !checksUniqueness {
+            for p in primaryKeyPositions { encoder.append(values[p]) }
+        }
+        if emptyValue { return (encoder.bytes, checksUniqueness, []) }
+        let stored = primaryKeyPositions.map { values[$0] } + includingPositions.map { values[$0] }
+        return (encoder.bytes, checksUniqueness, try RowEncoding.encode(stored, types: valueTypes))
+    }
+
+    /// The primary key an entry names.
+    func primaryKey(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
+        if definition.unique {
+            return Array(try RowEncoding.decode(value, types: valueTypes).prefix(primaryKeyTypes.count))
+        }
+        // A non-unique key always ends with the primary key.
+        let all = try TupleEncoding.decode(key, types: columnTypes + primaryKeyTypes, descending: definition.descending)
+        return Array(all.suffix(primaryKeyTypes.count))
+    }
+}
+
+extension TableSchema {
+    /// The primary key an entry of `index` names (see `CompiledIndex`).
+    func indexPrimaryKey(_ index: IndexDefinition, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
+        try CompiledIndex(index, schema: self, tree: nil).primaryKey(key: key, value: value)
+    }
+}
