@@ -8,6 +8,9 @@
 // - CLMDB: system library shim for LMDB (pkg-config `lmdb`, Debian `liblmdb-dev`).
 // - EngineCore: point lookups, sorted and random bulk inserts and range scans, each against
 //   GuildStore, SQLite and LMDB on the same keys in the same run.
+// - Concurrency: durable commits per second with 1, 8 and 64 concurrent writers and read
+//   latency with and without a concurrent bulk writer, GuildStore's `Database` against SQLite
+//   (WAL, synchronous FULL and NORMAL) and a bare append+fdatasync, on real files.
 //
 // Run: `swift package benchmark` from this directory (see README.md).
 import PackageDescription
@@ -39,6 +42,16 @@ let package = Package(
                 "CLMDB",
             ],
             path: "Benchmarks/EngineCore",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "Concurrency",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StorageEngine", package: "GuildStore"),
+                "CSQLite3",
+            ],
+            path: "Benchmarks/Concurrency",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],

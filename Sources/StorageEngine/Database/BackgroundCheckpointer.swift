@@ -14,6 +14,9 @@ final class BackgroundCheckpointer: @unchecked Sendable {
     private struct Pending {
         var scheduled = false
         var stopped = false
+        /// WAL frames when the last checkpoint was scheduled (a restart brings the count back
+        /// below it, which allows the next at once).
+        var framesAtLastRun: Int?
         var warnedReaders: Set<UInt64> = []
         /// The log restart asked of the writer actor, if one is under way.
         var restart: Task<Void, Never>?
@@ -36,11 +39,19 @@ final class BackgroundCheckpointer: @unchecked Sendable {
     }
 
     /// Called after each commit: schedules a checkpoint when the WAL passed the threshold.
+    ///
+    /// While the log cannot restart (a reader holds it, or under `.full` a sync keeps the last
+    /// commit unpublished when the writer looks), the WAL stays past the threshold; a new
+    /// checkpoint then waits until another half threshold of frames has come, instead of one
+    /// per commit, each with its database-file sync.
     func commitHappened() {
-        guard threshold > 0, engine.walFrameCount >= threshold else { return }
+        let frames = engine.walFrameCount
+        guard threshold > 0, frames >= threshold else { return }
         let schedule = pending.withLock { p -> Bool in
             guard !p.scheduled, !p.stopped else { return false }
+            if let last = p.framesAtLastRun, frames >= last, frames - last < max(1, threshold / 2) { return false }
             p.scheduled = true
+            p.framesAtLastRun = frames
             return true
         }
         if schedule { queue.async { self.run() } }

@@ -17,6 +17,9 @@ actor WriterActor {
     /// changed).
     func perform<T: Sendable>(_ body: sending (WriteTransaction) throws -> T) throws -> (value: T, sequence: UInt64?) {
         try Task.checkCancellation()
+        // A log the background checkpoint has fully copied restarts here, in the writer's own
+        // turn, so a busy cooperative pool cannot starve the restart (and the WAL's growth).
+        if engine.isFullyCheckpointed { _ = try checkpoint(.passive) }
         let tx = try engine.beginWrite()
         do {
             let value = try body(tx)

@@ -1,0 +1,344 @@
+// Rows, clocks, threads and temporary directories for the Concurrency benchmarks. The
+// temporary directory, SplitMix64 and the failure helpers follow EngineCore's (a benchmark
+// target cannot import another executable target, so they are repeated here).
+
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Rows
+
+/// The rows every engine stores: an 8-byte big-endian key and a 100-byte value derived from
+/// the key, so any row can be checked without a copy of the data set.
+enum Rows {
+    static let valueSize = 100
+    /// Commits per measured iteration of a commit benchmark (the `.kilo` scaling factor).
+    static let commitsPerIteration = 1_000
+    /// Rows in the read-latency fixture.
+    static let fixtureRows = 100_000
+    /// Rows per transaction of the concurrent bulk writer.
+    static let bulkRowsPerTransaction = 1_000
+    /// Seed for the lookup samples.
+    static let seed: UInt64 = 0x6775_696C_6473_746F  // "guildsto"
+
+    @inline(__always)
+    static func key(_ k: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: k.bigEndian) { Array($0) }
+    }
+
+    /// Writes the 100 value bytes of key `k` to `destination`.
+    @inline(__always)
+    static func fillValue(_ k: UInt64, _ destination: UnsafeMutableRawPointer) {
+        var rng = SplitMix64(seed: k ^ 0x5EED_5EED_5EED_5EED)
+        var offset = 0
+        while offset + 8 <= valueSize {
+            destination.storeBytes(of: rng.next(), toByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        var last = rng.next()
+        while offset < valueSize {
+            destination.storeBytes(of: UInt8(truncatingIfNeeded: last), toByteOffset: offset, as: UInt8.self)
+            last >>= 8
+            offset += 1
+        }
+    }
+
+    static func value(_ k: UInt64) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: valueSize) { buffer, count in
+            fillValue(k, buffer.baseAddress!)
+            count = valueSize
+        }
+    }
+
+    /// Whether `bytes` are the value of key `k`.
+    static func isValue(_ bytes: UnsafeRawBufferPointer, of k: UInt64) -> Bool {
+        guard bytes.count == valueSize else { return false }
+        return withUnsafeTemporaryAllocation(byteCount: valueSize, alignment: 8) { expected in
+            fillValue(k, expected.baseAddress!)
+            return memcmp(expected.baseAddress!, bytes.baseAddress!, valueSize) == 0
+        }
+    }
+
+    /// The key of big-endian key bytes, or nil when they are not 8 bytes.
+    @inline(__always)
+    static func decodeKey(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        bytes.count == 8 ? UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)) : nil
+    }
+
+    /// `n` indices drawn uniformly from 0..<below.
+    static func sample(_ n: Int, below: Int, seed: UInt64) -> [UInt64] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<n).map { _ in rng.next() % UInt64(below) }
+    }
+}
+
+/// A small seeded generator (Steele, Lea, Flood: SplitMix64).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    @inline(__always)
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+// MARK: - Work sharing, clocks, threads
+
+/// Hands out row indices start, start + 1, ... below `end` to concurrent writers, so the rows
+/// of an iteration are exactly start..<end whatever the interleaving.
+final class RowCounter: Sendable {
+    private let next: Atomic<Int>
+    let end: Int
+
+    init(start: Int, end: Int) {
+        next = Atomic(start)
+        self.end = end
+    }
+
+    /// The next row to write, or nil when all are taken.
+    @inline(__always)
+    func claim() -> Int? {
+        let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return i < end ? i : nil
+    }
+}
+
+/// A flag one task sets and another polls.
+final class StopFlag: Sendable {
+    private let flag = Atomic(false)
+    func stop() { flag.store(true, ordering: .releasing) }
+    var stopped: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (vDSO; on this VM's TSC clock source about 20 ns).
+@inline(__always)
+func monotonicNanos() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// An OS thread running a closure; SQLite's writers block in its busy handler and in fsync, so
+/// they get threads of their own rather than tasks on the cooperative pool.
+final class OSThread {
+    private final class Body {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    #if canImport(Glibc)
+    private var thread = pthread_t()
+    #else
+    private var thread: pthread_t?
+    #endif
+
+    init(_ body: @escaping () -> Void) {
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            body.run()
+            return nil
+        }, context)
+        if rc != 0 { Checks.fail("pthread_create failed: \(rc)") }
+    }
+
+    func join() {
+        #if canImport(Glibc)
+        pthread_join(thread, nil)
+        #else
+        pthread_join(thread!, nil)
+        #endif
+    }
+}
+
+// MARK: - Temporary directories
+
+/// A directory under $TMPDIR (or /tmp) that is removed with everything in it: by `remove()`,
+/// on deinit, or at process exit (also after `exit(1)` from a failed check). On a real disk
+/// file system, so fdatasync really waits for the device.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    /// Directories not yet removed, for the exit handler.
+    private static let live = Mutex<Set<String>>([])
+    private static let exitHandler: Void = {
+        atexit {
+            for path in TemporaryDirectory.live.withLock({ $0 }) { TemporaryDirectory.removeTree(path) }
+        }
+    }()
+
+    init(_ label: String) throws {
+        _ = Self.exitHandler
+        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array("\(base)/guildstore-bench-\(label)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else { throw BenchError.setup("mkdtemp in \(base) failed: errno \(errno)") }
+        path = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+        Self.live.withLock { _ = $0.insert(path) }
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// Removes the directory and its files (no subdirectories are made in it).
+    func remove() {
+        Self.live.withLock { _ = $0.remove(path) }
+        Self.removeTree(path)
+    }
+
+    private static func removeTree(_ path: String) {
+        guard let dir = opendir(path) else { return }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name == "." || name == ".." { continue }
+            unlink(path + "/" + name)
+        }
+        closedir(dir)
+        rmdir(path)
+    }
+
+    deinit { remove() }
+
+    /// Writes out everything dirty (sync(2)), the removal of a benchmark's files included.
+    /// Called when a benchmark ends, so the writeback of one benchmark's data and deletes (the
+    /// append baseline leaves about 100 MB, the read benchmarks over 1 GB) does not fall into
+    /// the next one's measured region.
+    static func settleFileSystem() {
+        sync()
+    }
+}
+
+// MARK: - Failures
+
+enum BenchError: Error, CustomStringConvertible {
+    case setup(String)
+    case sqlite(String)
+
+    var description: String {
+        switch self {
+        case .setup(let m): "setup: \(m)"
+        case .sqlite(let m): "SQLite: \(m)"
+        }
+    }
+}
+
+enum Checks {
+    /// Reports a wrong answer and ends the process with a non-zero status (package-benchmark
+    /// reports a benchmark that throws or fails in setup but still exits 0 from `run`).
+    static func fail(_ message: String) -> Never {
+        printToStandardError("Concurrency verification failed: \(message)")
+        exit(1)
+    }
+}
+
+/// Writes a line to standard error (unbuffered, so it shows next to the runner's output).
+func printToStandardError(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
+
+/// Runs `body`; on an error prints it and ends the process with status 1, so a failed setup or
+/// benchmark fails the `swift package benchmark` run instead of leaving a gap in its table.
+func orExit<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) -> T {
+    do {
+        return try body()
+    } catch {
+        printToStandardError("Concurrency: \(what()) failed: \(error)")
+        exit(1)
+    }
+}
+
+func orExit<T>(_ what: @autoclosure () -> String, _ body: () async throws -> T) async -> T {
+    do {
+        return try await body()
+    } catch {
+        printToStandardError("Concurrency: \(what()) failed: \(error)")
+        exit(1)
+    }
+}
+
+/// Exact percentiles of a set of nanosecond samples (sorted once).
+struct Percentiles {
+    let sorted: [Int]
+
+    init(_ samples: [Int]) { sorted = samples.sorted() }
+
+    /// The sample at percentile `p` (0...100), nearest rank; 0 when there are none.
+    func nanos(_ p: Double) -> Int {
+        guard !sorted.isEmpty else { return 0 }
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1]
+    }
+
+    func micros(_ p: Double) -> String { format(Double(nanos(p)) / 1000, decimals: 0) }
+}
+
+/// "12.3" style formatting without Foundation.
+func format(_ value: Double, decimals: Int = 1) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    var text = "\(rounded)"
+    if decimals == 0, text.hasSuffix(".0") { text.removeLast(2) }
+    return text
+}
+
+// MARK: - A task executor standing in for the cooperative pool
+
+/// A task executor with two threads, one for the read benchmarks' reader, one for the bulk writer.
+///
+/// package-benchmark runs an async benchmark closure in a `Task` and blocks the thread that
+/// called it on a semaphore. That thread belongs to the cooperative pool, which has one thread
+/// per core, so on this 2-core machine the benchmark's tasks get one cooperative thread
+/// (measured: two 200 ms spinning child tasks take 400 ms). A reader and a bulk writer sharing
+/// it take turns instead of running side by side: the writer, whose back-to-back `db.write`
+/// calls never suspend under `.normal`, kept it for seconds and the reader never ran.
+///
+/// So the read benchmarks run the reader and the bulk writer with this executor as their
+/// preference (SE-0417; `WriterActor`, a default actor, then runs there too), each on a thread
+/// of its own as in an application on two cores, and the engine's own tasks (the log restart
+/// after a background checkpoint) keep the free cooperative thread. The commit benchmarks do
+/// not use it: hops between executors cost a thread wake-up here, while the cooperative pool
+/// switches inline, and the one writer actor gains nothing from a second thread.
+final class TaskPool: TaskExecutor, @unchecked Sendable {
+    // Safe to share: `queue` is guarded by its mutex; `ready` counts its jobs.
+    static let shared = TaskPool(threads: 2)
+
+    private let queue = Mutex<[UnownedJob]>([])
+    private let ready = DispatchSemaphore(value: 0)
+    private var threads: [OSThread] = []
+    let width: Int
+
+    private init(threads count: Int) {
+        width = count
+        for _ in 0..<count {
+            threads.append(OSThread { [unowned self] in self.work() })
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.withLock { $0.append(job) }
+        ready.signal()
+    }
+
+    private func work() {
+        while true {
+            ready.wait()
+            let job = queue.withLock { $0.removeFirst() }
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}
