@@ -6,6 +6,8 @@
 // Targets
 // - CSQLite3: system library shim for SQLite's C API (pkg-config `sqlite3`, Debian `libsqlite3-dev`).
 // - CLMDB: system library shim for LMDB (pkg-config `lmdb`, Debian `liblmdb-dev`).
+// - BenchmarkSupport: seeded randomness, temporary directories and failure helpers the suites
+//   share.
 // - EngineCore: point lookups, sorted and random bulk inserts and range scans, each against
 //   GuildStore, SQLite and LMDB on the same keys in the same run.
 // - Concurrency: durable commits per second with 1, 8 and 64 concurrent writers and read
@@ -33,9 +35,11 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
         ),
+        .target(name: "BenchmarkSupport"),
         .executableTarget(
             name: "EngineCore",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "StorageEngine", package: "GuildStore"),
                 "CSQLite3",
@@ -47,6 +51,7 @@ let package = Package(
         .executableTarget(
             name: "Concurrency",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "StorageEngine", package: "GuildStore"),
                 "CSQLite3",

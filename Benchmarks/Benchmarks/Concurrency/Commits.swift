@@ -11,6 +11,7 @@
 // commit-latency percentiles, syncs and checkpoints): package-benchmark shows a custom metric in
 // K once its mean passes 10,000, which rounds the smaller percentiles of a latency to 0.
 
+import BenchmarkSupport
 import Benchmark
 import StorageEngine
 
@@ -158,8 +159,8 @@ final class SyncFile: @unchecked Sendable {
     func writeAndSync() {
         let at = append ? offset : offset % Int64(Self.overwriteBlocks * Self.blockSize)
         let written = pwrite(fd, block, Self.blockSize, off_t(at))
-        guard written == Self.blockSize else { Checks.fail("pwrite returned \(written), errno \(errno)") }
-        guard fdatasync(fd) == 0 else { Checks.fail("fdatasync failed: errno \(errno)") }
+        guard written == Self.blockSize else { verificationFailed("pwrite returned \(written), errno \(errno)") }
+        guard fdatasync(fd) == 0 else { verificationFailed("fdatasync failed: errno \(errno)") }
         offset += Int64(Self.blockSize)
     }
 
@@ -167,7 +168,7 @@ final class SyncFile: @unchecked Sendable {
         var info = stat()
         let expected = append ? offset : Int64(Self.overwriteBlocks * Self.blockSize)
         guard fstat(fd, &info) == 0, Int64(info.st_size) == expected else {
-            Checks.fail("sync.log is \(info.st_size) bytes, expected \(expected)")
+            verificationFailed("sync.log is \(info.st_size) bytes, expected \(expected)")
         }
     }
 
@@ -263,8 +264,8 @@ enum GuildRows {
                 next += 1
                 return true
             }
-            if let problem { Checks.fail("\(label): \(problem)") }
-            guard next == UInt64(rows) else { Checks.fail("\(label) holds \(next) rows, expected \(rows)") }
+            if let problem { verificationFailed("\(label): \(problem)") }
+            guard next == UInt64(rows) else { verificationFailed("\(label) holds \(next) rows, expected \(rows)") }
         }
     }
 }
@@ -310,7 +311,7 @@ func guildCommits(_ synchronous: SynchronousMode, writers: Int) {
             let after = db.statistics()
             fixture.rows = counter.end
             guard latencies.count == Rows.commitsPerIteration, after.commits - before.commits == Rows.commitsPerIteration else {
-                Checks.fail("\(name): \(latencies.count) writes returned, \(after.commits - before.commits) commits counted, expected \(Rows.commitsPerIteration)")
+                verificationFailed("\(name): \(latencies.count) writes returned, \(after.commits - before.commits) commits counted, expected \(Rows.commitsPerIteration)")
             }
             try await fixture.checkContents()
             let syncs = after.syncs - before.syncs
@@ -364,15 +365,15 @@ final class SQLiteCommitFixture: @unchecked Sendable {
 
     /// Rows 0..<rows, in key order, each with its value; and nothing else.
     func checkContents(_ label: String) throws {
-        guard try check.count() == rows else { Checks.fail("\(label) holds \(try check.count()) rows, expected \(rows)") }
+        guard try check.count() == rows else { verificationFailed("\(label) holds \(try check.count()) rows, expected \(rows)") }
         var next: UInt64 = 0
         try check.scanAll { key, value in
             guard key == next, Rows.isValue(value, of: next) else {
-                Checks.fail("\(label): row \(next) is key \(key.map(String.init) ?? "?") with a \(value.count)-byte value that is not the expected one")
+                verificationFailed("\(label): row \(next) is key \(key.map(String.init) ?? "?") with a \(value.count)-byte value that is not the expected one")
             }
             next += 1
         }
-        guard next == UInt64(rows) else { Checks.fail("\(label) scanned \(next) rows, expected \(rows)") }
+        guard next == UInt64(rows) else { verificationFailed("\(label) scanned \(next) rows, expected \(rows)") }
     }
 
     func close() {
@@ -421,7 +422,7 @@ func sqliteCommits(_ synchronous: SQLiteSynchronous, writers: Int) {
         fixture.rows = counter.end
         let latencies = slots.flatMap(\.latencies)
         guard latencies.count == Rows.commitsPerIteration else {
-            Checks.fail("\(name): \(latencies.count) commits returned, expected \(Rows.commitsPerIteration)")
+            verificationFailed("\(name): \(latencies.count) commits returned, expected \(Rows.commitsPerIteration)")
         }
         orExit("\(name) check") { try fixture.checkContents(name) }
         recordIteration(benchmark, commits: Rows.commitsPerIteration, nanos: nanos, latencies: latencies)

@@ -14,6 +14,7 @@
 // Commits.swift and ReadLatency.swift for what each iteration does and checks, and README.md
 // for the results.
 
+import BenchmarkSupport
 import Benchmark
 
 let benchmarks: @Sendable () -> Void = {

@@ -12,6 +12,7 @@
 // GuildStore's reader and bulk writer are tasks on a TaskPool thread each; SQLite's reader is
 // the benchmark runner's thread and its writer an OS thread with a connection of its own.
 
+import BenchmarkSupport
 import Benchmark
 import StorageEngine
 import Synchronization
@@ -64,7 +65,7 @@ final class LookupState: @unchecked Sendable {
     @inline(__always)
     func check(_ engine: String, key k: UInt64, length: Int) {
         guard length == Rows.valueSize, Rows.isValue(UnsafeRawBufferPointer(start: value, count: length), of: k) else {
-            Checks.fail("\(engine): lookup of key \(k) returned \(length < 0 ? "nothing" : "a wrong \(length)-byte value")")
+            verificationFailed("\(engine): lookup of key \(k) returned \(length < 0 ? "nothing" : "a wrong \(length)-byte value")")
         }
     }
 
@@ -135,7 +136,7 @@ final class GuildReadFixture: @unchecked Sendable {
                     // A WAL that never restarts under a continuous writer would fill the disk.
                     let walBytes = db.statistics().walBytes
                     if walBytes > GuildReadFixture.walLimit {
-                        Checks.fail("GuildStore's WAL grew to \(walBytes >> 20) MiB under the bulk writer: it is not restarting")
+                        verificationFailed("GuildStore's WAL grew to \(walBytes >> 20) MiB under the bulk writer: it is not restarting")
                     }
                 }
             }
@@ -224,15 +225,15 @@ final class SQLiteReadFixture: @unchecked Sendable {
     }
 
     func check(rows: Int, label: String) throws {
-        guard try reader.count() == rows else { Checks.fail("\(label) holds \(try reader.count()) rows, expected \(rows)") }
+        guard try reader.count() == rows else { verificationFailed("\(label) holds \(try reader.count()) rows, expected \(rows)") }
         var next: UInt64 = 0
         try reader.scanAll { key, value in
             guard key == next, Rows.isValue(value, of: next) else {
-                Checks.fail("\(label): row \(next) is key \(key.map(String.init) ?? "?") with a \(value.count)-byte value that is not the expected one")
+                verificationFailed("\(label): row \(next) is key \(key.map(String.init) ?? "?") with a \(value.count)-byte value that is not the expected one")
             }
             next += 1
         }
-        guard next == UInt64(rows) else { Checks.fail("\(label) scanned \(next) rows, expected \(rows)") }
+        guard next == UInt64(rows) else { verificationFailed("\(label) scanned \(next) rows, expected \(rows)") }
     }
 
     private func startWriter() {

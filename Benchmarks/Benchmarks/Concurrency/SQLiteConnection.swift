@@ -2,6 +2,7 @@
 // prepared once. A connection is used by one thread at a time (SQLITE_OPEN_NOMUTEX); the
 // concurrent benchmarks give every writer thread a connection of its own.
 
+import BenchmarkSupport
 import CSQLite3
 
 #if canImport(Glibc)

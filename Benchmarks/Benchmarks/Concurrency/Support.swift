@@ -1,7 +1,7 @@
-// Rows, clocks, threads and temporary directories for the Concurrency benchmarks. The
-// temporary directory, SplitMix64 and the failure helpers follow EngineCore's (a benchmark
-// target cannot import another executable target, so they are repeated here).
+// Rows, clocks and threads for the Concurrency benchmarks (temporary directories, SplitMix64
+// and the failure helpers are BenchmarkSupport's).
 
+import BenchmarkSupport
 import Dispatch
 import Synchronization
 
@@ -77,22 +77,6 @@ enum Rows {
     }
 }
 
-/// A small seeded generator (Steele, Lea, Flood: SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    @inline(__always)
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 // MARK: - Work sharing, clocks, threads
 
 /// Hands out row indices start, start + 1, ... below `end` to concurrent writers, so the rows
@@ -150,7 +134,7 @@ final class OSThread {
             body.run()
             return nil
         }, context)
-        if rc != 0 { Checks.fail("pthread_create failed: \(rc)") }
+        if rc != 0 { verificationFailed("pthread_create failed: \(rc)") }
     }
 
     func join() {
@@ -159,113 +143,6 @@ final class OSThread {
         #else
         pthread_join(thread!, nil)
         #endif
-    }
-}
-
-// MARK: - Temporary directories
-
-/// A directory under $TMPDIR (or /tmp) that is removed with everything in it: by `remove()`,
-/// on deinit, or at process exit (also after `exit(1)` from a failed check). On a real disk
-/// file system, so fdatasync really waits for the device.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    /// Directories not yet removed, for the exit handler.
-    private static let live = Mutex<Set<String>>([])
-    private static let exitHandler: Void = {
-        atexit {
-            for path in TemporaryDirectory.live.withLock({ $0 }) { TemporaryDirectory.removeTree(path) }
-        }
-    }()
-
-    init(_ label: String) throws {
-        _ = Self.exitHandler
-        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array("\(base)/guildstore-bench-\(label)-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { throw BenchError.setup("mkdtemp in \(base) failed: errno \(errno)") }
-        path = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
-        Self.live.withLock { _ = $0.insert(path) }
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// Removes the directory and its files (no subdirectories are made in it).
-    func remove() {
-        Self.live.withLock { _ = $0.remove(path) }
-        Self.removeTree(path)
-    }
-
-    private static func removeTree(_ path: String) {
-        guard let dir = opendir(path) else { return }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name == "." || name == ".." { continue }
-            unlink(path + "/" + name)
-        }
-        closedir(dir)
-        rmdir(path)
-    }
-
-    deinit { remove() }
-
-    /// Writes out everything dirty (sync(2)), the removal of a benchmark's files included.
-    /// Called when a benchmark ends, so the writeback of one benchmark's data and deletes (the
-    /// append baseline leaves about 100 MB, the read benchmarks over 1 GB) does not fall into
-    /// the next one's measured region.
-    static func settleFileSystem() {
-        sync()
-    }
-}
-
-// MARK: - Failures
-
-enum BenchError: Error, CustomStringConvertible {
-    case setup(String)
-    case sqlite(String)
-
-    var description: String {
-        switch self {
-        case .setup(let m): "setup: \(m)"
-        case .sqlite(let m): "SQLite: \(m)"
-        }
-    }
-}
-
-enum Checks {
-    /// Reports a wrong answer and ends the process with a non-zero status (package-benchmark
-    /// reports a benchmark that throws or fails in setup but still exits 0 from `run`).
-    static func fail(_ message: String) -> Never {
-        printToStandardError("Concurrency verification failed: \(message)")
-        exit(1)
-    }
-}
-
-/// Writes a line to standard error (unbuffered, so it shows next to the runner's output).
-func printToStandardError(_ line: String) {
-    let text = line + "\n"
-    _ = text.withCString { write(2, $0, strlen($0)) }
-}
-
-/// Runs `body`; on an error prints it and ends the process with status 1, so a failed setup or
-/// benchmark fails the `swift package benchmark` run instead of leaving a gap in its table.
-func orExit<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) -> T {
-    do {
-        return try body()
-    } catch {
-        printToStandardError("Concurrency: \(what()) failed: \(error)")
-        exit(1)
-    }
-}
-
-func orExit<T>(_ what: @autoclosure () -> String, _ body: () async throws -> T) async -> T {
-    do {
-        return try await body()
-    } catch {
-        printToStandardError("Concurrency: \(what()) failed: \(error)")
-        exit(1)
     }
 }
 

@@ -2,6 +2,7 @@
 // package-benchmark reports the benchmark as failed and exits non-zero.
 
 #if canImport(Glibc)
+import BenchmarkSupport
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -20,8 +21,8 @@ enum Checks {
             }
             next += 1
         }
-        if let problem { fail("\(S.engineName): \(problem)") }
-        guard visited == count else { fail("\(S.engineName) holds \(visited) entries, expected \(count)") }
+        if let problem { verificationFailed("\(S.engineName): \(problem)") }
+        guard visited == count else { verificationFailed("\(S.engineName) holds \(visited) entries, expected \(count)") }
     }
 
     /// Answers of one store to the sample: lookups of present and absent keys, and one range scan.
@@ -71,36 +72,12 @@ enum Checks {
                     ?? min(got.lookups.count, expected.lookups.count)
                 let g = i < got.lookups.count ? got.lookups[i].map(hex) ?? "nil" : "missing"
                 let e = i < expected.lookups.count ? expected.lookups[i].map(hex) ?? "nil" : "missing"
-                fail("\(name): lookup of \(hex(keys[i])) returned \(g), expected \(e)")
+                verificationFailed("\(name): lookup of \(hex(keys[i])) returned \(g), expected \(e)")
             }
-            fail("\(name): range scan from \(hex(start)) returned \(got.scan.count / 2) entries that differ from the expected \(expected.scan.count / 2)")
+            verificationFailed("\(name): range scan from \(hex(start)) returned \(got.scan.count / 2) entries that differ from the expected \(expected.scan.count / 2)")
         }
     }
 
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 
-    /// Reports a wrong answer and ends the process with a non-zero status (package-benchmark
-    /// reports a benchmark that throws or fails in setup but still exits 0 from `run`).
-    static func fail(_ message: String) -> Never {
-        printToStandardError("EngineCore verification failed: \(message)")
-        exit(1)
-    }
-}
-
-/// Writes a line to standard error (unbuffered, so it shows next to the runner's output).
-func printToStandardError(_ line: String) {
-    let text = line + "\n"
-    _ = text.withCString { write(2, $0, strlen($0)) }
-}
-
-/// Runs `body`; on an error prints it and ends the process with status 1, so a failed setup or
-/// benchmark fails the `swift package benchmark` run instead of leaving a gap in its table.
-@inline(__always)
-func orExit<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) -> T {
-    do {
-        return try body()
-    } catch {
-        printToStandardError("EngineCore: \(what()) failed: \(error)")
-        exit(1)
-    }
 }

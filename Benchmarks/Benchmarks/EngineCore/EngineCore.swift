@@ -16,6 +16,7 @@
 // package-benchmark runs every benchmark in a process of its own, so each read benchmark
 // builds its fixture anew (a few seconds), and no database outlives the run.
 
+import BenchmarkSupport
 import Benchmark
 
 #if canImport(Glibc)
@@ -139,7 +140,7 @@ func pointLookup<S: KVStore>(_ engine: S.Type) {
             try store.beginRead()
             for _ in benchmark.scaledIterations {
                 guard let value = try store.get(keys[position]) else {
-                    Checks.fail("\(S.engineName) lost key \(Checks.hex(keys[position]))")
+                    verificationFailed("\(S.engineName) lost key \(Checks.hex(keys[position]))")
                 }
                 blackHole(value)
                 position = position + 1 == keys.count ? 0 : position + 1
@@ -163,7 +164,7 @@ func pointLookupOwnTransaction<S: KVStore>(_ engine: S.Type) {
             for _ in benchmark.scaledIterations {
                 try store.beginRead()
                 guard let value = try store.get(keys[position]) else {
-                    Checks.fail("\(S.engineName) lost key \(Checks.hex(keys[position]))")
+                    verificationFailed("\(S.engineName) lost key \(Checks.hex(keys[position]))")
                 }
                 try store.endRead()
                 blackHole(value)
@@ -190,7 +191,7 @@ func rangeScan<S: KVStore>(_ engine: S.Type) {
             }
             try store.endRead()
             guard visited == Workload.scanLength else {
-                Checks.fail("\(S.engineName) scanned \(visited) entries from \(Checks.hex(start))")
+                verificationFailed("\(S.engineName) scanned \(visited) entries from \(Checks.hex(start))")
             }
             blackHole(digest)
         }

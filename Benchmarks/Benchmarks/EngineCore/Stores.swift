@@ -2,6 +2,7 @@
 // loop against each. The loops are generic over `KVStore` and live in this module, so the
 // optimizer specializes them per engine: no dynamic dispatch in the measured code.
 
+import BenchmarkSupport
 import CLMDB
 import CSQLite3
 import StorageEngine
