@@ -35,7 +35,7 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
         ),
-        .target(name: "BenchmarkSupport"),
+        .target(name: "BenchmarkSupport", dependencies: ["CSQLite3"]),
         .executableTarget(
             name: "EngineCore",
             dependencies: [

@@ -18,7 +18,7 @@ enum SQLiteSynchronous: String, Sendable {
     var pragmaValue: Int64 { self == .FULL ? 2 : 1 }
 }
 
-final class SQLiteConnection: @unchecked Sendable {
+final class SQLiteConnection: @unchecked Sendable, SQLiteConnectionOwner {
     // One thread at a time uses a connection: the benchmark runner's, then during an
     // iteration the one writer (or reader) thread it is handed to.
     static let busyTimeoutMilliseconds: Int32 = 10_000
@@ -54,25 +54,6 @@ final class SQLiteConnection: @unchecked Sendable {
         commit = try prepare("COMMIT")
         insert = try prepare("INSERT INTO kv(k, v) VALUES (?1, ?2)")
         select = try prepare("SELECT v FROM kv WHERE k = ?1")
-    }
-
-    var message: String { db.map { String(cString: sqlite3_errmsg($0)) } ?? "no connection" }
-
-    func exec(_ sql: String) throws {
-        var error: UnsafeMutablePointer<CChar>?
-        guard sqlite3_exec(db, sql, nil, nil, &error) == SQLITE_OK else {
-            let text = error.map { String(cString: $0) } ?? message
-            sqlite3_free(error)
-            throw BenchError.sqlite("\(sql): \(text)")
-        }
-    }
-
-    func prepare(_ sql: String) throws -> OpaquePointer? {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK else {
-            throw BenchError.sqlite("prepare \(sql): \(message)")
-        }
-        return statement
     }
 
     /// The first column of the first row of `sql`, as text.

@@ -109,7 +109,7 @@ final class GuildStoreKV: KVStore {
 /// SQLite through its C API: one `WITHOUT ROWID` table, WAL journal, synchronous=OFF, prepared
 /// statements, default page cache, no mmap. The connection is opened with
 /// SQLITE_OPEN_NOMUTEX (one thread uses it).
-final class SQLiteKV: KVStore {
+final class SQLiteKV: KVStore, SQLiteConnectionOwner {
     static let engineName = "SQLite"
     let directory: TemporaryDirectory
     var db: OpaquePointer?
@@ -133,25 +133,6 @@ final class SQLiteKV: KVStore {
         scanStatement = try prepare("SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2")
         beginStatement = try prepare("BEGIN")
         commitStatement = try prepare("COMMIT")
-    }
-
-    var message: String { db.map { String(cString: sqlite3_errmsg($0)) } ?? "no connection" }
-
-    func exec(_ sql: String) throws {
-        var error: UnsafeMutablePointer<CChar>?
-        guard sqlite3_exec(db, sql, nil, nil, &error) == SQLITE_OK else {
-            let text = error.map { String(cString: $0) } ?? message
-            sqlite3_free(error)
-            throw BenchError.sqlite("\(sql): \(text)")
-        }
-    }
-
-    func prepare(_ sql: String) throws -> OpaquePointer? {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK else {
-            throw BenchError.sqlite("prepare \(sql): \(message)")
-        }
-        return statement
     }
 
     @inline(__always)
