@@ -8,9 +8,14 @@
 //   (SSE4.2 when the CPU has it, a table otherwise) and a relaxed atomic bitset.
 // - StorageEngine: File, Pager, WAL, BTree, Engine and Database layers in one module, so page
 //   reads inline across layers (see ../shared/DESIGN.md). swift-log carries its warnings.
-// - guildstore: the demo / command-line executable.
+// - GuildSchema: the seeds' guild / member / event schema as typed records, migrations, the
+//   query patterns as typed methods, and the deterministic fixture generator.
+// - GuildSQLite: SQLite import and export of seed 004's schema and a small SQLite connection
+//   (the system libsqlite3): the command line and the tests use it; a bot linking
+//   GuildSchema links no SQLite.
+// - guildstore: the operator's command line (swift-argument-parser).
 // - CSQLite: system library shim for SQLite (pkg-config `sqlite3`, Debian `libsqlite3-dev`);
-//   only the tests link it, as the reference for the differential query tests.
+//   GuildSQLite and the tests link it.
 //
 // Benchmarks live in their own package under Benchmarks/ so the test build does not compile
 // package-benchmark and the comparison databases.
@@ -21,10 +26,12 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "StorageEngine", targets: ["StorageEngine"]),
+        .library(name: "GuildSchema", targets: ["GuildSchema"]),
         .executable(name: "guildstore", targets: ["guildstore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -42,7 +49,11 @@ let package = Package(
             name: "StorageEngine",
             dependencies: ["CLZ4", "CGuildStoreSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .executableTarget(name: "guildstore", dependencies: ["StorageEngine"]),
+        .target(name: "GuildSchema", dependencies: ["StorageEngine"]),
+        .executableTarget(
+            name: "guildstore",
+            dependencies: ["GuildSchema", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["StorageEngine", .product(name: "Logging", package: "swift-log")],
@@ -50,6 +61,7 @@ let package = Package(
         ),
         .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4", "CSQLite"]),
         .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
+        .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -38,6 +38,14 @@ public struct Migration: Sendable {
         self.name = name
         self.apply = apply
     }
+
+    /// Throws `.migrationFailed` when a name appears twice in the list (before anything runs).
+    static func checkNamesAreUnique(_ migrations: [Migration]) throws {
+        var seen: Set<String> = []
+        for migration in migrations where !seen.insert(migration.name).inserted {
+            throw GuildStoreError.migrationFailed(name: migration.name, reason: "the name appears twice in the list")
+        }
+    }
 }
 
 /// One entry of `_migrations`.
@@ -173,10 +181,7 @@ extension StorageEngine {
     /// `.migrationFailed` before running anything when a name appears twice.
     @discardableResult
     public func migrate(_ migrations: [Migration]) throws -> [String] {
-        var seen: Set<String> = []
-        for migration in migrations where !seen.insert(migration.name).inserted {
-            throw GuildStoreError.migrationFailed(name: migration.name, reason: "the name appears twice in the list")
-        }
+        try Migration.checkNamesAreUnique(migrations)
         var applied: [String] = []
         for migration in migrations {
             if try write({ tx in try tx.apply(migration) }) { applied.append(migration.name) }

@@ -88,6 +88,18 @@ public final class Database: Sendable {
         return value
     }
 
+    /// Applies the migrations of `migrations` not yet applied, in order, each in a write
+    /// transaction of its own (M1, M2 in Migrations.swift); returns the names this run applied.
+    @discardableResult
+    public func migrate(_ migrations: [Migration]) async throws -> [String] {
+        try Migration.checkNamesAreUnique(migrations)
+        var applied: [String] = []
+        for migration in migrations {
+            if try await write({ tx in try tx.apply(migration) }) { applied.append(migration.name) }
+        }
+        return applied
+    }
+
     /// Runs `body` on a snapshot of the last durable commit, on the caller's task.
     nonisolated(nonsending)
     public func read<T>(_ body: (ReadTransaction) throws -> T) async throws -> T {
