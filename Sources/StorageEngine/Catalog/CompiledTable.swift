@@ -126,6 +126,32 @@ struct CompiledIndex: Sendable {
         return (encoder.bytes, checksUniqueness, try RowEncoding.encode(stored, types: valueTypes))
     }
 
+    /// Whether an entry carries every column of `positions`: the indexed columns, the primary
+    /// key and the included columns are in each entry, so a read of only those needs no row.
+    func covers(_ positions: some Sequence<Int>) -> Bool {
+        positions.allSatisfy { columnPositions.contains($0) || primaryKeyPositions.contains($0) || includingPositions.contains($0) }
+    }
+
+    /// Writes the columns an entry carries into `values` (a row's values in column order);
+    /// the other positions are left as they are.
+    func decodeEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into values: inout [Value]) throws {
+        var decoder = TupleDecoder(key)
+        for (i, p) in columnPositions.enumerated() {
+            values[p] = try decoder.next(columnTypes[i], descending: definition.descending[i])
+        }
+        guard !emptyValue else {
+            // The key ends with the primary key, and that is all.
+            for (i, p) in primaryKeyPositions.enumerated() { values[p] = try decoder.next(primaryKeyTypes[i], descending: false) }
+            guard decoder.isAtEnd else {
+                throw GuildStoreError.corruptEncoding(reason: "an entry of index \(treeName) has bytes after its primary key")
+            }
+            return
+        }
+        let stored = try RowEncoding.decode(value, types: valueTypes)
+        for (i, p) in primaryKeyPositions.enumerated() { values[p] = stored[i] }
+        for (i, p) in includingPositions.enumerated() { values[p] = stored[primaryKeyPositions.count + i] }
+    }
+
     /// The primary key an entry names.
     func primaryKey(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
         if definition.unique {

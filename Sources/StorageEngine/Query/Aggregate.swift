@@ -290,11 +290,14 @@ extension Transaction {
                                 filter: ((Row) throws -> Bool)? = nil, groupBy: [GroupKey] = [],
                                 _ aggregates: [Aggregate], orderBy: [AggregateOrder] = [],
                                 limit: Int = .max) throws -> [AggregateRow] {
-        let plan = try planScan(tableName, equals: equals, range: range)
+        // Without a filter the columns read are known: an index that carries them answers alone.
+        let reading = filter == nil ? groupBy.map(\.column) + aggregates.compactMap(\.column) : nil
+        let plan = try planScan(tableName, equals: equals, range: range, reading: reading)
         return try aggregate(plan, filter: filter, groupBy: groupBy, aggregates, orderBy: orderBy, limit: limit)
     }
 
-    /// `aggregate` over a plan made already (see `planScan`).
+    /// `aggregate` over a plan made already (see `planScan`). A plan that reads the index alone
+    /// must have been made `reading` every column the grouping, the aggregates and `filter` use.
     public final func aggregate(_ plan: ScanPlan, filter: ((Row) throws -> Bool)? = nil, groupBy: [GroupKey] = [],
                                 _ aggregates: [Aggregate], orderBy: [AggregateOrder] = [],
                                 limit: Int = .max) throws -> [AggregateRow] {

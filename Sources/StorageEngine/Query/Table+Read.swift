@@ -15,8 +15,20 @@ extension Transaction {
                            from lower: Value? = nil, below upper: Value? = nil, reverse: Bool = false,
                            _ body: (Row) throws -> Bool) throws {
         let table = try compiledTable(tableName)
+        let columnNames = table.schema.columns.map(\.name)
+        try walk(table, index: indexName, equals: prefix, from: lower, below: upper, reverse: reverse, indexOnly: false) { values in
+            try body(Row(table: table.schema.name, columns: columnNames, values: values))
+        }
+    }
+
+    /// The walk under every scan: each entry of the primary key or of the index in the bounds,
+    /// as a row's values in column order. With `indexOnly` the values come from the index
+    /// entries alone (the caller checked the index carries what it reads, `CompiledIndex.covers`):
+    /// the positions the entry does not carry hold NULL. Otherwise each index entry fetches its
+    /// row.
+    func walk(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
+              reverse: Bool, indexOnly: Bool, _ body: ([Value]) throws -> Bool) throws {
         let schema = table.schema
-        let columnNames = schema.columns.map(\.name)
         let order: (columns: [String], descending: [Bool], tree: Tree?, index: CompiledIndex?)
         if let indexName {
             guard let index = table.index(named: indexName) else {
@@ -37,18 +49,25 @@ extension Transaction {
                                   descending: Array(order.descending.prefix(bounded)), reverse: reverse)
         guard let tree = order.tree else { throw GuildStoreError.unknownTable(schema.name) }
         let rows = table.rowTree
+        let blank = [Value](repeating: .null, count: schema.columns.count)
         try scan(tree, range) { key, value in
             let values: [Value]
             if let index = order.index {
-                let primary = try index.primaryKey(key: key, value: value)
-                guard let rows, let bytes = try get(TupleEncoding.encode(primary), in: rows) else {
-                    throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(schema.name) does not hold")
+                if indexOnly {
+                    var carried = blank
+                    try index.decodeEntry(key: key, value: value, into: &carried)
+                    values = carried
+                } else {
+                    let primary = try index.primaryKey(key: key, value: value)
+                    guard let rows, let bytes = try get(TupleEncoding.encode(primary), in: rows) else {
+                        throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(schema.name) does not hold")
+                    }
+                    values = try schema.decodeRow(bytes)
                 }
-                values = try schema.decodeRow(bytes)
             } else {
                 values = try schema.decodeRow(value)
             }
-            return try body(Row(table: schema.name, columns: columnNames, values: values))
+            return try body(values)
         }
     }
 
@@ -173,6 +192,9 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
     public let range: ColumnRange?
     /// Whether the walk runs from the high end down.
     public let reverse: Bool
+    /// Whether the walk reads the index entries alone, never the rows: the index carries every
+    /// column the read asked for (`planScan(reading:)`) and every column it checks.
+    public let indexOnly: Bool
     /// The order rows come out in, after the fixed prefix (directions include `reverse`).
     public let order: [SortKey]
     /// The columns an equality fixes: constant in every row, so free in any order.
@@ -214,6 +236,7 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
         if let range { bounds.append("\(range)") }
         if !bounds.isEmpty { text += " (" + bounds.joined(separator: ", ") + ")" }
         if reverse { text += " reversed" }
+        if indexOnly { text += ", index only" }
         if !residual.isEmpty { text += ", filtering \(residual.count) condition\(residual.count == 1 ? "" : "s")" }
         return text
     }
@@ -226,18 +249,27 @@ extension Transaction {
     /// `orderBy` without a sort, then the primary key (no row fetch), then the shortest index.
     /// A partial index is a candidate only when the conditions imply its predicate.
     ///
+    /// `reading` names the columns the caller will read from the rows (nil: all of them). An
+    /// index that carries those and every column the plan checks is read alone, without
+    /// fetching rows (`indexOnly`), and is preferred to one that is not, among equals.
+    ///
     /// Equality uses the engine's value order, in which NULL equals NULL: `equals: [c: nil]`
     /// means `c IS NULL`. Every condition the walk does not decide is checked on each row, so
     /// the plan's choice changes the cost, never the rows.
     public final func planScan(_ tableName: String, equals: [String: Value] = [:], range: ColumnRange? = nil,
-                               orderBy: [SortKey] = []) throws -> ScanPlan {
-        let schema = try table(tableName)
+                               orderBy: [SortKey] = [], reading: [String]? = nil) throws -> ScanPlan {
+        let compiled = try compiledTable(tableName)
+        let schema = compiled.schema
         for (column, value) in equals { try checkType(value, column: column, schema: schema) }
         if let range {
             for value in [range.from, range.below].compactMap({ $0 }) { try checkType(value, column: range.column, schema: schema) }
         }
         for key in orderBy { _ = try schema.columnIndex(key.column) }
         let fixed = Set(equals.keys)
+        // Every column the read touches: what it reads, and what the plan may check per row.
+        let touched: Set<Int>? = try reading.map { columns in
+            Set(try (columns + equals.keys + [range?.column].compactMap { $0 }).map { try schema.columnIndex($0) })
+        }
 
         struct Candidate {
             var index: IndexDefinition?
@@ -246,6 +278,7 @@ extension Transaction {
             var equalCount: Int
             var usesRange: Bool
             var orderMatch: ScanPlan.OrderMatch
+            var indexOnly: Bool
         }
         var best: (candidate: Candidate, score: [Int])?
         let orders: [IndexDefinition?] = [nil] + schema.indexes.map { $0 }
@@ -263,10 +296,14 @@ extension Transaction {
             }
             let walked = zip(columns, descending).dropFirst(equalCount).map { SortKey($0, descending: $1) }
             let orderMatch = ScanPlan.matches(orderBy, walked, fixed: fixed)
+            let indexOnly = index.flatMap { index in
+                touched.map { compiled.index(named: index.name)?.covers($0) ?? false }
+            } ?? false
             let candidate = Candidate(index: index, columns: columns, descending: descending, equalCount: equalCount,
-                                      usesRange: usesRange, orderMatch: orderMatch)
-            let score = [equalCount, usesRange ? 1 : 0, orderMatch == .no ? 0 : 1, index == nil ? 1 : 0,
-                         -(index?.columns.count ?? 0)]
+                                      usesRange: usesRange, orderMatch: orderMatch, indexOnly: indexOnly)
+            // The primary key holds the rows: it never fetches either.
+            let score = [equalCount, usesRange ? 1 : 0, orderMatch == .no ? 0 : 1, index == nil || indexOnly ? 1 : 0,
+                         index == nil ? 1 : 0, -(index?.columns.count ?? 0)]
             if let current = best, !current.score.lexicographicallyPrecedes(score) { continue }
             best = (candidate, score)
         }
@@ -288,7 +325,8 @@ extension Transaction {
             residual.append(.init(position: try schema.columnIndex(range.column), equals: nil, range: range))
         }
         return ScanPlan(table: schema.name, index: chosen.index?.name, prefixColumns: prefixColumns, prefix: prefix,
-                        range: chosen.usesRange ? range : nil, reverse: reverse, order: order, fixed: fixed, residual: residual)
+                        range: chosen.usesRange ? range : nil, reverse: reverse, indexOnly: chosen.indexOnly, order: order,
+                        fixed: fixed, residual: residual)
     }
 
     /// Whether rows meeting the conditions all satisfy a partial index's predicate.
@@ -303,7 +341,8 @@ extension Transaction {
     }
 
     /// Calls `body` with each row the plan selects, in the plan's order, until it returns
-    /// false. Rows stream: nothing is materialized.
+    /// false. Rows stream: nothing is materialized. When the plan reads the index alone
+    /// (`indexOnly`), the columns it was not made `reading` are NULL in the rows.
     public final func scan(_ plan: ScanPlan, _ body: (Row) throws -> Bool) throws {
         let start = ContinuousClock.now
         var visited = 0
@@ -312,14 +351,16 @@ extension Transaction {
             if let log = engine.configuration.queryLog {
                 let elapsed = ContinuousClock.now - start
                 let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-                log.debug("query \(plan): \(visited) rows read in \(micros) µs")
+                log.debug("query \(plan): \(visited) \(plan.indexOnly ? "index entries" : "rows") read in \(micros) µs")
             }
         }
-        try scan(plan.table, index: plan.index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
-                 reverse: plan.reverse) { row in
+        let table = try compiledTable(plan.table)
+        let columnNames = table.schema.columns.map(\.name)
+        try walk(table, index: plan.index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
+                 reverse: plan.reverse, indexOnly: plan.indexOnly) { values in
             visited += 1
-            for condition in plan.residual where !condition.admits(row.values) { return true }
-            return try body(row)
+            for condition in plan.residual where !condition.admits(values) { return true }
+            return try body(Row(table: table.schema.name, columns: columnNames, values: values))
         }
     }
 
@@ -331,11 +372,21 @@ extension Transaction {
     /// matching row, or about twice `limit` when a limit is given. Rows equal in every
     /// `orderBy` column keep the walk's order (the primary key's, unless an index was used);
     /// add the key to `orderBy` for an order that does not depend on the plan.
-    public final func select(_ tableName: String, where equals: [String: Value] = [:], range: ColumnRange? = nil,
-                             filter: ((Row) throws -> Bool)? = nil, orderBy: [SortKey] = [],
+    ///
+    /// `columns` (`SELECT a, b`) makes each result row carry just those columns, in that order,
+    /// and lets the read come from an index alone when one carries them, the `orderBy` columns
+    /// and the conditions' columns (the plan says `index only`); `filter` then sees only the
+    /// columns named in `columns` and `orderBy` (the others read as NULL).
+    public final func select(_ tableName: String, columns: [String]? = nil, where equals: [String: Value] = [:],
+                             range: ColumnRange? = nil, filter: ((Row) throws -> Bool)? = nil, orderBy: [SortKey] = [],
                              limit: Int = .max) throws -> [Row] {
-        let plan = try planScan(tableName, equals: equals, range: range, orderBy: orderBy)
-        return try select(plan, filter: filter, orderBy: orderBy, limit: limit)
+        let plan = try planScan(tableName, equals: equals, range: range, orderBy: orderBy,
+                                reading: columns.map { $0 + orderBy.map(\.column) })
+        let rows = try select(plan, filter: filter, orderBy: orderBy, limit: limit)
+        guard let columns else { return rows }
+        let schema = try table(tableName)
+        let positions = try columns.map { try schema.columnIndex($0) }
+        return rows.map { row in Row(table: row.table, columns: columns, values: positions.map { row.values[$0] }) }
     }
 
     /// `select` over a plan made already (see `planScan`).
