@@ -242,3 +242,14 @@ extension String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
+
+// MARK: - Optional Swift values (NULL for nil)
+
+extension Value {
+    public static func optional(_ value: String?) -> Value { value.map { .text($0) } ?? .null }
+    public static func optional(_ value: UInt64?) -> Value { value.map { .uint($0) } ?? .null }
+    public static func optional(_ value: Int64?) -> Value { value.map { .int($0) } ?? .null }
+    public static func optional(_ value: Bool?) -> Value { value.map { .bool($0) } ?? .null }
+    /// A timestamp (seconds since 1970), NULL for nil.
+    public static func optionalTimestamp(_ value: Int64?) -> Value { value.map { .timestamp($0) } ?? .null }
+}

@@ -266,10 +266,10 @@ extension Transaction {
         }
         for key in orderBy { _ = try schema.columnIndex(key.column) }
         let fixed = Set(equals.keys)
-        // Every column the read touches: what it reads, and what the plan may check per row.
-        let touched: Set<Int>? = try reading.map { columns in
-            Set(try (columns + equals.keys + [range?.column].compactMap { $0 }).map { try schema.columnIndex($0) })
-        }
+        // Every column the read touches: what it reads, and what the plan may check per row
+        // (an equality a partial index's predicate implies needs no check on that index).
+        let readPositions = try reading.map { columns in Set(try columns.map { try schema.columnIndex($0) }) }
+        let checkPositions = try equals.keys.map { ($0, try schema.columnIndex($0)) } + (try range.map { [($0.column, try schema.columnIndex($0.column))] } ?? [])
 
         struct Candidate {
             var index: IndexDefinition?
@@ -297,7 +297,10 @@ extension Transaction {
             let walked = zip(columns, descending).dropFirst(equalCount).map { SortKey($0, descending: $1) }
             let orderMatch = ScanPlan.matches(orderBy, walked, fixed: fixed)
             let indexOnly = index.flatMap { index in
-                touched.map { compiled.index(named: index.name)?.covers($0) ?? false }
+                readPositions.map { reads in
+                    let checks = checkPositions.filter { !Self.predicate(index.predicate, settles: $0.0, equals: equals) }.map(\.1)
+                    return compiled.index(named: index.name)?.covers(reads.union(checks)) ?? false
+                }
             } ?? false
             let candidate = Candidate(index: index, columns: columns, descending: descending, equalCount: equalCount,
                                       usesRange: usesRange, orderMatch: orderMatch, indexOnly: indexOnly)
@@ -316,7 +319,8 @@ extension Transaction {
             SortKey($0, descending: $1 != reverse)
         }
         var residual: [ScanPlan.Residual] = []
-        for (column, value) in equals.sorted(by: { $0.key < $1.key }) where !prefixColumns.contains(column) {
+        for (column, value) in equals.sorted(by: { $0.key < $1.key })
+            where !prefixColumns.contains(column) && !Self.predicate(chosen.index?.predicate, settles: column, equals: equals) {
             residual.append(.init(position: try schema.columnIndex(column), equals: value, range: nil))
         }
         // A walk bounded only from above still meets NULLs (they sort first, or last on a
@@ -327,6 +331,13 @@ extension Transaction {
         return ScanPlan(table: schema.name, index: chosen.index?.name, prefixColumns: prefixColumns, prefix: prefix,
                         range: chosen.usesRange ? range : nil, reverse: reverse, indexOnly: chosen.indexOnly, order: order,
                         fixed: fixed, residual: residual)
+    }
+
+    /// Whether every entry of an index with `predicate` satisfies the equality on `column`
+    /// (the predicate is that very equality), so the walk need not check it.
+    private static func predicate(_ predicate: IndexPredicate?, settles column: String, equals: [String: Value]) -> Bool {
+        guard case .equals(let c, let value)? = predicate, c == column, let wanted = equals[column] else { return false }
+        return value == wanted
     }
 
     /// Whether rows meeting the conditions all satisfy a partial index's predicate.
