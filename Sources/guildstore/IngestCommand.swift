@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import GuildSchema
+import StorageEngine
+
+/// `guildstore ingest`: JSON lines on standard input (the format of `IngestRecord`), one
+/// record each. Records are committed in batches of whatever has arrived (at most
+/// `--batch`), each batch one durable commit (`synchronous = full`); after the commit,
+/// `ok ID` is printed for each record it held, in input order, and standard output is
+/// flushed, so a producer may treat `ok` as "on disk".
+///
+/// A malformed line (bad JSON, unknown kind or column, wrong type) and a record the database
+/// refuses (a duplicate event id, a missing guild / user / channel) are reported on standard
+/// error with the line number and skipped; the refused statement leaves no trace and the
+/// rest of its batch commits. The exit status is 1 when any line was skipped.
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Write JSON-lines records from standard input.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "At most this many records per commit.") var batch: Int = 1_000
+
+    func validate() throws {
+        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+    }
+
+    func run() async throws {
+        let reader = LineReader()
+        let batch = self.batch
+        let skipped = try await withStore(database, synchronous: .full) { store in
+            var skipped = 0
+            while true {
+                let lines = await reader.next(max: batch)
+                if lines.isEmpty { break }
+                var records: [(line: Int, record: IngestRecord)] = []
+                for (number, text) in lines where !text.allSatisfy(\.isWhitespace) {
+                    do {
+                        records.append((number, try IngestRecord.parse(text, lineNumber: number)))
+                    } catch {
+                        report("\(error)")
+                        skipped += 1
+                    }
+                }
+                let toApply = records
+                let outcome = try await store.database.write { tx in
+                    var applied: [String] = []
+                    var refused: [String] = []
+                    for (line, record) in toApply {
+                        do {
+                            try record.apply(to: tx)
+                            applied.append(record.acknowledgement)
+                        } catch let error as GuildStoreError where error.isRefusedStatement {
+                            // A refused statement writes nothing (Table+Write): the batch goes on.
+                            refused.append("line \(line): \(error)")
+                        }
+                    }
+                    return (applied, refused)
+                }
+                for message in outcome.1 { report(message) }
+                skipped += outcome.1.count
+                if !outcome.0.isEmpty {
+                    print(outcome.0.map { "ok \($0)" }.joined(separator: "\n"))
+                    fflush(stdout)
+                }
+            }
+            return skipped
+        }
+        if skipped > 0 {
+            report("\(skipped) line\(skipped == 1 ? "" : "s") skipped")
+            throw ExitCode.failure
+        }
+    }
+}
+
+extension IngestRecord {
+    /// What `ok` names: the record's id, or `guild_id:user_id` for a member.
+    var acknowledgement: String {
+        if case .uint(let id)? = values["id"] { return String(id) }
+        let parts = kind.table.primaryKey.map { column -> String in
+            if case .uint(let id)? = values[column] { return String(id) }
+            return values[column].map { "\($0)" } ?? "?"
+        }
+        return parts.joined(separator: ":")
+    }
+}
+
+extension GuildStoreError {
+    /// The statement broke a constraint or did not fit the schema: the statement alone failed
+    /// and wrote nothing; the transaction can go on.
+    var isRefusedStatement: Bool {
+        switch self {
+        case .uniqueViolation, .foreignKeyViolation, .foreignKeyRestricted, .columnTypeMismatch, .missingValue,
+             .unknownColumn, .keyTooLarge, .valueTooLarge: true
+        default: false
+        }
+    }
+}
+
+/// Writes a line to standard error.
+func report(_ message: String) {
+    FileHandle.standardError.write(Data("guildstore: \(message)\n".utf8))
+}
