@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4", "GuildSQLite"]),
         .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
         .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "TestSupport"]),
+        .testTarget(name: "GuildSQLiteTests", dependencies: ["GuildSQLite", "GuildSchema", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

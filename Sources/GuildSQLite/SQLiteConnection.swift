@@ -111,6 +111,7 @@ public final class SQLiteConnection {
 
     /// Runs `body` in a transaction: `COMMIT` when it returns, `ROLLBACK` when it throws (the
     /// error is rethrown). Not nestable: SQLite has no nested `BEGIN`.
+    @discardableResult
     public func transaction<T>(_ kind: TransactionKind = .deferred, _ body: () throws -> T) throws -> T {
         try execute("BEGIN \(kind.rawValue)")
         let result: T
