@@ -50,6 +50,7 @@ let package = Package(
             dependencies: ["CLZ4", "CGuildStoreSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "GuildSchema", dependencies: ["StorageEngine"]),
+        .target(name: "GuildSQLite", dependencies: ["GuildSchema", "StorageEngine", "CSQLite"]),
         .executableTarget(
             name: "guildstore",
             dependencies: ["GuildSchema", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -59,9 +60,10 @@ let package = Package(
             dependencies: ["StorageEngine", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4", "CSQLite"]),
+        .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4", "GuildSQLite"]),
         .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
         .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "TestSupport"]),
+        .testTarget(name: "GuildSQLiteTests", dependencies: ["GuildSQLite", "GuildSchema", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,3 @@
-// The system SQLite (pkg-config `sqlite3`, Debian `libsqlite3-dev`), used by the differential
-// tests as the reference the engine's query results are compared with.
+// The system SQLite (pkg-config `sqlite3`, Debian `libsqlite3-dev`), reached only through
+// GuildSQLite's `SQLiteConnection` (import, export, and the differential tests' reference).
 #include <sqlite3.h>

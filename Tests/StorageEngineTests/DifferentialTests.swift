@@ -1,5 +1,5 @@
-import CSQLite
 import Foundation
+import GuildSQLite
 import Testing
 import TestSupport
 @testable import StorageEngine
@@ -65,7 +65,7 @@ struct DifferentialTests {
         let directory = try TemporaryDirectory("differential")
         defer { directory.remove() }
         let engine = try StorageEngine.open(path: directory.file("d.gsdb"))
-        let sqlite = try SQLite()
+        let sqlite = try SQLiteConnection.inMemory()
         try engine.write { tx in
             for schema in Self.schemas { try tx.createTable(schema) }
         }
@@ -102,21 +102,21 @@ struct DifferentialTests {
             // Whole tables in primary-key order.
             for schema in Self.schemas {
                 same(cells(try tx.select(schema.name)),
-                     try sqlite.query("SELECT * FROM \(schema.name) ORDER BY \(schema.primaryKey.joined(separator: ", "))"), "table \(schema.name)")
+                     try sqlite.cells("SELECT * FROM \(schema.name) ORDER BY \(schema.primaryKey.joined(separator: ", "))"), "table \(schema.name)")
             }
 
             // Point gets, present and absent.
             for id in 0..<10 as Range<UInt64> {
                 same(cells(try tx.get("guilds", key: [.uint(id)]).map { [$0] } ?? []),
-                     try sqlite.query("SELECT * FROM guilds WHERE id = ?", [.uint(id)]), "guild \(id)")
+                     try sqlite.cells("SELECT * FROM guilds WHERE id = ?", [.uint(id)]), "guild \(id)")
             }
             for _ in 0..<100 {
                 let id = UInt64.random(in: 0..<nextMessage + 5, using: &queries)
                 same(cells(try tx.get("message_events", key: [.uint(id)]).map { [$0] } ?? []),
-                     try sqlite.query("SELECT * FROM message_events WHERE id = ?", [.uint(id)]), "message \(id)")
+                     try sqlite.cells("SELECT * FROM message_events WHERE id = ?", [.uint(id)]), "message \(id)")
                 let guild = UInt64.random(in: 0..<8, using: &queries), user = UInt64.random(in: 0..<40, using: &queries)
                 same(cells(try tx.get("members", key: [.uint(guild), .uint(user)]).map { [$0] } ?? []),
-                     try sqlite.query("SELECT * FROM members WHERE guild_id = ? AND user_id = ?", [.uint(guild), .uint(user)]),
+                     try sqlite.cells("SELECT * FROM members WHERE guild_id = ? AND user_id = ?", [.uint(guild), .uint(user)]),
                      "member \(guild)/\(user)")
             }
 
@@ -124,7 +124,7 @@ struct DifferentialTests {
             let activePlan = try tx.planScan("guilds", equals: ["is_active": true], orderBy: [.descending("created_at"), .ascending("id")])
             #expect(activePlan.index == "active_by_created")
             same(cells(try tx.select("guilds", where: ["is_active": true], orderBy: [.descending("created_at"), .ascending("id")])),
-                 try sqlite.query("SELECT * FROM guilds WHERE is_active = 1 ORDER BY created_at DESC, id ASC"), "active guilds")
+                 try sqlite.cells("SELECT * FROM guilds WHERE is_active = 1 ORDER BY created_at DESC, id ASC"), "active guilds")
 
             for guild in 0..<8 as Range<UInt64> {
                 let g = Value.uint(guild)
@@ -138,26 +138,26 @@ struct DifferentialTests {
                 #expect(try tx.planScan("message_events", equals: ["guild_id": g], range: window).index == "by_guild_created")
                 same(cells(try tx.select("message_events", where: ["guild_id": g], range: window,
                                          orderBy: [.descending("created_at"), .descending("id")], limit: 25)),
-                     try sqlite.query("SELECT * FROM message_events WHERE \(windowSQL) ORDER BY created_at DESC, id DESC LIMIT 25", params),
+                     try sqlite.cells("SELECT * FROM message_events WHERE \(windowSQL) ORDER BY created_at DESC, id DESC LIMIT 25", params),
                      "recent messages of guild \(guild)")
                 same(cells(try tx.select("message_events", where: ["guild_id": g], range: window, orderBy: [.ascending("created_at"), .ascending("id")])),
-                     try sqlite.query("SELECT * FROM message_events WHERE \(windowSQL) ORDER BY created_at, id", params),
+                     try sqlite.cells("SELECT * FROM message_events WHERE \(windowSQL) ORDER BY created_at, id", params),
                      "messages of guild \(guild) in a window")
                 // An order no index gives: sorted, with a filter.
                 same(cells(try tx.select("message_events", where: ["guild_id": g], filter: { $0["has_attachment"] == true },
                                          orderBy: [.descending("character_count"), .ascending("id")], limit: 10)),
-                     try sqlite.query("SELECT * FROM message_events WHERE guild_id = ? AND has_attachment = 1 ORDER BY character_count DESC, id LIMIT 10", [g]),
+                     try sqlite.cells("SELECT * FROM message_events WHERE guild_id = ? AND has_attachment = 1 ORDER BY character_count DESC, id LIMIT 10", [g]),
                      "longest attachments of guild \(guild)")
                 // Members, latest joins first.
                 same(cells(try tx.select("members", where: ["guild_id": g], orderBy: [.descending("joined_at"), .ascending("user_id")])),
-                     try sqlite.query("SELECT * FROM members WHERE guild_id = ? ORDER BY joined_at DESC, user_id", [g]), "members of guild \(guild)")
+                     try sqlite.cells("SELECT * FROM members WHERE guild_id = ? ORDER BY joined_at DESC, user_id", [g]), "members of guild \(guild)")
 
                 // Guild stats over the window.
                 same(cells(try tx.aggregate("message_events", where: ["guild_id": g], range: window,
                                             [.count, .sum("character_count"), .min("character_count"), .max("character_count"),
                                              .avg("character_count"), .countDistinct("user_id"), .countNonNull("rating"),
                                              .sum("rating"), .avg("rating"), .min("rating"), .max("created_at")])),
-                     try sqlite.query("""
+                     try sqlite.cells("""
                          SELECT COUNT(*), SUM(character_count), MIN(character_count), MAX(character_count), AVG(character_count),
                                 COUNT(DISTINCT user_id), COUNT(rating), SUM(rating), AVG(rating), MIN(rating), MAX(created_at)
                          FROM message_events WHERE \(windowSQL)
@@ -167,7 +167,7 @@ struct DifferentialTests {
                 let user = Value.uint(UInt64.random(in: 0..<40, using: &queries))
                 same(cells(try tx.aggregate("message_events", where: ["guild_id": g, "user_id": user], range: ColumnRange("created_at", from: .timestamp(from)),
                                             [.count, .sum("character_count"), .countWhere("has_attachment", equals: true)])),
-                     try sqlite.query("""
+                     try sqlite.cells("""
                          SELECT COUNT(*), SUM(character_count), COUNT(CASE WHEN has_attachment = 1 THEN 1 END)
                          FROM message_events WHERE guild_id = ? AND user_id = ? AND created_at >= ?
                          """, [g, user, .timestamp(from)]), "stats of user \(user) in guild \(guild)")
@@ -175,14 +175,14 @@ struct DifferentialTests {
                 // Leaderboard (seed 004): top 5 by messages, ties by user.
                 same(cells(try tx.aggregate("message_events", where: ["guild_id": g], range: ColumnRange("created_at", from: .timestamp(from)),
                                             groupBy: [.column("user_id")], [.count, .sum("character_count")], orderBy: [.aggregate(0)], limit: 5)),
-                     try sqlite.query("""
+                     try sqlite.cells("""
                          SELECT user_id, COUNT(*), SUM(character_count) FROM message_events WHERE guild_id = ? AND created_at >= ?
                          GROUP BY user_id ORDER BY 2 DESC, 1 LIMIT 5
                          """, [g, .timestamp(from)]), "leaderboard of guild \(guild)")
                 // By characters, smallest first, every user.
                 same(cells(try tx.aggregate("message_events", where: ["guild_id": g], groupBy: [.column("user_id")],
                                             [.sum("character_count"), .avg("rating"), .max("rating")], orderBy: [.aggregate(0, descending: false)])),
-                     try sqlite.query("""
+                     try sqlite.cells("""
                          SELECT user_id, SUM(character_count), AVG(rating), MAX(rating) FROM message_events WHERE guild_id = ?
                          GROUP BY user_id ORDER BY 2, 1
                          """, [g]), "characters by user in guild \(guild)")
@@ -190,7 +190,7 @@ struct DifferentialTests {
                 // Hourly activity with distinct users (seed 001).
                 same(cells(try tx.aggregate("message_events", where: ["guild_id": g], range: ColumnRange("created_at", from: .timestamp(from)),
                                             groupBy: [.hour("created_at")], [.sum("character_count"), .countDistinct("user_id"), .count])),
-                     try sqlite.query("""
+                     try sqlite.cells("""
                          SELECT created_at - ((created_at % 3600) + 3600) % 3600 AS hour, SUM(character_count), COUNT(DISTINCT user_id), COUNT(*)
                          FROM message_events WHERE guild_id = ? AND created_at >= ? GROUP BY hour ORDER BY hour
                          """, [g, .timestamp(from)]), "hourly activity of guild \(guild)")
@@ -199,18 +199,18 @@ struct DifferentialTests {
             // Across guilds: channels by guild (two group columns), daily buckets, member growth.
             same(cells(try tx.aggregate("message_events", groupBy: [.column("guild_id"), .column("channel_id")],
                                         [.count, .countDistinct("user_id"), .min("rating")])),
-                 try sqlite.query("""
+                 try sqlite.cells("""
                      SELECT guild_id, channel_id, COUNT(*), COUNT(DISTINCT user_id), MIN(rating) FROM message_events
                      GROUP BY guild_id, channel_id ORDER BY 1, 2
                      """), "channels by guild")
             same(cells(try tx.aggregate("message_events", groupBy: [.day("created_at")], [.count, .countDistinct("guild_id")],
                                         orderBy: [.group(0, descending: true)])),
-                 try sqlite.query("""
+                 try sqlite.cells("""
                      SELECT created_at - ((created_at % 86400) + 86400) % 86400 AS day, COUNT(*), COUNT(DISTINCT guild_id)
                      FROM message_events GROUP BY day ORDER BY day DESC
                      """), "messages by day")
             same(cells(try tx.aggregate("members", groupBy: [.column("guild_id"), .day("joined_at")], [.count])),
-                 try sqlite.query("""
+                 try sqlite.cells("""
                      SELECT guild_id, joined_at - ((joined_at % 86400) + 86400) % 86400 AS day, COUNT(*)
                      FROM members GROUP BY guild_id, day ORDER BY 1, 2
                      """), "member growth")
@@ -218,20 +218,20 @@ struct DifferentialTests {
             same(cells(try tx.aggregate("members", groupBy: [.column("guild_id")],
                                         [.count, .countNonNull("score"), .sum("score"), .avg("score"), .min("score"), .max("score"),
                                          .countDistinct("nickname")])),
-                 try sqlite.query("""
+                 try sqlite.cells("""
                      SELECT guild_id, COUNT(*), COUNT(score), SUM(score), AVG(score), MIN(score), MAX(score), COUNT(DISTINCT nickname)
                      FROM members GROUP BY guild_id ORDER BY 1
                      """), "member scores by guild")
             same(cells(try tx.aggregate("members", groupBy: [.column("nickname")], [.count, .sum("score")], orderBy: [.aggregate(0)], limit: 6)),
-                 try sqlite.query("SELECT nickname, COUNT(*), SUM(score) FROM members GROUP BY nickname ORDER BY 2 DESC, 1 LIMIT 6"),
+                 try sqlite.cells("SELECT nickname, COUNT(*), SUM(score) FROM members GROUP BY nickname ORDER BY 2 DESC, 1 LIMIT 6"),
                  "common nicknames")
             // No rows: one row of zero counts and NULLs.
             same(cells(try tx.aggregate("message_events", where: ["guild_id": .uint(999)], [.count, .sum("character_count"), .avg("rating"), .max("id")])),
-                 try sqlite.query("SELECT COUNT(*), SUM(character_count), AVG(rating), MAX(id) FROM message_events WHERE guild_id = 999"),
+                 try sqlite.cells("SELECT COUNT(*), SUM(character_count), AVG(rating), MAX(id) FROM message_events WHERE guild_id = 999"),
                  "no rows")
             // Guild with member count (seed 000).
             same(cells(try tx.aggregate("members", groupBy: [.column("guild_id")], [.countNonNull("user_id")], orderBy: [.aggregate(0)], limit: 3)),
-                 try sqlite.query("SELECT guild_id, COUNT(user_id) FROM members GROUP BY guild_id ORDER BY 2 DESC, 1 LIMIT 3"),
+                 try sqlite.cells("SELECT guild_id, COUNT(user_id) FROM members GROUP BY guild_id ORDER BY 2 DESC, 1 LIMIT 3"),
                  "largest guilds")
         }
         #expect(compared > 100)
@@ -243,7 +243,7 @@ struct DifferentialTests {
 
     /// One random statement, applied to both; where the engine says whether it changed a row,
     /// SQLite must agree.
-    static func randomStatement(_ tx: WriteTransaction, _ sqlite: SQLite, _ g: inout SeededGenerator,
+    static func randomStatement(_ tx: WriteTransaction, _ sqlite: SQLiteConnection, _ g: inout SeededGenerator,
                                 nextMessage: inout UInt64, round: Int) throws {
         func time() -> Value { .timestamp(t0 + Int64.random(in: 0..<span, using: &g)) }
         func maybe(_ value: Value) -> Value { Int.random(in: 0..<4, using: &g) == 0 ? .null : value }
@@ -304,7 +304,7 @@ struct DifferentialTests {
             let cutoff = Value.timestamp(t0 + Int64(round) * 600)
             let deleted = try tx.delete(from: "message_events", where: { $0["guild_id"] == guild && $0["created_at"].map { $0 < cutoff } == true })
             try sqlite.execute("DELETE FROM message_events WHERE guild_id = ? AND created_at < ?", [guild, cutoff])
-            #expect(Int(sqlite3_changes(sqlite.handle)) == deleted)
+            #expect(sqlite.changes == deleted)
         }
     }
 
@@ -324,7 +324,7 @@ struct DifferentialTests {
             let keys = zip(index.columns, index.descending).map { $0 + ($1 ? " DESC" : "") }.joined(separator: ", ")
             var statement = "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(schema.name)_\(index.name) ON \(schema.name) (\(keys))"
             switch index.predicate {
-            case .equals(let column, let value): statement += " WHERE \(column) = \(SQLite.literal(value))"
+            case .equals(let column, let value): statement += " WHERE \(column) = \(SQLiteConnection.literal(value))"
             case .isNotNull(let column): statement += " WHERE \(column) IS NOT NULL"
             case nil: break
             }
@@ -353,6 +353,26 @@ enum Cell: Equatable, CustomStringConvertible {
         }
     }
 
+    init(_ value: SQLiteValue) {
+        switch value {
+        case .null: self = .null
+        case .integer(let v): self = .int(v)
+        case .real(let v): self = .real(v)
+        case .text(let s): self = .text(s)
+        case .blob(let b): self = .text(b.map { String($0, radix: 16) }.joined())
+        }
+    }
+
+    /// The cell as a bound parameter.
+    var sqliteValue: SQLiteValue {
+        switch self {
+        case .null: .null
+        case .int(let v): .integer(v)
+        case .real(let v): .real(v)
+        case .text(let s): .text(s)
+        }
+    }
+
     static func == (lhs: Cell, rhs: Cell) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
@@ -373,67 +393,22 @@ enum Cell: Equatable, CustomStringConvertible {
     }
 }
 
-/// Just enough of SQLite's C API for the differential test: an in-memory database,
-/// statements with bound values, rows as cells.
-final class SQLite {
-    let handle: OpaquePointer
-
-    init() throws {
-        var db: OpaquePointer?
-        guard sqlite3_open(":memory:", &db) == SQLITE_OK, let db else { throw SQLiteError("cannot open an in-memory database") }
-        handle = db
-    }
-
-    deinit { sqlite3_close(handle) }
-
-    struct SQLiteError: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
-    }
-
+/// The differential test's vocabulary over `SQLiteConnection` (GuildSQLite): engine values
+/// bound as SQLite holds them, rows read back as cells.
+extension SQLiteConnection {
     /// Runs a statement to its end; returns its rows.
     @discardableResult
-    func query(_ sql: String, _ parameters: [Value] = []) throws -> [[Cell]] {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw SQLiteError("\(sql): \(String(cString: sqlite3_errmsg(handle)))")
-        }
-        defer { sqlite3_finalize(statement) }
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        for (i, value) in parameters.enumerated() {
-            let position = Int32(i + 1)
-            switch Cell(value) {
-            case .null: sqlite3_bind_null(statement, position)
-            case .int(let v): sqlite3_bind_int64(statement, position, v)
-            case .real(let v): sqlite3_bind_double(statement, position, v)
-            case .text(let s): sqlite3_bind_text(statement, position, s, -1, transient)
-            }
-        }
-        var rows: [[Cell]] = []
-        while true {
-            let step = sqlite3_step(statement)
-            if step == SQLITE_DONE { break }
-            guard step == SQLITE_ROW else { throw SQLiteError("\(sql): \(String(cString: sqlite3_errmsg(handle)))") }
-            rows.append((0..<sqlite3_column_count(statement)).map { column in
-                switch sqlite3_column_type(statement, column) {
-                case SQLITE_INTEGER: .int(sqlite3_column_int64(statement, column))
-                case SQLITE_FLOAT: .real(sqlite3_column_double(statement, column))
-                case SQLITE_NULL: .null
-                default: .text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "")
-                }
-            })
-        }
-        return rows
+    func cells(_ sql: String, _ parameters: [Value] = []) throws -> [[Cell]] {
+        try query(sql, parameters.map { Cell($0).sqliteValue }).map { $0.map(Cell.init) }
     }
 
-    func execute(_ sql: String, _ parameters: [Value] = []) throws {
-        try query(sql, parameters)
+    func execute(_ sql: String, _ parameters: [Value]) throws {
+        try run(sql, parameters.map { Cell($0).sqliteValue })
     }
 
     /// Runs a statement; returns whether it changed a row.
     func change(_ sql: String, _ parameters: [Value]) throws -> Bool {
-        try execute(sql, parameters)
-        return sqlite3_changes(handle) > 0
+        try run(sql, parameters.map { Cell($0).sqliteValue }) > 0
     }
 
     /// `INSERT OR <conflict>` of a row given by column name; whether it wrote.
@@ -446,11 +421,6 @@ final class SQLite {
 
     /// A value as an SQL literal (index predicates).
     static func literal(_ value: Value) -> String {
-        switch Cell(value) {
-        case .null: "NULL"
-        case .int(let v): "\(v)"
-        case .real(let v): "\(v)"
-        case .text(let s): "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
-        }
+        Cell(value).sqliteValue.description
     }
 }

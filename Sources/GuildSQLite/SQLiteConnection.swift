@@ -1,0 +1,284 @@
+import CSQLite
+
+/// A small, safe face over the system SQLite (`libsqlite3`): what the import, the export and
+/// the tests need, nothing more.
+///
+/// ```swift
+/// let db = try SQLiteConnection(path: "stats.db", mode: .readOnly)
+/// let select = try db.prepare("SELECT id, name FROM guilds WHERE member_count > ?")
+/// try select.bind([.integer(10)])
+/// while try select.step() { print(select.column(0), select.column(1)) }
+/// ```
+///
+/// Invariants:
+/// - (C1) Every failure is an `SQLiteError` carrying SQLite's result code, `sqlite3_errmsg`
+///   and the SQL that failed; nothing traps on what a file or a caller hands in.
+/// - (C2) A statement keeps its connection alive (it holds a strong reference), so a handle is
+///   never finalized after its database is closed. The connection closes with
+///   `sqlite3_close_v2` when the last reference goes.
+/// - (C3) Text and blobs are bound with `SQLITE_TRANSIENT`: SQLite copies them before the
+///   call returns, so no Swift buffer has to outlive a `bind`.
+///
+/// Neither type is `Sendable`: a connection belongs to one task at a time (SQLite's own
+/// serialized mode would make it safe, but nothing here needs it).
+public final class SQLiteConnection {
+    /// How `init(path:mode:)` opens the file.
+    public enum Mode: Sendable {
+        /// The file must exist; nothing can be written.
+        case readOnly
+        /// The file must exist.
+        case readWrite
+        /// Opened for writing, created when missing.
+        case create
+    }
+
+    let handle: OpaquePointer
+
+    /// Opens `path`, or a private in-memory database for `":memory:"`.
+    public init(path: String, mode: Mode = .create) throws {
+        var flags: Int32 = SQLITE_OPEN_NOMUTEX
+        switch mode {
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE
+        case .create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        }
+        var db: OpaquePointer?
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard code == SQLITE_OK, let db else {
+            // A handle is returned even on failure (unless out of memory): read its message, close it.
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            sqlite3_close_v2(db)
+            throw SQLiteError(code: code, message: message, sql: nil, path: path)
+        }
+        sqlite3_extended_result_codes(db, 1)
+        handle = db
+    }
+
+    /// A private database in memory, gone when the connection is.
+    public static func inMemory() throws -> SQLiteConnection {
+        try SQLiteConnection(path: ":memory:", mode: .create)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// Runs one or more statements separated by `;`, without parameters or results (DDL,
+    /// pragmas, `BEGIN`).
+    public func execute(_ sql: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        guard code == SQLITE_OK else {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(errorMessage)
+            throw SQLiteError(code: code, message: message, sql: sql)
+        }
+    }
+
+    /// Compiles one statement.
+    public func prepare(_ sql: String) throws -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let code = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard code == SQLITE_OK, let statement else {
+            sqlite3_finalize(statement)
+            throw error(code, sql: sql, fallback: "empty statement")
+        }
+        return SQLiteStatement(connection: self, handle: statement, sql: sql)
+    }
+
+    /// Runs one statement with `parameters` to its end and returns every row it produced.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
+        let statement = try prepare(sql)
+        try statement.bind(parameters)
+        var rows: [[SQLiteValue]] = []
+        while try statement.step() { rows.append(statement.row()) }
+        return rows
+    }
+
+    /// Runs one statement with `parameters` to its end, ignoring rows; returns `changes`.
+    @discardableResult
+    public func run(_ sql: String, _ parameters: [SQLiteValue] = []) throws -> Int {
+        let statement = try prepare(sql)
+        try statement.bind(parameters)
+        while try statement.step() {}
+        return changes
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes64(handle)) }
+
+    /// Whether a transaction is open (`BEGIN` without its `COMMIT` / `ROLLBACK` yet).
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` in a transaction: `COMMIT` when it returns, `ROLLBACK` when it throws (the
+    /// error is rethrown). Not nestable: SQLite has no nested `BEGIN`.
+    @discardableResult
+    public func transaction<T>(_ kind: TransactionKind = .deferred, _ body: () throws -> T) throws -> T {
+        try execute("BEGIN \(kind.rawValue)")
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            // SQLite may already have rolled back (some errors end the transaction themselves).
+            if isInTransaction { try? execute("ROLLBACK") }
+            throw error
+        }
+        try execute("COMMIT")
+        return result
+    }
+
+    public enum TransactionKind: String, Sendable {
+        case deferred = "DEFERRED"
+        case immediate = "IMMEDIATE"
+        case exclusive = "EXCLUSIVE"
+    }
+
+    func error(_ code: Int32, sql: String?, fallback: String? = nil) -> SQLiteError {
+        let message = code == SQLITE_OK ? (fallback ?? "") : String(cString: sqlite3_errmsg(handle))
+        return SQLiteError(code: code, message: message, sql: sql)
+    }
+}
+
+/// One compiled statement: bind, step through rows, reset, step again.
+public final class SQLiteStatement {
+    let connection: SQLiteConnection  // (C2)
+    let handle: OpaquePointer
+    /// The statement's text.
+    public let sql: String
+
+    init(connection: SQLiteConnection, handle: OpaquePointer, sql: String) {
+        self.connection = connection
+        self.handle = handle
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Resets the statement and binds `values` to its parameters `?1 ... ?n` (all of them:
+    /// a count that differs from the statement's is an error, not a silent NULL).
+    public func bind(_ values: [SQLiteValue]) throws {
+        reset()
+        let expected = Int(sqlite3_bind_parameter_count(handle))
+        guard values.count == expected else {
+            throw SQLiteError(code: SQLITE_RANGE, message: "\(values.count) values for \(expected) parameters", sql: sql)
+        }
+        for (i, value) in values.enumerated() { try bind(value, at: Int32(i + 1)) }
+    }
+
+    /// Binds one parameter (1-based, as SQLite counts).
+    public func bind(_ value: SQLiteValue, at position: Int32) throws {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)  // (C3)
+        let code: Int32
+        switch value {
+        case .null: code = sqlite3_bind_null(handle, position)
+        case .integer(let v): code = sqlite3_bind_int64(handle, position, v)
+        case .real(let v): code = sqlite3_bind_double(handle, position, v)
+        case .text(let s): code = sqlite3_bind_text64(handle, position, s, UInt64(s.utf8.count), transient, UInt8(SQLITE_UTF8))
+        case .blob(let bytes):
+            code = bytes.withUnsafeBytes { buffer in
+                // A zero-length blob is bound as such, not as NULL (a nil pointer would be NULL).
+                buffer.baseAddress == nil
+                    ? sqlite3_bind_zeroblob(handle, position, 0)
+                    : sqlite3_bind_blob64(handle, position, buffer.baseAddress, UInt64(buffer.count), transient)
+            }
+        }
+        guard code == SQLITE_OK else { throw connection.error(code, sql: sql) }
+    }
+
+    /// Runs to the next row: true when one is ready (read it with `column` / `row`), false when
+    /// the statement is done.
+    public func step() throws -> Bool {
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let code: throw connection.error(code, sql: sql)
+        }
+    }
+
+    /// Back to before the first row; bindings stay.
+    public func reset() {
+        sqlite3_reset(handle)
+    }
+
+    /// Binds `values` and runs the statement to its end (an INSERT, UPDATE or DELETE).
+    public func run(_ values: [SQLiteValue]) throws {
+        try bind(values)
+        while try step() {}
+    }
+
+    public var columnCount: Int { Int(sqlite3_column_count(handle)) }
+
+    public func columnName(_ index: Int) -> String {
+        sqlite3_column_name(handle, Int32(index)).map { String(cString: $0) } ?? ""
+    }
+
+    /// The current row's value in column `index` (0-based), with the storage class SQLite
+    /// holds it in.
+    public func column(_ index: Int) -> SQLiteValue {
+        let i = Int32(index)
+        switch sqlite3_column_type(handle, i) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, i))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, i))
+        case SQLITE_TEXT:
+            guard let text = sqlite3_column_text(handle, i) else { return .text("") }
+            let count = Int(sqlite3_column_bytes(handle, i))
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(handle, i))
+            guard count > 0, let bytes = sqlite3_column_blob(handle, i) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: bytes, count: count)))
+        default: return .null
+        }
+    }
+
+    /// Every column of the current row.
+    public func row() -> [SQLiteValue] {
+        (0..<columnCount).map(column)
+    }
+}
+
+/// A value as SQLite stores it: its five storage classes.
+public enum SQLiteValue: Sendable, Hashable, CustomStringConvertible {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    public var description: String {
+        switch self {
+        case .null: "NULL"
+        case .integer(let v): "\(v)"
+        case .real(let v): "\(v)"
+        case .text(let s): "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+        case .blob(let b): "x'" + b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "'"
+        }
+    }
+}
+
+/// A failure reported by SQLite: its (extended) result code, `sqlite3_errmsg`, and the SQL
+/// (or the path, for an open) it concerns.
+public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// SQLite's extended result code (`SQLITE_CONSTRAINT_PRIMARYKEY`, ...); `code & 0xff` is
+    /// the primary one.
+    public var code: Int32
+    public var message: String
+    public var sql: String?
+    public var path: String?
+
+    public init(code: Int32, message: String, sql: String? = nil, path: String? = nil) {
+        self.code = code
+        self.message = message
+        self.sql = sql
+        self.path = path
+    }
+
+    /// The primary result code (`SQLITE_CONSTRAINT`, `SQLITE_CANTOPEN`, ...).
+    public var primaryCode: Int32 { code & 0xff }
+
+    public var description: String {
+        var text = "SQLite error \(code): \(message)"
+        if let path { text += " (opening \(path))" }
+        if let sql { text += " in: \(sql)" }
+        return text
+    }
+}
