@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "GuildSQLite", dependencies: ["GuildSchema", "StorageEngine", "CSQLite"]),
         .executableTarget(
             name: "guildstore",
-            dependencies: ["GuildSchema", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["GuildSchema", "GuildSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(
             name: "TestSupport",

@@ -59,7 +59,7 @@ struct IngestCommand: AsyncParsableCommand {
                 skipped += outcome.1.count
                 if !outcome.0.isEmpty {
                     print(outcome.0.map { "ok \($0)" }.joined(separator: "\n"))
-                    fflush(stdout)
+                    fflush(nil)  // every output stream: `stdout` is not concurrency-safe to name
                 }
             }
             return skipped

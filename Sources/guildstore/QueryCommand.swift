@@ -29,6 +29,10 @@ struct QueryCommand: AsyncParsableCommand {
     func validate() throws {
         guard limit >= 0 else { throw ValidationError("--limit must not be negative") }
         if let until, until <= since { throw ValidationError("--until must be after --since") }
+        let given = ["--guild": guild != nil, "--user": user != nil, "--event": event != nil]
+        for option in pattern.requiredOptions where given[option] != true {
+            throw ValidationError("\(pattern.rawValue) needs \(option)")
+        }
     }
 
     func run() async throws {

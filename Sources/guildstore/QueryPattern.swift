@@ -52,6 +52,16 @@ enum QueryPattern: String, CaseIterable, ExpressibleByArgument, Sendable {
         }
     }
 
+    /// The options the pattern cannot run without.
+    var requiredOptions: [String] {
+        switch self {
+        case .activeGuilds, .guildStats, .dueReminders: []
+        case .userStats: ["--guild", "--user"]
+        case .reminderTargets: ["--event"]
+        default: ["--guild"]
+        }
+    }
+
     /// Runs the pattern on a snapshot; one array of values per result row, in `columns` order.
     func run(_ tx: Transaction, _ inputs: QueryInputs) throws -> [[JSONValue]] {
         switch self {
@@ -121,8 +131,9 @@ enum QueryPattern: String, CaseIterable, ExpressibleByArgument, Sendable {
         var widths = columns.map(\.count)
         for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return cells.map { row in
-            row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            let line = row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ")
+            return String(line.reversed().drop { $0 == " " }.reversed())
         }.joined(separator: "\n")
     }
 }
