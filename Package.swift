@@ -62,8 +62,10 @@ let package = Package(
         ),
         .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4", "GuildSQLite"]),
         .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
-        .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "TestSupport"]),
+        .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "GuildSQLite", "TestSupport"]),
         .testTarget(name: "GuildSQLiteTests", dependencies: ["GuildSQLite", "GuildSchema", "TestSupport"]),
+        // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).
+        .testTarget(name: "CLITests", dependencies: ["GuildSQLite", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

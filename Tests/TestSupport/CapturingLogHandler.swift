@@ -10,6 +10,11 @@ public struct CapturingLogHandler: LogHandler {
 
         public var messages: [(level: Logger.Level, message: String)] { entries.withLock { $0 } }
 
+        /// Forgets every message so far.
+        public func clear() {
+            entries.withLock { $0.removeAll() }
+        }
+
         func append(_ level: Logger.Level, _ message: String) {
             entries.withLock { $0.append((level, message)) }
         }
