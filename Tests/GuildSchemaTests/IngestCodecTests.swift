@@ -159,3 +159,13 @@ struct IngestCodecTests {
         try await store.close()
     }
 }
+
+@Suite("Ingest record keys")
+struct IngestRecordKeyTests {
+    @Test("keyText is the id, or guild_id:user_id for a member")
+    func keyText() {
+        #expect(sampleRecords[0].keyText == "18446744073709551615")
+        #expect(sampleRecords[3].keyText == "18446744073709551615:1234567890123456789")
+        #expect(IngestRecord(.user, [:]).keyText == "?")
+    }
+}

@@ -22,10 +22,7 @@ extension IngestRecord {
         }
         guard let eventName = fields["event"] as? String else { throw IngestError(line: lineNumber, .missingEvent) }
         guard let kind = IngestKind(rawValue: eventName) else { throw IngestError(line: lineNumber, .unknownEvent(eventName)) }
-        let schema = kind.table
-        var columns: [String: ColumnDefinition] = [:]
-        for column in schema.columns { columns[column.name] = column }
-
+        let columns = IngestColumns.byKind[kind] ?? [:]
         var values: [String: Value] = [:]
         // Sorted, so a line with several problems always reports the same one first.
         for name in fields.keys.sorted() where name != "event" {
@@ -37,11 +34,19 @@ extension IngestRecord {
                 throw IngestError(line: lineNumber, .wrongType(column: name, expected: error.expected, found: error.found))
             }
         }
-        for name in kind.requiredColumns where values[name] == nil {
+        for name in IngestColumns.required[kind] ?? [] where values[name] == nil {
             throw IngestError(line: lineNumber, .missingColumn(event: kind, column: name))
         }
         return IngestRecord(kind, values)
     }
+}
+
+/// Each kind's columns by name and its required columns, computed once rather than per line.
+enum IngestColumns {
+    static let byKind: [IngestKind: [String: ColumnDefinition]] = Dictionary(uniqueKeysWithValues: IngestKind.allCases.map { kind in
+        (kind, Dictionary(kind.table.columns.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }))
+    })
+    static let required: [IngestKind: [String]] = Dictionary(uniqueKeysWithValues: IngestKind.allCases.map { ($0, $0.requiredColumns) })
 }
 
 /// A value that does not fit its column: what was expected and what was found.

@@ -40,5 +40,18 @@ public struct IngestRecord: Sendable, Hashable, CustomStringConvertible {
         try tx.insert(values, into: kind.table.name, onConflict: kind.conflictPolicy)
     }
 
+    /// The record's primary key as the operator reads it (`guildstore ingest` prints
+    /// `ok KEY`): the id, or seed 004's `guild_id:user_id` for a member; `?` for a key column
+    /// the record leaves out.
+    public var keyText: String {
+        kind.table.primaryKey.map { column in
+            switch values[column] {
+            case .uint(let id)?: String(id)
+            case let value?: value.description
+            case nil: "?"
+            }
+        }.joined(separator: ":")
+    }
+
     public var description: String { jsonLine }
 }
