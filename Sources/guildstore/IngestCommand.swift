@@ -47,7 +47,7 @@ struct IngestCommand: AsyncParsableCommand {
                     for (line, record) in toApply {
                         do {
                             try record.apply(to: tx)
-                            applied.append(record.acknowledgement)
+                            applied.append(record.keyText)
                         } catch let error as GuildStoreError where error.isRefusedStatement {
                             // A refused statement writes nothing (Table+Write): the batch goes on.
                             refused.append("line \(line): \(error)")
@@ -68,18 +68,6 @@ struct IngestCommand: AsyncParsableCommand {
             report("\(skipped) line\(skipped == 1 ? "" : "s") skipped")
             throw ExitCode.failure
         }
-    }
-}
-
-extension IngestRecord {
-    /// What `ok` names: the record's id, or `guild_id:user_id` for a member.
-    var acknowledgement: String {
-        if case .uint(let id)? = values["id"] { return String(id) }
-        let parts = kind.table.primaryKey.map { column -> String in
-            if case .uint(let id)? = values[column] { return String(id) }
-            return values[column].map { "\($0)" } ?? "?"
-        }
-        return parts.joined(separator: ":")
     }
 }
 

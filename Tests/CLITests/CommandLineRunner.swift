@@ -32,8 +32,8 @@ struct CommandLineRunner {
         let outputPath = directory.file("stdout-\(stamp)")
         let errorPath = directory.file("stderr-\(stamp)")
         try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        try Data().write(to: URL(fileURLWithPath: outputPath))
+        try Data().write(to: URL(fileURLWithPath: errorPath))
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
