@@ -62,8 +62,8 @@ public struct FixtureGenerator: Sequence, Sendable {
         return counts
     }
 
-    /// Every third user of guild 0 whose message counts there are planned to tie (W4, M1):
-    /// their ids and the count each has.
+    /// The planned leaderboard tie (W4, M1): guild 0 (the busiest), the three users who have
+    /// exactly the same number of messages there, and that number (`messages / 60`).
     public var plannedTie: (guild: UInt64, users: [UInt64], messages: Int) {
         (world.guilds[0].id, world.tieUsers.map { world.users[Int($0)].id }, MessageStream.tieCount(profile))
     }

@@ -8,6 +8,10 @@ import StorageEngine
 /// strings with only `"`, `\` and control characters escaped (everything else is raw UTF-8).
 /// The same record always gives the same bytes, which is what lets the checked-in fixture be
 /// compared byte for byte.
+///
+/// JSON values are written verbatim, so they must be valid JSON text: `parse` and
+/// `FixtureGenerator` only make valid, compact, key-sorted text (which is also what R2 needs).
+/// A record built by hand with a malformed `.json` value gives a line `parse` refuses.
 extension IngestRecord {
     /// The record as one JSON line, without the trailing newline.
     public var jsonLine: String {
