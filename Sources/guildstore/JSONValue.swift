@@ -1,4 +1,5 @@
 import Foundation
+import GuildSchema
 
 /// A JSON value whose objects keep their keys in the order given, so results print with the
 /// SQL's column order. Ids are written as decimal strings (JSON numbers lose precision past
@@ -35,7 +36,7 @@ enum JSONValue: Sendable, Equatable {
         case .double(let d):
             // JSON has no NaN or infinity.
             out += d.isFinite ? "\(d)" : "null"
-        case .string(let s): Self.writeString(s, to: &out)
+        case .string(let s): JSONText.appendString(s, to: &out)
         case .array(let values):
             out += "["
             for (i, value) in values.enumerated() {
@@ -47,28 +48,12 @@ enum JSONValue: Sendable, Equatable {
             out += "{"
             for (i, (key, value)) in members.enumerated() {
                 if i > 0 { out += "," }
-                Self.writeString(key, to: &out)
+                JSONText.appendString(key, to: &out)
                 out += ":"
                 value.write(to: &out)
             }
             out += "}"
         }
-    }
-
-    private static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 
     /// The value as a cell of a text table.

@@ -36,7 +36,7 @@ extension IngestRecord {
 enum IngestLineWriter {
     static func field(_ name: String, _ value: Value, into out: inout String) {
         out += ","
-        string(name, into: &out)
+        JSONText.appendString(name, to: &out)
         out += ":"
         switch value {
         case .null: out += "null"
@@ -44,32 +44,9 @@ enum IngestLineWriter {
         case .int(let v), .timestamp(let v): out += String(v)
         case .bool(let v): out += v ? "true" : "false"
         case .double(let v): out += v.isFinite ? "\(v)" : "null"
-        case .text(let s): string(s, into: &out)
+        case .text(let s): JSONText.appendString(s, to: &out)
         case .json(let s): out += s
-        case .bytes(let b): string(b.map { String($0, radix: 16) }.joined(), into: &out)
+        case .bytes(let b): JSONText.appendString(b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(), to: &out)
         }
-    }
-
-    /// A JSON string literal: escapes `"`, `\` and U+0000...U+001F; leaves the rest as is.
-    static func string(_ s: String, into out: inout String) {
-        out += "\""
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out += s
-        } else {
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }

@@ -4,6 +4,18 @@ import StorageEngine
 // are seconds since 1970. A nil `createdAt` / `updatedAt` on insert means "now" (the columns'
 // defaults); reads always fill them.
 
+/// The engine's `Value` (inside a `Dictionary` extension `Value` names the element type).
+typealias ColumnValue = Value
+
+extension Dictionary where Key == String, Value == ColumnValue {
+    /// Sets `created_at` / `updated_at` to the given times; a nil one is left out, so an
+    /// insert takes "now" and an update keeps (or, for `updated_at`, moves) the stored time.
+    mutating func setTimestamps(createdAt: Int64?, updatedAt: Int64?) {
+        if let createdAt { self["created_at"] = .timestamp(createdAt) }
+        if let updatedAt { self["updated_at"] = .timestamp(updatedAt) }
+    }
+}
+
 public struct Guild: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.guilds }
 
@@ -43,8 +55,7 @@ public struct Guild: TableRecord, Hashable {
         var values: [String: Value] = ["id": .uint(id), "name": .optional(name), "icon": .optional(icon),
                                        "owner_id": .optional(ownerID), "member_count": .optional(memberCount),
                                        "is_active": .bool(isActive)]
-        if let createdAt { values["created_at"] = .timestamp(createdAt) }
-        if let updatedAt { values["updated_at"] = .timestamp(updatedAt) }
+        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
         return values
     }
 }
@@ -87,8 +98,7 @@ public struct User: TableRecord, Hashable {
     public var values: [String: Value] {
         var values: [String: Value] = ["id": .uint(id), "username": .optional(username), "discriminator": .optional(discriminator),
                                        "global_name": .optional(globalName), "avatar": .optional(avatar), "bot": .bool(bot)]
-        if let createdAt { values["created_at"] = .timestamp(createdAt) }
-        if let updatedAt { values["updated_at"] = .timestamp(updatedAt) }
+        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
         return values
     }
 }
@@ -132,8 +142,7 @@ public struct Channel: TableRecord, Hashable {
     public var values: [String: Value] {
         var values: [String: Value] = ["id": .uint(id), "guild_id": .uint(guildID), "name": .optional(name), "type": .int(type),
                                        "parent_id": .optional(parentID), "position": .optional(position)]
-        if let createdAt { values["created_at"] = .timestamp(createdAt) }
-        if let updatedAt { values["updated_at"] = .timestamp(updatedAt) }
+        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
         return values
     }
 }
@@ -178,8 +187,7 @@ public struct Member: TableRecord, Hashable {
         var values: [String: Value] = ["guild_id": .uint(guildID), "user_id": .uint(userID), "nickname": .optional(nickname),
                                        "roles": .json(roles), "joined_at": .optionalTimestamp(joinedAt),
                                        "premium_since": .optionalTimestamp(premiumSince)]
-        if let createdAt { values["created_at"] = .timestamp(createdAt) }
-        if let updatedAt { values["updated_at"] = .timestamp(updatedAt) }
+        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
         return values
     }
 }

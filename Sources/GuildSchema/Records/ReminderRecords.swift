@@ -60,8 +60,7 @@ public struct ReminderEvent: TableRecord, Hashable {
             "title": .text(title), "description": .optional(description), "interval_minutes": .int(intervalMinutes),
             "is_paused": .bool(isPaused), "last_reminder": .optionalTimestamp(lastReminder),
             "required_reactions": .json(requiredReactions)]
-        if let createdAt { values["created_at"] = .timestamp(createdAt) }
-        if let updatedAt { values["updated_at"] = .timestamp(updatedAt) }
+        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
         return values
     }
 }
@@ -101,8 +100,7 @@ public struct Reaction: TableRecord, Hashable {
     public var values: [String: Value] {
         var values: [String: Value] = ["id": .uint(id), "event_id": .uint(eventID), "user_id": .uint(userID),
                                        "emoji": .text(emoji), "reacted_at": .timestamp(reactedAt)]
-        if let createdAt { values["created_at"] = .timestamp(createdAt) }
-        if let updatedAt { values["updated_at"] = .timestamp(updatedAt) }
+        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
         return values
     }
 }
@@ -150,8 +148,7 @@ public struct ReminderLog: TableRecord, Hashable {
         var values: [String: Value] = ["id": .uint(id), "event_id": .uint(eventID), "scheduled_at": .timestamp(scheduledAt),
                                        "sent_at": .optionalTimestamp(sentAt), "users_notified": .int(usersNotified),
                                        "status": .text(status), "error_message": .optional(errorMessage)]
-        if let createdAt { values["created_at"] = .timestamp(createdAt) }
-        if let updatedAt { values["updated_at"] = .timestamp(updatedAt) }
+        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
         return values
     }
 }
