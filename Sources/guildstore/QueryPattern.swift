@@ -131,7 +131,8 @@ enum QueryPattern: String, CaseIterable, ExpressibleByArgument, Sendable {
         var widths = columns.map(\.count)
         for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return cells.map { row in
-            let line = row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            // Padded by Characters (NSString's padding counts UTF-16 units and would cut an emoji).
+            let line = row.enumerated().map { i, cell in cell + String(repeating: " ", count: max(0, widths[i] - cell.count)) }
                 .joined(separator: "  ")
             return String(line.reversed().drop { $0 == " " }.reversed())
         }.joined(separator: "\n")

@@ -106,7 +106,7 @@ struct CommandLineTests {
         defer { directory.remove() }
         let cli = CommandLineRunner(directory: directory)
         let input = [
-            #"{"event":"guild","id":"81384788765712384","name":"Mocha ☕","created_at":1700000000}"#,
+            #"{"event":"guild","id":"81384788765712384","name":"Mocha 🍵","created_at":1700000000}"#,
             #"{"event":"user","id":"80351110224678912","username":"ann"}"#,
             #"{"event":"channel","id":"81384788765712385","guild_id":"81384788765712384","type":0}"#,
             #"{"event":"member","guild_id":"81384788765712384","user_id":"80351110224678912","roles":["1","2"],"joined_at":1700000100}"#,
@@ -129,6 +129,9 @@ struct CommandLineTests {
         let stats = try cli.run(["query", "user-stats", "--guild", "81384788765712384", "--user", "80351110224678912", "--json"],
                                 database: "i.gsdb")
         #expect(stats.stdout == #"{"pattern":"user-stats","rows":[{"message_count":1,"total_characters":12,"attachments":1}]}"# + "\n")
+        // The table form keeps a name outside the BMP whole (padding counts Characters).
+        let guilds = try cli.run(["query", "active-guilds"], database: "i.gsdb")
+        #expect(guilds.lines.last?.contains("Mocha 🍵") == true, "\(guilds.stdout)")
         let voice = try cli.run(["query", "voice-activity", "--guild", "81384788765712384", "--json"], database: "i.gsdb")
         #expect(voice.stdout.contains(#"{"user_id":"80351110224678912","total_voice_time":60000,"session_count":1}"#))
     }
