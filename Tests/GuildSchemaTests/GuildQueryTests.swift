@@ -161,6 +161,16 @@ struct GuildQueryTests {
             #expect(lines.count == 1 && lines[0].contains("idx_message_events_guild_time") && lines[0].contains("index only")
                     && lines[0].contains(": \(expected) index entries read"), "\(name): \(lines)")
         }
+        // User stats: the guild's top user, through (guild_id, user_id, created_at).
+        let user = try #require(try fixture.users(of: guild).first)
+        let userRows = try fixture.expected("SELECT COUNT(*) FROM message_events WHERE guild_id = ? AND user_id = ? AND created_at >= ?",
+                                            [id(guild), id(user), .integer(since)])
+        guard case .integer(let userExpected)? = userRows.first?.first, userExpected > 0 else { Issue.record("no user rows"); return }
+        fixture.log.clear()
+        _ = try await fixture.store.database.read { try $0.userStats(guild: guild, user: user, since: since) }
+        let lines = fixture.log.messages.map(\.message)
+        #expect(lines.count == 1 && lines[0].contains("idx_message_events_guild_user") && lines[0].contains("index only")
+                && lines[0].contains(": \(userExpected) index entries read"), "user stats: \(lines)")
     }
 
     @Test("voice activity, member growth (hour and day buckets), presence distribution")
