@@ -3,8 +3,13 @@
 /// Split policy: a node that overflows while keys arrive in increasing order at its end (this
 /// insert and the previous one both appended: snowflake ids, timestamps, per-guild
 /// sequences) keeps all its cells and sends only the new cell to the new right page, so
-/// sequential loads leave nodes nearly full. Any other split divides the cells by bytes, so
-/// random inserts that happen to land at a node's end do not leave it nearly empty.
+/// sequential loads leave nodes nearly full. A leaf that overflows while keys arrive in
+/// increasing order at one point inside it (each insert right after the previous one: an
+/// index on `(guild_id, created_at)` grows at the end of every guild's run) splits at that
+/// point when the cells before it fill at least half the bytes: they stay, full, and the new
+/// cell goes right with the cells after it, where the run goes on. Any other split divides the
+/// cells by bytes, so random inserts that happen to land at one place do not leave nodes
+/// half empty for good.
 extension WriteTransaction {
     typealias PathEntry = (page: UInt32, index: Int)
 
@@ -111,9 +116,11 @@ extension WriteTransaction {
             path.append((root, 0))
             page = child
         }
-        let (newPage, up) = sequential
+        let count = try node(page).0.count
+        let atEnd = sequential && position == count
+        let (newPage, up) = atEnd
             ? try splitAtEnd(page: page, cell: cell)
-            : try splitBalanced(page: page, position: position, cell: cell)
+            : try splitBalanced(page: page, position: position, cell: cell, sequential: sequential)
         guard let (parentPage, index) = path.popLast() else {
             throw GuildStoreError.corruptPage(page: page, reason: "split below a missing parent")
         }
@@ -128,9 +135,10 @@ extension WriteTransaction {
         }
     }
 
-    /// Divides the node's cells and the new one by bytes between the node and a new right
-    /// sibling. Returns the sibling and the cell for the parent.
-    private func splitBalanced(page: UInt32, position: Int, cell: [UInt8]) throws -> (UInt32, [UInt8]) {
+    /// Divides the node's cells and the new one between the node and a new right sibling: a
+    /// leaf in a `sequential` run at `position` at that point when the cells before it hold at
+    /// least half the bytes, otherwise by bytes. Returns the sibling and the cell for the parent.
+    private func splitBalanced(page: UInt32, position: Int, cell: [UInt8], sequential: Bool) throws -> (UInt32, [UInt8]) {
         let node = try writableNode(page)
         let view = try node.node
         var cells = try (0..<view.count).map { try view.cellBytes($0) }
@@ -138,9 +146,13 @@ extension WriteTransaction {
         let (newPage, newBuffer) = try allocatePage()
         let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
         if view.isLeaf {
-            let cut = Self.balancedCut(cells, leaf: true)
+            // B3: the cells before `position` came from one page, and the rest hold at most
+            // half of the bytes plus one cell, so both sides fit.
+            let atRun = sequential && Self.bytes(cells[..<position]) * 2 >= Self.bytes(cells[...])
+            let cut = atRun ? position : Self.balancedCut(cells, leaf: true)
             try node.rebuild(cells: cells[..<cut], rightChild: 0, type: .leaf)
             try right.rebuild(cells: cells[cut...], rightChild: 0, type: .leaf)
+            if atRun { right.appendRun = 1 }  // the run goes on at the right page's slot 0
             let separator = Cell.separator(after: Cell.key(of: cells[cut - 1], leaf: true),
                                            before: Cell.key(of: cells[cut], leaf: true))
             return (newPage, separator.withUnsafeBytes { Cell.interior(child: page, key: $0) })
@@ -179,6 +191,11 @@ extension WriteTransaction {
         node.appendRun = 0
         right.appendRun = 1
         return (newPage, up)
+    }
+
+    /// Bytes `cells` take in a node, slots included.
+    static func bytes(_ cells: ArraySlice<[UInt8]>) -> Int {
+        cells.reduce(0) { $0 + $1.count + NodeLayout.slotSize }
     }
 
     /// The cut index that divides `cells` most evenly by bytes, leaving each side non-empty

@@ -16,19 +16,28 @@ struct MutableNode {
 
     func setRightChild(_ page: UInt32) { base.setU32(16, page) }
 
-    /// Consecutive inserts at the node's end (byte 5).
+    /// Consecutive inserts at the node's end or right after the previous insert (byte 5).
     var appendRun: Int {
         get { Int(UnsafeRawPointer(base).u8(5)) }
         nonmutating set { base.setU8(5, UInt8(min(255, newValue))) }
     }
 
+    /// The slot the latest insert took (bytes 20-21); a hint, so any value read is safe.
+    var lastInsert: Int {
+        get { UnsafeRawPointer(base).u16(20) }
+        nonmutating set { base.setU16(20, newValue) }
+    }
+
     /// Records an insert at `position` and says whether keys are arriving in increasing order
-    /// here: this insert and the one before both at the end.
+    /// here: this insert and the one before each landed at the end or right after the insert
+    /// before them (an index's `(guild_id, created_at)` entries of one guild arrive at the end
+    /// of that guild's run, inside a leaf that also holds the next guild's).
     func noteInsert(at position: Int) -> Bool {
         let run = appendRun
-        let appending = position == count
-        appendRun = appending ? run + 1 : 0
-        return appending && run >= 1
+        let follows = position == count || position == lastInsert + 1
+        appendRun = follows ? run + 1 : 0
+        lastInsert = position
+        return follows && run >= 1
     }
 
     /// Sets child pointer `i` (i == count: the right-most child).

@@ -3,13 +3,16 @@
 ///     offset size  field
 ///          0    4  CRC32C of bytes 4..<pageSize
 ///          4    1  page type: 2 leaf, 3 interior
-///          5    1  append run: how many inserts in a row landed at the node's end (saturates
-///                  at 255); the split policy's hint that keys arrive in increasing order
+///          5    1  insert run: how many inserts in a row landed at the node's end or right
+///                  after the previous insert (saturates at 255); the split policy's hint
+///                  that keys arrive in increasing order there
 ///          6    2  cell count n
 ///          8    4  content start: offset of the lowest cell byte; cells grow down from the end
 ///         12    4  fragmented bytes: space inside the content area freed by removed cells
 ///         16    4  right-most child page (interior); 0 in a leaf
-///         20    4  reserved, zero
+///         20    2  last insert: the slot the latest insert took (a hint, like byte 5: any
+///                  value is safe, 0 in nodes written before it existed)
+///         22    2  reserved, zero
 ///         24   2n  slot array: offset of each cell, in key order
 ///
 /// Leaf cell:     varint key length, varint (value length << 1 | overflow flag), key bytes,
