@@ -6,10 +6,11 @@
 /// sequential loads leave nodes nearly full. A leaf that overflows while keys arrive in
 /// increasing order at one point inside it (each insert right after the previous one: an
 /// index on `(guild_id, created_at)` grows at the end of every guild's run) splits at that
-/// point when the cells before it fill at least half the bytes: they stay, full, and the new
-/// cell goes right with the cells after it, where the run goes on. Any other split divides the
-/// cells by bytes, so random inserts that happen to land at one place do not leave nodes
-/// half empty for good.
+/// point: the new cell stays with the run's cells and the cells after it (the next guild's)
+/// move to the new right page, so the run fills its page, then goes on through end splits;
+/// when the new cell does not fit there, the cells before it stay if they fill half the bytes.
+/// Any other split divides the cells by bytes, so random inserts that happen to land at one
+/// place do not leave nodes half empty for good.
 extension WriteTransaction {
     typealias PathEntry = (page: UInt32, index: Int)
 
@@ -90,7 +91,7 @@ extension WriteTransaction {
     /// position), else nil.
     private static func lastKeyIfBelow(_ key: UnsafeRawBufferPointer, in buffer: PageBuffer, pageSize: Int, number: UInt32) throws -> Int? {
         let node = try Node(PageRef(base: buffer.pointer, owner: nil), number: number, pageSize: pageSize)
-        guard node.isLeaf, node.count > 0, compareKeys(try node.key(node.count - 1), key) < 0 else { return nil }
+        guard node.isLeaf, node.count > 0, try node.compareKey(node.count - 1, key) < 0 else { return nil }
         return node.count
     }
 
@@ -146,13 +147,28 @@ extension WriteTransaction {
         let (newPage, newBuffer) = try allocatePage()
         let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
         if view.isLeaf {
-            // B3: the cells before `position` came from one page, and the rest hold at most
-            // half of the bytes plus one cell, so both sides fit.
-            let atRun = sequential && Self.bytes(cells[..<position]) * 2 >= Self.bytes(cells[...])
-            let cut = atRun ? position : Self.balancedCut(cells, leaf: true)
+            // In a run, the run's side keeps the new cell when it fits there: the cells after
+            // it (the next guild's) go right, and the run goes on at the left page's end with
+            // the longer prefix of its own keys (B6). Else the cells before the run stay and
+            // the new cell goes right when they fill half the bytes. B3: cells that came from
+            // one page fit one page, and half of the bytes plus one cell fit too.
+            var cut = Self.balancedCut(cells, leaf: true)
+            var runOnLeft = false, runOnRight = false
+            if sequential, position + 1 < cells.count {
+                let left = cells[...position]
+                let shared = Cell.key(of: cells[0], leaf: true).withUnsafeBytes { a in
+                    Cell.key(of: cells[position], leaf: true).withUnsafeBytes { b in commonPrefix(a, b) }
+                }
+                if try MutableNode.storedBytes(left, prefix: shared) <= pageSize - NodeLayout.headerSize {
+                    (cut, runOnLeft) = (position + 1, true)
+                } else if Self.bytes(cells[..<position]) * 2 >= Self.bytes(cells[...]) {
+                    (cut, runOnRight) = (position, true)
+                }
+            }
             try node.rebuild(cells: cells[..<cut], rightChild: 0, type: .leaf)
             try right.rebuild(cells: cells[cut...], rightChild: 0, type: .leaf)
-            if atRun { right.appendRun = 1 }  // the run goes on at the right page's slot 0
+            if runOnLeft { (node.appendRun, node.lastInsert) = (1, position) }
+            if runOnRight { right.appendRun = 1 }  // the run goes on at the right page's slot 0
             let separator = Cell.separator(after: Cell.key(of: cells[cut - 1], leaf: true),
                                            before: Cell.key(of: cells[cut], leaf: true))
             return (newPage, separator.withUnsafeBytes { Cell.interior(child: page, key: $0) })
@@ -175,7 +191,7 @@ extension WriteTransaction {
         let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
         let up: [UInt8]
         if view.isLeaf {
-            let separator = Cell.separator(after: Array(try view.key(view.count - 1)), before: Cell.key(of: cell, leaf: true))
+            let separator = Cell.separator(after: try view.withKey(view.count - 1) { Array($0) }, before: Cell.key(of: cell, leaf: true))
             NodeLayout.initialize(right.base, pageSize: pageSize, type: .leaf)
             guard try cell.withUnsafeBytes({ try right.insertCell($0, at: 0) }) else {
                 throw GuildStoreError.corruptPage(page: newPage, reason: "a cell does not fit an empty page")
