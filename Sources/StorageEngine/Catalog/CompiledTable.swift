@@ -6,22 +6,23 @@ final class CompiledTable: Sendable {
     let schema: TableSchema
     /// The row tree; nil only for a catalog entry without its tree (reported on use).
     let rowTree: Tree?
-    let columnTypes: [ColumnType]
     let positions: [String: Int]
     let primaryKeyPositions: [Int]
     let primaryKeyTypes: [ColumnType]
+    /// How rows sit in the row tree (S2).
+    let layout: RowLayout
     let indexes: [CompiledIndex]
     let hasUniqueIndex: Bool
 
     init(_ schema: TableSchema, trees: (String) throws -> Tree?) throws {
         self.schema = schema
         rowTree = try trees(schema.rowTreeName)
-        columnTypes = schema.columnTypes
         var positions: [String: Int] = [:]
         for (i, column) in schema.columns.enumerated() where positions[column.name] == nil { positions[column.name] = i }
         self.positions = positions
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
+        layout = try RowLayout(schema)
         indexes = try schema.indexes.map { try CompiledIndex($0, schema: schema, tree: try trees(schema.indexTreeName($0))) }
         hasUniqueIndex = schema.indexes.contains { $0.unique }
     }
@@ -38,9 +39,12 @@ final class CompiledTable: Sendable {
 
     @inline(__always)
     func encodedPrimaryKey(_ values: [Value]) -> [UInt8] {
-        var encoder = TupleEncoder()
-        for p in primaryKeyPositions { encoder.append(values[p]) }
-        return encoder.bytes
+        layout.key(values)
+    }
+
+    /// The row stored under `key` with `value`, defaults filled (S1, S2).
+    func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
+        schema.fillingDefaults(try layout.decode(key: key, value: value))
     }
 
     func index(named name: String) -> CompiledIndex? {

@@ -40,13 +40,13 @@ extension Transaction {
         try scan(tree, range) { key, value in
             let values: [Value]
             if let index = order.index {
-                let primary = try index.primaryKey(key: key, value: value)
-                guard let rows, let bytes = try get(TupleEncoding.encode(primary), in: rows) else {
+                let primary = TupleEncoding.encode(try index.primaryKey(key: key, value: value))
+                guard let rows, let bytes = try get(primary, in: rows) else {
                     throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(schema.name) does not hold")
                 }
-                values = try schema.decodeRow(bytes)
+                values = try primary.withUnsafeBytes { k in try bytes.withUnsafeBytes { try table.decodeRow(key: k, value: $0) } }
             } else {
-                values = try schema.decodeRow(value)
+                values = try table.decodeRow(key: key, value: value)
             }
             return try body(Row(table: schema.name, columns: columnNames, values: values))
         }

@@ -20,7 +20,7 @@ extension WriteTransaction {
         let key = table.encodedPrimaryKey(row)
         // Without unique indexes nothing can fail once the row is stored: store it in the same
         // descent that checks the primary key.
-        let stored = table.hasUniqueIndex ? nil : try putIfAbsent(key, try RowEncoding.encode(row, types: table.columnTypes), in: rows)
+        let stored = table.hasUniqueIndex ? nil : try putIfAbsent(key, try table.layout.value(row), in: rows)
         if stored != true, let existing = try get(key, in: rows) {
             switch onConflict {
             case .fail:
@@ -28,14 +28,14 @@ extension WriteTransaction {
             case .ignore:
                 return false
             case .replace:
-                let old = try schema.decodeRow(existing)
+                let old = try key.withUnsafeBytes { k in try existing.withUnsafeBytes { try table.decodeRow(key: k, value: $0) } }
                 try replace(old: old, new: try carryingCreation(row, from: old, values: values, schema: schema), table: table)
                 return true
             }
         }
         if stored != true {
             try checkUnique(row, replacing: nil, table: table)
-            try put(key, try RowEncoding.encode(row, types: table.columnTypes), in: rows)
+            try put(key, try table.layout.value(row), in: rows)
         }
         for index in table.indexes where index.holds(row) {
             let entry = try index.entry(for: row)
@@ -86,10 +86,11 @@ extension WriteTransaction {
     @discardableResult
     public func delete(from tableName: String, where predicate: (Row) throws -> Bool) throws -> Int {
         var matched: [[Value]] = []
-        let schema = try table(tableName)
+        let table = try compiledTable(tableName)
+        let schema = table.schema
         let columnNames = schema.columns.map(\.name)
-        try scan(try rowTree(schema)) { _, value in
-            let values = try schema.decodeRow(value)
+        try scan(try table.rows()) { key, value in
+            let values = try table.decodeRow(key: key, value: value)
             if try predicate(Row(table: schema.name, columns: columnNames, values: values)) { matched.append(values) }
             return true
         }
@@ -129,7 +130,7 @@ extension WriteTransaction {
         try checkUnique(new, replacing: old, table: table)
         try removeIndexEntries(old, table: table)
         if newKey != oldKey { try delete(oldKey, in: rows) }
-        try put(newKey, try RowEncoding.encode(new, types: table.columnTypes), in: rows)
+        try put(newKey, try table.layout.value(new), in: rows)
         for index in table.indexes where index.holds(new) {
             let entry = try index.entry(for: new)
             try put(entry.key, entry.value, in: try index.tree(of: schema.name))
@@ -229,7 +230,8 @@ extension Transaction {
             throw GuildStoreError.columnTypeMismatch(table: schema.name, column: "primary key", expected: "\(type)",
                                                      found: value.columnType.map { "\($0)" } ?? "null")
         }
-        guard let bytes = try get(TupleEncoding.encode(key), in: try rowTree(schema)) else { return nil }
-        return try schema.decodeRow(bytes)
+        let encoded = TupleEncoding.encode(key)
+        guard let bytes = try get(encoded, in: try rowTree(schema)) else { return nil }
+        return try encoded.withUnsafeBytes { k in try bytes.withUnsafeBytes { try schema.decodeRow(key: k, value: $0) } }
     }
 }
