@@ -26,10 +26,10 @@
 /// Invariants:
 /// (R1) n is at most the number of columns it is read with, and columns n..<count read as
 ///      NULL. A writer stores n = 1 + the index of the last non-NULL column (0 for an all-NULL
-///      row), so
-///      trailing NULLs cost nothing, and a row written before a migration added columns reads
-///      back with the new columns NULL, without rewriting it. (A column added with a non-NULL
-///      default needs the catalog to supply the default; the row format only knows NULL.)
+///      row), so trailing NULLs cost nothing, and a row written before a migration added
+///      columns reads back with the new columns NULL, without rewriting it. (A column added
+///      with a non-NULL default needs the catalog to supply the default; the row format only
+///      knows NULL.)
 /// (R2) A row ends exactly after its last value: bytes left over are corruption.
 /// (R3) Rows carry no types: they are read with the column types of the table they belong to,
 ///      so changing a column's type means rewriting its rows. The database header's format
