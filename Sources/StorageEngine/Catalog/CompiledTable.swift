@@ -11,6 +11,8 @@ final class CompiledTable: Sendable {
     let primaryKeyTypes: [ColumnType]
     /// How rows sit in the row tree (S2).
     let layout: RowLayout
+    /// NOT NULL columns with a value default: what `TableSchema.fillingDefaults` fills (S1).
+    let defaultFills: [(position: Int, value: Value)]
     let indexes: [CompiledIndex]
     let hasUniqueIndex: Bool
 
@@ -23,6 +25,10 @@ final class CompiledTable: Sendable {
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
         layout = try RowLayout(schema)
+        defaultFills = schema.columns.indices.compactMap { i in
+            guard !schema.columns[i].nullable, case .value(let value) = schema.columns[i].defaultValue else { return nil }
+            return (i, value)
+        }
         indexes = try schema.indexes.map { try CompiledIndex($0, schema: schema, tree: try trees(schema.indexTreeName($0))) }
         hasUniqueIndex = schema.indexes.contains { $0.unique }
     }
@@ -42,9 +48,12 @@ final class CompiledTable: Sendable {
         layout.key(values)
     }
 
-    /// The row stored under `key` with `value`, defaults filled (S1, S2).
+    /// The row stored under `key` with `value`, defaults filled as `fillingDefaults` does
+    /// (S1, S2).
     func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
-        schema.fillingDefaults(try layout.decode(key: key, value: value))
+        var row = try layout.decode(key: key, value: value)
+        for fill in defaultFills where row[fill.position].isNull { row[fill.position] = fill.value }
+        return row
     }
 
     func index(named name: String) -> CompiledIndex? {
@@ -60,7 +69,7 @@ final class CompiledTable: Sendable {
 /// alone must collide). The value of a non-unique index without included columns is empty:
 /// the primary key is the key's suffix. Every other index's value is the row encoding of the
 /// primary key and the included columns.
-struct CompiledIndex: Sendable {
+final class CompiledIndex: Sendable {
     enum Predicate: Sendable {
         case equals(Int, Value)
         case isNotNull(Int)
@@ -128,6 +137,18 @@ struct CompiledIndex: Sendable {
         if emptyValue { return (encoder.bytes, checksUniqueness, []) }
         let stored = primaryKeyPositions.map { values[$0] } + includingPositions.map { values[$0] }
         return (encoder.bytes, checksUniqueness, try RowEncoding.encode(stored, types: valueTypes))
+    }
+
+    /// Calls `body` with the row tree key (S2) of the row an entry names: the key's suffix
+    /// after the indexed columns in a non-unique index (no copy), the encoded primary key of
+    /// the value otherwise.
+    func withRowKey<T>(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        if definition.unique {
+            return try TupleEncoding.encode(try primaryKey(key: key, value: value)).withUnsafeBytes { try body($0) }
+        }
+        var decoder = TupleDecoder(key)
+        for (i, type) in columnTypes.enumerated() { _ = try decoder.next(type, descending: definition.descending[i]) }
+        return try body(UnsafeRawBufferPointer(rebasing: key[decoder.offset...]))
     }
 
     /// The primary key an entry names.

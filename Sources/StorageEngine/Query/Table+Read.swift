@@ -36,19 +36,24 @@ extension Transaction {
         let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper,
                                   descending: Array(order.descending.prefix(bounded)), reverse: reverse)
         guard let tree = order.tree else { throw GuildStoreError.unknownTable(schema.name) }
+        // Captured one by one, so the closure copies no schema per row.
         let rows = table.rowTree
+        let index = order.index
+        let tableName = schema.name
         try scan(tree, range) { key, value in
             let values: [Value]
-            if let index = order.index {
-                let primary = TupleEncoding.encode(try index.primaryKey(key: key, value: value))
-                guard let rows, let bytes = try get(primary, in: rows) else {
-                    throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(schema.name) does not hold")
+            if let index {
+                let row = try index.withRowKey(key: key, value: value) { rowKey in
+                    try rows.flatMap { rows in try withValue(rowKey, in: rows) { try table.decodeRow(key: rowKey, value: $0) } }
                 }
-                values = try primary.withUnsafeBytes { k in try bytes.withUnsafeBytes { try table.decodeRow(key: k, value: $0) } }
+                guard let row else {
+                    throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(tableName) does not hold")
+                }
+                values = row
             } else {
                 values = try table.decodeRow(key: key, value: value)
             }
-            return try body(Row(table: schema.name, columns: columnNames, values: values))
+            return try body(Row(table: tableName, columns: columnNames, values: values))
         }
     }
 
