@@ -14,9 +14,12 @@
 extension WriteTransaction {
     typealias PathEntry = (page: UInt32, index: Int)
 
-    /// Descends to the leaf for `key`, recording the child index taken at each level.
+    /// Descends to the leaf for `key`, recording the child index taken at each level. The path
+    /// reuses the storage of the last one handed back to `pathStorage`.
     func pathToLeaf(_ key: UnsafeRawBufferPointer, root: UInt32) throws -> (path: [PathEntry], leaf: UInt32) {
-        var path: [PathEntry] = []
+        var path = pathStorage
+        pathStorage = []
+        path.removeAll(keepingCapacity: true)
         path.reserveCapacity(8)
         var page = root
         while true {
@@ -40,18 +43,23 @@ extension WriteTransaction {
         let position: Int
         let found: Bool
         let leaf: MutableNode
+        let descended: Bool
         let hinted = appendHints.firstIndex { $0.root == root }
         if let hinted, case let hint = appendHints[hinted], let buffer = dirty[hint.leaf],
            let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hint.leaf) {
             // B5: past the rightmost leaf's last key: that leaf, no descent.
-            (path, leafPage) = (hint.path, hint.leaf)
+            (path, leafPage, descended) = (hint.path, hint.leaf, false)
             leaf = MutableNode(base: buffer.pointer, pageSize: pageSize, number: hint.leaf)
             (position, found) = (last, false)
         } else {
             (path, leafPage) = try pathToLeaf(key, root: root)
+            descended = true
             if ifAbsent {
                 let (view, ref) = try node(leafPage)
-                if try withExtendedLifetime(ref.owner, { try view.lowerBound(key).found }) { return false }
+                if try withExtendedLifetime(ref.owner, { try view.lowerBound(key).found }) {
+                    pathStorage = path
+                    return false
+                }
             }
             leaf = try writableNode(leafPage)
             (position, found) = try leaf.node.lowerBound(key)
@@ -61,20 +69,20 @@ extension WriteTransaction {
             if old.inlineValue == nil { try freeOverflow(first: old.overflowPage, length: old.valueLength) }
             try leaf.removeCell(at: position)
         }
-        let cell: [UInt8]
-        if Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize) {
-            cell = Cell.leaf(key: key, value: value, valueLength: value.count, overflowPage: 0)
-        } else {
-            let first = try writeOverflow(value)
-            cell = Cell.leaf(key: key, value: nil, valueLength: value.count, overflowPage: first)
-        }
+        let inline = Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize)
+        let overflowPage = inline ? 0 : try writeOverflow(value)
         // The leaf may have moved in the dirty set's eyes if overflow allocation freed nothing;
         // MutableNode points at the same buffer, which stays in `dirty`.
         let sequential = leaf.noteInsert(at: position)
-        let inserted = try cell.withUnsafeBytes { try leaf.insertCell($0, at: position) }
-        if !inserted {
-            try split(page: leafPage, path: path, position: position, cell: cell, root: root, sequential: sequential)
-        } else if sequential, case let current = appendHints.firstIndex(where: { $0.root == root }),
+        let inserted = try Cell.withLeaf(key: key, value: inline ? value : nil, valueLength: value.count, overflowPage: overflowPage) { cell in
+            guard try leaf.insertCell(cell, at: position) else {
+                try split(page: leafPage, path: path, position: position, cell: Array(cell), root: root, sequential: sequential)
+                return false
+            }
+            return true
+        }
+        defer { if descended { pathStorage = path } }  // its storage serves the next descent
+        if inserted, sequential, case let current = appendHints.firstIndex(where: { $0.root == root }),
                   current.map({ appendHints[$0].leaf }) != leafPage, try isRightmost(path) {
             // Looked up again: freeing an overflow chain above may have cleared the hints.
             if let hinted = current {

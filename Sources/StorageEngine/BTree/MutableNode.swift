@@ -237,23 +237,28 @@ enum Cell {
         varintSize(keyLength) + varintSize(valueLength << 1 | 1) + keyLength + (overflow ? 4 : valueLength)
     }
 
+    /// A full leaf cell: `value` inline, or when nil a reference to `overflowPage`.
     static func leaf(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?, valueLength: Int, overflowPage: UInt32) -> [UInt8] {
+        withLeaf(key: key, value: value, valueLength: valueLength, overflowPage: overflowPage) { Array($0) }
+    }
+
+    /// Calls `body` with the cell `leaf` makes, built on the stack.
+    static func withLeaf<T>(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?, valueLength: Int, overflowPage: UInt32,
+                            _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         let overflow = value == nil
         let size = varintSize(key.count) + varintSize(valueLength << 1 | (overflow ? 1 : 0)) + key.count + (overflow ? 4 : valueLength)
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            let p = UnsafeMutableRawPointer(buffer.baseAddress!)
+        return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
+            let p = buffer.baseAddress!
             var offset = writeVarint(key.count, to: p)
             offset += writeVarint(valueLength << 1 | (overflow ? 1 : 0), to: p + offset)
             if key.count > 0 { (p + offset).copyMemory(from: key.baseAddress!, byteCount: key.count) }
             offset += key.count
             if let value {
                 if value.count > 0 { (p + offset).copyMemory(from: value.baseAddress!, byteCount: value.count) }
-                offset += value.count
             } else {
                 p.setU32(offset, overflowPage)
-                offset += 4
             }
-            initialized = offset
+            return try body(UnsafeRawBufferPointer(buffer))
         }
     }
 

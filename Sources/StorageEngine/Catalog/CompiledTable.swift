@@ -13,6 +13,10 @@ final class CompiledTable: Sendable {
     let layout: RowLayout
     /// NOT NULL columns with a value default: what `TableSchema.fillingDefaults` fills (S1).
     let defaultFills: [(position: Int, value: Value)]
+    /// A new row before the caller's values: each column's value default, else NULL.
+    let defaultRow: [Value]
+    /// Columns whose default is the insert's time.
+    let nowColumns: [Int]
     let indexes: [CompiledIndex]
     let hasUniqueIndex: Bool
 
@@ -25,6 +29,10 @@ final class CompiledTable: Sendable {
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
         layout = try RowLayout(schema)
+        defaultRow = schema.columns.map { column in
+            if case .value(let value) = column.defaultValue { value } else { .null }
+        }
+        nowColumns = schema.columns.indices.filter { schema.columns[$0].defaultValue == .now }
         defaultFills = schema.columns.indices.compactMap { i in
             guard !schema.columns[i].nullable, case .value(let value) = schema.columns[i].defaultValue else { return nil }
             return (i, value)

@@ -33,7 +33,7 @@ struct RowLayout: Sendable {
 
     /// The row tree value of `row`. Throws `.typeMismatch` for a value not of its column's type.
     func value(_ row: [Value]) throws -> [UInt8] {
-        try RowEncoding.encode(valuePositions.map { row[$0] }, types: valueTypes)
+        try RowEncoding.encode(row, at: valuePositions, types: valueTypes)
     }
 
     /// The row stored under `key` with `value`, without defaults filled. Throws

@@ -50,8 +50,23 @@ public enum RowEncoding {
 
     /// `encode`, appending to `bytes` (reuse one buffer across rows).
     public static func encode(_ values: [Value], types: [ColumnType], into bytes: inout [UInt8]) throws {
+        try encode(count: values.count, types: types, into: &bytes) { values[$0] }
+    }
+
+    /// The row bytes of `row[positions[i]]` for each column i of `types` (a table row's
+    /// columns outside its primary key), without gathering them first.
+    static func encode(_ row: [Value], at positions: [Int], types: [ColumnType]) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try encode(count: positions.count, types: types, into: &bytes) { row[positions[$0]] }
+        return bytes
+    }
+
+    /// Encodes the `count` values `element(0) ..< element(count)`.
+    @inline(__always)
+    private static func encode(count: Int, types: [ColumnType], into bytes: inout [UInt8], _ element: (Int) -> Value) throws {
         var stored = 0  // (R1) 1 + the index of the last non-NULL column
-        for (i, value) in values.enumerated() {
+        for i in 0..<count {
+            let value = element(i)
             guard i < types.count else {
                 throw GuildStoreError.typeMismatch(
                     column: i, expected: "no column (the table has \(types.count))",
@@ -63,8 +78,8 @@ public enum RowEncoding {
             }
             if !value.isNull { stored = i + 1 }
         }
-        guard values.count == types.count else {
-            throw GuildStoreError.typeMismatch(column: values.count, expected: "\(types[values.count])", found: "no value")
+        guard count == types.count else {
+            throw GuildStoreError.typeMismatch(column: count, expected: "\(types[count])", found: "no value")
         }
 
         bytes.reserveCapacity(bytes.count + 1 + (stored + 7) / 8 + stored * 9)
@@ -72,7 +87,7 @@ public enum RowEncoding {
         let bitmapStart = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: (stored + 7) / 8))
         for i in 0..<stored {
-            switch values[i] {
+            switch element(i) {
             case .null:
                 bytes[bitmapStart + (i >> 3)] |= 1 << (i & 7)
             case .int(let v), .timestamp(let v):

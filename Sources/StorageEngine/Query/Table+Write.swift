@@ -161,40 +161,36 @@ extension WriteTransaction {
 
     /// Fills defaults, checks names, types and NOT NULL.
     private func completeRow(_ values: [String: Value], table: CompiledTable) throws -> [Value] {
-        let schema = table.schema
-        var row = [Value?](repeating: nil, count: schema.columns.count)
+        let columns = table.schema.columns
+        var row = table.defaultRow
         for (name, value) in values {
-            guard let i = table.positions[name] else { throw GuildStoreError.unknownColumn(table: schema.name, column: name) }
+            guard let i = table.positions[name] else { throw GuildStoreError.unknownColumn(table: table.schema.name, column: name) }
             row[i] = value
         }
         var now: Value?
-        return try schema.columns.enumerated().map { i, column in
-            let given: Value
-            if let value = row[i] {
-                given = value
-            } else {
-                switch column.defaultValue {
-                case .value(let value): given = value
-                case .now:
-                    if now == nil { now = Value.timestamp(Int64(Date().timeIntervalSince1970)) }
-                    given = now!
-                case nil: given = .null
-                }
-            }
-            return try checked(given, for: column, schema: schema)
+        for i in table.nowColumns where values[columns[i].name] == nil {
+            if now == nil { now = Value.timestamp(Int64(Date().timeIntervalSince1970)) }
+            row[i] = now ?? .null
         }
+        for i in row.indices { try check(row[i], for: columns[i], table: table.schema.name) }
+        return row
     }
 
     private func checked(_ value: Value, for column: ColumnDefinition, schema: TableSchema) throws -> Value {
+        try check(value, for: column, table: schema.name)
+        return value
+    }
+
+    /// Throws unless `value` may stand in `column`: NULL only where nullable, else of its type.
+    private func check(_ value: Value, for column: ColumnDefinition, table: String) throws {
         if value.isNull {
-            guard column.nullable else { throw GuildStoreError.missingValue(table: schema.name, column: column.name) }
-            return value
+            guard column.nullable else { throw GuildStoreError.missingValue(table: table, column: column.name) }
+            return
         }
         guard value.fits(column.type) else {
-            throw GuildStoreError.columnTypeMismatch(table: schema.name, column: column.name, expected: "\(column.type)",
+            throw GuildStoreError.columnTypeMismatch(table: table, column: column.name, expected: "\(column.type)",
                                                      found: value.columnType.map { "\($0)" } ?? "null")
         }
-        return value
     }
 
     /// An upsert keeps the old row's `created_at`-style defaults (`.now` columns the caller
