@@ -13,6 +13,9 @@
 // - Concurrency: durable commits per second with 1, 8 and 64 concurrent writers and read
 //   latency with and without a concurrent bulk writer, GuildStore's `Database` against SQLite
 //   (WAL, synchronous FULL and NORMAL) and a bare append+fdatasync, on real files.
+// - Tables: seed 004's message_events with its four indexes: 1M-row bulk insert (rows per
+//   second, file bytes per row) and an index range scan with an aggregate, GuildStore's table
+//   API against SQLite with integer and with TEXT ids.
 //
 // Run: `swift package benchmark` from this directory (see README.md).
 import PackageDescription
@@ -57,6 +60,17 @@ let package = Package(
                 "CSQLite3",
             ],
             path: "Benchmarks/Concurrency",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "Tables",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StorageEngine", package: "GuildStore"),
+                "CSQLite3",
+            ],
+            path: "Benchmarks/Tables",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],

@@ -463,6 +463,42 @@ struct BTreeSpaceTests {
         try engine.close()
     }
 
+    @Test("increasing runs inside leaves leave them mostly full")
+    func interleavedRunsFill() throws {
+        let directory = try TemporaryDirectory("gs-runs")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("r.gsdb"), configuration: EngineConfiguration(pageSize: 4096, synchronous: .off))
+        // An index on (guild, time): 50 guilds, each one's keys increasing, the guilds
+        // interleaved at random, so every guild's run grows inside a leaf it shares.
+        let count = 100_000, groups = 50
+        var rng = SeededGenerator(seed: 50)
+        var next = [UInt64](repeating: 0, count: groups)
+        let tree = try engine.write { tx in try tx.createTree("runs") }
+        var inserted = 0
+        while inserted < count {
+            try engine.write { tx throws in
+                for _ in 0..<1000 {
+                    let group = Int.random(in: 0..<groups, using: &rng)
+                    let key = [UInt8(group)] + bigEndianKey(next[group] * 3)
+                    next[group] += 1
+                    try tx.put(key, [], in: tree)
+                }
+            }
+            inserted += 1000
+        }
+        // Per cell: 1-byte key length, 1-byte value length, 9 key bytes, and a 2-byte slot.
+        let leaves = (count + 1) / ((4096 - NodeLayout.headerSize) / (1 + 1 + 9 + NodeLayout.slotSize))
+        try engine.read { tx throws in
+            let expected = (0..<groups).flatMap { group in (0..<next[group]).map { [UInt8(group)] + bigEndianKey($0 * 3) } }
+            #expect(try tx.entries(tree).map(\.key) == expected)
+            let report = try checkStructure(tx)
+            let used = report.treePages - 1  // the catalog
+            print("interleaved runs: \(used) pages for \(leaves) full leaves")
+            #expect(Double(used) <= 1.25 * Double(leaves), "tree uses \(used) pages, \(leaves) full leaves")
+        }
+        try engine.close()
+    }
+
     @Test("maximum-size keys with long shared prefixes", arguments: [4096, 16384])
     func maximumKeys(pageSize: Int) throws {
         let directory = try TemporaryDirectory("gs-bigkeys")
@@ -474,9 +510,12 @@ struct BTreeSpaceTests {
         var rng = SeededGenerator(seed: UInt64(pageSize))
         var reference = ReferenceMap()
         let tree = try engine.write { tx in try tx.createTree("k") }
+        // Leaves store the keys' shared prefix once (B6), so hundreds of these keys fit a
+        // leaf: enough of them that interior nodes of maximum-size separators split too.
+        let perRound = max(400, pageSize / 8)
         for round in 0..<6 {
             try engine.write { tx throws in
-                for _ in 0..<400 {
+                for _ in 0..<perRound {
                     // Keys differ only near their end, so separators are long too.
                     let length = Int.random(in: (limit - 40)...limit, using: &rng)
                     var key = [UInt8](repeating: 0xAB, count: length)
@@ -698,7 +737,7 @@ func checkStructure(_ tx: Transaction) throws -> StructureReport {
             var previous: [UInt8]? = nil
             var keys: [[UInt8]] = []
             for i in 0..<node.count {
-                let key = Array(try node.key(i))
+                let key = try node.withKey(i) { Array($0) }
                 if let previous, compareBytes(previous, key) >= 0 {
                     throw ModelFailure("tree \(name) page \(page): key \(i) \(hex(key)) not above \(hex(previous)) (B1)")
                 }

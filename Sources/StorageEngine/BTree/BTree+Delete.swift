@@ -51,7 +51,7 @@ extension WriteTransaction {
         if leftView.isLeaf {
             rightChild = 0
         } else {
-            let separator = try parentView.key(leftIndex)
+            let separator = try parentView.storedKey(leftIndex)  // an interior node's whole key
             cells.append(Cell.interior(child: leftView.rightChild, key: separator))
             rightChild = rightView.rightChild
         }

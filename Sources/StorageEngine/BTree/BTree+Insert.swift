@@ -3,14 +3,23 @@
 /// Split policy: a node that overflows while keys arrive in increasing order at its end (this
 /// insert and the previous one both appended: snowflake ids, timestamps, per-guild
 /// sequences) keeps all its cells and sends only the new cell to the new right page, so
-/// sequential loads leave nodes nearly full. Any other split divides the cells by bytes, so
-/// random inserts that happen to land at a node's end do not leave it nearly empty.
+/// sequential loads leave nodes nearly full. A leaf that overflows while keys arrive in
+/// increasing order at one point inside it (each insert right after the previous one: an
+/// index on `(guild_id, created_at)` grows at the end of every guild's run) splits at that
+/// point: the new cell stays with the run's cells and the cells after it (the next guild's)
+/// move to the new right page, so the run fills its page, then goes on through end splits;
+/// when the new cell does not fit there, the cells before it stay if they fill half the bytes.
+/// Any other split divides the cells by bytes, so random inserts that happen to land at one
+/// place do not leave nodes half empty for good.
 extension WriteTransaction {
     typealias PathEntry = (page: UInt32, index: Int)
 
-    /// Descends to the leaf for `key`, recording the child index taken at each level.
+    /// Descends to the leaf for `key`, recording the child index taken at each level. The path
+    /// reuses the storage of the last one handed back to `pathStorage`.
     func pathToLeaf(_ key: UnsafeRawBufferPointer, root: UInt32) throws -> (path: [PathEntry], leaf: UInt32) {
-        var path: [PathEntry] = []
+        var path = pathStorage
+        pathStorage = []
+        path.removeAll(keepingCapacity: true)
         path.reserveCapacity(8)
         var page = root
         while true {
@@ -34,18 +43,23 @@ extension WriteTransaction {
         let position: Int
         let found: Bool
         let leaf: MutableNode
+        let descended: Bool
         let hinted = appendHints.firstIndex { $0.root == root }
         if let hinted, case let hint = appendHints[hinted], let buffer = dirty[hint.leaf],
            let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hint.leaf) {
             // B5: past the rightmost leaf's last key: that leaf, no descent.
-            (path, leafPage) = (hint.path, hint.leaf)
+            (path, leafPage, descended) = (hint.path, hint.leaf, false)
             leaf = MutableNode(base: buffer.pointer, pageSize: pageSize, number: hint.leaf)
             (position, found) = (last, false)
         } else {
             (path, leafPage) = try pathToLeaf(key, root: root)
+            descended = true
             if ifAbsent {
                 let (view, ref) = try node(leafPage)
-                if try withExtendedLifetime(ref.owner, { try view.lowerBound(key).found }) { return false }
+                if try withExtendedLifetime(ref.owner, { try view.lowerBound(key).found }) {
+                    pathStorage = path
+                    return false
+                }
             }
             leaf = try writableNode(leafPage)
             (position, found) = try leaf.node.lowerBound(key)
@@ -55,20 +69,20 @@ extension WriteTransaction {
             if old.inlineValue == nil { try freeOverflow(first: old.overflowPage, length: old.valueLength) }
             try leaf.removeCell(at: position)
         }
-        let cell: [UInt8]
-        if Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize) {
-            cell = Cell.leaf(key: key, value: value, valueLength: value.count, overflowPage: 0)
-        } else {
-            let first = try writeOverflow(value)
-            cell = Cell.leaf(key: key, value: nil, valueLength: value.count, overflowPage: first)
-        }
+        let inline = Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize)
+        let overflowPage = inline ? 0 : try writeOverflow(value)
         // The leaf may have moved in the dirty set's eyes if overflow allocation freed nothing;
         // MutableNode points at the same buffer, which stays in `dirty`.
         let sequential = leaf.noteInsert(at: position)
-        let inserted = try cell.withUnsafeBytes { try leaf.insertCell($0, at: position) }
-        if !inserted {
-            try split(page: leafPage, path: path, position: position, cell: cell, root: root, sequential: sequential)
-        } else if sequential, case let current = appendHints.firstIndex(where: { $0.root == root }),
+        let inserted = try Cell.withLeaf(key: key, value: inline ? value : nil, valueLength: value.count, overflowPage: overflowPage) { cell in
+            guard try leaf.insertCell(cell, at: position) else {
+                try split(page: leafPage, path: path, position: position, cell: Array(cell), root: root, sequential: sequential)
+                return false
+            }
+            return true
+        }
+        defer { if descended { pathStorage = path } }  // its storage serves the next descent
+        if inserted, sequential, case let current = appendHints.firstIndex(where: { $0.root == root }),
                   current.map({ appendHints[$0].leaf }) != leafPage, try isRightmost(path) {
             // Looked up again: freeing an overflow chain above may have cleared the hints.
             if let hinted = current {
@@ -85,7 +99,7 @@ extension WriteTransaction {
     /// position), else nil.
     private static func lastKeyIfBelow(_ key: UnsafeRawBufferPointer, in buffer: PageBuffer, pageSize: Int, number: UInt32) throws -> Int? {
         let node = try Node(PageRef(base: buffer.pointer, owner: nil), number: number, pageSize: pageSize)
-        guard node.isLeaf, node.count > 0, compareKeys(try node.key(node.count - 1), key) < 0 else { return nil }
+        guard node.isLeaf, node.count > 0, try node.compareKey(node.count - 1, key) < 0 else { return nil }
         return node.count
     }
 
@@ -111,9 +125,11 @@ extension WriteTransaction {
             path.append((root, 0))
             page = child
         }
-        let (newPage, up) = sequential
+        let count = try node(page).0.count
+        let atEnd = sequential && position == count
+        let (newPage, up) = atEnd
             ? try splitAtEnd(page: page, cell: cell)
-            : try splitBalanced(page: page, position: position, cell: cell)
+            : try splitBalanced(page: page, position: position, cell: cell, sequential: sequential)
         guard let (parentPage, index) = path.popLast() else {
             throw GuildStoreError.corruptPage(page: page, reason: "split below a missing parent")
         }
@@ -128,9 +144,10 @@ extension WriteTransaction {
         }
     }
 
-    /// Divides the node's cells and the new one by bytes between the node and a new right
-    /// sibling. Returns the sibling and the cell for the parent.
-    private func splitBalanced(page: UInt32, position: Int, cell: [UInt8]) throws -> (UInt32, [UInt8]) {
+    /// Divides the node's cells and the new one between the node and a new right sibling: a
+    /// leaf in a `sequential` run at `position` at that point when the cells before it hold at
+    /// least half the bytes, otherwise by bytes. Returns the sibling and the cell for the parent.
+    private func splitBalanced(page: UInt32, position: Int, cell: [UInt8], sequential: Bool) throws -> (UInt32, [UInt8]) {
         let node = try writableNode(page)
         let view = try node.node
         var cells = try (0..<view.count).map { try view.cellBytes($0) }
@@ -138,9 +155,28 @@ extension WriteTransaction {
         let (newPage, newBuffer) = try allocatePage()
         let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
         if view.isLeaf {
-            let cut = Self.balancedCut(cells, leaf: true)
+            // In a run, the run's side keeps the new cell when it fits there: the cells after
+            // it (the next guild's) go right, and the run goes on at the left page's end with
+            // the longer prefix of its own keys (B6). Else the cells before the run stay and
+            // the new cell goes right when they fill half the bytes. B3: cells that came from
+            // one page fit one page, and half of the bytes plus one cell fit too.
+            var cut = Self.balancedCut(cells, leaf: true)
+            var runOnLeft = false, runOnRight = false
+            if sequential, position + 1 < cells.count {
+                let left = cells[...position]
+                let shared = Cell.key(of: cells[0], leaf: true).withUnsafeBytes { a in
+                    Cell.key(of: cells[position], leaf: true).withUnsafeBytes { b in commonPrefix(a, b) }
+                }
+                if try MutableNode.storedBytes(left, prefix: shared) <= pageSize - NodeLayout.headerSize {
+                    (cut, runOnLeft) = (position + 1, true)
+                } else if Self.bytes(cells[..<position]) * 2 >= Self.bytes(cells[...]) {
+                    (cut, runOnRight) = (position, true)
+                }
+            }
             try node.rebuild(cells: cells[..<cut], rightChild: 0, type: .leaf)
             try right.rebuild(cells: cells[cut...], rightChild: 0, type: .leaf)
+            if runOnLeft { (node.appendRun, node.lastInsert) = (1, position) }
+            if runOnRight { right.appendRun = 1 }  // the run goes on at the right page's slot 0
             let separator = Cell.separator(after: Cell.key(of: cells[cut - 1], leaf: true),
                                            before: Cell.key(of: cells[cut], leaf: true))
             return (newPage, separator.withUnsafeBytes { Cell.interior(child: page, key: $0) })
@@ -163,7 +199,7 @@ extension WriteTransaction {
         let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
         let up: [UInt8]
         if view.isLeaf {
-            let separator = Cell.separator(after: Array(try view.key(view.count - 1)), before: Cell.key(of: cell, leaf: true))
+            let separator = Cell.separator(after: try view.withKey(view.count - 1) { Array($0) }, before: Cell.key(of: cell, leaf: true))
             NodeLayout.initialize(right.base, pageSize: pageSize, type: .leaf)
             guard try cell.withUnsafeBytes({ try right.insertCell($0, at: 0) }) else {
                 throw GuildStoreError.corruptPage(page: newPage, reason: "a cell does not fit an empty page")
@@ -179,6 +215,11 @@ extension WriteTransaction {
         node.appendRun = 0
         right.appendRun = 1
         return (newPage, up)
+    }
+
+    /// Bytes `cells` take in a node, slots included.
+    static func bytes(_ cells: ArraySlice<[UInt8]>) -> Int {
+        cells.reduce(0) { $0 + $1.count + NodeLayout.slotSize }
     }
 
     /// The cut index that divides `cells` most evenly by bytes, leaving each side non-empty

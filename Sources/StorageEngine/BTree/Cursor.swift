@@ -176,7 +176,7 @@ public struct Cursor {
     public func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         guard isValid else { throw GuildStoreError.corruptPage(page: root, reason: "cursor is not on an entry") }
         let leaf = stack[stack.count - 1]
-        return try withExtendedLifetime(leaf.ref.owner) { try body(try leaf.node.key(leaf.index)) }
+        return try withExtendedLifetime(leaf.ref.owner) { try leaf.node.withKey(leaf.index, body) }
     }
 
     /// The current key and value, valid only inside `body`.
@@ -185,9 +185,11 @@ public struct Cursor {
         let leaf = stack[stack.count - 1]
         return try withExtendedLifetime(leaf.ref.owner) {
             let cell = try leaf.node.leafCell(leaf.index)
-            if let inline = cell.inlineValue { return try body(cell.key, inline) }
-            let value = try transaction.readOverflow(first: cell.overflowPage, length: cell.valueLength)
-            return try value.withUnsafeBytes { try body(cell.key, $0) }
+            return try leaf.node.withKey(suffix: cell.suffix) { key in
+                if let inline = cell.inlineValue { return try body(key, inline) }
+                let value = try transaction.readOverflow(first: cell.overflowPage, length: cell.valueLength)
+                return try value.withUnsafeBytes { try body(key, $0) }
+            }
         }
     }
 

@@ -13,22 +13,34 @@ struct MutableNode {
     private var contentStart: Int { Int(UnsafeRawPointer(base).u32(8)) }
     private var fragmented: Int { Int(UnsafeRawPointer(base).u32(12)) }
     private var gapBytes: Int { contentStart - NodeLayout.headerSize - count * NodeLayout.slotSize }
+    private var isLeaf: Bool { UnsafeRawPointer(base).u8(4) == PageType.leaf.rawValue }
+    /// B6: the leaf's prefix length (bytes 22-23); 0 in interior nodes.
+    private var prefixLength: Int { isLeaf ? UnsafeRawPointer(base).u16(22) : 0 }
 
     func setRightChild(_ page: UInt32) { base.setU32(16, page) }
 
-    /// Consecutive inserts at the node's end (byte 5).
+    /// Consecutive inserts at the node's end or right after the previous insert (byte 5).
     var appendRun: Int {
         get { Int(UnsafeRawPointer(base).u8(5)) }
         nonmutating set { base.setU8(5, UInt8(min(255, newValue))) }
     }
 
+    /// The slot the latest insert took (bytes 20-21); a hint, so any value read is safe.
+    var lastInsert: Int {
+        get { UnsafeRawPointer(base).u16(20) }
+        nonmutating set { base.setU16(20, newValue) }
+    }
+
     /// Records an insert at `position` and says whether keys are arriving in increasing order
-    /// here: this insert and the one before both at the end.
+    /// here: this insert and the one before each landed at the end or right after the insert
+    /// before them (an index's `(guild_id, created_at)` entries of one guild arrive at the end
+    /// of that guild's run, inside a leaf that also holds the next guild's).
     func noteInsert(at position: Int) -> Bool {
         let run = appendRun
-        let appending = position == count
-        appendRun = appending ? run + 1 : 0
-        return appending && run >= 1
+        let follows = position == count || position == lastInsert + 1
+        appendRun = follows ? run + 1 : 0
+        lastInsert = position
+        return follows && run >= 1
     }
 
     /// Sets child pointer `i` (i == count: the right-most child).
@@ -40,15 +52,45 @@ struct MutableNode {
         }
     }
 
-    /// Inserts `cell` at slot `i`; false when it does not fit even after defragmenting.
+    /// Inserts the full cell `cell` at slot `i`; false when it does not fit even after
+    /// defragmenting (or, in a leaf whose prefix the key does not start with, after a rebuild
+    /// with the shorter prefix: B6).
     func insertCell(_ cell: UnsafeRawBufferPointer, at i: Int) throws -> Bool {
+        guard isLeaf else { return try insertStored(cell, at: i) }
+        let parsed = try Cell.parseLeaf(cell, page: number)
+        let prefix = prefixLength
+        if count == 0 {
+            // B6: an empty leaf takes the whole key as its prefix; the next key shortens it.
+            guard parsed.key.count + parsed.stored(strip: parsed.key.count) + NodeLayout.slotSize
+                    <= pageSize - NodeLayout.headerSize else { return false }
+            NodeLayout.initialize(base, pageSize: pageSize, type: .leaf)
+            setPrefix(parsed.key)
+            return try parsed.withStripped(parsed.key.count) { try insertStored($0, at: 0) }
+        }
+        let shared = commonPrefix(parsed.key, UnsafeRawBufferPointer(start: base + pageSize - prefix, count: prefix))
+        if shared == prefix {
+            return try parsed.withStripped(prefix) { try insertStored($0, at: i) }
+        }
+        // B6: the key leaves the prefix: every cell grows by what the prefix loses.
+        let view = try node
+        var cells = try (0..<view.count).map { try view.cellBytes($0) }
+        cells.insert(Array(cell), at: i)
+        guard try Self.storedBytes(cells[...], prefix: shared) <= pageSize - NodeLayout.headerSize else { return false }
+        let (appendRun, lastInsert) = (self.appendRun, self.lastInsert)
+        try rebuild(cells: cells[...], rightChild: 0, type: .leaf)
+        (self.appendRun, self.lastInsert) = (appendRun, lastInsert)
+        return true
+    }
+
+    /// Inserts `cell`, already in this node's stored form, at slot `i`.
+    private func insertStored(_ cell: UnsafeRawBufferPointer, at i: Int) throws -> Bool {
         let needed = cell.count + NodeLayout.slotSize
         if gapBytes < needed {
             guard gapBytes + fragmented >= needed else { return false }
             try defragment()
         }
         let offset = contentStart - cell.count
-        (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count)
+        if cell.count > 0 { (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count) }
         let slots = base + NodeLayout.headerSize
         let n = count
         if i < n {
@@ -71,60 +113,152 @@ struct MutableNode {
         if n - 1 == 0 {
             base.setU32(8, UInt32(pageSize))
             base.setU32(12, 0)
+            base.setU16(22, 0)  // B6: an empty leaf has no prefix
         } else {
             base.setU32(12, UInt32(fragmented + size))
         }
     }
 
-    /// Rewrites the content area without holes.
+    /// Rewrites the content area without holes, keeping the prefix (a cell stripped for it
+    /// may be waiting to go in).
     func defragment() throws {
         let cells = try (0..<count).map { try node.cellBytes($0) }
-        try rebuild(cells: cells[...], rightChild: UnsafeRawPointer(base).u32(16), type: PageType(rawValue: UnsafeRawPointer(base).u8(4)) ?? .leaf)
+        try rebuild(cells: cells[...], rightChild: UnsafeRawPointer(base).u32(16), type: PageType(rawValue: UnsafeRawPointer(base).u8(4)) ?? .leaf,
+                    prefixLength: prefixLength)
     }
 
-    /// Replaces the node's content with `cells` (which must fit, B3).
-    func rebuild(cells: ArraySlice<[UInt8]>, rightChild: UInt32, type: PageType) throws {
+    /// Replaces the node's content with the full cells `cells` (which must fit, B3); a leaf
+    /// takes the longest prefix its keys share (B6), or the first `prefixLength` bytes of it.
+    func rebuild(cells: ArraySlice<[UInt8]>, rightChild: UInt32, type: PageType, prefixLength: Int? = nil) throws {
+        var prefix: [UInt8] = []
+        if type == .leaf, let first = cells.first, let last = cells.last {
+            let a = Cell.key(of: first, leaf: true), b = Cell.key(of: last, leaf: true)
+            let shared = a.withUnsafeBytes { x in b.withUnsafeBytes { y in commonPrefix(x, y) } }
+            prefix = Array(a[..<min(shared, prefixLength ?? shared)])
+        }
         NodeLayout.initialize(base, pageSize: pageSize, type: type)
         base.setU32(16, rightChild)
-        var offset = pageSize
+        prefix.withUnsafeBytes { setPrefix($0) }
+        var offset = pageSize - prefix.count
         var slot = NodeLayout.headerSize
         for cell in cells {
-            offset -= cell.count
-            guard offset >= slot + NodeLayout.slotSize else {
-                throw GuildStoreError.corruptPage(page: number, reason: "cells do not fit the page while rebuilding")
+            try cell.withUnsafeBytes { raw in
+                let place = { (stored: UnsafeRawBufferPointer) throws in
+                    offset -= stored.count
+                    guard offset >= slot + NodeLayout.slotSize else {
+                        throw GuildStoreError.corruptPage(page: number, reason: "cells do not fit the page while rebuilding")
+                    }
+                    if stored.count > 0 { (base + offset).copyMemory(from: stored.baseAddress!, byteCount: stored.count) }
+                }
+                if type == .leaf {
+                    try Cell.parseLeaf(raw, page: number).withStripped(prefix.count, place)
+                } else {
+                    try place(raw)
+                }
             }
-            cell.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             base.setU16(slot, offset)
             slot += NodeLayout.slotSize
         }
         base.setU16(6, cells.count)
         base.setU32(8, UInt32(offset))
     }
+
+    /// Writes a leaf's prefix at the end of the page and its length; the node must hold no
+    /// cells there (an empty or re-initialized node).
+    private func setPrefix(_ prefix: UnsafeRawBufferPointer) {
+        base.setU16(22, prefix.count)
+        base.setU32(8, UInt32(pageSize - prefix.count))
+        if prefix.count > 0 { (base + pageSize - prefix.count).copyMemory(from: prefix.baseAddress!, byteCount: prefix.count) }
+    }
+
+    /// Bytes a leaf holding the full cells `cells` under a prefix of `prefix` bytes needs past
+    /// its header: stored cells, slots and the prefix.
+    static func storedBytes(_ cells: ArraySlice<[UInt8]>, prefix: Int) throws -> Int {
+        try cells.reduce(prefix) { total, cell in
+            try total + cell.withUnsafeBytes { try Cell.parseLeaf($0, page: 0).stored(strip: prefix) } + NodeLayout.slotSize
+        }
+    }
+}
+
+/// Length of the longest common prefix of `a` and `b`.
+@inline(__always)
+func commonPrefix(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    let n = min(a.count, b.count)
+    var i = 0
+    while i + 8 <= n, a.loadUnaligned(fromByteOffset: i, as: UInt64.self) == b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { i += 8 }
+    while i < n, a[i] == b[i] { i += 1 }
+    return i
 }
 
 /// Cell encoders.
 enum Cell {
+    /// A full leaf cell taken apart: its key, and the field and bytes after the key.
+    struct ParsedLeaf {
+        var key: UnsafeRawBufferPointer
+        /// The varint (value length << 1 | overflow flag), as a number.
+        var field: Int
+        /// The value bytes or the overflow page number.
+        var rest: UnsafeRawBufferPointer
+
+        /// Size of the cell stored with the key's first `strip` bytes left out.
+        func stored(strip: Int) -> Int {
+            varintSize(key.count - strip) + varintSize(field) + key.count - strip + rest.count
+        }
+
+        /// Calls `body` with the cell stored with the key's first `strip` bytes left out.
+        func withStripped<T>(_ strip: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+            let size = stored(strip: strip)
+            return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
+                let p = buffer.baseAddress!
+                var offset = writeVarint(key.count - strip, to: p)
+                offset += writeVarint(field, to: p + offset)
+                if key.count > strip { (p + offset).copyMemory(from: key.baseAddress! + strip, byteCount: key.count - strip) }
+                offset += key.count - strip
+                if rest.count > 0 { (p + offset).copyMemory(from: rest.baseAddress!, byteCount: rest.count) }
+                return try body(UnsafeRawBufferPointer(buffer))
+            }
+        }
+    }
+
+    /// Takes a full leaf cell apart (cells made by `leaf`, trusted, but checked anyway).
+    static func parseLeaf(_ cell: UnsafeRawBufferPointer, page: UInt32) throws -> ParsedLeaf {
+        guard let p = cell.baseAddress else { throw GuildStoreError.corruptPage(page: page, reason: "empty cell") }
+        var offset = 0
+        guard let keyLength = readVarint(p, &offset, limit: cell.count),
+              let field = readVarint(p, &offset, limit: cell.count),
+              offset + keyLength <= cell.count else {
+            throw GuildStoreError.corruptPage(page: page, reason: "malformed cell")
+        }
+        return ParsedLeaf(key: UnsafeRawBufferPointer(start: p + offset, count: keyLength), field: field,
+                          rest: UnsafeRawBufferPointer(rebasing: cell[(offset + keyLength)...]))
+    }
+
     static func leafSize(keyLength: Int, valueLength: Int, overflow: Bool) -> Int {
         varintSize(keyLength) + varintSize(valueLength << 1 | 1) + keyLength + (overflow ? 4 : valueLength)
     }
 
+    /// A full leaf cell: `value` inline, or when nil a reference to `overflowPage`.
     static func leaf(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?, valueLength: Int, overflowPage: UInt32) -> [UInt8] {
+        withLeaf(key: key, value: value, valueLength: valueLength, overflowPage: overflowPage) { Array($0) }
+    }
+
+    /// Calls `body` with the cell `leaf` makes, built on the stack.
+    static func withLeaf<T>(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?, valueLength: Int, overflowPage: UInt32,
+                            _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         let overflow = value == nil
         let size = varintSize(key.count) + varintSize(valueLength << 1 | (overflow ? 1 : 0)) + key.count + (overflow ? 4 : valueLength)
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            let p = UnsafeMutableRawPointer(buffer.baseAddress!)
+        return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
+            let p = buffer.baseAddress!
             var offset = writeVarint(key.count, to: p)
             offset += writeVarint(valueLength << 1 | (overflow ? 1 : 0), to: p + offset)
             if key.count > 0 { (p + offset).copyMemory(from: key.baseAddress!, byteCount: key.count) }
             offset += key.count
             if let value {
                 if value.count > 0 { (p + offset).copyMemory(from: value.baseAddress!, byteCount: value.count) }
-                offset += value.count
             } else {
                 p.setU32(offset, overflowPage)
-                offset += 4
             }
-            initialized = offset
+            return try body(UnsafeRawBufferPointer(buffer))
         }
     }
 

@@ -3,18 +3,27 @@
 ///     offset size  field
 ///          0    4  CRC32C of bytes 4..<pageSize
 ///          4    1  page type: 2 leaf, 3 interior
-///          5    1  append run: how many inserts in a row landed at the node's end (saturates
-///                  at 255); the split policy's hint that keys arrive in increasing order
+///          5    1  insert run: how many inserts in a row landed at the node's end or right
+///                  after the previous insert (saturates at 255); the split policy's hint
+///                  that keys arrive in increasing order there
 ///          6    2  cell count n
 ///          8    4  content start: offset of the lowest cell byte; cells grow down from the end
 ///         12    4  fragmented bytes: space inside the content area freed by removed cells
 ///         16    4  right-most child page (interior); 0 in a leaf
-///         20    4  reserved, zero
+///         20    2  last insert: the slot the latest insert took (a hint, like byte 5: any
+///                  value is safe, 0 in nodes written before it existed)
+///         22    2  prefix length p: bytes every key of a leaf starts with; 0 in interior
+///                  nodes and empty leaves
 ///         24   2n  slot array: offset of each cell, in key order
+///          -    p  the prefix, in a leaf the last p bytes of the page (cells end before it)
 ///
-/// Leaf cell:     varint key length, varint (value length << 1 | overflow flag), key bytes,
-///                then the value bytes, or the 4-byte first overflow page when flagged.
+/// Leaf cell:     varint suffix length, varint (value length << 1 | overflow flag), the key's
+///                bytes after the node's prefix, then the value bytes, or the 4-byte first
+///                overflow page when flagged. A key is the prefix followed by its suffix.
 /// Interior cell: 4-byte left child page, varint key length, key bytes.
+///
+/// Cells travel between nodes (splits, merges) as full cells: leaf cells with their whole key
+/// (`Node.cellBytes`, `Cell.leaf`); a node strips its prefix when it stores them.
 ///
 /// Invariants:
 /// (B1) Keys in a node are strictly increasing in memcmp order.
@@ -27,6 +36,11 @@
 ///      reshapes it.
 /// (B4) A tree's root page never moves: a root split moves the root's cells into a new child,
 ///      a root with one child takes that child's cells back. The catalog stores roots once.
+/// (B6) Every key of a leaf starts with its prefix, and a rebuilt leaf's prefix is the longest
+///      its keys share (`MutableNode.rebuild`); an insert of a key that does not start with it
+///      rebuilds the leaf with the shorter prefix, or splits it when that does not fit
+///      (`MutableNode.insertCell`). A prefix never makes cells need more room than they would
+///      without one: it is shared by at least one cell, which is that much shorter.
 enum NodeLayout {
     static let headerSize = 24
     static let slotSize = 2
@@ -83,6 +97,10 @@ struct Node {
     let base: UnsafeRawPointer
     let pageSize: Int
     let number: UInt32
+    /// Bytes every key of this leaf starts with (B6); 0 in interior nodes.
+    let prefixLength: Int
+    /// Where cells end: the prefix follows.
+    let contentEnd: Int
 
     /// Checks the header fields every accessor relies on.
     @inline(__always)
@@ -94,11 +112,17 @@ struct Node {
         guard type == PageType.leaf.rawValue || type == PageType.interior.rawValue else {
             throw GuildStoreError.corruptPage(page: number, reason: "expected a B+tree node, found page type \(type)")
         }
+        prefixLength = type == PageType.leaf.rawValue ? base.u16(22) : 0
+        contentEnd = pageSize - prefixLength
         let start = Int(base.u32(8))
-        guard NodeLayout.headerSize + count * NodeLayout.slotSize <= start, start <= pageSize else {
-            throw GuildStoreError.corruptPage(page: number, reason: "cell count \(count) and content start \(start) overlap")
+        guard NodeLayout.headerSize + count * NodeLayout.slotSize <= start, start <= contentEnd else {
+            throw GuildStoreError.corruptPage(page: number, reason: "cell count \(count), content start \(start) and prefix of \(prefixLength) bytes overlap")
         }
     }
+
+    /// The bytes every key of this leaf starts with.
+    @inline(__always)
+    var prefix: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base + contentEnd, count: prefixLength) }
 
     @inline(__always) var isLeaf: Bool { base.u8(4) == PageType.leaf.rawValue }
     @inline(__always) var count: Int { base.u16(6) }
@@ -114,23 +138,66 @@ struct Node {
     @inline(__always)
     func cellOffset(_ i: Int) throws -> Int {
         let offset = base.u16(NodeLayout.headerSize + i * NodeLayout.slotSize)
-        guard offset >= contentStart, offset < pageSize else {
+        guard offset >= contentStart, offset < contentEnd else {
             throw GuildStoreError.corruptPage(page: number, reason: "cell \(i) offset \(offset) outside the content area")
         }
         return offset
     }
 
-    /// The key of cell `i`, leaf or interior.
+    /// The key bytes cell `i` stores: an interior node's whole key, a leaf key's suffix after
+    /// the node's prefix.
     @inline(__always)
-    func key(_ i: Int) throws -> UnsafeRawBufferPointer {
+    func storedKey(_ i: Int) throws -> UnsafeRawBufferPointer {
         var offset = try cellOffset(i)
         if !isLeaf { offset += 4 }
-        guard let length = readVarint(base, &offset, limit: pageSize) else { throw malformed(i) }
+        guard let length = readVarint(base, &offset, limit: contentEnd) else { throw malformed(i) }
         if isLeaf {
-            guard readVarint(base, &offset, limit: pageSize) != nil else { throw malformed(i) }
+            guard readVarint(base, &offset, limit: contentEnd) != nil else { throw malformed(i) }
         }
-        guard offset + length <= pageSize else { throw malformed(i) }
+        guard offset + length <= contentEnd else { throw malformed(i) }
         return UnsafeRawBufferPointer(start: base + offset, count: length)
+    }
+
+    /// Calls `body` with the whole key of cell `i` (assembled from prefix and suffix in a
+    /// leaf with a prefix), valid only inside `body`.
+    @inline(__always)
+    func withKey<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        try withKey(suffix: try storedKey(i), body)
+    }
+
+    /// Calls `body` with the node's prefix followed by `suffix`.
+    @inline(__always)
+    func withKey<T>(suffix: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        guard prefixLength > 0 else { return try body(suffix) }
+        return try withUnsafeTemporaryAllocation(byteCount: prefixLength + suffix.count, alignment: 8) { buffer in
+            let p = buffer.baseAddress!
+            p.copyMemory(from: base + contentEnd, byteCount: prefixLength)
+            if suffix.count > 0 { (p + prefixLength).copyMemory(from: suffix.baseAddress!, byteCount: suffix.count) }
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    /// Compares `key` with the node's prefix: the order of every key of the node against
+    /// `key` when that is decided by the prefix alone (-1: all below, 1: all above), else the
+    /// rest of `key` after the prefix, to compare with suffixes.
+    @inline(__always)
+    func againstPrefix(_ key: UnsafeRawBufferPointer) -> (order: Int, rest: UnsafeRawBufferPointer) {
+        guard prefixLength > 0 else { return (0, key) }
+        let n = min(prefixLength, key.count)
+        let c = compareKeys(UnsafeRawBufferPointer(start: base + contentEnd, count: n),
+                            UnsafeRawBufferPointer(start: key.baseAddress, count: n))
+        if c != 0 { return (c, key) }
+        // A key shorter than the prefix sorts below every key that extends it.
+        if key.count < prefixLength { return (1, key) }
+        return (0, UnsafeRawBufferPointer(rebasing: key[prefixLength...]))
+    }
+
+    /// memcmp order of cell `i`'s whole key against `key`.
+    @inline(__always)
+    func compareKey(_ i: Int, _ key: UnsafeRawBufferPointer) throws -> Int {
+        let (order, rest) = againstPrefix(key)
+        if order != 0 { return order }
+        return compareKeys(try storedKey(i), rest)
     }
 
     /// Child pointer `i` of an interior node: the left child of cell i, or the right-most
@@ -145,7 +212,8 @@ struct Node {
     }
 
     struct LeafCell {
-        var key: UnsafeRawBufferPointer
+        /// The key's bytes after the node's prefix (`Node.withKey(suffix:)` gives the key).
+        var suffix: UnsafeRawBufferPointer
         var valueLength: Int
         /// The inline value, or nil when the value lives in overflow pages.
         var inlineValue: UnsafeRawBufferPointer?
@@ -156,21 +224,21 @@ struct Node {
     func leafCell(_ i: Int) throws -> LeafCell {
         let start = try cellOffset(i)
         var offset = start
-        guard let keyLength = readVarint(base, &offset, limit: pageSize),
-              let field = readVarint(base, &offset, limit: pageSize) else { throw malformed(i) }
+        guard let keyLength = readVarint(base, &offset, limit: contentEnd),
+              let field = readVarint(base, &offset, limit: contentEnd) else { throw malformed(i) }
         let valueLength = field >> 1
         let overflow = field & 1 == 1
         let keyStart = offset
         offset += keyLength
         if overflow {
-            guard offset + 4 <= pageSize else { throw malformed(i) }
+            guard offset + 4 <= contentEnd else { throw malformed(i) }
             let page = base.u32(offset)
-            return LeafCell(key: UnsafeRawBufferPointer(start: base + keyStart, count: keyLength),
+            return LeafCell(suffix: UnsafeRawBufferPointer(start: base + keyStart, count: keyLength),
                             valueLength: valueLength, inlineValue: nil, overflowPage: page,
                             size: offset + 4 - start)
         }
-        guard offset + valueLength <= pageSize else { throw malformed(i) }
-        return LeafCell(key: UnsafeRawBufferPointer(start: base + keyStart, count: keyLength),
+        guard offset + valueLength <= contentEnd else { throw malformed(i) }
+        return LeafCell(suffix: UnsafeRawBufferPointer(start: base + keyStart, count: keyLength),
                         valueLength: valueLength,
                         inlineValue: UnsafeRawBufferPointer(start: base + offset, count: valueLength),
                         overflowPage: 0, size: offset + valueLength - start)
@@ -181,24 +249,31 @@ struct Node {
         if isLeaf { return try leafCell(i).size }
         let start = try cellOffset(i)
         var offset = start + 4
-        guard let length = readVarint(base, &offset, limit: pageSize), offset + length <= pageSize else { throw malformed(i) }
+        guard let length = readVarint(base, &offset, limit: contentEnd), offset + length <= contentEnd else { throw malformed(i) }
         return offset + length - start
     }
 
-    /// The bytes of cell `i`, copied.
+    /// Cell `i` as a full cell, copied: a leaf cell with its whole key (prefix included).
     func cellBytes(_ i: Int) throws -> [UInt8] {
-        let start = try cellOffset(i)
-        let size = try cellSize(i)
-        return Array(UnsafeRawBufferPointer(start: base + start, count: size))
+        guard isLeaf else {
+            let start = try cellOffset(i)
+            return Array(UnsafeRawBufferPointer(start: base + start, count: try cellSize(i)))
+        }
+        let cell = try leafCell(i)
+        return try withKey(suffix: cell.suffix) { key in
+            Cell.leaf(key: key, value: cell.inlineValue, valueLength: cell.valueLength, overflowPage: cell.overflowPage)
+        }
     }
 
     /// First index whose key is >= `key`, and whether it is equal.
     @inline(__always)
     func lowerBound(_ key: UnsafeRawBufferPointer) throws -> (index: Int, found: Bool) {
+        let (order, rest) = againstPrefix(key)
+        if order != 0 { return (order < 0 ? count : 0, false) }
         var low = 0, high = count
         while low < high {
             let mid = (low + high) >> 1
-            let c = compareKeys(try self.key(mid), key)
+            let c = compareKeys(try storedKey(mid), rest)
             if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return (mid, true) }
         }
         return (low, false)
@@ -210,7 +285,7 @@ struct Node {
         var low = 0, high = count
         while low < high {
             let mid = (low + high) >> 1
-            if compareKeys(key, try self.key(mid)) < 0 { high = mid } else { low = mid + 1 }
+            if compareKeys(key, try storedKey(mid)) < 0 { high = mid } else { low = mid + 1 }
         }
         return low
     }

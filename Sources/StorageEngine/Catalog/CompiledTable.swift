@@ -6,22 +6,37 @@ final class CompiledTable: Sendable {
     let schema: TableSchema
     /// The row tree; nil only for a catalog entry without its tree (reported on use).
     let rowTree: Tree?
-    let columnTypes: [ColumnType]
     let positions: [String: Int]
     let primaryKeyPositions: [Int]
     let primaryKeyTypes: [ColumnType]
+    /// How rows sit in the row tree (S2).
+    let layout: RowLayout
+    /// NOT NULL columns with a value default: what `TableSchema.fillingDefaults` fills (S1).
+    let defaultFills: [(position: Int, value: Value)]
+    /// A new row before the caller's values: each column's value default, else NULL.
+    let defaultRow: [Value]
+    /// Columns whose default is the insert's time.
+    let nowColumns: [Int]
     let indexes: [CompiledIndex]
     let hasUniqueIndex: Bool
 
     init(_ schema: TableSchema, trees: (String) throws -> Tree?) throws {
         self.schema = schema
         rowTree = try trees(schema.rowTreeName)
-        columnTypes = schema.columnTypes
         var positions: [String: Int] = [:]
         for (i, column) in schema.columns.enumerated() where positions[column.name] == nil { positions[column.name] = i }
         self.positions = positions
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
+        layout = try RowLayout(schema)
+        defaultRow = schema.columns.map { column in
+            if case .value(let value) = column.defaultValue { value } else { .null }
+        }
+        nowColumns = schema.columns.indices.filter { schema.columns[$0].defaultValue == .now }
+        defaultFills = schema.columns.indices.compactMap { i in
+            guard !schema.columns[i].nullable, case .value(let value) = schema.columns[i].defaultValue else { return nil }
+            return (i, value)
+        }
         indexes = try schema.indexes.map { try CompiledIndex($0, schema: schema, tree: try trees(schema.indexTreeName($0))) }
         hasUniqueIndex = schema.indexes.contains { $0.unique }
     }
@@ -38,9 +53,15 @@ final class CompiledTable: Sendable {
 
     @inline(__always)
     func encodedPrimaryKey(_ values: [Value]) -> [UInt8] {
-        var encoder = TupleEncoder()
-        for p in primaryKeyPositions { encoder.append(values[p]) }
-        return encoder.bytes
+        layout.key(values)
+    }
+
+    /// The row stored under `key` with `value`, defaults filled as `fillingDefaults` does
+    /// (S1, S2).
+    func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
+        var row = try layout.decode(key: key, value: value)
+        for fill in defaultFills where row[fill.position].isNull { row[fill.position] = fill.value }
+        return row
     }
 
     func index(named name: String) -> CompiledIndex? {
@@ -56,7 +77,7 @@ final class CompiledTable: Sendable {
 /// alone must collide). The value of a non-unique index without included columns is empty:
 /// the primary key is the key's suffix. Every other index's value is the row encoding of the
 /// primary key and the included columns.
-struct CompiledIndex: Sendable {
+final class CompiledIndex: Sendable {
     enum Predicate: Sendable {
         case equals(Int, Value)
         case isNotNull(Int)
@@ -150,6 +171,18 @@ struct CompiledIndex: Sendable {
         let stored = try RowEncoding.decode(value, types: valueTypes)
         for (i, p) in primaryKeyPositions.enumerated() { values[p] = stored[i] }
         for (i, p) in includingPositions.enumerated() { values[p] = stored[primaryKeyPositions.count + i] }
+    }
+
+    /// Calls `body` with the row tree key (S2) of the row an entry names: the key's suffix
+    /// after the indexed columns in a non-unique index (no copy), the encoded primary key of
+    /// the value otherwise.
+    func withRowKey<T>(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        if definition.unique {
+            return try TupleEncoding.encode(try primaryKey(key: key, value: value)).withUnsafeBytes { try body($0) }
+        }
+        var decoder = TupleDecoder(key)
+        for (i, type) in columnTypes.enumerated() { _ = try decoder.next(type, descending: definition.descending[i]) }
+        return try body(UnsafeRawBufferPointer(rebasing: key[decoder.offset...]))
     }
 
     /// The primary key an entry names.

@@ -183,8 +183,8 @@ extension WriteTransaction {
         var result: [[Value]] = []
         switch child.childLookup(for: key) {
         case .primaryKey:
-            try scan(rows, KeyRange.prefix(TupleEncoding.encode(parentKey))) { _, value in
-                result.append(try child.decodeRow(value))
+            try scan(rows, KeyRange.prefix(TupleEncoding.encode(parentKey))) { key, value in
+                result.append(try child.decodeRow(key: key, value: value))
                 return true
             }
         case .index(let name):
@@ -209,8 +209,8 @@ extension WriteTransaction {
         case .scan:
             // No index leads with the key's columns: O(rows of the child table).
             let positions = try key.columns.map { try child.columnIndex($0) }
-            try scan(rows) { _, value in
-                let row = try child.decodeRow(value)
+            try scan(rows) { key, value in
+                let row = try child.decodeRow(key: key, value: value)
                 if positions.map({ row[$0] }) == parentKey { result.append(row) }
                 return true
             }

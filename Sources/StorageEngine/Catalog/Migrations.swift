@@ -132,8 +132,8 @@ extension WriteTransaction {
         schema.indexes.append(index)
         try schema.validate()
         var entries: [(key: [UInt8], checksUniqueness: Bool, value: [UInt8])] = []
-        try scan(try rowTree(schema)) { _, value in
-            let row = try schema.decodeRow(value)
+        try scan(try rowTree(schema)) { key, value in
+            let row = try schema.decodeRow(key: key, value: value)
             if try schema.index(index, holds: row) { entries.append(try schema.indexEntry(index, for: row)) }
             return true
         }

@@ -60,8 +60,8 @@ public struct IndexDefinition: Sendable, Hashable {
 /// secondary indexes, and foreign keys to other tables' primary keys (see `ForeignKeys.swift`).
 ///
 /// Storage: rows live in tree `table:NAME`, keyed by the tuple encoding of the primary key,
-/// valued by the row encoding of every column. Index `I` lives in tree `index:NAME.I`, keyed
-/// by the tuple encoding of its columns followed by the primary key (a unique index whose
+/// valued by the row encoding of every other column (`RowLayout`, S2). Index `I` lives in
+/// tree `index:NAME.I`, keyed by the tuple encoding of its columns followed by the primary key (a unique index whose
 /// columns hold no NULL omits the primary key, so equal keys collide). A non-unique index
 /// without included columns stores an empty value (the key ends with the primary key); any
 /// other index is valued by the row encoding of the primary key and the included columns
@@ -94,8 +94,6 @@ public struct TableSchema: Sendable, Hashable {
         }
         return i
     }
-
-    var columnTypes: [ColumnType] { columns.map(\.type) }
 
     /// Checks that the definition can work.
     func validate() throws {
@@ -150,15 +148,10 @@ public struct TableSchema: Sendable, Hashable {
         return values
     }
 
-    /// A stored row of this table, decoded with its column types and its defaults filled
-    /// (`fillingDefaults`). Throws `.corruptEncoding` on malformed bytes.
-    public func decodeRow(_ bytes: [UInt8]) throws -> [Value] {
-        fillingDefaults(try RowEncoding.decode(bytes, types: columnTypes))
-    }
-
-    /// `decodeRow` straight from page memory (a value a cursor lends).
-    public func decodeRow(_ buffer: UnsafeRawBufferPointer) throws -> [Value] {
-        fillingDefaults(try RowEncoding.decode(buffer, types: columnTypes))
+    /// The row stored in this table's row tree under `key` with `value` (S2), its defaults
+    /// filled (`fillingDefaults`). Throws `.corruptEncoding` on malformed bytes.
+    public func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
+        fillingDefaults(try RowLayout(self).decode(key: key, value: value))
     }
 }
 

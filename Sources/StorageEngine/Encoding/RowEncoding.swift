@@ -1,5 +1,6 @@
-/// Row format: a table row as stored in its B+tree value. Fixed-width fields little-endian,
-/// like the engine's page formats.
+/// Row format: a list of typed column values, as a table's row tree stores the columns outside
+/// its primary key (`RowLayout`, S2) and an index stores its primary key and included columns.
+/// Fixed-width fields little-endian, like the engine's page formats.
 ///
 ///     offset     size        field
 ///          0     1-10        n: stored column count, varint
@@ -23,11 +24,12 @@
 /// and at most 10 bytes, the tenth 0x00 or 0x01.
 ///
 /// Invariants:
-/// (R1) n is at most the table's column count, and columns n..<count read as NULL. A writer
-///      stores n = 1 + the index of the last non-NULL column (0 for an all-NULL row), so
-///      trailing NULLs cost nothing, and a row written before a migration added columns reads
-///      back with the new columns NULL, without rewriting it. (A column added with a non-NULL
-///      default needs the catalog to supply the default; the row format only knows NULL.)
+/// (R1) n is at most the number of columns it is read with, and columns n..<count read as
+///      NULL. A writer stores n = 1 + the index of the last non-NULL column (0 for an all-NULL
+///      row), so trailing NULLs cost nothing, and a row written before a migration added
+///      columns reads back with the new columns NULL, without rewriting it. (A column added
+///      with a non-NULL default needs the catalog to supply the default; the row format only
+///      knows NULL.)
 /// (R2) A row ends exactly after its last value: bytes left over are corruption.
 /// (R3) Rows carry no types: they are read with the column types of the table they belong to,
 ///      so changing a column's type means rewriting its rows. The database header's format
@@ -48,8 +50,23 @@ public enum RowEncoding {
 
     /// `encode`, appending to `bytes` (reuse one buffer across rows).
     public static func encode(_ values: [Value], types: [ColumnType], into bytes: inout [UInt8]) throws {
+        try encode(count: values.count, types: types, into: &bytes) { values[$0] }
+    }
+
+    /// The row bytes of `row[positions[i]]` for each column i of `types` (a table row's
+    /// columns outside its primary key), without gathering them first.
+    static func encode(_ row: [Value], at positions: [Int], types: [ColumnType]) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try encode(count: positions.count, types: types, into: &bytes) { row[positions[$0]] }
+        return bytes
+    }
+
+    /// Encodes the `count` values `element(0) ..< element(count)`.
+    @inline(__always)
+    private static func encode(count: Int, types: [ColumnType], into bytes: inout [UInt8], _ element: (Int) -> Value) throws {
         var stored = 0  // (R1) 1 + the index of the last non-NULL column
-        for (i, value) in values.enumerated() {
+        for i in 0..<count {
+            let value = element(i)
             guard i < types.count else {
                 throw GuildStoreError.typeMismatch(
                     column: i, expected: "no column (the table has \(types.count))",
@@ -61,8 +78,8 @@ public enum RowEncoding {
             }
             if !value.isNull { stored = i + 1 }
         }
-        guard values.count == types.count else {
-            throw GuildStoreError.typeMismatch(column: values.count, expected: "\(types[values.count])", found: "no value")
+        guard count == types.count else {
+            throw GuildStoreError.typeMismatch(column: count, expected: "\(types[count])", found: "no value")
         }
 
         bytes.reserveCapacity(bytes.count + 1 + (stored + 7) / 8 + stored * 9)
@@ -70,7 +87,7 @@ public enum RowEncoding {
         let bitmapStart = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: (stored + 7) / 8))
         for i in 0..<stored {
-            switch values[i] {
+            switch element(i) {
             case .null:
                 bytes[bitmapStart + (i >> 3)] |= 1 << (i & 7)
             case .int(let v), .timestamp(let v):
@@ -99,6 +116,22 @@ public enum RowEncoding {
 
     /// `decode` straight from page memory (a value a cursor lends).
     public static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType]) throws -> [Value] {
+        var values: [Value] = []
+        values.reserveCapacity(types.count)
+        try decode(buffer, types: types) { _, value in values.append(value) }
+        return values
+    }
+
+    /// `decode`, storing column i's value at `row[positions[i]]` (`positions` has one entry
+    /// per type): a table row whose primary key columns come from elsewhere.
+    static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType], into row: inout [Value], at positions: [Int]) throws {
+        try decode(buffer, types: types) { i, value in row[positions[i]] = value }
+    }
+
+    /// Calls `emit` with each column's index and value, in column order, every column of
+    /// `types` included (R1).
+    @inline(__always)
+    private static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType], _ emit: (Int, Value) -> Void) throws {
         var offset = 0
         guard let count = readVarint(buffer, &offset) else { throw corrupt("bad column count varint") }
         guard count <= UInt64(types.count) else {
@@ -113,32 +146,30 @@ public enum RowEncoding {
             throw corrupt("NULL bitmap has bits set past column \(n - 1)")
         }
 
-        var values: [Value] = []
-        values.reserveCapacity(types.count)
         for i in 0..<n {
             if buffer[bitmapStart + (i >> 3)] & (1 << (i & 7)) != 0 {
-                values.append(.null)
+                emit(i, .null)
                 continue
             }
             switch types[i] {
             case .int, .timestamp:
                 guard let u = readVarint(buffer, &offset) else { throw corrupt("column \(i): bad \(types[i]) varint") }
                 let v = Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
-                values.append(types[i] == .int ? .int(v) : .timestamp(v))
+                emit(i, types[i] == .int ? .int(v) : .timestamp(v))
             case .uint:
                 guard let u = readVarint(buffer, &offset) else { throw corrupt("column \(i): bad uint varint") }
-                values.append(.uint(u))
+                emit(i, .uint(u))
             case .double:
                 guard buffer.count - offset >= 8 else { throw corrupt("column \(i): truncated double") }
                 let bits = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
                 offset += 8
-                values.append(.double(Double(bitPattern: bits)))
+                emit(i, .double(Double(bitPattern: bits)))
             case .bool:
                 guard offset < buffer.count else { throw corrupt("column \(i): truncated bool") }
                 let byte = buffer[offset]
                 offset += 1
                 guard byte <= 1 else { throw corrupt("column \(i): bool byte \(byte)") }
-                values.append(.bool(byte == 1))
+                emit(i, .bool(byte == 1))
             case .text, .json, .bytes:
                 guard let length = readVarint(buffer, &offset) else { throw corrupt("column \(i): bad length varint") }
                 guard length <= UInt64(buffer.count - offset) else {
@@ -147,20 +178,19 @@ public enum RowEncoding {
                 let body = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + Int(length))])
                 offset += Int(length)
                 if types[i] == .bytes {
-                    values.append(.bytes(Array(body)))
+                    emit(i, .bytes(Array(body)))
                 } else {
                     guard let s = String(validating: body, as: UTF8.self) else {
                         throw corrupt("column \(i): invalid UTF-8 in \(types[i])")
                     }
-                    values.append(types[i] == .text ? .text(s) : .json(s))
+                    emit(i, types[i] == .text ? .text(s) : .json(s))
                 }
             }
         }
         // (R2)
         guard offset == buffer.count else { throw corrupt("\(buffer.count - offset) bytes left after column \(n - 1)") }
         // (R1) columns added after the row was written
-        for _ in n..<types.count { values.append(.null) }
-        return values
+        for i in n..<types.count { emit(i, .null) }
     }
 
     // MARK: Varints (64-bit unsigned LEB128)

@@ -48,24 +48,29 @@ extension Transaction {
         let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper,
                                   descending: Array(order.descending.prefix(bounded)), reverse: reverse)
         guard let tree = order.tree else { throw GuildStoreError.unknownTable(schema.name) }
+        // Captured one by one, so the closure copies no schema per row.
         let rows = table.rowTree
+        let index = order.index
+        let tableName = schema.name
         let blank = [Value](repeating: .null, count: schema.columns.count)
         try scan(tree, range) { key, value in
             let values: [Value]
-            if let index = order.index {
+            if let index {
                 if indexOnly {
                     var carried = blank
                     try index.decodeEntry(key: key, value: value, into: &carried)
                     values = carried
                 } else {
-                    let primary = try index.primaryKey(key: key, value: value)
-                    guard let rows, let bytes = try get(TupleEncoding.encode(primary), in: rows) else {
-                        throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(schema.name) does not hold")
+                    let row = try index.withRowKey(key: key, value: value) { rowKey in
+                        try rows.flatMap { rows in try withValue(rowKey, in: rows) { try table.decodeRow(key: rowKey, value: $0) } }
                     }
-                    values = try schema.decodeRow(bytes)
+                    guard let row else {
+                        throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(tableName) does not hold")
+                    }
+                    values = row
                 }
             } else {
-                values = try schema.decodeRow(value)
+                values = try table.decodeRow(key: key, value: value)
             }
             return try body(values)
         }

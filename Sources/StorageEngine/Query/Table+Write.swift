@@ -20,7 +20,7 @@ extension WriteTransaction {
         let key = table.encodedPrimaryKey(row)
         // Without unique indexes nothing can fail once the row is stored: store it in the same
         // descent that checks the primary key.
-        let stored = table.hasUniqueIndex ? nil : try putIfAbsent(key, try RowEncoding.encode(row, types: table.columnTypes), in: rows)
+        let stored = table.hasUniqueIndex ? nil : try putIfAbsent(key, try table.layout.value(row), in: rows)
         if stored != true, let existing = try get(key, in: rows) {
             switch onConflict {
             case .fail:
@@ -28,14 +28,14 @@ extension WriteTransaction {
             case .ignore:
                 return false
             case .replace:
-                let old = try schema.decodeRow(existing)
+                let old = try key.withUnsafeBytes { k in try existing.withUnsafeBytes { try table.decodeRow(key: k, value: $0) } }
                 try replace(old: old, new: try carryingCreation(row, from: old, values: values, schema: schema), table: table)
                 return true
             }
         }
         if stored != true {
             try checkUnique(row, replacing: nil, table: table)
-            try put(key, try RowEncoding.encode(row, types: table.columnTypes), in: rows)
+            try put(key, try table.layout.value(row), in: rows)
         }
         for index in table.indexes where index.holds(row) {
             let entry = try index.entry(for: row)
@@ -86,10 +86,11 @@ extension WriteTransaction {
     @discardableResult
     public func delete(from tableName: String, where predicate: (Row) throws -> Bool) throws -> Int {
         var matched: [[Value]] = []
-        let schema = try table(tableName)
+        let table = try compiledTable(tableName)
+        let schema = table.schema
         let columnNames = schema.columns.map(\.name)
-        try scan(try rowTree(schema)) { _, value in
-            let values = try schema.decodeRow(value)
+        try scan(try table.rows()) { key, value in
+            let values = try table.decodeRow(key: key, value: value)
             if try predicate(Row(table: schema.name, columns: columnNames, values: values)) { matched.append(values) }
             return true
         }
@@ -129,7 +130,7 @@ extension WriteTransaction {
         try checkUnique(new, replacing: old, table: table)
         try removeIndexEntries(old, table: table)
         if newKey != oldKey { try delete(oldKey, in: rows) }
-        try put(newKey, try RowEncoding.encode(new, types: table.columnTypes), in: rows)
+        try put(newKey, try table.layout.value(new), in: rows)
         for index in table.indexes where index.holds(new) {
             let entry = try index.entry(for: new)
             try put(entry.key, entry.value, in: try index.tree(of: schema.name))
@@ -160,40 +161,36 @@ extension WriteTransaction {
 
     /// Fills defaults, checks names, types and NOT NULL.
     private func completeRow(_ values: [String: Value], table: CompiledTable) throws -> [Value] {
-        let schema = table.schema
-        var row = [Value?](repeating: nil, count: schema.columns.count)
+        let columns = table.schema.columns
+        var row = table.defaultRow
         for (name, value) in values {
-            guard let i = table.positions[name] else { throw GuildStoreError.unknownColumn(table: schema.name, column: name) }
+            guard let i = table.positions[name] else { throw GuildStoreError.unknownColumn(table: table.schema.name, column: name) }
             row[i] = value
         }
         var now: Value?
-        return try schema.columns.enumerated().map { i, column in
-            let given: Value
-            if let value = row[i] {
-                given = value
-            } else {
-                switch column.defaultValue {
-                case .value(let value): given = value
-                case .now:
-                    if now == nil { now = Value.timestamp(Int64(Date().timeIntervalSince1970)) }
-                    given = now!
-                case nil: given = .null
-                }
-            }
-            return try checked(given, for: column, schema: schema)
+        for i in table.nowColumns where values[columns[i].name] == nil {
+            if now == nil { now = Value.timestamp(Int64(Date().timeIntervalSince1970)) }
+            row[i] = now ?? .null
         }
+        for i in row.indices { try check(row[i], for: columns[i], table: table.schema.name) }
+        return row
     }
 
     private func checked(_ value: Value, for column: ColumnDefinition, schema: TableSchema) throws -> Value {
+        try check(value, for: column, table: schema.name)
+        return value
+    }
+
+    /// Throws unless `value` may stand in `column`: NULL only where nullable, else of its type.
+    private func check(_ value: Value, for column: ColumnDefinition, table: String) throws {
         if value.isNull {
-            guard column.nullable else { throw GuildStoreError.missingValue(table: schema.name, column: column.name) }
-            return value
+            guard column.nullable else { throw GuildStoreError.missingValue(table: table, column: column.name) }
+            return
         }
         guard value.fits(column.type) else {
-            throw GuildStoreError.columnTypeMismatch(table: schema.name, column: column.name, expected: "\(column.type)",
+            throw GuildStoreError.columnTypeMismatch(table: table, column: column.name, expected: "\(column.type)",
                                                      found: value.columnType.map { "\($0)" } ?? "null")
         }
-        return value
     }
 
     /// An upsert keeps the old row's `created_at`-style defaults (`.now` columns the caller
@@ -229,7 +226,8 @@ extension Transaction {
             throw GuildStoreError.columnTypeMismatch(table: schema.name, column: "primary key", expected: "\(type)",
                                                      found: value.columnType.map { "\($0)" } ?? "null")
         }
-        guard let bytes = try get(TupleEncoding.encode(key), in: try rowTree(schema)) else { return nil }
-        return try schema.decodeRow(bytes)
+        let encoded = TupleEncoding.encode(key)
+        guard let bytes = try get(encoded, in: try rowTree(schema)) else { return nil }
+        return try encoded.withUnsafeBytes { k in try bytes.withUnsafeBytes { try schema.decodeRow(key: k, value: $0) } }
     }
 }
