@@ -59,9 +59,15 @@ final class CompiledTable: Sendable {
     /// The row stored under `key` with `value`, defaults filled as `fillingDefaults` does
     /// (S1, S2).
     func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
-        var row = try layout.decode(key: key, value: value)
-        for fill in defaultFills where row[fill.position].isNull { row[fill.position] = fill.value }
+        var row = [Value](repeating: .null, count: layout.columnCount)
+        try decodeRow(key: key, value: value, into: &row)
         return row
+    }
+
+    /// `decodeRow` into `row` (one value per column), reusing its storage.
+    func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into row: inout [Value]) throws {
+        try layout.decode(key: key, value: value, into: &row)
+        for fill in defaultFills where row[fill.position].isNull { row[fill.position] = fill.value }
     }
 
     func index(named name: String) -> CompiledIndex? {

@@ -40,12 +40,18 @@ struct RowLayout: Sendable {
     /// `.corruptEncoding` on malformed bytes.
     func decode(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
         var row = [Value](repeating: .null, count: columnCount)
+        try decode(key: key, value: value, into: &row)
+        return row
+    }
+
+    /// `decode` into `row`, which must hold one value per column: a scan reuses one array
+    /// for every row it reads (no allocation while nobody else holds it).
+    func decode(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into row: inout [Value]) throws {
         var decoder = TupleDecoder(key)
         for (i, p) in primaryKeyPositions.enumerated() { row[p] = try decoder.next(primaryKeyTypes[i], descending: false) }
         guard decoder.isAtEnd else {
             throw GuildStoreError.corruptEncoding(reason: "row key has \(key.count - decoder.offset) bytes after the primary key")
         }
         try RowEncoding.decode(value, types: valueTypes, into: &row, at: valuePositions)
-        return row
     }
 }

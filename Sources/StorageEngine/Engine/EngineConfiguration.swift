@@ -30,8 +30,9 @@ public struct EngineConfiguration: Sendable {
     /// that disagrees with an existing file is an error.
     public var pageSize: Int?
     public var synchronous: SynchronousMode
-    /// Frames in the WAL past which a commit runs a passive checkpoint. 0 turns automatic
-    /// checkpoints off.
+    /// Frames in the WAL past which a commit runs a passive checkpoint (a commit of more than
+    /// a quarter of it waits for four times its own frames: `automaticCheckpoint`). 0 turns
+    /// automatic checkpoints off.
     public var checkpointThreshold: Int
     /// Bytes of address space reserved for the read-only mapping of the database file, so
     /// the file grows under it without remapping. Pages past it are read with pread.

@@ -28,12 +28,24 @@ extension StorageEngine {
         case never
     }
 
-    /// Runs a passive checkpoint when the WAL has grown past the threshold. The commit it
-    /// follows is already durable and published: a failure here is left for the next one to
-    /// retry (a failed sync has poisoned the engine and says so on the next write).
-    func automaticCheckpoint() {
+    /// A commit of `pages` pages waits for a checkpoint until the WAL holds this many times
+    /// its frames (see `automaticCheckpoint`).
+    static let commitsPerCheckpoint = 4
+
+    /// Runs a passive checkpoint when the WAL has grown past the threshold and to at least
+    /// `commitsPerCheckpoint` times the `pages` of the commit it follows. The second condition
+    /// only holds back transactions of more than a quarter of the threshold (bulk loads): a
+    /// checkpoint after each of them would copy and sync every page they touch once per
+    /// transaction, while one every four copies the pages several of them touch (the leaves of
+    /// an index that every transaction updates) once. The log stays below the larger of the
+    /// threshold and about four of the largest recent transactions, held in memory like any
+    /// WAL frame; under `.normal` (synced at checkpoints) a power cut may take that much back.
+    ///
+    /// The commit it follows is already durable and published: a failure here is left for the
+    /// next one to retry (a failed sync has poisoned the engine and says so on the next write).
+    func automaticCheckpoint(afterCommitOf pages: Int) {
         let threshold = configuration.checkpointThreshold
-        guard threshold > 0, walFrameCount >= threshold else { return }
+        guard threshold > 0, walFrameCount >= max(threshold, Self.commitsPerCheckpoint * pages) else { return }
         _ = try? checkpoint(mode: .passive, timeout: .zero, restart: .holdingWriter)
     }
 

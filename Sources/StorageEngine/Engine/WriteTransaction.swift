@@ -193,9 +193,10 @@ public final class WriteTransaction: Transaction {
     public func commit() throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
         defer { engine.releaseWriter() }
+        let pages = dirty.count
         guard try append() != nil else { return }
         if engine.configuration.synchronous == .full { try engine.syncWAL() }
-        engine.automaticCheckpoint()
+        engine.automaticCheckpoint(afterCommitOf: pages)
     }
 
     /// Appends the transaction to the WAL without waiting for a sync and releases the writer:

@@ -52,25 +52,25 @@ extension Transaction {
         let rows = table.rowTree
         let index = order.index
         let tableName = schema.name
-        let blank = [Value](repeating: .null, count: schema.columns.count)
+        // One array for every row: rows are decoded into it in place, unless the caller kept
+        // the previous one (then it is copied first). An index-only walk writes the positions
+        // its entries carry, every time; the others stay NULL.
+        var values = [Value](repeating: .null, count: schema.columns.count)
         try scan(tree, range) { key, value in
-            let values: [Value]
             if let index {
                 if indexOnly {
-                    var carried = blank
-                    try index.decodeEntry(key: key, value: value, into: &carried)
-                    values = carried
+                    try index.decodeEntry(key: key, value: value, into: &values)
                 } else {
-                    let row = try index.withRowKey(key: key, value: value) { rowKey in
-                        try rows.flatMap { rows in try withValue(rowKey, in: rows) { try table.decodeRow(key: rowKey, value: $0) } }
+                    let found = try index.withRowKey(key: key, value: value) { rowKey -> Bool in
+                        guard let rows else { return false }
+                        return try withValue(rowKey, in: rows) { try table.decodeRow(key: rowKey, value: $0, into: &values) } != nil
                     }
-                    guard let row else {
+                    guard found else {
                         throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(tableName) does not hold")
                     }
-                    values = row
                 }
             } else {
-                values = try table.decodeRow(key: key, value: value)
+                try table.decodeRow(key: key, value: value, into: &values)
             }
             return try body(values)
         }
