@@ -63,7 +63,9 @@ struct MutableNode {
             // B6: an empty leaf takes the whole key as its prefix; the next key shortens it.
             guard parsed.key.count + parsed.stored(strip: parsed.key.count) + NodeLayout.slotSize
                     <= pageSize - NodeLayout.headerSize else { return false }
+            let (appendRun, lastInsert) = (self.appendRun, self.lastInsert)
             NodeLayout.initialize(base, pageSize: pageSize, type: .leaf)
+            (self.appendRun, self.lastInsert) = (appendRun, lastInsert)
             setPrefix(parsed.key)
             return try parsed.withStripped(parsed.key.count) { try insertStored($0, at: 0) }
         }
