@@ -9,8 +9,12 @@
 /// point: the new cell stays with the run's cells and the cells after it (the next guild's)
 /// move to the new right page, so the run fills its page, then goes on through end splits;
 /// when the new cell does not fit there, the cells before it stay if they fill half the bytes.
-/// Any other split divides the cells by bytes, so random inserts that happen to land at one
-/// place do not leave nodes half empty for good.
+/// Before a leaf splits anywhere but at its end, it shares its cells with a sibling under the
+/// same parent that has room (`shareWithSibling`): a run's leaf hands the cells after the run
+/// to its right sibling, any other leaf evens out its bytes with the sibling with the most
+/// free room. Any other split divides the cells near the middle by bytes, cutting between
+/// the two keys that share the fewest leading bytes (`leafCut`), so random inserts that
+/// happen to land at one place do not leave nodes half empty for good.
 extension WriteTransaction {
     typealias PathEntry = (page: UInt32, index: Int)
 
@@ -125,8 +129,10 @@ extension WriteTransaction {
             path.append((root, 0))
             page = child
         }
-        let count = try node(page).0.count
+        let (view, _) = try node(page)
+        let count = view.count
         let atEnd = sequential && position == count
+        if view.isLeaf, !atEnd, try shareWithSibling(page: page, path: path, position: position, cell: cell, run: sequential) { return }
         let (newPage, up) = atEnd
             ? try splitAtEnd(page: page, cell: cell)
             : try splitBalanced(page: page, position: position, cell: cell, sequential: sequential)
@@ -144,14 +150,67 @@ extension WriteTransaction {
         }
     }
 
+    /// Instead of a split, moves cells between the full leaf `page` (taking the new `cell` at
+    /// `position`) and a sibling under the same parent (B*-tree style; SQLite balances three
+    /// siblings the same way). In a `run` the cells after the new one go to the right sibling
+    /// when they fit there, so the run keeps growing at the end of its leaf; otherwise, when
+    /// the sibling with the most free room has at least a quarter of a page free, the two
+    /// leaves end up with about the same bytes, cut by `leafCut`. Leaves of indexes that grow
+    /// at thousands of places (`(user_id, created_at)`, `(guild_id, user_id)`) then stay
+    /// fuller than the 69 % that splits in halves leave. Returns false, having changed
+    /// nothing, when no sibling has the room or the parent cannot take the new separator.
+    private func shareWithSibling(page: UInt32, path: [PathEntry], position: Int, cell: [UInt8], run: Bool) throws -> Bool {
+        guard let (parentPage, index) = path.last else { return false }
+        let usable = pageSize - NodeLayout.headerSize
+        let parentView = try node(parentPage).0
+        var best: (page: UInt32, isLeft: Bool, free: Int)?
+        for isLeft in run ? [false] : [true, false] {
+            let siblingIndex = isLeft ? index - 1 : index + 1
+            guard siblingIndex >= 0, siblingIndex <= parentView.count else { continue }
+            let sibling = try parentView.child(siblingIndex)
+            let (view, ref) = try node(sibling)
+            guard withExtendedLifetime(ref.owner, { view.isLeaf }) else {
+                throw GuildStoreError.corruptPage(page: parentPage, reason: "leaf \(page) has a sibling \(sibling) that is not a leaf")
+            }
+            let free = withExtendedLifetime(ref.owner) { view.gapBytes + view.fragmented }
+            if free >= (run ? 0 : usable / 8), free > best?.free ?? 0 { best = (sibling, isLeft, free) }
+        }
+        guard let best else { return false }
+        let (leftPage, rightPage) = best.isLeft ? (best.page, page) : (page, best.page)
+        let left = try writableNode(leftPage), right = try writableNode(rightPage)
+        let at = best.isLeft ? (try left.node.count) + position : position
+        let separatorIndex = best.isLeft ? index - 1 : index
+        let parent = try writableNode(parentPage)
+        return try cell.withUnsafeBytes { newCell in
+            try LeafCells.with([left, right], inserting: newCell, at: at, pageSize: pageSize) { cells in
+                let cut = run ? position + 1 : cells.cut()
+                guard cut > 0, cut < cells.count, cells.storedBytes(0..<cut) <= usable,
+                      cells.storedBytes(cut..<cells.count) <= usable else { return false }
+                // The parent's cell between the two leaves points at the left one and takes the
+                // new separator (B2): it must fit where the old one was.
+                let separator = Cell.separator(after: cells.key(cut - 1), before: cells.key(cut))
+                let parentCell = separator.withUnsafeBytes { Cell.interior(child: leftPage, key: $0) }
+                let parentNode = try parent.node
+                guard parentCell.count <= parentNode.gapBytes + parentNode.fragmented + (try parentNode.cellSize(separatorIndex)) else {
+                    return false
+                }
+                try cells.write(0..<cut, into: left)
+                try cells.write(cut..<cells.count, into: right)
+                try parent.removeCell(at: separatorIndex)
+                guard try parentCell.withUnsafeBytes({ try parent.insertCell($0, at: separatorIndex) }) else {
+                    throw GuildStoreError.corruptPage(page: parentPage, reason: "a separator does not fit where a longer one was")
+                }
+                return true
+            }
+        }
+    }
+
     /// Divides the node's cells and the new one between the node and a new right sibling: a
     /// leaf in a `sequential` run at `position` at that point when the cells before it hold at
     /// least half the bytes, otherwise by bytes. Returns the sibling and the cell for the parent.
     private func splitBalanced(page: UInt32, position: Int, cell: [UInt8], sequential: Bool) throws -> (UInt32, [UInt8]) {
         let node = try writableNode(page)
         let view = try node.node
-        var cells = try (0..<view.count).map { try view.cellBytes($0) }
-        cells.insert(cell, at: position)
         let (newPage, newBuffer) = try allocatePage()
         let right = MutableNode(base: newBuffer.pointer, pageSize: pageSize, number: newPage)
         if view.isLeaf {
@@ -160,28 +219,32 @@ extension WriteTransaction {
             // the longer prefix of its own keys (B6). Else the cells before the run stay and
             // the new cell goes right when they fill half the bytes. B3: cells that came from
             // one page fit one page, and half of the bytes plus one cell fit too.
-            var cut = Self.balancedCut(cells, leaf: true)
-            var runOnLeft = false, runOnRight = false
-            if sequential, position + 1 < cells.count {
-                let left = cells[...position]
-                let shared = Cell.key(of: cells[0], leaf: true).withUnsafeBytes { a in
-                    Cell.key(of: cells[position], leaf: true).withUnsafeBytes { b in commonPrefix(a, b) }
-                }
-                if try MutableNode.storedBytes(left, prefix: shared) <= pageSize - NodeLayout.headerSize {
-                    (cut, runOnLeft) = (position + 1, true)
-                } else if Self.bytes(cells[..<position]) * 2 >= Self.bytes(cells[...]) {
-                    (cut, runOnRight) = (position, true)
+            let usable = pageSize - NodeLayout.headerSize
+            let separator = try cell.withUnsafeBytes { newCell in
+                try LeafCells.with([node], inserting: newCell, at: position, pageSize: pageSize) { cells in
+                    var cut = cells.cut()
+                    var runOnLeft = false, runOnRight = false
+                    if sequential, position + 1 < cells.count {
+                        if cells.storedBytes(0..<(position + 1)) <= usable {
+                            (cut, runOnLeft) = (position + 1, true)
+                        } else {
+                            let before = (0..<position).reduce(0) { $0 + cells.fullBytes($1) }
+                            let all = (0..<cells.count).reduce(0) { $0 + cells.fullBytes($1) }
+                            if before * 2 >= all { (cut, runOnRight) = (position, true) }
+                        }
+                    }
+                    try cells.write(0..<cut, into: node)
+                    try cells.write(cut..<cells.count, into: right)
+                    if runOnLeft { (node.appendRun, node.lastInsert) = (1, position) }
+                    if runOnRight { right.appendRun = 1 }  // the run goes on at the right page's slot 0
+                    return Cell.separator(after: cells.key(cut - 1), before: cells.key(cut))
                 }
             }
-            try node.rebuild(cells: cells[..<cut], rightChild: 0, type: .leaf)
-            try right.rebuild(cells: cells[cut...], rightChild: 0, type: .leaf)
-            if runOnLeft { (node.appendRun, node.lastInsert) = (1, position) }
-            if runOnRight { right.appendRun = 1 }  // the run goes on at the right page's slot 0
-            let separator = Cell.separator(after: Cell.key(of: cells[cut - 1], leaf: true),
-                                           before: Cell.key(of: cells[cut], leaf: true))
             return (newPage, separator.withUnsafeBytes { Cell.interior(child: page, key: $0) })
         }
-        let middle = Self.balancedCut(cells, leaf: false)
+        var cells = try (0..<view.count).map { try view.cellBytes($0) }
+        cells.insert(cell, at: position)
+        let middle = Self.interiorCut(cells)
         let upKey = Cell.key(of: cells[middle], leaf: false)
         let rightChild = view.rightChild
         try node.rebuild(cells: cells[..<middle], rightChild: Cell.child(of: cells[middle]), type: .interior)
@@ -217,24 +280,16 @@ extension WriteTransaction {
         return (newPage, up)
     }
 
-    /// Bytes `cells` take in a node, slots included.
-    static func bytes(_ cells: ArraySlice<[UInt8]>) -> Int {
-        cells.reduce(0) { $0 + $1.count + NodeLayout.slotSize }
-    }
-
-    /// The cut index that divides `cells` most evenly by bytes, leaving each side non-empty
-    /// (for interior nodes the cell at the cut moves up and belongs to neither side).
-    static func balancedCut(_ cells: [[UInt8]], leaf: Bool) -> Int {
+    /// The cut index that divides an interior node's cells most evenly by bytes: the cell at
+    /// the cut moves up, and each side keeps at least one cell.
+    static func interiorCut(_ cells: [[UInt8]]) -> Int {
         let total = cells.reduce(0) { $0 + $1.count + NodeLayout.slotSize }
         var left = 0
         for (i, cell) in cells.enumerated() {
             let size = cell.count + NodeLayout.slotSize
-            if left + size / 2 >= total / 2 {
-                let cut = max(1, i)
-                return leaf ? cut : min(cut, cells.count - 2)
-            }
+            if left + size / 2 >= total / 2 { return min(max(1, i), cells.count - 2) }
             left += size
         }
-        return leaf ? cells.count - 1 : cells.count - 2
+        return cells.count - 2
     }
 }

@@ -74,14 +74,13 @@ struct MutableNode {
             return try parsed.withStripped(prefix) { try insertStored($0, at: i) }
         }
         // B6: the key leaves the prefix: every cell grows by what the prefix loses.
-        let view = try node
-        var cells = try (0..<view.count).map { try view.cellBytes($0) }
-        cells.insert(Array(cell), at: i)
-        guard try Self.storedBytes(cells[...], prefix: shared) <= pageSize - NodeLayout.headerSize else { return false }
-        let (appendRun, lastInsert) = (self.appendRun, self.lastInsert)
-        try rebuild(cells: cells[...], rightChild: 0, type: .leaf)
-        (self.appendRun, self.lastInsert) = (appendRun, lastInsert)
-        return true
+        return try LeafCells.with([self], inserting: cell, at: i, pageSize: pageSize) { cells in
+            guard cells.storedBytes(0..<cells.count) <= pageSize - NodeLayout.headerSize else { return false }
+            let (appendRun, lastInsert) = (self.appendRun, self.lastInsert)
+            try cells.write(0..<cells.count, into: self)
+            (self.appendRun, self.lastInsert) = (appendRun, lastInsert)
+            return true
+        }
     }
 
     /// Inserts `cell`, already in this node's stored form, at slot `i`.
@@ -167,18 +166,10 @@ struct MutableNode {
 
     /// Writes a leaf's prefix at the end of the page and its length; the node must hold no
     /// cells there (an empty or re-initialized node).
-    private func setPrefix(_ prefix: UnsafeRawBufferPointer) {
+    func setPrefix(_ prefix: UnsafeRawBufferPointer) {
         base.setU16(22, prefix.count)
         base.setU32(8, UInt32(pageSize - prefix.count))
         if prefix.count > 0 { (base + pageSize - prefix.count).copyMemory(from: prefix.baseAddress!, byteCount: prefix.count) }
-    }
-
-    /// Bytes a leaf holding the full cells `cells` under a prefix of `prefix` bytes needs past
-    /// its header: stored cells, slots and the prefix.
-    static func storedBytes(_ cells: ArraySlice<[UInt8]>, prefix: Int) throws -> Int {
-        try cells.reduce(prefix) { total, cell in
-            try total + cell.withUnsafeBytes { try Cell.parseLeaf($0, page: 0).stored(strip: prefix) } + NodeLayout.slotSize
-        }
     }
 }
 

@@ -219,6 +219,10 @@ struct Node {
         var inlineValue: UnsafeRawBufferPointer?
         var overflowPage: UInt32
         var size: Int
+        /// The cell's varint after the key length: value length << 1 | overflow flag.
+        var field: Int
+        /// The bytes after the key: the inline value or the 4-byte overflow page number.
+        var rest: UnsafeRawBufferPointer
     }
 
     func leafCell(_ i: Int) throws -> LeafCell {
@@ -235,13 +239,14 @@ struct Node {
             let page = base.u32(offset)
             return LeafCell(suffix: UnsafeRawBufferPointer(start: base + keyStart, count: keyLength),
                             valueLength: valueLength, inlineValue: nil, overflowPage: page,
-                            size: offset + 4 - start)
+                            size: offset + 4 - start, field: field,
+                            rest: UnsafeRawBufferPointer(start: base + offset, count: 4))
         }
         guard offset + valueLength <= contentEnd else { throw malformed(i) }
+        let value = UnsafeRawBufferPointer(start: base + offset, count: valueLength)
         return LeafCell(suffix: UnsafeRawBufferPointer(start: base + keyStart, count: keyLength),
-                        valueLength: valueLength,
-                        inlineValue: UnsafeRawBufferPointer(start: base + offset, count: valueLength),
-                        overflowPage: 0, size: offset + valueLength - start)
+                        valueLength: valueLength, inlineValue: value,
+                        overflowPage: 0, size: offset + valueLength - start, field: field, rest: value)
     }
 
     /// Size in bytes of cell `i` as stored.
