@@ -661,6 +661,15 @@ final class FaultyFileHandle: FileHandleIO {
         try plan.write(buffer, at: offset, file: try live("pwrite"), path: path, generation: generation)
     }
 
+    /// A vectored write is one operation, as one pwritev is: the pieces go out as one buffer,
+    /// which a fault or crash plan treats like any other write.
+    func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws {
+        var joined: [UInt8] = []
+        joined.reserveCapacity(pieces.reduce(0) { $0 + $1.count })
+        for piece in pieces { joined.append(contentsOf: piece) }
+        try joined.withUnsafeBytes { try write($0, at: offset) }
+    }
+
     /// See `FaultPlan.failSync`, `setSyncDelay`. Makes every earlier write and truncate of
     /// this path durable.
     func sync() throws {

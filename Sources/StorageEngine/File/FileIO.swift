@@ -27,6 +27,9 @@ public protocol FileHandleIO: AnyObject, Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
     /// Writes all of `buffer` at `offset`, or throws.
     func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws
+    /// Writes `pieces` one after another from `offset` (the WAL's frame headers and page
+    /// images, without first copying them into one buffer), or throws.
+    func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws
     /// Makes every completed write durable (fdatasync).
     func sync() throws
     func truncate(to size: Int64) throws
@@ -39,6 +42,17 @@ public protocol FileHandleIO: AnyObject, Sendable {
     /// process holds it.
     func lockExclusive() throws
     func close() throws
+}
+
+extension FileHandleIO {
+    /// One `write` per piece: for layers without a vectored write.
+    public func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws {
+        var position = offset
+        for piece in pieces {
+            try write(piece, at: position)
+            position += Int64(piece.count)
+        }
+    }
 }
 
 /// A read-only shared mapping, unmapped when released.

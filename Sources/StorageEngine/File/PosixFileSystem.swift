@@ -92,6 +92,33 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         }
     }
 
+    /// pwritev, at most 1,024 pieces (IOV_MAX) per call, resumed after short writes.
+    func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws {
+        var vectors = pieces.filter { $0.count > 0 }.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        var position = off_t(offset)
+        var first = 0
+        while first < vectors.count {
+            let batch = min(vectors.count - first, 1024)  // IOV_MAX on Linux and macOS
+            let n = vectors.withUnsafeBufferPointer { pwritev(fd, $0.baseAddress! + first, Int32(batch), position) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fileError("pwritev", path: path, errno: errno)
+            }
+            position += off_t(n)
+            var left = n
+            while left > 0, first < vectors.count {
+                if left >= vectors[first].iov_len {
+                    left -= vectors[first].iov_len
+                    first += 1
+                } else {
+                    vectors[first].iov_base += left
+                    vectors[first].iov_len -= left
+                    left = 0
+                }
+            }
+        }
+    }
+
     func sync() throws {
         if retryingEINTR({ fdatasync(fd) }) != 0 { throw fileError("fdatasync", path: path, errno: errno) }
     }

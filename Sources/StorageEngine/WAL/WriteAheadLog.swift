@@ -89,26 +89,29 @@ final class WriteAheadLog {
             headerBytes = encodeHeader()
             newChain = headerBytes.withUnsafeBytes { $0.baseAddress!.u32(28) }
         }
-        let total = headerBytes.count + pages.count * frameSize
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 4096)
-        defer { buffer.deallocate() }
-        headerBytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        var offset = headerBytes.count
+        // Frame headers in one small buffer; the page images are written from where they are.
+        let headers = UnsafeMutableRawPointer.allocate(byteCount: max(1, pages.count * Self.frameHeaderSize), alignment: 8)
+        defer { headers.deallocate() }
+        var pieces: [UnsafeRawBufferPointer] = []
+        pieces.reserveCapacity(pages.count * 2 + 1)
         for (i, entry) in pages.enumerated() {
-            let frame = buffer + offset
+            let frame = headers + i * Self.frameHeaderSize
             frame.setU32(0, entry.page)
             frame.setU32(4, i == pages.count - 1 ? databaseSize : 0)
             frame.setU64(8, salt)
             frame.setU32(20, 0)
-            (frame + Self.frameHeaderSize).copyMemory(from: entry.image.pointer, byteCount: pageSize)
             newChain = Self.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: entry.image.pointer.load(as: UInt32.self), previous: newChain)
             frame.setU32(16, newChain)
-            offset += frameSize
+            pieces.append(UnsafeRawBufferPointer(start: frame, count: Self.frameHeaderSize))
+            pieces.append(UnsafeRawBufferPointer(start: entry.image.pointer, count: pageSize))
         }
         let fileOffset = headerBytes.isEmpty
             ? Int64(Self.headerSize + frameCount * frameSize)
             : 0
-        try file.write(UnsafeRawBufferPointer(start: buffer, count: total), at: fileOffset)
+        try headerBytes.withUnsafeBytes { header in
+            if !header.isEmpty { pieces.insert(header, at: 0) }
+            try withExtendedLifetime(pages) { try file.write(pieces, at: fileOffset) }
+        }
         headerWritten = true
         chain = newChain
         frameCount += pages.count

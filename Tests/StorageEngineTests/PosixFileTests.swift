@@ -1,0 +1,33 @@
+import Testing
+import TestSupport
+@testable import StorageEngine
+
+@Suite("POSIX file layer")
+struct PosixFileTests {
+    @Test("a vectored write of more pieces than one pwritev takes lands byte for byte, empty pieces included")
+    func vectoredWrite() throws {
+        let directory = try TemporaryDirectory("posix-file")
+        defer { directory.remove() }
+        let file = try PosixFileSystem().open(directory.file("f"), create: true)
+        defer { try? file.close() }
+        // 3,000 pieces (IOV_MAX is 1,024) of 0-40 bytes, every byte numbered.
+        var random = SeededGenerator(seed: 0x10F)
+        let sizes = (0..<3_000).map { _ in Int(random.next() % 41) }
+        let expected = (0..<sizes.reduce(0, +)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        try expected.withUnsafeBytes { all in
+            var pieces: [UnsafeRawBufferPointer] = []
+            var start = 0
+            for size in sizes {
+                pieces.append(UnsafeRawBufferPointer(rebasing: all[start..<(start + size)]))
+                start += size
+            }
+            try file.write(pieces, at: 100)
+        }
+        #expect(try file.size() == Int64(100 + expected.count))
+        var back = [UInt8](repeating: 0xEE, count: expected.count + 100)
+        let read = try back.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+        #expect(read == expected.count + 100)
+        #expect(Array(back[..<100]) == [UInt8](repeating: 0, count: 100))
+        #expect(Array(back[100...]) == expected)
+    }
+}
