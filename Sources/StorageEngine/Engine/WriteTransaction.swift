@@ -4,7 +4,7 @@
 public final class WriteTransaction: Transaction {
     let snapshot: Snapshot
     /// Pages changed by this transaction, by page number.
-    var dirty: [UInt32: PageBuffer] = [:]
+    var dirty = DirtyPages()
     var workingHeader: DatabaseHeader
     /// Names of the trees this transaction wrote, for change observers.
     private(set) var changedTrees: Set<String> = []
@@ -216,7 +216,7 @@ public final class WriteTransaction: Transaction {
             workingHeader.write(to: page0.pointer)
         }
         guard !dirty.isEmpty else { return nil }
-        var pages = dirty.map { (page: $0.key, image: $0.value) }
+        var pages = dirty.entries
         pages.sort { $0.page < $1.page }
         for entry in pages { sealPage(entry.image.pointer, size: pageSize) }
         let sequence = try engine.appendCommit(pages: pages, header: workingHeader, changedTrees: changedTrees)
