@@ -16,6 +16,9 @@ public final class WriteTransaction: Transaction {
     /// and the path to it, while keys arrive in increasing order; a split forgets that tree's,
     /// any merge or freed page forgets them all.
     var appendHints: [(root: UInt32, path: [PathEntry], leaf: UInt32)] = []
+    /// The column names of the last row given by name (`insert`) and their positions, in the
+    /// order its dictionary iterated them.
+    var rowNameOrder: (table: CompiledTable, names: [(name: String, position: Int)])?
     /// Storage for the next descent's path (`pathToLeaf`), so inserts allocate none.
     var pathStorage: [PathEntry] = []
     private(set) var finished = false

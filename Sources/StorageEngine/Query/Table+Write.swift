@@ -163,10 +163,24 @@ extension WriteTransaction {
     private func completeRow(_ values: [String: Value], table: CompiledTable) throws -> [Value] {
         let columns = table.schema.columns
         var row = table.defaultRow
+        // Rows of one table usually come as dictionaries with the same keys, which iterate in
+        // the same order: each name is first matched against the previous row's name at that
+        // step (equal strings from one literal compare without hashing), then looked up.
+        let cached = rowNameOrder?.table === table ? rowNameOrder?.names : nil
+        var matches = cached?.count == values.count
+        var step = 0
         for (name, value) in values {
-            guard let i = table.positions[name] else { throw GuildStoreError.unknownColumn(table: table.schema.name, column: name) }
+            let i: Int
+            if matches, let cached, cached[step].name == name {
+                i = cached[step].position
+            } else {
+                guard let position = table.positions[name] else { throw GuildStoreError.unknownColumn(table: table.schema.name, column: name) }
+                (i, matches) = (position, false)
+            }
             row[i] = value
+            step += 1
         }
+        if !matches { rowNameOrder = (table, values.map { name, _ in (name, table.positions[name] ?? 0) }) }
         var now: Value?
         for i in table.nowColumns where values[columns[i].name] == nil {
             if now == nil { now = Value.timestamp(Int64(Date().timeIntervalSince1970)) }
