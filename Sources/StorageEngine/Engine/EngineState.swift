@@ -28,7 +28,7 @@ struct EngineState {
     var observers: [UInt64: ChangeObserver] = [:]
     var nextObserverID: UInt64 = 1
     /// Page number -> committed frames not yet superseded in the database file.
-    var walIndex: [UInt32: FrameVersions] = [:]
+    var walIndex = PageTable<FrameVersions>()
     /// Highest schema counter handed out, committed or not (see `nextSchemaCounter`).
     var schemaCounterHighWater: UInt64 = 0
     /// Frames in the WAL file since its last restart.

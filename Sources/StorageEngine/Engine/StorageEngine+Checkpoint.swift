@@ -66,7 +66,7 @@ extension StorageEngine {
             let (limit, lastCommit, walBase, synced, copies) = state.withLock { s in
                 let limit = s.oldestReaderSequence
                 var copies: [(UInt32, PageBuffer)] = []
-                for (page, versions) in s.walIndex {
+                for (page, versions) in s.walIndex.entries {
                     if let image = versions.newest(atOrBelow: limit) { copies.append((page, image)) }
                 }
                 return (limit, s.lastCommit, s.walBase, s.syncedThrough, copies.sorted { $0.0 < $1.0 })

@@ -107,7 +107,7 @@ extension StorageEngine {
                 s.header = header
                 s.databaseSize = header.pageCount
                 s.appended = CommitPoint(sequence: s.lastCommit, header: header, databaseSize: header.pageCount)
-                s.walIndex = [:]
+                s.walIndex = PageTable()
                 return oldLock
             }
             try? oldLock.close()

@@ -4,7 +4,7 @@
 public final class WriteTransaction: Transaction {
     let snapshot: Snapshot
     /// Pages changed by this transaction, by page number.
-    var dirty = DirtyPages()
+    var dirty = PageTable<PageBuffer>()
     var workingHeader: DatabaseHeader
     /// Names of the trees this transaction wrote, for change observers.
     private(set) var changedTrees: Set<String> = []
@@ -219,7 +219,7 @@ public final class WriteTransaction: Transaction {
             workingHeader.write(to: page0.pointer)
         }
         guard !dirty.isEmpty else { return nil }
-        var pages = dirty.entries
+        var pages = dirty.entries.map { (page: $0.page, image: $0.element) }
         pages.sort { $0.page < $1.page }
         for entry in pages { sealPage(entry.image.pointer, size: pageSize) }
         let sequence = try engine.appendCommit(pages: pages, header: workingHeader, changedTrees: changedTrees)

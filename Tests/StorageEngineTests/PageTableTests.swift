@@ -2,12 +2,12 @@ import Testing
 import TestSupport
 @testable import StorageEngine
 
-@Suite("Dirty page table")
-struct DirtyPagesTests {
+@Suite("Page table")
+struct PageTableTests {
     @Test("random sets, replacements and removals agree with a Dictionary, through growth and wrap-around")
     func matchesDictionary() {
         var random = SeededGenerator(seed: 0xD127)
-        var table = DirtyPages()
+        var table = PageTable<PageBuffer>()
         var model: [UInt32: PageBuffer] = [:]
         for step in 0..<60_000 {
             // Page numbers from a small range, so sets, replacements and removals collide; now
@@ -32,7 +32,7 @@ struct DirtyPagesTests {
         let entries = table.entries
         #expect(entries.count == model.count)
         #expect(Set(entries.map(\.page)) == Set(model.keys))
-        for entry in entries { #expect(entry.image === model[entry.page]) }
+        for entry in entries { #expect(entry.element === model[entry.page]) }
         table.removeAll()
         #expect(table.isEmpty && table[entries.first?.page ?? 0] == nil)
     }

@@ -1,22 +1,23 @@
-/// The write transaction's changed pages by page number: an open-addressing hash table with
-/// linear probing and a multiplicative hash. A bulk load looks pages up here at every level of
-/// every descent; Swift's `Dictionary` hashes each `UInt32` with SipHash, which a profile of
-/// the 1M-row `Tables` load showed at about 5 % of the time.
+/// A map from page number to `Element`: an open-addressing hash table with linear probing and
+/// a multiplicative hash. It holds a write transaction's changed pages and the WAL's frames by
+/// page (`EngineState.walIndex`), which every page access of a descent consults; Swift's
+/// `Dictionary` hashes each `UInt32` with SipHash, which a profile of the 1M-row `Tables` load
+/// showed at about 5 % of the time.
 ///
 /// Invariants:
 /// (D1) `slots` has a power-of-two count and is at most half full, so every probe ends at an
 ///      empty slot.
 /// (D2) An entry lies on the probe path from its home slot with no empty slot in between:
 ///      removal shifts later entries of the run back (no tombstones).
-struct DirtyPages {
-    private static let empty = UInt32.max  // never a page number: the file would be 16 TiB+
+struct PageTable<Element> {
+    private static var empty: UInt32 { UInt32.max }  // never a page number: the file would be 16 TiB+
     private var numbers: [UInt32]
-    private var buffers: [PageBuffer?]
+    private var elements: [Element?]
     private(set) var count = 0
 
     init() {
         numbers = [UInt32](repeating: Self.empty, count: 64)
-        buffers = [PageBuffer?](repeating: nil, count: 64)
+        elements = [Element?](repeating: nil, count: 64)
     }
 
     var isEmpty: Bool { count == 0 }
@@ -38,10 +39,10 @@ struct DirtyPages {
         }
     }
 
-    subscript(number: UInt32) -> PageBuffer? {
+    subscript(number: UInt32) -> Element? {
         get {
             let i = slot(number)
-            return numbers[i] == number ? buffers[i] : nil
+            return numbers[i] == number ? elements[i] : nil
         }
         set {
             guard let newValue else {
@@ -57,56 +58,58 @@ struct DirtyPages {
                 numbers[i] = number
                 count += 1
             }
-            buffers[i] = newValue
+            elements[i] = newValue
         }
     }
 
-    mutating func removeValue(forKey number: UInt32) {
+    @discardableResult
+    mutating func removeValue(forKey number: UInt32) -> Element? {
         var i = slot(number)
-        guard numbers[i] == number else { return }
+        guard numbers[i] == number else { return nil }
+        let removed = elements[i]
         let mask = numbers.count - 1
         numbers[i] = Self.empty
-        buffers[i] = nil
+        elements[i] = nil
         count -= 1
         // D2: move back every later entry of the run whose home is not between the hole and it.
         var j = i
         while true {
             j = (j + 1) & mask
             let n = numbers[j]
-            if n == Self.empty { return }
+            if n == Self.empty { return removed }
             let h = home(n)
             let staysPut = i <= j ? (i < h && h <= j) : (i < h || h <= j)
             if !staysPut {
                 numbers[i] = n
-                buffers[i] = buffers[j]
+                elements[i] = elements[j]
                 numbers[j] = Self.empty
-                buffers[j] = nil
+                elements[j] = nil
                 i = j
             }
         }
     }
 
     private mutating func grow() {
-        let oldNumbers = numbers, oldBuffers = buffers
+        let oldNumbers = numbers, oldElements = elements
         numbers = [UInt32](repeating: Self.empty, count: oldNumbers.count * 2)
-        buffers = [PageBuffer?](repeating: nil, count: oldNumbers.count * 2)
+        elements = [Element?](repeating: nil, count: oldNumbers.count * 2)
         for (k, n) in oldNumbers.enumerated() where n != Self.empty {
             let i = slot(n)
             numbers[i] = n
-            buffers[i] = oldBuffers[k]
+            elements[i] = oldElements[k]
         }
     }
 
     mutating func removeAll() {
-        self = DirtyPages()
+        self = PageTable()
     }
 
-    /// Every page and its buffer, in no particular order.
-    var entries: [(page: UInt32, image: PageBuffer)] {
-        var result: [(page: UInt32, image: PageBuffer)] = []
+    /// Every page and its element, in no particular order.
+    var entries: [(page: UInt32, element: Element)] {
+        var result: [(page: UInt32, element: Element)] = []
         result.reserveCapacity(count)
         for (i, n) in numbers.enumerated() where n != Self.empty {
-            if let buffer = buffers[i] { result.append((n, buffer)) }
+            if let element = elements[i] { result.append((n, element)) }
         }
         return result
     }
