@@ -22,8 +22,9 @@
 ///                overflow page when flagged. A key is the prefix followed by its suffix.
 /// Interior cell: 4-byte left child page, varint key length, key bytes.
 ///
-/// Cells travel between nodes (splits, merges) as full cells: leaf cells with their whole key
-/// (`Node.cellBytes`, `Cell.leaf`); a node strips its prefix when it stores them.
+/// Cells travel between nodes as full cells, leaf cells with their whole key (`Node.cellBytes`,
+/// `Cell.leaf`), and a node strips its prefix when it stores them; leaf splits, shares between
+/// siblings and prefix changes read the cells in place from page copies instead (`LeafCells`).
 ///
 /// Invariants:
 /// (B1) Keys in a node are strictly increasing in memcmp order.

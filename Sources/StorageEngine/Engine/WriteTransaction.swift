@@ -19,6 +19,9 @@ public final class WriteTransaction: Transaction {
     /// The column names of the last row given by name (`insert`) and their positions, in the
     /// order its dictionary iterated them.
     var rowNameOrder: (table: CompiledTable, names: [(name: String, position: Int)])?
+    /// Entries of trees whose inserts wait to be applied in key order (`deferPut`): per tree
+    /// (a table's non-unique indexes), the entries in the order they were put (D1).
+    var deferredPuts: [(tree: Tree, entries: [(key: [UInt8], value: [UInt8])])] = []
     /// Storage for the next descent's path (`pathToLeaf`), so inserts allocate none.
     var pathStorage: [PathEntry] = []
     private(set) var finished = false
@@ -43,6 +46,15 @@ public final class WriteTransaction: Transaction {
     }
 
     override var header: DatabaseHeader { workingHeader }
+
+    /// D1: every read or write of a tree finds its root here, so the tree's deferred puts are
+    /// applied first.
+    override func root(of tree: Tree) throws -> UInt32 {
+        if !deferredPuts.isEmpty, deferredPuts.contains(where: { $0.tree.root == tree.root }) {
+            try applyDeferredPuts(of: tree.root)
+        }
+        return try super.root(of: tree)
+    }
 
     /// A private, writable copy of page `number` in the dirty set.
     func writable(_ number: UInt32) throws -> PageBuffer {
@@ -101,7 +113,7 @@ public final class WriteTransaction: Transaction {
     }
 
     /// Records a write to `name` for observers; cheap for runs of writes to one tree.
-    private func noteChange(_ name: String) {
+    func noteChange(_ name: String) {
         if name == lastChangedTree { return }
         lastChangedTree = name
         for recent in recentChangedTrees where recent == name { return }
@@ -124,6 +136,7 @@ public final class WriteTransaction: Transaction {
     /// Creates an empty tree named `name`.
     public func createTree(_ name: String) throws -> Tree {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        try applyDeferredPuts()  // D1: before any root changes
         guard try tree(name) == nil else { throw GuildStoreError.treeAlreadyExists(name) }
         let key = Array(name.utf8)
         guard key.count <= engine.maxKeySize, !key.isEmpty else { throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize) }
@@ -148,6 +161,7 @@ public final class WriteTransaction: Transaction {
     /// Deletes a tree and frees its pages.
     public func dropTree(_ name: String) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        try applyDeferredPuts()  // D1: before any root changes
         guard let tree = try tree(name) else { throw GuildStoreError.treeNotFound(name) }
         try freeTree(page: tree.root, depth: 0)
         _ = try Array(name.utf8).withUnsafeBytes { try remove(key: $0, root: workingHeader.catalogRoot) }
@@ -195,6 +209,7 @@ public final class WriteTransaction: Transaction {
     /// snapshots. After a thrown error nothing of the transaction is visible.
     public func commit() throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        try applyDeferredPuts()  // D1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
         let pages = dirty.count
         guard try append() != nil else { return }
@@ -207,6 +222,7 @@ public final class WriteTransaction: Transaction {
     /// returned sequence (at once unless `synchronous` is `.full`); nil when nothing changed.
     func commitWithoutSync() throws -> UInt64? {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        try applyDeferredPuts()  // D1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
         return try append()
     }
@@ -232,6 +248,7 @@ public final class WriteTransaction: Transaction {
         guard !finished else { return }
         finished = true
         dirty.removeAll()
+        deferredPuts.removeAll()
         engine.releaseWriter()
     }
 

@@ -39,7 +39,12 @@ extension WriteTransaction {
         }
         for index in table.indexes where index.holds(row) {
             let entry = try index.entry(for: row)
-            try put(entry.key, entry.value, in: try index.tree(of: schema.name))
+            if index.definition.unique {
+                try put(entry.key, entry.value, in: try index.tree(of: schema.name))
+            } else {
+                // Nothing checks a non-unique entry: it goes in with the others, sorted (D1).
+                try deferPut(entry.key, entry.value, in: try index.tree(of: schema.name))
+            }
         }
         return true
     }
