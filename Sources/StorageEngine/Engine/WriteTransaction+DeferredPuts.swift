@@ -11,6 +11,43 @@
 ///      changes while puts wait, and a tree is matched by its root); `rollback` drops them.
 ///      Puts to one tree are applied in key order, and equal keys in the order they were put,
 ///      so the last put of a key wins, as with `put`.
+/// One tree's deferred puts: keys and values side by side in one byte array (no allocation
+/// per entry), and where each entry lies.
+struct DeferredPuts {
+    let tree: Tree
+    private var bytes: [UInt8] = []
+    /// Offset of each entry's key in `bytes`, its key length and its value length.
+    private var entries: [(offset: Int, keyLength: Int, valueLength: Int)] = []
+
+    init(tree: Tree) { self.tree = tree }
+
+    var count: Int { entries.count }
+
+    mutating func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        entries.append((bytes.count, key.count, value.count))
+        bytes.append(contentsOf: key)
+        bytes.append(contentsOf: value)
+    }
+
+    /// Calls `body` with every entry in key order; equal keys in the order they were put.
+    func forEachSorted(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { all in
+            func key(_ i: Int) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: all[entries[i].offset..<(entries[i].offset + entries[i].keyLength)])
+            }
+            let order = entries.indices.sorted { i, j in
+                let c = compareKeys(key(i), key(j))
+                return c != 0 ? c < 0 : i < j
+            }
+            for i in order {
+                let e = entries[i]
+                let valueStart = e.offset + e.keyLength
+                try body(key(i), UnsafeRawBufferPointer(rebasing: all[valueStart..<(valueStart + e.valueLength)]))
+            }
+        }
+    }
+}
+
 extension WriteTransaction {
     /// Entries a tree takes before they are applied: past this many, they are applied at once.
     static let maximumDeferredPuts = 65_536
@@ -30,29 +67,19 @@ extension WriteTransaction {
         if let existing = deferredPuts.firstIndex(where: { $0.tree.root == tree.root }) {
             slot = existing
         } else {
-            deferredPuts.append((tree, []))
+            deferredPuts.append(DeferredPuts(tree: tree))
             slot = deferredPuts.count - 1
         }
-        deferredPuts[slot].entries.append((key, value))
-        if deferredPuts[slot].entries.count >= Self.maximumDeferredPuts { try applyDeferredPuts(of: tree.root) }
+        key.withUnsafeBytes { k in value.withUnsafeBytes { v in deferredPuts[slot].append(key: k, value: v) } }
+        if deferredPuts[slot].count >= Self.maximumDeferredPuts { try applyDeferredPuts(of: tree.root) }
     }
 
     /// Applies the deferred puts of the tree whose root is `root`, or of every tree.
     func applyDeferredPuts(of root: UInt32? = nil) throws {
         while let slot = deferredPuts.firstIndex(where: { root == nil || $0.tree.root == root }) {
-            let (tree, entries) = deferredPuts.remove(at: slot)
-            // Equal keys keep the order they were put in, so the last put wins (D1).
-            let order = entries.indices.sorted { i, j in
-                let c = entries[i].key.withUnsafeBytes { x in entries[j].key.withUnsafeBytes { y in compareKeys(x, y) } }
-                return c != 0 ? c < 0 : i < j
-            }
-            let treeRoot = try self.root(of: tree)
-            for i in order {
-                let entry = entries[i]
-                try entry.key.withUnsafeBytes { key in
-                    try entry.value.withUnsafeBytes { value in _ = try insert(key: key, value: value, root: treeRoot) }
-                }
-            }
+            let puts = deferredPuts.remove(at: slot)
+            let treeRoot = try self.root(of: puts.tree)
+            try puts.forEachSorted { key, value in _ = try insert(key: key, value: value, root: treeRoot) }
         }
     }
 }

@@ -21,7 +21,7 @@ public final class WriteTransaction: Transaction {
     var rowNameOrder: (table: CompiledTable, names: [(name: String, position: Int)])?
     /// Entries of trees whose inserts wait to be applied in key order (`deferPut`): per tree
     /// (a table's non-unique indexes), the entries in the order they were put (D1).
-    var deferredPuts: [(tree: Tree, entries: [(key: [UInt8], value: [UInt8])])] = []
+    var deferredPuts: [DeferredPuts] = []
     /// Storage for the next descent's path (`pathToLeaf`), so inserts allocate none.
     var pathStorage: [PathEntry] = []
     private(set) var finished = false
