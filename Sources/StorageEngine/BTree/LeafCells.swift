@@ -52,7 +52,7 @@ struct LeafCells {
     /// Bytes cell `i` takes as a full cell (no prefix stripped), its slot included.
     func fullBytes(_ i: Int) -> Int {
         let c = cells[i]
-        return varintSize(c.keyLength) + varintSize(c.field) + c.keyLength + c.rest.count + NodeLayout.slotSize
+        return LeafCellHeader.size(keyLength: c.keyLength, field: c.field) + c.keyLength + c.rest.count + NodeLayout.slotSize
     }
 
     /// Leading bytes the keys of cells `i` and `j` share.
@@ -85,7 +85,7 @@ struct LeafCells {
         var total = p
         for i in range {
             let c = cells[i]
-            total += varintSize(c.keyLength - p) + varintSize(c.field) + c.keyLength - p + c.rest.count + NodeLayout.slotSize
+            total += LeafCellHeader.size(keyLength: c.keyLength - p, field: c.field) + c.keyLength - p + c.rest.count + NodeLayout.slotSize
         }
         return total
     }
@@ -104,13 +104,12 @@ struct LeafCells {
         for i in range {
             let c = cells[i]
             let stored = c.keyLength - p
-            let size = varintSize(stored) + varintSize(c.field) + stored + c.rest.count
+            let size = LeafCellHeader.size(keyLength: stored, field: c.field) + stored + c.rest.count
             offset -= size
             guard offset >= slot + NodeLayout.slotSize else {
                 throw GuildStoreError.corruptPage(page: leaf.number, reason: "cells do not fit the page while rebuilding")
             }
-            var at = offset + writeVarint(stored, to: base + offset)
-            at += writeVarint(c.field, to: base + at)
+            var at = offset + LeafCellHeader.write(keyLength: stored, field: c.field, to: base + offset)
             if p < c.head.count {
                 let headPart = c.head.count - p
                 (base + at).copyMemory(from: c.head.baseAddress! + p, byteCount: headPart)

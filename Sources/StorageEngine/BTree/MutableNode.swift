@@ -195,7 +195,7 @@ enum Cell {
 
         /// Size of the cell stored with the key's first `strip` bytes left out.
         func stored(strip: Int) -> Int {
-            varintSize(key.count - strip) + varintSize(field) + key.count - strip + rest.count
+            LeafCellHeader.size(keyLength: key.count - strip, field: field) + key.count - strip + rest.count
         }
 
         /// Calls `body` with the cell stored with the key's first `strip` bytes left out.
@@ -203,8 +203,7 @@ enum Cell {
             let size = stored(strip: strip)
             return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
                 let p = buffer.baseAddress!
-                var offset = writeVarint(key.count - strip, to: p)
-                offset += writeVarint(field, to: p + offset)
+                var offset = LeafCellHeader.write(keyLength: key.count - strip, field: field, to: p)
                 if key.count > strip { (p + offset).copyMemory(from: key.baseAddress! + strip, byteCount: key.count - strip) }
                 offset += key.count - strip
                 if rest.count > 0 { (p + offset).copyMemory(from: rest.baseAddress!, byteCount: rest.count) }
@@ -217,8 +216,7 @@ enum Cell {
     static func parseLeaf(_ cell: UnsafeRawBufferPointer, page: UInt32) throws -> ParsedLeaf {
         guard let p = cell.baseAddress else { throw GuildStoreError.corruptPage(page: page, reason: "empty cell") }
         var offset = 0
-        guard let keyLength = readVarint(p, &offset, limit: cell.count),
-              let field = readVarint(p, &offset, limit: cell.count),
+        guard let (keyLength, field) = LeafCellHeader.read(p, &offset, limit: cell.count),
               offset + keyLength <= cell.count else {
             throw GuildStoreError.corruptPage(page: page, reason: "malformed cell")
         }
@@ -227,7 +225,7 @@ enum Cell {
     }
 
     static func leafSize(keyLength: Int, valueLength: Int, overflow: Bool) -> Int {
-        varintSize(keyLength) + varintSize(valueLength << 1 | 1) + keyLength + (overflow ? 4 : valueLength)
+        LeafCellHeader.size(keyLength: keyLength, field: valueLength << 1 | (overflow ? 1 : 0)) + keyLength + (overflow ? 4 : valueLength)
     }
 
     /// A full leaf cell: `value` inline, or when nil a reference to `overflowPage`.
@@ -239,11 +237,11 @@ enum Cell {
     static func withLeaf<T>(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?, valueLength: Int, overflowPage: UInt32,
                             _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         let overflow = value == nil
-        let size = varintSize(key.count) + varintSize(valueLength << 1 | (overflow ? 1 : 0)) + key.count + (overflow ? 4 : valueLength)
+        let field = valueLength << 1 | (overflow ? 1 : 0)
+        let size = LeafCellHeader.size(keyLength: key.count, field: field) + key.count + (overflow ? 4 : valueLength)
         return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
             let p = buffer.baseAddress!
-            var offset = writeVarint(key.count, to: p)
-            offset += writeVarint(valueLength << 1 | (overflow ? 1 : 0), to: p + offset)
+            var offset = LeafCellHeader.write(keyLength: key.count, field: field, to: p)
             if key.count > 0 { (p + offset).copyMemory(from: key.baseAddress!, byteCount: key.count) }
             offset += key.count
             if let value {
@@ -272,8 +270,8 @@ enum Cell {
         cell.withUnsafeBytes { raw in
             let p = raw.baseAddress!
             var offset = leaf ? 0 : 4
-            let length = readVarint(p, &offset, limit: raw.count) ?? 0
-            if leaf { _ = readVarint(p, &offset, limit: raw.count) }
+            let length = leaf ? LeafCellHeader.read(p, &offset, limit: raw.count)?.keyLength ?? 0
+                              : readVarint(p, &offset, limit: raw.count) ?? 0
             return Array(UnsafeRawBufferPointer(start: p + offset, count: min(length, raw.count - offset)))
         }
     }

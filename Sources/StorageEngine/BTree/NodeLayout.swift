@@ -17,9 +17,12 @@
 ///         24   2n  slot array: offset of each cell, in key order
 ///          -    p  the prefix, in a leaf the last p bytes of the page (cells end before it)
 ///
-/// Leaf cell:     varint suffix length, varint (value length << 1 | overflow flag), the key's
-///                bytes after the node's prefix, then the value bytes, or the 4-byte first
-///                overflow page when flagged. A key is the prefix followed by its suffix.
+/// Leaf cell:     varint (suffix length << 1 | has field); when that bit is set, the field:
+///                varint (value length << 1 | overflow flag); the key's bytes after the node's
+///                prefix; then the value bytes, or the 4-byte first overflow page when flagged.
+///                A cell with an empty inline value (a non-unique index entry) has no field:
+///                one header byte instead of two. A key is the prefix followed by its suffix.
+///                (`LeafCellHeader` writes and reads the header.)
 /// Interior cell: 4-byte left child page, varint key length, key bytes.
 ///
 /// Cells travel between nodes as full cells, leaf cells with their whole key (`Node.cellBytes`,
@@ -54,6 +57,31 @@ enum NodeLayout {
         page.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
         page.setU8(4, type.rawValue)
         page.setU32(8, UInt32(pageSize))
+    }
+}
+
+/// The header of a leaf cell: its key (or suffix) length and its field, value length << 1 |
+/// overflow flag, which is left out when 0 (an empty inline value).
+enum LeafCellHeader {
+    @inline(__always)
+    static func size(keyLength: Int, field: Int) -> Int {
+        field == 0 ? varintSize(keyLength << 1) : varintSize(keyLength << 1 | 1) + varintSize(field)
+    }
+
+    @inline(__always)
+    static func write(keyLength: Int, field: Int, to pointer: UnsafeMutableRawPointer) -> Int {
+        if field == 0 { return writeVarint(keyLength << 1, to: pointer) }
+        let n = writeVarint(keyLength << 1 | 1, to: pointer)
+        return n + writeVarint(field, to: pointer + n)
+    }
+
+    /// Reads a header at `offset`, never past `limit`; nil when malformed.
+    @inline(__always)
+    static func read(_ base: UnsafeRawPointer, _ offset: inout Int, limit: Int) -> (keyLength: Int, field: Int)? {
+        guard let first = readVarint(base, &offset, limit: limit) else { return nil }
+        if first & 1 == 0 { return (first >> 1, 0) }
+        guard let field = readVarint(base, &offset, limit: limit), field != 0 else { return nil }
+        return (first >> 1, field)
     }
 }
 
@@ -150,10 +178,14 @@ struct Node {
     @inline(__always)
     func storedKey(_ i: Int) throws -> UnsafeRawBufferPointer {
         var offset = try cellOffset(i)
-        if !isLeaf { offset += 4 }
-        guard let length = readVarint(base, &offset, limit: contentEnd) else { throw malformed(i) }
+        let length: Int
         if isLeaf {
-            guard readVarint(base, &offset, limit: contentEnd) != nil else { throw malformed(i) }
+            guard let header = LeafCellHeader.read(base, &offset, limit: contentEnd) else { throw malformed(i) }
+            length = header.keyLength
+        } else {
+            offset += 4
+            guard let interiorLength = readVarint(base, &offset, limit: contentEnd) else { throw malformed(i) }
+            length = interiorLength
         }
         guard offset + length <= contentEnd else { throw malformed(i) }
         return UnsafeRawBufferPointer(start: base + offset, count: length)
@@ -229,8 +261,7 @@ struct Node {
     func leafCell(_ i: Int) throws -> LeafCell {
         let start = try cellOffset(i)
         var offset = start
-        guard let keyLength = readVarint(base, &offset, limit: contentEnd),
-              let field = readVarint(base, &offset, limit: contentEnd) else { throw malformed(i) }
+        guard let (keyLength, field) = LeafCellHeader.read(base, &offset, limit: contentEnd) else { throw malformed(i) }
         let valueLength = field >> 1
         let overflow = field & 1 == 1
         let keyStart = offset

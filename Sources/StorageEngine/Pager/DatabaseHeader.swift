@@ -5,8 +5,9 @@
 ///          4    1  page type (1, header)
 ///          5    3  reserved, zero
 ///          8    8  magic "GSTORE\0\u{1}"
-///         16    4  format version (3: leaf key prefixes, row values without the primary key;
-///                  2 added variable-length integer keys and empty non-unique index values)
+///         16    4  format version (4: leaf cells without a value field when the value is
+///                  empty; 3 added leaf key prefixes and row values without the primary key;
+///                  2 variable-length integer keys and empty non-unique index values)
 ///         20    4  page size in bytes
 ///         24    4  page count (pages in the database, header included)
 ///         28    4  first free-list trunk page, 0 when the free list is empty
@@ -18,7 +19,7 @@
 /// The header travels through the WAL like any page; the newest committed copy wins.
 struct DatabaseHeader: Equatable, Sendable {
     static let magic: [UInt8] = Array("GSTORE".utf8) + [0, 1]
-    static let formatVersion: UInt32 = 3
+    static let formatVersion: UInt32 = 4
 
     var pageSize: Int
     var pageCount: UInt32
