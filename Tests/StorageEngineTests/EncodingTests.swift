@@ -196,7 +196,7 @@ struct EncodingTests {
         let bytes = try RowEncoding.encode(
             [.uint(300), .int(-2), .null, .bool(true), .double(1.0), .timestamp(-1), .null], types: types)
         #expect(bytes == [
-            0x06,  // six columns stored; the trailing NULL json is not
+            0x0D,  // six columns stored (the trailing NULL json is not), some NULL: 6 << 1 | 1
             0b0000_0100,  // column 2 is NULL
             0xAC, 0x02,  // 300
             0x03,  // zigzag(-2) = 3
@@ -206,7 +206,7 @@ struct EncodingTests {
         ])
         #expect(try RowEncoding.encode([.null, .null], types: [.int, .text]) == [0x00])
         #expect(try RowEncoding.encode([.int(Int64.min), .uint(UInt64.max)], types: [.int, .uint]) == [
-            0x02, 0x00,
+            0x04,  // two columns, no NULL: no bitmap
             0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
             0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
         ])
@@ -328,18 +328,18 @@ struct EncodingTests {
         #expect(keyError([], [.int]) == "key element 0: missing (the key ends at byte 0)")
 
         #expect(rowError([], [.int]) == "row: bad column count varint")
-        #expect(rowError([0x02, 0x00, 0x01], [.int]) == "row: row stores 2 columns, the table has 1")
-        #expect(rowError([0x01, 0x02, 0x01], [.int]) == "row: NULL bitmap has bits set past column 0")
-        #expect(rowError([0x01, 0x00, 0x80, 0x00], [.int]) == "row: column 0: bad int varint")  // not minimal
-        #expect(rowError([0x01, 0x00] + [UInt8](repeating: 0xFF, count: 9) + [0x02], [.uint]) == "row: column 0: bad uint varint")
-        #expect(rowError([0x01, 0x00] + [UInt8](repeating: 0xFF, count: 10) + [0x01], [.uint]) == "row: column 0: bad uint varint")
-        #expect(rowError([0x01, 0x00, 0x05, 0x61], [.text]) == "row: column 0: text of 5 bytes runs past the row's end")
-        #expect(rowError([0x01, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], [.bytes])
+        #expect(rowError([0x04, 0x01], [.int]) == "row: row stores 2 columns, the table has 1")
+        #expect(rowError([0x03, 0x02, 0x01], [.int]) == "row: NULL bitmap has bits set past column 0")
+        #expect(rowError([0x02, 0x80, 0x00], [.int]) == "row: column 0: bad int varint")  // not minimal
+        #expect(rowError([0x02] + [UInt8](repeating: 0xFF, count: 9) + [0x02], [.uint]) == "row: column 0: bad uint varint")
+        #expect(rowError([0x02] + [UInt8](repeating: 0xFF, count: 10) + [0x01], [.uint]) == "row: column 0: bad uint varint")
+        #expect(rowError([0x02, 0x05, 0x61], [.text]) == "row: column 0: text of 5 bytes runs past the row's end")
+        #expect(rowError([0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], [.bytes])
                 == "row: column 0: bytes of 18446744073709551615 bytes runs past the row's end")
-        #expect(rowError([0x01, 0x00, 0x02, 0xC3, 0x28], [.json]) == "row: column 0: invalid UTF-8 in json")
-        #expect(rowError([0x01, 0x00, 0x02], [.bool]) == "row: column 0: bool byte 2")
-        #expect(rowError([0x01, 0x00, 0x01, 0x00], [.bool]) == "row: 1 bytes left after column 0")
-        #expect(rowError([0x01, 0x00, 0, 0, 0, 0, 0, 0, 0], [.double]) == "row: column 0: truncated double")
+        #expect(rowError([0x02, 0x02, 0xC3, 0x28], [.json]) == "row: column 0: invalid UTF-8 in json")
+        #expect(rowError([0x02, 0x02], [.bool]) == "row: column 0: bool byte 2")
+        #expect(rowError([0x02, 0x01, 0x00], [.bool]) == "row: 1 bytes left after column 0")
+        #expect(rowError([0x02, 0, 0, 0, 0, 0, 0, 0], [.double]) == "row: column 0: truncated double")
     }
 
     // MARK: (4) rows written before a column was added

@@ -3,9 +3,10 @@
 /// Fixed-width fields little-endian, like the engine's page formats.
 ///
 ///     offset     size        field
-///          0     1-10        n: stored column count, varint
-///          v     ceil(n/8)   NULL bitmap: bit (i & 7) of byte (i >> 3) is set when column i
-///                            is NULL; bits at and past n are zero
+///          0     1-10        n << 1 | has NULLs: n the stored column count, varint
+///          v     ceil(n/8)   only when some column among 0..<n is NULL: the NULL bitmap, bit
+///                            (i & 7) of byte (i >> 3) set when column i is NULL; bits at and
+///                            past n are zero
 ///          v+b   ...         the value of each non-NULL column among 0..<n, in column order,
 ///                            with no type tags and no padding (the table's column types say
 ///                            how to read them)
@@ -65,6 +66,7 @@ public enum RowEncoding {
     @inline(__always)
     private static func encode(count: Int, types: [ColumnType], into bytes: inout [UInt8], _ element: (Int) -> Value) throws {
         var stored = 0  // (R1) 1 + the index of the last non-NULL column
+        var nulls = 0  // NULLs among the stored columns: without any, no bitmap
         for i in 0..<count {
             let value = element(i)
             guard i < types.count else {
@@ -81,11 +83,12 @@ public enum RowEncoding {
         guard count == types.count else {
             throw GuildStoreError.typeMismatch(column: count, expected: "\(types[count])", found: "no value")
         }
+        for i in 0..<stored where element(i).isNull { nulls += 1 }
 
         bytes.reserveCapacity(bytes.count + 1 + (stored + 7) / 8 + stored * 9)
-        appendVarint(UInt64(stored), to: &bytes)
+        appendVarint(UInt64(stored) << 1 | (nulls > 0 ? 1 : 0), to: &bytes)
         let bitmapStart = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: (stored + 7) / 8))
+        if nulls > 0 { bytes.append(contentsOf: repeatElement(0, count: (stored + 7) / 8)) }
         for i in 0..<stored {
             switch element(i) {
             case .null:
@@ -133,21 +136,24 @@ public enum RowEncoding {
     @inline(__always)
     private static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType], _ emit: (Int, Value) -> Void) throws {
         var offset = 0
-        guard let count = readVarint(buffer, &offset) else { throw corrupt("bad column count varint") }
+        guard let header = readVarint(buffer, &offset) else { throw corrupt("bad column count varint") }
+        let count = header >> 1, hasNulls = header & 1 == 1
         guard count <= UInt64(types.count) else {
             throw corrupt("row stores \(count) columns, the table has \(types.count)")
         }
         let n = Int(count)
         let bitmapStart = offset
-        let bitmapSize = (n + 7) / 8
-        guard buffer.count - offset >= bitmapSize else { throw corrupt("truncated NULL bitmap") }
-        offset += bitmapSize
-        if n & 7 != 0, buffer[offset - 1] >> (n & 7) != 0 {
-            throw corrupt("NULL bitmap has bits set past column \(n - 1)")
+        if hasNulls {
+            let bitmapSize = (n + 7) / 8
+            guard buffer.count - offset >= bitmapSize else { throw corrupt("truncated NULL bitmap") }
+            offset += bitmapSize
+            if n & 7 != 0, buffer[offset - 1] >> (n & 7) != 0 {
+                throw corrupt("NULL bitmap has bits set past column \(n - 1)")
+            }
         }
 
         for i in 0..<n {
-            if buffer[bitmapStart + (i >> 3)] & (1 << (i & 7)) != 0 {
+            if hasNulls, buffer[bitmapStart + (i >> 3)] & (1 << (i & 7)) != 0 {
                 emit(i, .null)
                 continue
             }

@@ -6,7 +6,8 @@
 ///          5    3  reserved, zero
 ///          8    8  magic "GSTORE\0\u{1}"
 ///         16    4  format version (4: leaf cells without a value field when the value is
-///                  empty; 3 added leaf key prefixes and row values without the primary key;
+///                  empty, rows without a NULL bitmap when no column is NULL; 3 added leaf
+///                  key prefixes and row values without the primary key;
 ///                  2 variable-length integer keys and empty non-unique index values)
 ///         20    4  page size in bytes
 ///         24    4  page count (pages in the database, header included)
