@@ -131,6 +131,15 @@ extension WriteTransaction {
         }
         let (view, _) = try node(page)
         let count = view.count
+        var sequential = sequential
+        if sequential, position == count, view.isLeaf, try !isRightmost(path),
+           try !Self.isOneRun(view, extendedBy: cell, page: page) {
+            // Keys arriving at the end of a leaf that holds several runs (the ends of a few
+            // small users' runs in a `(user_id, created_at)` index): a page for the last run
+            // alone would stay nearly empty while that run grows slowly. Share or split
+            // between runs instead, as for any other insert.
+            sequential = false
+        }
         let atEnd = sequential && position == count
         if view.isLeaf, !atEnd, try shareWithSibling(page: page, path: path, position: position, cell: cell, run: sequential) { return }
         let (newPage, up) = atEnd
@@ -147,6 +156,17 @@ extension WriteTransaction {
         let inserted = try up.withUnsafeBytes { try parent.insertCell($0, at: index) }
         if !inserted {
             try split(page: parentPage, path: path, position: index, cell: up, root: root, sequential: parentSequential)
+        }
+    }
+
+    /// Whether the leaf's keys and the new full cell's key form one run: the new key shares
+    /// at least half as many leading bytes with the leaf's first key as with its last.
+    private static func isOneRun(_ leaf: Node, extendedBy cell: [UInt8], page: UInt32) throws -> Bool {
+        try cell.withUnsafeBytes { raw in
+            let key = try Cell.parseLeaf(raw, page: page).key
+            let withFirst = try leaf.withKey(0) { commonPrefix($0, key) }
+            let withLast = try leaf.withKey(leaf.count - 1) { commonPrefix($0, key) }
+            return withFirst * 2 >= withLast
         }
     }
 
