@@ -3,7 +3,8 @@
 /// Split policy: a node that overflows while keys arrive in increasing order at its end (this
 /// insert and the previous one both appended: snowflake ids, timestamps, per-guild
 /// sequences) keeps all its cells and sends only the new cell to the new right page, so
-/// sequential loads leave nodes nearly full. A leaf that overflows while keys arrive in
+/// sequential loads leave nodes nearly full; inside the tree, only a leaf whose keys form one
+/// run with the new key does so (`isOneRun`). A leaf that overflows while keys arrive in
 /// increasing order at one point inside it (each insert right after the previous one: an
 /// index on `(guild_id, created_at)` grows at the end of every guild's run) splits at that
 /// point: the new cell stays with the run's cells and the cells after it (the next guild's)
@@ -13,7 +14,7 @@
 /// same parent that has room (`shareWithSibling`): a run's leaf hands the cells after the run
 /// to its right sibling, any other leaf evens out its bytes with the sibling with the most
 /// free room. Any other split divides the cells near the middle by bytes, cutting between
-/// the two keys that share the fewest leading bytes (`leafCut`), so random inserts that
+/// the two keys that share the fewest leading bytes (`LeafCells.cut`), so random inserts that
 /// happen to land at one place do not leave nodes half empty for good.
 extension WriteTransaction {
     typealias PathEntry = (page: UInt32, index: Int)
@@ -175,7 +176,7 @@ extension WriteTransaction {
     /// siblings the same way). In a `run` the cells after the new one go to the right sibling
     /// when they fit there, so the run keeps growing at the end of its leaf; otherwise, when
     /// the sibling with the most free room has at least a quarter of a page free, the two
-    /// leaves end up with about the same bytes, cut by `leafCut`. Leaves of indexes that grow
+    /// leaves end up with about the same bytes, cut by `LeafCells.cut`. Leaves of indexes that grow
     /// at thousands of places (`(user_id, created_at)`, `(guild_id, user_id)`) then stay
     /// fuller than the 69 % that splits in halves leave. Returns false, having changed
     /// nothing, when no sibling has the room or the parent cannot take the new separator.
