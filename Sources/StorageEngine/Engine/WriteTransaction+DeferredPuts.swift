@@ -75,11 +75,64 @@ extension WriteTransaction {
     }
 
     /// Applies the deferred puts of the tree whose root is `root`, or of every tree.
+    ///
+    /// Keys come in increasing order, so after a descent the next keys below the leaf's upper
+    /// fence (the separator right of it, B2) go into the same leaf without another descent,
+    /// while they fit. Anything else (a full leaf, an equal key, a large value) takes the
+    /// ordinary `insert`, and the leaf is looked up afresh after it: only that path splits or
+    /// frees pages, so the remembered leaf and fence stay true in between.
     func applyDeferredPuts(of root: UInt32? = nil) throws {
         while let slot = deferredPuts.firstIndex(where: { root == nil || $0.tree.root == root }) {
             let puts = deferredPuts.remove(at: slot)
             let treeRoot = try self.root(of: puts.tree)
-            try puts.forEachSorted { key, value in _ = try insert(key: key, value: value, root: treeRoot) }
+            var current: (leaf: UInt32, upper: [UInt8]?)?
+            try puts.forEachSorted { key, value in
+                if let (leaf, upper) = current,
+                   upper.map({ fence in fence.withUnsafeBytes { compareKeys(key, $0) < 0 } }) ?? true,
+                   try insertInPlace(key, value, leaf: leaf) {
+                    return
+                }
+                let (path, leaf) = try pathToLeaf(key, root: treeRoot)
+                let upper = try upperFence(path)
+                pathStorage = path  // its storage serves the next descent
+                if try insertInPlace(key, value, leaf: leaf) {
+                    current = (leaf, upper)
+                } else {
+                    current = nil
+                    _ = try insert(key: key, value: value, root: treeRoot)
+                }
+            }
         }
+    }
+
+    /// The key right of the leaf `path` leads to: the separator of the lowest ancestor where
+    /// the path did not take the right-most child; nil for the tree's right-most leaf.
+    private func upperFence(_ path: [PathEntry]) throws -> [UInt8]? {
+        for entry in path.reversed() {
+            let (node, ref) = try self.node(entry.page)
+            if entry.index < node.count {
+                return try withExtendedLifetime(ref.owner) { try node.withKey(entry.index) { Array($0) } }
+            }
+        }
+        return nil
+    }
+
+    /// Inserts a new key with a small value into `leaf` when it belongs there and fits,
+    /// changing nothing otherwise; false when the ordinary `insert` must do it (the key is
+    /// present, the cell needs overflow pages, or the leaf is full).
+    private func insertInPlace(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, leaf page: UInt32) throws -> Bool {
+        guard Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize) else {
+            return false
+        }
+        let leaf = try writableNode(page)
+        let (position, found) = try leaf.node.lowerBound(key)
+        if found { return false }
+        let hints = (leaf.appendRun, leaf.lastInsert)
+        _ = leaf.noteInsert(at: position)
+        let inserted = try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in
+            try leaf.insertCell(cell, at: position)
+        }
+        if !inserted { (leaf.appendRun, leaf.lastInsert) = hints }
+        return inserted
     }
 }
