@@ -124,7 +124,9 @@ struct DatabaseTests {
         let plan = FaultPlan()
         // A disk slow to sync: while the first writer's sync runs, every other writer has
         // time to append (even under ThreadSanitizer on a busy machine), so they share one.
-        plan.setSyncDelay(.milliseconds(250))
+        // (250 ms took 9 syncs once while the whole suite ran in parallel on 2 cores; alone it
+        // takes 4 at either delay.)
+        plan.setSyncDelay(.milliseconds(500))
         let db = try Database.open(DatabaseConfiguration(.file(path), synchronous: .full, fileSystem: FaultyFileSystem(plan)))
         try await db.write { tx in _ = try tx.createTree("t") }
         let before = plan.counters(pathSuffix: "-wal").syncs
