@@ -104,6 +104,23 @@ struct AggregateTests {
         }
     }
 
+    @Test("aggregates reading only their columns equal the same aggregates over whole rows")
+    func projectionMatchesWholeRows() throws {
+        try withEvents { tx in
+            let aggregates: [Aggregate] = [.count, .sum("chars"), .min("rating"), .max("label"), .avg("chars"),
+                                           .countDistinct("user_id"), .countWhere("attachment", equals: true)]
+            for equals in [[:], ["guild_id": Value.uint(1)]] as [[String: Value]] {
+                for groupBy in [[], [GroupKey.column("user_id")], [GroupKey.timeBucket("created_at", seconds: 3_600)]] {
+                    let projected = try tx.aggregate("events", where: equals, groupBy: groupBy, aggregates)
+                    // A filter sees whole rows, so every column is decoded.
+                    let whole = try tx.aggregate("events", where: equals, filter: { _ in true }, groupBy: groupBy, aggregates)
+                    #expect(projected == whole, "where \(equals) group by \(groupBy)")
+                    #expect(!projected.isEmpty)
+                }
+            }
+        }
+    }
+
     @Test("count, count(column), count where, count distinct; NULLs as in SQL")
     func counts() throws {
         try withEvents { tx in

@@ -190,6 +190,34 @@ struct EncodingTests {
         }
     }
 
+    @Test("a row read for some columns: those equal a full decode, the rest stay as they were")
+    func rowPartialDecode() throws {
+        let seed = Self.seed(0xE1C0_DE00_0000_0005)
+        var gen = ValueGenerator(seed: seed)
+        let sentinel = Value.text("untouched")
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 1...12, using: &gen.rng)
+            let types = (0..<count).map { _ in ColumnType.allCases.randomElement(using: &gen.rng) ?? .int }
+            let values = types.map { gen.value($0) }
+            let reading = types.map { _ in Bool.random(using: &gen.rng) }
+            // Stored in reverse positions, as a table row with the key elsewhere would be.
+            let positions = Array((0..<count).reversed())
+            let bytes = try RowEncoding.encode(values, types: types)
+            var row = [Value](repeating: sentinel, count: count)
+            try bytes.withUnsafeBytes { try RowEncoding.decode($0, types: types, into: &row, at: positions, reading: reading) }
+            for i in 0..<count {
+                #expect(row[positions[i]] == (reading[i] ? values[i] : sentinel), "seed \(seed): column \(i) of \(values)")
+            }
+            // A cut short row is refused whichever columns are read.
+            if bytes.count > 1 {
+                let cut = Array(bytes.dropLast())
+                #expect(throws: GuildStoreError.self, "seed \(seed): \(hex(cut))") {
+                    try cut.withUnsafeBytes { try RowEncoding.decode($0, types: types, into: &row, at: positions, reading: reading) }
+                }
+            }
+        }
+    }
+
     @Test("the documented row bytes")
     func rowGoldenBytes() throws {
         let types: [ColumnType] = [.uint, .int, .text, .bool, .double, .timestamp, .json]

@@ -5,6 +5,7 @@
 /// left with a single child takes that child's cells (B4), so the tree gets shorter.
 extension WriteTransaction {
     func remove(key: UnsafeRawBufferPointer, root: UInt32) throws -> Bool {
+        pageWrites &+= 1
         appendHints.removeAll()  // B5: merges reshape the tree
         let (path, leafPage) = try pathToLeaf(key, root: root)
         let (view, _) = try node(leafPage)

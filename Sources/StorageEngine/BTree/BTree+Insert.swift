@@ -43,6 +43,7 @@ extension WriteTransaction {
     /// every page) alone and returns false.
     @discardableResult
     func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, root: UInt32, ifAbsent: Bool = false) throws -> Bool {
+        pageWrites &+= 1  // the B5 path below writes a dirty leaf without `writable`
         let path: [PathEntry]
         let leafPage: UInt32
         let position: Int

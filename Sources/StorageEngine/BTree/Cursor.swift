@@ -31,18 +31,46 @@ public struct KeyRange: Sendable, Equatable {
         return KeyRange(lower: .inclusive(prefix), upper: .exclusive(upper), reverse: reverse)
     }
 
-    func admitsAbove(_ key: UnsafeRawBufferPointer) -> Bool {
-        guard let lower else { return true }
-        let c = lower.key.withUnsafeBytes { compareKeys(key, $0) }
-        if case .inclusive = lower { return c >= 0 }
-        return c > 0
+    var isInclusive: (lower: Bool, upper: Bool) {
+        func inclusive(_ bound: Bound?) -> Bool {
+            if case .inclusive = bound { return true }
+            return false
+        }
+        return (inclusive(lower), inclusive(upper))
     }
 
+    /// Calls `body` with the bounds as raw bytes, which a scan checks every key against
+    /// without touching the arrays (no reference counting per key).
+    func withBounds<T>(_ body: (KeyBounds) throws -> T) rethrows -> T {
+        let (lowerInclusive, upperInclusive) = isInclusive
+        return try (lower?.key ?? []).withUnsafeBytes { lowerKey in
+            try (upper?.key ?? []).withUnsafeBytes { upperKey in
+                try body(KeyBounds(lower: lower == nil ? nil : lowerKey, lowerInclusive: lowerInclusive,
+                                   upper: upper == nil ? nil : upperKey, upperInclusive: upperInclusive))
+            }
+        }
+    }
+}
+
+/// A `KeyRange`'s bounds as bytes lent for one scan.
+struct KeyBounds {
+    let lower: UnsafeRawBufferPointer?
+    let lowerInclusive: Bool
+    let upper: UnsafeRawBufferPointer?
+    let upperInclusive: Bool
+
+    @inline(__always)
+    func admitsAbove(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard let lower else { return true }
+        let c = compareKeys(key, lower)
+        return lowerInclusive ? c >= 0 : c > 0
+    }
+
+    @inline(__always)
     func admitsBelow(_ key: UnsafeRawBufferPointer) -> Bool {
         guard let upper else { return true }
-        let c = upper.key.withUnsafeBytes { compareKeys(key, $0) }
-        if case .inclusive = upper { return c <= 0 }
-        return c < 0
+        let c = compareKeys(key, upper)
+        return upperInclusive ? c <= 0 : c < 0
     }
 }
 
@@ -221,14 +249,19 @@ extension Transaction {
     }
 
     func scan(root: UInt32, range: KeyRange, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        try range.withBounds { bounds in try scan(root: root, range: range, bounds: bounds, body) }
+    }
+
+    private func scan(root: UInt32, range: KeyRange, bounds: KeyBounds,
+                      _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
         var cursor = Cursor(transaction: self, root: root)
         var positioned: Bool
         if !range.reverse {
             if let lower = range.lower { positioned = try cursor.seek(lower.key, .atOrAfter) } else { positioned = try cursor.first() }
             while positioned {
                 let proceed = try cursor.withEntry { key, value -> Bool? in
-                    guard range.admitsBelow(key) else { return nil }
-                    guard range.admitsAbove(key) else { return true }
+                    guard bounds.admitsBelow(key) else { return nil }
+                    guard bounds.admitsAbove(key) else { return true }
                     return try body(key, value)
                 }
                 guard proceed == true else { return }
@@ -238,8 +271,8 @@ extension Transaction {
             if let upper = range.upper { positioned = try cursor.seek(upper.key, .atOrBefore) } else { positioned = try cursor.last() }
             while positioned {
                 let proceed = try cursor.withEntry { key, value -> Bool? in
-                    guard range.admitsAbove(key) else { return nil }
-                    guard range.admitsBelow(key) else { return true }
+                    guard bounds.admitsAbove(key) else { return nil }
+                    guard bounds.admitsBelow(key) else { return true }
                     return try body(key, value)
                 }
                 guard proceed == true else { return }
@@ -250,19 +283,28 @@ extension Transaction {
 
     /// The point lookup: one descent, no copy for inline values.
     func withValue<T>(_ key: UnsafeRawBufferPointer, root: UInt32, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        var finger: LeafFinger?
+        return try withValue(key, root: root, near: &finger, body)
+    }
+
+    /// The point lookup for a run of nearby keys (an index walk fetching rows, whose keys
+    /// mostly ascend): when `key` lies within the span of the leaf the previous lookup ended in,
+    /// that leaf answers without a descent; otherwise this descends and leaves `finger` on the
+    /// leaf it reached. A finger belongs to one transaction; once that transaction writes a
+    /// page, it is not trusted again.
+    func withValue<T>(_ key: UnsafeRawBufferPointer, root: UInt32, near finger: inout LeafFinger?,
+                      _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        if let leaf = finger, leaf.pageWrites == pageWrites, try leaf.node.spans(key) {
+            return try withValue(key, leaf: leaf, body)
+        }
         var page = root
         var depth = 0
         while true {
             let (node, ref) = try self.node(page)
             if node.isLeaf {
-                let (index, found) = try node.lowerBound(key)
-                guard found else { return nil }
-                return try withExtendedLifetime(ref.owner) {
-                    let cell = try node.leafCell(index)
-                    if let inline = cell.inlineValue { return try body(inline) }
-                    let value = try readOverflow(first: cell.overflowPage, length: cell.valueLength)
-                    return try value.withUnsafeBytes { try body($0) }
-                }
+                let leaf = LeafFinger(node: node, ref: ref, pageWrites: pageWrites)
+                finger = leaf
+                return try withValue(key, leaf: leaf, body)
             }
             depth += 1
             guard depth < Cursor.maximumDepth else {
@@ -271,4 +313,23 @@ extension Transaction {
             page = try withExtendedLifetime(ref.owner) { try node.child(try node.childIndex(for: key)) }
         }
     }
+
+    private func withValue<T>(_ key: UnsafeRawBufferPointer, leaf: LeafFinger, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        try withExtendedLifetime(leaf.ref.owner) {
+            let (index, found) = try leaf.node.lowerBound(key)
+            guard found else { return nil }
+            let cell = try leaf.node.leafCell(index)
+            if let inline = cell.inlineValue { return try body(inline) }
+            let value = try readOverflow(first: cell.overflowPage, length: cell.valueLength)
+            return try value.withUnsafeBytes { try body($0) }
+        }
+    }
+}
+
+/// The leaf a point lookup ended in (`Transaction.withValue(_:root:near:_:)`).
+struct LeafFinger {
+    let node: Node
+    let ref: PageRef
+    /// The transaction's `pageWrites` when the leaf was reached.
+    let pageWrites: Int
 }

@@ -233,6 +233,14 @@ struct Node {
         return compareKeys(try storedKey(i), rest)
     }
 
+    /// Whether `key` lies between this leaf's first and last keys (inclusive): a key in that
+    /// span is in this leaf or in no leaf of its tree (B1, B2).
+    @inline(__always)
+    func spans(_ key: UnsafeRawBufferPointer) throws -> Bool {
+        guard count > 0, try compareKey(0, key) <= 0 else { return false }
+        return try compareKey(count - 1, key) >= 0
+    }
+
     /// Child pointer `i` of an interior node: the left child of cell i, or the right-most
     /// child for i == count.
     @inline(__always)

@@ -64,9 +64,11 @@ final class CompiledTable: Sendable {
         return row
     }
 
-    /// `decodeRow` into `row` (one value per column), reusing its storage.
-    func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into row: inout [Value]) throws {
-        try layout.decode(key: key, value: value, into: &row)
+    /// `decodeRow` into `row` (one value per column), reusing its storage; with `reading`
+    /// (`RowLayout.valueColumns(reading:)`), only the columns it marks and the primary key.
+    func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into row: inout [Value],
+                   reading: [Bool]? = nil) throws {
+        try layout.decode(key: key, value: value, into: &row, reading: reading)
         for fill in defaultFills where row[fill.position].isNull { row[fill.position] = fill.value }
     }
 

@@ -44,14 +44,22 @@ struct RowLayout: Sendable {
         return row
     }
 
+    /// Which stored value columns a read of the columns at `positions` needs (`decode`'s
+    /// `reading`).
+    func valueColumns(reading positions: [Int]) -> [Bool] {
+        valuePositions.map { positions.contains($0) }
+    }
+
     /// `decode` into `row`, which must hold one value per column: a scan reuses one array
-    /// for every row it reads (no allocation while nobody else holds it).
-    func decode(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into row: inout [Value]) throws {
+    /// for every row it reads (no allocation while nobody else holds it). With `reading`
+    /// (`valueColumns(reading:)`), value columns it leaves out keep what `row` held.
+    func decode(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into row: inout [Value],
+                reading: [Bool]? = nil) throws {
         var decoder = TupleDecoder(key)
         for (i, p) in primaryKeyPositions.enumerated() { row[p] = try decoder.next(primaryKeyTypes[i], descending: false) }
         guard decoder.isAtEnd else {
             throw GuildStoreError.corruptEncoding(reason: "row key has \(key.count - decoder.offset) bytes after the primary key")
         }
-        try RowEncoding.decode(value, types: valueTypes, into: &row, at: valuePositions)
+        try RowEncoding.decode(value, types: valueTypes, into: &row, at: valuePositions, reading: reading)
     }
 }

@@ -121,20 +121,38 @@ public enum RowEncoding {
     public static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType]) throws -> [Value] {
         var values: [Value] = []
         values.reserveCapacity(types.count)
-        try decode(buffer, types: types) { _, value in values.append(value) }
+        try types.withUnsafeBufferPointer { types in
+            try decode(buffer, types: types, reading: nil) { _, value in values.append(value) }
+        }
         return values
     }
 
     /// `decode`, storing column i's value at `row[positions[i]]` (`positions` has one entry
-    /// per type): a table row whose primary key columns come from elsewhere.
-    static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType], into row: inout [Value], at positions: [Int]) throws {
-        try decode(buffer, types: types) { i, value in row[positions[i]] = value }
+    /// per type): a table row whose primary key columns come from elsewhere. With `reading`,
+    /// only the columns i with `reading[i]` are stored; the others are stepped over (checked
+    /// for length, not decoded) and their places in `row` left as they were.
+    static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType], into row: inout [Value], at positions: [Int],
+                       reading: [Bool]? = nil) throws {
+        // Through buffer pointers: no reference counting per column.
+        try types.withUnsafeBufferPointer { types in
+            try positions.withUnsafeBufferPointer { positions in
+                try row.withUnsafeMutableBufferPointer { row in
+                    guard let reading else {
+                        return try decode(buffer, types: types, reading: nil) { i, value in row[positions[i]] = value }
+                    }
+                    try reading.withUnsafeBufferPointer { reading in
+                        try decode(buffer, types: types, reading: reading) { i, value in row[positions[i]] = value }
+                    }
+                }
+            }
+        }
     }
 
     /// Calls `emit` with each column's index and value, in column order, every column of
-    /// `types` included (R1).
+    /// `types` included (R1), or only those `reading` marks.
     @inline(__always)
-    private static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType], _ emit: (Int, Value) -> Void) throws {
+    private static func decode(_ buffer: UnsafeRawBufferPointer, types: UnsafeBufferPointer<ColumnType>,
+                               reading: UnsafeBufferPointer<Bool>?, _ emit: (Int, Value) -> Void) throws {
         var offset = 0
         guard let header = readVarint(buffer, &offset) else { throw corrupt("bad column count varint") }
         let count = header >> 1, hasNulls = header & 1 == 1
@@ -153,8 +171,13 @@ public enum RowEncoding {
         }
 
         for i in 0..<n {
+            let wanted = reading?[i] ?? true
             if hasNulls, buffer[bitmapStart + (i >> 3)] & (1 << (i & 7)) != 0 {
-                emit(i, .null)
+                if wanted { emit(i, .null) }
+                continue
+            }
+            if !wanted {
+                try skip(types[i], column: i, in: buffer, at: &offset)
                 continue
             }
             switch types[i] {
@@ -196,7 +219,32 @@ public enum RowEncoding {
         // (R2)
         guard offset == buffer.count else { throw corrupt("\(buffer.count - offset) bytes left after column \(n - 1)") }
         // (R1) columns added after the row was written
-        for i in n..<types.count { emit(i, .null) }
+        for i in n..<types.count where reading?[i] ?? true { emit(i, .null) }
+    }
+
+    /// Moves `offset` past column `i`'s value without decoding it (a varint is checked for
+    /// its length only; a read of the column checks the rest).
+    @inline(__always)
+    private static func skip(_ type: ColumnType, column i: Int, in buffer: UnsafeRawBufferPointer, at offset: inout Int) throws {
+        switch type {
+        case .int, .timestamp, .uint:
+            var last = offset
+            while last < buffer.count, buffer[last] >= 0x80 { last += 1 }
+            guard last < buffer.count, last - offset < 10 else { throw corrupt("column \(i): bad \(type) varint") }
+            offset = last + 1
+        case .double:
+            guard buffer.count - offset >= 8 else { throw corrupt("column \(i): truncated double") }
+            offset += 8
+        case .bool:
+            guard offset < buffer.count else { throw corrupt("column \(i): truncated bool") }
+            offset += 1
+        case .text, .json, .bytes:
+            guard let length = readVarint(buffer, &offset) else { throw corrupt("column \(i): bad length varint") }
+            guard length <= UInt64(buffer.count - offset) else {
+                throw corrupt("column \(i): \(type) of \(length) bytes runs past the row's end")
+            }
+            offset += Int(length)
+        }
     }
 
     // MARK: Varints (64-bit unsigned LEB128)

@@ -18,6 +18,10 @@ public struct Tree: Sendable, Hashable, CustomStringConvertible {
 public class Transaction {
     let engine: StorageEngine
     let pageSize: Int
+    /// Counts this transaction's page changes (insert, remove, `writable`, allocate, free;
+    /// always 0 in a read): a leaf remembered while it was n is unchanged while it is n
+    /// (`LeafFinger`).
+    final var pageWrites = 0
 
     init(engine: StorageEngine) {
         self.engine = engine

@@ -59,6 +59,7 @@ public final class WriteTransaction: Transaction {
     /// A private, writable copy of page `number` in the dirty set.
     func writable(_ number: UInt32) throws -> PageBuffer {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        pageWrites &+= 1
         if let buffer = dirty[number] { return buffer }
         let ref = try page(number)
         let buffer = PageBuffer(copying: ref.base, size: pageSize)

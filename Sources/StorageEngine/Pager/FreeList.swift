@@ -22,6 +22,7 @@ enum FreeListLayout {
 extension WriteTransaction {
     /// A zeroed page for this transaction: from the free list, else from the end of the file.
     func allocatePage() throws -> (UInt32, PageBuffer) {
+        pageWrites &+= 1
         let number: UInt32
         let head = workingHeader.freeListHead
         if head != 0 {
@@ -58,6 +59,7 @@ extension WriteTransaction {
 
     /// Returns page `number` to the free list.
     func freePage(_ number: UInt32) throws {
+        pageWrites &+= 1
         appendHints.removeAll()  // B5
         if number >= snapshot.header.pageCount {
             // Allocated past the old end by this transaction: it was never written, so it

@@ -335,14 +335,18 @@ extension Transaction {
             states = Array(repeating: AggregateState(), count: resolved.count)
         }
         var overflow: String?
-        try scan(plan) { row in
-            if let filter, try !filter(row) { return true }
+        let columnNames = schema.columns.map(\.name)
+        // Without a filter (which sees whole rows) only the grouped and aggregated columns
+        // are decoded.
+        let reading = filter == nil ? keys.map(\.position) + resolved.filter { $0.aggregate.column != nil }.map(\.position) : nil
+        try walk(plan, reading: reading) { values in
+            if let filter, try !filter(Row(table: schema.name, columns: columnNames, values: values)) { return true }
             var base = 0
             if !keys.isEmpty {
                 var key: [Value] = []
                 key.reserveCapacity(keys.count)
                 for k in keys {
-                    let value = row.values[k.position]
+                    let value = values[k.position]
                     guard let seconds = k.bucket else { key.append(value); continue }
                     guard let bucketed = Self.bucket(value, seconds: seconds) else {
                         overflow = schema.columns[k.position].name
@@ -359,7 +363,7 @@ extension Transaction {
                     states.append(contentsOf: repeatElement(AggregateState(), count: resolved.count))
                 }
             }
-            for (j, aggregate) in resolved.enumerated() { aggregate.add(row.values, to: &states[base + j]) }
+            for (j, aggregate) in resolved.enumerated() { aggregate.add(values, to: &states[base + j]) }
             return true
         }
         if let overflow { throw GuildStoreError.aggregateOverflow(table: schema.name, column: overflow) }

@@ -25,9 +25,10 @@ extension Transaction {
     /// as a row's values in column order. With `indexOnly` the values come from the index
     /// entries alone (the caller checked the index carries what it reads, `CompiledIndex.covers`):
     /// the positions the entry does not carry hold NULL. Otherwise each index entry fetches its
-    /// row.
+    /// row; with `reading`, only the columns at those positions and the primary key's are
+    /// decoded, the others hold NULL (or their default).
     func walk(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
-              reverse: Bool, indexOnly: Bool, _ body: ([Value]) throws -> Bool) throws {
+              reverse: Bool, indexOnly: Bool, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
         let schema = table.schema
         let order: (columns: [String], descending: [Bool], tree: Tree?, index: CompiledIndex?)
         if let indexName {
@@ -56,21 +57,28 @@ extension Transaction {
         // the previous one (then it is copied first). An index-only walk writes the positions
         // its entries carry, every time; the others stay NULL.
         var values = [Value](repeating: .null, count: schema.columns.count)
+        let valueColumns = reading.map { table.layout.valueColumns(reading: $0) }
+        // Index entries in one range mostly name rows that sit near each other (rows of one
+        // guild's hour): each fetch starts at the leaf the previous one ended in.
+        let rowRoot = try rows.map { try root(of: $0) }
+        var finger: LeafFinger?
         try scan(tree, range) { key, value in
             if let index {
                 if indexOnly {
                     try index.decodeEntry(key: key, value: value, into: &values)
                 } else {
                     let found = try index.withRowKey(key: key, value: value) { rowKey -> Bool in
-                        guard let rows else { return false }
-                        return try withValue(rowKey, in: rows) { try table.decodeRow(key: rowKey, value: $0, into: &values) } != nil
+                        guard let rowRoot else { return false }
+                        return try withValue(rowKey, root: rowRoot, near: &finger) {
+                            try table.decodeRow(key: rowKey, value: $0, into: &values, reading: valueColumns)
+                        } != nil
                     }
                     guard found else {
                         throw GuildStoreError.corruptPage(page: 0, reason: "index \(index.treeName) names a row \(tableName) does not hold")
                     }
                 }
             } else {
-                try table.decodeRow(key: key, value: value, into: &values)
+                try table.decodeRow(key: key, value: value, into: &values, reading: valueColumns)
             }
             return try body(values)
         }
@@ -360,6 +368,15 @@ extension Transaction {
     /// false. Rows stream: nothing is materialized. When the plan reads the index alone
     /// (`indexOnly`), the columns it was not made `reading` are NULL in the rows.
     public final func scan(_ plan: ScanPlan, _ body: (Row) throws -> Bool) throws {
+        let schema = try compiledTable(plan.table).schema
+        let columnNames = schema.columns.map(\.name)
+        try walk(plan) { values in try body(Row(table: schema.name, columns: columnNames, values: values)) }
+    }
+
+    /// `scan` handing each row's values, in column order, without making a `Row`. With
+    /// `reading` (column positions; they must include every column `plan` checks), only those
+    /// columns and the primary key's are decoded, the others are NULL or their default.
+    func walk(_ plan: ScanPlan, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
         let start = ContinuousClock.now
         var visited = 0
         defer {
@@ -371,12 +388,12 @@ extension Transaction {
             }
         }
         let table = try compiledTable(plan.table)
-        let columnNames = table.schema.columns.map(\.name)
+        let reading = reading.map { $0 + plan.residual.map(\.position) }
         try walk(table, index: plan.index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
-                 reverse: plan.reverse, indexOnly: plan.indexOnly) { values in
+                 reverse: plan.reverse, indexOnly: plan.indexOnly, reading: reading) { values in
             visited += 1
             for condition in plan.residual where !condition.admits(values) { return true }
-            return try body(Row(table: table.schema.name, columns: columnNames, values: values))
+            return try body(values)
         }
     }
 
