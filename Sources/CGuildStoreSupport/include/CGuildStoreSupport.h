@@ -18,4 +18,12 @@ int gs_bit_test(const uint64_t *words, uint64_t bit);
 void gs_bit_set(uint64_t *words, uint64_t bit);
 void gs_bit_clear(uint64_t *words, uint64_t bit);
 
+/// Asks the CPU to start loading `length` bytes at `address` into its caches (a hint: it
+/// never faults and changes nothing). Inline, so a Swift caller pays no call.
+static inline void gs_prefetch(const void *address, size_t length) {
+    for (size_t offset = 0; offset < length; offset += 64) {
+        __builtin_prefetch((const char *)address + offset);
+    }
+}
+
 #endif

@@ -1,3 +1,5 @@
+import CGuildStoreSupport
+
 /// A key range for scans. Bounds are inclusive or exclusive; nil is unbounded.
 public struct KeyRange: Sendable, Equatable {
     public enum Bound: Sendable, Equatable {
@@ -177,26 +179,27 @@ public struct Cursor {
     }
 
     /// Makes the leaf position valid, moving across leaves (and over empty ones) as needed.
+    /// (Levels are read in place, never copied: a copy would count a reference to its page.)
     private mutating func settle(forward: Bool) throws -> Bool {
         while true {
-            let leaf = stack[stack.count - 1]
-            if leaf.index >= 0 && leaf.index < leaf.node.count {
+            let top = stack.count - 1
+            if stack[top].index >= 0 && stack[top].index < stack[top].node.count {
                 isValid = true
                 return true
             }
             stack.removeLast()
             if forward {
-                while let top = stack.last, top.index >= top.node.count { stack.removeLast() }
+                while !stack.isEmpty, stack[stack.count - 1].index >= stack[stack.count - 1].node.count { stack.removeLast() }
             } else {
-                while let top = stack.last, top.index <= 0 { stack.removeLast() }
+                while !stack.isEmpty, stack[stack.count - 1].index <= 0 { stack.removeLast() }
             }
             guard !stack.isEmpty else {
                 isValid = false
                 return false
             }
             stack[stack.count - 1].index += forward ? 1 : -1
-            let parent = stack[stack.count - 1]
-            try descendEdge(from: try parent.node.child(parent.index), leftmost: forward)
+            let child = try stack[stack.count - 1].node.child(stack[stack.count - 1].index)
+            try descendEdge(from: child, leftmost: forward)
         }
     }
 
@@ -207,17 +210,16 @@ public struct Cursor {
         return try withExtendedLifetime(leaf.ref.owner) { try leaf.node.withKey(leaf.index, body) }
     }
 
-    /// The current key and value, valid only inside `body`.
+    /// The current key and value, valid only inside `body`. The leaf's page stays alive
+    /// through the stack, which cannot change during the call.
     public func withEntry<T>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T {
         guard isValid else { throw GuildStoreError.corruptPage(page: root, reason: "cursor is not on an entry") }
-        let leaf = stack[stack.count - 1]
-        return try withExtendedLifetime(leaf.ref.owner) {
-            let cell = try leaf.node.leafCell(leaf.index)
-            return try leaf.node.withKey(suffix: cell.suffix) { key in
-                if let inline = cell.inlineValue { return try body(key, inline) }
-                let value = try transaction.readOverflow(first: cell.overflowPage, length: cell.valueLength)
-                return try value.withUnsafeBytes { try body(key, $0) }
-            }
+        let node = stack[stack.count - 1].node
+        let cell = try node.leafCell(stack[stack.count - 1].index)
+        return try node.withKey(suffix: cell.suffix) { key in
+            if let inline = cell.inlineValue { return try body(key, inline) }
+            let value = try transaction.readOverflow(first: cell.overflowPage, length: cell.valueLength)
+            return try value.withUnsafeBytes { try body(key, $0) }
         }
     }
 
@@ -299,18 +301,28 @@ extension Transaction {
         }
         var page = root
         var depth = 0
+        // The leaf after the one this descent reaches: nearby keys that ascend go there next.
+        var nextLeaf: UInt32?
         while true {
             let (node, ref) = try self.node(page)
             if node.isLeaf {
                 let leaf = LeafFinger(node: node, ref: ref, pageWrites: pageWrites)
                 finger = leaf
+                if let nextLeaf, let next = try? self.page(nextLeaf) {
+                    // Its bytes load while this leaf is read (a hint; a bad page number is
+                    // caught when it is read for real).
+                    gs_prefetch(next.base, pageSize)
+                }
                 return try withValue(key, leaf: leaf, body)
             }
             depth += 1
             guard depth < Cursor.maximumDepth else {
                 throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Cursor.maximumDepth) levels (a cycle?)")
             }
-            page = try withExtendedLifetime(ref.owner) { try node.child(try node.childIndex(for: key)) }
+            (page, nextLeaf) = try withExtendedLifetime(ref.owner) {
+                let index = try node.childIndex(for: key)
+                return (try node.child(index), index < node.count ? try node.child(index + 1) : nil)
+            }
         }
     }
 
