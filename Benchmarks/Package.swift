@@ -13,6 +13,8 @@
 // - Concurrency: durable commits per second with 1, 8 and 64 concurrent writers and read
 //   latency with and without a concurrent bulk writer, GuildStore's `Database` against SQLite
 //   (WAL, synchronous FULL and NORMAL) and a bare append+fdatasync, on real files.
+// - LeafCoding: prices a database file's trees under other leaf encodings (front-coded and
+//   column-delta keys), the evidence for README.md's "Where the bytes go"; not a benchmark.
 // - Tables: seed 004's message_events with its four indexes: 1M-row bulk insert (rows per
 //   second, file bytes per row) and an index range scan with an aggregate, GuildStore's table
 //   API against SQLite with integer and with TEXT ids.
@@ -39,6 +41,10 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
         ),
         .target(name: "BenchmarkSupport", dependencies: ["CSQLite3"]),
+        .executableTarget(
+            name: "LeafCoding",
+            dependencies: [.product(name: "StorageEngine", package: "GuildStore")]
+        ),
         .executableTarget(
             name: "EngineCore",
             dependencies: [

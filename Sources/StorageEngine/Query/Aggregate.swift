@@ -339,7 +339,8 @@ extension Transaction {
         // Without a filter (which sees whole rows) only the grouped and aggregated columns
         // are decoded.
         let reading = filter == nil ? keys.map(\.position) + resolved.filter { $0.aggregate.column != nil }.map(\.position) : nil
-        try walk(plan, reading: reading) { values in
+        // Through a buffer pointer: an aggregate (and its column name) is not copied per row.
+        try resolved.withUnsafeBufferPointer { resolved in try walk(plan, reading: reading) { values in
             if let filter, try !filter(Row(table: schema.name, columns: columnNames, values: values)) { return true }
             var base = 0
             if !keys.isEmpty {
@@ -363,9 +364,9 @@ extension Transaction {
                     states.append(contentsOf: repeatElement(AggregateState(), count: resolved.count))
                 }
             }
-            for (j, aggregate) in resolved.enumerated() { aggregate.add(values, to: &states[base + j]) }
+            for j in 0..<resolved.count { resolved[j].add(values, to: &states[base + j]) }
             return true
-        }
+        } }
         if let overflow { throw GuildStoreError.aggregateOverflow(table: schema.name, column: overflow) }
 
         var result: [AggregateRow] = []
