@@ -109,14 +109,25 @@ struct AggregateTests {
         try withEvents { tx in
             let aggregates: [Aggregate] = [.count, .sum("chars"), .min("rating"), .max("label"), .avg("chars"),
                                            .countDistinct("user_id"), .countWhere("attachment", equals: true)]
-            for equals in [[:], ["guild_id": Value.uint(1)]] as [[String: Value]] {
+            // Equalities and ranges the walk decides, and ones it checks on each row (chars and
+            // rating are in no index: residual conditions, whose columns must be decoded too).
+            let conditions: [([String: Value], ColumnRange?)] = [
+                ([:], nil), (["guild_id": .uint(1)], nil), (["attachment": .bool(true)], nil),
+                (["guild_id": .uint(0)], ColumnRange("rating", below: .double(5))),
+                ([:], ColumnRange("chars", from: .int(10), below: .int(60))),
+            ]
+            for (equals, range) in conditions {
                 for groupBy in [[], [GroupKey.column("user_id")], [GroupKey.timeBucket("created_at", seconds: 3_600)]] {
-                    let projected = try tx.aggregate("events", where: equals, groupBy: groupBy, aggregates)
+                    let projected = try tx.aggregate("events", where: equals, range: range, groupBy: groupBy, aggregates)
                     // A filter sees whole rows, so every column is decoded.
-                    let whole = try tx.aggregate("events", where: equals, filter: { _ in true }, groupBy: groupBy, aggregates)
-                    #expect(projected == whole, "where \(equals) group by \(groupBy)")
-                    #expect(!projected.isEmpty)
+                    let whole = try tx.aggregate("events", where: equals, range: range, filter: { _ in true }, groupBy: groupBy, aggregates)
+                    #expect(projected == whole, "where \(equals) \(range.map { "\($0)" } ?? "") group by \(groupBy)")
                 }
+                let count = try tx.aggregate("events", where: equals, range: range, [.count]).first?.int(0)
+                let expected = (0..<100).map(Self.row).filter { row in
+                    equals.allSatisfy { row[$0.key] == $0.value } && (range.map { $0.contains(row[$0.column] ?? .null) } ?? true)
+                }.count
+                #expect(count == Int64(expected), "where \(equals)")
             }
         }
     }

@@ -208,14 +208,31 @@ struct EncodingTests {
             for i in 0..<count {
                 #expect(row[positions[i]] == (reading[i] ? values[i] : sentinel), "seed \(seed): column \(i) of \(values)")
             }
-            // A cut short row is refused whichever columns are read.
-            if bytes.count > 1 {
-                let cut = Array(bytes.dropLast())
+            // A row cut short anywhere is refused whichever columns are read.
+            for length in 0..<bytes.count {
+                let cut = Array(bytes.prefix(length))
                 #expect(throws: GuildStoreError.self, "seed \(seed): \(hex(cut))") {
                     try cut.withUnsafeBytes { try RowEncoding.decode($0, types: types, into: &row, at: positions, reading: reading) }
                 }
             }
         }
+    }
+
+    @Test("columns stepped over still get the cheap checks: a bool's byte, a varint's form")
+    func skippedColumnsChecked() throws {
+        let types: [ColumnType] = [.bool, .uint, .int]
+        let skipAll = [false, false, false]
+        var row = [Value](repeating: .null, count: 3)
+        func decode(_ bytes: [UInt8]) throws {
+            try bytes.withUnsafeBytes { try RowEncoding.decode($0, types: types, into: &row, at: [0, 1, 2], reading: skipAll) }
+        }
+        try decode([0x06, 0x01, 0x05, 0x02])
+        #expect(throws: GuildStoreError.self) { try decode([0x06, 0x02, 0x05, 0x02]) }  // bool byte 2
+        #expect(throws: GuildStoreError.self) { try decode([0x06, 0x01, 0x85, 0x00, 0x02]) }  // overlong varint
+        #expect(throws: GuildStoreError.self) {  // past 64 bits
+            try decode([0x06, 0x01] + [UInt8](repeating: 0xFF, count: 9) + [0x02, 0x02])
+        }
+        #expect(row == [.null, .null, .null])
     }
 
     @Test("the documented row bytes")

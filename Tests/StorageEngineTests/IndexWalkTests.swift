@@ -37,9 +37,9 @@ struct IndexWalkTests {
     }
 
     /// (id, note) of each row the walk gives, in walk order.
-    static func walk(_ tx: Transaction, index: String, equals: [Value] = []) throws -> [[Value]] {
+    static func walk(_ tx: Transaction, index: String, equals: [Value] = [], reverse: Bool = false) throws -> [[Value]] {
         var seen: [[Value]] = []
-        try tx.scan("events", index: index, equals: equals) { row in
+        try tx.scan("events", index: index, equals: equals, reverse: reverse) { row in
             seen.append([row["id"] ?? .null, row["note"] ?? .null])
             return true
         }
@@ -54,6 +54,7 @@ struct IndexWalkTests {
                     let expected = stride(from: guild, to: Self.rows, by: 5).map { [Value.uint($0), .text("n\($0)")] }
                     #expect(try Self.walk(tx, index: "by_guild", equals: [.uint(guild)]) == expected)
                     #expect(try Self.walk(tx, index: "by_guild_desc", equals: [.uint(guild)]) == expected.reversed())
+                    #expect(try Self.walk(tx, index: "by_guild", equals: [.uint(guild)], reverse: true) == expected.reversed())
                 }
                 let scattered = try Self.walk(tx, index: "by_scatter")
                 let byScatter = (0..<Self.rows).sorted {
@@ -71,6 +72,60 @@ struct IndexWalkTests {
             try engine.read { tx in
                 let left = try Self.walk(tx, index: "by_guild", equals: [.uint(0)])
                 #expect(left.map { $0[0] } == stride(from: UInt64(5), to: Self.rows, by: 10).map { Value.uint($0) })
+            }
+        }
+    }
+
+    static func rowKey(_ id: UInt64) -> [UInt8] { TupleEncoding.encode([.uint(id)]) }
+
+    /// A lookup answered by the remembered leaf never reads the root it is given: with page 0
+    /// (the header, not a tree node) as the root, it succeeds only through the finger.
+    static func lookUp(_ key: [UInt8], _ tx: Transaction, root: UInt32, _ finger: inout LeafFinger?) throws -> [UInt8]? {
+        try key.withUnsafeBytes { try tx.withValue($0, root: root, near: &finger) { Array($0) } }
+    }
+
+    @Test("a key inside the remembered leaf's span is answered there, present or absent; others descend")
+    func fingerSpan() throws {
+        try withEvents { engine in
+            try engine.read { tx throws in
+                let root = try #require(try tx.tree("table:events")).root
+                var finger: LeafFinger?
+                #expect(try Self.lookUp(Self.rowKey(3_000), tx, root: root, &finger) != nil)
+                let leaf = try #require(finger).node
+                let first = try leaf.withKey(0) { Array($0) }, last = try leaf.withKey(leaf.count - 1) { Array($0) }
+                #expect(leaf.count > 2 && first != last)
+                // Both ends and an absent key between two present ones, without a descent.
+                #expect(try Self.lookUp(first, tx, root: 0, &finger) != nil)
+                #expect(try Self.lookUp(last, tx, root: 0, &finger) != nil)
+                #expect(try Self.lookUp(first + [0x00], tx, root: 0, &finger) == nil)
+                // Outside the span it descends (and page 0 is no tree).
+                #expect(throws: GuildStoreError.self) { _ = try Self.lookUp(last + [0x00], tx, root: 0, &finger) }
+            }
+            try engine.write { tx in
+                let root = try #require(try tx.tree("table:events")).root
+                var finger: LeafFinger?
+                #expect(try Self.lookUp(Self.rowKey(3_000), tx, root: root, &finger) != nil)
+                #expect(try Self.lookUp(Self.rowKey(3_000), tx, root: 0, &finger) != nil)
+                // Any write retires the finger: the next lookup descends.
+                try tx.insert(Self.row(Self.rows), into: "events")
+                #expect(throws: GuildStoreError.self) { _ = try Self.lookUp(Self.rowKey(3_000), tx, root: 0, &finger) }
+            }
+        }
+    }
+
+    @Test("a walk whose transaction ends in its body stops with transactionFinished")
+    func endedInTheBody() throws {
+        try withEvents { engine in
+            try engine.read { tx in
+                var rows = 0
+                #expect(throws: GuildStoreError.transactionFinished) {
+                    try tx.scan("events", index: "by_guild", equals: [.uint(1)]) { _ in
+                        rows += 1
+                        tx.end()
+                        return true
+                    }
+                }
+                #expect(rows == 1)
             }
         }
     }

@@ -1,5 +1,3 @@
-import CGuildStoreSupport
-
 /// A key range for scans. Bounds are inclusive or exclusive; nil is unbounded.
 public struct KeyRange: Sendable, Equatable {
     public enum Bound: Sendable, Equatable {
@@ -286,16 +284,17 @@ extension Transaction {
     /// The point lookup: one descent, no copy for inline values.
     func withValue<T>(_ key: UnsafeRawBufferPointer, root: UInt32, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
         var finger: LeafFinger?
-        return try withValue(key, root: root, near: &finger, body)
+        return try withValue(key, root: root, near: &finger, prefetchingNext: false, body)
     }
 
     /// The point lookup for a run of nearby keys (an index walk fetching rows, whose keys
     /// mostly ascend): when `key` lies within the span of the leaf the previous lookup ended in,
     /// that leaf answers without a descent; otherwise this descends and leaves `finger` on the
     /// leaf it reached. A finger belongs to one transaction; once that transaction writes a
-    /// page, it is not trusted again.
+    /// page or ends, it is not trusted again. With `prefetchingNext`, a descent also asks for
+    /// the leaf after the one it reaches, where ascending keys go next (a hint).
     func withValue<T>(_ key: UnsafeRawBufferPointer, root: UInt32, near finger: inout LeafFinger?,
-                      _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+                      prefetchingNext: Bool = true, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
         if let leaf = finger, leaf.pageWrites == pageWrites, try leaf.node.spans(key) {
             return try withValue(key, leaf: leaf, body)
         }
@@ -308,11 +307,8 @@ extension Transaction {
             if node.isLeaf {
                 let leaf = LeafFinger(node: node, ref: ref, pageWrites: pageWrites)
                 finger = leaf
-                if let nextLeaf, let next = try? self.page(nextLeaf) {
-                    // Its bytes load while this leaf is read (a hint; a bad page number is
-                    // caught when it is read for real).
-                    gs_prefetch(next.base, pageSize)
-                }
+                // Its bytes load while this leaf is read.
+                if let nextLeaf { prefetchPage(nextLeaf) }
                 return try withValue(key, leaf: leaf, body)
             }
             depth += 1
@@ -321,7 +317,9 @@ extension Transaction {
             }
             (page, nextLeaf) = try withExtendedLifetime(ref.owner) {
                 let index = try node.childIndex(for: key)
-                return (try node.child(index), index < node.count ? try node.child(index + 1) : nil)
+                // A bad sibling pointer is this lookup's business only when it is read.
+                let next = prefetchingNext && index < node.count ? try? node.child(index + 1) : nil
+                return (try node.child(index), next)
             }
         }
     }

@@ -133,7 +133,9 @@ public enum RowEncoding {
     /// for length, not decoded) and their places in `row` left as they were.
     static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType], into row: inout [Value], at positions: [Int],
                        reading: [Bool]? = nil) throws {
-        // Through buffer pointers: no reference counting per column.
+        // Through buffer pointers: no reference counting per column (and no bounds checks).
+        precondition(positions.count == types.count && (reading?.count ?? types.count) == types.count,
+                     "one position and one reading flag per column")
         try types.withUnsafeBufferPointer { types in
             try positions.withUnsafeBufferPointer { positions in
                 try row.withUnsafeMutableBufferPointer { row in
@@ -222,21 +224,24 @@ public enum RowEncoding {
         for i in n..<types.count where reading?[i] ?? true { emit(i, .null) }
     }
 
-    /// Moves `offset` past column `i`'s value without decoding it (a varint is checked for
-    /// its length only; a read of the column checks the rest).
+    /// Moves `offset` past column `i`'s value without decoding it, with the checks that cost
+    /// nothing extra (a varint's length and minimality, a bool's byte); text is not checked to
+    /// be UTF-8 until it is read.
     @inline(__always)
     private static func skip(_ type: ColumnType, column i: Int, in buffer: UnsafeRawBufferPointer, at offset: inout Int) throws {
         switch type {
         case .int, .timestamp, .uint:
             var last = offset
             while last < buffer.count, buffer[last] >= 0x80 { last += 1 }
-            guard last < buffer.count, last - offset < 10 else { throw corrupt("column \(i): bad \(type) varint") }
+            guard last < buffer.count, last - offset < 10, last == offset || buffer[last] != 0,
+                  last - offset < 9 || buffer[last] <= 1 else { throw corrupt("column \(i): bad \(type) varint") }
             offset = last + 1
         case .double:
             guard buffer.count - offset >= 8 else { throw corrupt("column \(i): truncated double") }
             offset += 8
         case .bool:
             guard offset < buffer.count else { throw corrupt("column \(i): truncated bool") }
+            guard buffer[offset] <= 1 else { throw corrupt("column \(i): bool byte \(buffer[offset])") }
             offset += 1
         case .text, .json, .bytes:
             guard let length = readVarint(buffer, &offset) else { throw corrupt("column \(i): bad length varint") }

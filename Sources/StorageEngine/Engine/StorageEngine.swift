@@ -174,6 +174,13 @@ public final class StorageEngine: @unchecked Sendable {
         return try snapshot.view.page(number, fileBytes: fileBytes)
     }
 
+    /// `FileView.prefetch` for a page this snapshot would read from the file. Pages that may
+    /// live in the WAL are left alone: looking them up takes the engine's lock.
+    func prefetchPage(_ number: UInt32, snapshot: Snapshot) {
+        guard !snapshot.consultsIndex, number < snapshot.databaseSize else { return }
+        snapshot.view.prefetch(number, fileBytes: snapshot.fileBytes)
+    }
+
     // MARK: Statistics and close
 
     public func statistics() -> EngineStatistics {

@@ -18,9 +18,9 @@ public struct Tree: Sendable, Hashable, CustomStringConvertible {
 public class Transaction {
     let engine: StorageEngine
     let pageSize: Int
-    /// Counts this transaction's page changes (insert, remove, `writable`, allocate, free;
-    /// always 0 in a read): a leaf remembered while it was n is unchanged while it is n
-    /// (`LeafFinger`).
+    /// Counts this transaction's page changes (insert, remove, `writable`, allocate, free) and
+    /// its end (commit, rollback, `end`): a leaf remembered while it was n is unchanged and
+    /// readable while it is n (`LeafFinger`).
     final var pageWrites = 0
 
     init(engine: StorageEngine) {
@@ -32,6 +32,9 @@ public class Transaction {
     func page(_ number: UInt32) throws -> PageRef {
         preconditionFailure("subclasses provide page(_:)")
     }
+
+    /// Starts loading page `number` into the CPU's caches if that is free (a hint).
+    func prefetchPage(_ number: UInt32) {}
 
     /// The header as this transaction sees it.
     var header: DatabaseHeader {
@@ -124,12 +127,17 @@ public final class ReadTransaction: Transaction {
         return try engine.readPage(number, snapshot: snapshot)
     }
 
+    override func prefetchPage(_ number: UInt32) {
+        if !finished { engine.prefetchPage(number, snapshot: snapshot) }
+    }
+
     override var header: DatabaseHeader { snapshot.header }
 
     /// Releases the snapshot so checkpoints may pass it.
     public func end() {
         guard !finished else { return }
         finished = true
+        pageWrites &+= 1  // a remembered leaf must not outlive the snapshot (`LeafFinger`)
         if let id = snapshot.readerID { engine.endReader(id) }
     }
 }

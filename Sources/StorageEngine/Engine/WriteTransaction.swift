@@ -1,3 +1,5 @@
+import CGuildStoreSupport
+
 /// The one write transaction: it sees its own changes, which live in memory until `commit`
 /// appends them to the WAL as one atomic group of frames. `rollback` (or deinit without a
 /// commit) discards them.
@@ -43,6 +45,15 @@ public final class WriteTransaction: Transaction {
             throw GuildStoreError.corruptPage(page: number, reason: "beyond the end of the database (\(workingHeader.pageCount) pages)")
         }
         return try engine.readPage(number, snapshot: snapshot)
+    }
+
+    override func prefetchPage(_ number: UInt32) {
+        guard !finished else { return }
+        if let buffer = dirty[number] {
+            gs_prefetch(buffer.pointer, pageSize)
+        } else if number < snapshot.header.pageCount {
+            engine.prefetchPage(number, snapshot: snapshot)
+        }
     }
 
     override var header: DatabaseHeader { workingHeader }
@@ -231,6 +242,7 @@ public final class WriteTransaction: Transaction {
     /// Seals the dirty pages and appends them as one commit; finishes the transaction.
     private func append() throws -> UInt64? {
         finished = true
+        pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)
         if workingHeader != snapshot.header {
             let page0 = try writableUnchecked(0)
             workingHeader.write(to: page0.pointer)
@@ -248,6 +260,7 @@ public final class WriteTransaction: Transaction {
     public func rollback() {
         guard !finished else { return }
         finished = true
+        pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)
         dirty.removeAll()
         deferredPuts.removeAll()
         engine.releaseWriter()

@@ -59,14 +59,20 @@ extension Transaction {
         var values = [Value](repeating: .null, count: schema.columns.count)
         let valueColumns = reading.map { table.layout.valueColumns(reading: $0) }
         // Index entries in one range mostly name rows that sit near each other (rows of one
-        // guild's hour): each fetch starts at the leaf the previous one ended in.
-        let rowRoot = try rows.map { try root(of: $0) }
+        // guild's hour): each fetch starts at the leaf the previous one ended in. The row
+        // tree's root is found again after the body changes anything (it may drop the table).
+        var rowRoot = try rows.map { try root(of: $0) }
+        var rootFoundAt = pageWrites
         var finger: LeafFinger?
         try scan(tree, range) { key, value in
             if let index {
                 if indexOnly {
                     try index.decodeEntry(key: key, value: value, into: &values)
                 } else {
+                    if pageWrites != rootFoundAt, let rows {
+                        rowRoot = try root(of: rows)
+                        rootFoundAt = pageWrites
+                    }
                     let found = try index.withRowKey(key: key, value: value) { rowKey -> Bool in
                         guard let rowRoot else { return false }
                         return try withValue(rowKey, root: rowRoot, near: &finger) {
