@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 @testable import StorageEngine
@@ -29,5 +30,31 @@ struct PosixFileTests {
         #expect(read == expected.count + 100)
         #expect(Array(back[..<100]) == [UInt8](repeating: 0, count: 100))
         #expect(Array(back[100...]) == expected)
+    }
+
+    @Test("a lock freed within a moment is taken (a spawned child's copy of it lives until exec); one held on is refused")
+    func lockPatience() throws {
+        let directory = try TemporaryDirectory("posix-lock")
+        defer { directory.remove() }
+        let path = directory.file("f")
+        let files = PosixFileSystem()
+        let holder = try files.open(path, create: true)
+        try holder.lockExclusive()
+        let waiting = try files.open(path, create: false)
+        defer { try? waiting.close() }
+        // A thread of its own: the retry sleeps on this one.
+        let released = Locked(false)
+        Thread.detachNewThread {
+            usleep(40_000)
+            released.withLock { $0 = true }  // before the close: the lock cannot be taken earlier
+            try? holder.close()
+        }
+        try waiting.lockExclusive()  // retried until the holder lets go
+        #expect(released.withLock { $0 })
+        let refused = try files.open(path, create: false)
+        defer { try? refused.close() }
+        let start = ContinuousClock.now
+        #expect(throws: GuildStoreError.locked(path: path)) { try refused.lockExclusive() }
+        #expect(ContinuousClock.now - start >= PosixFile.lockPatience)
     }
 }

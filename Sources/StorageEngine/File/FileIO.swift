@@ -38,8 +38,8 @@ public protocol FileHandleIO: AnyObject, Sendable {
     /// past the end of the file; pages past the end must not be touched until the file has
     /// grown over them. Returns nil when the layer cannot map.
     func mapReadOnly(length: Int) throws -> MappedRegion?
-    /// Takes an exclusive advisory lock without waiting; throws `.locked` when another
-    /// process holds it.
+    /// Takes an exclusive advisory lock without blocking (a refusal may be retried for a
+    /// moment); throws `.locked` when another process holds it.
     func lockExclusive() throws
     func close() throws
 }

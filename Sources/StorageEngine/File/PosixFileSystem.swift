@@ -139,10 +139,19 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         return MappedRegion(base: UnsafeRawPointer(pointer), length: length)
     }
 
+    /// A flock belongs to the open file description, and a child process this one spawns holds
+    /// a copy of every descriptor from its fork until its exec closes the close-on-exec ones.
+    /// A database closed and opened again while another thread spawns a process can find its
+    /// own old lock still held by that child for that moment: so a refused lock is tried again
+    /// for up to `lockPatience` before it is reported as another process's.
+    static let lockPatience: Duration = .milliseconds(200)
+
     func lockExclusive() throws {
-        if retryingEINTR({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
-            if errno == EWOULDBLOCK { throw GuildStoreError.locked(path: path) }
-            throw fileError("flock", path: path, errno: errno)
+        let deadline = ContinuousClock.now + Self.lockPatience
+        while retryingEINTR({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
+            guard errno == EWOULDBLOCK else { throw fileError("flock", path: path, errno: errno) }
+            guard ContinuousClock.now < deadline else { throw GuildStoreError.locked(path: path) }
+            usleep(2_000)
         }
     }
 
