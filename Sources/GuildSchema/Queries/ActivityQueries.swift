@@ -160,16 +160,59 @@ extension Transaction {
     ///         WHERE guild_id = m.guild_id AND user_id = m.user_id ORDER BY created_at DESC, id DESC LIMIT 1)
     ///     WHERE m.guild_id = G AND p.status <> 'offline' ORDER BY m.user_id
     ///
-    /// Per member, one reverse seek of `idx_presence_events_guild_user`, which carries `status`.
+    /// An ordered merge of two walks, no per-member lookup: the guild's entries of
+    /// `idx_presence_events_guild_user (guild_id, user_id, created_at)` (which carries
+    /// `status`) come by user, each user's latest last; the guild's members come by user from
+    /// the members' primary key.
     public final func activeUsers(guild: UInt64) throws -> [ActiveUser] {
+        let presence = try table("presence_events")
+        let (presenceUser, presenceStatus) = (try presence.columnIndex("user_id"), try presence.columnIndex("status"))
+        let presencePlan = try planScan("presence_events", equals: ["guild_id": .uint(guild)],
+                                        orderBy: [.ascending("user_id"), .ascending("created_at"), .ascending("id")],
+                                        reading: ["user_id", "status", "created_at", "id"])
+        // Each user's latest status, by user id. Without that index (a schema changed by
+        // hand) the entries are sorted here: the answer never depends on the plan.
+        var latest: [(user: UInt64, status: Value)] = []
+        func keep(_ user: UInt64, _ status: Value) {
+            if latest.last?.user == user {
+                latest[latest.count - 1].status = status
+            } else {
+                latest.append((user, status))
+            }
+        }
+        let (presenceTime, presenceID) = (try presence.columnIndex("created_at"), try presence.columnIndex("id"))
+        if presencePlan.provides([.ascending("user_id"), .ascending("created_at"), .ascending("id")]) {
+            try walk(presencePlan, reading: [presenceUser, presenceStatus]) { values in
+                if case .uint(let user) = values[presenceUser] { keep(user, values[presenceStatus]) }
+                return true
+            }
+        } else {
+            var entries: [(user: UInt64, time: Value, id: Value, status: Value)] = []
+            try walk(presencePlan, reading: [presenceUser, presenceStatus, presenceTime, presenceID]) { values in
+                if case .uint(let user) = values[presenceUser] {
+                    entries.append((user, values[presenceTime], values[presenceID], values[presenceStatus]))
+                }
+                return true
+            }
+            entries.sort { a, b in a.user != b.user ? a.user < b.user : a.time != b.time ? a.time < b.time : a.id < b.id }
+            for entry in entries { keep(entry.user, entry.status) }
+        }
+        let members = try table("members")
+        let memberUser = try members.columnIndex("user_id")
+        let memberPlan = try planScan("members", equals: ["guild_id": .uint(guild)], orderBy: [.ascending("user_id")], reading: ["user_id"])
+        var users: [UInt64] = []
+        try walk(memberPlan, reading: [memberUser]) { values in
+            if case .uint(let user) = values[memberUser] { users.append(user) }
+            return true
+        }
+        if !memberPlan.provides([.ascending("user_id")]) { users.sort() }
         var result: [ActiveUser] = []
-        let members = try select("members", columns: ["user_id"], where: ["guild_id": .uint(guild)], orderBy: [.ascending("user_id")])
-        for member in members {
-            let user = try member.uint("user_id")
-            let latest = try select("presence_events", columns: ["status"], where: ["guild_id": .uint(guild), "user_id": .uint(user)],
-                                    orderBy: [.descending("created_at"), .descending("id")], limit: 1)
-            guard let status = try latest.first?.optional("status", Row.text), status != "offline" else { continue }
-            result.append(ActiveUser(userID: user, status: status))
+        var next = 0
+        for user in users {
+            while next < latest.count, latest[next].user < user { next += 1 }
+            if next < latest.count, latest[next].user == user, case .text(let status) = latest[next].status, status != "offline" {
+                result.append(ActiveUser(userID: user, status: status))
+            }
         }
         return result
     }

@@ -60,32 +60,67 @@ extension Transaction {
     ///     FROM guilds g LEFT JOIN members m ON m.guild_id = g.id WHERE g.is_active = 1
     ///     GROUP BY g.id ORDER BY member_count DESC, g.id ASC
     ///
-    /// The mean is SQL's: the exact integer sum of `now - joined_at`, divided once.
+    /// One walk of the members' primary key, whose order keeps each guild's members together:
+    /// only the active guilds' members are added up. The mean is SQL's: the exact integer sum
+    /// of `now - joined_at`, divided once.
     public final func guildStats(now: Int64) throws -> [GuildStats] {
-        let guilds = try select("guilds", columns: ["id", "name"], where: ["is_active": true])
+        struct Totals {
+            var name: String?
+            var members: Int64 = 0
+            var joined: Int64 = 0
+            var joinedSum: Int64 = 0
+            var lastJoin: Int64?
+        }
+        let guildsSchema = try table("guilds")
+        let (guildID, guildName) = (try guildsSchema.columnIndex("id"), try guildsSchema.columnIndex("name"))
+        var totals: [UInt64: Totals] = [:]
+        try walk(try planScan("guilds", equals: ["is_active": true], reading: ["id", "name"]), reading: [guildID, guildName]) { values in
+            guard case .uint(let id) = values[guildID] else { return true }
+            var name: String?
+            if case .text(let text) = values[guildName] { name = text }
+            totals[id] = Totals(name: name)
+            return true
+        }
+        let members = try table("members")
+        let (memberGuild, joinedAt) = (try members.columnIndex("guild_id"), try members.columnIndex("joined_at"))
+        // The guild whose members the walk is in, and its totals while it is active.
+        var currentGuild: UInt64?
+        var current: Totals?
+        func finish() { if let currentGuild, let current { totals[currentGuild] = current } }
+        try walk(try planScan("members", reading: ["guild_id", "joined_at"]), reading: [memberGuild, joinedAt]) { values in
+            guard case .uint(let guild) = values[memberGuild] else { return true }
+            if currentGuild != guild {
+                finish()
+                (currentGuild, current) = (guild, totals[guild])
+            }
+            guard var running = current else { return true }  // not an active guild
+            running.members += 1
+            if case .timestamp(let joined) = values[joinedAt] {
+                let (sum, overflow) = running.joinedSum.addingReportingOverflow(joined)
+                guard !overflow else { throw GuildStoreError.aggregateOverflow(table: "members", column: "joined_at") }
+                running.joinedSum = sum
+                running.joined += 1
+                running.lastJoin = max(running.lastJoin ?? joined, joined)
+            }
+            current = running
+            return true
+        }
+        finish()
         var result: [GuildStats] = []
-        result.reserveCapacity(guilds.count)
-        for guild in guilds {
-            let id = try guild.uint("id")
-            // The guild's members are one prefix of the members' primary key.
-            let totals = try aggregate("members", where: ["guild_id": .uint(id)],
-                                       [.count, .max("joined_at"), .sum("joined_at"), .countNonNull("joined_at")])
-            let row = totals.first
-            let joined = row?.int(3) ?? 0
+        result.reserveCapacity(totals.count)
+        for (id, guild) in totals {
             var average: Double?
-            if joined > 0, case .int(let sum)? = row?.values[2] {
+            if guild.joined > 0 {
                 // Σ(now - j) = now·n - Σj, exact in 64 bits as SQLite's integer sum is.
-                let (scaled, overflow1) = now.multipliedReportingOverflow(by: joined)
-                let (total, overflow2) = scaled.subtractingReportingOverflow(sum)
+                let (scaled, overflow1) = now.multipliedReportingOverflow(by: guild.joined)
+                let (total, overflow2) = scaled.subtractingReportingOverflow(guild.joinedSum)
                 guard !overflow1, !overflow2 else {
                     throw GuildStoreError.aggregateOverflow(table: "members", column: "joined_at")
                 }
-                average = Double(total) / Double(joined)
+                average = Double(total) / Double(guild.joined)
             }
-            var lastJoin: Int64?
-            if case .timestamp(let t)? = row?.values[1] { lastJoin = t }
-            result.append(GuildStats(id: id, name: try guild.optional("name", Row.text), memberCount: row?.int(0) ?? 0,
-                                     lastJoin: lastJoin, averageMemberAgeSeconds: average))
+            result.append(GuildStats(id: id, name: guild.name, memberCount: guild.members, lastJoin: guild.lastJoin,
+                                     averageMemberAgeSeconds: average))
         }
         result.sort { $0.memberCount != $1.memberCount ? $0.memberCount > $1.memberCount : $0.id < $1.id }
         return result

@@ -24,20 +24,29 @@ extension Transaction {
     /// Walks the partial index `idx_reminder_events_active` (events not paused, carrying
     /// `interval_minutes`) and reads only the rows of due events.
     public final func dueReminders(now: Int64) throws -> [DueReminder] {
-        var due: [(id: UInt64, dueAt: Int64?)] = []
-        let plan = try planScan("reminder_events", equals: ["is_paused": false], reading: ["id", "last_reminder", "interval_minutes"])
-        try scan(plan) { row in
-            let id = try row.uint("id")
-            guard let last = try row.optional("last_reminder", Row.timestamp) else {
-                due.append((id, nil))
-                return true
+        let schema = try table("reminder_events")
+        let names = ["id", "guild_id", "channel_id", "message_id", "title", "last_reminder", "interval_minutes"]
+        let positions = try names.map { try schema.columnIndex($0) }
+        let (id, guild, channel, message, title, last, interval) =
+            (positions[0], positions[1], positions[2], positions[3], positions[4], positions[5], positions[6])
+        var due: [DueReminder] = []
+        try walk(try planScan("reminder_events", equals: ["is_paused": false], reading: names), reading: positions) { values in
+            var dueAt: Int64?
+            if case .timestamp(let lastReminder) = values[last] {
+                guard case .int(let minutes) = values[interval] else { return true }
+                let (seconds, overflow1) = minutes.multipliedReportingOverflow(by: 60)
+                let (at, overflow2) = lastReminder.addingReportingOverflow(seconds)
+                guard !overflow1, !overflow2 else {
+                    throw GuildStoreError.aggregateOverflow(table: "reminder_events", column: "interval_minutes")
+                }
+                guard at <= now else { return true }
+                dueAt = at
             }
-            let (interval, overflow1) = try row.int("interval_minutes").multipliedReportingOverflow(by: 60)
-            let (dueAt, overflow2) = last.addingReportingOverflow(interval)
-            guard !overflow1, !overflow2 else {
-                throw GuildStoreError.aggregateOverflow(table: "reminder_events", column: "interval_minutes")
+            guard case .uint(let eventID) = values[id], case .uint(let guildID) = values[guild], case .uint(let channelID) = values[channel],
+                  case .uint(let messageID) = values[message], case .text(let text) = values[title] else {
+                throw GuildStoreError.invalidSchema("reminder_events: a row does not match the table's column types")
             }
-            if dueAt <= now { due.append((id, dueAt)) }
+            due.append(DueReminder(id: eventID, guildID: guildID, channelID: channelID, messageID: messageID, title: text, dueAt: dueAt))
             return true
         }
         // NULL first, as SQL orders it; ids break ties.
@@ -49,11 +58,7 @@ extension Transaction {
             case (let x?, let y?): x != y ? x < y : a.id < b.id
             }
         }
-        return try due.compactMap { entry in
-            guard let event = try get(ReminderEvent.self, key: [.uint(entry.id)]) else { return nil }
-            return DueReminder(id: event.id, guildID: event.guildID, channelID: event.channelID, messageID: event.messageID,
-                               title: event.title, dueAt: entry.dueAt)
-        }
+        return due
     }
 
     /// The users to remind about `event`: the non-bot members of its guild without a reaction
@@ -63,19 +68,31 @@ extension Transaction {
     ///     WHERE m.guild_id = (SELECT guild_id FROM reminder_events WHERE id = E) AND u.bot = 0
     ///       AND NOT EXISTS (SELECT 1 FROM reactions r WHERE r.event_id = E AND r.user_id = m.user_id)
     ///     ORDER BY m.user_id
+    ///
+    /// Members minus the users who reacted minus the bots: each a walk of an index range
+    /// (`idx_reactions_event_user`, the members' primary key, `idx_users_bot`), no lookup per
+    /// member. Every member has a user row (the members' foreign key, F1).
     public final func reminderTargets(event: UInt64) throws -> [UInt64] {
         guard let row = try get("reminder_events", key: [.uint(event)]) else { return [] }
         let guild = try row.uint("guild_id")
-        var reacted: Set<UInt64> = []
-        for reaction in try select("reactions", columns: ["user_id"], where: ["event_id": .uint(event)]) {
-            reacted.insert(try reaction.uint("user_id"))
+        func ids(_ table: String, _ column: String, where equals: [String: Value]) throws -> Set<UInt64> {
+            let position = try self.table(table).columnIndex(column)
+            var found: Set<UInt64> = []
+            try walk(try planScan(table, equals: equals, reading: [column]), reading: [position]) { values in
+                if case .uint(let id) = values[position] { found.insert(id) }
+                return true
+            }
+            return found
         }
+        let excluded = try ids("reactions", "user_id", where: ["event_id": .uint(event)]).union(ids("users", "id", where: ["bot": true]))
+        let memberUser = try table("members").columnIndex("user_id")
+        let plan = try planScan("members", equals: ["guild_id": .uint(guild)], orderBy: [.ascending("user_id")], reading: ["user_id"])
         var targets: [UInt64] = []
-        for member in try select("members", columns: ["user_id"], where: ["guild_id": .uint(guild)], orderBy: [.ascending("user_id")]) {
-            let user = try member.uint("user_id")
-            guard !reacted.contains(user), let account = try get("users", key: [.uint(user)]), try !account.bool("bot") else { continue }
-            targets.append(user)
+        try walk(plan, reading: [memberUser]) { values in
+            if case .uint(let user) = values[memberUser], !excluded.contains(user) { targets.append(user) }
+            return true
         }
+        if !plan.provides([.ascending("user_id")]) { targets.sort() }
         return targets
     }
 }

@@ -31,18 +31,11 @@ public struct KeyRange: Sendable, Equatable {
         return KeyRange(lower: .inclusive(prefix), upper: .exclusive(upper), reverse: reverse)
     }
 
-    var isInclusive: (lower: Bool, upper: Bool) {
-        func inclusive(_ bound: Bound?) -> Bool {
-            if case .inclusive = bound { return true }
-            return false
-        }
-        return (inclusive(lower), inclusive(upper))
-    }
-
     /// Calls `body` with the bounds as raw bytes, which a scan checks every key against
     /// without touching the arrays (no reference counting per key).
     func withBounds<T>(_ body: (KeyBounds) throws -> T) rethrows -> T {
-        let (lowerInclusive, upperInclusive) = isInclusive
+        let lowerInclusive = if case .inclusive = lower { true } else { false }
+        let upperInclusive = if case .inclusive = upper { true } else { false }
         return try (lower?.key ?? []).withUnsafeBytes { lowerKey in
             try (upper?.key ?? []).withUnsafeBytes { upperKey in
                 try body(KeyBounds(lower: lower == nil ? nil : lowerKey, lowerInclusive: lowerInclusive,
@@ -201,6 +194,33 @@ public struct Cursor {
         }
     }
 
+    /// Counts the entries from the current one up to `bounds`' upper end (the cursor must be
+    /// at or past the lower end), a leaf at a time: a leaf whose last key is in the bounds
+    /// counts by its entry count, the leaf where the bounds end by one binary search. Leaves
+    /// the cursor invalid. O(leaves), not O(entries).
+    mutating func countForward(within bounds: KeyBounds) throws -> Int {
+        var total = 0
+        while isValid {
+            let top = stack.count - 1
+            let level = stack[top]
+            let count = level.node.count
+            let lastAdmitted = try withExtendedLifetime(level.ref.owner) {
+                try level.node.withKey(count - 1) { bounds.admitsBelow($0) }
+            }
+            guard lastAdmitted else {
+                guard let upper = bounds.upper else { break }
+                let (end, found) = try withExtendedLifetime(level.ref.owner) { try level.node.lowerBound(upper) }
+                total += max(0, (found && bounds.upperInclusive ? end + 1 : end) - level.index)
+                break
+            }
+            total += count - level.index
+            stack[top].index = count
+            _ = try settle(forward: true)
+        }
+        isValid = false
+        return total
+    }
+
     /// The current key, valid only inside `body`.
     public func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         guard isValid else { throw GuildStoreError.corruptPage(page: root, reason: "cursor is not on an entry") }
@@ -236,6 +256,19 @@ extension Transaction {
     public final func scan(_ tree: Tree, _ range: KeyRange = KeyRange(),
                            _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
         try scan(root: try root(of: tree), range: range, body)
+    }
+
+    /// The number of entries of `tree` in `range` (its direction ignored), counted a leaf at
+    /// a time (`Cursor.countForward`).
+    final func countEntries(_ tree: Tree, _ range: KeyRange) throws -> Int {
+        var cursor = Cursor(transaction: self, root: try root(of: tree))
+        return try range.withBounds { bounds in
+            let positioned = if let lower = range.lower { try cursor.seek(lower.key, .atOrAfter) } else { try cursor.first() }
+            guard positioned else { return 0 }
+            // `seek` lands on the first key >= the lower bound; an exclusive bound skips it.
+            if try !cursor.withKey({ bounds.admitsAbove($0) }), try !cursor.next() { return 0 }
+            return try cursor.countForward(within: bounds)
+        }
     }
 
     /// Entries of `tree` in `range`, copied. Prefer `scan` for large ranges.

@@ -102,6 +102,9 @@ final class CompiledIndex: Sendable {
     let primaryKeyTypes: [ColumnType]
     /// Types of a stored value that is not empty: primary key, then included columns.
     let valueTypes: [ColumnType]
+    /// Where each column of a stored value goes in a row: the primary key's positions, then
+    /// the included columns'.
+    let valuePositions: [Int]
     /// The value is empty; the primary key is read from the key's suffix.
     let emptyValue: Bool
 
@@ -120,6 +123,7 @@ final class CompiledIndex: Sendable {
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
         valueTypes = primaryKeyTypes + includingPositions.map { schema.columns[$0].type }
+        valuePositions = primaryKeyPositions + includingPositions
         emptyValue = !index.unique && index.including.isEmpty
     }
 
@@ -176,9 +180,7 @@ final class CompiledIndex: Sendable {
             }
             return
         }
-        let stored = try RowEncoding.decode(value, types: valueTypes)
-        for (i, p) in primaryKeyPositions.enumerated() { values[p] = stored[i] }
-        for (i, p) in includingPositions.enumerated() { values[p] = stored[primaryKeyPositions.count + i] }
+        try RowEncoding.decode(value, types: valueTypes, into: &values, at: valuePositions)
     }
 
     /// Calls `body` with the row tree key (S2) of the row an entry names: the key's suffix

@@ -225,17 +225,13 @@ public enum RowEncoding {
     }
 
     /// Moves `offset` past column `i`'s value without decoding it, with the checks that cost
-    /// nothing extra (a varint's length and minimality, a bool's byte); text is not checked to
-    /// be UTF-8 until it is read.
+    /// nothing extra (a varint's form, a bool's byte); text is not checked to be UTF-8 until it
+    /// is read.
     @inline(__always)
     private static func skip(_ type: ColumnType, column i: Int, in buffer: UnsafeRawBufferPointer, at offset: inout Int) throws {
         switch type {
         case .int, .timestamp, .uint:
-            var last = offset
-            while last < buffer.count, buffer[last] >= 0x80 { last += 1 }
-            guard last < buffer.count, last - offset < 10, last == offset || buffer[last] != 0,
-                  last - offset < 9 || buffer[last] <= 1 else { throw corrupt("column \(i): bad \(type) varint") }
-            offset = last + 1
+            guard readVarint(buffer, &offset) != nil else { throw corrupt("column \(i): bad \(type) varint") }
         case .double:
             guard buffer.count - offset >= 8 else { throw corrupt("column \(i): truncated double") }
             offset += 8

@@ -51,7 +51,7 @@ public final class WriteTransaction: Transaction {
         guard !finished else { return }
         if let buffer = dirty[number] {
             gs_prefetch(buffer.pointer, pageSize)
-        } else if number < snapshot.header.pageCount {
+        } else {
             engine.prefetchPage(number, snapshot: snapshot)
         }
     }

@@ -326,6 +326,14 @@ extension Transaction {
             }
         }
 
+        // A bare count of what the walk visits needs no entry decoded: leaves count themselves.
+        if keys.isEmpty, filter == nil, plan.residual.isEmpty, !resolved.isEmpty,
+           resolved.allSatisfy({ $0.aggregate == .count }) {
+            let count = Value.int(try countEntries(plan))
+            let row = AggregateRow(group: [], values: Array(repeating: count, count: resolved.count))
+            return limit > 0 ? [row] : []
+        }
+
         // Groups: key values -> position in `groups`; states flat, `aggregates.count` a group.
         var groupIndex: [[Value]: Int] = [:]
         var groups: [[Value]] = []
@@ -334,7 +342,14 @@ extension Transaction {
             groups.append([])
             states = Array(repeating: AggregateState(), count: resolved.count)
         }
+        // When the walk's order starts with the grouped columns, each group's rows come
+        // together: a row either continues the last group or starts a new one, nothing hashed.
+        let contiguous = !groupBy.isEmpty && plan.provides(groupBy.compactMap { key in
+            if case .column(let c) = key { SortKey(c) } else { nil }
+        }) && groupBy.allSatisfy { if case .column = $0 { true } else { false } }
         var overflow: String?
+        var key: [Value] = []
+        key.reserveCapacity(keys.count)
         let columnNames = schema.columns.map(\.name)
         // Without a filter (which sees whole rows) only the grouped and aggregated columns
         // are decoded.
@@ -344,8 +359,9 @@ extension Transaction {
             if let filter, try !filter(Row(table: schema.name, columns: columnNames, values: values)) { return true }
             var base = 0
             if !keys.isEmpty {
-                var key: [Value] = []
-                key.reserveCapacity(keys.count)
+                // One buffer for every row's key: a lookup allocates nothing, only a new group
+                // (whose stored key then owns the old buffer) costs a copy.
+                key.removeAll(keepingCapacity: true)
                 for k in keys {
                     let value = values[k.position]
                     guard let seconds = k.bucket else { key.append(value); continue }
@@ -355,10 +371,12 @@ extension Transaction {
                     }
                     key.append(bucketed)
                 }
-                if let found = groupIndex[key] {
+                if contiguous, let last = groups.last, last == key {
+                    base = (groups.count - 1) * resolved.count
+                } else if !contiguous, let found = groupIndex[key] {
                     base = found * resolved.count
                 } else {
-                    groupIndex[key] = groups.count
+                    if !contiguous { groupIndex[key] = groups.count }
                     base = groups.count * resolved.count
                     groups.append(key)
                     states.append(contentsOf: repeatElement(AggregateState(), count: resolved.count))

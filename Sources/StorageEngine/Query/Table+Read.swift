@@ -21,14 +21,10 @@ extension Transaction {
         }
     }
 
-    /// The walk under every scan: each entry of the primary key or of the index in the bounds,
-    /// as a row's values in column order. With `indexOnly` the values come from the index
-    /// entries alone (the caller checked the index carries what it reads, `CompiledIndex.covers`):
-    /// the positions the entry does not carry hold NULL. Otherwise each index entry fetches its
-    /// row; with `reading`, only the columns at those positions and the primary key's are
-    /// decoded, the others hold NULL (or their default).
-    func walk(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
-              reverse: Bool, indexOnly: Bool, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
+    /// The tree a walk reads (the row tree, or the index's) and the key range of the equal
+    /// leading values and `lower <= next < upper`, values checked against the columns' types.
+    func walkTarget(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
+                    reverse: Bool) throws -> (tree: Tree, range: KeyRange, index: CompiledIndex?) {
         let schema = table.schema
         let order: (columns: [String], descending: [Bool], tree: Tree?, index: CompiledIndex?)
         if let indexName {
@@ -49,9 +45,30 @@ extension Transaction {
         let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper,
                                   descending: Array(order.descending.prefix(bounded)), reverse: reverse)
         guard let tree = order.tree else { throw GuildStoreError.unknownTable(schema.name) }
+        return (tree, range, order.index)
+    }
+
+    /// The number of entries a plan's walk visits, when it checks nothing on them (no
+    /// residual conditions): counted a leaf at a time, nothing decoded.
+    func countEntries(_ plan: ScanPlan) throws -> Int64 {
+        precondition(plan.residual.isEmpty, "a plan with residual conditions counts by walking")
+        let (tree, range, _) = try walkTarget(try compiledTable(plan.table), index: plan.index, equals: plan.prefix,
+                                              from: plan.range?.from, below: plan.range?.below, reverse: false)
+        return Int64(try countEntries(tree, range))
+    }
+
+    /// The walk under every scan: each entry of the primary key or of the index in the bounds,
+    /// as a row's values in column order. With `indexOnly` the values come from the index
+    /// entries alone (the caller checked the index carries what it reads, `CompiledIndex.covers`):
+    /// the positions the entry does not carry hold NULL. Otherwise each index entry fetches its
+    /// row; with `reading`, only the columns at those positions and the primary key's are
+    /// decoded, the others hold NULL (or their default).
+    func walk(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
+              reverse: Bool, indexOnly: Bool, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
+        let schema = table.schema
+        let (tree, range, index) = try walkTarget(table, index: indexName, equals: prefix, from: lower, below: upper, reverse: reverse)
         // Captured one by one, so the closure copies no schema per row.
         let rows = table.rowTree
-        let index = order.index
         let tableName = schema.name
         // One array for every row: rows are decoded into it in place, unless the caller kept
         // the previous one (then it is copied first). An index-only walk writes the positions
@@ -382,7 +399,7 @@ extension Transaction {
     /// `scan` handing each row's values, in column order, without making a `Row`. With
     /// `reading` (column positions; they must include every column `plan` checks), only those
     /// columns and the primary key's are decoded, the others are NULL or their default.
-    func walk(_ plan: ScanPlan, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
+    package final func walk(_ plan: ScanPlan, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
         let start = ContinuousClock.now
         var visited = 0
         defer {
