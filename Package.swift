@@ -13,6 +13,10 @@
 // - GuildSQLite: SQLite import and export of seed 004's schema and a small SQLite connection
 //   (the system libsqlite3): the command line and the tests use it; a bot linking
 //   GuildSchema links no SQLite.
+// - GuildBench: the query-pattern benchmark (`guildstore bench`, and the Benchmarks package's
+//   `Patterns` suite): the seeds' patterns as workloads run side by side on GuildStore and on
+//   SQLite (seed 004's indexes, and the same covering indexes GuildStore declares), answers
+//   checked equal before any timing, and the report (text, JSON, Markdown, SVG).
 // - guildstore: the operator's command line (swift-argument-parser).
 // - CSQLite: system library shim for SQLite (pkg-config `sqlite3`, Debian `libsqlite3-dev`);
 //   GuildSQLite and the tests link it.
@@ -27,6 +31,7 @@ let package = Package(
     products: [
         .library(name: "StorageEngine", targets: ["StorageEngine"]),
         .library(name: "GuildSchema", targets: ["GuildSchema"]),
+        .library(name: "GuildBench", targets: ["GuildBench"]),
         .executable(name: "guildstore", targets: ["guildstore"]),
     ],
     dependencies: [
@@ -51,9 +56,10 @@ let package = Package(
         ),
         .target(name: "GuildSchema", dependencies: ["StorageEngine"]),
         .target(name: "GuildSQLite", dependencies: ["GuildSchema", "StorageEngine", "CSQLite"]),
+        .target(name: "GuildBench", dependencies: ["GuildSchema", "GuildSQLite", "StorageEngine"]),
         .executableTarget(
             name: "guildstore",
-            dependencies: ["GuildSchema", "GuildSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["GuildSchema", "GuildSQLite", "GuildBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(
             name: "TestSupport",
@@ -64,6 +70,7 @@ let package = Package(
         .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
         .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "GuildSQLite", "TestSupport"]),
         .testTarget(name: "GuildSQLiteTests", dependencies: ["GuildSQLite", "GuildSchema", "TestSupport"]),
+        .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildSQLite", "GuildSchema", "StorageEngine", "TestSupport"]),
         // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).
         .testTarget(name: "CLITests", dependencies: ["GuildSQLite", "TestSupport"]),
     ],

@@ -12,7 +12,7 @@ struct GuildStoreCommand: AsyncParsableCommand {
         commandName: "guildstore",
         abstract: "Operate a GuildStore database: seed, import, ingest, query, maintain.",
         subcommands: [
-            DemoCommand.self, SeedCommand.self, ImportSQLiteCommand.self, ExportSQLiteCommand.self, IngestCommand.self,
+            DemoCommand.self, BenchCommand.self, SeedCommand.self, ImportSQLiteCommand.self, ExportSQLiteCommand.self, IngestCommand.self,
             QueryCommand.self, RetentionCommand.self, StatsCommand.self, CheckCommand.self, CheckpointCommand.self,
             VacuumCommand.self,
         ])

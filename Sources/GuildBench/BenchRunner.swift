@@ -1,0 +1,111 @@
+/// Runs workloads on contenders: first once on each, comparing every answer with the
+/// reference contender's (SQLite running the pattern's SQL is the specification), then, only
+/// if all agree, `runs` more times on each, interleaved (run 1 on every contender, then run
+/// 2, ...) so a slow moment of the machine falls on all of them alike.
+///
+/// Invariant (R1): a workload's timings exist only after its answers were found equal; a
+/// mismatch throws `BenchError.answerMismatch` before any of its runs is timed, and the
+/// caller gets no results at all.
+public struct BenchRunner: Sendable {
+    /// Timed runs per workload and contender (after the checked run).
+    public var runs: Int
+    public var comparison: AnswerComparison
+
+    public init(runs: Int = 7, comparison: AnswerComparison = AnswerComparison()) {
+        self.runs = max(1, runs)
+        self.comparison = comparison
+    }
+
+    /// Runs every workload on every contender. `reference` is the index of the contender
+    /// whose answers are the specification; `measured` the one whose speed the ratios are
+    /// about (ratio = other's median / measured's median). `progress` hears (workloads done,
+    /// total, the current one's name) before each workload and once at the end.
+    public func run(_ workloads: [Workload], on contenders: [any BenchContender], reference: Int, measured: Int,
+                    progress: (Int, Int, String) -> Void = { _, _, _ in }) async throws -> [WorkloadResult] {
+        precondition(contenders.indices.contains(reference) && contenders.indices.contains(measured), "contender index out of range")
+        var results: [WorkloadResult] = []
+        for (number, workload) in workloads.enumerated() {
+            progress(number, workloads.count, workload.name)
+            let prepared = try contenders.map { try $0.prepare(workload) }
+            // The checked run (R1).
+            var samples = [[Double]](repeating: [], count: contenders.count)
+            var answers: [[CanonicalRow]] = []
+            for (index, run) in prepared.enumerated() {
+                let start = ContinuousClock.now
+                let answer = try await run.execute()
+                samples[index].append(milliseconds(since: start))
+                answers.append(try answer.rows())
+            }
+            for index in contenders.indices where index != reference {
+                try comparison.check(workload: workload.name, reference: (contenders[reference].name, answers[reference]),
+                                     candidate: (contenders[index].name, answers[index]))
+            }
+            if !workload.runsOnce {
+                // The checked run warmed the caches; the timed runs are the ones after it.
+                samples = samples.map { _ in [] }
+                for _ in 0..<runs {
+                    for (index, run) in prepared.enumerated() {
+                        let start = ContinuousClock.now
+                        _ = try await run.execute()
+                        samples[index].append(milliseconds(since: start))
+                    }
+                }
+            }
+            let timings = contenders.indices.map { ContenderTiming(contender: contenders[$0].key, statistics: TimingStatistics(samples: samples[$0])) }
+            let base = timings[measured].statistics.median
+            let ratios = contenders.indices.filter { $0 != measured }.map { index in
+                ContenderRatio(against: contenders[index].key, ratio: base > 0 ? timings[index].statistics.median / base : 0)
+            }
+            results.append(WorkloadResult(name: workload.name, group: workload.group, subject: workload.subject, range: workload.range,
+                                          rows: answers[reference].count, answersAgree: true, runs: samples[measured].count,
+                                          timings: timings, ratios: ratios))
+        }
+        progress(workloads.count, workloads.count, "")
+        return results
+    }
+
+    private func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        seconds(since: start) * 1_000
+    }
+}
+
+/// One workload's outcome: its answers agreed, and how long each contender took.
+public struct WorkloadResult: Sendable, Hashable, Codable {
+    public var name: String
+    public var group: String
+    public var subject: String
+    public var range: String?
+    /// Rows in the (agreed) answer.
+    public var rows: Int
+    /// Always true in a result: a disagreement stops the run (R1). Stated so a reader of the
+    /// JSON need not know that.
+    public var answersAgree: Bool
+    /// Timed runs per contender.
+    public var runs: Int
+    public var timings: [ContenderTiming]
+    /// The measured contender's speed against each other contender: their median ÷ its
+    /// median (above 1: the measured one is faster).
+    public var ratios: [ContenderRatio]
+
+    /// The timing of the contender with `key`.
+    public func timing(_ key: String) -> TimingStatistics? {
+        timings.first { $0.contender == key }?.statistics
+    }
+
+    /// The ratio against the contender with `key`.
+    public func ratio(against key: String) -> Double? {
+        ratios.first { $0.against == key }?.ratio
+    }
+}
+
+/// One contender's times on one workload.
+public struct ContenderTiming: Sendable, Hashable, Codable {
+    public var contender: String
+    public var statistics: TimingStatistics
+}
+
+/// The measured contender's speed relative to another.
+public struct ContenderRatio: Sendable, Hashable, Codable {
+    public var against: String
+    public var ratio: Double
+}

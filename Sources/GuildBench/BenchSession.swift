@@ -1,0 +1,100 @@
+import Foundation
+import GuildSchema
+import StorageEngine
+
+/// One whole benchmark on a seeded GuildStore database: makes its SQLite twin (`SQLiteTwin`),
+/// finds the subjects (`BenchSubjects`), runs the read workloads on the three contenders, the
+/// write workloads on throwaway copies (`ScratchCopies`), measures the files, and returns the
+/// report. `guildstore bench` is this plus seeding and printing.
+public struct BenchSession: Sendable {
+    public var runs: Int
+    /// Message ids per point-lookup batch.
+    public var lookups: Int
+    /// Whether to run the write workloads (durable commits, retention).
+    public var includeWrites: Bool
+    public var catalog: WorkloadCatalog
+
+    public init(runs: Int = 7, lookups: Int = 1_000, includeWrites: Bool = true, catalog: WorkloadCatalog = WorkloadCatalog()) {
+        self.runs = runs
+        self.lookups = lookups
+        self.includeWrites = includeWrites
+        self.catalog = catalog
+    }
+
+    /// What the session tells its caller while it works.
+    public struct Observer {
+        /// A step starts (`exporting to SQLite ...`).
+        public var status: (String) -> Void
+        /// Workloads done, total, the current workload's name.
+        public var progress: (Int, Int, String) -> Void
+
+        public init(status: @escaping (String) -> Void = { _ in }, progress: @escaping (Int, Int, String) -> Void = { _, _, _ in }) {
+            self.status = status
+            self.progress = progress
+        }
+    }
+
+    /// Runs the benchmark on `database` (open, at `databasePath`), its twin beside it. The
+    /// report's command, machine and total time are filled in; `seededProfile` is the caller's.
+    public func run(database: Database, databasePath: String, command: String, seededProfile: String? = nil,
+                    started: ContinuousClock.Instant = .now, observer: Observer = Observer()) async throws -> BenchReport {
+        let twin = SQLiteTwin(besideDatabase: databasePath)
+        _ = try await twin.make(from: database, status: observer.status)
+
+        let runner = BenchRunner(runs: runs)
+        var results: [WorkloadResult] = []
+        let subjects: BenchSubjects
+        var footprint: [StorageFootprint] = []
+        do {
+            let contenders = try BenchContenders.make(database: database, twin: twin)
+            guard let seed = contenders[BenchContenders.reference] as? SQLiteContender else {
+                throw BenchError.unusableDataset("the reference contender is not SQLite")
+            }
+            observer.status("finding the busiest, a median and an empty guild")
+            subjects = try BenchSubjects.discover(in: seed.connection, lookups: lookups)
+            let reads = catalog.reads(subjects)
+            let writes = includeWrites ? catalog.writes(subjects) : []
+            let total = reads.count + writes.count
+            results = try await runner.run(reads, on: contenders, reference: BenchContenders.reference,
+                                           measured: BenchContenders.measured) { done, _, name in
+                observer.progress(done, total, name)
+            }
+            footprint = [
+                StorageFootprint(contender: BenchContenders.guildStoreKey, path: databasePath, walPath: databasePath + "-wal",
+                                 events: subjects.totalEvents),
+                StorageFootprint(contender: BenchContenders.seedKey, path: twin.seedPath, walPath: twin.seedPath + "-wal",
+                                 events: subjects.totalEvents),
+                StorageFootprint(contender: BenchContenders.coveringKey, path: twin.coveringPath, walPath: twin.coveringPath + "-wal",
+                                 events: subjects.totalEvents),
+            ]
+            if !writes.isEmpty {
+                observer.status("copying the databases for the write workloads")
+                let scratch = try await ScratchCopies(database: database, databasePath: databasePath, twin: twin,
+                                                      folder: databasePath + ".bench-scratch")
+                do {
+                    let copies = try await scratch.contenders()
+                    results += try await runner.run(writes, on: copies, reference: BenchContenders.reference,
+                                                    measured: BenchContenders.measured) { done, _, name in
+                        observer.progress(reads.count + done, total, name)
+                    }
+                } catch {
+                    try? await scratch.remove()
+                    throw error
+                }
+                try await scratch.remove()
+            }
+        }
+        let others = BenchContenders.descriptions.map(\.key).filter { $0 != BenchContenders.guildStoreKey }
+        let directory = URL(fileURLWithPath: databasePath).deletingLastPathComponent().path
+        return BenchReport(
+            command: command, machine: .current(directory: directory),
+            dataset: DatasetDescription(
+                databasePath: databasePath, seededProfile: seededProfile,
+                eventsPerTable: Dictionary(uniqueKeysWithValues: subjects.eventCounts.map { ($0.table, $0.rows) }),
+                totalEvents: subjects.totalEvents, now: subjects.now,
+                guilds: subjects.guilds.map { GuildDescription(label: $0.label, id: String($0.guild), user: String($0.user), messages: $0.messages) }),
+            runsPerWorkload: runner.runs, contenders: BenchContenders.descriptions, measured: BenchContenders.guildStoreKey,
+            workloads: results, footprint: footprint, geometricMeans: BenchReport.geometricMeans(results, against: others),
+            totalSeconds: seconds(since: started))
+    }
+}

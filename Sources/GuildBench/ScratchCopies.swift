@@ -1,0 +1,73 @@
+import Foundation
+import GuildSchema
+import GuildSQLite
+import StorageEngine
+
+/// Throwaway copies of the three databases for the write workloads (durable commits,
+/// retention), in a folder of their own that `remove()` deletes: the databases the reads are
+/// timed on are never written.
+///
+/// Each copy is the original's file after a checkpoint that empties its log (plus the log,
+/// should a reader have kept the checkpoint from emptying it: opening the copy recovers it).
+/// The copies open with every commit synced, GuildStore `.full` and SQLite `synchronous =
+/// FULL`, so the write workloads compare durable writes with durable writes.
+public final class ScratchCopies {
+    public let folder: String
+    public let guildStorePath: String
+    public let seedPath: String
+    public let coveringPath: String
+    private var store: GuildStore?
+
+    /// Copies the GuildStore database at `databasePath` (open as `database`) and the twin's
+    /// files into a new `folder`.
+    public init(database: Database, databasePath: String, twin: SQLiteTwin, folder: String) async throws {
+        self.folder = folder
+        guildStorePath = folder + "/guildstore.gsdb"
+        seedPath = folder + "/seed.sqlite"
+        coveringPath = folder + "/covering.sqlite"
+        if FileManager.default.fileExists(atPath: folder) { try Self.remove(folder) }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw BenchError.file(operation: "create folder", path: folder, reason: "\(error)")
+        }
+        _ = try await database.checkpoint(.truncate)
+        try Self.copy(databasePath, to: guildStorePath, log: "-wal")
+        for (source, target) in [(twin.seedPath, seedPath), (twin.coveringPath, coveringPath)] {
+            try SQLiteTwin.checkpoint(source)
+            try Self.copy(source, to: target, log: "-wal")
+        }
+    }
+
+    /// The three contenders on the copies, durable.
+    public func contenders() async throws -> [any BenchContender] {
+        let store = try await GuildStore.open(DatabaseConfiguration(.file(guildStorePath), synchronous: .full))
+        self.store = store
+        return [GuildStoreContender(database: store.database),
+                try SQLiteContender(key: BenchContenders.seedKey, name: BenchContenders.seedName, path: seedPath,
+                                    pragmas: SQLitePragmas.durable),
+                try SQLiteContender(key: BenchContenders.coveringKey, name: BenchContenders.coveringName, path: coveringPath,
+                                    pragmas: SQLitePragmas.durable)]
+    }
+
+    /// Closes the GuildStore copy and deletes the folder (SQLite contenders must be released
+    /// first).
+    public func remove() async throws {
+        if let store { try await store.close() }
+        store = nil
+        try Self.remove(folder)
+    }
+
+    static func copy(_ source: String, to target: String, log suffix: String) throws {
+        try SQLiteTwin.copyDatabaseFile(source, to: target)
+        if StorageFootprint.size(source + suffix) > 0 { try SQLiteTwin.copyDatabaseFile(source + suffix, to: target + suffix) }
+    }
+
+    static func remove(_ folder: String) throws {
+        do {
+            try FileManager.default.removeItem(atPath: folder)
+        } catch {
+            throw BenchError.file(operation: "remove", path: folder, reason: "\(error)")
+        }
+    }
+}
