@@ -87,7 +87,8 @@ extension Transaction {
         var currentGuild: UInt64?
         var current: Totals?
         func finish() { if let currentGuild, let current { totals[currentGuild] = current } }
-        try walk(try planScan("members", reading: ["guild_id", "joined_at"]), reading: [memberGuild, joinedAt]) { values in
+        try walk(try planScan("members", orderBy: [.ascending("guild_id")], reading: ["guild_id", "joined_at"]),
+                 reading: [memberGuild, joinedAt]) { values in
             guard case .uint(let guild) = values[memberGuild] else { return true }
             if currentGuild != guild {
                 finish()

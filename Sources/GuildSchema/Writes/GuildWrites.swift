@@ -53,17 +53,17 @@ extension WriteTransaction {
 
     /// Deletes every event older than `cutoff` (`created_at < cutoff`) from the four event
     /// tables (seed 004's cleanup). Each guild's old events are one range of its
-    /// `(guild_id, created_at)` index, read from the index alone; every event belongs to a
-    /// guild (foreign key), so walking the guilds finds them all.
+    /// `(guild_id, created_at)` index, deleted as one statement (`delete(_ plan:)`: each tree's
+    /// keys in order); every event belongs to a guild (foreign key), so walking the guilds
+    /// finds them all. Memory holds one guild's old events of one table at a time.
     public func deleteEvents(olderThan cutoff: Int64) throws -> RetentionResult {
         let guilds = try select("guilds", columns: ["id"]).map { try $0.uint("id") }
         var counts: [Int] = []
         for table in GuildTables.eventTables {
             var deleted = 0
             for guild in guilds {
-                let old = try select(table.name, columns: ["id"], where: ["guild_id": .uint(guild)],
-                                     range: ColumnRange("created_at", below: .timestamp(cutoff)))
-                for row in old where try delete(from: table.name, key: [try row.value("id")]) { deleted += 1 }
+                deleted += try delete(try planScan(table.name, equals: ["guild_id": .uint(guild)],
+                                                   range: ColumnRange("created_at", below: .timestamp(cutoff))))
             }
             counts.append(deleted)
         }

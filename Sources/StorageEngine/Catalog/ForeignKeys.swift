@@ -265,9 +265,27 @@ extension WriteTransaction {
     /// clears the columns of the surviving `setNull` children. Returns the rows deleted.
     @discardableResult
     func execute(_ plan: DeletePlan) throws -> Int {
+        // A table at a time, each tree's keys in sorted order: consecutive deletes land in the
+        // same or the next leaf, and each table is compiled once, not once per row.
+        var order: [String] = []
+        var rowsByTable: [String: (schema: TableSchema, rows: [[Value]])] = [:]
         for (schema, row) in plan.deletes {
-            try removeIndexEntries(row, schema: schema)
-            try delete(try schema.encodedPrimaryKey(row), in: try rowTree(schema))
+            if rowsByTable[schema.name] == nil {
+                order.append(schema.name)
+                rowsByTable[schema.name] = (schema, [])
+            }
+            rowsByTable[schema.name]?.rows.append(row)
+        }
+        func deleteSorted(_ keys: [[UInt8]], in tree: Tree) throws {
+            for key in keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { try delete(key, in: tree) }
+        }
+        for name in order {
+            guard let (schema, rows) = rowsByTable[name] else { continue }
+            let table = try compiled(schema)
+            for index in table.indexes {
+                try deleteSorted(try rows.filter { index.holds($0) }.map { try index.entry(for: $0).key }, in: try index.tree(of: name))
+            }
+            try deleteSorted(rows.map { table.encodedPrimaryKey($0) }, in: try table.rows())
         }
         for clear in plan.clears where !plan.deleted.contains(clear.id) {
             // Re-read: an earlier clear may have changed the row already.

@@ -104,6 +104,22 @@ extension WriteTransaction {
         return matched.count
     }
 
+    /// Deletes every row `plan` selects, with their foreign keys' cascades (F2), planned as
+    /// one statement and carried out a tree at a time in key order; returns how many of the
+    /// plan's table's rows it deleted. The rows are found first and deleted after, so the
+    /// walk never sees its own deletes.
+    @discardableResult
+    public func delete(_ plan: ScanPlan) throws -> Int {
+        var matched: [[Value]] = []
+        try walk(plan) { values in
+            matched.append(values)
+            return true
+        }
+        guard !matched.isEmpty else { return 0 }
+        try execute(try planDelete(matched, schema: try table(plan.table)))
+        return matched.count
+    }
+
     // MARK: Helpers
 
     func indexTree(_ schema: TableSchema, _ index: IndexDefinition) throws -> Tree {
