@@ -15,6 +15,8 @@ public struct BenchReport: Sendable, Codable {
     public var workloads: [WorkloadResult]
     public var footprint: [StorageFootprint]
     public var geometricMeans: [GeometricMean]
+    /// Where the time went: seeding, export, the read and the write workloads.
+    public var phases: [BenchPhase]
     /// Wall time of the whole command, seeding and export included.
     public var totalSeconds: Double
 
@@ -76,4 +78,15 @@ public struct GeometricMean: Sendable, Hashable, Codable {
     public var against: String
     public var workloads: Int
     public var ratio: Double
+}
+
+/// One step of a run and its wall time.
+public struct BenchPhase: Sendable, Hashable, Codable {
+    public var name: String
+    public var seconds: Double
+
+    public init(name: String, seconds: Double) {
+        self.name = name
+        self.seconds = seconds
+    }
 }

@@ -37,9 +37,24 @@ public struct BenchSession: Sendable {
     /// Runs the benchmark on `database` (open, at `databasePath`), its twin beside it. The
     /// report's command, machine and total time are filled in; `seededProfile` is the caller's.
     public func run(database: Database, databasePath: String, command: String, seededProfile: String? = nil,
-                    started: ContinuousClock.Instant = .now, observer: Observer = Observer()) async throws -> BenchReport {
+                    started: ContinuousClock.Instant = .now, phases earlier: [BenchPhase] = [],
+                    observer: Observer = Observer()) async throws -> BenchReport {
+        var phases = earlier
+        var phaseStart = ContinuousClock.now
+        func endPhase(_ name: String) {
+            phases.append(BenchPhase(name: name, seconds: seconds(since: phaseStart)))
+            phaseStart = .now
+        }
         let twin = SQLiteTwin(besideDatabase: databasePath)
-        _ = try await twin.make(from: database, status: observer.status)
+        let outcome = try await twin.make(from: database, status: observer.status)
+        endPhase(outcome.exported ? "SQLite export and covering copy" : outcome.coveringBuilt ? "covering copy" : "SQLite files checked (reused)")
+
+        // Every log emptied into its file: each run starts alike (a freshly seeded GuildStore
+        // would otherwise read through a WAL full of the load), and the sizes are the data's.
+        observer.status("checkpointing the databases")
+        _ = try await database.checkpoint(.truncate)
+        try SQLiteTwin.checkpoint(twin.seedPath)
+        try SQLiteTwin.checkpoint(twin.coveringPath)
 
         let runner = BenchRunner(runs: runs)
         var results: [WorkloadResult] = []
@@ -55,10 +70,6 @@ public struct BenchSession: Sendable {
             let reads = catalog.reads(subjects)
             let writes = includeWrites ? catalog.writes(subjects) : []
             let total = reads.count + writes.count
-            results = try await runner.run(reads, on: contenders, reference: BenchContenders.reference,
-                                           measured: BenchContenders.measured) { done, _, name in
-                observer.progress(done, total, name)
-            }
             footprint = [
                 StorageFootprint(contender: BenchContenders.guildStoreKey, path: databasePath, walPath: databasePath + "-wal",
                                  events: subjects.totalEvents),
@@ -67,6 +78,12 @@ public struct BenchSession: Sendable {
                 StorageFootprint(contender: BenchContenders.coveringKey, path: twin.coveringPath, walPath: twin.coveringPath + "-wal",
                                  events: subjects.totalEvents),
             ]
+            endPhase("checkpoints and subjects")
+            results = try await runner.run(reads, on: contenders, reference: BenchContenders.reference,
+                                           measured: BenchContenders.measured) { done, _, name in
+                observer.progress(done, total, name)
+            }
+            endPhase("read workloads")
             if !writes.isEmpty {
                 observer.status("copying the databases for the write workloads")
                 let scratch = try await ScratchCopies(database: database, databasePath: databasePath, twin: twin,
@@ -82,6 +99,7 @@ public struct BenchSession: Sendable {
                     throw error
                 }
                 try await scratch.remove()
+                endPhase("write workloads (on copies)")
             }
         }
         let others = BenchContenders.descriptions.map(\.key).filter { $0 != BenchContenders.guildStoreKey }
@@ -95,6 +113,6 @@ public struct BenchSession: Sendable {
                 guilds: subjects.guilds.map { GuildDescription(label: $0.label, id: String($0.guild), user: String($0.user), messages: $0.messages) }),
             runsPerWorkload: runner.runs, contenders: BenchContenders.descriptions, measured: BenchContenders.guildStoreKey,
             workloads: results, footprint: footprint, geometricMeans: BenchReport.geometricMeans(results, against: others),
-            totalSeconds: seconds(since: started))
+            phases: phases, totalSeconds: seconds(since: started))
     }
 }

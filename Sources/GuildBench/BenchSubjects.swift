@@ -4,7 +4,7 @@ import GuildSQLite
 /// twin, which holds the same rows as the GuildStore database):
 ///
 /// - `now`: one second after the latest event of the four event tables, never the wall
-///   clock, so "the last day" always holds the data's last day;
+///   clock, so "the last day" always holds the data's last day; and the earliest event;
 /// - the busiest guild (most message events), a median guild (the middle one of the guilds
 ///   with messages, ordered by their count) and an empty one (the first guild without
 ///   messages, else an id no guild has), each with its busiest user;
@@ -24,6 +24,8 @@ public struct BenchSubjects: Sendable {
     }
 
     public var now: Int64
+    /// The earliest event's time (retention deletes the oldest days from it).
+    public var earliest: Int64
     public var guilds: [GuildSubject]
     /// `(label, event id)`: `busiest` (an event of the busiest guild, else the first) and
     /// `missing` (no such event).
@@ -47,7 +49,8 @@ public struct BenchSubjects: Sendable {
         func id(_ value: UInt64) -> SQLiteValue { .integer(Int64(bitPattern: value)) }
 
         let latest = try eventTables.compactMap { try integer(sqlite.query("SELECT MAX(created_at) FROM \($0)")) }.max()
-        guard let latest else { throw BenchError.unusableDataset("no events") }
+        let earliest = try eventTables.compactMap { try integer(sqlite.query("SELECT MIN(created_at) FROM \($0)")) }.min()
+        guard let latest, let earliest else { throw BenchError.unusableDataset("no events") }
         let eventCounts = try eventTables.map { ($0, Int(try integer(sqlite.query("SELECT COUNT(*) FROM \($0)")) ?? 0)) }
 
         // Every guild with its message count, busiest first (ties by id).
@@ -100,7 +103,7 @@ public struct BenchSubjects: Sendable {
         }
         let channel = try integer(sqlite.query("SELECT channel_id FROM message_events WHERE guild_id = ? LIMIT 1", [id(busiest.guild)]))
         let maxMessage = try integer(sqlite.query("SELECT MAX(id) FROM message_events")).map { UInt64(bitPattern: $0) } ?? 0
-        return BenchSubjects(now: latest + 1, guilds: guilds, reminderEvents: reminderEvents, lookupIDs: lookupIDs,
+        return BenchSubjects(now: latest + 1, earliest: earliest, guilds: guilds, reminderEvents: reminderEvents, lookupIDs: lookupIDs,
                              commitChannel: channel.map { UInt64(bitPattern: $0) } ?? 0, nextMessageID: maxMessage + 1,
                              eventCounts: eventCounts)
     }

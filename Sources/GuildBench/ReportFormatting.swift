@@ -69,7 +69,8 @@ extension BenchReport {
                      + dataset.guilds.map { "\($0.label) guild \($0.id) (\($0.messages) messages)" }.joined(separator: ", ")
                      + "; ranges end at \(dataset.now).")
         lines.append("Machine: \(machine.summary).")
-        lines.append("Command: \(command) (\(String(format: "%.0f", totalSeconds)) s in all).")
+        let steps = phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
+        lines.append("Command: \(command) (\(String(format: "%.0f", totalSeconds)) s in all\(steps.isEmpty ? "" : ": " + steps)).")
         return lines
     }
 }

@@ -66,12 +66,14 @@ struct BenchCommand: AsyncParsableCommand {
             if terminal { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
         }
         var seeded: String?
+        var phases: [BenchPhase] = []
         let events = try await store.database.read { try $0.count("message_events") }
         if events == 0 {
             let generator = try FixtureGenerator(profile: profile.profile)
             let (counts, elapsed) = try await seedDatabase(store, generator)
             status(String(format: "seeded the %@ profile: %d records in %.1f s", generator.profile.name, counts.total, elapsed))
             seeded = generator.profile.name
+            phases.append(BenchPhase(name: "seeding", seconds: elapsed))
         } else {
             status("\(path) holds \(events) message events already: using them (a new --db seeds anew)")
         }
@@ -80,7 +82,7 @@ struct BenchCommand: AsyncParsableCommand {
         let observer = BenchSession.Observer(status: { message in bar.finish(); status(message) },
                                              progress: { done, total, name in bar.update(done, of: total, detail: name) })
         let report = try await session.run(database: store.database, databasePath: path, command: Self.commandLine(),
-                                           seededProfile: seeded, started: started, observer: observer)
+                                           seededProfile: seeded, started: started, phases: phases, observer: observer)
         bar.finish()
         return report
     }
