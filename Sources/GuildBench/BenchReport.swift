@@ -5,6 +5,8 @@ import Foundation
 public struct BenchReport: Sendable, Codable {
     /// The exact command line.
     public var command: String
+    /// The unit of every time in the report (`TimingStatistics`).
+    public var timeUnit = "milliseconds"
     public var machine: MachineDescription
     public var dataset: DatasetDescription
     /// Timed runs per workload (after the checked run); retention runs once.
@@ -20,11 +22,11 @@ public struct BenchReport: Sendable, Codable {
     /// Wall time of the whole command, seeding and export included.
     public var totalSeconds: Double
 
-    /// The report as JSON: snake_case keys, pretty-printed.
+    /// The report as JSON: snake_case keys, sorted, pretty-printed.
     public func jsonText() throws -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 

@@ -81,7 +81,7 @@ public struct BenchSession: Sendable {
             endPhase("checkpoints and subjects")
             results = try await runner.run(reads, on: contenders, reference: BenchContenders.reference,
                                            measured: BenchContenders.measured) { done, _, name in
-                observer.progress(done, total, name)
+                if !name.isEmpty { observer.progress(done, total, name) }  // the end is reported once, below
             }
             endPhase("read workloads")
             if !writes.isEmpty {
@@ -92,7 +92,7 @@ public struct BenchSession: Sendable {
                     let copies = try await scratch.contenders()
                     results += try await runner.run(writes, on: copies, reference: BenchContenders.reference,
                                                     measured: BenchContenders.measured) { done, _, name in
-                        observer.progress(reads.count + done, total, name)
+                        if !name.isEmpty { observer.progress(reads.count + done, total, name) }
                     }
                 } catch {
                     try? await scratch.remove()
@@ -101,6 +101,7 @@ public struct BenchSession: Sendable {
                 try await scratch.remove()
                 endPhase("write workloads (on copies)")
             }
+            observer.progress(total, total, "")
         }
         let others = BenchContenders.descriptions.map(\.key).filter { $0 != BenchContenders.guildStoreKey }
         let directory = URL(fileURLWithPath: databasePath).deletingLastPathComponent().path
