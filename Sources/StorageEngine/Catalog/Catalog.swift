@@ -57,6 +57,9 @@ extension WriteTransaction {
         }
         _ = try createTree(schema.rowTreeName)
         for index in schema.indexes { _ = try createTree(schema.indexTreeName(index)) }
+        for rollup in schema.rollups {
+            for name in schema.rollupTreeNames(rollup) { _ = try createTree(name) }
+        }
         try put(Array(schema.name.utf8), Array(json), in: try openTree(Self.catalogTreeName))
     }
 }

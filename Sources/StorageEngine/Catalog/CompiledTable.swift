@@ -19,6 +19,7 @@ final class CompiledTable: Sendable {
     let nowColumns: [Int]
     let indexes: [CompiledIndex]
     let hasUniqueIndex: Bool
+    let rollups: [CompiledRollup]
 
     init(_ schema: TableSchema, trees: (String) throws -> Tree?) throws {
         self.schema = schema
@@ -39,6 +40,7 @@ final class CompiledTable: Sendable {
         }
         indexes = try schema.indexes.map { try CompiledIndex($0, schema: schema, tree: try trees(schema.indexTreeName($0))) }
         hasUniqueIndex = schema.indexes.contains { $0.unique }
+        rollups = try schema.rollups.map { try CompiledRollup($0, schema: schema, trees: trees) }
     }
 
     func rows() throws -> Tree {

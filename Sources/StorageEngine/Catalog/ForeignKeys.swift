@@ -286,6 +286,7 @@ extension WriteTransaction {
                 try deleteSorted(try rows.filter { index.holds($0) }.map { try index.entry(for: $0).key }, in: try index.tree(of: name))
             }
             try deleteSorted(rows.map { table.encodedPrimaryKey($0) }, in: try table.rows())
+            for row in rows where !table.rollups.isEmpty { try noteRollups(row, sign: -1, table: table) }  // U2
         }
         for clear in plan.clears where !plan.deleted.contains(clear.id) {
             // Re-read: an earlier clear may have changed the row already.

@@ -74,14 +74,18 @@ public struct TableSchema: Sendable, Hashable {
     /// References from this table's columns to other tables' (or its own) primary keys.
     /// Catalogs written before foreign keys existed decode with none.
     public var foreignKeys: [ForeignKey]
+    /// Maintained aggregates over this table's rows (`RollupDefinition`). Catalogs written
+    /// before rollups existed decode with none.
+    public var rollups: [RollupDefinition]
 
     public init(_ name: String, columns: [ColumnDefinition], primaryKey: [String], indexes: [IndexDefinition] = [],
-                foreignKeys: [ForeignKey] = []) {
+                foreignKeys: [ForeignKey] = [], rollups: [RollupDefinition] = []) {
         self.name = name
         self.columns = columns
         self.primaryKey = primaryKey
         self.indexes = indexes
         self.foreignKeys = foreignKeys
+        self.rollups = rollups
     }
 
     var rowTreeName: String { "table:\(name)" }
@@ -127,6 +131,10 @@ public struct TableSchema: Sendable, Hashable {
             }
         }
         try validateForeignKeyColumns()
+        guard Set(rollups.map(\.name)).count == rollups.count else {
+            throw GuildStoreError.invalidSchema("table \(name) names a rollup twice")
+        }
+        for rollup in rollups { try rollup.validate(in: self) }
     }
 
     /// Fills the defaults of NOT NULL columns that read as NULL: columns a migration added
@@ -158,7 +166,7 @@ public struct TableSchema: Sendable, Hashable {
 // MARK: - Persistence (the catalog stores schemas as JSON)
 
 extension TableSchema: Codable {
-    private enum CodingKeys: String, CodingKey { case name, columns, primaryKey, indexes, foreignKeys }
+    private enum CodingKeys: String, CodingKey { case name, columns, primaryKey, indexes, foreignKeys, rollups }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -168,6 +176,7 @@ extension TableSchema: Codable {
         indexes = try container.decode([IndexDefinition].self, forKey: .indexes)
         // Catalog entries written before foreign keys existed have no such key.
         foreignKeys = try container.decodeIfPresent([ForeignKey].self, forKey: .foreignKeys) ?? []
+        rollups = try container.decodeIfPresent([RollupDefinition].self, forKey: .rollups) ?? []
     }
 }
 extension ColumnDefinition: Codable {}

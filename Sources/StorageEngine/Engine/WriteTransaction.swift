@@ -24,6 +24,9 @@ public final class WriteTransaction: Transaction {
     /// Entries of trees whose inserts wait to be applied in key order (`deferPut`): per tree
     /// (a table's non-unique indexes), the entries in the order they were put (D1).
     var deferredPuts: [DeferredPuts] = []
+    /// Rollup deltas waiting, by the rollup's counter tree, and every tree they will touch (U3).
+    var pendingRollups: [String: PendingRollup] = [:]
+    var pendingRollupTrees: Set<String> = []
     /// Storage for the next descent's path (`pathToLeaf`), so inserts allocate none.
     var pathStorage: [PathEntry] = []
     private(set) var finished = false
@@ -61,6 +64,7 @@ public final class WriteTransaction: Transaction {
     /// D1: every read or write of a tree finds its root here, so the tree's deferred puts are
     /// applied first.
     override func root(of tree: Tree) throws -> UInt32 {
+        if !pendingRollupTrees.isEmpty, pendingRollupTrees.contains(tree.name) { try flushRollup(owningTree: tree.name) }  // U3
         if !deferredPuts.isEmpty, deferredPuts.contains(where: { $0.tree.root == tree.root }) {
             try applyDeferredPuts(of: tree.root)
         }
@@ -148,6 +152,7 @@ public final class WriteTransaction: Transaction {
     /// Creates an empty tree named `name`.
     public func createTree(_ name: String) throws -> Tree {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        try flushRollups()  // U3: rollup deltas become puts first
         try applyDeferredPuts()  // D1: before any root changes
         guard try tree(name) == nil else { throw GuildStoreError.treeAlreadyExists(name) }
         let key = Array(name.utf8)
@@ -173,6 +178,7 @@ public final class WriteTransaction: Transaction {
     /// Deletes a tree and frees its pages.
     public func dropTree(_ name: String) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        try flushRollups()  // U3: rollup deltas become puts first
         try applyDeferredPuts()  // D1: before any root changes
         guard let tree = try tree(name) else { throw GuildStoreError.treeNotFound(name) }
         try freeTree(page: tree.root, depth: 0)
@@ -221,6 +227,7 @@ public final class WriteTransaction: Transaction {
     /// snapshots. After a thrown error nothing of the transaction is visible.
     public func commit() throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        try flushRollups()  // U3: rollup deltas become puts first
         try applyDeferredPuts()  // D1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
         let pages = dirty.count
@@ -234,6 +241,7 @@ public final class WriteTransaction: Transaction {
     /// returned sequence (at once unless `synchronous` is `.full`); nil when nothing changed.
     func commitWithoutSync() throws -> UInt64? {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        try flushRollups()  // U3: rollup deltas become puts first
         try applyDeferredPuts()  // D1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
         return try append()
@@ -263,6 +271,8 @@ public final class WriteTransaction: Transaction {
         pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)
         dirty.removeAll()
         deferredPuts.removeAll()
+        pendingRollups.removeAll()
+        pendingRollupTrees.removeAll()
         engine.releaseWriter()
     }
 

@@ -290,6 +290,18 @@ extension Transaction {
                                 filter: ((Row) throws -> Bool)? = nil, groupBy: [GroupKey] = [],
                                 _ aggregates: [Aggregate], orderBy: [AggregateOrder] = [],
                                 limit: Int = .max) throws -> [AggregateRow] {
+        if filter == nil, let answer = try aggregateFromRollup(tableName, where: equals, range: range, groupBy: groupBy, aggregates,
+                                                              orderBy: orderBy, limit: limit) {
+            return answer
+        }
+        return try aggregateRows(tableName, where: equals, range: range, filter: filter, groupBy: groupBy, aggregates,
+                                 orderBy: orderBy, limit: limit)
+    }
+
+    /// `aggregate` over the rows themselves, never a rollup.
+    final func aggregateRows(_ tableName: String, where equals: [String: Value], range: ColumnRange?,
+                             filter: ((Row) throws -> Bool)?, groupBy: [GroupKey], _ aggregates: [Aggregate],
+                             orderBy: [AggregateOrder], limit: Int) throws -> [AggregateRow] {
         // Without a filter the columns read are known: an index that carries them answers alone.
         let reading = filter == nil ? groupBy.map(\.column) + aggregates.compactMap(\.column) : nil
         let plan = try planScan(tableName, equals: equals, range: range, reading: reading)
@@ -395,8 +407,13 @@ extension Transaction {
             }
             result.append(AggregateRow(group: key, values: values))
         }
-        guard !keys.isEmpty || !orderBy.isEmpty else { return Array(result.prefix(max(0, limit))) }
-        result.sort { a, b in
+        return Self.ordered(result, grouped: !keys.isEmpty, orderBy: orderBy, limit: limit)
+    }
+
+    /// Aggregate rows in `orderBy` order, then by group keys ascending, at most `limit`.
+    static func ordered(_ rows: [AggregateRow], grouped: Bool, orderBy: [AggregateOrder], limit: Int) -> [AggregateRow] {
+        guard grouped || !orderBy.isEmpty else { return Array(rows.prefix(max(0, limit))) }
+        let sorted = rows.sorted { a, b in
             for order in orderBy {
                 let c = switch order.target {
                 case .group(let i): Value.compare(a.group[i], b.group[i])
@@ -406,7 +423,7 @@ extension Transaction {
             }
             return a.group.lexicographicallyPrecedes(b.group)
         }
-        return Array(result.prefix(max(0, limit)))
+        return Array(sorted.prefix(max(0, limit)))
     }
 
     /// The rows `planScan(table, equals:, range:)` and `filter` select, counted.

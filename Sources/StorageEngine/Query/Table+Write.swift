@@ -16,6 +16,7 @@ extension WriteTransaction {
         let schema = table.schema
         let row = try completeRow(values, table: table)
         if !schema.foreignKeys.isEmpty { try checkParents(row, old: nil, schema: schema) }  // F1
+        let groups = table.rollups.isEmpty ? [] : try rollupGroups(row, table.rollups)
         let rows = try table.rows()
         let key = table.encodedPrimaryKey(row)
         // Without unique indexes nothing can fail once the row is stored: store it in the same
@@ -46,6 +47,7 @@ extension WriteTransaction {
                 try deferPut(entry.key, entry.value, in: try index.tree(of: schema.name))
             }
         }
+        addRollups(row, groups: groups, sign: 1, table.rollups)  // U2
         return true
     }
 
@@ -149,6 +151,7 @@ extension WriteTransaction {
             throw GuildStoreError.uniqueViolation(table: schema.name, index: "primary key", key: describe(table.primaryKeyValues(new)))
         }
         try checkUnique(new, replacing: old, table: table)
+        let (oldGroups, newGroups) = table.rollups.isEmpty ? ([], []) : (try rollupGroups(old, table.rollups), try rollupGroups(new, table.rollups))
         try removeIndexEntries(old, table: table)
         if newKey != oldKey { try delete(oldKey, in: rows) }
         try put(newKey, try table.layout.value(new), in: rows)
@@ -156,6 +159,8 @@ extension WriteTransaction {
             let entry = try index.entry(for: new)
             try put(entry.key, entry.value, in: try index.tree(of: schema.name))
         }
+        addRollups(old, groups: oldGroups, sign: -1, table.rollups)  // U2
+        addRollups(new, groups: newGroups, sign: 1, table.rollups)
     }
 
     func removeIndexEntries(_ row: [Value], schema: TableSchema) throws {

@@ -1,0 +1,142 @@
+/// One rollup of a `CompiledTable`: its trees and the positions of the columns it reads, so
+/// a row's group key and contribution cost no name lookups (see `RollupDefinition`, U1).
+final class CompiledRollup: Sendable {
+    /// How one counter reads a row.
+    enum Counter: Sendable {
+        case count
+        case sum(Int)
+        case countWhere(Int, Value)
+        /// Moves only when a value's count in the distinct tree leaves or reaches zero.
+        case countDistinct(Int, tree: String)
+    }
+
+    let definition: RollupDefinition
+    let treeName: String
+    let tree: Tree?
+    /// Every tree of the rollup by name (counters and distinct trees).
+    let trees: [String: Tree]
+    let groupPositions: [Int]
+    let groupTypes: [ColumnType]
+    /// The bucket width of each group key; nil for a plain column.
+    let bucketSeconds: [Int64?]
+    let predicate: CompiledIndex.Predicate?
+    /// One per `definition.values` entry.
+    let counters: [Counter]
+
+    /// Counters per group: the rows, then one per value.
+    var width: Int { 1 + counters.count }
+
+    init(_ rollup: RollupDefinition, schema: TableSchema, trees: (String) throws -> Tree?) throws {
+        definition = rollup
+        treeName = schema.rollupTreeName(rollup)
+        tree = try trees(treeName)
+        var all: [String: Tree] = [:]
+        for name in schema.rollupTreeNames(rollup) { if let tree = try trees(name) { all[name] = tree } }
+        self.trees = all
+        groupPositions = try rollup.groupBy.map { try schema.columnIndex($0.column) }
+        groupTypes = groupPositions.map { schema.columns[$0].type }
+        bucketSeconds = rollup.groupBy.map { if case .timeBucket(_, let seconds) = $0 { seconds } else { nil } }
+        switch rollup.predicate {
+        case nil: predicate = nil
+        case .equals(let column, let value): predicate = .equals(try schema.columnIndex(column), value)
+        case .isNotNull(let column): predicate = .isNotNull(try schema.columnIndex(column))
+        }
+        counters = try rollup.values.enumerated().map { j, value in
+            switch value {
+            case .count: .count
+            case .sum(let c): .sum(try schema.columnIndex(c))
+            case .countWhere(let c, let v): .countWhere(try schema.columnIndex(c), v)
+            case .countDistinct(let c): .countDistinct(try schema.columnIndex(c), tree: schema.rollupDistinctTreeName(rollup, value: j))
+            }
+        }
+    }
+
+    func tree(named name: String) throws -> Tree {
+        guard let tree = trees[name] else { throw GuildStoreError.invalidSchema("rollup tree \(name) is missing") }
+        return tree
+    }
+
+    /// Whether the rollup counts the row.
+    @inline(__always)
+    func holds(_ values: [Value]) -> Bool {
+        switch predicate {
+        case nil: true
+        case .equals(let p, let expected): values[p] == expected
+        case .isNotNull(let p): !values[p].isNull
+        }
+    }
+
+    /// The group's values of a row: time buckets as their first second.
+    func group(of values: [Value]) throws -> [Value] {
+        try groupPositions.indices.map { i in
+            let value = values[groupPositions[i]]
+            guard let seconds = bucketSeconds[i] else { return value }
+            guard let start = Transaction.bucket(value, seconds: seconds) else {
+                throw GuildStoreError.aggregateOverflow(table: treeName, column: definition.groupBy[i].column)
+            }
+            return start
+        }
+    }
+
+    /// The key of the row's group in the counter tree.
+    func groupKey(of values: [Value]) throws -> [UInt8] {
+        TupleEncoding.encode(try group(of: values))
+    }
+
+    /// Adds `sign` times the row's contribution to `deltas` (`width` counters), except the
+    /// distinct counters, which move at flush time (`WriteTransaction.flushRollup`).
+    @inline(__always)
+    func add(_ values: [Value], sign: Int128, to deltas: inout [Int128]) {
+        deltas[0] += sign
+        for (j, counter) in counters.enumerated() {
+            switch counter {
+            case .count: deltas[1 + j] += sign
+            case .sum(let p):
+                switch values[p] {
+                case .int(let v), .timestamp(let v): deltas[1 + j] += sign * Int128(v)
+                case .bool(let v): deltas[1 + j] += v ? sign : 0
+                default: break
+                }
+            case .countWhere(let p, let expected):
+                if !values[p].isNull, values[p] == expected { deltas[1 + j] += sign }
+            case .countDistinct: break
+            }
+        }
+    }
+
+    // MARK: Stored counters (U1)
+
+    static func encodeCounters(_ counters: [Int128]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(counters.count * 16)
+        for counter in counters {
+            let bits = UInt128(bitPattern: counter)
+            for i in 0..<16 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * i))) }
+        }
+        return bytes
+    }
+
+    func decodeCounters(_ bytes: UnsafeRawBufferPointer) throws -> [Int128] {
+        guard bytes.count == width * 16 else {
+            throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): an entry of \(bytes.count) bytes, not \(width * 16)")
+        }
+        return (0..<width).map { c in
+            var bits: UInt128 = 0
+            for i in 0..<16 { bits |= UInt128(bytes[c * 16 + i]) << (8 * i) }
+            return Int128(bitPattern: bits)
+        }
+    }
+
+    static func encodeDistinctCount(_ count: Int64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: count >> (8 * $0)) }
+    }
+
+    func decodeDistinctCount(_ bytes: UnsafeRawBufferPointer) throws -> Int64 {
+        guard bytes.count == 8 else {
+            throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): a distinct count of \(bytes.count) bytes, not 8")
+        }
+        var count: Int64 = 0
+        for i in 0..<8 { count |= Int64(bytes[i]) << (8 * i) }
+        return count
+    }
+}

@@ -1,0 +1,133 @@
+/// Rollups kept in step with their tables (`RollupDefinition`). Each row written adds its
+/// contribution to a delta per group held in the transaction; the deltas go into the rollup's
+/// trees in key order when the transaction commits or first touches one of those trees. A
+/// bulk load that adds thousands of rows to one group reads and writes that group's entry once.
+///
+/// Invariants:
+/// (U1) A rollup's trees hold exactly the counters of the table's rows that its predicate
+///      admits, grouped as it says (format in `RollupDefinition`); `check` recomputes them.
+/// (U2) Every row write of a table with rollups (insert, replace, delete, cascades) adds its
+///      contribution in the same transaction: `noteRollups` is called next to the row tree
+///      write, with the old row subtracted and the new one added.
+/// (U3) No one sees a rollup tree while deltas to it wait: `root(of:)` flushes the rollup
+///      first, and `commit`, `createTree` and `dropTree` flush every rollup (as D1 does for
+///      deferred index entries); `rollback` drops the deltas.
+struct PendingRollup {
+    /// A distinct tree's entry and the length of its group-key prefix.
+    struct DistinctEntry: Hashable {
+        /// The `countDistinct` value's position among the rollup's values.
+        var value: Int
+        var groupLength: Int
+        var key: [UInt8]
+    }
+
+    let rollup: CompiledRollup
+    var groups: [[UInt8]: [Int128]] = [:]
+    var distinct: [DistinctEntry: Int64] = [:]
+}
+
+extension WriteTransaction {
+    /// Adds `sign` (1: stored, -1: removed) times `row`'s contribution to each rollup of
+    /// `table` that counts it (U2).
+    func noteRollups(_ row: [Value], sign: Int128, table: CompiledTable) throws {
+        addRollups(row, groups: try rollupGroups(row, table.rollups), sign: sign, table.rollups)
+    }
+
+    /// The key of `row`'s group in each of `rollups` (nil where it does not count the row).
+    /// The only step that can fail, so a statement computes it before it writes anything.
+    func rollupGroups(_ row: [Value], _ rollups: [CompiledRollup]) throws -> [[UInt8]?] {
+        try rollups.map { rollup in rollup.holds(row) ? try rollup.groupKey(of: row) : nil }
+    }
+
+    /// `noteRollups` with the groups computed already.
+    func addRollups(_ row: [Value], groups: [[UInt8]?], sign: Int128, _ rollups: [CompiledRollup]) {
+        for (rollup, group) in zip(rollups, groups) {
+            guard let group else { continue }
+            let name = rollup.treeName
+            if pendingRollups[name] == nil {
+                pendingRollups[name] = PendingRollup(rollup: rollup)
+                for tree in rollup.trees.keys { pendingRollupTrees.insert(tree) }
+            }
+            let width = rollup.width
+            rollup.add(row, sign: sign, to: &pendingRollups[name, default: PendingRollup(rollup: rollup)]
+                .groups[group, default: Array(repeating: 0, count: width)])
+            for (j, counter) in rollup.counters.enumerated() {
+                guard case .countDistinct(let p, _) = counter, !row[p].isNull else { continue }
+                let entry = PendingRollup.DistinctEntry(value: j, groupLength: group.count,
+                                                        key: group + TupleEncoding.encode([row[p]]))
+                pendingRollups[name, default: PendingRollup(rollup: rollup)].distinct[entry, default: 0] += Int64(sign)
+            }
+        }
+    }
+
+    /// Flushes the rollup that owns tree `name`, if its deltas wait (U3).
+    func flushRollup(owningTree name: String) throws {
+        let owner = name.split(separator: "#", maxSplits: 1).first.map(String.init) ?? name
+        try flushRollup(named: owner)
+    }
+
+    /// Flushes every rollup whose deltas wait (U3).
+    func flushRollups() throws {
+        while let name = pendingRollups.keys.first { try flushRollup(named: name) }
+    }
+
+    /// Writes a rollup's waiting deltas into its trees, in key order: distinct counts first
+    /// (a value whose count leaves or reaches zero moves its group's distinct counter), then
+    /// the counters. A group whose rows reach zero loses its entry (U1).
+    private func flushRollup(named name: String) throws {
+        guard var pending = pendingRollups.removeValue(forKey: name) else { return }
+        for tree in pending.rollup.trees.keys { pendingRollupTrees.remove(tree) }
+        let rollup = pending.rollup
+        let zeros = [Int128](repeating: 0, count: rollup.width)
+        func corrupt(_ what: String) -> GuildStoreError {
+            .corruptEncoding(reason: "rollup \(rollup.treeName): \(what) (run check)")
+        }
+        let distinct = pending.distinct.filter { $0.value != 0 }.sorted { a, b in
+            a.key.value != b.key.value ? a.key.value < b.key.value : a.key.key.lexicographicallyPrecedes(b.key.key)
+        }
+        for (entry, delta) in distinct {
+            guard case .countDistinct(_, let treeName) = rollup.counters[entry.value] else { continue }
+            let tree = try rollup.tree(named: treeName)
+            let old = try get(entry.key, in: tree).map { bytes in try bytes.withUnsafeBytes { try rollup.decodeDistinctCount($0) } } ?? 0
+            let (new, overflow) = old.addingReportingOverflow(delta)
+            guard !overflow, new >= 0 else { throw corrupt("a distinct count below zero") }
+            if new == 0 {
+                try delete(entry.key, in: tree)
+            } else {
+                try put(entry.key, CompiledRollup.encodeDistinctCount(new), in: tree)
+            }
+            guard (old == 0) != (new == 0) else { continue }
+            pending.groups[Array(entry.key.prefix(entry.groupLength)), default: zeros][1 + entry.value] += old == 0 ? 1 : -1
+        }
+        guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
+        for (key, delta) in pending.groups.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where delta != zeros {
+            var counters = try get(key, in: tree).map { bytes in try bytes.withUnsafeBytes { try rollup.decodeCounters($0) } } ?? zeros
+            for i in counters.indices { counters[i] += delta[i] }
+            guard counters[0] >= 0 else { throw corrupt("a group with fewer than no rows") }
+            if counters[0] == 0 {
+                guard counters == zeros else { throw corrupt("a group without rows keeps counts") }
+                try delete(key, in: tree)
+            } else {
+                try put(key, CompiledRollup.encodeCounters(counters), in: tree)
+            }
+        }
+    }
+
+    /// Adds `rollup` to table `tableName` and builds it from the rows already stored: a
+    /// migration gives existing databases what new ones keep from their first row.
+    public func addRollup(to tableName: String, _ rollup: RollupDefinition) throws {
+        var schema = try table(tableName)
+        schema.rollups.append(rollup)
+        try schema.validate()
+        for name in schema.rollupTreeNames(rollup) { _ = try createTree(name) }
+        try storeSchema(schema)
+        let table = try compiledTable(tableName)
+        let added = table.rollups.filter { $0.definition.name == rollup.name }
+        try scan(try table.rows()) { key, value in
+            let row = try table.decodeRow(key: key, value: value)
+            addRollups(row, groups: try rollupGroups(row, added), sign: 1, added)
+            return true
+        }
+        try flushRollups()
+    }
+}

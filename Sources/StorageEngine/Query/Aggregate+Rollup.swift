@@ -1,0 +1,231 @@
+/// Aggregates answered from a rollup (`RollupDefinition`): the whole buckets of the time range
+/// from the rollup's counters, its two partial edges from the rows themselves, merged per
+/// group. The answer is the one the rows give, for any range: a rollup only changes the cost.
+///
+/// A rollup answers an aggregate when:
+/// - the equalities fix exactly its leading plain group columns (any number of them, F),
+///   plus the rollup's predicate when it has one (`column = value`);
+/// - the range, if any, is on the column of the rollup's time bucket, which comes right
+///   after F (so whole buckets are one key range);
+/// - each group key of the aggregate is a group column of the rollup, or a bucket of its
+///   bucket column whose width is a multiple of the rollup's;
+/// - each aggregate is `count`, or a `sum` / `countWhere` the rollup keeps, or a
+///   `countDistinct` it keeps when the aggregate's groups are exactly the rollup's (every
+///   group column after F grouped, the bucket at the same width), so no two rollup groups
+///   meet in one result.
+extension Transaction {
+    /// How one aggregate reads a rollup's counters: the counter's position (0: the rows).
+    private enum RollupRead {
+        case additive(Int)
+        case distinct(Int)
+
+        var counter: Int {
+            switch self {
+            case .additive(let c), .distinct(let c): c
+            }
+        }
+    }
+
+    /// The aggregate from a rollup of `tableName`, or nil when none answers it (the caller
+    /// walks the rows).
+    final func aggregateFromRollup(_ tableName: String, where equals: [String: Value], range: ColumnRange?, groupBy: [GroupKey],
+                                   _ aggregates: [Aggregate], orderBy: [AggregateOrder], limit: Int) throws -> [AggregateRow]? {
+        let table = try compiledTable(tableName)
+        guard !table.rollups.isEmpty else { return nil }
+        for rollup in table.rollups {
+            guard let reads = Self.reads(rollup, equals: equals, range: range, groupBy: groupBy, aggregates),
+                  let answer = try aggregate(rollup, table: table, reads: reads, equals: equals, range: range,
+                                             groupBy: groupBy, aggregates, orderBy: orderBy, limit: limit) else { continue }
+            return answer
+        }
+        return nil
+    }
+
+    /// How many leading group keys of `rollup` the equalities fix: the longest run of plain
+    /// columns they all name.
+    private static func fixedCount(_ rollup: RollupDefinition, equals: [String: Value]) -> Int {
+        rollup.groupBy.prefix { key in if case .column(let c) = key { equals[c] != nil } else { false } }.count
+    }
+
+    /// Which counter answers each aggregate, or nil when the rollup cannot answer.
+    private static func reads(_ rollup: CompiledRollup, equals: [String: Value], range: ColumnRange?, groupBy: [GroupKey],
+                              _ aggregates: [Aggregate]) -> [RollupRead]? {
+        let definition = rollup.definition
+        let fixedCount = Self.fixedCount(definition, equals: equals)
+        let fixed = definition.groupBy.prefix(fixedCount).map(\.column)
+        var expected = Set(fixed)
+        switch definition.predicate {
+        case nil: break
+        case .equals(let column, let value):
+            guard let given = equals[column], given == value else { return nil }
+            expected.insert(column)
+        case .isNotNull: return nil
+        }
+        guard Set(equals.keys) == expected else { return nil }
+        var bucketColumn: String?
+        var bucketSeconds: Int64 = 0
+        if let bucket = definition.bucketPosition, case .timeBucket(let column, let seconds) = definition.groupBy[bucket] {
+            (bucketColumn, bucketSeconds) = (column, seconds)
+            if range != nil, bucket != fixedCount { return nil }
+        }
+        if let range, range.column != bucketColumn { return nil }
+        // The rollup's groups after the fixed ones, all grouped alike: one rollup group per result.
+        let exact = definition.groupBy.suffix(from: fixedCount).allSatisfy { groupBy.contains($0) }
+        for key in groupBy {
+            switch key {
+            case .column(let c): guard definition.groupBy.contains(.column(c)) else { return nil }
+            case .timeBucket(let c, let seconds): guard c == bucketColumn, seconds % bucketSeconds == 0 else { return nil }
+            }
+        }
+        var reads: [RollupRead] = []
+        for aggregate in aggregates {
+            let counter: Int?
+            switch aggregate {
+            case .count: counter = 0
+            case .sum(let c): counter = definition.values.firstIndex(of: .sum(c)).map { $0 + 1 }
+            case .countWhere(let c, let v): counter = definition.values.firstIndex(of: .countWhere(c, equals: v)).map { $0 + 1 }
+            case .countDistinct(let c):
+                guard exact else { return nil }
+                guard let j = definition.values.firstIndex(of: .countDistinct(c)) else { return nil }
+                reads.append(.distinct(j + 1))
+                continue
+            default: return nil
+            }
+            guard let counter else { return nil }
+            reads.append(.additive(counter))
+        }
+        return reads
+    }
+
+    private func aggregate(_ rollup: CompiledRollup, table: CompiledTable, reads: [RollupRead], equals: [String: Value],
+                           range: ColumnRange?, groupBy: [GroupKey], _ aggregates: [Aggregate], orderBy: [AggregateOrder],
+                           limit: Int) throws -> [AggregateRow]? {
+        let definition = rollup.definition
+        let bucket = definition.bucketPosition
+        let fixedCount = Self.fixedCount(definition, equals: equals)
+        // Values of another type than their column's are the rows' path to refuse.
+        var prefix: [Value] = []
+        for (i, key) in definition.groupBy.prefix(fixedCount).enumerated() {
+            guard let value = equals[key.column], value.fits(rollup.groupTypes[i]) else { return nil }
+            prefix.append(value)
+        }
+        if let range, let bucket {
+            for bound in [range.from, range.below] {
+                if let bound, !bound.fits(rollup.groupTypes[bucket]) { return nil }
+            }
+        }
+        // The whole buckets the range holds: [wholeStart, wholeEnd); the rest are its edges.
+        var whole: (from: Value?, below: Value?) = (nil, nil)
+        var edges: [ColumnRange] = []
+        if let range, let bucket, case .timeBucket(let column, let seconds) = definition.groupBy[bucket] {
+            let type = table.schema.columns[rollup.groupPositions[bucket]].type
+            func time(_ value: Value?) -> Int64? {
+                switch value {
+                case .timestamp(let t)?, .int(let t)?: t
+                default: nil
+                }
+            }
+            func value(_ t: Int64) -> Value { type == .timestamp ? .timestamp(t) : .int(t) }
+            // A range with no lower end still holds no NULL: it starts at the least value.
+            let since = time(range.from) ?? Int64.min
+            guard range.from == nil || time(range.from) != nil, range.below == nil || time(range.below) != nil else { return nil }
+            guard case .timestamp(let floor)? = Self.bucket(.timestamp(since), seconds: seconds) else { return nil }
+            let start: Int64
+            if floor == since {
+                start = since
+            } else {
+                let (next, overflow) = floor.addingReportingOverflow(seconds)
+                guard !overflow else { return nil }
+                start = next
+            }
+            var end: Int64?
+            if let until = time(range.below) {
+                guard case .timestamp(let e)? = Self.bucket(.timestamp(until), seconds: seconds) else { return nil }
+                end = e
+                // No whole bucket: the rows answer it all.
+                guard start < e else { return nil }
+                if e < until { edges.append(ColumnRange(column, from: value(e), below: value(until))) }
+            }
+            if since < start { edges.append(ColumnRange(column, from: value(since), below: value(start))) }
+            whole = (value(start), end.map(value))
+        } else if range != nil {
+            return nil
+        }
+
+        // Result groups -> the rows, then one counter per aggregate.
+        var groups: [[Value]: [Int128]] = [:]
+        let width = 1 + reads.count
+        let keyPositions = groupBy.map { key in
+            switch key {
+            case .column: definition.groupBy.firstIndex(of: key) ?? 0
+            case .timeBucket: bucket ?? 0
+            }
+        }
+        let keyRange = Self.keyRange(prefix: prefix, lower: whole.from, upper: whole.below,
+                                     descending: Array(repeating: false, count: fixedCount + (whole.from == nil && whole.below == nil ? 0 : 1)),
+                                     reverse: false)
+        guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
+        var read = 0
+        defer {
+            // The query log, as `walk` writes it for the rows.
+            engine.configuration.queryLog?.debug("query \(table.schema.name) via rollup \(definition.name): \(read) groups read, \(edges.count) partial edges")
+        }
+        try scan(tree, keyRange) { key, value in
+            read += 1
+            let groupValues = try TupleEncoding.decode(key, types: rollup.groupTypes)
+            let counters = try rollup.decodeCounters(value)
+            var result: [Value] = []
+            result.reserveCapacity(groupBy.count)
+            for (i, key) in groupBy.enumerated() {
+                let stored = groupValues[keyPositions[i]]
+                if case .timeBucket(_, let seconds) = key {
+                    guard let start = Self.bucket(stored, seconds: seconds) else {
+                        throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: key.column)
+                    }
+                    result.append(start)
+                } else {
+                    result.append(stored)
+                }
+            }
+            var totals = groups[result] ?? Array(repeating: 0, count: width)
+            totals[0] += counters[0]
+            for (j, read) in reads.enumerated() { totals[1 + j] += counters[read.counter] }
+            groups[result] = totals
+            return true
+        }
+        // The edges, from the rows: the same aggregates, with the rows counted first.
+        for edge in edges {
+            let rows = try aggregateRows(table.schema.name, where: equals, range: edge, filter: nil, groupBy: groupBy,
+                                         [.count] + aggregates, orderBy: [], limit: .max)
+            for row in rows {
+                guard let count = row.int(0), count > 0 else { continue }
+                var totals = groups[row.group] ?? Array(repeating: 0, count: width)
+                totals[0] += Int128(count)
+                for j in reads.indices {
+                    if case .int(let v) = row.values[1 + j] { totals[1 + j] += Int128(v) }
+                }
+                groups[row.group] = totals
+            }
+        }
+        if groupBy.isEmpty, groups.isEmpty { groups[[]] = Array(repeating: 0, count: width) }
+        var result: [AggregateRow] = []
+        result.reserveCapacity(groups.count)
+        for (group, totals) in groups {
+            let values = try aggregates.enumerated().map { j, aggregate -> Value in
+                if case .sum(let column) = aggregate {
+                    guard totals[0] > 0 else { return .null }  // SUM of no rows
+                    guard let sum = Int64(exactly: totals[1 + j]) else {
+                        throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: column)
+                    }
+                    return .int(sum)
+                }
+                guard let count = Int64(exactly: totals[1 + j]) else {
+                    throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: aggregate.column ?? "*")
+                }
+                return .int(count)
+            }
+            result.append(AggregateRow(group: group, values: values))
+        }
+        return Self.ordered(result, grouped: !groupBy.isEmpty, orderBy: orderBy, limit: limit)
+    }
+}
