@@ -176,6 +176,27 @@ struct RollupTests {
         #expect(problems.contains { $0.contains("distinct counts") }, "\(problems)")
     }
 
+    @Test("counters round-trip as shortest varints over 128 bits; malformed ones are refused")
+    func counterEncoding() throws {
+        let rollup = try CompiledRollup(RollupDefinition("r", groupBy: [.column("guild_id")], [.sum("chars"), .count]),
+                                        schema: Self.events) { _ in nil }
+        let values: [Int128] = [0, 1, -1, 63, -64, 64, Int128(Int64.max), Int128(Int64.min), .max, .min, 1 << 100, -(1 << 100)]
+        for a in values {
+            for b in values.reversed() {
+                let counters = [a, b, a &- b]
+                let bytes = CompiledRollup.encodeCounters(counters)
+                #expect(try bytes.withUnsafeBytes { try rollup.decodeCounters($0) } == counters)
+            }
+        }
+        #expect(CompiledRollup.encodeCounters([0, 1, -1]) == [0, 2, 1])
+        // Truncated, a byte too many, not shortest (a trailing zero group), past 128 bits.
+        for bad: [UInt8] in [[0, 2], [0, 2, 1, 0], [0, 0x82, 0x00, 1], [0, 2] + Array(repeating: 0xFF, count: 18) + [0x7F]] {
+            #expect(throws: GuildStoreError.self) { try bad.withUnsafeBytes { try rollup.decodeCounters($0) } }
+        }
+        #expect(throws: GuildStoreError.self) { try [UInt8]([0]).withUnsafeBytes { try rollup.decodeDistinctCount($0) } }
+        #expect(try CompiledRollup.encodeDistinctCount(300).withUnsafeBytes { try rollup.decodeDistinctCount($0) } == 300)
+    }
+
     @Test("definitions are checked: bucket column type, at most one bucket, sums of NOT NULL numbers only")
     func definitionsAreChecked() throws {
         func schema(_ rollup: RollupDefinition) -> TableSchema {

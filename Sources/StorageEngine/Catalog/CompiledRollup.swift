@@ -106,37 +106,72 @@ final class CompiledRollup: Sendable {
 
     // MARK: Stored counters (U1)
 
+    /// Counters as zigzag LEB128 varints, one after another (most are small: a few bytes per
+    /// group instead of 16 per counter).
     static func encodeCounters(_ counters: [Int128]) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(counters.count * 16)
-        for counter in counters {
-            let bits = UInt128(bitPattern: counter)
-            for i in 0..<16 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * i))) }
-        }
+        bytes.reserveCapacity(counters.count * 2)
+        for counter in counters { appendZigzag(counter, to: &bytes) }
         return bytes
     }
 
     func decodeCounters(_ bytes: UnsafeRawBufferPointer) throws -> [Int128] {
-        guard bytes.count == width * 16 else {
-            throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): an entry of \(bytes.count) bytes, not \(width * 16)")
+        var offset = 0
+        var counters: [Int128] = []
+        counters.reserveCapacity(width)
+        while counters.count < width {
+            guard let counter = Self.readZigzag(bytes, &offset) else {
+                throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): a malformed counter")
+            }
+            counters.append(counter)
         }
-        return (0..<width).map { c in
-            var bits: UInt128 = 0
-            for i in 0..<16 { bits |= UInt128(bytes[c * 16 + i]) << (8 * i) }
-            return Int128(bitPattern: bits)
+        guard offset == bytes.count else {
+            throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): \(bytes.count - offset) bytes after the counters")
         }
+        return counters
     }
 
     static func encodeDistinctCount(_ count: Int64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: count >> (8 * $0)) }
+        var bytes: [UInt8] = []
+        appendZigzag(Int128(count), to: &bytes)
+        return bytes
     }
 
     func decodeDistinctCount(_ bytes: UnsafeRawBufferPointer) throws -> Int64 {
-        guard bytes.count == 8 else {
-            throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): a distinct count of \(bytes.count) bytes, not 8")
+        var offset = 0
+        guard let count = Self.readZigzag(bytes, &offset), offset == bytes.count, let value = Int64(exactly: count), value > 0 else {
+            throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): a malformed distinct count")
         }
-        var count: Int64 = 0
-        for i in 0..<8 { count |= Int64(bytes[i]) << (8 * i) }
-        return count
+        return value
+    }
+
+    private static func appendZigzag(_ value: Int128, to bytes: inout [UInt8]) {
+        var bits = UInt128(bitPattern: (value << 1) ^ (value >> 127))
+        while bits >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: bits) | 0x80)
+            bits >>= 7
+        }
+        bytes.append(UInt8(bits))
+    }
+
+    /// One zigzag varint at `offset`, which moves past it; nil when it is truncated, longer
+    /// than 128 bits or not in its shortest form.
+    private static func readZigzag(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> Int128? {
+        var bits: UInt128 = 0
+        var shift: UInt128 = 0
+        var i = offset
+        while i < bytes.count {
+            let byte = bytes[i]
+            i += 1
+            guard shift < 128, shift < 126 || byte <= 0x03 else { return nil }
+            bits |= UInt128(byte & 0x7F) << shift
+            if byte < 0x80 {
+                guard byte != 0 || shift == 0 else { return nil }
+                offset = i
+                return Int128(bitPattern: bits >> 1) ^ -Int128(bitPattern: bits & 1)
+            }
+            shift += 7
+        }
+        return nil
     }
 }

@@ -38,11 +38,12 @@ public enum RollupValue: Sendable, Hashable, CustomStringConvertible {
 ///                      [.count, .countDistinct("user_id")])
 ///
 /// Storage (invariant U1): tree `rollup:TABLE.NAME`, keyed by the tuple encoding of the
-/// group's values (time buckets as their first second), valued by 16-byte little-endian
-/// two's-complement counters: the group's rows, then one per `values` entry. A group with no
-/// rows has no entry. Each `countDistinct` value j has tree `rollup:TABLE.NAME#j`, keyed by
-/// the group's key followed by the tuple encoding of the column's value, valued by the 8-byte
-/// little-endian count of such rows; NULLs are not counted (as in SQL).
+/// group's values (time buckets as their first second), valued by the counters as zigzag
+/// LEB128 varints of up to 128 bits, shortest form: the group's rows, then one per `values`
+/// entry. A group with no rows has no entry. Each `countDistinct` value j has tree
+/// `rollup:TABLE.NAME#j`, keyed by the group's key followed by the tuple encoding of the
+/// column's value, valued by the count of such rows (a zigzag varint, at least 1); NULLs are
+/// not counted (as in SQL).
 ///
 /// Grouping: plain columns, and at most one time bucket. `predicate` limits the rollup to
 /// the rows a partial index with that predicate would hold.
