@@ -46,6 +46,8 @@ public final class StorageEngine: @unchecked Sendable {
     let checkpointLock = SerialLock()
     /// Decoded table schemas, each valid for the schema counter it was read under.
     let schemaCache = Locked<[String: (counter: UInt64, compiled: CompiledTable)]>([:])
+    /// `planScan`'s choices by shape (P1).
+    let planCache = Locked<[PlanShape: ScanPlan]>([:])
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.

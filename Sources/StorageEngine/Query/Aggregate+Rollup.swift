@@ -52,16 +52,16 @@ extension Transaction {
                               _ aggregates: [Aggregate]) -> [RollupRead]? {
         let definition = rollup.definition
         let fixedCount = Self.fixedCount(definition, equals: equals)
-        let fixed = definition.groupBy.prefix(fixedCount).map(\.column)
-        var expected = Set(fixed)
+        // The equalities are the fixed columns (all present, by `fixedCount`) and the
+        // predicate's, nothing else: counting them suffices.
         switch definition.predicate {
-        case nil: break
+        case nil:
+            guard equals.count == fixedCount else { return nil }
         case .equals(let column, let value):
-            guard let given = equals[column], given == value else { return nil }
-            expected.insert(column)
+            guard let given = equals[column], given == value, equals.count == fixedCount + 1,
+                  !definition.groupBy.prefix(fixedCount).contains(.column(column)) else { return nil }
         case .isNotNull: return nil
         }
-        guard Set(equals.keys) == expected else { return nil }
         var bucketColumn: String?
         var bucketSeconds: Int64 = 0
         if let bucket = definition.bucketPosition, case .timeBucket(let column, let seconds) = definition.groupBy[bucket] {

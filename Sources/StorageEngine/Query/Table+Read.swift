@@ -40,8 +40,9 @@ extension Transaction {
         guard bounded <= order.columns.count else {
             throw GuildStoreError.invalidSchema("\(prefix.count) equal values and a range exceed the \(order.columns.count) columns of that order")
         }
-        for (i, value) in prefix.enumerated() { try checkType(value, column: order.columns[i], schema: schema) }
-        for value in [lower, upper].compactMap({ $0 }) { try checkType(value, column: order.columns[prefix.count], schema: schema) }
+        for (i, value) in prefix.enumerated() { try checkType(value, column: order.columns[i], table: table) }
+        if let lower { try checkType(lower, column: order.columns[prefix.count], table: table) }
+        if let upper { try checkType(upper, column: order.columns[prefix.count], table: table) }
         let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper,
                                   descending: Array(order.descending.prefix(bounded)), reverse: reverse)
         guard let tree = order.tree else { throw GuildStoreError.unknownTable(schema.name) }
@@ -120,10 +121,11 @@ extension Transaction {
         return result
     }
 
-    private func checkType(_ value: Value, column: String, schema: TableSchema) throws {
-        let definition = schema.columns[try schema.columnIndex(column)]
-        guard value.isNull || value.fits(definition.type) else {
-            throw GuildStoreError.columnTypeMismatch(table: schema.name, column: column, expected: "\(definition.type)",
+    private func checkType(_ value: Value, column: String, table: CompiledTable) throws {
+        guard let position = table.positions[column] else { throw GuildStoreError.unknownColumn(table: table.schema.name, column: column) }
+        let type = table.schema.columns[position].type
+        guard value.isNull || value.fits(type) else {
+            throw GuildStoreError.columnTypeMismatch(table: table.schema.name, column: column, expected: "\(type)",
                                                      found: value.columnType.map { "\($0)" } ?? "null")
         }
     }
@@ -203,6 +205,25 @@ public struct SortKey: Sendable, Hashable, CustomStringConvertible {
 /// walk cannot decide (checked on each row as it streams by). Made by `planScan`; run by
 /// `scan(_:_:)`, `select` and `aggregate`. Its `description` names the choice, for tests and
 /// a query log.
+/// What `planScan`'s choice depends on, besides the values themselves (P1): the same shape
+/// always gets the same index, order and checks. The partial indexes' predicates are in it as
+/// whether the conditions imply each, the only way values sway the choice.
+struct PlanShape: Hashable, Sendable {
+    /// Cached plans past this many are dropped all at once (a program asks a bounded number
+    /// of query shapes; this bounds one that makes them up).
+    static let cacheLimit = 4_096
+
+    var table: String
+    var schemaCounter: UInt64
+    var equalColumns: [String]
+    var predicates: [Bool]
+    var rangeColumn: String?
+    var rangeFrom: Bool
+    var rangeBelow: Bool
+    var orderBy: [SortKey]
+    var reading: [String]?
+}
+
 public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
     /// A condition checked on each row: the column's position and what it must satisfy.
     struct Residual: Sendable, Hashable {
@@ -241,6 +262,24 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
 
     /// True when the plan walks the primary key.
     public var usesPrimaryKey: Bool { index == nil }
+
+    /// This plan (made for the same shape, `PlanShape`) with other values: the prefix, the
+    /// range and the residual conditions take the new ones, the choice stays.
+    func with(equals: [String: Value], range newRange: ColumnRange?, schema: TableSchema) throws -> ScanPlan {
+        func value(_ column: String) throws -> Value {
+            guard let value = equals[column] else { throw GuildStoreError.invalidQuery("a cached plan of \(table) misses \(column)") }
+            return value
+        }
+        let prefix = try prefixColumns.map(value)
+        let residual = try self.residual.map { condition in
+            var condition = condition
+            if condition.equals != nil { condition.equals = try value(schema.columns[condition.position].name) }
+            if condition.range != nil { condition.range = newRange }
+            return condition
+        }
+        return ScanPlan(table: table, index: index, prefixColumns: prefixColumns, prefix: prefix, range: range == nil ? nil : newRange,
+                        reverse: reverse, indexOnly: indexOnly, order: order, fixed: fixed, residual: residual)
+    }
 
     /// Whether rows come out in `orderBy` order as they are (columns fixed by an equality may
     /// be left out of it or included anywhere).
@@ -292,14 +331,42 @@ extension Transaction {
     /// Equality uses the engine's value order, in which NULL equals NULL: `equals: [c: nil]`
     /// means `c IS NULL`. Every condition the walk does not decide is checked on each row, so
     /// the plan's choice changes the cost, never the rows.
+    ///
+    /// Plans are cached per shape (`PlanShape`: the table and its schema counter, which columns
+    /// the equalities and the range name, what the partial indexes' predicates make of the
+    /// values, the order and the columns read): a query asked again with other values takes
+    /// the cached choice and only puts its values in (P1).
     public final func planScan(_ tableName: String, equals: [String: Value] = [:], range: ColumnRange? = nil,
                                orderBy: [SortKey] = [], reading: [String]? = nil) throws -> ScanPlan {
         let compiled = try compiledTable(tableName)
         let schema = compiled.schema
-        for (column, value) in equals { try checkType(value, column: column, schema: schema) }
+        for (column, value) in equals { try checkType(value, column: column, table: compiled) }
         if let range {
-            for value in [range.from, range.below].compactMap({ $0 }) { try checkType(value, column: range.column, schema: schema) }
+            if let from = range.from { try checkType(from, column: range.column, table: compiled) }
+            if let below = range.below { try checkType(below, column: range.column, table: compiled) }
         }
+        let shape = PlanShape(table: schema.name, schemaCounter: header.schemaCounter, equalColumns: equals.keys.sorted(),
+                              predicates: schema.indexes.compactMap { index in
+                                  index.predicate.map { Self.implies(equals: equals, range: range, $0) }
+                              },
+                              rangeColumn: range?.column, rangeFrom: range?.from != nil, rangeBelow: range?.below != nil,
+                              orderBy: orderBy, reading: reading)
+        if let cached = engine.planCache.withLock({ $0[shape] }) {
+            return try cached.with(equals: equals, range: range, schema: schema)
+        }
+        let plan = try choosePlan(compiled, equals: equals, range: range, orderBy: orderBy, reading: reading)
+        engine.planCache.withLock { cache in
+            if cache.count >= PlanShape.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[shape] = plan
+        }
+        return plan
+    }
+
+    /// `planScan`'s choice, made anew.
+    private func choosePlan(_ compiled: CompiledTable, equals: [String: Value], range: ColumnRange?, orderBy: [SortKey],
+                            reading: [String]?) throws -> ScanPlan {
+        let schema = compiled.schema
+        let tableName = schema.name
         for key in orderBy { _ = try schema.columnIndex(key.column) }
         let fixed = Set(equals.keys)
         // Every column the read touches: what it reads, and what the plan may check per row
