@@ -5,6 +5,7 @@ final class CompiledRollup: Sendable {
     enum Counter: Sendable {
         case count
         case sum(Int)
+        case countNonNull(Int)
         case countWhere(Int, Value)
         /// Moves only when a value's count in the distinct tree leaves or reaches zero.
         case countDistinct(Int, tree: String)
@@ -22,6 +23,8 @@ final class CompiledRollup: Sendable {
     let predicate: CompiledIndex.Predicate?
     /// One per `definition.values` entry.
     let counters: [Counter]
+    /// The table's NOT NULL columns: their non-NULL rows are the group's rows.
+    let notNullColumns: Set<String>
 
     /// Counters per group: the rows, then one per value.
     var width: Int { 1 + counters.count }
@@ -33,6 +36,7 @@ final class CompiledRollup: Sendable {
         var all: [String: Tree] = [:]
         for name in schema.rollupTreeNames(rollup) { if let tree = try trees(name) { all[name] = tree } }
         self.trees = all
+        notNullColumns = Set(schema.columns.filter { !$0.nullable }.map(\.name))
         groupPositions = try rollup.groupBy.map { try schema.columnIndex($0.column) }
         groupTypes = groupPositions.map { schema.columns[$0].type }
         bucketSeconds = rollup.groupBy.map { if case .timeBucket(_, let seconds) = $0 { seconds } else { nil } }
@@ -45,6 +49,7 @@ final class CompiledRollup: Sendable {
             switch value {
             case .count: .count
             case .sum(let c): .sum(try schema.columnIndex(c))
+            case .countNonNull(let c): .countNonNull(try schema.columnIndex(c))
             case .countWhere(let c, let v): .countWhere(try schema.columnIndex(c), v)
             case .countDistinct(let c): .countDistinct(try schema.columnIndex(c), tree: schema.rollupDistinctTreeName(rollup, value: j))
             }
@@ -97,6 +102,8 @@ final class CompiledRollup: Sendable {
                 case .bool(let v): deltas[1 + j] += v ? sign : 0
                 default: break
                 }
+            case .countNonNull(let p):
+                if !values[p].isNull { deltas[1 + j] += sign }
             case .countWhere(let p, let expected):
                 if !values[p].isNull, values[p] == expected { deltas[1 + j] += sign }
             case .countDistinct: break

@@ -2,9 +2,12 @@
 public enum RollupValue: Sendable, Hashable, CustomStringConvertible {
     /// The group's rows (`COUNT(*)`).
     case count
-    /// `SUM(column)` of a NOT NULL int, timestamp or bool column (so a group with rows never
-    /// sums to NULL), kept exact in 128 bits.
+    /// `SUM(column)` of an int, timestamp or bool column, kept exact in 128 bits. A nullable
+    /// column's sum needs the rollup to keep `countNonNull` of it too: SQL's sum of NULLs
+    /// alone is NULL.
     case sum(String)
+    /// `COUNT(column)`: rows whose column is not NULL.
+    case countNonNull(String)
     /// `COUNT(CASE WHEN column = value THEN 1 END)`.
     case countWhere(String, equals: Value)
     /// `COUNT(DISTINCT column)` within the group: each value's rows are counted in a tree of
@@ -15,7 +18,7 @@ public enum RollupValue: Sendable, Hashable, CustomStringConvertible {
     public var column: String? {
         switch self {
         case .count: nil
-        case .sum(let c), .countWhere(let c, _), .countDistinct(let c): c
+        case .sum(let c), .countNonNull(let c), .countWhere(let c, _), .countDistinct(let c): c
         }
     }
 
@@ -23,6 +26,7 @@ public enum RollupValue: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .count: "count(*)"
         case .sum(let c): "sum(\(c))"
+        case .countNonNull(let c): "count(\(c))"
         case .countWhere(let c, let v): "count(\(c) = \(v))"
         case .countDistinct(let c): "count(distinct \(c))"
         }
@@ -85,9 +89,12 @@ public struct RollupDefinition: Sendable, Hashable {
             guard let column = value.column else { continue }
             let definition = schema.columns[try schema.columnIndex(column)]
             switch value {
-            case .sum:
-                guard !definition.nullable, [.int, .timestamp, .bool].contains(definition.type) else {
-                    throw invalid("\(value) needs a NOT NULL int, timestamp or bool column")
+            case .sum(let c):
+                guard [.int, .timestamp, .bool].contains(definition.type) else {
+                    throw invalid("\(value) needs an int, timestamp or bool column")
+                }
+                guard !definition.nullable || values.contains(.countNonNull(c)) else {
+                    throw invalid("\(value) of a nullable column needs count(\(c)) beside it")
                 }
             case .countWhere(_, let expected):
                 guard expected.fits(definition.type) else { throw invalid("\(value): the value is not of the column's type") }
@@ -147,6 +154,7 @@ extension RollupValue: Codable {
         switch try container.decode(String.self, forKey: .kind) {
         case "count": self = .count
         case "sum": self = .sum(try container.decode(String.self, forKey: .column))
+        case "countNonNull": self = .countNonNull(try container.decode(String.self, forKey: .column))
         case "countWhere":
             self = .countWhere(try container.decode(String.self, forKey: .column),
                                equals: try ColumnDefault.decodeValue(try container.decode([UInt8].self, forKey: .equals)))
@@ -161,6 +169,9 @@ extension RollupValue: Codable {
         case .count: try container.encode("count", forKey: .kind)
         case .sum(let c):
             try container.encode("sum", forKey: .kind)
+            try container.encode(c, forKey: .column)
+        case .countNonNull(let c):
+            try container.encode("countNonNull", forKey: .kind)
             try container.encode(c, forKey: .column)
         case .countWhere(let c, let v):
             try container.encode("countWhere", forKey: .kind)

@@ -17,11 +17,14 @@ extension Transaction {
     /// How one aggregate reads a rollup's counters: the counter's position (0: the rows).
     private enum RollupRead {
         case additive(Int)
+        /// A sum, NULL when the counter at `nonNull` (its column's non-NULL rows; 0 for the
+        /// rows of a NOT NULL column) is zero.
+        case sum(Int, nonNull: Int)
         case distinct(Int)
 
         var counter: Int {
             switch self {
-            case .additive(let c), .distinct(let c): c
+            case .additive(let c), .sum(let c, _), .distinct(let c): c
             }
         }
     }
@@ -78,11 +81,20 @@ extension Transaction {
             }
         }
         var reads: [RollupRead] = []
+        // The counter of a column's non-NULL rows: the rows themselves for a NOT NULL column.
+        func nonNull(_ c: String) -> Int? {
+            if let j = definition.values.firstIndex(of: .countNonNull(c)) { return j + 1 }
+            return rollup.notNullColumns.contains(c) ? 0 : nil
+        }
         for aggregate in aggregates {
             let counter: Int?
             switch aggregate {
             case .count: counter = 0
-            case .sum(let c): counter = definition.values.firstIndex(of: .sum(c)).map { $0 + 1 }
+            case .countNonNull(let c): counter = nonNull(c)
+            case .sum(let c):
+                guard let j = definition.values.firstIndex(of: .sum(c)), let nonNull = nonNull(c) else { return nil }
+                reads.append(.sum(j + 1, nonNull: nonNull))
+                continue
             case .countWhere(let c, let v): counter = definition.values.firstIndex(of: .countWhere(c, equals: v)).map { $0 + 1 }
             case .countDistinct(let c):
                 guard exact else { return nil }
@@ -152,9 +164,11 @@ extension Transaction {
             return nil
         }
 
-        // Result groups -> the rows, then one counter per aggregate.
+        // Result groups -> the rows, one counter per aggregate, then per aggregate the non-NULL
+        // rows its sum adds up (the rows of a NOT NULL column; unused but for sums).
         var groups: [[Value]: [Int128]] = [:]
-        let width = 1 + reads.count
+        let width = 1 + 2 * reads.count
+        let nonNullBase = 1 + reads.count
         let keyPositions = groupBy.map { key in
             switch key {
             case .column: definition.groupBy.firstIndex(of: key) ?? 0
@@ -189,20 +203,27 @@ extension Transaction {
             }
             var totals = groups[result] ?? Array(repeating: 0, count: width)
             totals[0] += counters[0]
-            for (j, read) in reads.enumerated() { totals[1 + j] += counters[read.counter] }
+            for (j, read) in reads.enumerated() {
+                totals[1 + j] += counters[read.counter]
+                if case .sum(_, let nonNull) = read { totals[nonNullBase + j] += counters[nonNull] }
+            }
             groups[result] = totals
             return true
         }
-        // The edges, from the rows: the same aggregates, with the rows counted first.
+        // The edges, from the rows: the rows, the same aggregates, and each sum's non-NULL rows.
+        let nonNullCounts = zip(reads, aggregates).map { read, aggregate -> Aggregate in
+            if case .sum = read, let column = aggregate.column { .countNonNull(column) } else { .count }
+        }
         for edge in edges {
             let rows = try aggregateRows(table.schema.name, where: equals, range: edge, filter: nil, groupBy: groupBy,
-                                         [.count] + aggregates, orderBy: [], limit: .max)
+                                         [.count] + aggregates + nonNullCounts, orderBy: [], limit: .max)
             for row in rows {
                 guard let count = row.int(0), count > 0 else { continue }
                 var totals = groups[row.group] ?? Array(repeating: 0, count: width)
                 totals[0] += Int128(count)
                 for j in reads.indices {
                     if case .int(let v) = row.values[1 + j] { totals[1 + j] += Int128(v) }
+                    if case .int(let v) = row.values[1 + aggregates.count + j] { totals[nonNullBase + j] += Int128(v) }
                 }
                 groups[row.group] = totals
             }
@@ -213,7 +234,8 @@ extension Transaction {
         for (group, totals) in groups {
             let values = try aggregates.enumerated().map { j, aggregate -> Value in
                 if case .sum(let column) = aggregate {
-                    guard totals[0] > 0 else { return .null }  // SUM of no rows
+                    // SUM of no rows, or of NULLs alone.
+                    guard totals[nonNullBase + j] > 0 else { return .null }
                     guard let sum = Int64(exactly: totals[1 + j]) else {
                         throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: column)
                     }
