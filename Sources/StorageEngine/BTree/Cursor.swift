@@ -234,15 +234,124 @@ public struct Cursor {
         guard isValid else { throw GuildStoreError.corruptPage(page: root, reason: "cursor is not on an entry") }
         let node = stack[stack.count - 1].node
         let cell = try node.leafCell(stack[stack.count - 1].index)
-        return try node.withKey(suffix: cell.suffix) { key in
-            if let inline = cell.inlineValue { return try body(key, inline) }
+        // The closures capture only what they use: one that captured the cursor would count a
+        // reference to its transaction and its stack per entry.
+        guard let inline = cell.inlineValue else {
             let value = try transaction.readOverflow(first: cell.overflowPage, length: cell.valueLength)
-            return try value.withUnsafeBytes { try body(key, $0) }
+            return try value.withUnsafeBytes { value in try node.withKey(suffix: cell.suffix) { try body($0, value) } }
+        }
+        return try node.withKey(suffix: cell.suffix) { try body($0, inline) }
+    }
+
+    /// Calls `body` with each entry from the current one on, in key order (or reverse), that
+    /// `bounds` admits, until `body` returns false (the cursor stays on that entry) or the
+    /// entries or the bounds end (the cursor is then invalid). The cursor must be at or past
+    /// the bound it starts from (`seek` puts it there); a key equal to an exclusive start
+    /// bound is skipped. `key` and `value` are valid only inside `body`.
+    ///
+    /// The scan loop, a leaf at a time: the leaf's prefix is copied into a key buffer once and
+    /// only each cell's suffix after it (B6); cells are read in place, with no reference
+    /// counted per entry. Every key is checked against both bounds (a memcmp each), so a
+    /// damaged leaf whose keys are out of order (B1 broken) still yields only keys in the
+    /// bounds; the walk ends at the first key past the end bound.
+    mutating func forEach(forward: Bool, within bounds: KeyBounds,
+                          _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        try withUnsafeTemporaryAllocation(byteCount: LeafKeyBuffer.stackCapacity, alignment: 8) { stackBytes in
+            var keys = LeafKeyBuffer(stackBytes)
+            defer { keys.deallocate() }
+            let checksStart = (forward ? bounds.lower : bounds.upper) != nil
+            let checksEnd = (forward ? bounds.upper : bounds.lower) != nil
+            while isValid {
+                let top = stack.count - 1
+                // The node's bytes stay alive through the stack, which `body` cannot change.
+                let node = stack[top].node
+                keys.load(prefixOf: node)
+                let end = forward ? node.count - 1 : 0
+                var index = stack[top].index
+                while forward ? index <= end : index >= end {
+                    let cell = try node.scanCell(index)
+                    let key = keys.key(suffix: cell.suffix)
+                    if checksEnd, !(forward ? bounds.admitsBelow(key) : bounds.admitsAbove(key)) {
+                        isValid = false
+                        return
+                    }
+                    if checksStart, !(forward ? bounds.admitsAbove(key) : bounds.admitsBelow(key)) {
+                        index += forward ? 1 : -1
+                        continue
+                    }
+                    let proceed: Bool
+                    if !cell.overflow {
+                        proceed = try body(key, cell.rest)
+                    } else {
+                        let value = try transaction.readOverflow(first: cell.rest.baseAddress!.u32(0), length: cell.valueLength)
+                        proceed = try value.withUnsafeBytes { try body(key, $0) }
+                    }
+                    if !proceed {
+                        stack[top].index = index
+                        return
+                    }
+                    index += forward ? 1 : -1
+                }
+                stack[top].index = index
+                _ = try settle(forward: forward)
+            }
         }
     }
 
     public var key: [UInt8] { get throws { try withKey { Array($0) } } }
     public var value: [UInt8] { get throws { try withEntry { Array($1) } } }
+}
+
+/// The whole keys of one leaf at a time, for the scan loop (`Cursor.forEach`): the leaf's
+/// prefix is copied in once (`load`), then each key's suffix after it (`key`), so a key costs
+/// one copy of its suffix. Lives on the caller's stack; a key longer than that moves it to the
+/// heap, once per scan (a key and its prefix lie in one page, so a page's bytes hold any key).
+struct LeafKeyBuffer {
+    /// Bytes on the stack: more than any key of a 4 KiB page (`StorageEngine.maximumKeySize`).
+    static let stackCapacity = 1024
+
+    private var bytes: UnsafeMutableRawBufferPointer
+    private var onHeap = false
+    /// The loaded leaf's prefix, where its page holds it.
+    private var prefix = UnsafeRawBufferPointer(start: nil, count: 0)
+    private var pageSize = 0
+
+    init(_ stackBytes: UnsafeMutableRawBufferPointer) { bytes = stackBytes }
+
+    /// Copies `node`'s prefix to the start of the buffer.
+    @inline(__always)
+    mutating func load(prefixOf node: Node) {
+        prefix = node.prefix
+        pageSize = node.pageSize
+        if prefix.count > bytes.count { grow(to: prefix.count) }
+        if prefix.count > 0 { bytes.baseAddress!.copyMemory(from: prefix.baseAddress!, byteCount: prefix.count) }
+    }
+
+    /// The loaded leaf's prefix followed by `suffix` (`suffix` itself without a prefix), valid
+    /// until the next call.
+    @inline(__always)
+    mutating func key(suffix: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard prefix.count > 0 else { return suffix }
+        let length = prefix.count + suffix.count
+        if length > bytes.count { grow(to: length) }
+        if suffix.count > 0 {
+            (bytes.baseAddress! + prefix.count).copyMemory(from: suffix.baseAddress!, byteCount: suffix.count)
+        }
+        return UnsafeRawBufferPointer(start: bytes.baseAddress, count: length)
+    }
+
+    private mutating func grow(to length: Int) {
+        let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: max(length, pageSize), alignment: 8)
+        if onHeap { bytes.deallocate() }
+        bytes = grown
+        onHeap = true
+        if prefix.count > 0 { bytes.baseAddress!.copyMemory(from: prefix.baseAddress!, byteCount: prefix.count) }
+    }
+
+    /// Frees the heap buffer, if the scan needed one.
+    func deallocate() {
+        if onHeap { bytes.deallocate() }
+    }
 }
 
 extension Transaction {
@@ -288,30 +397,14 @@ extension Transaction {
     private func scan(root: UInt32, range: KeyRange, bounds: KeyBounds,
                       _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
         var cursor = Cursor(transaction: self, root: root)
-        var positioned: Bool
+        let positioned: Bool
         if !range.reverse {
             if let lower = range.lower { positioned = try cursor.seek(lower.key, .atOrAfter) } else { positioned = try cursor.first() }
-            while positioned {
-                let proceed = try cursor.withEntry { key, value -> Bool? in
-                    guard bounds.admitsBelow(key) else { return nil }
-                    guard bounds.admitsAbove(key) else { return true }
-                    return try body(key, value)
-                }
-                guard proceed == true else { return }
-                positioned = try cursor.next()
-            }
         } else {
             if let upper = range.upper { positioned = try cursor.seek(upper.key, .atOrBefore) } else { positioned = try cursor.last() }
-            while positioned {
-                let proceed = try cursor.withEntry { key, value -> Bool? in
-                    guard bounds.admitsAbove(key) else { return nil }
-                    guard bounds.admitsBelow(key) else { return true }
-                    return try body(key, value)
-                }
-                guard proceed == true else { return }
-                positioned = try cursor.previous()
-            }
         }
+        guard positioned else { return }
+        try cursor.forEach(forward: !range.reverse, within: bounds, body)
     }
 
     /// The point lookup: one descent, no copy for inline values.

@@ -289,6 +289,25 @@ struct Node {
                         overflowPage: 0, size: offset + valueLength - start, field: field, rest: value)
     }
 
+    /// Leaf cell `i` as the scan loop reads it, with `leafCell`'s checks: the key's suffix and
+    /// the cell's `rest`, its inline value or, when `overflow`, the 4-byte first overflow page
+    /// of a value of `valueLength` bytes. Small enough to inline into the loop.
+    #if compiler(>=6.3)
+    @inline(always)  // SE-0496: the optimizer leaves an `@inline(__always)` call in the big loop
+    #else
+    @inline(__always)
+    #endif
+    func scanCell(_ i: Int) throws -> (suffix: UnsafeRawBufferPointer, rest: UnsafeRawBufferPointer, overflow: Bool, valueLength: Int) {
+        var offset = try cellOffset(i)
+        guard let (keyLength, field) = LeafCellHeader.read(base, &offset, limit: contentEnd) else { throw malformed(i) }
+        let overflow = field & 1 == 1
+        let restLength = overflow ? 4 : field >> 1
+        let restStart = offset + keyLength
+        guard restStart + restLength <= contentEnd else { throw malformed(i) }
+        return (UnsafeRawBufferPointer(start: base + offset, count: keyLength),
+                UnsafeRawBufferPointer(start: base + restStart, count: restLength), overflow, field >> 1)
+    }
+
     /// Size in bytes of cell `i` as stored.
     func cellSize(_ i: Int) throws -> Int {
         if isLeaf { return try leafCell(i).size }
