@@ -79,7 +79,9 @@ public enum GuildTables {
                   ColumnDefinition("roles", .json, default: .value(.json("[]"))),
                   optionalTime("joined_at"), optionalTime("premium_since"), createdAt, updatedAt],
         primaryKey: ["guild_id", "user_id"],
-        indexes: [index("idx_members_user_id", "user_id"), index("idx_members_joined_at", "joined_at")],
+        indexes: [index("idx_members_user_id", "user_id"), index("idx_members_joined_at", "joined_at"),
+                  // A guild's latest join by one reverse seek (guild stats).
+                  index("idx_members_guild_joined", "guild_id", "joined_at")],
         foreignKeys: [ForeignKey("guild_id", references: "guilds", onDelete: .cascade),
                       ForeignKey("user_id", references: "users", onDelete: .cascade)])
 
@@ -189,7 +191,8 @@ public enum GuildTables {
     /// - user stats: messages, characters and attachments per (guild, user, day);
     /// - hourly activity: messages and distinct authors per (guild, hour);
     /// - member growth: joins and leaves per (guild, hour), which day buckets add up;
-    /// - presence distribution: events per (guild, day, status).
+    /// - presence distribution: events per (guild, day, status);
+    /// - guild stats: members, members with a join time and the sum of join times per guild.
     ///
     /// Voice activity and the leaderboard rank users over the range; a (guild, day, user)
     /// rollup holds about as many entries as a busy guild has events in the range, so it
@@ -204,6 +207,7 @@ public enum GuildTables {
                                            [.countWhere("event_type", equals: "join"), .countWhere("event_type", equals: "leave")])),
         ("presence_events", RollupDefinition("by_guild_day_status", groupBy: [.column("guild_id"), .day("created_at"), .column("status")],
                                              [])),
+        ("members", RollupDefinition("by_guild", groupBy: [.column("guild_id")], [.countNonNull("joined_at"), .sum("joined_at")])),
     ]
 
     /// The schema's migrations, in order: applied once each by `GuildStore.open`
@@ -214,7 +218,15 @@ public enum GuildTables {
         },
         // Built from the events already stored, in the migration's transaction.
         Migration("0002_activity_rollups") { tx in
-            for (table, rollup) in rollups { try tx.addRollup(to: table, rollup) }
+            for (table, rollup) in rollups where table != "members" { try tx.addRollup(to: table, rollup) }
+        },
+        // Guild stats from a rollup and one seek per guild; databases made before the index
+        // was declared get it here.
+        Migration("0003_member_rollup") { tx in
+            if try !tx.table("members").indexes.contains(where: { $0.name == "idx_members_guild_joined" }) {
+                try tx.addIndex(to: "members", index("idx_members_guild_joined", "guild_id", "joined_at"))
+            }
+            for (table, rollup) in rollups where table == "members" { try tx.addRollup(to: table, rollup) }
         },
     ]
 }

@@ -60,68 +60,54 @@ extension Transaction {
     ///     FROM guilds g LEFT JOIN members m ON m.guild_id = g.id WHERE g.is_active = 1
     ///     GROUP BY g.id ORDER BY member_count DESC, g.id ASC
     ///
-    /// One walk of the members' primary key, whose order keeps each guild's members together:
-    /// only the active guilds' members are added up. The mean is SQL's: the exact integer sum
-    /// of `now - joined_at`, divided once.
+    /// The counts and join-time sums per guild come from the members' rollup `by_guild`, the
+    /// latest join from one reverse seek of `idx_members_guild_joined` per active guild. The
+    /// mean is SQL's: the exact integer sum of `now - joined_at`, divided once.
     public final func guildStats(now: Int64) throws -> [GuildStats] {
-        struct Totals {
-            var name: String?
-            var members: Int64 = 0
-            var joined: Int64 = 0
-            var joinedSum: Int64 = 0
-            var lastJoin: Int64?
-        }
         let guildsSchema = try table("guilds")
         let (guildID, guildName) = (try guildsSchema.columnIndex("id"), try guildsSchema.columnIndex("name"))
-        var totals: [UInt64: Totals] = [:]
+        var active: [(id: UInt64, name: String?)] = []
         try walk(try planScan("guilds", equals: ["is_active": true], reading: ["id", "name"]), reading: [guildID, guildName]) { values in
             guard case .uint(let id) = values[guildID] else { return true }
             var name: String?
             if case .text(let text) = values[guildName] { name = text }
-            totals[id] = Totals(name: name)
+            active.append((id, name))
             return true
+        }
+        var totals: [UInt64: (members: Int64, joined: Int64, joinedSum: Int64?)] = [:]
+        for row in try aggregate("members", groupBy: [.column("guild_id")], [.count, .countNonNull("joined_at"), .sum("joined_at")]) {
+            guard case .uint(let guild) = row.group[0] else { continue }
+            var sum: Int64?
+            if case .int(let s) = row.values[2] { sum = s }
+            totals[guild] = (row.int(0) ?? 0, row.int(1) ?? 0, sum)
         }
         let members = try table("members")
-        let (memberGuild, joinedAt) = (try members.columnIndex("guild_id"), try members.columnIndex("joined_at"))
-        // The guild whose members the walk is in, and its totals while it is active.
-        var currentGuild: UInt64?
-        var current: Totals?
-        func finish() { if let currentGuild, let current { totals[currentGuild] = current } }
-        try walk(try planScan("members", orderBy: [.ascending("guild_id")], reading: ["guild_id", "joined_at"]),
-                 reading: [memberGuild, joinedAt]) { values in
-            guard case .uint(let guild) = values[memberGuild] else { return true }
-            if currentGuild != guild {
-                finish()
-                (currentGuild, current) = (guild, totals[guild])
-            }
-            guard var running = current else { return true }  // not an active guild
-            running.members += 1
-            if case .timestamp(let joined) = values[joinedAt] {
-                let (sum, overflow) = running.joinedSum.addingReportingOverflow(joined)
-                guard !overflow else { throw GuildStoreError.aggregateOverflow(table: "members", column: "joined_at") }
-                running.joinedSum = sum
-                running.joined += 1
-                running.lastJoin = max(running.lastJoin ?? joined, joined)
-            }
-            current = running
-            return true
-        }
-        finish()
+        let joinedAt = try members.columnIndex("joined_at")
         var result: [GuildStats] = []
-        result.reserveCapacity(totals.count)
-        for (id, guild) in totals {
+        result.reserveCapacity(active.count)
+        for (id, name) in active {
+            let guild = totals[id] ?? (0, 0, nil)
             var average: Double?
-            if guild.joined > 0 {
+            if guild.joined > 0, let sum = guild.joinedSum {
                 // Σ(now - j) = now·n - Σj, exact in 64 bits as SQLite's integer sum is.
                 let (scaled, overflow1) = now.multipliedReportingOverflow(by: guild.joined)
-                let (total, overflow2) = scaled.subtractingReportingOverflow(guild.joinedSum)
+                let (total, overflow2) = scaled.subtractingReportingOverflow(sum)
                 guard !overflow1, !overflow2 else {
                     throw GuildStoreError.aggregateOverflow(table: "members", column: "joined_at")
                 }
                 average = Double(total) / Double(guild.joined)
             }
-            result.append(GuildStats(id: id, name: guild.name, memberCount: guild.members, lastJoin: guild.lastJoin,
-                                     averageMemberAgeSeconds: average))
+            // The greatest join time: NULLs sort first, so a reverse walk meets them last.
+            var lastJoin: Int64?
+            if guild.joined > 0 {
+                let plan = try planScan("members", equals: ["guild_id": .uint(id)], orderBy: [.descending("joined_at")], reading: ["joined_at"])
+                try walk(plan, reading: [joinedAt]) { values in
+                    if case .timestamp(let t) = values[joinedAt] { lastJoin = max(lastJoin ?? t, t) }
+                    // In the index's order the first value is the greatest; otherwise every row is read.
+                    return !plan.provides([.descending("joined_at")])
+                }
+            }
+            result.append(GuildStats(id: id, name: name, memberCount: guild.members, lastJoin: lastJoin, averageMemberAgeSeconds: average))
         }
         result.sort { $0.memberCount != $1.memberCount ? $0.memberCount > $1.memberCount : $0.id < $1.id }
         return result
