@@ -19,6 +19,52 @@ extension WriteTransaction {
         return true
     }
 
+    /// Removes `keys` (sorted ascending, memcmp order) from the tree at `root`, a leaf at a
+    /// time: one descent finds the leaf of the first key left, every following key up to that
+    /// leaf's last key is in that leaf or nowhere (B1, B2), so they leave it together and the
+    /// leaf is rebalanced once. Keys that are absent are skipped. Returns how many it removed.
+    func remove(sorted keys: [[UInt8]], root: UInt32) throws -> Int {
+        pageWrites &+= 1
+        appendHints.removeAll()  // B5: merges reshape the tree
+        var removed = 0
+        var next = 0
+        var positions: [Int] = []
+        while next < keys.count {
+            let (path, leafPage) = try keys[next].withUnsafeBytes { try pathToLeaf($0, root: root) }
+            let (view, ref) = try node(leafPage)
+            positions.removeAll(keepingCapacity: true)
+            try withExtendedLifetime(ref.owner) {
+                guard view.count > 0 else {
+                    next += 1
+                    return
+                }
+                let lastKey = try view.withKey(view.count - 1) { Array($0) }
+                var first = true
+                while next < keys.count {
+                    // Past the leaf's last key: the next descent's business (or absent).
+                    if lastKey.lexicographicallyPrecedes(keys[next]) {
+                        if first { next += 1 }  // absent: beyond every key of its leaf
+                        break
+                    }
+                    first = false
+                    let (position, found) = try keys[next].withUnsafeBytes { try view.lowerBound($0) }
+                    if found, positions.last != position { positions.append(position) }
+                    next += 1
+                }
+            }
+            guard !positions.isEmpty else { continue }
+            let leaf = try writableNode(leafPage)
+            for position in positions.reversed() {
+                let cell = try leaf.node.leafCell(position)
+                if cell.inlineValue == nil { try freeOverflow(first: cell.overflowPage, length: cell.valueLength) }
+                try leaf.removeCell(at: position)
+            }
+            removed += positions.count
+            try rebalance(page: leafPage, path: path, root: root)
+        }
+        return removed
+    }
+
     private func rebalance(page: UInt32, path: [PathEntry], root: UInt32) throws {
         var path = path
         if page == root {

@@ -265,8 +265,8 @@ extension WriteTransaction {
     /// clears the columns of the surviving `setNull` children. Returns the rows deleted.
     @discardableResult
     func execute(_ plan: DeletePlan) throws -> Int {
-        // A table at a time, each tree's keys in sorted order: consecutive deletes land in the
-        // same or the next leaf, and each table is compiled once, not once per row.
+        // A table at a time, each tree's keys as one sorted batch (`delete(sorted:in:)`): the
+        // keys of one leaf leave it together, and each table is compiled once, not per row.
         var order: [String] = []
         var rowsByTable: [String: (schema: TableSchema, rows: [[Value]])] = [:]
         for (schema, row) in plan.deletes {
@@ -277,7 +277,7 @@ extension WriteTransaction {
             rowsByTable[schema.name]?.rows.append(row)
         }
         func deleteSorted(_ keys: [[UInt8]], in tree: Tree) throws {
-            for key in keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { try delete(key, in: tree) }
+            try delete(sorted: keys.sorted { $0.lexicographicallyPrecedes($1) }, in: tree)
         }
         for name in order {
             guard let (schema, rows) = rowsByTable[name] else { continue }

@@ -147,6 +147,21 @@ public final class WriteTransaction: Transaction {
         return removed
     }
 
+    /// Deletes `keys` (sorted ascending in memcmp order; absent ones are skipped) from `tree`,
+    /// a leaf at a time (`removeSorted`); returns how many it deleted. A batch of keys that
+    /// sit together costs one descent and one rebalance per leaf, not per key.
+    @discardableResult
+    public func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
+        guard !finished else { throw GuildStoreError.transactionFinished }
+        guard !keys.isEmpty else { return 0 }
+        for i in keys.indices.dropFirst() where keys[i].lexicographicallyPrecedes(keys[i - 1]) {
+            throw GuildStoreError.invalidQuery("delete(sorted:in:) needs keys in ascending order")
+        }
+        let removed = try remove(sorted: keys, root: try root(of: tree))
+        if removed > 0 { noteChange(tree.name) }
+        return removed
+    }
+
     // MARK: Trees
 
     /// Creates an empty tree named `name`.
