@@ -42,7 +42,7 @@ extension WriteTransaction {
                 var first = true
                 while next < keys.count {
                     // Past the leaf's last key: the next descent's business (or absent).
-                    if lastKey.lexicographicallyPrecedes(keys[next]) {
+                    if lastKey.precedes(keys[next]) {
                         if first { next += 1 }  // absent: beyond every key of its leaf
                         break
                     }

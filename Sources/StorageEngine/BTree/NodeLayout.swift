@@ -359,6 +359,15 @@ struct Node {
     }
 }
 
+extension Array where Element == UInt8 {
+    /// Whether this key sorts before `other` in memcmp order (`compareKeys`): what sorting
+    /// keys in Swift should use, `lexicographicallyPrecedes` compares a byte at a time.
+    @inline(__always)
+    func precedes(_ other: [UInt8]) -> Bool {
+        withUnsafeBytes { a in other.withUnsafeBytes { b in compareKeys(a, b) < 0 } }
+    }
+}
+
 /// memcmp order; a shorter key that is a prefix of a longer one sorts first.
 /// Compares 8 bytes at a time as big-endian words (no call for the common short keys).
 @inline(__always)

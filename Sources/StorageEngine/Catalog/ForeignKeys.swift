@@ -277,7 +277,7 @@ extension WriteTransaction {
             rowsByTable[schema.name]?.rows.append(row)
         }
         func deleteSorted(_ keys: [[UInt8]], in tree: Tree) throws {
-            try delete(sorted: keys.sorted { $0.lexicographicallyPrecedes($1) }, in: tree)
+            try delete(sorted: keys.sorted { $0.precedes($1) }, in: tree)
         }
         for name in order {
             guard let (schema, rows) = rowsByTable[name] else { continue }

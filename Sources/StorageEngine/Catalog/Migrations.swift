@@ -137,7 +137,7 @@ extension WriteTransaction {
             if try schema.index(index, holds: row) { entries.append(try schema.indexEntry(index, for: row)) }
             return true
         }
-        entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        entries.sort { $0.key.precedes($1.key) }
         for i in entries.indices.dropFirst() where entries[i].checksUniqueness && entries[i].key == entries[i - 1].key {
             let primary = Array(try RowEncoding.decode(entries[i].value, types: schema.primaryKeyTypes + (try index.including.map { schema.columns[try schema.columnIndex($0)].type })).prefix(schema.primaryKey.count))
             let row = try fetchRow(schema, key: primary) ?? []

@@ -83,7 +83,7 @@ extension WriteTransaction {
             .corruptEncoding(reason: "rollup \(rollup.treeName): \(what) (run check)")
         }
         let distinct = pending.distinct.filter { $0.value != 0 }.sorted { a, b in
-            a.key.value != b.key.value ? a.key.value < b.key.value : a.key.key.lexicographicallyPrecedes(b.key.key)
+            a.key.value != b.key.value ? a.key.value < b.key.value : a.key.key.precedes(b.key.key)
         }
         // Entries that reach zero leave as one sorted batch per tree (`delete(sorted:in:)`).
         var removals: [(tree: Tree, keys: [[UInt8]])] = []
@@ -104,7 +104,7 @@ extension WriteTransaction {
         }
         guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
         removals.append((tree, []))
-        for (key, delta) in pending.groups.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where delta != zeros {
+        for (key, delta) in pending.groups.sorted(by: { $0.key.precedes($1.key) }) where delta != zeros {
             var counters = try get(key, in: tree).map { bytes in try bytes.withUnsafeBytes { try rollup.decodeCounters($0) } } ?? zeros
             for i in counters.indices { counters[i] += delta[i] }
             guard counters[0] >= 0 else { throw corrupt("a group with fewer than no rows") }

@@ -154,7 +154,7 @@ public final class WriteTransaction: Transaction {
     public func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard !keys.isEmpty else { return 0 }
-        for i in keys.indices.dropFirst() where keys[i].lexicographicallyPrecedes(keys[i - 1]) {
+        for i in keys.indices.dropFirst() where keys[i].precedes(keys[i - 1]) {
             throw GuildStoreError.invalidQuery("delete(sorted:in:) needs keys in ascending order")
         }
         let removed = try remove(sorted: keys, root: try root(of: tree))
