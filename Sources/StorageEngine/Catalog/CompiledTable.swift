@@ -7,6 +7,8 @@ final class CompiledTable: Sendable {
     /// The row tree; nil only for a catalog entry without its tree (reported on use).
     let rowTree: Tree?
     let positions: [String: Int]
+    /// The columns' names in order: every `Row` of the table shares this one array.
+    let columnNames: [String]
     let primaryKeyPositions: [Int]
     let primaryKeyTypes: [ColumnType]
     /// How rows sit in the row tree (S2).
@@ -27,6 +29,7 @@ final class CompiledTable: Sendable {
         var positions: [String: Int] = [:]
         for (i, column) in schema.columns.enumerated() where positions[column.name] == nil { positions[column.name] = i }
         self.positions = positions
+        columnNames = schema.columns.map(\.name)
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
         layout = try RowLayout(schema)

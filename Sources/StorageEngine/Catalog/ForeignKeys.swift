@@ -159,11 +159,13 @@ extension WriteTransaction {
             if let old, try schema.foreignKeyValues(key, in: old) == values { continue }
             // A row may reference itself (a self-referencing key on its own primary key).
             if key.parentTable == schema.name, try schema.primaryKeyValues(row) == values { continue }
-            let parent = key.parentTable == schema.name ? schema : try table(key.parentTable)
-            if try fetchRow(parent, key: values) == nil {
+            // Only whether the parent row exists: nothing of it is decoded.
+            let exists = key.parentTable == schema.name ? try fetchRow(schema, key: values) != nil
+                                                         : try rowExists(try compiledTable(key.parentTable), key: values)
+            if !exists {
                 throw GuildStoreError.foreignKeyViolation(
                     table: schema.name, column: key.columns.joined(separator: ", "),
-                    value: describeValues(values), parent: parent.name)
+                    value: describeValues(values), parent: key.parentTable)
             }
         }
     }

@@ -126,9 +126,12 @@ extension Transaction {
                 if let bound, !bound.fits(rollup.groupTypes[bucket]) { return nil }
             }
         }
-        // The whole buckets the range holds: [wholeStart, wholeEnd); the rest are its edges.
-        var whole: (from: Value?, below: Value?) = (nil, nil)
-        var edges: [ColumnRange] = []
+        // The whole buckets the range holds: [start, end); the rest are its edges, each inside
+        // one bucket. The walk of the rollup also reads the edges' buckets: an edge whose
+        // bucket has no entry holds no row, and is not walked.
+        var wholeTimes: (start: Int64, end: Int64?)?
+        var edges: [(range: ColumnRange, bucket: Int64)] = []
+        var walked: (from: Value?, below: Value?) = (nil, nil)
         if let range, let bucket, case .timeBucket(let column, let seconds) = definition.groupBy[bucket] {
             let type = table.schema.columns[rollup.groupPositions[bucket]].type
             func time(_ value: Value?) -> Int64? {
@@ -151,15 +154,22 @@ extension Transaction {
                 start = next
             }
             var end: Int64?
+            var walkedEnd: Int64?
             if let until = time(range.below) {
                 guard case .timestamp(let e)? = Self.bucket(.timestamp(until), seconds: seconds) else { return nil }
                 end = e
+                walkedEnd = e
                 // No whole bucket: the rows answer it all.
                 guard start < e else { return nil }
-                if e < until { edges.append(ColumnRange(column, from: value(e), below: value(until))) }
+                if e < until {
+                    edges.append((ColumnRange(column, from: value(e), below: value(until)), e))
+                    let (next, overflow) = e.addingReportingOverflow(seconds)
+                    walkedEnd = overflow ? nil : next
+                }
             }
-            if since < start { edges.append(ColumnRange(column, from: value(since), below: value(start))) }
-            whole = (value(start), end.map(value))
+            if since < start { edges.append((ColumnRange(column, from: value(since), below: value(start)), floor)) }
+            wholeTimes = (start, end)
+            walked = (value(since < start ? floor : start), walkedEnd.map(value))
         } else if range != nil {
             return nil
         }
@@ -175,9 +185,10 @@ extension Transaction {
             case .timeBucket: bucket ?? 0
             }
         }
-        let keyRange = Self.keyRange(prefix: prefix, lower: whole.from, upper: whole.below,
-                                     descending: Array(repeating: false, count: fixedCount + (whole.from == nil && whole.below == nil ? 0 : 1)),
+        let keyRange = Self.keyRange(prefix: prefix, lower: walked.from, upper: walked.below,
+                                     descending: Array(repeating: false, count: fixedCount + (walked.from == nil && walked.below == nil ? 0 : 1)),
                                      reverse: false)
+        var edgeBucketsSeen: Set<Int64> = []
         guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
         var read = 0
         defer {
@@ -187,6 +198,16 @@ extension Transaction {
         try scan(tree, keyRange) { key, value in
             read += 1
             let groupValues = try TupleEncoding.decode(key, types: rollup.groupTypes)
+            if let wholeTimes, let bucket {
+                let time: Int64? = switch groupValues[bucket] {
+                case .timestamp(let t), .int(let t): t
+                default: nil
+                }
+                if let time, time < wholeTimes.start || wholeTimes.end.map({ time >= $0 }) == true {
+                    edgeBucketsSeen.insert(time)  // an edge's bucket: its rows come from the table
+                    return true
+                }
+            }
             let counters = try rollup.decodeCounters(value)
             var result: [Value] = []
             result.reserveCapacity(groupBy.count)
@@ -214,7 +235,7 @@ extension Transaction {
         let nonNullCounts = zip(reads, aggregates).map { read, aggregate -> Aggregate in
             if case .sum = read, let column = aggregate.column { .countNonNull(column) } else { .count }
         }
-        for edge in edges {
+        for (edge, bucket) in edges where edgeBucketsSeen.contains(bucket) {
             let rows = try aggregateRows(table.schema.name, where: equals, range: edge, filter: nil, groupBy: groupBy,
                                          [.count] + aggregates + nonNullCounts, orderBy: [], limit: .max)
             for row in rows {

@@ -3,8 +3,8 @@
 extension Transaction {
     /// The row with primary key `key` (one value per primary-key column), or nil.
     public final func get(_ tableName: String, key: [Value]) throws -> Row? {
-        let schema = try table(tableName)
-        return try fetchRow(schema, key: key).map { Row(table: schema.name, columns: schema.columns.map(\.name), values: $0) }
+        let table = try compiledTable(tableName)
+        return try fetchRow(table, key: key).map { Row(table: table.schema.name, columns: table.columnNames, values: $0) }
     }
 
     /// Calls `body` with each row, in the order of the primary key (`index` nil) or of the
@@ -15,7 +15,7 @@ extension Transaction {
                            from lower: Value? = nil, below upper: Value? = nil, reverse: Bool = false,
                            _ body: (Row) throws -> Bool) throws {
         let table = try compiledTable(tableName)
-        let columnNames = table.schema.columns.map(\.name)
+        let columnNames = table.columnNames
         try walk(table, index: indexName, equals: prefix, from: lower, below: upper, reverse: reverse, indexOnly: false) { values in
             try body(Row(table: table.schema.name, columns: columnNames, values: values))
         }

@@ -57,7 +57,7 @@ extension WriteTransaction {
     public func update(_ tableName: String, key: [Value], set changes: [String: Value]) throws -> Bool {
         let table = try compiledTable(tableName)
         let schema = table.schema
-        guard let old = try fetchRow(schema, key: key) else { return false }
+        guard let old = try fetchRow(table, key: key) else { return false }
         var new = old
         for (column, value) in changes {
             guard let i = table.positions[column] else { throw GuildStoreError.unknownColumn(table: schema.name, column: column) }
@@ -80,9 +80,9 @@ extension WriteTransaction {
     /// refused delete throws `.foreignKeyRestricted` and deletes nothing.
     @discardableResult
     public func delete(from tableName: String, key: [Value]) throws -> Bool {
-        let schema = try table(tableName)
-        guard let old = try fetchRow(schema, key: key) else { return false }
-        try execute(try planDelete([old], schema: schema))
+        let table = try compiledTable(tableName)
+        guard let old = try fetchRow(table, key: key) else { return false }
+        try execute(try planDelete([old], schema: table.schema))
         return true
     }
 
@@ -257,8 +257,23 @@ extension Transaction {
         return tree
     }
 
-    /// The row with primary key `key`, decoded, or nil.
-    func fetchRow(_ schema: TableSchema, key: [Value]) throws -> [Value]? {
+    /// The row with primary key `key` of a table in the catalog, decoded in place from its
+    /// page (defaults filled, S1), or nil.
+    func fetchRow(_ table: CompiledTable, key: [Value]) throws -> [Value]? {
+        let encoded = try encodedKey(key, table.schema)
+        return try encoded.withUnsafeBytes { k in
+            try withValue(k, root: try root(of: try table.rows())) { try table.decodeRow(key: k, value: $0) }
+        }
+    }
+
+    /// Whether the table holds a row with primary key `key` (nothing decoded).
+    func rowExists(_ table: CompiledTable, key: [Value]) throws -> Bool {
+        let encoded = try encodedKey(key, table.schema)
+        return try encoded.withUnsafeBytes { k in try withValue(k, root: try root(of: try table.rows())) { _ in true } } ?? false
+    }
+
+    /// `key` encoded for the row tree, after checking it against the primary key's columns.
+    private func encodedKey(_ key: [Value], _ schema: TableSchema) throws -> [UInt8] {
         guard key.count == schema.primaryKey.count else {
             throw GuildStoreError.invalidSchema("\(schema.name)'s primary key has \(schema.primaryKey.count) columns, not \(key.count)")
         }
@@ -266,7 +281,13 @@ extension Transaction {
             throw GuildStoreError.columnTypeMismatch(table: schema.name, column: "primary key", expected: "\(type)",
                                                      found: value.columnType.map { "\($0)" } ?? "null")
         }
-        let encoded = TupleEncoding.encode(key)
+        return TupleEncoding.encode(key)
+    }
+
+    /// The row with primary key `key` of `schema` (which may differ from the catalog's, in a
+    /// migration), decoded, or nil.
+    func fetchRow(_ schema: TableSchema, key: [Value]) throws -> [Value]? {
+        let encoded = try encodedKey(key, schema)
         guard let bytes = try get(encoded, in: try rowTree(schema)) else { return nil }
         return try encoded.withUnsafeBytes { k in try bytes.withUnsafeBytes { try schema.decodeRow(key: k, value: $0) } }
     }
