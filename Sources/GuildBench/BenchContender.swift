@@ -9,19 +9,51 @@ public protocol BenchContender: AnyObject {
     /// What the report prints: `GuildStore`, `SQLite (seed indexes)`, ...
     var name: String { get }
 
-    /// Readies `workload` (prepares statements, builds keys) so that each run of the result
-    /// only binds inputs and executes; `BenchError.unsupportedWorkload` when it cannot.
-    func prepare(_ workload: Workload) throws -> PreparedWorkload
+    /// Readies `workload` (prepares statements, builds keys, makes the files a write workload
+    /// starts from) so that each run of the result only binds inputs and executes;
+    /// `BenchError.unsupportedWorkload` when it cannot.
+    func prepare(_ workload: Workload) async throws -> PreparedWorkload
 }
 
 /// One workload readied on one contender. `execute` is what the clock measures: it runs the
 /// workload once and hands back the answer still in the contender's own form (typed records,
 /// SQLite values), turned canonical only when the runner compares it, outside the timing.
+///
+/// A workload that needs a fresh start for each run (an empty database to load, a copy of a
+/// file whose log the run replays) makes it in `setUp`, which runs before each `execute`,
+/// untimed; `tearDown` runs after each one (and after its answer was read), untimed, also
+/// when the run failed.
 public struct PreparedWorkload {
+    public let setUp: (() async throws -> Void)?
     public let execute: () async throws -> DeferredAnswer
+    public let tearDown: (() async throws -> Void)?
+    /// What the contender found while preparing that the report should show (how many WAL
+    /// frames a thousand commits left, ...).
+    public let note: String?
 
-    public init(execute: @escaping () async throws -> DeferredAnswer) {
+    public init(setUp: (() async throws -> Void)? = nil, tearDown: (() async throws -> Void)? = nil, note: String? = nil,
+                execute: @escaping () async throws -> DeferredAnswer) {
+        self.setUp = setUp
         self.execute = execute
+        self.tearDown = tearDown
+        self.note = note
+    }
+
+    /// One run: `setUp`, then `execute` on the clock, then (when `answer` is true) the answer
+    /// made canonical, then `tearDown`. Returns the milliseconds `execute` took.
+    public func run(answer: Bool) async throws -> (milliseconds: Double, rows: [CanonicalRow]?) {
+        if let setUp { try await setUp() }
+        do {
+            let start = ContinuousClock.now
+            let deferred = try await execute()
+            let elapsed = seconds(since: start) * 1_000
+            let rows = answer ? try deferred.rows() : nil
+            if let tearDown { try await tearDown() }
+            return (elapsed, rows)
+        } catch {
+            if let tearDown { try? await tearDown() }
+            throw error
+        }
     }
 }
 

@@ -29,7 +29,7 @@ public enum BenchContenders {
     public static func make(database: Database, twin: SQLiteTwin) throws -> [any BenchContender] {
         [GuildStoreContender(database: database),
          try SQLiteContender(key: seedKey, name: seedName, path: twin.seedPath),
-         try SQLiteContender(key: coveringKey, name: coveringName, path: twin.coveringPath)]
+         try SQLiteContender(key: coveringKey, name: coveringName, path: twin.coveringPath, indexStatements: CoveringIndexes.statements)]
     }
 }
 

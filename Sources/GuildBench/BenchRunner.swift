@@ -6,6 +6,9 @@
 /// Invariant (R1): a workload's timings exist only after its answers were found equal; a
 /// mismatch throws `BenchError.answerMismatch` before any of its runs is timed, and the
 /// caller gets no results at all.
+///
+/// Each run goes through `PreparedWorkload.run`: its `setUp` and `tearDown` (fresh copies of
+/// files, closing what the run opened) happen off the clock.
 public struct BenchRunner: Sendable {
     /// Timed runs per workload and contender (after the checked run).
     public var runs: Int
@@ -26,15 +29,15 @@ public struct BenchRunner: Sendable {
         var results: [WorkloadResult] = []
         for (number, workload) in workloads.enumerated() {
             progress(number, workloads.count, workload.name)
-            let prepared = try contenders.map { try $0.prepare(workload) }
+            var prepared: [PreparedWorkload] = []
+            for contender in contenders { prepared.append(try await contender.prepare(workload)) }
             // The checked run (R1).
             var samples = [[Double]](repeating: [], count: contenders.count)
             var answers: [[CanonicalRow]] = []
             for (index, run) in prepared.enumerated() {
-                let start = ContinuousClock.now
-                let answer = try await run.execute()
-                samples[index].append(milliseconds(since: start))
-                answers.append(try answer.rows())
+                let (elapsed, rows) = try await run.run(answer: true)
+                samples[index].append(elapsed)
+                answers.append(rows ?? [])
             }
             for index in contenders.indices where index != reference {
                 try comparison.check(workload: workload.name, reference: (contenders[reference].name, answers[reference]),
@@ -43,30 +46,34 @@ public struct BenchRunner: Sendable {
             if !workload.runsOnce {
                 // The checked run warmed the caches; the timed runs are the ones after it.
                 samples = samples.map { _ in [] }
-                for _ in 0..<runs {
+                for _ in 0..<min(runs, workload.maximumRuns ?? runs) {
                     for (index, run) in prepared.enumerated() {
-                        let start = ContinuousClock.now
-                        _ = try await run.execute()
-                        samples[index].append(milliseconds(since: start))
+                        samples[index].append(try await run.run(answer: false).milliseconds)
                     }
                 }
             }
-            let timings = contenders.indices.map { ContenderTiming(contender: contenders[$0].key, statistics: TimingStatistics(samples: samples[$0])) }
+            let operations = workload.operations
+            let timings = contenders.indices.map { index in
+                let statistics = TimingStatistics(samples: samples[index])
+                return ContenderTiming(contender: contenders[index].key, statistics: statistics,
+                                       perSecond: operations.flatMap { statistics.median > 0 ? Double($0.count) / statistics.median * 1_000 : nil })
+            }
             let base = timings[measured].statistics.median
             let ratios = contenders.indices.filter { $0 != measured }.map { index in
                 ContenderRatio(against: contenders[index].key, ratio: base > 0 ? timings[index].statistics.median / base : 0)
             }
+            let notes = contenders.indices.compactMap { index in
+                prepared[index].note.map { ContenderNote(contender: contenders[index].key, text: $0) }
+            }
             results.append(WorkloadResult(name: workload.name, group: workload.group, subject: workload.subject, range: workload.range,
                                           rows: answers[reference].count, answersAgree: true, runs: samples[measured].count,
-                                          timings: timings, ratios: ratios))
+                                          timings: timings, ratios: ratios, operations: operations?.count, unit: operations?.unit,
+                                          notes: notes))
         }
         progress(workloads.count, workloads.count, "")
         return results
     }
 
-    private func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        seconds(since: start) * 1_000
-    }
 }
 
 /// One workload's outcome: its answers agreed, and how long each contender took.
@@ -86,6 +93,12 @@ public struct WorkloadResult: Sendable, Hashable, Codable {
     /// The measured contender's speed against each other contender: their median ÷ its
     /// median (above 1: the measured one is faster).
     public var ratios: [ContenderRatio]
+    /// What one run does, for a throughput workload (`rows` loaded, `commits` made); each
+    /// timing's `perSecond` is this count over its median.
+    public var operations: Int?
+    public var unit: String?
+    /// What contenders reported while preparing (WAL frames, ...).
+    public var notes: [ContenderNote] = []
 
     /// The timing of the contender with `key`.
     public func timing(_ key: String) -> TimingStatistics? {
@@ -102,6 +115,14 @@ public struct WorkloadResult: Sendable, Hashable, Codable {
 public struct ContenderTiming: Sendable, Hashable, Codable {
     public var contender: String
     public var statistics: TimingStatistics
+    /// Operations per second at the median, for a throughput workload.
+    public var perSecond: Double?
+}
+
+/// Something a contender reported about a workload.
+public struct ContenderNote: Sendable, Hashable, Codable {
+    public var contender: String
+    public var text: String
 }
 
 /// The measured contender's speed relative to another.

@@ -10,7 +10,8 @@ public struct BenchSession: Sendable {
     public var runs: Int
     /// Message ids per point-lookup batch.
     public var lookups: Int
-    /// Whether to run the write workloads (durable commits, retention).
+    /// Whether to run the write workloads (durable commits, retention, and, as
+    /// `catalog.includeSlowWrites` says, bulk ingest, concurrent commits, open with a WAL).
     public var includeWrites: Bool
     public var catalog: WorkloadCatalog
 
@@ -68,7 +69,8 @@ public struct BenchSession: Sendable {
             observer.status("finding the busiest, a median and an empty guild")
             subjects = try BenchSubjects.discover(in: seed.connection, lookups: lookups)
             let reads = catalog.reads(subjects)
-            let writes = includeWrites ? catalog.writes(subjects) : []
+            let scratchFolder = databasePath + ".bench-scratch"
+            let writes = includeWrites ? catalog.writes(subjects, scratchFolder: scratchFolder) : []
             let total = reads.count + writes.count
             footprint = [
                 StorageFootprint(contender: BenchContenders.guildStoreKey, path: databasePath, walPath: databasePath + "-wal",
@@ -87,7 +89,7 @@ public struct BenchSession: Sendable {
             if !writes.isEmpty {
                 observer.status("copying the databases for the write workloads")
                 let scratch = try await ScratchCopies(database: database, databasePath: databasePath, twin: twin,
-                                                      folder: databasePath + ".bench-scratch")
+                                                      folder: scratchFolder)
                 do {
                     let copies = try await scratch.contenders()
                     results += try await runner.run(writes, on: copies, reference: BenchContenders.reference,

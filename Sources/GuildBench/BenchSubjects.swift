@@ -41,6 +41,11 @@ public struct BenchSubjects: Sendable {
     /// The event tables (those retention cleans).
     public static let eventTables = ["message_events", "voice_events", "member_events", "presence_events"]
 
+    /// Finds the subjects in the SQLite file at `sqlitePath` (the seed-index twin).
+    public static func discover(sqlitePath: String, lookups: Int) throws -> BenchSubjects {
+        try discover(in: SQLiteConnection(path: sqlitePath, mode: .readOnly), lookups: lookups)
+    }
+
     /// Finds the subjects in `sqlite`; `lookups` ids are drawn with `seed`.
     public static func discover(in sqlite: SQLiteConnection, lookups: Int, seed: UInt64 = 0x6265_6E63_6821) throws -> BenchSubjects {
         func integer(_ rows: [[SQLiteValue]]) -> Int64? {

@@ -107,4 +107,14 @@ extension GuildQueryPattern {
             return [event, event]
         }
     }
+
+    /// The same parameters as plain integers (every one of them is: ids as `Int64` bit
+    /// patterns, times, limits, bucket widths), for a client that binds its own way (GRDB,
+    /// libpq).
+    public func integerParameters(_ inputs: PatternInputs) throws -> [Int64] {
+        try sqliteParameters(inputs).map { value in
+            guard case .integer(let v) = value else { throw BenchError.unexpectedSQLiteValue(kind: "parameter", value: value.description) }
+            return v
+        }
+    }
 }

@@ -3,16 +3,26 @@ import StorageEngine
 
 /// GuildStore as a bot uses it: each run is one `Database.read` (or `write`) calling the
 /// public typed methods, so the time includes taking the snapshot, as a bot's call does.
+///
+/// The workloads that need files of their own (bulk ingest, open with a WAL) make them in
+/// `workFolder`; without one they are `BenchError.unsupportedWorkload`.
 public final class GuildStoreContender: BenchContender {
     public let key = "guildstore"
     public let name = "GuildStore"
     public let database: Database
+    public var workFolder: String?
 
-    public init(database: Database) {
+    public init(database: Database, workFolder: String? = nil) {
         self.database = database
+        self.workFolder = workFolder
     }
 
-    public func prepare(_ workload: Workload) throws -> PreparedWorkload {
+    /// The database's file, when it has one.
+    var path: String? {
+        if case .file(let path) = database.configuration.location { path } else { nil }
+    }
+
+    public func prepare(_ workload: Workload) async throws -> PreparedWorkload {
         let database = self.database
         switch workload.task {
         case .pattern(let pattern, let inputs):
@@ -23,14 +33,7 @@ public final class GuildStoreContender: BenchContender {
             let keys = lookup.messageIDs.map { [Value.uint($0)] }
             return PreparedWorkload {
                 let events = try await database.read { tx in try keys.map { try tx.get(MessageEvent.self, key: $0) } }
-                return DeferredAnswer {
-                    events.compactMap { event in
-                        event.map {
-                            CanonicalRow([.id($0.id), .id($0.guildID), .id($0.channelID), .id($0.userID), .integer($0.characterCount),
-                                          .integer($0.hasAttachment), .integer($0.createdAt)])
-                        }
-                    }
-                }
+                return DeferredAnswer { events.compactMap { $0.map(Self.lookupRow) } }
             }
         case .retention(let cutoff):
             return PreparedWorkload {
@@ -45,11 +48,25 @@ public final class GuildStoreContender: BenchContender {
             var run = 0
             return PreparedWorkload {
                 let ids = plan.ids(run: run)
+                let number = run
                 run += 1
-                for id in ids {
-                    _ = try await database.write { tx in
-                        try tx.insert(MessageEvent(id: id, guildID: plan.guild, channelID: plan.channel, userID: plan.user,
-                                                   characterCount: 42, createdAt: plan.createdAt))
+                if plan.writers == 1 {
+                    for id in ids {
+                        _ = try await database.write { tx in try tx.insert(plan.event(id)) }
+                    }
+                } else {
+                    // Each writer a task of its own, as a bot's handlers are: their commits
+                    // meet at the writer actor and share syncs (group commit).
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for writer in 0..<plan.writers {
+                            let share = plan.ids(run: number, writer: writer)
+                            group.addTask {
+                                for id in share {
+                                    _ = try await database.write { tx in try tx.insert(plan.event(id)) }
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
                     }
                 }
                 let found = try await database.read { tx in
@@ -57,6 +74,93 @@ public final class GuildStoreContender: BenchContender {
                 }
                 return .canonical([CanonicalRow([.integer(Int64(found))])])
             }
+        case .bulkIngest(let ingest):
+            return try await prepareIngest(ingest, workload: workload)
+        case .openWithWAL(let plan):
+            return try await prepareOpen(plan, workload: workload)
         }
+    }
+
+    static func lookupRow(_ event: MessageEvent) -> CanonicalRow {
+        CanonicalRow([.id(event.id), .id(event.guildID), .id(event.channelID), .id(event.userID), .integer(event.characterCount),
+                      .integer(event.hasAttachment), .integer(event.createdAt)])
+    }
+
+    private func folder(for workload: Workload) throws -> String {
+        guard let workFolder else { throw BenchError.unsupportedWorkload(workload: workload.name, contender: name) }
+        try DatabaseFiles.makeFolder(workFolder)
+        return workFolder
+    }
+
+    /// Each run: a fresh copy of the template (guild schema, every migration, the parents, no
+    /// events) opened through `GuildStore.open` off the clock; on the clock, the events
+    /// through the public insert API (`IngestRecord.apply`, which keeps every index and
+    /// rollup) in write transactions of `batchSize`. The answer: each event table's rows.
+    private func prepareIngest(_ ingest: BulkIngest, workload: Workload) async throws -> PreparedWorkload {
+        let target = try folder(for: workload) + "/ingest.gsdb"
+        let materials = try await ingest.source.materials()
+        let batches = materials.batches(of: ingest.batchSize)
+        var store: GuildStore?
+        return PreparedWorkload(
+            setUp: {
+                try DatabaseFiles.copy(materials.guildStoreTemplate, to: target)
+                store = try await GuildStore.open(DatabaseConfiguration(.file(target)))
+            },
+            tearDown: {
+                try await store?.close()
+                store = nil
+            },
+            execute: {
+                guard let database = store?.database else { throw BenchError.unusableDataset("the ingest copy is not open") }
+                for batch in batches {
+                    try await database.write { tx in for record in batch { try record.apply(to: tx) } }
+                }
+                return DeferredAnswer {
+                    let tx = try database.beginRead()
+                    defer { tx.end() }
+                    return try IngestMaterials.eventTables.map { CanonicalRow([.text($0), .integer(try tx.count($0))]) }
+                }
+            })
+    }
+
+    /// Off the clock, once: a copy of this database given the plan's commits (automatic
+    /// checkpoints off; `.normal`, as no crash comes between them and the copy) and closed,
+    /// which leaves them in its WAL. Each run opens a
+    /// fresh copy of that (file and WAL) through `GuildStore.open` and reads the last
+    /// committed row: the clock covers the open, the WAL's recovery and the first read.
+    private func prepareOpen(_ plan: DurableCommits, workload: Workload) async throws -> PreparedWorkload {
+        guard let source = path else { throw BenchError.unsupportedWorkload(workload: workload.name, contender: name) }
+        let folder = try folder(for: workload)
+        let template = folder + "/wal-template.gsdb", target = folder + "/wal-open.gsdb"
+        _ = try await database.checkpoint(.truncate)
+        try DatabaseFiles.copy(source, to: template)
+        let writer = try await GuildStore.open(DatabaseConfiguration(.file(template), synchronous: .normal, checkpointThreshold: 0))
+        let frames: Int
+        do {
+            for id in plan.ids(run: 0) {
+                _ = try await writer.database.write { tx in try tx.insert(plan.event(id)) }
+            }
+            frames = writer.database.statistics().walFrames
+        } catch {
+            try? await writer.close()
+            throw error
+        }
+        try await writer.close()
+        let bytes = StorageFootprint.size(template + "-wal")
+        let last = plan.ids(run: 0).upperBound - 1
+        var store: GuildStore?
+        return PreparedWorkload(
+            setUp: { try DatabaseFiles.copy(template, to: target) },
+            tearDown: {
+                try await store?.close()
+                store = nil
+            },
+            note: "\(plan.commits) commits left \(frames) frames (\(ReportFormatting.megabytes(bytes))) in the WAL",
+            execute: {
+                let opened = try await GuildStore.open(DatabaseConfiguration(.file(target), synchronous: .full))
+                store = opened
+                let event = try await opened.database.read { tx in try tx.get(MessageEvent.self, key: [.uint(last)]) }
+                return DeferredAnswer { event.map { [Self.lookupRow($0)] } ?? [] }
+            })
     }
 }

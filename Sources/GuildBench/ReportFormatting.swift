@@ -44,9 +44,36 @@ enum ReportFormatting {
     static func bytes(_ value: Double) -> String {
         String(format: "%.1f", value)
     }
+
+    /// A size in MB (10^6 bytes), one decimal: `23.4 MB`.
+    static func megabytes(_ bytes: Int64) -> String {
+        String(format: "%.1f MB", Double(bytes) / 1e6)
+    }
+
+    /// Operations per second with thousands separators: `113,749`.
+    static func rate(_ value: Double) -> String {
+        let digits = String(Int(value.rounded()))
+        var grouped = ""
+        for (index, digit) in digits.reversed().enumerated() {
+            if index > 0, index % 3 == 0, digit != "-" { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return String(grouped.reversed())
+    }
 }
 
 extension BenchReport {
+    /// The workload groups timed fewer times than `runsPerWorkload`, with their count:
+    /// `retention: 1, bulk-ingest: 5`; empty when there are none.
+    var fewerRuns: String {
+        var seen: [String] = []
+        for workload in workloads where workload.runs < runsPerWorkload {
+            let entry = "\(workload.group): \(workload.runs)"
+            if !seen.contains(entry) { seen.append(entry) }
+        }
+        return seen.joined(separator: ", ")
+    }
+
     /// The sentences under every rendering: geometric means, bytes per event, the machine,
     /// the command.
     var summaryLines: [String] {
@@ -57,6 +84,19 @@ extension BenchReport {
             let what = scope == "query patterns" ? "the \(count) query-pattern workloads" : "all \(count) workloads"
             lines.append("Geometric mean over \(what): "
                          + means.map { "\(ReportFormatting.ratio($0.ratio)) against \(name(of: $0.against))" }.joined(separator: ", "))
+        }
+        for workload in workloads {
+            guard let unit = workload.unit, let ours = workload.timings.first(where: { $0.contender == measured })?.perSecond else {
+                continue
+            }
+            let others = workload.timings.filter { $0.contender != measured }.compactMap { timing in
+                timing.perSecond.map { "\(name(of: timing.contender)) \(ReportFormatting.rate($0))" }
+            }
+            lines.append("\(workload.name): \(unit) per second at the median: \(name(of: measured)) \(ReportFormatting.rate(ours))"
+                         + (others.isEmpty ? "" : ", " + others.joined(separator: ", ")) + ".")
+        }
+        for workload in workloads where !workload.notes.isEmpty {
+            lines.append("\(workload.name): " + workload.notes.map { "\(name(of: $0.contender)): \($0.text)" }.joined(separator: "; ") + ".")
         }
         if let ours = footprint.first(where: { $0.contender == measured }), ours.bytesPerEvent > 0 {
             lines.append("Bytes per event on disk (file + WAL): \(name(of: measured)) \(ReportFormatting.bytes(ours.bytesPerEvent)), "

@@ -22,7 +22,7 @@ public enum ReportMarkdown {
             }
             lines.append("| " + row.joined(separator: " | ") + " |")
         }
-        let once = report.workloads.contains { $0.runs == 1 } && report.runsPerWorkload > 1 ? "; retention runs once" : ""
+        let once = report.fewerRuns.isEmpty ? "" : " (\(report.fewerRuns))"
         let intro = "Medians (p90) of \(report.runsPerWorkload) runs per workload, in milliseconds\(once). "
             + "Every answer was checked equal across the contenders before timing. "
             + "ratio = SQLite's median ÷ \(measuredName)'s: above 1, \(measuredName) is faster."

@@ -15,7 +15,7 @@ public enum ReportTextTable {
             rows.append(row)
         }
         let rightAligned = Set(1..<header.count)
-        let once = report.workloads.contains { $0.runs == 1 } && report.runsPerWorkload > 1 ? " (retention: 1)" : ""
+        let once = report.fewerRuns.isEmpty ? "" : " (\(report.fewerRuns))"
         let intro = "Medians of \(report.runsPerWorkload) runs per workload\(once), answers checked equal first. "
             + "ratio = SQLite's median / \(report.name(of: report.measured))'s (above 1: \(report.name(of: report.measured)) is faster)."
         return ([intro, "", ReportFormatting.table(rows, rightAligned: rightAligned), ""] + report.summaryLines).joined(separator: "\n")

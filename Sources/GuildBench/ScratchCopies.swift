@@ -4,8 +4,9 @@ import GuildSQLite
 import StorageEngine
 
 /// Throwaway copies of the three databases for the write workloads (durable commits,
-/// retention), in a folder of their own that `remove()` deletes: the databases the reads are
-/// timed on are never written.
+/// retention, ...), in a folder of their own that `remove()` deletes: the databases the reads
+/// are timed on are never written. Each contender makes the files of its bulk ingest and
+/// open-with-WAL runs in a folder of its own inside it (`work-KEY`).
 ///
 /// Each copy is the original's file after a checkpoint that empties its log (plus the log,
 /// should a reader have kept the checkpoint from emptying it: opening the copy recovers it).
@@ -43,11 +44,13 @@ public final class ScratchCopies {
     public func contenders() async throws -> [any BenchContender] {
         let store = try await GuildStore.open(DatabaseConfiguration(.file(guildStorePath), synchronous: .full))
         self.store = store
-        return [GuildStoreContender(database: store.database),
+        func work(_ key: String) -> String { folder + "/work-" + key }
+        return [GuildStoreContender(database: store.database, workFolder: work(BenchContenders.guildStoreKey)),
                 try SQLiteContender(key: BenchContenders.seedKey, name: BenchContenders.seedName, path: seedPath,
-                                    pragmas: SQLitePragmas.durable),
+                                    pragmas: SQLitePragmas.durable, workFolder: work(BenchContenders.seedKey)),
                 try SQLiteContender(key: BenchContenders.coveringKey, name: BenchContenders.coveringName, path: coveringPath,
-                                    pragmas: SQLitePragmas.durable)]
+                                    pragmas: SQLitePragmas.durable, indexStatements: CoveringIndexes.statements,
+                                    workFolder: work(BenchContenders.coveringKey))]
     }
 
     /// Closes the GuildStore copy and deletes the folder (SQLite contenders must be released

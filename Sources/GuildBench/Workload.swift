@@ -1,5 +1,9 @@
+import GuildSchema
+import GuildSQLite
+
 /// One thing the benchmark times on every contender: a query pattern on given inputs, a batch
-/// of point lookups, retention, a run of durable commits. `WorkloadCatalog` lists them; add a
+/// of point lookups, retention, a run of durable commits by one or many writers, a bulk
+/// ingest, the open of a database with a long WAL. `WorkloadCatalog` lists them; add a
 /// case to `WorkloadTask` (and to each contender's `prepare`) for a new kind of work.
 public struct Workload: Sendable, Hashable {
     /// Unique within a run, e.g. `leaderboard · busiest · 30 days`.
@@ -12,8 +16,9 @@ public struct Workload: Sendable, Hashable {
     public var range: String?
     public var task: WorkloadTask
 
-    public init(group: String, subject: String = "", range: String? = nil, task: WorkloadTask) {
+    public init(group: String, subject: String = "", range: String? = nil, maximumRuns: Int? = nil, task: WorkloadTask) {
         self.group = group
+        self.maximumRuns = maximumRuns
         self.subject = subject
         self.range = range
         self.task = task
@@ -24,7 +29,7 @@ public struct Workload: Sendable, Hashable {
     /// never on the ones the reads are timed on.
     public var writes: Bool {
         switch task {
-        case .retention, .durableCommits: true
+        case .retention, .durableCommits, .bulkIngest, .openWithWAL: true
         case .pattern, .pointLookup: false
         }
     }
@@ -34,7 +39,21 @@ public struct Workload: Sendable, Hashable {
     public var runsOnce: Bool {
         switch task {
         case .retention: true
-        case .pattern, .pointLookup, .durableCommits: false
+        case .pattern, .pointLookup, .durableCommits, .bulkIngest, .openWithWAL: false
+        }
+    }
+
+    /// At most this many timed runs, whatever the runner's count (nil: no limit): for a
+    /// workload whose every run is long.
+    public var maximumRuns: Int?
+
+    /// What one run does, when the workload is about throughput: rows loaded by a bulk
+    /// ingest, commits made by durable commits. The report gives these per second.
+    public var operations: (count: Int, unit: String)? {
+        switch task {
+        case .bulkIngest(let ingest): (ingest.events, "rows")
+        case .durableCommits(let plan): (plan.commits, "commits")
+        case .pattern, .pointLookup, .retention, .openWithWAL: nil
         }
     }
 
@@ -43,8 +62,9 @@ public struct Workload: Sendable, Hashable {
         switch task {
         case .pattern(let pattern, _): pattern.columnKinds
         case .pointLookup: PointLookup.columnKinds
-        case .retention: [.text, .integer]
+        case .retention, .bulkIngest: [.text, .integer]
         case .durableCommits: [.integer]
+        case .openWithWAL: PointLookup.columnKinds
         }
     }
 }
@@ -58,8 +78,17 @@ public enum WorkloadTask: Sendable, Hashable {
     /// Events older than `cutoff` deleted from the four event tables in one transaction.
     case retention(cutoff: Int64)
     /// Message events inserted one per durable commit (GuildStore `.full`, SQLite `FULL`),
-    /// by one writer; `template` gives the guild, channel and user of each.
+    /// by `writers` concurrent writers (GuildStore: tasks calling `Database.write`, whose
+    /// commits share syncs; SQLite: threads with a connection each, `busy_timeout`); the plan
+    /// gives the guild, channel and user of each.
     case durableCommits(DurableCommits)
+    /// Events loaded into an empty copy of the schema (holding only the guilds, users,
+    /// channels and members they refer to) in transactions of `batchSize`.
+    case bulkIngest(BulkIngest)
+    /// A copy of the database given the plan's commits (one row each, durable, no checkpoint),
+    /// so they are all in its WAL; each run opens a fresh copy of that and reads the last
+    /// committed row: the open replays the WAL.
+    case openWithWAL(DurableCommits)
 }
 
 /// A batch of point lookups: the ids asked, in order.
@@ -83,8 +112,10 @@ public struct PointLookup: Sendable, Hashable {
 
 /// A run of single-row durable commits.
 public struct DurableCommits: Sendable, Hashable {
-    /// Commits per run.
+    /// Commits per run, over all writers.
     public var commits: Int
+    /// Concurrent writers; each makes `commits / writers` of them.
+    public var writers: Int
     /// The first id a run may use; each run takes the next `commits` ids after the last run's.
     public var firstID: UInt64
     public var guild: UInt64
@@ -92,8 +123,9 @@ public struct DurableCommits: Sendable, Hashable {
     public var user: UInt64
     public var createdAt: Int64
 
-    public init(commits: Int, firstID: UInt64, guild: UInt64, channel: UInt64, user: UInt64, createdAt: Int64) {
-        self.commits = commits
+    public init(commits: Int, writers: Int = 1, firstID: UInt64, guild: UInt64, channel: UInt64, user: UInt64, createdAt: Int64) {
+        self.writers = max(1, writers)
+        self.commits = commits / self.writers * self.writers
         self.firstID = firstID
         self.guild = guild
         self.channel = channel
@@ -105,5 +137,42 @@ public struct DurableCommits: Sendable, Hashable {
     public func ids(run: Int) -> Range<UInt64> {
         let start = firstID + UInt64(run * commits)
         return start..<(start + UInt64(commits))
+    }
+
+    /// The ids writer number `writer` (0-based) commits in run `run`: its share of `ids(run:)`.
+    public func ids(run: Int, writer: Int) -> Range<UInt64> {
+        let share = commits / writers
+        let start = ids(run: run).lowerBound + UInt64(writer * share)
+        return start..<(start + UInt64(share))
+    }
+
+    /// The row each id is.
+    public func event(_ id: UInt64) -> MessageEvent {
+        MessageEvent(id: id, guildID: guild, channelID: channel, userID: user, characterCount: 42, createdAt: createdAt)
+    }
+
+    /// The same row as the SQL the SQLite contenders insert it with binds it.
+    static let insertSQL = """
+        INSERT INTO message_events (id, guild_id, channel_id, user_id, character_count, created_at)
+        VALUES (?, ?, ?, ?, 42, ?)
+        """
+
+    func sqliteParameters(_ id: UInt64) -> [SQLiteValue] {
+        [.integer(Int64(bitPattern: id)), .integer(Int64(bitPattern: guild)), .integer(Int64(bitPattern: channel)),
+         .integer(Int64(bitPattern: user)), .integer(createdAt)]
+    }
+}
+
+/// A bulk load: every event of `source` in transactions of `batchSize` rows.
+public struct BulkIngest: Sendable, Hashable {
+    public var source: IngestSource
+    /// Events per run (all of the source's).
+    public var events: Int
+    public var batchSize: Int
+
+    public init(source: IngestSource, batchSize: Int) {
+        self.source = source
+        events = source.profile.gatewayEvents
+        self.batchSize = max(1, batchSize)
     }
 }

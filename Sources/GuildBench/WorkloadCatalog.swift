@@ -1,3 +1,5 @@
+import GuildSchema
+
 /// The benchmark's workloads, made from the data's subjects: a list, so adding one is adding
 /// an entry here.
 ///
@@ -10,10 +12,21 @@
 ///   on an event of the busiest guild and on a missing event;
 /// - point lookups of message events by id, a batch per run.
 ///
-/// Writes (on throwaway copies, `ScratchCopies`): single-row durable commits by one writer,
-/// then retention of 60 days: the events of the oldest 60 days (older than the earliest
-/// event + 60 days) deleted from the four event tables, as issue 11 measured it (on the
-/// default profile's 90 days, 667k of its 1M events).
+/// Writes (on throwaway copies, `ScratchCopies`), in this order:
+/// - bulk ingest: `ingestProfile`'s gateway events (100,000 of the default world, by
+///   default) loaded into an empty copy of the schema holding only their guilds, users,
+///   channels and members, in transactions of `ingestBatch` rows; rows per second
+///   (`IngestSource`);
+/// - single-row durable commits by one writer, then by each of `concurrentWriters`
+///   (8 writers x 50 commits, 64 x 10); commits per second;
+/// - retention of 60 days: the events of the oldest 60 days (older than the earliest event +
+///   60 days) deleted from the four event tables, as issue 11 measured it (on the default
+///   profile's 90 days, 667k of its 1M events);
+/// - open of a copy whose WAL holds `walCommits` single-row commits (no checkpoint), and the
+///   first read.
+///
+/// Bulk ingest, the concurrent commits and the open with a WAL are the slow ones
+/// (`slowWrites`); `includeSlowWrites` false leaves them out.
 public struct WorkloadCatalog: Sendable {
     /// The ranges the time-range patterns run on: label and length (nil: all time).
     public static let ranges: [(label: String, seconds: Int64?)] = [("1 day", 86_400), ("30 days", 30 * 86_400), ("all time", nil)]
@@ -21,6 +34,17 @@ public struct WorkloadCatalog: Sendable {
     public var limit = 10
     public var commitsPerRun = 50
     public var retentionDays = 60
+    /// Concurrent durable-commit workloads: writers and commits per writer per run.
+    public var concurrentWriters: [(writers: Int, commitsPerWriter: Int)] = [(8, 50), (64, 10)]
+    /// Commits the open-with-WAL workload leaves in the log.
+    public var walCommits = 1_000
+    /// What bulk ingest loads (nil: no bulk ingest).
+    public var ingestProfile: FixtureProfile? = IngestSource.profile(events: 100_000, world: .default)
+    public var ingestBatch = 10_000
+    /// Timed runs of a bulk ingest at most (each loads every event anew).
+    public var ingestRuns = 5
+    /// Whether `writes` includes bulk ingest, the concurrent commits and the open with a WAL.
+    public var includeSlowWrites = true
 
     public init() {}
 
@@ -60,15 +84,38 @@ public struct WorkloadCatalog: Sendable {
         return workloads
     }
 
-    /// The write workloads, in the order they run on the scratch copies.
-    public func writes(_ subjects: BenchSubjects) -> [Workload] {
+    /// The write workloads, in the order they run on the scratch copies; a bulk ingest makes
+    /// its files in `scratchFolder`.
+    public func writes(_ subjects: BenchSubjects, scratchFolder: String) -> [Workload] {
         guard let busiest = subjects.guilds.first else { return [] }
-        let commits = DurableCommits(commits: commitsPerRun, firstID: subjects.nextMessageID, guild: busiest.guild,
-                                     channel: subjects.commitChannel, user: busiest.user, createdAt: subjects.now)
-        return [
-            Workload(group: "durable-commits", subject: "1 writer, \(commitsPerRun) commits", task: .durableCommits(commits)),
-            Workload(group: "retention", subject: "oldest \(retentionDays) days",
-                     task: .retention(cutoff: subjects.earliest + Int64(retentionDays) * 86_400)),
-        ]
+        // Each workload's ids start 2^32 above the last one's, past every id its runs take.
+        func commits(_ count: Int, writers: Int, block: UInt64) -> DurableCommits {
+            DurableCommits(commits: count, writers: writers, firstID: subjects.nextMessageID + (block << 32), guild: busiest.guild,
+                           channel: subjects.commitChannel, user: busiest.user, createdAt: subjects.now)
+        }
+        var workloads: [Workload] = []
+        if includeSlowWrites, let ingestProfile {
+            let source = IngestSource(profile: ingestProfile, folder: scratchFolder + "/ingest")
+            let ingest = BulkIngest(source: source, batchSize: ingestBatch)
+            workloads.append(Workload(group: "bulk-ingest", subject: "\(ingest.events) events, \(ingestBatch) per transaction",
+                                      maximumRuns: ingestRuns, task: .bulkIngest(ingest)))
+        }
+        workloads.append(Workload(group: "durable-commits", subject: "1 writer, \(commitsPerRun) commits",
+                                  task: .durableCommits(commits(commitsPerRun, writers: 1, block: 0))))
+        if includeSlowWrites {
+            for (number, concurrent) in concurrentWriters.enumerated() {
+                let plan = commits(concurrent.writers * concurrent.commitsPerWriter, writers: concurrent.writers, block: UInt64(number + 1))
+                workloads.append(Workload(group: "durable-commits", subject: "\(plan.writers) writers, \(plan.commits) commits",
+                                          task: .durableCommits(plan)))
+            }
+        }
+        workloads.append(Workload(group: "retention", subject: "oldest \(retentionDays) days",
+                                  task: .retention(cutoff: subjects.earliest + Int64(retentionDays) * 86_400)))
+        if includeSlowWrites {
+            let plan = commits(walCommits, writers: 1, block: UInt64(concurrentWriters.count + 1))
+            workloads.append(Workload(group: "open-with-wal", subject: "\(walCommits) commits in the WAL, then one read",
+                                      task: .openWithWAL(plan)))
+        }
+        return workloads
     }
 }

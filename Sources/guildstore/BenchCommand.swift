@@ -4,8 +4,9 @@ import GuildBench
 import GuildSchema
 import StorageEngine
 
-/// `guildstore bench`: the seeds' query patterns (and point lookups, durable commits,
-/// retention) side by side on GuildStore and SQLite, on the same data in the same run.
+/// `guildstore bench`: the seeds' query patterns (and point lookups, bulk ingest, durable
+/// commits by 1, 8 and 64 writers, retention, the open of a database with a long WAL) side by
+/// side on GuildStore and SQLite, on the same data in the same run.
 ///
 /// Seeds the profile into the database when it holds no events (a database already seeded is
 /// reused), exports it to SQLite beside it (`NAME.sqlite`, seed 004's schema and indexes,
@@ -22,7 +23,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The GuildStore database (default ./data/bench-PROFILE.gsdb); the SQLite files go beside it.") var db: String?
     @Option(help: "Timed runs per workload; the median is reported.") var runs: Int = 7
     @Option(help: "Message ids per point-lookup batch.") var lookups: Int = 1_000
-    @Flag(name: .customLong("skip-writes"), help: "Skip the write workloads (durable commits, retention).") var skipWrites = false
+    @Flag(name: .customLong("skip-writes"), help: "Skip the write workloads (bulk ingest, durable commits, retention, open with a WAL).")
+    var skipWrites = false
+    @Flag(name: .customLong("skip-slow-writes"),
+          help: "Skip the slow write workloads (bulk ingest, 8 and 64 concurrent writers, open with a WAL); keep the others.")
+    var skipSlowWrites = false
     @Flag(help: "Print the report as JSON instead of a table.") var json = false
     @Option(help: "Also write the table as Markdown to this file.") var markdown: String?
     @Option(help: "Also write an SVG bar chart of the ratios to this file.") var svg: String?
@@ -78,7 +83,13 @@ struct BenchCommand: AsyncParsableCommand {
             status("\(path) holds \(events) message events already: using them (a new --db seeds anew)")
         }
         let bar = ProgressBar("bench")
-        let session = BenchSession(runs: runs, lookups: lookups, includeWrites: !skipWrites)
+        var catalog = WorkloadCatalog()
+        catalog.includeSlowWrites = !skipSlowWrites
+        // Bulk ingest loads 100,000 events of the profile's world (all of them, when it has fewer).
+        catalog.ingestProfile = IngestSource.profile(events: min(100_000, profile.profile.gatewayEvents), world: profile.profile)
+        // The small profile is the smoke test's: 8 and 64 writers make 10 and 2 commits each, not 50 and 10.
+        if profile == .small { catalog.concurrentWriters = [(8, 10), (64, 2)] }
+        let session = BenchSession(runs: runs, lookups: lookups, includeWrites: !skipWrites, catalog: catalog)
         let observer = BenchSession.Observer(status: { message in bar.finish(); status(message) },
                                              progress: { done, total, name in bar.update(done, of: total, detail: name) })
         let report = try await session.run(database: store.database, databasePath: path, command: Self.commandLine(),

@@ -35,7 +35,21 @@ struct BenchCommandTests {
         let workloads = try #require(report["workloads"] as? [[String: Any]])
         let groups = Set(workloads.compactMap { $0["group"] as? String })
         for pattern in Self.patterns { #expect(groups.contains(pattern), "\(pattern) is benchmarked") }
-        for other in ["point-lookup", "durable-commits", "retention"] { #expect(groups.contains(other), "\(other) is benchmarked") }
+        for other in ["point-lookup", "durable-commits", "retention", "bulk-ingest", "open-with-wal"] {
+            #expect(groups.contains(other), "\(other) is benchmarked")
+        }
+        // The write workloads: bulk ingest of every event of the small world, commits by 1, 8 and 64 writers
+        // (fewer per writer on the small profile).
+        let commits = workloads.filter { $0["group"] as? String == "durable-commits" }
+        #expect(commits.compactMap { $0["subject"] as? String } == ["1 writer, 50 commits", "8 writers, 80 commits", "64 writers, 128 commits"])
+        let ingest = try #require(workloads.first { $0["group"] as? String == "bulk-ingest" })
+        #expect(ingest["subject"] as? String == "4200 events, 10000 per transaction" && ingest["unit"] as? String == "rows")
+        for throughput in commits + [ingest] {
+            let timings = throughput["timings"] as? [[String: Any]] ?? []
+            #expect(timings.count == 3 && timings.allSatisfy { ($0["per_second"] as? Double ?? 0) > 0 }, "\(throughput["name"] ?? "?")")
+        }
+        let open = try #require(workloads.first { $0["group"] as? String == "open-with-wal" })
+        #expect((open["notes"] as? [[String: Any]])?.count == 3, "each contender says how many frames the WAL held")
         for pattern in Self.guildPatterns {
             let subjects = Set(workloads.filter { $0["group"] as? String == pattern }.compactMap { $0["subject"] as? String })
             #expect(subjects == ["busiest", "median", "empty"], "\(pattern) runs on three guilds")
@@ -70,6 +84,12 @@ struct BenchCommandTests {
         #expect(!again.stdout.contains("retention ·") && !again.stdout.contains("durable-commits ·"), "--skip-writes skips the write workloads")
         let after = try FileManager.default.attributesOfItem(atPath: sqlite)[.modificationDate] as? Date
         #expect(before != nil && before == after, "the SQLite file is reused, not exported again")
+
+        // --skip-slow-writes keeps one writer's commits and retention, and leaves out the rest.
+        let quick = try cli.run(["bench", "--runs", "1", "--skip-slow-writes"], database: "bench.gsdb")
+        #expect(quick.status == 0, "\(quick.stderr)")
+        #expect(quick.stdout.contains("durable-commits · 1 writer") && quick.stdout.contains("retention ·"), "\(quick.stdout)")
+        #expect(!quick.stdout.contains("bulk-ingest ·") && !quick.stdout.contains("8 writers") && !quick.stdout.contains("open-with-wal ·"))
     }
 
     @Test("bench rejects --runs 0 with a message")

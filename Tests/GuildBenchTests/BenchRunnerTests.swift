@@ -24,10 +24,10 @@ struct BenchRunnerTests {
             self.workload = workload
         }
 
-        func prepare(_ workload: Workload) throws -> PreparedWorkload {
-            let prepared = try inner.prepare(workload)
+        func prepare(_ workload: Workload) async throws -> PreparedWorkload {
+            let prepared = try await inner.prepare(workload)
             guard workload.name == self.workload else { return prepared }
-            return PreparedWorkload {
+            return PreparedWorkload(setUp: prepared.setUp, tearDown: prepared.tearDown, note: prepared.note) {
                 let answer = try await prepared.execute()
                 return DeferredAnswer {
                     var rows = try answer.rows()
