@@ -36,11 +36,31 @@ extension Transaction {
     /// A reverse walk of the partial index `idx_guilds_active_created`, which carries the
     /// columns: no row is read, and the walk stops after `limit` entries.
     public final func activeGuilds(limit: Int) throws -> [ActiveGuild] {
-        try select("guilds", columns: ["id", "name", "member_count", "created_at"], where: ["is_active": true],
-                   orderBy: [.descending("created_at"), .descending("id")], limit: limit).map { row in
-            ActiveGuild(id: try row.uint("id"), name: try row.optional("name", Row.text),
-                        memberCount: try row.optional("member_count", Row.int), createdAt: try row.timestamp("created_at"))
+        guard limit > 0 else { return [] }
+        let schema = try table("guilds")
+        let (id, name, memberCount, createdAt) = (try schema.columnIndex("id"), try schema.columnIndex("name"),
+                                                  try schema.columnIndex("member_count"), try schema.columnIndex("created_at"))
+        let orderBy: [SortKey] = [.descending("created_at"), .descending("id")]
+        let plan = try planScan("guilds", equals: ["is_active": true], orderBy: orderBy, reading: ["id", "name", "member_count", "created_at"])
+        let ordered = plan.provides(orderBy)
+        var result: [ActiveGuild] = []
+        try walk(plan, reading: [id, name, memberCount, createdAt]) { values in
+            guard case .uint(let guild) = values[id], case .timestamp(let created) = values[createdAt] else {
+                throw GuildStoreError.invalidSchema("guilds: a row does not match the table's column types")
+            }
+            var text: String?
+            if case .text(let t) = values[name] { text = t }
+            var members: Int64?
+            if case .int(let m) = values[memberCount] { members = m }
+            result.append(ActiveGuild(id: guild, name: text, memberCount: members, createdAt: created))
+            // In the plan's order the first `limit` are the answer; otherwise every row is sorted below.
+            return !ordered || result.count < limit
         }
+        if !ordered {
+            result.sort { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.id > $1.id }
+            result.removeSubrange(min(limit, result.count)...)
+        }
+        return result
     }
 
     /// One guild with the number of its members; nil when there is no such guild.
@@ -101,10 +121,11 @@ extension Transaction {
             var lastJoin: Int64?
             if guild.joined > 0 {
                 let plan = try planScan("members", equals: ["guild_id": .uint(id)], orderBy: [.descending("joined_at")], reading: ["joined_at"])
+                // In the index's order the first value is the greatest; otherwise every row is read.
+                let ordered = plan.provides([.descending("joined_at")])
                 try walk(plan, reading: [joinedAt]) { values in
                     if case .timestamp(let t) = values[joinedAt] { lastJoin = max(lastJoin ?? t, t) }
-                    // In the index's order the first value is the greatest; otherwise every row is read.
-                    return !plan.provides([.descending("joined_at")])
+                    return !ordered
                 }
             }
             result.append(GuildStats(id: id, name: name, memberCount: guild.members, lastJoin: lastJoin, averageMemberAgeSeconds: average))
