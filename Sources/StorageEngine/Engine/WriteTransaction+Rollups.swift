@@ -85,36 +85,52 @@ extension WriteTransaction {
         let distinct = pending.distinct.filter { $0.value != 0 }.sorted { a, b in
             a.key.value != b.key.value ? a.key.value < b.key.value : a.key.key.precedes(b.key.key)
         }
-        // Entries that reach zero leave as one sorted batch per tree (`delete(sorted:in:)`).
+        // Everything is read first, in key order, each lookup starting from the leaf the last
+        // one ended in; then the writes: new values put, entries that reach zero deleted as one
+        // sorted batch per tree (`delete(sorted:in:)`).
+        var puts: [(tree: Tree, key: [UInt8], value: [UInt8])] = []
         var removals: [(tree: Tree, keys: [[UInt8]])] = []
+        var finger: LeafFinger?
+        var distinctRoot: UInt32 = 0
         for (entry, delta) in distinct {
             guard case .countDistinct(_, let treeName) = rollup.counters[entry.value] else { continue }
             let tree = try rollup.tree(named: treeName)
-            if removals.last?.tree != tree { removals.append((tree, [])) }
-            let old = try get(entry.key, in: tree).map { bytes in try bytes.withUnsafeBytes { try rollup.decodeDistinctCount($0) } } ?? 0
+            if removals.last?.tree != tree {
+                removals.append((tree, []))
+                finger = nil
+                distinctRoot = try root(of: tree)
+            }
+            let old = try entry.key.withUnsafeBytes { key in
+                try withValue(key, root: distinctRoot, near: &finger) { try rollup.decodeDistinctCount($0) }
+            } ?? 0
             let (new, overflow) = old.addingReportingOverflow(delta)
             guard !overflow, new >= 0 else { throw corrupt("a distinct count below zero") }
             if new == 0 {
                 removals[removals.count - 1].keys.append(entry.key)
             } else {
-                try put(entry.key, CompiledRollup.encodeDistinctCount(new), in: tree)
+                puts.append((tree, entry.key, CompiledRollup.encodeDistinctCount(new)))
             }
             guard (old == 0) != (new == 0) else { continue }
             pending.groups[Array(entry.key.prefix(entry.groupLength)), default: zeros][1 + entry.value] += old == 0 ? 1 : -1
         }
         guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
         removals.append((tree, []))
+        finger = nil
+        let counterRoot = try root(of: tree)
         for (key, delta) in pending.groups.sorted(by: { $0.key.precedes($1.key) }) where delta != zeros {
-            var counters = try get(key, in: tree).map { bytes in try bytes.withUnsafeBytes { try rollup.decodeCounters($0) } } ?? zeros
+            var counters = try key.withUnsafeBytes { key in
+                try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0) }
+            } ?? zeros
             for i in counters.indices { counters[i] += delta[i] }
             guard counters[0] >= 0 else { throw corrupt("a group with fewer than no rows") }
             if counters[0] == 0 {
                 guard counters == zeros else { throw corrupt("a group without rows keeps counts") }
                 removals[removals.count - 1].keys.append(key)
             } else {
-                try put(key, CompiledRollup.encodeCounters(counters), in: tree)
+                puts.append((tree, key, CompiledRollup.encodeCounters(counters)))
             }
         }
+        for (tree, key, value) in puts { try put(key, value, in: tree) }
         for removal in removals { try delete(sorted: removal.keys, in: removal.tree) }
     }
 
