@@ -150,18 +150,23 @@ final class CompiledIndex: Sendable {
     /// The entry for a row: its key, whether the key alone is unique-checked, its value.
     func entry(for values: [Value]) throws -> (key: [UInt8], checksUniqueness: Bool, value: [UInt8]) {
         // NULLs never collide in a unique index (as in SQL): such entries carry the primary key.
-        var checksUniqueness = definition.unique
-        if checksUniqueness {
-            for p in columnPositions where values[p].isNull { checksUniqueness = false; break }
-        }
+        let checksUniqueness = definition.unique && !columnPositions.contains { values[$0].isNull }
+        let key = entryKey(for: values)
+        if emptyValue { return (key, checksUniqueness, []) }
+        let stored = primaryKeyPositions.map { values[$0] } + includingPositions.map { values[$0] }
+        return (key, checksUniqueness, try RowEncoding.encode(stored, types: valueTypes))
+    }
+
+    /// The key of a row's entry alone (what a delete needs): `entry(for:)` without encoding
+    /// the value.
+    func entryKey(for values: [Value]) -> [UInt8] {
+        let checksUniqueness = definition.unique && !columnPositions.contains { values[$0].isNull }
         var encoder = TupleEncoder(reservingCapacity: 48)
         for (i, p) in columnPositions.enumerated() { encoder.append(values[p], descending: definition.descending[i]) }
         if !checksUniqueness {
             for p in primaryKeyPositions { encoder.append(values[p]) }
         }
-        if emptyValue { return (encoder.bytes, checksUniqueness, []) }
-        let stored = primaryKeyPositions.map { values[$0] } + includingPositions.map { values[$0] }
-        return (encoder.bytes, checksUniqueness, try RowEncoding.encode(stored, types: valueTypes))
+        return encoder.bytes
     }
 
     /// Whether an entry carries every column of `positions`: the indexed columns, the primary

@@ -285,7 +285,7 @@ extension WriteTransaction {
             guard let (schema, rows) = rowsByTable[name] else { continue }
             let table = try compiled(schema)
             for index in table.indexes {
-                try deleteSorted(try rows.filter { index.holds($0) }.map { try index.entry(for: $0).key }, in: try index.tree(of: name))
+                try deleteSorted(rows.filter { index.holds($0) }.map { index.entryKey(for: $0) }, in: try index.tree(of: name))
             }
             try deleteSorted(rows.map { table.encodedPrimaryKey($0) }, in: try table.rows())
             for row in rows where !table.rollups.isEmpty { try noteRollups(row, sign: -1, table: table) }  // U2

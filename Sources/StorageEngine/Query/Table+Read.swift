@@ -467,11 +467,13 @@ extension Transaction {
     /// `reading` (column positions; they must include every column `plan` checks), only those
     /// columns and the primary key's are decoded, the others are NULL or their default.
     package final func walk(_ plan: ScanPlan, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
-        let start = ContinuousClock.now
+        // The query log (seed 000 logs each query and its duration in development); the clock
+        // is read only when there is one.
+        let log = engine.configuration.queryLog
+        let start = log == nil ? nil : ContinuousClock.now
         var visited = 0
         defer {
-            // The query log (seed 000 logs each query and its duration in development).
-            if let log = engine.configuration.queryLog {
+            if let log, let start {
                 let elapsed = ContinuousClock.now - start
                 let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
                 log.debug("query \(plan): \(visited) \(plan.indexOnly ? "index entries" : "rows") read in \(micros) µs")

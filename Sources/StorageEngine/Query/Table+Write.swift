@@ -169,7 +169,7 @@ extension WriteTransaction {
 
     func removeIndexEntries(_ row: [Value], table: CompiledTable) throws {
         for index in table.indexes where index.holds(row) {
-            try delete(try index.entry(for: row).key, in: try index.tree(of: table.schema.name))
+            try delete(index.entryKey(for: row), in: try index.tree(of: table.schema.name))
         }
     }
 
