@@ -211,7 +211,7 @@ public enum RowEncoding {
                 if types[i] == .bytes {
                     emit(i, .bytes(Array(body)))
                 } else {
-                    guard let s = String(validating: body, as: UTF8.self) else {
+                    guard let s = String.validatingUTF8(body) else {
                         throw corrupt("column \(i): invalid UTF-8 in \(types[i])")
                     }
                     emit(i, types[i] == .text ? .text(s) : .json(s))

@@ -295,7 +295,7 @@ struct TupleDecoder {
             return .bytes(try escapedBody(mask, type))
         case .text, .json:
             let body = try escapedBody(mask, type)
-            guard let string = String(validating: body, as: UTF8.self) else { throw corrupt("invalid UTF-8 in \(type)") }
+            guard let string = body.withUnsafeBytes({ String.validatingUTF8($0) }) else { throw corrupt("invalid UTF-8 in \(type)") }
             return type == .text ? .text(string) : .json(string)
         }
     }

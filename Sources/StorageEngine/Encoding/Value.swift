@@ -253,3 +253,13 @@ extension Value {
     /// A timestamp (seconds since 1970), NULL for nil.
     public static func optionalTimestamp(_ value: Int64?) -> Value { value.map { .timestamp($0) } ?? .null }
 }
+
+extension String {
+    /// `bytes` as a string, or nil when they are not valid UTF-8. ASCII, the common case
+    /// (statuses, event types, most names), is valid UTF-8 as it is and skips the validating
+    /// decoder (which is generic, and costs a metadata lookup per call).
+    static func validatingUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
+        for byte in bytes where byte >= 0x80 { return String(validating: bytes, as: UTF8.self) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -411,9 +411,12 @@ extension Transaction {
     }
 
     /// Aggregate rows in `orderBy` order, then by group keys ascending, at most `limit`.
+    /// Groups are distinct, so the order is total. A small `limit` (a top-N of many groups)
+    /// keeps the best N by binary insertion instead of sorting every group.
     static func ordered(_ rows: [AggregateRow], grouped: Bool, orderBy: [AggregateOrder], limit: Int) -> [AggregateRow] {
         guard grouped || !orderBy.isEmpty else { return Array(rows.prefix(max(0, limit))) }
-        let sorted = rows.sorted { a, b in
+        guard limit > 0 else { return [] }
+        func precedes(_ a: AggregateRow, _ b: AggregateRow) -> Bool {
             for order in orderBy {
                 let c = switch order.target {
                 case .group(let i): Value.compare(a.group[i], b.group[i])
@@ -423,7 +426,20 @@ extension Transaction {
             }
             return a.group.lexicographicallyPrecedes(b.group)
         }
-        return Array(sorted.prefix(max(0, limit)))
+        guard limit < rows.count / 4 else { return Array(rows.sorted(by: precedes).prefix(limit)) }
+        var best: [AggregateRow] = []
+        best.reserveCapacity(limit + 1)
+        for row in rows {
+            if best.count == limit, let last = best.last, !precedes(row, last) { continue }
+            var low = 0, high = best.count
+            while low < high {
+                let middle = (low + high) / 2
+                if precedes(row, best[middle]) { high = middle } else { low = middle + 1 }
+            }
+            best.insert(row, at: low)
+            if best.count > limit { best.removeLast() }
+        }
+        return best
     }
 
     /// The rows `planScan(table, equals:, range:)` and `filter` select, counted.
