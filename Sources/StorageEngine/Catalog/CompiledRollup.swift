@@ -40,11 +40,7 @@ final class CompiledRollup: Sendable {
         groupPositions = try rollup.groupBy.map { try schema.columnIndex($0.column) }
         groupTypes = groupPositions.map { schema.columns[$0].type }
         bucketSeconds = rollup.groupBy.map { if case .timeBucket(_, let seconds) = $0 { seconds } else { nil } }
-        switch rollup.predicate {
-        case nil: predicate = nil
-        case .equals(let column, let value): predicate = .equals(try schema.columnIndex(column), value)
-        case .isNotNull(let column): predicate = .isNotNull(try schema.columnIndex(column))
-        }
+        predicate = try CompiledIndex.Predicate(rollup.predicate, schema: schema)
         counters = try rollup.values.enumerated().map { j, value in
             switch value {
             case .count: .count
@@ -64,11 +60,7 @@ final class CompiledRollup: Sendable {
     /// Whether the rollup counts the row.
     @inline(__always)
     func holds(_ values: [Value]) -> Bool {
-        switch predicate {
-        case nil: true
-        case .equals(let p, let expected): values[p] == expected
-        case .isNotNull(let p): !values[p].isNull
-        }
+        predicate?.admits(values) ?? true
     }
 
     /// The group's values of a row: time buckets as their first second.

@@ -91,9 +91,27 @@ final class CompiledTable: Sendable {
 /// the primary key is the key's suffix. Every other index's value is the row encoding of the
 /// primary key and the included columns.
 final class CompiledIndex: Sendable {
+    /// A partial index's (or a rollup's) predicate with its column resolved to a position.
     enum Predicate: Sendable {
         case equals(Int, Value)
         case isNotNull(Int)
+
+        init?(_ predicate: IndexPredicate?, schema: TableSchema) throws {
+            switch predicate {
+            case nil: return nil
+            case .equals(let column, let value): self = .equals(try schema.columnIndex(column), value)
+            case .isNotNull(let column): self = .isNotNull(try schema.columnIndex(column))
+            }
+        }
+
+        /// Whether a row's values satisfy it.
+        @inline(__always)
+        func admits(_ values: [Value]) -> Bool {
+            switch self {
+            case .equals(let p, let expected): values[p] == expected
+            case .isNotNull(let p): !values[p].isNull
+            }
+        }
     }
 
     let definition: IndexDefinition
@@ -120,11 +138,7 @@ final class CompiledIndex: Sendable {
         columnPositions = try index.columns.map { try schema.columnIndex($0) }
         columnTypes = columnPositions.map { schema.columns[$0].type }
         includingPositions = try index.including.map { try schema.columnIndex($0) }
-        switch index.predicate {
-        case nil: predicate = nil
-        case .equals(let column, let value): predicate = .equals(try schema.columnIndex(column), value)
-        case .isNotNull(let column): predicate = .isNotNull(try schema.columnIndex(column))
-        }
+        predicate = try Predicate(index.predicate, schema: schema)
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
         valueTypes = primaryKeyTypes + includingPositions.map { schema.columns[$0].type }
@@ -140,11 +154,7 @@ final class CompiledIndex: Sendable {
     /// Whether a partial index holds the row.
     @inline(__always)
     func holds(_ values: [Value]) -> Bool {
-        switch predicate {
-        case nil: true
-        case .equals(let p, let expected): values[p] == expected
-        case .isNotNull(let p): !values[p].isNull
-        }
+        predicate?.admits(values) ?? true
     }
 
     /// The entry for a row: its key, whether the key alone is unique-checked, its value.
