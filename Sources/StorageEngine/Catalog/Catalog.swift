@@ -15,7 +15,9 @@ extension Transaction {
     /// the schema, under the same counter).
     final func compiledTable(_ name: String) throws -> CompiledTable {
         let counter = header.schemaCounter
+        if let last = lastCompiled, last.counter == counter, last.table.schema.name == name { return last.table }
         if let cached = engine.schemaCache.withLock({ $0[name] }), cached.counter == counter {
+            lastCompiled = (counter, cached.compiled)
             return cached.compiled
         }
         guard let catalog = try tree(Self.catalogTreeName),
@@ -30,6 +32,7 @@ extension Transaction {
         }
         let compiled = try CompiledTable(schema) { try tree($0) }
         engine.schemaCache.withLock { $0[name] = (counter, compiled) }
+        lastCompiled = (counter, compiled)
         return compiled
     }
 

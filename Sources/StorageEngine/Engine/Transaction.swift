@@ -22,6 +22,10 @@ public class Transaction {
     /// its end (commit, rollback, `end`): a leaf remembered while it was n is unchanged and
     /// readable while it is n (`LeafFinger`).
     final var pageWrites = 0
+    /// The table this transaction compiled or found last, and the schema counter it holds
+    /// under: a query asks for its table several times, and this answers without the engine's
+    /// lock (a transaction is used by one task at a time).
+    final var lastCompiled: (counter: UInt64, table: CompiledTable)?
 
     init(engine: StorageEngine) {
         self.engine = engine

@@ -24,7 +24,7 @@ extension Transaction {
     /// The tree a walk reads (the row tree, or the index's) and the key range of the equal
     /// leading values and `lower <= next < upper`, values checked against the columns' types.
     func walkTarget(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
-                    reverse: Bool) throws -> (tree: Tree, range: KeyRange, index: CompiledIndex?) {
+                    reverse: Bool, typesChecked: Bool = false) throws -> (tree: Tree, range: KeyRange, index: CompiledIndex?) {
         let schema = table.schema
         let order: (columns: [String], descending: [Bool], tree: Tree?, index: CompiledIndex?)
         if let indexName {
@@ -40,9 +40,11 @@ extension Transaction {
         guard bounded <= order.columns.count else {
             throw GuildStoreError.invalidSchema("\(prefix.count) equal values and a range exceed the \(order.columns.count) columns of that order")
         }
-        for (i, value) in prefix.enumerated() { try checkType(value, column: order.columns[i], table: table) }
-        if let lower { try checkType(lower, column: order.columns[prefix.count], table: table) }
-        if let upper { try checkType(upper, column: order.columns[prefix.count], table: table) }
+        if !typesChecked {
+            for (i, value) in prefix.enumerated() { try checkType(value, column: order.columns[i], table: table) }
+            if let lower { try checkType(lower, column: order.columns[prefix.count], table: table) }
+            if let upper { try checkType(upper, column: order.columns[prefix.count], table: table) }
+        }
         let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper,
                                   descending: Array(order.descending.prefix(bounded)), reverse: reverse)
         guard let tree = order.tree else { throw GuildStoreError.unknownTable(schema.name) }
@@ -54,7 +56,7 @@ extension Transaction {
     func countEntries(_ plan: ScanPlan) throws -> Int64 {
         precondition(plan.residual.isEmpty, "a plan with residual conditions counts by walking")
         let (tree, range, _) = try walkTarget(try compiledTable(plan.table), index: plan.index, equals: plan.prefix,
-                                              from: plan.range?.from, below: plan.range?.below, reverse: false)
+                                              from: plan.range?.from, below: plan.range?.below, reverse: false, typesChecked: true)
         return Int64(try countEntries(tree, range))
     }
 
@@ -65,9 +67,11 @@ extension Transaction {
     /// row; with `reading`, only the columns at those positions and the primary key's are
     /// decoded, the others hold NULL (or their default).
     func walk(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
-              reverse: Bool, indexOnly: Bool, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
+              reverse: Bool, indexOnly: Bool, reading: [Int]? = nil, typesChecked: Bool = false,
+              _ body: ([Value]) throws -> Bool) throws {
         let schema = table.schema
-        let (tree, range, index) = try walkTarget(table, index: indexName, equals: prefix, from: lower, below: upper, reverse: reverse)
+        let (tree, range, index) = try walkTarget(table, index: indexName, equals: prefix, from: lower, below: upper, reverse: reverse,
+                                                  typesChecked: typesChecked)
         // Captured one by one, so the closure copies no schema per row.
         let rows = table.rowTree
         let tableName = schema.name
@@ -291,18 +295,21 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `order` (as walked) gives `wanted` as it is, walked backwards, or not at all.
     static func matches(_ wanted: [SortKey], _ order: [SortKey], fixed: Set<String>) -> OrderMatch {
-        let wanted = wanted.filter { !fixed.contains($0.column) }
-        let order = order.filter { !fixed.contains($0.column) }
-        guard !wanted.isEmpty else { return .forward }
-        guard wanted.count <= order.count else { return .no }
+        // Both orders without the fixed columns, compared pairwise (no arrays made).
+        func isFixed(_ key: SortKey) -> Bool { !fixed.isEmpty && fixed.contains(key.column) }
+        var (i, j) = (0, 0)
         var direction: OrderMatch?
-        for (w, o) in zip(wanted, order) {
-            guard w.column == o.column else { return .no }
-            let here: OrderMatch = w.descending == o.descending ? .forward : .backward
+        while true {
+            while i < wanted.count, isFixed(wanted[i]) { i += 1 }
+            guard i < wanted.count else { return direction ?? .forward }
+            while j < order.count, isFixed(order[j]) { j += 1 }
+            guard j < order.count, wanted[i].column == order[j].column else { return .no }
+            let here: OrderMatch = wanted[i].descending == order[j].descending ? .forward : .backward
             if let direction, direction != here { return .no }
             direction = here
+            i += 1
+            j += 1
         }
-        return direction ?? .forward
     }
 
     public var description: String {
@@ -481,8 +488,9 @@ extension Transaction {
         }
         let table = try compiledTable(plan.table)
         let reading = reading.map { $0 + plan.residual.map(\.position) }
+        // `planScan` checked the plan's values against their columns.
         try walk(table, index: plan.index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
-                 reverse: plan.reverse, indexOnly: plan.indexOnly, reading: reading) { values in
+                 reverse: plan.reverse, indexOnly: plan.indexOnly, reading: reading, typesChecked: true) { values in
             visited += 1
             for condition in plan.residual where !condition.admits(values) { return true }
             return try body(values)
