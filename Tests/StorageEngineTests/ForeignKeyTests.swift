@@ -66,6 +66,37 @@ struct ForeignKeyTests {
         #expect(Self.bookmarks.childLookup(for: Self.bookmarks.foreignKeys[0]) == .index("idx_bookmarks_channel"))
     }
 
+    @Test("a parent found once and then deleted in the same transaction is looked for again (F4)")
+    func parentsFoundAreForgottenOnDelete() throws {
+        let (directory, engine) = try open("fk-known-parents")
+        defer { directory.remove() }
+        // In one transaction: a channel of guild 1 finds its parent, guild 1 is deleted (with
+        // its channels), and a new channel naming guild 1 must be refused.
+        #expect(throws: GuildStoreError.self) {
+            try engine.write { tx in
+                try tx.insert(["id": .uint(900), "guild_id": .uint(1), "name": "new"], into: "channels")
+                try tx.delete(from: "guilds", key: [.uint(1)])
+                try tx.insert(["id": .uint(901), "guild_id": .uint(1), "name": "late"], into: "channels")
+            }
+        }
+        // The same through a tree-level delete of the guild's row, bypassing the table layer.
+        #expect(throws: GuildStoreError.self) {
+            try engine.write { tx in
+                try tx.insert(["id": .uint(902), "guild_id": .uint(2), "name": "new"], into: "channels")
+                let rows = try #require(try tx.tree("table:guilds"))
+                let deleted = try tx.delete(TupleEncoding.encode([.uint(2)]), in: rows)
+                #expect(deleted)
+                try tx.insert(["id": .uint(903), "guild_id": .uint(2), "name": "late"], into: "channels")
+            }
+        }
+        // Both transactions rolled back: the guilds and their channels are all there.
+        try engine.read { tx in
+            let (guilds, channels) = (try tx.count("guilds"), try tx.count("channels"))
+            #expect(guilds == 2 && channels == 4)
+        }
+        try engine.close()
+    }
+
     @Test("a row naming a missing parent is refused with the table, column and value; NULL references nothing")
     func missingParent() throws {
         let (directory, engine) = try open("fk-parent")

@@ -22,6 +22,9 @@
 ///      caller's `write { }` rolls the whole transaction back.
 /// (F3) A parent row's primary key does not change while children reference it: an update
 ///      that would re-key it throws `.foreignKeyRestricted` (SQL's ON UPDATE NO ACTION).
+/// (F4) A parent row F1 found stays in the write transaction's `knownParents` until the
+///      transaction deletes any key of any tree or drops a tree: only a delete can make a
+///      found parent disappear, so a bulk load looks each guild, user and channel up once.
 ///
 /// Finding the children of a parent row uses, in this order: the child's primary key when
 /// its leading columns are the foreign-key columns (seed 000's guild_members (guild_id,
@@ -112,6 +115,12 @@ struct RowIdentity: Hashable {
 }
 
 /// Everything one delete statement does (F2), worked out before anything is written.
+/// A parent row an insert or update in this transaction found (F4).
+struct ParentRow: Hashable {
+    var table: String
+    var key: [Value]
+}
+
 struct DeletePlan {
     /// Rows to delete, parents before children.
     var deletes: [(schema: TableSchema, row: [Value])] = []
@@ -159,9 +168,13 @@ extension WriteTransaction {
             if let old, try schema.foreignKeyValues(key, in: old) == values { continue }
             // A row may reference itself (a self-referencing key on its own primary key).
             if key.parentTable == schema.name, try schema.primaryKeyValues(row) == values { continue }
-            // Only whether the parent row exists: nothing of it is decoded.
+            // Only whether the parent row exists: nothing of it is decoded. A parent found once
+            // stays found until this transaction deletes a key of any tree (F4).
+            let parent = ParentRow(table: key.parentTable, key: values)
+            if knownParents.contains(parent) { continue }
             let exists = key.parentTable == schema.name ? try fetchRow(schema, key: values) != nil
                                                          : try rowExists(try compiledTable(key.parentTable), key: values)
+            if exists { knownParents.insert(parent) }
             if !exists {
                 throw GuildStoreError.foreignKeyViolation(
                     table: schema.name, column: key.columns.joined(separator: ", "),

@@ -27,6 +27,10 @@ public final class WriteTransaction: Transaction {
     /// Rollup deltas waiting, by the rollup's counter tree, and every tree they will touch (U3).
     var pendingRollups: [String: PendingRollup] = [:]
     var pendingRollupTrees: Set<String> = []
+    /// Parent rows foreign-key checks found in this transaction (F4): emptied by any delete of
+    /// a key from any tree and by dropping a tree, so a parent the transaction removed is
+    /// looked for again.
+    var knownParents: Set<ParentRow> = []
     /// Storage for the next descent's path (`pathToLeaf`), so inserts allocate none.
     var pathStorage: [PathEntry] = []
     private(set) var finished = false
@@ -141,6 +145,7 @@ public final class WriteTransaction: Transaction {
     @discardableResult
     public func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        knownParents.removeAll()  // F4
         let root = try root(of: tree)
         let removed = try key.withUnsafeBytes { try remove(key: $0, root: root) }
         if removed { noteChange(tree.name) }
@@ -154,6 +159,7 @@ public final class WriteTransaction: Transaction {
     public func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard !keys.isEmpty else { return 0 }
+        knownParents.removeAll()  // F4
         for i in keys.indices.dropFirst() where keys[i].precedes(keys[i - 1]) {
             throw GuildStoreError.invalidQuery("delete(sorted:in:) needs keys in ascending order")
         }
@@ -193,6 +199,7 @@ public final class WriteTransaction: Transaction {
     /// Deletes a tree and frees its pages.
     public func dropTree(_ name: String) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        knownParents.removeAll()  // F4
         try flushRollups()  // U3: rollup deltas become puts first
         try applyDeferredPuts()  // D1: before any root changes
         guard let tree = try tree(name) else { throw GuildStoreError.treeNotFound(name) }
