@@ -68,7 +68,7 @@ let package = Package(
         ),
         .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4", "GuildSQLite"]),
         .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
-        .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "GuildSQLite", "TestSupport"]),
+        .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "GuildSQLite", "GuildBench", "TestSupport"]),
         .testTarget(name: "GuildSQLiteTests", dependencies: ["GuildSQLite", "GuildSchema", "TestSupport"]),
         .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildSQLite", "GuildSchema", "StorageEngine", "TestSupport"]),
         // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).

@@ -74,27 +74,18 @@ struct GuildQueryTests {
         let db = fixture.store.database
         for limit in [1, 3, 100] {
             let ours = try await db.read { try $0.activeGuilds(limit: limit) }
-            let sql = try fixture.expected("SELECT id, name, member_count, created_at FROM guilds WHERE is_active = 1 ORDER BY created_at DESC, id DESC LIMIT ?",
-                                           [.integer(Int64(limit))])
+            let sql = try fixture.expected(QueryPattern.activeGuilds.sql, [.integer(Int64(limit))])
             #expect(ours.map { [Self.id($0.id), Self.text($0.name), Self.int($0.memberCount), .integer($0.createdAt)] } == sql)
         }
         #expect(fixture.log.messages.contains { $0.message.contains("idx_guilds_active_created") && $0.message.contains("index only") })
         for guild in fixture.guilds + [999] {
             let ours = try await db.read { try $0.guildMemberCount(guild: guild) }
-            let sql = try fixture.expected("""
-                SELECT g.id, g.name, COUNT(m.user_id) AS member_count FROM guilds g LEFT JOIN members m ON m.guild_id = g.id
-                WHERE g.id = ? GROUP BY g.id
-                """, [Self.id(guild)])
+            let sql = try fixture.expected(QueryPattern.guildMemberCount.sql, [Self.id(guild)])
             #expect((ours.map { [[Self.id($0.id), Self.text($0.name), .integer($0.memberCount)]] } ?? []) == sql)
         }
         let now = fixture.now
         let stats = try await db.read { try $0.guildStats(now: now) }
-        let sql = try fixture.expected("""
-            SELECT g.id, g.name, COUNT(m.user_id) AS member_count, MAX(m.joined_at) AS last_join,
-                   AVG(? - m.joined_at) AS avg_member_age_seconds
-            FROM guilds g LEFT JOIN members m ON m.guild_id = g.id WHERE g.is_active = 1
-            GROUP BY g.id ORDER BY member_count DESC, g.id ASC
-            """, [.integer(now)])
+        let sql = try fixture.expected(QueryPattern.guildStats.sql, [.integer(now)])
         #expect(stats.map { [Self.id($0.id), Self.text($0.name), .integer($0.memberCount), Self.int($0.lastJoin), Self.real($0.averageMemberAgeSeconds)] } == sql)
         #expect(stats.contains { $0.memberCount == 0 }, "an empty active guild is in the fixture")
         try await fixture.close()
@@ -110,29 +101,17 @@ struct GuildQueryTests {
                 let range: [SQLiteValue] = [id(guild), .integer(since), Self.until(until)]
                 for user in try fixture.users(of: guild) {
                     let ours = try await db.read { try $0.userStats(guild: guild, user: user, since: since, until: until) }
-                    let sql = try fixture.expected("""
-                        SELECT COUNT(*) AS message_count, COALESCE(SUM(character_count), 0) AS total_characters,
-                               COUNT(CASE WHEN has_attachment = 1 THEN 1 END) AS attachments
-                        FROM message_events WHERE guild_id = ? AND user_id = ? AND created_at >= ? AND created_at < ?
-                        """, [id(guild), id(user), .integer(since), Self.until(until)])
+                    let sql = try fixture.expected(QueryPattern.userStats.sql, [id(guild), id(user), .integer(since), Self.until(until)])
                     #expect([[.integer(ours.messageCount), .integer(ours.totalCharacters), .integer(ours.attachments)]] == sql)
                 }
                 for limit in [3, 50] {
                     let ours = try await db.read { try $0.leaderboard(guild: guild, since: since, until: until, limit: limit) }
-                    let sql = try fixture.expected("""
-                        SELECT user_id, COUNT(*) AS message_count, RANK() OVER (ORDER BY COUNT(*) DESC) AS rank
-                        FROM message_events WHERE guild_id = ? AND created_at >= ? AND created_at < ?
-                        GROUP BY user_id ORDER BY message_count DESC, user_id ASC LIMIT ?
-                        """, range + [.integer(Int64(limit))])
+                    let sql = try fixture.expected(QueryPattern.leaderboard.sql, range + [.integer(Int64(limit))])
                     #expect(ours.map { [id($0.userID), .integer($0.messageCount), .integer($0.rank)] } == sql, "guild \(guild)")
                     if Set(ours.map(\.rank)).count < ours.count { sawTie = true }
                 }
                 let hourly = try await db.read { try $0.hourlyActivity(guild: guild, since: since, until: until) }
-                let sql = try fixture.expected("""
-                    SELECT created_at / 3600 * 3600 AS hour, COUNT(*) AS messages, COUNT(DISTINCT user_id) AS unique_users
-                    FROM message_events WHERE guild_id = ? AND created_at >= ? AND created_at < ?
-                    GROUP BY hour ORDER BY hour
-                    """, range)
+                let sql = try fixture.expected(QueryPattern.hourlyActivity.sql, range)
                 #expect(hourly.map { [.integer($0.hour), .integer($0.messages), .integer($0.uniqueUsers)] } == sql)
             }
         }
@@ -191,26 +170,16 @@ struct GuildQueryTests {
             for (since, until) in fixture.ranges {
                 let range: [SQLiteValue] = [id(guild), .integer(since), Self.until(until)]
                 let voice = try await db.read { try $0.voiceActivity(guild: guild, since: since, until: until, limit: 10) }
-                let voiceSQL = try fixture.expected("""
-                    SELECT user_id, SUM(duration) AS total_voice_time, COUNT(*) AS session_count
-                    FROM voice_events WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND event_type = 'leave'
-                    GROUP BY user_id ORDER BY total_voice_time DESC, user_id ASC LIMIT ?
-                    """, range + [.integer(10)])
+                let voiceSQL = try fixture.expected(QueryPattern.voiceActivity.sql, range + [.integer(10)])
                 #expect(voice.map { [id($0.userID), .integer($0.totalVoiceTime), .integer($0.sessionCount)] } == voiceSQL)
                 for bucket in TimeBucket.allCases {
                     let growth = try await db.read { try $0.memberGrowth(guild: guild, since: since, until: until, bucket: bucket) }
-                    let growthSQL = try fixture.expected("""
-                        SELECT created_at / ? * ? AS bucket, SUM(event_type = 'join') AS joins, SUM(event_type = 'leave') AS leaves
-                        FROM member_events WHERE guild_id = ? AND created_at >= ? AND created_at < ?
-                        GROUP BY bucket ORDER BY bucket
-                        """, [.integer(bucket.rawValue), .integer(bucket.rawValue)] + range)
+                    let growthSQL = try fixture.expected(QueryPattern.memberGrowthHour.sql,
+                                                         [.integer(bucket.rawValue), .integer(bucket.rawValue)] + range)
                     #expect(growth.map { [.integer($0.bucket), .integer($0.joins), .integer($0.leaves)] } == growthSQL)
                 }
                 let presence = try await db.read { try $0.presenceDistribution(guild: guild, since: since, until: until) }
-                let presenceSQL = try fixture.expected("""
-                    SELECT status, COUNT(*) AS events FROM presence_events WHERE guild_id = ? AND created_at >= ? AND created_at < ?
-                    GROUP BY status ORDER BY events DESC, status ASC
-                    """, range)
+                let presenceSQL = try fixture.expected(QueryPattern.presenceDistribution.sql, range)
                 #expect(presence.map { [Self.text($0.status), .integer($0.events)] } == presenceSQL)
             }
         }
@@ -224,24 +193,14 @@ struct GuildQueryTests {
         var anyActive = false
         for guild in fixture.guilds {
             let ours = try await db.read { try $0.activeUsers(guild: guild) }
-            let sql = try fixture.expected("""
-                SELECT m.user_id, p.status FROM members m
-                JOIN presence_events p ON p.id = (SELECT id FROM presence_events
-                    WHERE guild_id = m.guild_id AND user_id = m.user_id ORDER BY created_at DESC, id DESC LIMIT 1)
-                WHERE m.guild_id = ? AND p.status <> 'offline' ORDER BY m.user_id
-                """, [id(guild)])
+            let sql = try fixture.expected(QueryPattern.activeUsers.sql, [id(guild)])
             #expect(ours.map { [id($0.userID), .text($0.status)] } == sql)
             anyActive = anyActive || !ours.isEmpty
         }
         #expect(anyActive)
         for now in [fixture.now - 30 * 86_400, fixture.now, fixture.now + 30 * 86_400] {
             let ours = try await db.read { try $0.dueReminders(now: now) }
-            let sql = try fixture.expected("""
-                SELECT id, guild_id, channel_id, message_id, title, last_reminder + interval_minutes * 60 AS due_at
-                FROM reminder_events
-                WHERE is_paused = 0 AND (last_reminder IS NULL OR last_reminder + interval_minutes * 60 <= ?)
-                ORDER BY due_at, id
-                """, [.integer(now)])
+            let sql = try fixture.expected(QueryPattern.dueReminders.sql, [.integer(now)])
             #expect(ours.map { [id($0.id), id($0.guildID), id($0.channelID), id($0.messageID), .text($0.title), Self.int($0.dueAt)] } == sql)
         }
         let events = try fixture.expected("SELECT id FROM reminder_events ORDER BY id", []).compactMap { row -> UInt64? in
@@ -250,12 +209,7 @@ struct GuildQueryTests {
         #expect(!events.isEmpty)
         for event in events + [1] {
             let ours = try await db.read { try $0.reminderTargets(event: event) }
-            let sql = try fixture.expected("""
-                SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id
-                WHERE m.guild_id = (SELECT guild_id FROM reminder_events WHERE id = ?) AND u.bot = 0
-                  AND NOT EXISTS (SELECT 1 FROM reactions r WHERE r.event_id = ? AND r.user_id = m.user_id)
-                ORDER BY m.user_id
-                """, [id(event), id(event)])
+            let sql = try fixture.expected(QueryPattern.reminderTargets.sql, [id(event), id(event)])
             #expect(ours.map { [id($0)] } == sql)
         }
         try await fixture.close()

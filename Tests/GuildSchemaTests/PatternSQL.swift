@@ -1,3 +1,4 @@
+import GuildBench
 import GuildSQLite
 import StorageEngine
 @testable import GuildSchema
@@ -42,79 +43,22 @@ enum QueryPattern: String, CaseIterable, Sendable {
     case dueReminders = "due-reminders"
     case reminderTargets = "reminder-targets"
 
-    /// The issue's SQL, for seed 004's schema as `SQLiteExport` writes it with integer ids.
+    /// The issue's SQL, for seed 004's schema as `SQLiteExport` writes it with integer ids: the
+    /// one definition the benchmark prepares too (`GuildQueryPattern.sql`).
     var sql: String {
         switch self {
-        case .activeGuilds:
-            "SELECT id, name, member_count, created_at FROM guilds WHERE is_active = 1 ORDER BY created_at DESC, id DESC LIMIT ?"
-        case .guildMemberCount:
-            """
-            SELECT g.id, g.name, COUNT(m.user_id) AS member_count FROM guilds g LEFT JOIN members m ON m.guild_id = g.id
-            WHERE g.id = ? GROUP BY g.id
-            """
-        case .guildStats:
-            """
-            SELECT g.id, g.name, COUNT(m.user_id) AS member_count, MAX(m.joined_at) AS last_join,
-                   AVG(? - m.joined_at) AS avg_member_age_seconds
-            FROM guilds g LEFT JOIN members m ON m.guild_id = g.id WHERE g.is_active = 1
-            GROUP BY g.id ORDER BY member_count DESC, g.id ASC
-            """
-        case .userStats:
-            """
-            SELECT COUNT(*) AS message_count, COALESCE(SUM(character_count), 0) AS total_characters,
-                   COUNT(CASE WHEN has_attachment = 1 THEN 1 END) AS attachments
-            FROM message_events WHERE guild_id = ? AND user_id = ? AND created_at >= ? AND created_at < ?
-            """
-        case .leaderboard:
-            """
-            SELECT user_id, COUNT(*) AS message_count, RANK() OVER (ORDER BY COUNT(*) DESC) AS rank
-            FROM message_events WHERE guild_id = ? AND created_at >= ? AND created_at < ?
-            GROUP BY user_id ORDER BY message_count DESC, user_id ASC LIMIT ?
-            """
-        case .voiceActivity:
-            """
-            SELECT user_id, SUM(duration) AS total_voice_time, COUNT(*) AS session_count
-            FROM voice_events WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND event_type = 'leave'
-            GROUP BY user_id ORDER BY total_voice_time DESC, user_id ASC LIMIT ?
-            """
-        case .hourlyActivity:
-            """
-            SELECT created_at / 3600 * 3600 AS hour, COUNT(*) AS messages, COUNT(DISTINCT user_id) AS unique_users
-            FROM message_events WHERE guild_id = ? AND created_at >= ? AND created_at < ?
-            GROUP BY hour ORDER BY hour
-            """
-        case .memberGrowthHour, .memberGrowthDay:
-            """
-            SELECT created_at / ? * ? AS bucket, SUM(event_type = 'join') AS joins, SUM(event_type = 'leave') AS leaves
-            FROM member_events WHERE guild_id = ? AND created_at >= ? AND created_at < ?
-            GROUP BY bucket ORDER BY bucket
-            """
-        case .presenceDistribution:
-            """
-            SELECT status, COUNT(*) AS events FROM presence_events WHERE guild_id = ? AND created_at >= ? AND created_at < ?
-            GROUP BY status ORDER BY events DESC, status ASC
-            """
-        case .activeUsers:
-            """
-            SELECT m.user_id, p.status FROM members m
-            JOIN presence_events p ON p.id = (SELECT id FROM presence_events
-                WHERE guild_id = m.guild_id AND user_id = m.user_id ORDER BY created_at DESC, id DESC LIMIT 1)
-            WHERE m.guild_id = ? AND p.status <> 'offline' ORDER BY m.user_id
-            """
-        case .dueReminders:
-            """
-            SELECT id, guild_id, channel_id, message_id, title, last_reminder + interval_minutes * 60 AS due_at
-            FROM reminder_events
-            WHERE is_paused = 0 AND (last_reminder IS NULL OR last_reminder + interval_minutes * 60 <= ?)
-            ORDER BY due_at, id
-            """
-        case .reminderTargets:
-            """
-            SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id
-            WHERE m.guild_id = (SELECT guild_id FROM reminder_events WHERE id = ?) AND u.bot = 0
-              AND NOT EXISTS (SELECT 1 FROM reactions r WHERE r.event_id = ? AND r.user_id = m.user_id)
-            ORDER BY m.user_id
-            """
+        case .activeGuilds: GuildQueryPattern.activeGuilds.sql
+        case .guildMemberCount: GuildQueryPattern.guildMemberCount.sql
+        case .guildStats: GuildQueryPattern.guildStats.sql
+        case .userStats: GuildQueryPattern.userStats.sql
+        case .leaderboard: GuildQueryPattern.leaderboard.sql
+        case .voiceActivity: GuildQueryPattern.voiceActivity.sql
+        case .hourlyActivity: GuildQueryPattern.hourlyActivity.sql
+        case .memberGrowthHour, .memberGrowthDay: GuildQueryPattern.memberGrowth.sql
+        case .presenceDistribution: GuildQueryPattern.presenceDistribution.sql
+        case .activeUsers: GuildQueryPattern.activeUsers.sql
+        case .dueReminders: GuildQueryPattern.dueReminders.sql
+        case .reminderTargets: GuildQueryPattern.reminderTargets.sql
         }
     }
 
