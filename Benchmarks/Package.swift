@@ -18,6 +18,13 @@
 // - Tables: seed 004's message_events with its four indexes: 1M-row bulk insert (rows per
 //   second, file bytes per row) and an index range scan with an aggregate, GuildStore's table
 //   API against SQLite with integer and with TEXT ids.
+//// - CLibPQ: system library shim for libpq, PostgreSQL's C client (pkg-config `libpq`, Debian
+//   `libpq-dev`); only Patterns links it.
+// - Patterns: GuildBench's workloads (`guildstore bench`: every query pattern on three inputs,
+//   point lookups, bulk ingest, durable commits by 1 / 8 / 64 writers, retention, open with a
+//   WAL) on the small profile, one benchmark per (workload, contender), answers checked equal
+//   first: GuildStore, SQLite with seed 004's indexes and with the covering indexes, GRDB.swift
+//   7, and PostgreSQL 15 on a throwaway cluster when its server binaries are installed.
 //
 // Run: `swift package benchmark` from this directory (see README.md).
 import PackageDescription
@@ -28,6 +35,7 @@ let package = Package(
     dependencies: [
         .package(name: "GuildStore", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -39,6 +47,11 @@ let package = Package(
             name: "CLMDB",
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
         .target(name: "BenchmarkSupport", dependencies: ["CSQLite3"]),
         .executableTarget(
@@ -77,6 +90,20 @@ let package = Package(
                 "CSQLite3",
             ],
             path: "Benchmarks/Tables",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "Patterns",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "GuildBench", package: "GuildStore"),
+                .product(name: "GuildSchema", package: "GuildStore"),
+                .product(name: "StorageEngine", package: "GuildStore"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "CLibPQ",
+            ],
+            path: "Benchmarks/Patterns",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],
