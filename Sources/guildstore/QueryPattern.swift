@@ -1,4 +1,5 @@
 import ArgumentParser
+import GuildBench
 import GuildSchema
 import StorageEngine
 
@@ -19,38 +20,14 @@ struct QueryInputs: Sendable {
     }
 }
 
-/// The seeds' query patterns by their command-line names, each with the SQL's column names
-/// (the keys of `--json` rows) and the typed method that answers it.
-enum QueryPattern: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case activeGuilds = "active-guilds"
-    case guildMemberCount = "guild-member-count"
-    case guildStats = "guild-stats"
-    case userStats = "user-stats"
-    case leaderboard
-    case voiceActivity = "voice-activity"
-    case hourlyActivity = "hourly-activity"
-    case memberGrowth = "member-growth"
-    case presenceDistribution = "presence-distribution"
-    case activeUsers = "active-users"
-    case dueReminders = "due-reminders"
-    case reminderTargets = "reminder-targets"
+/// The seeds' query patterns by their command-line names: `GuildBench`'s one list of them
+/// (names, result columns, SQL), with what the command line adds: the options each needs and
+/// the typed method that answers it.
+typealias QueryPattern = GuildQueryPattern
 
-    var columns: [String] {
-        switch self {
-        case .activeGuilds: ["id", "name", "member_count", "created_at"]
-        case .guildMemberCount: ["id", "name", "member_count"]
-        case .guildStats: ["id", "name", "member_count", "last_join", "avg_member_age_seconds"]
-        case .userStats: ["message_count", "total_characters", "attachments"]
-        case .leaderboard: ["user_id", "message_count", "rank"]
-        case .voiceActivity: ["user_id", "total_voice_time", "session_count"]
-        case .hourlyActivity: ["hour", "messages", "unique_users"]
-        case .memberGrowth: ["bucket", "joins", "leaves"]
-        case .presenceDistribution: ["status", "events"]
-        case .activeUsers: ["user_id", "status"]
-        case .dueReminders: ["id", "guild_id", "channel_id", "message_id", "title", "due_at"]
-        case .reminderTargets: ["user_id"]
-        }
-    }
+extension GuildQueryPattern: ExpressibleByArgument {
+    /// The SQL's column names (the keys of `--json` rows).
+    var columnNames: [String] { columns.map(\.name) }
 
     /// The options the pattern cannot run without.
     var requiredOptions: [String] {
@@ -62,7 +39,7 @@ enum QueryPattern: String, CaseIterable, ExpressibleByArgument, Sendable {
         }
     }
 
-    /// Runs the pattern on a snapshot; one array of values per result row, in `columns` order.
+    /// Runs the pattern on a snapshot; one array of values per result row, in `columnNames` order.
     func run(_ tx: Transaction, _ inputs: QueryInputs) throws -> [[JSONValue]] {
         switch self {
         case .activeGuilds:
@@ -122,13 +99,13 @@ enum QueryPattern: String, CaseIterable, ExpressibleByArgument, Sendable {
     /// `{"pattern": ..., "rows": [{column: value, ...}, ...]}`.
     func json(_ rows: [[JSONValue]]) -> JSONValue {
         .object([("pattern", .string(rawValue)),
-                 ("rows", .array(rows.map { row in .object(Array(zip(columns, row))) }))])
+                 ("rows", .array(rows.map { row in .object(Array(zip(columnNames, row))) }))])
     }
 
     /// A text table: a header line, then one line per row, columns padded to their widest cell.
     func table(_ rows: [[JSONValue]]) -> String {
-        let cells = [columns] + rows.map { $0.map(\.cell) }
-        var widths = columns.map(\.count)
+        let cells = [columnNames] + rows.map { $0.map(\.cell) }
+        var widths = columnNames.map(\.count)
         for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return cells.map { row in
             // Padded by Characters (NSString's padding counts UTF-16 units and would cut an emoji).
