@@ -46,7 +46,7 @@ extension WriteTransaction {
             let name = rollup.treeName
             if pendingRollups[name] == nil {
                 pendingRollups[name] = PendingRollup(rollup: rollup)
-                for tree in rollup.trees.keys { pendingRollupTrees.insert(tree) }
+                for tree in rollup.trees.values { pendingRollupRoots[tree.root] = name }
             }
             let width = rollup.width
             rollup.add(row, sign: sign, to: &pendingRollups[name, default: PendingRollup(rollup: rollup)]
@@ -60,12 +60,6 @@ extension WriteTransaction {
         }
     }
 
-    /// Flushes the rollup that owns tree `name`, if its deltas wait (U3).
-    func flushRollup(owningTree name: String) throws {
-        let owner = name.split(separator: "#", maxSplits: 1).first.map(String.init) ?? name
-        try flushRollup(named: owner)
-    }
-
     /// Flushes every rollup whose deltas wait (U3).
     func flushRollups() throws {
         while let name = pendingRollups.keys.first { try flushRollup(named: name) }
@@ -74,9 +68,9 @@ extension WriteTransaction {
     /// Writes a rollup's waiting deltas into its trees, in key order: distinct counts first
     /// (a value whose count leaves or reaches zero moves its group's distinct counter), then
     /// the counters. A group whose rows reach zero loses its entry (U1).
-    private func flushRollup(named name: String) throws {
+    func flushRollup(named name: String) throws {
         guard var pending = pendingRollups.removeValue(forKey: name) else { return }
-        for tree in pending.rollup.trees.keys { pendingRollupTrees.remove(tree) }
+        for tree in pending.rollup.trees.values { pendingRollupRoots[tree.root] = nil }
         let rollup = pending.rollup
         let zeros = [Int128](repeating: 0, count: rollup.width)
         func corrupt(_ what: String) -> GuildStoreError {

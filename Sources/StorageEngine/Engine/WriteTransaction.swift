@@ -24,9 +24,11 @@ public final class WriteTransaction: Transaction {
     /// Entries of trees whose inserts wait to be applied in key order (`deferPut`): per tree
     /// (a table's non-unique indexes), the entries in the order they were put (D1).
     var deferredPuts: [DeferredPuts] = []
-    /// Rollup deltas waiting, by the rollup's counter tree, and every tree they will touch (U3).
+    /// Rollup deltas waiting, by the rollup's counter tree, and the rollup that owns each tree
+    /// they will touch, by the tree's root (U3; roots do not move while deltas wait, as D1 says
+    /// of deferred puts, so a root names its tree).
     var pendingRollups: [String: PendingRollup] = [:]
-    var pendingRollupTrees: Set<String> = []
+    var pendingRollupRoots: [UInt32: String] = [:]
     /// Parent rows foreign-key checks found in this transaction (F4): emptied by any delete of
     /// a key from any tree and by dropping a tree, so a parent the transaction removed is
     /// looked for again.
@@ -68,7 +70,7 @@ public final class WriteTransaction: Transaction {
     /// D1: every read or write of a tree finds its root here, so the tree's deferred puts are
     /// applied first.
     override func root(of tree: Tree) throws -> UInt32 {
-        if !pendingRollupTrees.isEmpty, pendingRollupTrees.contains(tree.name) { try flushRollup(owningTree: tree.name) }  // U3
+        if !pendingRollupRoots.isEmpty, let owner = pendingRollupRoots[tree.root] { try flushRollup(named: owner) }  // U3
         if !deferredPuts.isEmpty, deferredPuts.contains(where: { $0.tree.root == tree.root }) {
             try applyDeferredPuts(of: tree.root)
         }
@@ -294,7 +296,7 @@ public final class WriteTransaction: Transaction {
         dirty.removeAll()
         deferredPuts.removeAll()
         pendingRollups.removeAll()
-        pendingRollupTrees.removeAll()
+        pendingRollupRoots.removeAll()
         engine.releaseWriter()
     }
 
