@@ -6,20 +6,21 @@
 // - CLZ4: system library shim for liblz4 (pkg-config `liblz4`, Debian `liblz4-dev`).
 // - CGuildStoreSupport: a few lines of C the engine cannot express in Swift: hardware CRC32C
 //   (SSE4.2 when the CPU has it, a table otherwise) and a relaxed atomic bitset.
-// - StorageEngine: File, Pager, WAL, BTree, Engine and Database layers in one module, so page
-//   reads inline across layers (see ../shared/DESIGN.md). swift-log carries its warnings.
-// - GuildSchema: the seeds' guild / member / event schema as typed records, migrations, the
-//   query patterns as typed methods, and the deterministic fixture generator.
-// - GuildSQLite: SQLite import and export of seed 004's schema and a small SQLite connection
+// - GuildStoreEngine: File, Pager, WAL, BTree, Engine and Database layers in one module, so page
+//   reads inline across layers (see docs/architecture.md). swift-log carries its warnings.
+// - GuildStore: the bot's front door. The seeds' guild / member / event schema as typed
+//   records, migrations, the query patterns as typed methods, and the deterministic fixture
+//   generator; it re-exports GuildStoreEngine, so `import GuildStore` is the one import a bot needs.
+// - GuildStoreSQLite: SQLite import and export of seed 004's schema and a small SQLite connection
 //   (the system libsqlite3): the command line and the tests use it; a bot linking
-//   GuildSchema links no SQLite.
+//   GuildStore links no SQLite.
 // - GuildBench: the query-pattern benchmark (`guildstore bench`, and the Benchmarks package's
 //   `Patterns` suite): the seeds' patterns as workloads run side by side on GuildStore and on
 //   SQLite (seed 004's indexes, and the same covering indexes GuildStore declares), answers
 //   checked equal before any timing, and the report (text, JSON, Markdown, SVG).
 // - guildstore: the operator's command line (swift-argument-parser).
 // - CSQLite: system library shim for SQLite (pkg-config `sqlite3`, Debian `libsqlite3-dev`);
-//   GuildSQLite and the tests link it.
+//   GuildStoreSQLite and the tests link it.
 //
 // Benchmarks live in their own package under Benchmarks/ so the test build does not compile
 // package-benchmark and the comparison databases.
@@ -29,8 +30,9 @@ let package = Package(
     name: "GuildStore",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "StorageEngine", targets: ["StorageEngine"]),
-        .library(name: "GuildSchema", targets: ["GuildSchema"]),
+        .library(name: "GuildStore", targets: ["GuildStore"]),
+        .library(name: "GuildStoreEngine", targets: ["GuildStoreEngine"]),
+        .library(name: "GuildStoreSQLite", targets: ["GuildStoreSQLite"]),
         .library(name: "GuildBench", targets: ["GuildBench"]),
         .executable(name: "guildstore", targets: ["guildstore"]),
     ],
@@ -51,28 +53,28 @@ let package = Package(
         ),
         .target(name: "CGuildStoreSupport"),
         .target(
-            name: "StorageEngine",
+            name: "GuildStoreEngine",
             dependencies: ["CLZ4", "CGuildStoreSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "GuildSchema", dependencies: ["StorageEngine"]),
-        .target(name: "GuildSQLite", dependencies: ["GuildSchema", "StorageEngine", "CSQLite"]),
-        .target(name: "GuildBench", dependencies: ["GuildSchema", "GuildSQLite", "StorageEngine"]),
+        .target(name: "GuildStore", dependencies: ["GuildStoreEngine"]),
+        .target(name: "GuildStoreSQLite", dependencies: ["GuildStore", "GuildStoreEngine", "CSQLite"]),
+        .target(name: "GuildBench", dependencies: ["GuildStore", "GuildStoreSQLite", "GuildStoreEngine"]),
         .executableTarget(
             name: "guildstore",
-            dependencies: ["GuildSchema", "GuildSQLite", "GuildBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["GuildStore", "GuildStoreSQLite", "GuildBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["StorageEngine", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["GuildStoreEngine", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "StorageEngineTests", dependencies: ["StorageEngine", "TestSupport", "CLZ4", "GuildSQLite"]),
-        .testTarget(name: "CrashTests", dependencies: ["StorageEngine", "TestSupport"]),
-        .testTarget(name: "GuildSchemaTests", dependencies: ["GuildSchema", "GuildSQLite", "GuildBench", "TestSupport"]),
-        .testTarget(name: "GuildSQLiteTests", dependencies: ["GuildSQLite", "GuildSchema", "TestSupport"]),
-        .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildSQLite", "GuildSchema", "StorageEngine", "TestSupport"]),
+        .testTarget(name: "GuildStoreEngineTests", dependencies: ["GuildStoreEngine", "TestSupport", "CLZ4", "GuildStoreSQLite"]),
+        .testTarget(name: "CrashTests", dependencies: ["GuildStoreEngine", "TestSupport"]),
+        .testTarget(name: "GuildStoreTests", dependencies: ["GuildStore", "GuildStoreSQLite", "GuildBench", "TestSupport"]),
+        .testTarget(name: "GuildStoreSQLiteTests", dependencies: ["GuildStoreSQLite", "GuildStore", "TestSupport"]),
+        .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildStoreSQLite", "GuildStore", "GuildStoreEngine", "TestSupport"]),
         // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).
-        .testTarget(name: "CLITests", dependencies: ["GuildSQLite", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["GuildStoreSQLite", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -56,14 +56,14 @@ let package = Package(
         .target(name: "BenchmarkSupport", dependencies: ["CSQLite3"]),
         .executableTarget(
             name: "LeafCoding",
-            dependencies: [.product(name: "StorageEngine", package: "GuildStore")]
+            dependencies: [.product(name: "GuildStoreEngine", package: "GuildStore")]
         ),
         .executableTarget(
             name: "EngineCore",
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StorageEngine", package: "GuildStore"),
+                .product(name: "GuildStoreEngine", package: "GuildStore"),
                 "CSQLite3",
                 "CLMDB",
             ],
@@ -75,7 +75,7 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StorageEngine", package: "GuildStore"),
+                .product(name: "GuildStoreEngine", package: "GuildStore"),
                 "CSQLite3",
             ],
             path: "Benchmarks/Concurrency",
@@ -86,7 +86,7 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StorageEngine", package: "GuildStore"),
+                .product(name: "GuildStoreEngine", package: "GuildStore"),
                 "CSQLite3",
             ],
             path: "Benchmarks/Tables",
@@ -98,8 +98,8 @@ let package = Package(
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "GuildBench", package: "GuildStore"),
-                .product(name: "GuildSchema", package: "GuildStore"),
-                .product(name: "StorageEngine", package: "GuildStore"),
+                .product(name: "GuildStore", package: "GuildStore"),
+                .product(name: "GuildStoreEngine", package: "GuildStore"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 "CLibPQ",
             ],

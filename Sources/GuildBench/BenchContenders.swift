@@ -1,4 +1,4 @@
-import StorageEngine
+import GuildStoreEngine
 
 /// The three contenders of `guildstore bench`, in report order: GuildStore (whose speed the
 /// ratios are about), SQLite with seed 004's indexes (whose answers are the specification),

@@ -1,6 +1,6 @@
 import Foundation
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// One whole benchmark on a seeded GuildStore database: makes its SQLite twin (`SQLiteTwin`),
 /// finds the subjects (`BenchSubjects`), runs the read workloads on the three contenders, the

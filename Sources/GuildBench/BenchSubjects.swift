@@ -1,4 +1,4 @@
-import GuildSQLite
+import GuildStoreSQLite
 
 /// What the workloads ask about, found in the data itself (through the seed-index SQLite
 /// twin, which holds the same rows as the GuildStore database):

@@ -1,4 +1,4 @@
-import GuildSQLite
+import GuildStoreSQLite
 
 /// What kind of value a result column holds, so a SQLite integer in an id column becomes the
 /// same canonical value as GuildStore's `UInt64`.

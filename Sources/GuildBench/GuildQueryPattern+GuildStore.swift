@@ -1,5 +1,5 @@
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// Each pattern through GuildStore's public API: the typed method on a transaction. The
 /// typed result is kept as it is; the returned answer turns it into canonical rows (in

@@ -1,4 +1,4 @@
-import GuildSQLite
+import GuildStoreSQLite
 
 /// Each pattern as the SQL that specifies it (the README's table), over the SQLite file
 /// `SQLiteExport` writes with integer ids, and the parameters a `PatternInputs` binds to it.

@@ -1,5 +1,5 @@
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// GuildStore as a bot uses it: each run is one `Database.read` (or `write`) calling the
 /// public typed methods, so the time includes taking the snapshot, as a bot's call does.
@@ -93,18 +93,18 @@ public final class GuildStoreContender: BenchContender {
     }
 
     /// Each run: a fresh copy of the template (guild schema, every migration, the parents, no
-    /// events) opened through `GuildStore.open` off the clock; on the clock, the events
+    /// events) opened through `GuildDatabase.open` off the clock; on the clock, the events
     /// through the public insert API (`IngestRecord.apply`, which keeps every index and
     /// rollup) in write transactions of `batchSize`. The answer: each event table's rows.
     private func prepareIngest(_ ingest: BulkIngest, workload: Workload) async throws -> PreparedWorkload {
         let target = try folder(for: workload) + "/ingest.gsdb"
         let materials = try await ingest.source.materials()
         let batches = materials.batches(of: ingest.batchSize)
-        var store: GuildStore?
+        var store: GuildDatabase?
         return PreparedWorkload(
             setUp: {
                 try DatabaseFiles.copy(materials.guildStoreTemplate, to: target)
-                store = try await GuildStore.open(DatabaseConfiguration(.file(target)))
+                store = try await GuildDatabase.open(DatabaseConfiguration(.file(target)))
             },
             tearDown: {
                 try await store?.close()
@@ -126,7 +126,7 @@ public final class GuildStoreContender: BenchContender {
     /// Off the clock, once: a copy of this database given the plan's commits (automatic
     /// checkpoints off; `.normal`, as no crash comes between them and the copy) and closed,
     /// which leaves them in its WAL. Each run opens a
-    /// fresh copy of that (file and WAL) through `GuildStore.open` and reads the last
+    /// fresh copy of that (file and WAL) through `GuildDatabase.open` and reads the last
     /// committed row: the clock covers the open, the WAL's recovery and the first read.
     private func prepareOpen(_ plan: DurableCommits, workload: Workload) async throws -> PreparedWorkload {
         guard let source = path else { throw BenchError.unsupportedWorkload(workload: workload.name, contender: name) }
@@ -134,7 +134,7 @@ public final class GuildStoreContender: BenchContender {
         let template = folder + "/wal-template.gsdb", target = folder + "/wal-open.gsdb"
         _ = try await database.checkpoint(.truncate)
         try DatabaseFiles.copy(source, to: template)
-        let writer = try await GuildStore.open(DatabaseConfiguration(.file(template), synchronous: .normal, checkpointThreshold: 0))
+        let writer = try await GuildDatabase.open(DatabaseConfiguration(.file(template), synchronous: .normal, checkpointThreshold: 0))
         let frames: Int
         do {
             for id in plan.ids(run: 0) {
@@ -148,7 +148,7 @@ public final class GuildStoreContender: BenchContender {
         try await writer.close()
         let bytes = StorageFootprint.size(template + "-wal")
         let last = plan.ids(run: 0).upperBound - 1
-        var store: GuildStore?
+        var store: GuildDatabase?
         return PreparedWorkload(
             setUp: { try DatabaseFiles.copy(template, to: target) },
             tearDown: {
@@ -157,7 +157,7 @@ public final class GuildStoreContender: BenchContender {
             },
             note: "\(plan.commits) commits left \(frames) frames (\(ReportFormatting.megabytes(bytes))) in the WAL",
             execute: {
-                let opened = try await GuildStore.open(DatabaseConfiguration(.file(target), synchronous: .full))
+                let opened = try await GuildDatabase.open(DatabaseConfiguration(.file(target), synchronous: .full))
                 store = opened
                 let event = try await opened.database.read { tx in try tx.get(MessageEvent.self, key: [.uint(last)]) }
                 return DeferredAnswer { event.map { [Self.lookupRow($0)] } ?? [] }

@@ -1,7 +1,7 @@
 import Foundation
-import GuildSchema
-import GuildSQLite
-import StorageEngine
+import GuildStore
+import GuildStoreSQLite
+import GuildStoreEngine
 
 /// What a bulk ingest loads and the empty databases it loads into, made once, by the first
 /// contender that prepares the workload, in `folder`:
@@ -9,7 +9,7 @@ import StorageEngine
 /// - the events: the gateway events (message, voice, member and presence events) of
 ///   `FixtureGenerator(profile:)` with its default seed, in the generator's (time) order:
 ///   deterministic, the same on every contender;
-/// - `guildstore.gsdb`: a database opened through `GuildStore.open`, so every migration
+/// - `guildstore.gsdb`: a database opened through `GuildDatabase.open`, so every migration
 ///   applied (indexes and the rollups of `0002_activity_rollups` included), holding the
 ///   profile's guilds, users, channels and members and no event;
 /// - `seed.sqlite`: its export with integer ids (seed 004's schema and indexes, the same
@@ -67,7 +67,7 @@ public actor IngestSource {
         let guildStorePath = folder + "/guildstore.gsdb", sqlitePath = folder + "/seed.sqlite"
         try DatabaseFiles.remove(guildStorePath)
         try DatabaseFiles.remove(sqlitePath)
-        let store = try await GuildStore.open(DatabaseConfiguration(.file(guildStorePath)))
+        let store = try await GuildDatabase.open(DatabaseConfiguration(.file(guildStorePath)))
         do {
             var start = 0
             while start < parents.count {

@@ -1,4 +1,4 @@
-import GuildSchema
+import GuildStore
 
 /// What one run of a query pattern is asked: the same values go to GuildStore's typed method
 /// and, bound as parameters, to the pattern's SQL. A pattern reads only the inputs it takes

@@ -1,7 +1,7 @@
 import Foundation
-import GuildSchema
-import GuildSQLite
-import StorageEngine
+import GuildStore
+import GuildStoreSQLite
+import GuildStoreEngine
 
 /// The two SQLite files the benchmark compares with, holding exactly the GuildStore
 /// database's rows: `seed` is `SQLiteExport`'s file with integer ids (seed 004's schema and

@@ -1,7 +1,7 @@
 import Foundation
-import GuildSchema
-import GuildSQLite
-import StorageEngine
+import GuildStore
+import GuildStoreSQLite
+import GuildStoreEngine
 
 /// Throwaway copies of the three databases for the write workloads (durable commits,
 /// retention, ...), in a folder of their own that `remove()` deletes: the databases the reads
@@ -17,7 +17,7 @@ public final class ScratchCopies {
     public let guildStorePath: String
     public let seedPath: String
     public let coveringPath: String
-    private var store: GuildStore?
+    private var store: GuildDatabase?
 
     /// Copies the GuildStore database at `databasePath` (open as `database`) and the twin's
     /// files into a new `folder`.
@@ -42,7 +42,7 @@ public final class ScratchCopies {
 
     /// The three contenders on the copies, durable.
     public func contenders() async throws -> [any BenchContender] {
-        let store = try await GuildStore.open(DatabaseConfiguration(.file(guildStorePath), synchronous: .full))
+        let store = try await GuildDatabase.open(DatabaseConfiguration(.file(guildStorePath), synchronous: .full))
         self.store = store
         func work(_ key: String) -> String { folder + "/work-" + key }
         return [GuildStoreContender(database: store.database, workFolder: work(BenchContenders.guildStoreKey)),

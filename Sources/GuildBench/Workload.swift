@@ -1,5 +1,5 @@
-import GuildSchema
-import GuildSQLite
+import GuildStore
+import GuildStoreSQLite
 
 /// One thing the benchmark times on every contender: a query pattern on given inputs, a batch
 /// of point lookups, retention, a run of durable commits by one or many writers, a bulk

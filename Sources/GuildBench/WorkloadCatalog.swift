@@ -1,4 +1,4 @@
-import GuildSchema
+import GuildStore
 
 /// The benchmark's workloads, made from the data's subjects: a list, so adding one is adding
 /// an entry here.

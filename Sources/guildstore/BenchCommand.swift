@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import GuildBench
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// `guildstore bench`: the seeds' query patterns (and point lookups, bulk ingest, durable
 /// commits by 1, 8 and 64 writers, retention, the open of a database with a long WAL) side by
@@ -44,7 +44,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        let store = try await GuildStore.open(DatabaseConfiguration(.file(path)))
+        let store = try await GuildDatabase.open(DatabaseConfiguration(.file(path)))
         let result: BenchReport
         do {
             result = try await measure(store, path: path, started: started)
@@ -65,7 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// Seeds if needed, then runs the session.
-    private func measure(_ store: GuildStore, path: String, started: ContinuousClock.Instant) async throws -> BenchReport {
+    private func measure(_ store: GuildDatabase, path: String, started: ContinuousClock.Instant) async throws -> BenchReport {
         let terminal = isatty(STDERR_FILENO) == 1
         func status(_ message: String) {
             if terminal { FileHandle.standardError.write(Data("\(message)\n".utf8)) }

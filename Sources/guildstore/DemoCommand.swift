@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// `guildstore demo`: the README's main job. Seeds a profile into the database (unless it
 /// holds events already), then runs every query pattern on its busiest guild and user and
@@ -55,7 +55,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     /// The inputs every pattern gets: the guild with the most messages, its most active user,
     /// the last 30 days, the first reminder event.
-    private func demoInputs(_ store: GuildStore, now: Int64) async throws -> QueryInputs {
+    private func demoInputs(_ store: GuildDatabase, now: Int64) async throws -> QueryInputs {
         try await store.database.read { tx in
             var best: (guild: UInt64, messages: Int64)?
             for guild in try tx.select("guilds", columns: ["id"]) {

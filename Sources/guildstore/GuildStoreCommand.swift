@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// `guildstore`: the operator's command line. Every command opens the database at `--db`
 /// (created on first use, with the guild schema's migrations applied), prints its results on
@@ -24,18 +24,18 @@ struct DatabaseOptions: ParsableArguments {
     var db: String = "./data/guildstore.gsdb"
 
     /// Opens the database, creating its folder if needed.
-    func open(synchronous: SynchronousMode = .normal) async throws -> GuildStore {
+    func open(synchronous: SynchronousMode = .normal) async throws -> GuildDatabase {
         let folder = (db as NSString).deletingLastPathComponent
         if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        return try await GuildStore.open(DatabaseConfiguration(.file(db), synchronous: synchronous))
+        return try await GuildDatabase.open(DatabaseConfiguration(.file(db), synchronous: synchronous))
     }
 }
 
 /// Runs `body` with the store and closes it, whether `body` throws or not.
 func withStore<T>(_ options: DatabaseOptions, synchronous: SynchronousMode = .normal,
-                  _ body: (GuildStore) async throws -> T) async throws -> T {
+                  _ body: (GuildDatabase) async throws -> T) async throws -> T {
     let store = try await options.open(synchronous: synchronous)
     do {
         let value = try await body(store)

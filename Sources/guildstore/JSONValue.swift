@@ -1,5 +1,5 @@
 import Foundation
-import GuildSchema
+import GuildStore
 
 /// A JSON value whose objects keep their keys in the order given, so results print with the
 /// SQL's column order. Ids are written as decimal strings (JSON numbers lose precision past

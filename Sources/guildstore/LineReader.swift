@@ -1,5 +1,5 @@
 import Foundation
-import StorageEngine
+import GuildStoreEngine
 
 /// Standard input as numbered lines, read on a thread of its own so the writer can commit
 /// whatever has arrived while the previous commit was syncing: `next(max:)` waits for at

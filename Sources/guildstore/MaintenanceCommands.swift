@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// `guildstore stats [--json]`: file, WAL and reader figures, and the rows of every table.
 struct StatsCommand: AsyncParsableCommand {

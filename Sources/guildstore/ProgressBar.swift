@@ -1,5 +1,5 @@
 import Foundation
-import StorageEngine
+import GuildStoreEngine
 
 /// A one-line progress bar on standard error when it is a terminal; silent otherwise (a
 /// pipe or a file gets only the command's results).

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// `guildstore query PATTERN ...`: one of the seeds' query patterns, as a table or as JSON.
 struct QueryCommand: AsyncParsableCommand {

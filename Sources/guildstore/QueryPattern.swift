@@ -1,7 +1,7 @@
 import ArgumentParser
 import GuildBench
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// What a query pattern may take from the command line.
 struct QueryInputs: Sendable {

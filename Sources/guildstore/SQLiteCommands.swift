@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import GuildSchema
-import GuildSQLite
-import StorageEngine
+import GuildStore
+import GuildStoreSQLite
+import GuildStoreEngine
 
 /// `guildstore import-sqlite --from FILE`: a SQLite database with seed 004's (Mocha's)
 /// schema into this one; TEXT ids become `UInt64`.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// `--profile small|default|large`.
 enum ProfileOption: String, CaseIterable, ExpressibleByArgument {
@@ -36,7 +36,7 @@ struct SeedCommand: AsyncParsableCommand {
 
 /// Loads `generator`'s records into `store` with a progress bar; the counts written and the
 /// seconds it took.
-func seedDatabase(_ store: GuildStore, _ generator: FixtureGenerator) async throws -> (counts: FixtureCounts, seconds: Double) {
+func seedDatabase(_ store: GuildDatabase, _ generator: FixtureGenerator) async throws -> (counts: FixtureCounts, seconds: Double) {
     let bar = ProgressBar("seed \(generator.profile.name)")
     let total = generator.plannedCounts().total
     let start = ContinuousClock.now

@@ -1,5 +1,5 @@
 import Foundation
-import StorageEngine
+import GuildStoreEngine
 import Testing
 import TestSupport
 

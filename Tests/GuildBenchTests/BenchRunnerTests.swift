@@ -1,7 +1,7 @@
 import Foundation
-import GuildSchema
-import GuildSQLite
-import StorageEngine
+import GuildStore
+import GuildStoreSQLite
+import GuildStoreEngine
 import Testing
 import TestSupport
 @testable import GuildBench
@@ -47,14 +47,14 @@ struct BenchRunnerTests {
     /// The small fixture in GuildStore, its SQLite twin, the subjects and the contenders.
     struct Fixture {
         let directory: TemporaryDirectory
-        let store: GuildStore
+        let store: GuildDatabase
         let subjects: BenchSubjects
         let contenders: [any BenchContender]
 
         static func make(_ name: String) async throws -> Fixture {
             let directory = try TemporaryDirectory(name)
             let path = directory.file("bench.gsdb")
-            let store = try await GuildStore.open(DatabaseConfiguration(.file(path)))
+            let store = try await GuildDatabase.open(DatabaseConfiguration(.file(path)))
             try await FixtureGenerator(profile: .small).load(into: store.database, batchSize: 2_000)
             let twin = SQLiteTwin(besideDatabase: path)
             let outcome = try await twin.make(from: store.database)

@@ -1,7 +1,7 @@
 import Foundation
-import GuildSchema
-import GuildSQLite
-import StorageEngine
+import GuildStore
+import GuildStoreSQLite
+import GuildStoreEngine
 import Testing
 import TestSupport
 @testable import GuildBench

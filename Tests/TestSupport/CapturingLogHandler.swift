@@ -1,5 +1,5 @@
 import Logging
-import StorageEngine
+import GuildStoreEngine
 
 /// A swift-log handler that keeps every message, for tests that assert what was logged.
 public struct CapturingLogHandler: LogHandler {

@@ -13,7 +13,7 @@
 
 import BenchmarkSupport
 import Benchmark
-import StorageEngine
+import GuildStoreEngine
 
 #if canImport(Glibc)
 import Glibc

@@ -14,7 +14,7 @@
 
 import BenchmarkSupport
 import Benchmark
-import StorageEngine
+import GuildStoreEngine
 import Synchronization
 
 #if canImport(Glibc)

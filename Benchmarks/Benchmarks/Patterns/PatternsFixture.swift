@@ -8,8 +8,8 @@ import BenchmarkSupport
 import Dispatch
 import Foundation
 import GuildBench
-import GuildSchema
-import StorageEngine
+import GuildStore
+import GuildStoreEngine
 
 /// What a task handed back to a thread waiting for it: written by the task before it
 /// signals, read after the wait.
@@ -50,7 +50,7 @@ final class PatternsFixture: @unchecked Sendable {
 
     let directory: TemporaryDirectory
     let databasePath: String
-    let store: GuildStore
+    let store: GuildDatabase
     let twin: SQLiteTwin
     let subjects: BenchSubjects
     let reads: [Workload]
@@ -75,7 +75,7 @@ final class PatternsFixture: @unchecked Sendable {
         let started = ContinuousClock.now
         directory = try TemporaryDirectory("patterns")
         databasePath = directory.file("small.gsdb")
-        store = try await GuildStore.open(DatabaseConfiguration(.file(databasePath)))
+        store = try await GuildDatabase.open(DatabaseConfiguration(.file(databasePath)))
         try await FixtureGenerator(profile: .small).load(into: store.database)
         twin = SQLiteTwin(besideDatabase: databasePath)
         _ = try await twin.make(from: store.database)

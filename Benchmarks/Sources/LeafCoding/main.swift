@@ -16,7 +16,7 @@
 //
 // Usage: swift run -c release LeafCoding PATH.gsdb
 
-import StorageEngine
+import GuildStoreEngine
 
 #if canImport(Glibc)
 import Glibc

@@ -1,0 +1,219 @@
+import GuildStoreEngine
+
+// The activity query patterns over the event tables (seeds 001 and 004). Time ranges are
+// half-open, `since <= created_at < until`; a nil `until` has no upper bound. Each pattern
+// walks one index over exactly its guild (and user) and time range, and reads the index
+// entries alone: the covering columns are declared in `GuildTables`.
+
+public struct UserStats: Sendable, Hashable, Codable {
+    public var messageCount: Int64
+    public var totalCharacters: Int64
+    public var attachments: Int64
+}
+
+public struct LeaderboardEntry: Sendable, Hashable, Codable {
+    public var userID: UInt64
+    public var messageCount: Int64
+    /// SQL's `RANK()`: 1 + the number of users with more messages (ties share a rank).
+    public var rank: Int64
+}
+
+public struct VoiceActivity: Sendable, Hashable, Codable {
+    public var userID: UInt64
+    /// Milliseconds.
+    public var totalVoiceTime: Int64
+    public var sessionCount: Int64
+}
+
+public struct HourlyActivity: Sendable, Hashable, Codable {
+    /// The hour's first second.
+    public var hour: Int64
+    public var messages: Int64
+    public var uniqueUsers: Int64
+}
+
+public struct MemberGrowth: Sendable, Hashable, Codable {
+    /// The bucket's first second.
+    public var bucket: Int64
+    public var joins: Int64
+    public var leaves: Int64
+}
+
+public struct PresenceCount: Sendable, Hashable, Codable {
+    /// Nil for events without a status.
+    public var status: String?
+    public var events: Int64
+}
+
+public struct ActiveUser: Sendable, Hashable, Codable {
+    public var userID: UInt64
+    public var status: String
+}
+
+/// The bucket widths of `memberGrowth`.
+public enum TimeBucket: Int64, Sendable, Hashable, CaseIterable {
+    case hour = 3_600
+    case day = 86_400
+}
+
+extension Transaction {
+    static func timeRange(since: Int64, until: Int64?) -> ColumnRange {
+        ColumnRange("created_at", from: .timestamp(since), below: until.map { .timestamp($0) })
+    }
+
+    /// One user's messages in one guild.
+    ///
+    ///     SELECT COUNT(*) AS message_count, COALESCE(SUM(character_count), 0) AS total_characters,
+    ///            COUNT(CASE WHEN has_attachment = 1 THEN 1 END) AS attachments
+    ///     FROM message_events WHERE guild_id = G AND user_id = U AND created_at >= S AND created_at < E
+    ///
+    /// One walk of `idx_message_events_guild_user (guild_id, user_id, created_at)`.
+    public final func userStats(guild: UInt64, user: UInt64, since: Int64, until: Int64? = nil) throws -> UserStats {
+        let row = try aggregate("message_events", where: ["guild_id": .uint(guild), "user_id": .uint(user)],
+                                range: Self.timeRange(since: since, until: until),
+                                [.count, .sum("character_count"), .countWhere("has_attachment", equals: true)]).first
+        return UserStats(messageCount: row?.int(0) ?? 0, totalCharacters: row?.int(1) ?? 0, attachments: row?.int(2) ?? 0)
+    }
+
+    /// The guild's most active users by messages.
+    ///
+    ///     SELECT user_id, COUNT(*) AS message_count, RANK() OVER (ORDER BY COUNT(*) DESC) AS rank
+    ///     FROM message_events WHERE guild_id = G AND created_at >= S AND created_at < E
+    ///     GROUP BY user_id ORDER BY message_count DESC, user_id ASC LIMIT N
+    ///
+    /// One walk of `idx_message_events_guild_time`, which carries `user_id`. A rank counts the
+    /// users with more messages, who all come earlier in this order, so ranks within the first
+    /// N equal the ranks over every user.
+    public final func leaderboard(guild: UInt64, since: Int64, until: Int64? = nil, limit: Int) throws -> [LeaderboardEntry] {
+        let rows = try aggregate("message_events", where: ["guild_id": .uint(guild)], range: Self.timeRange(since: since, until: until),
+                                 groupBy: [.column("user_id")], [.count], orderBy: [.aggregate(0)], limit: limit)
+        var result: [LeaderboardEntry] = []
+        result.reserveCapacity(rows.count)
+        for (position, row) in rows.enumerated() {
+            guard case .uint(let user) = row.group[0], let count = row.int(0) else { continue }
+            let rank = result.last.map { $0.messageCount == count ? $0.rank : Int64(position + 1) } ?? 1
+            result.append(LeaderboardEntry(userID: user, messageCount: count, rank: rank))
+        }
+        return result
+    }
+
+    /// Voice time per user, from the `leave` events that close sessions.
+    ///
+    ///     SELECT user_id, SUM(duration) AS total_voice_time, COUNT(*) AS session_count
+    ///     FROM voice_events WHERE guild_id = G AND created_at >= S AND created_at < E AND event_type = 'leave'
+    ///     GROUP BY user_id ORDER BY total_voice_time DESC, user_id ASC LIMIT N
+    public final func voiceActivity(guild: UInt64, since: Int64, until: Int64? = nil, limit: Int) throws -> [VoiceActivity] {
+        try aggregate("voice_events", where: ["guild_id": .uint(guild), "event_type": "leave"],
+                      range: Self.timeRange(since: since, until: until), groupBy: [.column("user_id")],
+                      [.sum("duration"), .count], orderBy: [.aggregate(0)], limit: limit).compactMap { row in
+            guard case .uint(let user) = row.group[0] else { return nil }
+            return VoiceActivity(userID: user, totalVoiceTime: row.int(0) ?? 0, sessionCount: row.int(1) ?? 0)
+        }
+    }
+
+    /// Messages and distinct authors per hour (seed 001's analytics).
+    ///
+    ///     SELECT created_at / 3600 * 3600 AS hour, COUNT(*) AS messages, COUNT(DISTINCT user_id) AS unique_users
+    ///     FROM message_events WHERE guild_id = G AND created_at >= S AND created_at < E
+    ///     GROUP BY hour ORDER BY hour
+    public final func hourlyActivity(guild: UInt64, since: Int64, until: Int64? = nil) throws -> [HourlyActivity] {
+        try aggregate("message_events", where: ["guild_id": .uint(guild)], range: Self.timeRange(since: since, until: until),
+                      groupBy: [.hour("created_at")], [.count, .countDistinct("user_id")]).compactMap { row in
+            guard let hour = row.timestamp(group: 0) else { return nil }
+            return HourlyActivity(hour: hour, messages: row.int(0) ?? 0, uniqueUsers: row.int(1) ?? 0)
+        }
+    }
+
+    /// Joins and leaves per hour or day.
+    ///
+    ///     SELECT created_at / B * B AS bucket, SUM(event_type = 'join') AS joins, SUM(event_type = 'leave') AS leaves
+    ///     FROM member_events WHERE guild_id = G AND created_at >= S AND created_at < E
+    ///     GROUP BY bucket ORDER BY bucket
+    public final func memberGrowth(guild: UInt64, since: Int64, until: Int64? = nil, bucket: TimeBucket) throws -> [MemberGrowth] {
+        try aggregate("member_events", where: ["guild_id": .uint(guild)], range: Self.timeRange(since: since, until: until),
+                      groupBy: [.timeBucket("created_at", seconds: bucket.rawValue)],
+                      [.countWhere("event_type", equals: "join"), .countWhere("event_type", equals: "leave")]).compactMap { row in
+            guard let start = row.timestamp(group: 0) else { return nil }
+            return MemberGrowth(bucket: start, joins: row.int(0) ?? 0, leaves: row.int(1) ?? 0)
+        }
+    }
+
+    /// Presence events per status, most frequent first.
+    ///
+    ///     SELECT status, COUNT(*) AS events FROM presence_events
+    ///     WHERE guild_id = G AND created_at >= S AND created_at < E
+    ///     GROUP BY status ORDER BY events DESC, status ASC
+    public final func presenceDistribution(guild: UInt64, since: Int64, until: Int64? = nil) throws -> [PresenceCount] {
+        try aggregate("presence_events", where: ["guild_id": .uint(guild)], range: Self.timeRange(since: since, until: until),
+                      groupBy: [.column("status")], [.count], orderBy: [.aggregate(0)]).map { row in
+            var status: String?
+            if case .text(let s) = row.group[0] { status = s }
+            return PresenceCount(status: status, events: row.int(0) ?? 0)
+        }
+    }
+
+    /// Members of the guild whose latest presence event there (greatest `created_at`, then
+    /// greatest id) has a status other than `offline` (seed 001's active users), by user id.
+    ///
+    ///     SELECT m.user_id, p.status FROM members m
+    ///     JOIN presence_events p ON p.id = (SELECT id FROM presence_events
+    ///         WHERE guild_id = m.guild_id AND user_id = m.user_id ORDER BY created_at DESC, id DESC LIMIT 1)
+    ///     WHERE m.guild_id = G AND p.status <> 'offline' ORDER BY m.user_id
+    ///
+    /// An ordered merge of two walks, no per-member lookup: the guild's entries of
+    /// `idx_presence_events_guild_user (guild_id, user_id, created_at)` (which carries
+    /// `status`) come by user, each user's latest last; the guild's members come by user from
+    /// the members' primary key.
+    public final func activeUsers(guild: UInt64) throws -> [ActiveUser] {
+        let presence = try table("presence_events")
+        let (presenceUser, presenceStatus) = (try presence.columnIndex("user_id"), try presence.columnIndex("status"))
+        let presencePlan = try planScan("presence_events", equals: ["guild_id": .uint(guild)],
+                                        orderBy: [.ascending("user_id"), .ascending("created_at"), .ascending("id")],
+                                        reading: ["user_id", "status", "created_at", "id"])
+        // Each user's latest status, by user id. Without that index (a schema changed by
+        // hand) the entries are sorted here: the answer never depends on the plan.
+        var latest: [(user: UInt64, status: Value)] = []
+        func keep(_ user: UInt64, _ status: Value) {
+            if latest.last?.user == user {
+                latest[latest.count - 1].status = status
+            } else {
+                latest.append((user, status))
+            }
+        }
+        let (presenceTime, presenceID) = (try presence.columnIndex("created_at"), try presence.columnIndex("id"))
+        if presencePlan.provides([.ascending("user_id"), .ascending("created_at"), .ascending("id")]) {
+            try walk(presencePlan, reading: [presenceUser, presenceStatus]) { values in
+                if case .uint(let user) = values[presenceUser] { keep(user, values[presenceStatus]) }
+                return true
+            }
+        } else {
+            var entries: [(user: UInt64, time: Value, id: Value, status: Value)] = []
+            try walk(presencePlan, reading: [presenceUser, presenceStatus, presenceTime, presenceID]) { values in
+                if case .uint(let user) = values[presenceUser] {
+                    entries.append((user, values[presenceTime], values[presenceID], values[presenceStatus]))
+                }
+                return true
+            }
+            entries.sort { a, b in a.user != b.user ? a.user < b.user : a.time != b.time ? a.time < b.time : a.id < b.id }
+            for entry in entries { keep(entry.user, entry.status) }
+        }
+        let members = try table("members")
+        let memberUser = try members.columnIndex("user_id")
+        let memberPlan = try planScan("members", equals: ["guild_id": .uint(guild)], orderBy: [.ascending("user_id")], reading: ["user_id"])
+        var users: [UInt64] = []
+        try walk(memberPlan, reading: [memberUser]) { values in
+            if case .uint(let user) = values[memberUser] { users.append(user) }
+            return true
+        }
+        if !memberPlan.provides([.ascending("user_id")]) { users.sort() }
+        var result: [ActiveUser] = []
+        var next = 0
+        for user in users {
+            while next < latest.count, latest[next].user < user { next += 1 }
+            if next < latest.count, latest[next].user == user, case .text(let status) = latest[next].status, status != "offline" {
+                result.append(ActiveUser(userID: user, status: status))
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,141 @@
+import GuildStoreEngine
+
+// The guild query patterns (seeds 000 and 004). Each method's result equals, row for row and
+// in the same order, the SQL in its comment on the same data (GuildQueryTests checks it
+// against SQLite).
+
+public struct ActiveGuild: Sendable, Hashable, Codable {
+    public var id: UInt64
+    public var name: String?
+    public var memberCount: Int64?
+    public var createdAt: Int64
+}
+
+public struct GuildMemberCount: Sendable, Hashable, Codable {
+    public var id: UInt64
+    public var name: String?
+    public var memberCount: Int64
+}
+
+public struct GuildStats: Sendable, Hashable, Codable {
+    public var id: UInt64
+    public var name: String?
+    public var memberCount: Int64
+    /// The latest `joined_at` of a member; nil without members (or join times).
+    public var lastJoin: Int64?
+    /// The mean of `now - joined_at` over members with a join time, in seconds.
+    public var averageMemberAgeSeconds: Double?
+}
+
+extension Transaction {
+    /// Active guilds, newest first.
+    ///
+    ///     SELECT id, name, member_count, created_at FROM guilds WHERE is_active = 1
+    ///     ORDER BY created_at DESC, id DESC LIMIT N
+    ///
+    /// A reverse walk of the partial index `idx_guilds_active_created`, which carries the
+    /// columns: no row is read, and the walk stops after `limit` entries.
+    public final func activeGuilds(limit: Int) throws -> [ActiveGuild] {
+        guard limit > 0 else { return [] }
+        let schema = try table("guilds")
+        let (id, name, memberCount, createdAt) = (try schema.columnIndex("id"), try schema.columnIndex("name"),
+                                                  try schema.columnIndex("member_count"), try schema.columnIndex("created_at"))
+        let orderBy: [SortKey] = [.descending("created_at"), .descending("id")]
+        let plan = try planScan("guilds", equals: ["is_active": true], orderBy: orderBy, reading: ["id", "name", "member_count", "created_at"])
+        let ordered = plan.provides(orderBy)
+        var result: [ActiveGuild] = []
+        try walk(plan, reading: [id, name, memberCount, createdAt]) { values in
+            guard case .uint(let guild) = values[id], case .timestamp(let created) = values[createdAt] else {
+                throw GuildStoreError.invalidSchema("guilds: a row does not match the table's column types")
+            }
+            var text: String?
+            if case .text(let t) = values[name] { text = t }
+            var members: Int64?
+            if case .int(let m) = values[memberCount] { members = m }
+            result.append(ActiveGuild(id: guild, name: text, memberCount: members, createdAt: created))
+            // In the plan's order the first `limit` are the answer; otherwise every row is sorted below.
+            return !ordered || result.count < limit
+        }
+        if !ordered {
+            result.sort { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.id > $1.id }
+            result.removeSubrange(min(limit, result.count)...)
+        }
+        return result
+    }
+
+    /// One guild with the number of its members; nil when there is no such guild.
+    ///
+    ///     SELECT g.id, g.name, COUNT(m.user_id) AS member_count FROM guilds g
+    ///     LEFT JOIN members m ON m.guild_id = g.id WHERE g.id = G GROUP BY g.id
+    public final func guildMemberCount(guild: UInt64) throws -> GuildMemberCount? {
+        guard let row = try get("guilds", key: [.uint(guild)]) else { return nil }
+        return GuildMemberCount(id: guild, name: try row.optional("name", Row.text), memberCount: try memberCount(guild: guild))
+    }
+
+    /// Every active guild with its member count, latest join and mean member age at `now`,
+    /// largest first.
+    ///
+    ///     SELECT g.id, g.name, COUNT(m.user_id) AS member_count, MAX(m.joined_at) AS last_join,
+    ///            AVG(NOW - m.joined_at) AS avg_member_age_seconds
+    ///     FROM guilds g LEFT JOIN members m ON m.guild_id = g.id WHERE g.is_active = 1
+    ///     GROUP BY g.id ORDER BY member_count DESC, g.id ASC
+    ///
+    /// The counts and join-time sums per guild come from the members' rollup `by_guild`, the
+    /// latest join from one reverse seek of `idx_members_guild_joined` per active guild. The
+    /// mean is SQL's: the exact integer sum of `now - joined_at`, divided once.
+    public final func guildStats(now: Int64) throws -> [GuildStats] {
+        let guildsSchema = try table("guilds")
+        let (guildID, guildName) = (try guildsSchema.columnIndex("id"), try guildsSchema.columnIndex("name"))
+        var active: [(id: UInt64, name: String?)] = []
+        try walk(try planScan("guilds", equals: ["is_active": true], reading: ["id", "name"]), reading: [guildID, guildName]) { values in
+            guard case .uint(let id) = values[guildID] else { return true }
+            var name: String?
+            if case .text(let text) = values[guildName] { name = text }
+            active.append((id, name))
+            return true
+        }
+        var totals: [UInt64: (members: Int64, joined: Int64, joinedSum: Int64?)] = [:]
+        for row in try aggregate("members", groupBy: [.column("guild_id")], [.count, .countNonNull("joined_at"), .sum("joined_at")]) {
+            guard case .uint(let guild) = row.group[0] else { continue }
+            var sum: Int64?
+            if case .int(let s) = row.values[2] { sum = s }
+            totals[guild] = (row.int(0) ?? 0, row.int(1) ?? 0, sum)
+        }
+        let members = try table("members")
+        let joinedAt = try members.columnIndex("joined_at")
+        var result: [GuildStats] = []
+        result.reserveCapacity(active.count)
+        for (id, name) in active {
+            let guild = totals[id] ?? (0, 0, nil)
+            var average: Double?
+            if guild.joined > 0, let sum = guild.joinedSum {
+                // Σ(now - j) = now·n - Σj, exact in 64 bits as SQLite's integer sum is.
+                let (scaled, overflow1) = now.multipliedReportingOverflow(by: guild.joined)
+                let (total, overflow2) = scaled.subtractingReportingOverflow(sum)
+                guard !overflow1, !overflow2 else {
+                    throw GuildStoreError.aggregateOverflow(table: "members", column: "joined_at")
+                }
+                average = Double(total) / Double(guild.joined)
+            }
+            // The greatest join time: NULLs sort first, so a reverse walk meets them last.
+            var lastJoin: Int64?
+            if guild.joined > 0 {
+                let plan = try planScan("members", equals: ["guild_id": .uint(id)], orderBy: [.descending("joined_at")], reading: ["joined_at"])
+                // In the index's order the first value is the greatest; otherwise every row is read.
+                let ordered = plan.provides([.descending("joined_at")])
+                try walk(plan, reading: [joinedAt]) { values in
+                    if case .timestamp(let t) = values[joinedAt] { lastJoin = max(lastJoin ?? t, t) }
+                    return !ordered
+                }
+            }
+            result.append(GuildStats(id: id, name: name, memberCount: guild.members, lastJoin: lastJoin, averageMemberAgeSeconds: average))
+        }
+        result.sort { $0.memberCount != $1.memberCount ? $0.memberCount > $1.memberCount : $0.id < $1.id }
+        return result
+    }
+
+    /// The number of members of `guild` (a prefix count of the members' primary key).
+    public final func memberCount(guild: UInt64) throws -> Int64 {
+        try count("members", where: ["guild_id": .uint(guild)])
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import GuildStoreEngine
+
+/// `planScan` caches its choice per query shape (P1): a cached plan with other values must
+/// equal the plan a fresh engine makes for those values, including where a partial index's
+/// predicate makes the values sway the choice.
+@Suite("Plan cache")
+struct PlanCacheTests {
+    static let events = TableSchema(
+        "events",
+        columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint), ColumnDefinition("active", .bool),
+                  ColumnDefinition("label", .text, nullable: true), ColumnDefinition("created_at", .timestamp)],
+        primaryKey: ["id"],
+        indexes: [IndexDefinition("by_guild_created", on: ["guild_id", "created_at"]),
+                  IndexDefinition("active_created", on: ["created_at"], where: .equals("active", true), including: ["guild_id"]),
+                  IndexDefinition("labelled", on: ["label"], where: .isNotNull("label"))])
+
+    @Test("cached plans with new values equal fresh plans; partial-index predicates split shapes")
+    func cachedEqualsFresh() throws {
+        let directory = try TemporaryDirectory("plan-cache")
+        defer { directory.remove() }
+        let cached = try StorageEngine.open(path: directory.file("a.gsdb"))
+        defer { try? cached.close() }
+        try cached.write { tx in try tx.createTable(Self.events) }
+        for name in ["b0.gsdb", "b1.gsdb"] {
+            let fresh = try StorageEngine.open(path: directory.file(name))
+            try fresh.write { tx in try tx.createTable(Self.events) }
+            try fresh.close()
+        }
+        var random = SeededGenerator(seed: 0x9a17)
+        func values() -> (equals: [[String: Value]], range: ColumnRange?) {
+            let guild = Value.uint(UInt64.random(in: 0...9, using: &random))
+            let active = Value.bool(Bool.random(using: &random))
+            let label: Value = Bool.random(using: &random) ? .null : .text("l\(Int.random(in: 0...3, using: &random))")
+            let t = Int64.random(in: 0...1_000, using: &random)
+            let range: ColumnRange? = switch Int.random(in: 0..<4, using: &random) {
+            case 0: nil
+            case 1: ColumnRange("created_at", from: .timestamp(t))
+            case 2: ColumnRange("created_at", below: .timestamp(t))
+            default: ColumnRange("created_at", from: .timestamp(t), below: .timestamp(t + 50))
+            }
+            return ([["guild_id": guild], ["active": active], ["label": label], ["guild_id": guild, "active": active], [:]], range)
+        }
+        var shapes: [String: Set<String?>] = [:]
+        for round in 0..<200 {
+            let (equalities, range) = values()
+            for equals in equalities {
+                for orderBy: [SortKey] in [[], [.descending("created_at")]] {
+                    let plan = try cached.read { try $0.planScan("events", equals: equals, range: range, orderBy: orderBy, reading: ["id", "guild_id"]) }
+                    // A fresh engine on the same file has an empty cache.
+                    let fresh = try StorageEngine.open(path: directory.file("b\(round % 2).gsdb"))
+                    let expected = try fresh.read { try $0.planScan("events", equals: equals, range: range, orderBy: orderBy, reading: ["id", "guild_id"]) }
+                    try fresh.close()
+                    #expect(plan == expected, "round \(round): \(equals) \(String(describing: range)) \(orderBy)")
+                    shapes["\(equals.keys.sorted())", default: []].insert(plan.index)
+                }
+            }
+        }
+        // The values of `active` and `label` chose different indexes for one set of columns.
+        #expect((shapes["[\"active\"]"]?.count ?? 0) >= 2 && (shapes["[\"label\"]"]?.count ?? 0) >= 2, "\(shapes)")
+        #expect(cached.planCache.withLock { $0.count } > 0)
+    }
+}

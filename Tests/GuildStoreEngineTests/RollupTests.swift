@@ -1,0 +1,221 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import GuildStoreEngine
+
+/// Rollups (maintained aggregates): their counters equal what the rows imply after any mix of
+/// writes, rollbacks and reopens (`checkTables` recomputes them, U1), and an aggregate answered
+/// from a rollup equals the same aggregate over the rows, for any range.
+@Suite("Rollups")
+struct RollupTests {
+    static let events = TableSchema(
+        "events",
+        columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint), ColumnDefinition("user_id", .uint),
+                  ColumnDefinition("kind", .text), ColumnDefinition("chars", .int), ColumnDefinition("flag", .bool),
+                  ColumnDefinition("created_at", .timestamp), ColumnDefinition("score", .int, nullable: true)],
+        primaryKey: ["id"],
+        indexes: [IndexDefinition("by_guild_created", on: ["guild_id", "created_at"])],
+        rollups: [
+            RollupDefinition("by_guild_hour", groupBy: [.column("guild_id"), .hour("created_at")],
+                             [.countDistinct("user_id"), .sum("chars")]),
+            RollupDefinition("by_guild_user_day", groupBy: [.column("guild_id"), .column("user_id"), .day("created_at")],
+                             [.sum("chars"), .countWhere("flag", equals: true), .sum("score"), .countNonNull("score")]),
+            RollupDefinition("leaves_by_guild_day_user", groupBy: [.column("guild_id"), .day("created_at"), .column("user_id")],
+                             [.sum("chars")], where: .equals("kind", "leave")),
+        ])
+
+    static let t0: Int64 = 1_700_000_000 - 1_700_000_000 % 86_400
+
+    static func row(_ id: UInt64, _ random: inout SeededGenerator) -> [String: Value] {
+        ["id": .uint(id), "guild_id": .uint(UInt64.random(in: 1...3, using: &random)), "user_id": .uint(UInt64.random(in: 1...6, using: &random)),
+         "kind": .text(Bool.random(using: &random) ? "leave" : "join"), "chars": .int(Int64.random(in: -50...500, using: &random)),
+         "flag": .bool(Bool.random(using: &random)), "created_at": .timestamp(t0 + Int64.random(in: 0..<(5 * 86_400), using: &random)),
+         "score": Int.random(in: 0..<3, using: &random) == 0 ? .int(Int64.random(in: -9...9, using: &random)) : .null]
+    }
+
+    /// Random time ranges: aligned and unaligned to hours and days, open at either end, empty.
+    static func range(_ random: inout SeededGenerator) -> ColumnRange? {
+        func time() -> Int64 {
+            let t = t0 + Int64.random(in: -86_400...(6 * 86_400), using: &random)
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: return t - t % 86_400
+            case 1: return t - t % 3_600
+            default: return t
+            }
+        }
+        switch Int.random(in: 0..<6, using: &random) {
+        case 0: return nil
+        case 1: return ColumnRange("created_at", from: .timestamp(time()))
+        case 2: return ColumnRange("created_at", below: .timestamp(time()))
+        default:
+            let (a, b) = (time(), time())
+            return ColumnRange("created_at", from: .timestamp(min(a, b)), below: .timestamp(max(a, b)))
+        }
+    }
+
+    /// Each aggregate a rollup answers, from the rollup and from the rows; they must agree.
+    /// A range without one whole bucket is the rows' to answer (`aggregateFromRollup` gives
+    /// nil); the others must come from the rollup.
+    static func compareAnswers(_ tx: Transaction, _ random: inout SeededGenerator) throws {
+        var answered = 0
+        for _ in 0..<40 {
+            let guild = Value.uint(UInt64.random(in: 0...3, using: &random))
+            let user = Value.uint(UInt64.random(in: 1...7, using: &random))
+            let range = Self.range(&random)
+            let queries: [(equals: [String: Value], groupBy: [GroupKey], aggregates: [Aggregate], orderBy: [AggregateOrder])] = [
+                (["guild_id": guild], [.hour("created_at")], [.count, .countDistinct("user_id"), .sum("chars")], []),
+                (["guild_id": guild], [.day("created_at")], [.count, .sum("chars")], []),
+                (["guild_id": guild, "user_id": user], [], [.count, .sum("chars"), .countWhere("flag", equals: true)], []),
+                (["guild_id": guild, "user_id": user], [.day("created_at")], [.sum("chars")], []),
+                // A nullable column: SUM of NULLs alone is NULL.
+                (["guild_id": guild, "user_id": user], [], [.sum("score")], []),
+                (["guild_id": guild, "user_id": user], [.day("created_at")], [.countNonNull("score"), .sum("score"), .countNonNull("chars")], []),
+                (["guild_id": guild, "kind": "leave"], [.column("user_id")], [.sum("chars"), .count], [.aggregate(0)]),
+            ]
+            for query in queries {
+                let rollup = try tx.aggregateFromRollup("events", where: query.equals, range: range, groupBy: query.groupBy,
+                                                        query.aggregates, orderBy: query.orderBy, limit: .max)
+                let rows = try tx.aggregateRows("events", where: query.equals, range: range, filter: nil, groupBy: query.groupBy,
+                                                query.aggregates, orderBy: query.orderBy, limit: .max)
+                guard let rollup else { continue }
+                answered += 1
+                #expect(rollup == rows, "\(query.equals) \(query.groupBy) \(query.aggregates) over \(String(describing: range))")
+            }
+            // What no rollup keeps goes to the rows.
+            #expect(try tx.aggregateFromRollup("events", where: ["guild_id": guild], range: range, groupBy: [.column("user_id")],
+                                               [.countDistinct("kind")], orderBy: [], limit: .max) == nil)
+        }
+        #expect(answered >= 140, "rollups answered \(answered) of 280 queries")
+    }
+
+    @Test("counters equal the rows' after random writes, rollbacks and reopens; answers equal the rows'")
+    func randomWrites() throws {
+        let directory = try TemporaryDirectory("rollups")
+        defer { directory.remove() }
+        var random = SeededGenerator(seed: 0x5011_0b5)
+        var engine = try StorageEngine.open(path: directory.file("r.gsdb"))
+        try engine.write { tx in try tx.createTable(Self.events) }
+        var nextID: UInt64 = 1
+        var live: [UInt64] = []
+        for round in 0..<30 {
+            let rollBack = round % 4 == 3
+            do {
+                try engine.write { tx in
+                    for _ in 0..<Int.random(in: 1...120, using: &random) {
+                        switch Int.random(in: 0..<10, using: &random) {
+                        case 0..<6:
+                            try tx.insert(Self.row(nextID, &random), into: "events")
+                            live.append(nextID)
+                            nextID += 1
+                        case 6..<8 where !live.isEmpty:
+                            let id = live[Int.random(in: 0..<live.count, using: &random)]
+                            var changes = Self.row(id, &random)
+                            changes["id"] = nil
+                            try tx.update("events", key: [.uint(id)], set: changes)
+                        case 8..<10 where !live.isEmpty:
+                            let id = live.remove(at: Int.random(in: 0..<live.count, using: &random))
+                            try tx.delete(from: "events", key: [.uint(id)])
+                        default: break
+                        }
+                    }
+                    // A read inside the transaction sees its own waiting deltas (U3).
+                    try Self.compareAnswers(tx, &random)
+                    if rollBack { throw CancellationError() }
+                }
+            } catch is CancellationError {
+                // The rolled-back round's ids are gone again.
+                live = try engine.read { tx in try tx.select("events", columns: ["id"]).map { try $0.uint("id") } }
+            }
+            if round % 10 == 9 {
+                try engine.close()
+                engine = try StorageEngine.open(path: directory.file("r.gsdb"))
+            }
+            try engine.read { tx in
+                #expect(try tx.checkTables() == [], "round \(round)")
+                try Self.compareAnswers(tx, &random)
+            }
+        }
+        // A range delete (retention) and a rollup added to a table that has rows.
+        try engine.write { tx in
+            try tx.delete(try tx.planScan("events", equals: ["guild_id": .uint(2)], range: ColumnRange("created_at", below: .timestamp(Self.t0 + 2 * 86_400))))
+            try tx.addRollup(to: "events", RollupDefinition("by_kind", groupBy: [.column("kind")], [.sum("chars")]))
+        }
+        try engine.read { tx in
+            #expect(try tx.checkTables() == [])
+            let fromRollup = try tx.aggregateFromRollup("events", where: [:], range: nil, groupBy: [.column("kind")], [.count, .sum("chars")],
+                                                        orderBy: [], limit: .max)
+            let fromRows = try tx.aggregateRows("events", where: [:], range: nil, filter: nil, groupBy: [.column("kind")],
+                                                [.count, .sum("chars")], orderBy: [], limit: .max)
+            #expect(fromRollup != nil && fromRollup == fromRows)
+        }
+        try engine.close()
+    }
+
+    @Test("check reports a rollup whose counters disagree with its rows")
+    func checkFindsDamage() throws {
+        let directory = try TemporaryDirectory("rollup-check")
+        defer { directory.remove() }
+        var random = SeededGenerator(seed: 7)
+        let engine = try StorageEngine.open(path: directory.file("c.gsdb"))
+        defer { try? engine.close() }
+        try engine.write { tx in
+            try tx.createTable(Self.events)
+            for id in 1...200 { try tx.insert(Self.row(UInt64(id), &random), into: "events") }
+        }
+        // Damage one counter entry and one distinct count behind the table's back.
+        try engine.write { tx in
+            let table = try tx.compiledTable("events")
+            let rollup = try #require(table.rollups.first)
+            let tree = try #require(rollup.tree)
+            let (key, value) = try #require(try tx.entries(tree, limit: 1).first)
+            var counters = try value.withUnsafeBytes { try rollup.decodeCounters($0) }
+            counters[counters.count - 1] += 1
+            try tx.put(key, CompiledRollup.encodeCounters(counters), in: tree)
+            let distinctTree = try rollup.tree(named: "rollup:events.by_guild_hour#0")
+            let (distinctKey, _) = try #require(try tx.entries(distinctTree, limit: 1).first)
+            try tx.delete(distinctKey, in: distinctTree)
+        }
+        let problems = try engine.read { try $0.checkTables() }
+        #expect(problems.contains { $0.contains("by_guild_hour") && $0.contains("groups differ") }, "\(problems)")
+        #expect(problems.contains { $0.contains("distinct counts") }, "\(problems)")
+    }
+
+    @Test("counters round-trip as shortest varints over 128 bits; malformed ones are refused")
+    func counterEncoding() throws {
+        let rollup = try CompiledRollup(RollupDefinition("r", groupBy: [.column("guild_id")], [.sum("chars"), .count]),
+                                        schema: Self.events) { _ in nil }
+        let values: [Int128] = [0, 1, -1, 63, -64, 64, Int128(Int64.max), Int128(Int64.min), .max, .min, 1 << 100, -(1 << 100)]
+        for a in values {
+            for b in values.reversed() {
+                let counters = [a, b, a &- b]
+                let bytes = CompiledRollup.encodeCounters(counters)
+                #expect(try bytes.withUnsafeBytes { try rollup.decodeCounters($0) } == counters)
+            }
+        }
+        #expect(CompiledRollup.encodeCounters([0, 1, -1]) == [0, 2, 1])
+        // Truncated, a byte too many, not shortest (a trailing zero group), past 128 bits.
+        for bad: [UInt8] in [[0, 2], [0, 2, 1, 0], [0, 0x82, 0x00, 1], [0, 2] + Array(repeating: 0xFF, count: 18) + [0x7F]] {
+            #expect(throws: GuildStoreError.self) { try bad.withUnsafeBytes { try rollup.decodeCounters($0) } }
+        }
+        #expect(throws: GuildStoreError.self) { try [UInt8]([0]).withUnsafeBytes { try rollup.decodeDistinctCount($0) } }
+        #expect(try CompiledRollup.encodeDistinctCount(300).withUnsafeBytes { try rollup.decodeDistinctCount($0) } == 300)
+    }
+
+    @Test("definitions are checked: bucket column type, at most one bucket, sums of NOT NULL numbers only")
+    func definitionsAreChecked() throws {
+        func schema(_ rollup: RollupDefinition) -> TableSchema {
+            var schema = Self.events
+            schema.rollups = [rollup]
+            return schema
+        }
+        #expect(throws: GuildStoreError.self) { try schema(RollupDefinition("r", groupBy: [.hour("kind")], [])).validate() }
+        #expect(throws: GuildStoreError.self) {
+            try schema(RollupDefinition("r", groupBy: [.hour("created_at"), .day("created_at")], [])).validate()
+        }
+        #expect(throws: GuildStoreError.self) { try schema(RollupDefinition("r", groupBy: [.column("guild_id")], [.sum("kind")])).validate() }
+        #expect(throws: GuildStoreError.self) { try schema(RollupDefinition("r", groupBy: [.column("nope")], [])).validate() }
+        #expect(throws: GuildStoreError.self) { try schema(RollupDefinition("r", groupBy: [.column("guild_id")], [.sum("score")])).validate() }
+        try schema(RollupDefinition("r", groupBy: [.column("guild_id")], [.countNonNull("score"), .sum("score")])).validate()
+        try schema(RollupDefinition("r", groupBy: [.column("guild_id")], [.sum("flag"), .countDistinct("kind")])).validate()
+    }
+}
