@@ -6,6 +6,9 @@ import Foundation
 /// limit, the underlying `errno`. Nothing that comes from disk or from a caller traps; it ends
 /// up here.
 public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No database at the path (no file, or an empty one) and the open was not allowed to
+    /// create one (`createIfMissing: false`). Nothing was written.
+    case databaseNotFound(path: String)
     /// The file exists but does not start with GuildStore's magic.
     case notADatabase(path: String)
     /// The file was written by a format version this build does not read.
@@ -91,6 +94,7 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch self {
+        case .databaseNotFound(let path): "no database at \(path)"
         case .notADatabase(let path): "\(path) is not a GuildStore database"
         case .unsupportedFormatVersion(let path, let version):
             "\(path) has format version \(version), which this build does not read"

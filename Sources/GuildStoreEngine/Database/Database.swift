@@ -47,14 +47,17 @@ public final class Database: Sendable {
             readerWarningAge: configuration.readerWarningAge, logger: configuration.logger)
     }
 
-    /// Opens (creating if needed) the database, recovering committed work from its WAL.
+    /// Opens the database, recovering committed work from its WAL. A missing one is created,
+    /// unless `configuration.createIfMissing` is false: then `.databaseNotFound`.
     public static func open(_ configuration: DatabaseConfiguration) throws -> Database {
         switch configuration.location {
         case .temporary:
             let directory = try makeTemporaryDirectory()
             do {
+                var engineConfiguration = configuration.engineConfiguration
+                engineConfiguration.createIfMissing = true  // a temporary database is always new
                 let engine = try StorageEngine.open(path: directory + "/temporary.gsdb",
-                                                    configuration: configuration.engineConfiguration,
+                                                    configuration: engineConfiguration,
                                                     fileSystem: configuration.fileSystem)
                 return Database(engine: engine, configuration: configuration, registryKey: nil, temporaryDirectory: directory)
             } catch {

@@ -30,6 +30,11 @@ public struct DatabaseConfiguration: Sendable {
     public var fileSystem: any FileSystem
     /// Planned queries with the index chosen and their duration, at debug level; nil: none.
     public var queryLog: Logger?
+    /// Whether opening a `.file` location with no database there creates one (the default).
+    /// False makes `Database.open` throw `.databaseNotFound(path:)` and leave nothing on disk:
+    /// for tools that must not mistake a mistyped path for an empty database. A `.temporary`
+    /// database is always created.
+    public var createIfMissing: Bool
 
     public init(
         _ location: Location,
@@ -40,7 +45,8 @@ public struct DatabaseConfiguration: Sendable {
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
         fileSystem: any FileSystem = PosixFileSystem(),
-        queryLog: Logger? = nil
+        queryLog: Logger? = nil,
+        createIfMissing: Bool = true
     ) {
         self.location = location
         self.pageSize = pageSize
@@ -51,12 +57,13 @@ public struct DatabaseConfiguration: Sendable {
         self.logger = logger
         self.fileSystem = fileSystem
         self.queryLog = queryLog
+        self.createIfMissing = createIfMissing
     }
 
     /// The engine's settings. Automatic checkpoints are the database's, in the background, so
     /// the engine's own (on the commit path) are off.
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
-                            mapReservation: mapReservation, queryLog: queryLog)
+                            mapReservation: mapReservation, queryLog: queryLog, createIfMissing: createIfMissing)
     }
 }

@@ -43,6 +43,10 @@ public struct EngineConfiguration: Sendable {
     /// Where planned queries (`select`, `aggregate`, `scan(plan)`) are logged at debug level
     /// with the index chosen, rows read and duration; nil logs nothing.
     public var queryLog: Logger?
+    /// Whether `open` creates the database when there is none at the path (no file, or an
+    /// empty one). False makes `open` throw `.databaseNotFound` instead, having written
+    /// nothing: no database file, no WAL.
+    public var createIfMissing: Bool
 
     public init(
         pageSize: Int? = nil,
@@ -50,7 +54,8 @@ public struct EngineConfiguration: Sendable {
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
         maxKeySize: Int? = nil,
-        queryLog: Logger? = nil
+        queryLog: Logger? = nil,
+        createIfMissing: Bool = true
     ) {
         self.pageSize = pageSize
         self.synchronous = synchronous
@@ -58,6 +63,7 @@ public struct EngineConfiguration: Sendable {
         self.mapReservation = mapReservation
         self.maxKeySize = maxKeySize
         self.queryLog = queryLog
+        self.createIfMissing = createIfMissing
     }
 }
 

@@ -1,11 +1,13 @@
 import Foundation
 
 extension StorageEngine {
-    /// Opens the database at `path`, creating it when it does not exist, and recovers from the
-    /// WAL (`path` + "-wal") every transaction committed before a crash.
+    /// Opens the database at `path`, creating it when it does not exist (no file, or an empty
+    /// one) unless `configuration.createIfMissing` is false, and recovers from the WAL
+    /// (`path` + "-wal") every transaction committed before a crash.
     ///
-    /// Errors: `.notADatabase`, `.unsupportedFormatVersion`, `.pageSizeMismatch`,
-    /// `.corruptHeader`, `.corruptWAL`, `.invalidConfiguration`, `.locked`, `.io`.
+    /// Errors: `.databaseNotFound` (nothing written: no file, no WAL), `.notADatabase`,
+    /// `.unsupportedFormatVersion`, `.pageSizeMismatch`, `.corruptHeader`, `.corruptWAL`,
+    /// `.invalidConfiguration`, `.locked`, `.io`.
     public static func open(
         path: String,
         configuration: EngineConfiguration = EngineConfiguration(),
@@ -19,6 +21,7 @@ extension StorageEngine {
         }
         let walPath = path + "-wal"
         if !fileSystem.exists(path) {
+            guard configuration.createIfMissing else { throw GuildStoreError.databaseNotFound(path: path) }
             try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
         }
         let (lockFile, file) = try openLocked(path, fileSystem: fileSystem)
@@ -26,6 +29,7 @@ extension StorageEngine {
             let fileBytes = try file.size()
             if fileBytes == 0 {
                 // A file created empty (by us before a crash, or by `touch`): make it a database.
+                guard configuration.createIfMissing else { throw GuildStoreError.databaseNotFound(path: path) }
                 try file.close()
                 try lockFile.close()
                 try fileSystem.remove(path)
