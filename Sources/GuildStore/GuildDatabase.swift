@@ -21,12 +21,30 @@ public final class GuildDatabase: Sendable {
         self.database = database
     }
 
-    /// Opens (creating if needed) the database and applies the schema's migrations not yet
-    /// applied (`GuildTables.migrations`).
-    public static func open(_ configuration: DatabaseConfiguration) async throws -> GuildDatabase {
+    /// What `open` does with the schema's migrations (`GuildTables.migrations`) that the
+    /// database has not applied.
+    public enum MigrationPolicy: Sendable {
+        /// Applies them, each in a write transaction of its own.
+        case apply
+        /// Throws `.migrationsPending` naming them: for a reader that must not write.
+        case requireApplied
+    }
+
+    /// Opens the database (creating it if missing, unless `configuration.createIfMissing` is
+    /// false: then `.databaseNotFound`) and deals with the migrations it lacks as `migrations`
+    /// says. A database with every migration applied is only read: opening it writes nothing.
+    public static func open(_ configuration: DatabaseConfiguration,
+                            migrations: MigrationPolicy = .apply) async throws -> GuildDatabase {
         let database = try Database.open(configuration)
         do {
-            try await database.migrate(GuildTables.migrations)
+            let applied = Set(try await database.read { try $0.appliedMigrations() }.map(\.name))
+            let pending = GuildTables.migrations.map(\.name).filter { !applied.contains($0) }
+            if !pending.isEmpty {
+                guard migrations == .apply else {
+                    throw GuildStoreError.migrationsPending(path: database.engine.path, names: pending)
+                }
+                try await database.migrate(GuildTables.migrations)
+            }
         } catch {
             try? await database.close()
             throw error

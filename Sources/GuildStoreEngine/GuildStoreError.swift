@@ -91,6 +91,9 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// Migration `name` failed and was rolled back; migrations after it did not run.
     /// `reason` describes the error it threw.
     case migrationFailed(name: String, reason: String)
+    /// The database at `path` lacks migrations `names` (in list order), and the open was
+    /// asked not to apply them (a reader that must not write). Nothing was written.
+    case migrationsPending(path: String, names: [String])
 
     public var description: String {
         switch self {
@@ -137,6 +140,8 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .foreignKeyRestricted(let table, let key, let child):
             "\(table) row \(key) is still referenced by rows of \(child) (ON DELETE RESTRICT)"
         case .migrationFailed(let name, let reason): "migration \(name) failed and was rolled back: \(reason)"
+        case .migrationsPending(let path, let names):
+            "\(path) needs migration\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")), not applied because this open does not write"
         }
     }
 }
