@@ -214,4 +214,25 @@ struct GuildQueryTests {
         }
         try await fixture.close()
     }
+
+    @Test("latest event time: SQLite's MAX(created_at) over the four event tables, one index entry per guild and table; nil without events")
+    func latestEventTime() async throws {
+        let fixture = try await Fixture.make("latest-event")
+        let sql = "SELECT MAX(created_at) FROM ("
+            + GuildTables.eventTables.map { "SELECT created_at FROM \($0.name)" }.joined(separator: " UNION ALL ") + ")"
+        fixture.log.clear()
+        let latest = try await fixture.store.database.read { try $0.latestEventTime() }
+        #expect(try fixture.expected(sql, []) == [[.integer(try #require(latest))]])
+        // One reverse seek per guild and table, each reading at most one index entry: no table is walked.
+        let seeks = fixture.log.messages.map(\.message).filter { line in
+            GuildTables.eventTables.contains { line.hasPrefix("query \($0.name) via index idx_\($0.name)_guild_time") }
+        }
+        #expect(seeks.count == GuildTables.eventTables.count * fixture.guilds.count, "\(fixture.log.messages.map(\.message))")
+        #expect(seeks.allSatisfy { $0.contains(": 1 index entries read") || $0.contains(": 0 index entries read") }, "\(seeks)")
+        try await fixture.close()
+
+        let empty = try await GuildDatabase.open(DatabaseConfiguration(.temporary))
+        #expect(try await empty.database.read { try $0.latestEventTime() } == nil)
+        try await empty.close()
+    }
 }

@@ -61,6 +61,35 @@ extension Transaction {
         ColumnRange("created_at", from: .timestamp(since), below: until.map { .timestamp($0) })
     }
 
+    /// The latest `created_at` of the gateway event tables (`GuildTables.eventTables`); nil
+    /// when they hold no event. The data's own "now": events imported or ingested from another
+    /// time are measured against themselves, not against the clock.
+    ///
+    ///     SELECT MAX(created_at) FROM (SELECT created_at FROM message_events UNION ALL
+    ///       SELECT created_at FROM voice_events UNION ALL ... member_events ... presence_events)
+    ///
+    /// Every event names its guild (a foreign key), so this is one reverse seek per guild and
+    /// table into its `(guild_id, created_at)` index, which ends at the guild's latest event:
+    /// no event is read but those. Without such an index (a schema changed by hand) the
+    /// guild's events are walked; the answer never depends on the plan.
+    public final func latestEventTime() throws -> Int64? {
+        let guilds = try select("guilds", columns: ["id"]).map { try $0.uint("id") }
+        let newestFirst: [SortKey] = [.descending("created_at")]
+        var latest: Int64?
+        for events in GuildTables.eventTables {
+            let createdAt = try table(events.name).columnIndex("created_at")
+            for guild in guilds {
+                let plan = try planScan(events.name, equals: ["guild_id": .uint(guild)], orderBy: newestFirst, reading: ["created_at"])
+                let ordered = plan.provides(newestFirst)
+                try walk(plan, reading: [createdAt]) { values in
+                    if case .timestamp(let time) = values[createdAt] { latest = max(latest ?? time, time) }
+                    return !ordered
+                }
+            }
+        }
+        return latest
+    }
+
     /// One user's messages in one guild.
     ///
     ///     SELECT COUNT(*) AS message_count, COALESCE(SUM(character_count), 0) AS total_characters,
