@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "GuildStoreSQLiteTests", dependencies: ["GuildStoreSQLite", "GuildStore", "TestSupport"]),
         .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildStoreSQLite", "GuildStore", "GuildStoreEngine", "TestSupport"]),
         // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).
-        .testTarget(name: "CLITests", dependencies: ["GuildStoreSQLite", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["GuildStore", "GuildStoreSQLite", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

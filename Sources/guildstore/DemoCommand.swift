@@ -21,7 +21,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let generator = try FixtureGenerator(profile: profile.profile)
         let rows = self.rows, runs = self.runs
-        try await withStore(database) { store in
+        try await withStore(database, .create) { store in
             let events = try await store.database.read { try $0.count("message_events") }
             if events == 0 {
                 let (counts, elapsed) = try await seedDatabase(store, generator)
