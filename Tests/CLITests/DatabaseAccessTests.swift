@@ -93,7 +93,9 @@ struct DatabaseAccessTests {
             #expect(try cli.run(["check", "--db", path]).lines.last == "ok", "\(name)")
             outputs[name] = result.stdout
         }
-        #expect(outputs["demo"]?.contains("Seeded the small profile") == true, "\(outputs["demo"] ?? "")")
+        // On an empty database demo seeds, then every pattern finds its inputs.
+        let demo = try #require(outputs["demo"])
+        #expect(demo.contains("Seeded the small profile") && demo.contains("Now: ") && !demo.contains("skipped"), "\(demo)")
     }
 
     @Test("query, stats, check and export-sqlite write nothing to a database whose migrations are all applied")
@@ -141,5 +143,24 @@ struct DatabaseAccessTests {
         #expect(try cli.run(["migrate"], database: "db/old.gsdb").lines == ["up to date: every migration is applied"])
         let query = try cli.run(["query", "active-guilds", "--json"], database: "db/old.gsdb")
         #expect(query.status == 0 && query.stdout.contains(#""rows":[]"#), "\(query.stderr)")
+    }
+
+    @Test("demo on ingested data from 2020 without reminder events: now is the latest event, reminder-targets is skipped, exit 0")
+    func demoOnOtherData() throws {
+        let directory = try TemporaryDirectory("cli-demo")
+        defer { directory.remove() }
+        let cli = CommandLineRunner(directory: directory)
+        #expect(try cli.run(["ingest"], database: "d.gsdb", stdin: Self.oldEvents).status == 0)
+        let demo = try cli.run(["demo", "--runs", "1"], database: "d.gsdb")
+        #expect(demo.status == 0, "\(demo.stderr)")
+        #expect(demo.stdout.contains("The database holds 2 message events already"), "not seeded: \(demo.stdout)")
+        // 1600090000 - 30 days = 1597498000.
+        #expect(demo.lines.contains("Now: 1600090000 (2020-09-14T13:26:40Z), the latest event; the window: the 30 days since 1597498000."),
+                "\(demo.stdout)")
+        #expect(demo.lines.contains("Busiest guild: 81384788765712384, its busiest user in the window: 80351110224678912."), "\(demo.stdout)")
+        #expect(demo.lines.contains("reminder-targets — skipped: the database holds no reminder event to target"), "\(demo.stdout)")
+        // The window holds the data: the leaderboard ranks the one author with both messages.
+        let board = try #require(demo.lines.firstIndex { $0.hasPrefix("leaderboard — 1 row") }, "\(demo.stdout)")
+        #expect(demo.lines[board + 2].split(separator: " ") == ["80351110224678912", "2", "1"])
     }
 }
