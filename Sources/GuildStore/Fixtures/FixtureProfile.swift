@@ -2,10 +2,10 @@
 /// `db:seed:large`.
 ///
 /// Invariants (checked by `validate()`, which `FixtureGenerator` calls):
-/// - (P1) `emptyGuilds + inactiveGuilds < guilds`: guild 0, the busiest, is active and has
+/// - (FX-4) `emptyGuilds + inactiveGuilds < guilds`: guild 0, the busiest, is active and has
 ///   members (it carries the planned leaderboard tie).
-/// - (P2) `minGuildMembers >= 1`, `largestGuildMembers >= 10` and both at most `users`.
-/// - (P3) every event count is at least 0, and `days >= 1`.
+/// - (FX-5) `minGuildMembers >= 1`, `largestGuildMembers >= 10` and both at most `users`.
+/// - (FX-6) every event count is at least 0, and `days >= 1`.
 /// - (P4) fewer than 2^22 users, guilds, channels and reminder rows (snowflake low bits, S1).
 public struct FixtureProfile: Sendable, Hashable, CustomStringConvertible {
     public var name: String

@@ -3,8 +3,8 @@ import GuildStoreEngine
 /// What one ingest line records: the value of its `"event"` key, and the table it writes.
 ///
 /// Invariants:
-/// - (K1) Each kind writes exactly one table of `GuildTables`, and no two kinds write the same one.
-/// - (K2) The four entity kinds (`guild`, `user`, `channel`, `member`) are upserts
+/// - (IN-2) Each kind writes exactly one table of `GuildTables`, and no two kinds write the same one.
+/// - (IN-3) The four entity kinds (`guild`, `user`, `channel`, `member`) are upserts
 ///   (`ConflictPolicy.replace`, so a later line updates the row and `updated_at` moves); every
 ///   other kind is an insert that fails on a duplicate primary key (`.fail`), so replaying an
 ///   event twice is a `GuildStoreError.uniqueViolation`, never a silent double count.

@@ -61,7 +61,7 @@ extension StorageEngine {
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
             }
             let framesInWAL = walFrameCount
-            // Invariant (E2): never copy a frame newer than the oldest live snapshot (nor an
+            // Invariant (TX-2): never copy a frame newer than the oldest live snapshot (nor an
             // unpublished one: the limit is at most the published commit).
             let (limit, lastCommit, walBase, synced, copies) = state.withLock { s in
                 let limit = s.oldestReaderSequence
@@ -78,7 +78,7 @@ extension StorageEngine {
                 try copyIntoDatabaseFile(copies, limit: limit)
             }
 
-            // W3: restart only when everything appended is in the database file.
+            // WAL-3: restart only when everything appended is in the database file.
             var restarted = false
             if limit == lastCommit && (framesInWAL > 0 || mode == .truncate) && policy != .never {
                 restarted = try restartLog(truncate: mode == .truncate, through: limit,
@@ -95,7 +95,7 @@ extension StorageEngine {
         let view = state.withLock { $0.view }
         var end: Int64 = 0
         for (page, image) in copies {
-            view.invalidate(page)  // F2
+            view.invalidate(page)  // PG-3
             let offset = Int64(page) * Int64(pageSize)
             try view.file.write(image.bytes, at: offset)
             end = max(end, offset + Int64(pageSize))
@@ -136,7 +136,7 @@ extension StorageEngine {
         do {
             try wal.restart(truncate: truncate, durable: durable)
         } catch {
-            // The new generation's header may not be on disk ahead of its frames (W4).
+            // The new generation's header may not be on disk ahead of its frames (WAL-4).
             poison("restarting the WAL failed: \(error)")
             throw error
         }

@@ -13,7 +13,7 @@
 ///
 /// A page freed by a transaction may be reused by the next one while an older snapshot still
 /// reads the page's previous version: that version lives in a WAL frame or in the database
-/// file, which a checkpoint overwrites only once no snapshot needs it (E2).
+/// file, which a checkpoint overwrites only once no snapshot needs it (TX-2).
 enum FreeListLayout {
     static let headerSize = 16
     static func capacity(pageSize: Int) -> Int { (pageSize - headerSize) / 4 }
@@ -60,7 +60,7 @@ extension WriteTransaction {
     /// Returns page `number` to the free list.
     func freePage(_ number: UInt32) throws {
         pageWrites &+= 1
-        appendHints.removeAll()  // B5
+        appendHints.removeAll()  // BT-5
         if number >= snapshot.header.pageCount {
             // Allocated past the old end by this transaction: it was never written, so it
             // still goes to the WAL, as a blank sealed page. Otherwise the file would end

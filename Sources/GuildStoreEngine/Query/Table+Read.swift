@@ -209,7 +209,7 @@ public struct SortKey: Sendable, Hashable, CustomStringConvertible {
 /// walk cannot decide (checked on each row as it streams by). Made by `planScan`; run by
 /// `scan(_:_:)`, `select` and `aggregate`. Its `description` names the choice, for tests and
 /// a query log.
-/// What `planScan`'s choice depends on, besides the values themselves (P1): the same shape
+/// What `planScan`'s choice depends on, besides the values themselves (QP-1): the same shape
 /// always gets the same index, order and checks. The partial indexes' predicates are in it as
 /// whether the conditions imply each, the only way values sway the choice.
 struct PlanShape: Hashable, Sendable {
