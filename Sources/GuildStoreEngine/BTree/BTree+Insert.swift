@@ -147,6 +147,8 @@ extension WriteTransaction {
         let (newPage, up) = atEnd
             ? try splitAtEnd(page: page, cell: cell)
             : try splitBalanced(page: page, position: position, cell: cell, sequential: sequential)
+        assert(keysAreSeparated(left: page, right: newPage, by: Cell.key(of: up, leaf: false)),
+               "BT-1, BT-2: a split left keys out of order or on the wrong side of the separator")
         guard let (parentPage, index) = path.popLast() else {
             throw GuildStoreError.corruptPage(page: page, reason: "split below a missing parent")
         }
@@ -218,6 +220,8 @@ extension WriteTransaction {
                 }
                 try cells.write(0..<cut, into: left)
                 try cells.write(cut..<cells.count, into: right)
+                assert(keysAreSeparated(left: leftPage, right: rightPage, by: separator),
+                       "BT-1, BT-2: a share left keys out of order or on the wrong side of the separator")
                 try parent.removeCell(at: separatorIndex)
                 guard try parentCell.withUnsafeBytes({ try parent.insertCell($0, at: separatorIndex) }) else {
                     throw GuildStoreError.corruptPage(page: parentPage, reason: "a separator does not fit where a longer one was")

@@ -126,6 +126,7 @@ struct LeafCells {
         }
         base.setU16(6, range.count)
         base.setU32(8, UInt32(offset))
+        assert(leaf.headerIsConsistent, "BT-8: the rebuilt leaf's header does not fit its page")
     }
 
     /// Where to divide the cells between two leaves: among the cuts that leave each side

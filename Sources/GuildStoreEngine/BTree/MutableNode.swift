@@ -100,6 +100,7 @@ struct MutableNode {
         base.setU16(NodeLayout.headerSize + i * NodeLayout.slotSize, offset)
         base.setU16(6, n + 1)
         base.setU32(8, UInt32(offset))
+        assert(headerIsConsistent, "BT-8: the node's header does not fit its page")
         return true
     }
 

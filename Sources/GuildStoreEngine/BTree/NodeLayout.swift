@@ -45,6 +45,10 @@
 ///      rebuilds the leaf with the shorter prefix, or splits it when that does not fit
 ///      (`MutableNode.insertCell`). A prefix never makes cells need more room than they would
 ///      without one: it is shared by at least one cell, which is that much shorter.
+/// (BT-8) The header fits the page: the slot array ends at or before the content start, which
+///      lies at or before the prefix (the page's end without one), and every slot points into
+///      the content area. `Node.init` and `Node.cellOffset` check it on every page read (a
+///      damaged page is `.corruptPage`); an edit keeps it (asserted in debug builds).
 enum NodeLayout {
     static let headerSize = 24
     static let slotSize = 2

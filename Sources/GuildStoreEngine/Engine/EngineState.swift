@@ -62,6 +62,7 @@ struct EngineState {
     mutating func publish(through sequence: UInt64) {
         while let first = unpublished.first, first.point.sequence <= sequence {
             unpublished.removeFirst()
+            assert(first.point.sequence > lastCommit, "TX-5: commits are published in sequence order")
             lastCommit = first.point.sequence
             header = first.point.header
             databaseSize = first.point.databaseSize

@@ -59,6 +59,7 @@ struct PageTable<Element> {
                 count += 1
             }
             elements[i] = newValue
+            assert(count * 2 <= numbers.count, "PT-1: the page table is more than half full")
         }
     }
 

@@ -93,6 +93,8 @@ extension StorageEngine {
 
     private func copyIntoDatabaseFile(_ copies: [(UInt32, PageBuffer)], limit: UInt64) throws {
         let view = state.withLock { $0.view }
+        assert(state.withLock { $0.oldestReaderSequence >= limit },
+               "TX-2: a live snapshot is older than the frames about to overwrite the database file")
         var end: Int64 = 0
         for (page, image) in copies {
             view.invalidate(page)  // PG-3
@@ -132,6 +134,7 @@ extension StorageEngine {
         }
         defer { if !holdingWriter { releaseWriter() } }
         guard state.withLock({ $0.appended.sequence == sequence && $0.lastCommit == sequence }) else { return false }
+        assert(state.withLock { $0.walIndex.isEmpty }, "WAL-3: the log restarts with frames not in the database file")
         let durable = configuration.synchronous != .off
         do {
             try wal.restart(truncate: truncate, durable: durable)

@@ -19,6 +19,8 @@ extension StorageEngine {
                 sequence += 1
                 let frame = FrameVersions.Entry(sequence: sequence, image: entry.image)
                 if var versions = s.walIndex.removeValue(forKey: entry.page) {
+                    assert(versions.entries.last.map { $0.sequence < frame.sequence } ?? true,
+                           "TX-3: a page's WAL versions must come in increasing sequence order")
                     versions.entries.append(frame)
                     versions.dropUnreadable(readerSequences: pinned)
                     s.walIndex[entry.page] = versions

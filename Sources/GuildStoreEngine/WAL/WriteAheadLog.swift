@@ -35,6 +35,8 @@
 ///      new frames but not the new header, and the old header would validate a prefix of the
 ///      old generation, whose images are older than the database file's: recovery would roll
 ///      checkpointed commits back (SQLite ticket ff5be73dee).
+/// (WAL-5) A commit writes each page once, in increasing page order, so the newest frame of a
+///      page in a commit is its only frame there.
 final class WriteAheadLog {
     static let headerSize = 32
     static let frameHeaderSize = 24
@@ -83,6 +85,7 @@ final class WriteAheadLog {
     /// overwritten by the next commit, so the torn bytes never form a valid chain (WAL-1).
     func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32) throws {
         precondition(!pages.isEmpty, "a commit appends at least one frame")
+        assert(zip(pages, pages.dropFirst()).allSatisfy { $0.page < $1.page }, "WAL-5: a commit's pages in increasing order, each once")
         var headerBytes: [UInt8] = []
         var newChain = chain
         if !headerWritten {
