@@ -84,7 +84,7 @@ public struct WorkloadResult: Sendable, Hashable, Codable {
     public var range: String?
     /// Rows in the (agreed) answer.
     public var rows: Int
-    /// Always true in a result: a disagreement stops the run (R1). Stated so a reader of the
+    /// Always true in a result: a disagreement stops the run (BN-1). Stated so a reader of the
     /// JSON need not know that.
     public var answersAgree: Bool
     /// Timed runs per contender.

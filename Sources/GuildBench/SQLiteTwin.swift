@@ -12,7 +12,7 @@ import GuildStoreEngine
 ///   GuildStore database, with integer ids, in WAL mode (and, for `covering`, with every
 ///   covering index); otherwise it is written anew. (The answers are checked equal before any
 ///   timing anyway, so a stale file would stop the run rather than skew it.)
-/// - (T2) `covering` is rebuilt whenever `seed` is.
+/// - (BN-3) `covering` is rebuilt whenever `seed` is.
 public struct SQLiteTwin: Sendable {
     public var seedPath: String
     public var coveringPath: String

@@ -140,7 +140,7 @@ public final class SQLiteConnection {
 
 /// One compiled statement: bind, step through rows, reset, step again.
 public final class SQLiteStatement {
-    let connection: SQLiteConnection  // (C2)
+    let connection: SQLiteConnection  // (SQC-2)
     let handle: OpaquePointer
     /// The statement's text.
     public let sql: String
@@ -166,7 +166,7 @@ public final class SQLiteStatement {
 
     /// Binds one parameter (1-based, as SQLite counts).
     public func bind(_ value: SQLiteValue, at position: Int32) throws {
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)  // (C3)
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)  // (SQC-3)
         let code: Int32
         switch value {
         case .null: code = sqlite3_bind_null(handle, position)

@@ -21,7 +21,7 @@
 ///   logs; so every foreign key holds at the moment its row is inserted.
 /// - (FX-26) Streaming: only the world (entities, `FixtureWorld`) is held in memory; events
 ///   are made as they are consumed, so the large profile's 10 million events never are.
-/// - (FG4) The records of each kind number exactly `plannedCounts()`.
+/// - (FX-27) The records of each kind number exactly `plannedCounts()`.
 public struct FixtureGenerator: Sequence, Sendable {
     /// The seed of the checked-in fixture.
     public static let defaultSeed: UInt64 = 0x6775_696C_6473_746F  // "guildsto"
@@ -68,7 +68,7 @@ public struct FixtureGenerator: Sequence, Sendable {
         (world.guilds[0].id, world.tieUsers.map { world.users[Int($0)].id }, MessageStream.tieCount(profile))
     }
 
-    /// The records in insertion order (FG2).
+    /// The records in insertion order (FX-25).
     public struct Iterator: IteratorProtocol {
         private enum Phase { case guilds, users, channels, members, events, reminders, done }
 

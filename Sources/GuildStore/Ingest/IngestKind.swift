@@ -21,7 +21,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case reaction
     case reminderLog = "reminder_log"
 
-    /// The table this kind writes (K1).
+    /// The table this kind writes (IN-2).
     public var table: TableSchema {
         switch self {
         case .guild: GuildTables.guilds
@@ -38,7 +38,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
         }
     }
 
-    /// True for the entity kinds, which upsert (K2).
+    /// True for the entity kinds, which upsert (IN-3).
     public var isUpsert: Bool {
         switch self {
         case .guild, .user, .channel, .member: true
@@ -54,7 +54,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
         }
     }
 
-    /// How `IngestRecord.apply(to:)` treats an existing primary key (K2).
+    /// How `IngestRecord.apply(to:)` treats an existing primary key (IN-3).
     public var conflictPolicy: ConflictPolicy { isUpsert ? .replace : .fail }
 
     /// Columns a line must give: NOT NULL without a default.

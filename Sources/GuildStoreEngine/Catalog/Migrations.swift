@@ -29,7 +29,7 @@ import Foundation
 ///      and stops the run with `.migrationFailed` naming it. Re-running a list is a no-op.
 ///      Recorded names missing from the list are left alone.
 /// (MG-3) A schema change rewrites the table's catalog entry and takes a new schema counter
-///      (T1), so no cached `TableSchema` or `Tree` handle outlives it.
+///      (TX-6), so no cached `TableSchema` or `Tree` handle outlives it.
 public struct Migration: Sendable {
     public let name: String
     public let apply: @Sendable (WriteTransaction) throws -> Void

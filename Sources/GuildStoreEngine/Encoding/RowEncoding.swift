@@ -112,7 +112,7 @@ public enum RowEncoding {
     }
 
     /// Decodes a row of a table with columns `types`; columns the row does not store read as
-    /// NULL (R1). Throws `GuildStoreError.corruptEncoding` on malformed input.
+    /// NULL (RE-1). Throws `GuildStoreError.corruptEncoding` on malformed input.
     public static func decode(_ bytes: [UInt8], types: [ColumnType]) throws -> [Value] {
         try bytes.withUnsafeBytes { try decode($0, types: types) }
     }

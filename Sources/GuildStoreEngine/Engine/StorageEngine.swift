@@ -26,7 +26,7 @@
 ///      frame visible to an old snapshot.
 /// (TX-4) A failed sync poisons the engine for writing; reads go on. A failed write rolls the
 ///      transaction back and leaves the engine usable (the torn bytes never form a valid
-///      frame chain, W1).
+///      frame chain, WAL-1).
 public final class StorageEngine: @unchecked Sendable {
     // Safe to share: immutable configuration plus `state` behind a pthread mutex (`Locked`).
     // `wal` appends and restarts only for the holder of the writer token

@@ -342,7 +342,7 @@ extension Transaction {
     /// Plans are cached per shape (`PlanShape`: the table and its schema counter, which columns
     /// the equalities and the range name, what the partial indexes' predicates make of the
     /// values, the order and the columns read): a query asked again with other values takes
-    /// the cached choice and only puts its values in (P1).
+    /// the cached choice and only puts its values in (QP-1).
     public final func planScan(_ tableName: String, equals: [String: Value] = [:], range: ColumnRange? = nil,
                                orderBy: [SortKey] = [], reading: [String]? = nil) throws -> ScanPlan {
         let compiled = try compiledTable(tableName)
