@@ -3,7 +3,7 @@
 /// if all agree, `runs` more times on each, interleaved (run 1 on every contender, then run
 /// 2, ...) so a slow moment of the machine falls on all of them alike.
 ///
-/// Invariant (R1): a workload's timings exist only after its answers were found equal; a
+/// Invariant (BN-1): a workload's timings exist only after its answers were found equal; a
 /// mismatch throws `BenchError.answerMismatch` before any of its runs is timed, and the
 /// caller gets no results at all.
 ///
@@ -31,7 +31,7 @@ public struct BenchRunner: Sendable {
             progress(number, workloads.count, workload.name)
             var prepared: [PreparedWorkload] = []
             for contender in contenders { prepared.append(try await contender.prepare(workload)) }
-            // The checked run (R1).
+            // The checked run (BN-1).
             var samples = [[Double]](repeating: [], count: contenders.count)
             var answers: [[CanonicalRow]] = []
             for (index, run) in prepared.enumerated() {
@@ -84,7 +84,7 @@ public struct WorkloadResult: Sendable, Hashable, Codable {
     public var range: String?
     /// Rows in the (agreed) answer.
     public var rows: Int
-    /// Always true in a result: a disagreement stops the run (R1). Stated so a reader of the
+    /// Always true in a result: a disagreement stops the run (BN-1). Stated so a reader of the
     /// JSON need not know that.
     public var answersAgree: Bool
     /// Timed runs per contender.

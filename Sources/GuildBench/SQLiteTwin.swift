@@ -8,11 +8,11 @@ import GuildStoreEngine
 /// indexes) switched to WAL mode; `covering` is a copy of it given `CoveringIndexes`.
 ///
 /// Invariants:
-/// - (T1) A file is reused only when it holds as many rows in every guild table as the
+/// - (BN-2) A file is reused only when it holds as many rows in every guild table as the
 ///   GuildStore database, with integer ids, in WAL mode (and, for `covering`, with every
 ///   covering index); otherwise it is written anew. (The answers are checked equal before any
 ///   timing anyway, so a stale file would stop the run rather than skew it.)
-/// - (T2) `covering` is rebuilt whenever `seed` is.
+/// - (BN-3) `covering` is rebuilt whenever `seed` is.
 public struct SQLiteTwin: Sendable {
     public var seedPath: String
     public var coveringPath: String
@@ -36,7 +36,7 @@ public struct SQLiteTwin: Sendable {
         public var seconds: Double
     }
 
-    /// Makes both files hold `database`'s rows, reusing what matches (T1, T2); `status`
+    /// Makes both files hold `database`'s rows, reusing what matches (BN-2, BN-3); `status`
     /// hears what it is doing.
     public func make(from database: Database, status: (String) -> Void = { _ in }) async throws -> Outcome {
         let start = ContinuousClock.now
@@ -51,7 +51,7 @@ public struct SQLiteTwin: Sendable {
             exported = true
         }
         var built = false
-        if try exported || !Self.matches(coveringPath, counts: counts, indexes: CoveringIndexes.names) {  // (T2)
+        if try exported || !Self.matches(coveringPath, counts: counts, indexes: CoveringIndexes.names) {  // (BN-3)
             status("building the covering-index copy (\(coveringPath))")
             try Self.removeDatabaseFiles(coveringPath)
             try Self.checkpoint(seedPath)
@@ -66,7 +66,7 @@ public struct SQLiteTwin: Sendable {
     }
 
     /// Whether the SQLite file at `path` has `counts` rows per table, integer ids, WAL mode
-    /// and every index of `indexes` (T1).
+    /// and every index of `indexes` (BN-2).
     static func matches(_ path: String, counts: [(String, Int64)], indexes: [String]) throws -> Bool {
         guard FileManager.default.fileExists(atPath: path) else { return false }
         do {

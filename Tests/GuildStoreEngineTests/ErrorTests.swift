@@ -277,7 +277,7 @@ struct ErrorTests {
         try engine.close()
     }
 
-    /// T1: `createTree` takes a schema counter never used before, so a handle from a
+    /// TX-6: `createTree` takes a schema counter never used before, so a handle from a
     /// rolled-back create cannot match the next tree whose root lands on the same page.
     @Test("a handle from a rolled-back createTree does not reach another tree")
     func handleFromRolledBackCreate() throws {

@@ -2,11 +2,11 @@
 /// `db:seed:large`.
 ///
 /// Invariants (checked by `validate()`, which `FixtureGenerator` calls):
-/// - (P1) `emptyGuilds + inactiveGuilds < guilds`: guild 0, the busiest, is active and has
+/// - (FX-4) `emptyGuilds + inactiveGuilds < guilds`: guild 0, the busiest, is active and has
 ///   members (it carries the planned leaderboard tie).
-/// - (P2) `minGuildMembers >= 1`, `largestGuildMembers >= 10` and both at most `users`.
-/// - (P3) every event count is at least 0, and `days >= 1`.
-/// - (P4) fewer than 2^22 users, guilds, channels and reminder rows (snowflake low bits, S1).
+/// - (FX-5) `minGuildMembers >= 1`, `largestGuildMembers >= 10` and both at most `users`.
+/// - (FX-6) every event count is at least 0, and `days >= 1`.
+/// - (FX-7) fewer than 2^22 users, guilds, channels and reminder rows (snowflake low bits, FX-1).
 public struct FixtureProfile: Sendable, Hashable, CustomStringConvertible {
     public var name: String
     /// All guilds, empty and inactive ones included.
@@ -84,7 +84,7 @@ public struct FixtureProfile: Sendable, Hashable, CustomStringConvertible {
     /// Seconds since 1970 at which the event window opens.
     public var windowStart: Int64 { now - Int64(days) * 86_400 }
 
-    /// Throws `FixtureProfileError` naming the first invariant (P1-P4) the profile breaks.
+    /// Throws `FixtureProfileError` naming the first invariant (FX-4 to FX-7) the profile breaks.
     public func validate() throws(FixtureProfileError) {
         guard guilds > 0, emptyGuilds >= 0, inactiveGuilds >= 0, emptyGuilds + inactiveGuilds < guilds else {
             throw FixtureProfileError(profile: name, reason: "P1: needs an active guild with members (guilds > empty + inactive)")

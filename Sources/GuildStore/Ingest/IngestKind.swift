@@ -3,8 +3,8 @@ import GuildStoreEngine
 /// What one ingest line records: the value of its `"event"` key, and the table it writes.
 ///
 /// Invariants:
-/// - (K1) Each kind writes exactly one table of `GuildTables`, and no two kinds write the same one.
-/// - (K2) The four entity kinds (`guild`, `user`, `channel`, `member`) are upserts
+/// - (IN-2) Each kind writes exactly one table of `GuildTables`, and no two kinds write the same one.
+/// - (IN-3) The four entity kinds (`guild`, `user`, `channel`, `member`) are upserts
 ///   (`ConflictPolicy.replace`, so a later line updates the row and `updated_at` moves); every
 ///   other kind is an insert that fails on a duplicate primary key (`.fail`), so replaying an
 ///   event twice is a `GuildStoreError.uniqueViolation`, never a silent double count.
@@ -21,7 +21,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case reaction
     case reminderLog = "reminder_log"
 
-    /// The table this kind writes (K1).
+    /// The table this kind writes (IN-2).
     public var table: TableSchema {
         switch self {
         case .guild: GuildTables.guilds
@@ -38,7 +38,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
         }
     }
 
-    /// True for the entity kinds, which upsert (K2).
+    /// True for the entity kinds, which upsert (IN-3).
     public var isUpsert: Bool {
         switch self {
         case .guild, .user, .channel, .member: true
@@ -54,7 +54,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
         }
     }
 
-    /// How `IngestRecord.apply(to:)` treats an existing primary key (K2).
+    /// How `IngestRecord.apply(to:)` treats an existing primary key (IN-3).
     public var conflictPolicy: ConflictPolicy { isUpsert ? .replace : .fail }
 
     /// Columns a line must give: NOT NULL without a default.

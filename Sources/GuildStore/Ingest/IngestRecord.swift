@@ -17,11 +17,11 @@ import GuildStoreEngine
 /// table's default.
 ///
 /// Invariants:
-/// - (R1) A record parsed from a line names only columns of `kind.table`, every value fits
+/// - (IN-4) A record parsed from a line names only columns of `kind.table`, every value fits
 ///   its column's type, and every required column is present: `apply(to:)` can fail only on
 ///   the database's own constraints (duplicate event id, missing parent row).
-/// - (R2) `IngestRecord.parse(r.jsonLine, lineNumber:) == r` for every record that satisfies
-///   R1 and whose JSON texts are compact with sorted keys (what `parse` and
+/// - (IN-5) `IngestRecord.parse(r.jsonLine, lineNumber:) == r` for every record that satisfies
+///   IN-4 and whose JSON texts are compact with sorted keys (what `parse` and
 ///   `FixtureGenerator` produce).
 public struct IngestRecord: Sendable, Hashable, CustomStringConvertible {
     public var kind: IngestKind
@@ -33,7 +33,7 @@ public struct IngestRecord: Sendable, Hashable, CustomStringConvertible {
         self.values = values
     }
 
-    /// Writes the record: an upsert for entity kinds, an insert for events (K2). Throws the
+    /// Writes the record: an upsert for entity kinds, an insert for events (IN-3). Throws the
     /// table layer's `GuildStoreError` (`uniqueViolation` for a duplicate event id,
     /// `foreignKeyViolation` for a missing guild, user or channel, ...).
     public func apply(to tx: WriteTransaction) throws {

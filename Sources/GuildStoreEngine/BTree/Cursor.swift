@@ -197,7 +197,8 @@ public struct Cursor {
     /// Counts the entries from the current one up to `bounds`' upper end (the cursor must be
     /// at or past the lower end), a leaf at a time: a leaf whose last key is in the bounds
     /// counts by its entry count, the leaf where the bounds end by one binary search. Leaves
-    /// the cursor invalid. O(leaves), not O(entries).
+    /// the cursor invalid. O(leaves), not O(entries). Invariant (QP-2): the total equals
+    /// counting the entries one by one.
     mutating func countForward(within bounds: KeyBounds) throws -> Int {
         var total = 0
         while isValid {
@@ -250,9 +251,9 @@ public struct Cursor {
     /// bound is skipped. `key` and `value` are valid only inside `body`.
     ///
     /// The scan loop, a leaf at a time: the leaf's prefix is copied into a key buffer once and
-    /// only each cell's suffix after it (B6); cells are read in place, with no reference
+    /// only each cell's suffix after it (BT-6); cells are read in place, with no reference
     /// counted per entry. Every key is checked against both bounds (a memcmp each), so a
-    /// damaged leaf whose keys are out of order (B1 broken) still yields only keys in the
+    /// damaged leaf whose keys are out of order (BT-1 broken) still yields only keys in the
     /// bounds; the walk ends at the first key past the end bound.
     mutating func forEach(forward: Bool, within bounds: KeyBounds,
                           _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {

@@ -60,7 +60,7 @@ public struct IndexDefinition: Sendable, Hashable {
 /// secondary indexes, and foreign keys to other tables' primary keys (see `ForeignKeys.swift`).
 ///
 /// Storage: rows live in tree `table:NAME`, keyed by the tuple encoding of the primary key,
-/// valued by the row encoding of every other column (`RowLayout`, S2). Index `I` lives in
+/// valued by the row encoding of every other column (`RowLayout`, TB-2). Index `I` lives in
 /// tree `index:NAME.I`, keyed by the tuple encoding of its columns followed by the primary key (a unique index whose
 /// columns hold no NULL omits the primary key, so equal keys collide). A non-unique index
 /// without included columns stores an empty value (the key ends with the primary key); any
@@ -139,12 +139,12 @@ public struct TableSchema: Sendable, Hashable {
 
     /// Fills the defaults of NOT NULL columns that read as NULL: columns a migration added
     /// (`addColumn`) after the row was written. The row format stores no trailing NULLs and
-    /// reads missing trailing columns as NULL (RowEncoding invariant R1); a NOT NULL column can
+    /// reads missing trailing columns as NULL (RowEncoding invariant RE-1); a NOT NULL column can
     /// hold no NULL, so a NULL there always means "written before the column existed" and
     /// reads as the column's default. Every path that decodes a stored row of this table must
     /// pass it through here (`decodeRow` does both).
     ///
-    /// Invariant (S1): a column added to a table with rows is either nullable without a default
+    /// Invariant (TB-1): a column added to a table with rows is either nullable without a default
     /// (old rows read NULL) or NOT NULL with a `.value` default (old rows read that value), so
     /// this function is exact: it never turns a stored NULL into a default.
     @inline(__always)
@@ -156,7 +156,7 @@ public struct TableSchema: Sendable, Hashable {
         return values
     }
 
-    /// The row stored in this table's row tree under `key` with `value` (S2), its defaults
+    /// The row stored in this table's row tree under `key` with `value` (TB-2), its defaults
     /// filled (`fillingDefaults`). Throws `.corruptEncoding` on malformed bytes.
     public func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
         fillingDefaults(try RowLayout(self).decode(key: key, value: value))

@@ -92,7 +92,7 @@ public final class Database: Sendable {
     }
 
     /// Applies the migrations of `migrations` not yet applied, in order, each in a write
-    /// transaction of its own (M1, M2 in Migrations.swift); returns the names this run applied.
+    /// transaction of its own (MG-1, MG-2 in Migrations.swift); returns the names this run applied.
     @discardableResult
     public func migrate(_ migrations: [Migration]) async throws -> [String] {
         try Migration.checkNamesAreUnique(migrations)

@@ -33,18 +33,18 @@
 /// by tag, the cross-type rank `Value` documents.
 ///
 /// Invariants:
-/// (E1) Element encodings are prefix-free: no element's encoding is a proper prefix of another
+/// (TE-1) Element encodings are prefix-free: no element's encoding is a proper prefix of another
 ///      one's in the same direction (tags differ, fixed widths are equal, and a string body
 ///      never contains its terminator 0x00 0x00, since every body 0x00 is followed by 0xFF).
 ///      So memcmp of two keys is decided inside the first element where they differ.
-/// (E2) Within an element, memcmp order is `Value.compare` order: the sign-flipped integers
+/// (TE-2) Within an element, memcmp order is `Value.compare` order: the sign-flipped integers
 ///      variable-length integers compare by tag (length and sign), then
 ///      as big-endian numbers of that length; transformed doubles compare as unsigned big-endian words; in a string the
 ///      terminator 0x00 0x00 is below both any nonzero byte and the escape 0x00 0xFF, so a
 ///      prefix sorts before its extensions. Inverting every byte reverses memcmp order.
-///      With (E1), memcmp(enc(a), enc(b)) has the sign of the typed lexicographic comparison
+///      With (TE-1), memcmp(enc(a), enc(b)) has the sign of the typed lexicographic comparison
 ///      of tuples a and b (descending elements reversed), where a proper prefix sorts first.
-/// (E3) Values equal under `Value.==` encode to equal bytes: doubles are canonicalized before
+/// (TE-3) Values equal under `Value.==` encode to equal bytes: doubles are canonicalized before
 ///      encoding. Decoding gives back an equal `Value`, with -0.0 as +0.0 and every NaN as the
 ///      canonical one.
 public enum TupleEncoding {
@@ -122,7 +122,7 @@ public enum TupleEncoding {
     }
 
     /// The key range of every tuple whose first elements equal `prefix` (an equality prefix of
-    /// an index): scan `lower ..< upper`, with no upper bound when `upper` is nil. By (E1) a
+    /// an index): scan `lower ..< upper`, with no upper bound when `upper` is nil. By (TE-1) a
     /// complete element never matches a longer one: the prefix ("ab") does not cover "abc".
     public static func prefixRange(_ prefix: [Value], descending: [Bool] = []) -> (lower: [UInt8], upper: [UInt8]?) {
         let lower = encode(prefix, descending: descending)
@@ -169,7 +169,7 @@ public struct TupleEncoder: Sendable {
         case .timestamp(let v):
             appendSigned(TupleEncoding.timestampZero, v)
         case .double(let d):
-            // (E3) canonical bits, then the IEEE trick: positives above negatives, and
+            // (TE-3) canonical bits, then the IEEE trick: positives above negatives, and
             // negatives with every bit flipped so larger magnitudes sort lower.
             let bits = Value.canonicalBits(d)
             appendWord(TupleEncoding.doubleTag, bits & (1 << 63) == 0 ? bits ^ (1 << 63) : ~bits)

@@ -130,7 +130,7 @@ private struct IntegrityChecker {
             var keys: [[UInt8]] = []
             for i in 0..<node.count {
                 let key = try node.withKey(i) { Array($0) }
-                // B1 and B2: strictly increasing, >= the lower bound, < the upper bound.
+                // BT-1 and BT-2: strictly increasing, >= the lower bound, < the upper bound.
                 if let previous = keys.last, !previous.lexicographicallyPrecedes(key) {
                     problems.append("\(name): page \(page) key \(i) out of order")
                 }

@@ -57,7 +57,7 @@ extension StorageEngine {
         do {
             let source = try beginRead()
             defer { source.end() }
-            let schemaCounter = nextSchemaCounter()  // T1: old handles find their tree by name
+            let schemaCounter = nextSchemaCounter()  // TX-6: old handles find their tree by name
             var tx = try target.beginWrite()
             var pending = 0
             for tree in try source.trees() {
@@ -84,7 +84,7 @@ extension StorageEngine {
     }
 
     /// Opens the renamed file, locks and maps it, and points new transactions at it. Readers
-    /// that began before keep the old mapping, which keeps the old file alive (F1).
+    /// that began before keep the old mapping, which keeps the old file alive (PG-2).
     private func swapInDatabaseFile() throws {
         let lockFile: any FileHandleIO, file: any FileHandleIO
         do {

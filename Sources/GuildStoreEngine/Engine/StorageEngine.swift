@@ -17,16 +17,16 @@
 /// and with each other. A transaction object itself belongs to one thread at a time.
 ///
 /// Invariants:
-/// (E1) A snapshot is (last commit sequence, database size). A page is read from the newest WAL
+/// (TX-1) A snapshot is (last commit sequence, database size). A page is read from the newest WAL
 ///      frame at or below the snapshot's sequence, else from the database file.
-/// (E2) A checkpoint copies only frames at or below the oldest live snapshot's sequence, and
+/// (TX-2) A checkpoint copies only frames at or below the oldest live snapshot's sequence, and
 ///      then drops those frames from the index: the file now holds the newest of them, which
 ///      is what every live snapshot would have read.
-/// (E3) Frame sequences are global and never reused, so restarting the log never makes a new
+/// (TX-3) Frame sequences are global and never reused, so restarting the log never makes a new
 ///      frame visible to an old snapshot.
-/// (E4) A failed sync poisons the engine for writing; reads go on. A failed write rolls the
+/// (TX-4) A failed sync poisons the engine for writing; reads go on. A failed write rolls the
 ///      transaction back and leaves the engine usable (the torn bytes never form a valid
-///      frame chain, W1).
+///      frame chain, WAL-1).
 public final class StorageEngine: @unchecked Sendable {
     // Safe to share: immutable configuration plus `state` behind a pthread mutex (`Locked`).
     // `wal` appends and restarts only for the holder of the writer token
@@ -46,7 +46,7 @@ public final class StorageEngine: @unchecked Sendable {
     let checkpointLock = SerialLock()
     /// Decoded table schemas, each valid for the schema counter it was read under.
     let schemaCache = Locked<[String: (counter: UInt64, compiled: CompiledTable)]>([:])
-    /// `planScan`'s choices by shape (P1).
+    /// `planScan`'s choices by shape (QP-1).
     let planCache = Locked<[PlanShape: ScanPlan]>([:])
 
     /// The largest key a database with this page size stores: a quarter of a page less the
@@ -124,7 +124,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// A schema counter never handed out before in this process, for a transaction that moves
     /// tree roots (create, drop, vacuum). Counters of rolled-back transactions are not reused,
-    /// so a `Tree` handle that escaped a rollback can never match a later root (T1).
+    /// so a `Tree` handle that escaped a rollback can never match a later root (TX-6).
     func nextSchemaCounter() -> UInt64 {
         state.withLock { s in
             s.schemaCounterHighWater = max(s.schemaCounterHighWater, s.header.schemaCounter) + 1
@@ -159,7 +159,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     // MARK: Page reads
 
-    /// Reads page `number` as snapshot `snapshot` sees it (E1).
+    /// Reads page `number` as snapshot `snapshot` sees it (TX-1).
     @inline(__always)
     func readPage(_ number: UInt32, snapshot: Snapshot) throws -> PageRef {
         guard number < snapshot.databaseSize else {

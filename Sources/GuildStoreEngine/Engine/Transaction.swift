@@ -3,7 +3,7 @@
 /// or vacuum, a transaction finds the tree again by name (and throws `.treeNotFound` when it
 /// is gone).
 ///
-/// Invariant (T1): a handle is trusted only when its schema counter equals the transaction's,
+/// Invariant (TX-6): a handle is trusted only when its schema counter equals the transaction's,
 /// and every transaction that creates or drops a tree takes a counter never used before.
 public struct Tree: Sendable, Hashable, CustomStringConvertible {
     public let name: String

@@ -14,7 +14,7 @@ public final class WriteTransaction: Transaction {
     /// A few trees already in `changedTrees`, checked before hashing (a table's row tree and
     /// index trees alternate on every insert).
     private var recentChangedTrees: [String] = []
-    /// B5: per tree (a few at a time: a table and its indexes), the right-most leaf of `root`
+    /// BT-5: per tree (a few at a time: a table and its indexes), the right-most leaf of `root`
     /// and the path to it, while keys arrive in increasing order; a split forgets that tree's,
     /// any merge or freed page forgets them all.
     var appendHints: [(root: UInt32, path: [PathEntry], leaf: UInt32)] = []
@@ -22,14 +22,14 @@ public final class WriteTransaction: Transaction {
     /// order its dictionary iterated them.
     var rowNameOrder: (table: CompiledTable, names: [(name: String, position: Int)])?
     /// Entries of trees whose inserts wait to be applied in key order (`deferPut`): per tree
-    /// (a table's non-unique indexes), the entries in the order they were put (D1).
+    /// (a table's non-unique indexes), the entries in the order they were put (DP-1).
     var deferredPuts: [DeferredPuts] = []
     /// Rollup deltas waiting, by the rollup's counter tree, and the rollup that owns each tree
-    /// they will touch, by the tree's root (U3; roots do not move while deltas wait, as D1 says
+    /// they will touch, by the tree's root (RU-3; roots do not move while deltas wait, as DP-1 says
     /// of deferred puts, so a root names its tree).
     var pendingRollups: [String: PendingRollup] = [:]
     var pendingRollupRoots: [UInt32: String] = [:]
-    /// Parent rows foreign-key checks found in this transaction (F4): emptied by any delete of
+    /// Parent rows foreign-key checks found in this transaction (FK-4): emptied by any delete of
     /// a key from any tree and by dropping a tree, so a parent the transaction removed is
     /// looked for again.
     var knownParents: Set<ParentRow> = []
@@ -67,10 +67,10 @@ public final class WriteTransaction: Transaction {
 
     override var header: DatabaseHeader { workingHeader }
 
-    /// D1: every read or write of a tree finds its root here, so the tree's deferred puts are
+    /// DP-1: every read or write of a tree finds its root here, so the tree's deferred puts are
     /// applied first.
     override func root(of tree: Tree) throws -> UInt32 {
-        if !pendingRollupRoots.isEmpty, let owner = pendingRollupRoots[tree.root] { try flushRollup(named: owner) }  // U3
+        if !pendingRollupRoots.isEmpty, let owner = pendingRollupRoots[tree.root] { try flushRollup(named: owner) }  // RU-3
         if !deferredPuts.isEmpty, deferredPuts.contains(where: { $0.tree.root == tree.root }) {
             try applyDeferredPuts(of: tree.root)
         }
@@ -147,7 +147,7 @@ public final class WriteTransaction: Transaction {
     @discardableResult
     public func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        knownParents.removeAll()  // F4
+        knownParents.removeAll()  // FK-4
         let root = try root(of: tree)
         let removed = try key.withUnsafeBytes { try remove(key: $0, root: root) }
         if removed { noteChange(tree.name) }
@@ -161,7 +161,7 @@ public final class WriteTransaction: Transaction {
     public func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard !keys.isEmpty else { return 0 }
-        knownParents.removeAll()  // F4
+        knownParents.removeAll()  // FK-4
         for i in keys.indices.dropFirst() where keys[i].precedes(keys[i - 1]) {
             throw GuildStoreError.invalidQuery("delete(sorted:in:) needs keys in ascending order")
         }
@@ -175,14 +175,14 @@ public final class WriteTransaction: Transaction {
     /// Creates an empty tree named `name`.
     public func createTree(_ name: String) throws -> Tree {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        try flushRollups()  // U3: rollup deltas become puts first
-        try applyDeferredPuts()  // D1: before any root changes
+        try flushRollups()  // RU-3: rollup deltas become puts first
+        try applyDeferredPuts()  // DP-1: before any root changes
         guard try tree(name) == nil else { throw GuildStoreError.treeAlreadyExists(name) }
         let key = Array(name.utf8)
         guard key.count <= engine.maxKeySize, !key.isEmpty else { throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize) }
         let (root, buffer) = try allocatePage()
         NodeLayout.initialize(buffer.pointer, pageSize: pageSize, type: .leaf)
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1
+        workingHeader.schemaCounter = engine.nextSchemaCounter()  // TX-6
         var entry = [UInt8](repeating: 0, count: 8)
         entry.withUnsafeMutableBytes { $0.baseAddress!.setU32(0, root) }
         _ = try key.withUnsafeBytes { k in
@@ -201,13 +201,13 @@ public final class WriteTransaction: Transaction {
     /// Deletes a tree and frees its pages.
     public func dropTree(_ name: String) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        knownParents.removeAll()  // F4
-        try flushRollups()  // U3: rollup deltas become puts first
-        try applyDeferredPuts()  // D1: before any root changes
+        knownParents.removeAll()  // FK-4
+        try flushRollups()  // RU-3: rollup deltas become puts first
+        try applyDeferredPuts()  // DP-1: before any root changes
         guard let tree = try tree(name) else { throw GuildStoreError.treeNotFound(name) }
         try freeTree(page: tree.root, depth: 0)
         _ = try Array(name.utf8).withUnsafeBytes { try remove(key: $0, root: workingHeader.catalogRoot) }
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1
+        workingHeader.schemaCounter = engine.nextSchemaCounter()  // TX-6
         changedTrees.insert(name)
     }
 
@@ -251,8 +251,8 @@ public final class WriteTransaction: Transaction {
     /// snapshots. After a thrown error nothing of the transaction is visible.
     public func commit() throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        try flushRollups()  // U3: rollup deltas become puts first
-        try applyDeferredPuts()  // D1; a failure here leaves the rollback to the caller
+        try flushRollups()  // RU-3: rollup deltas become puts first
+        try applyDeferredPuts()  // DP-1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
         let pages = dirty.count
         guard try append() != nil else { return }
@@ -265,8 +265,8 @@ public final class WriteTransaction: Transaction {
     /// returned sequence (at once unless `synchronous` is `.full`); nil when nothing changed.
     func commitWithoutSync() throws -> UInt64? {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        try flushRollups()  // U3: rollup deltas become puts first
-        try applyDeferredPuts()  // D1; a failure here leaves the rollback to the caller
+        try flushRollups()  // RU-3: rollup deltas become puts first
+        try applyDeferredPuts()  // DP-1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
         return try append()
     }

@@ -57,7 +57,7 @@ extension FileHandleIO {
 
 /// A read-only shared mapping, unmapped when released.
 ///
-/// Invariant (M1): the file behind a mapping is never truncated while the mapping lives
+/// Invariant (FILE-1): the file behind a mapping is never truncated while the mapping lives
 /// (a page past the new end would raise SIGBUS); the engine writes the file only with pwrite.
 public final class MappedRegion: @unchecked Sendable {
     // Safe to share: the base pointer and length never change, and the memory is read-only.

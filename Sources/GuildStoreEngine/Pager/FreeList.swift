@@ -13,7 +13,11 @@
 ///
 /// A page freed by a transaction may be reused by the next one while an older snapshot still
 /// reads the page's previous version: that version lives in a WAL frame or in the database
-/// file, which a checkpoint overwrites only once no snapshot needs it (E2).
+/// file, which a checkpoint overwrites only once no snapshot needs it (TX-2).
+///
+/// Invariant (PG-4): page 0 (the header) and the catalog root are never freed, so the free
+/// page count stays below the page count (`DatabaseHeader.decode` refuses a header where it
+/// does not).
 enum FreeListLayout {
     static let headerSize = 16
     static func capacity(pageSize: Int) -> Int { (pageSize - headerSize) / 4 }
@@ -59,8 +63,10 @@ extension WriteTransaction {
 
     /// Returns page `number` to the free list.
     func freePage(_ number: UInt32) throws {
+        assert(number != 0 && number != workingHeader.catalogRoot && workingHeader.freePageCount + 1 < workingHeader.pageCount,
+               "PG-4: page \(number) must not be freed")
         pageWrites &+= 1
-        appendHints.removeAll()  // B5
+        appendHints.removeAll()  // BT-5
         if number >= snapshot.header.pageCount {
             // Allocated past the old end by this transaction: it was never written, so it
             // still goes to the WAL, as a blank sealed page. Otherwise the file would end
