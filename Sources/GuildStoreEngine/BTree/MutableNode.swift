@@ -44,11 +44,15 @@ struct MutableNode {
     }
 
     /// Sets child pointer `i` (i == count: the right-most child).
-    func setChild(_ i: Int, to page: UInt32) {
+    func setChild(_ i: Int, to page: UInt32) throws {
         if i == count {
             setRightChild(page)
         } else {
-            base.setU32(UnsafeRawPointer(base).u16(NodeLayout.headerSize + i * NodeLayout.slotSize), page)
+            // DISK-1: the cell's 4 bytes lie inside the page (`Node.child` checks the same).
+            let view = try node
+            let offset = try view.cellOffset(i)
+            guard offset + 4 <= view.contentEnd else { throw view.malformed(i) }
+            base.setU32(offset, page)
         }
     }
 

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import GuildStoreEngine
+
+/// Issue 13: damaged, crafted and half-written files never crash, hang or lose data silently.
+/// Each test crafts a file the way a corruption fuzzer found it: a small database is built and
+/// checkpointed, then bytes of a page are patched and the page's checksum is sealed again
+/// (`sealPage`), so only the structural damage remains. The operation must end in a typed
+/// `GuildStoreError`, never a trap, a hang or a silent success.
+@Suite("Damaged files")
+struct DamagedFileTests {
+    static let pageSize = 4096
+    static let configuration = EngineConfiguration(pageSize: pageSize)
+    static let value = [UInt8](repeating: 0xA5, count: 100)
+
+    /// Keys of entry `i`: even numbers, so odd ones fall between existing keys.
+    static func key(_ i: Int) -> [UInt8] { bigEndianKey(UInt64(i * 2)) }
+
+    /// Builds a database at `path` with `count` entries (100-byte values) in each tree,
+    /// checkpointed into the file with an empty WAL, and closes it.
+    static func build(_ path: String, trees: [(name: String, count: Int)]) throws {
+        let engine = try StorageEngine.open(path: path, configuration: configuration)
+        try engine.write { tx in
+            for (name, count) in trees {
+                let tree = try tx.createTree(name)
+                for i in 0..<count { try tx.put(key(i), value, in: tree) }
+            }
+        }
+        _ = try engine.checkpoint(.truncate)
+        try engine.close()
+    }
+
+    /// The pages of tree `name` by level: the root first, the leaves last.
+    static func levels(_ path: String, tree name: String) throws -> [[UInt32]] {
+        let engine = try StorageEngine.open(path: path, configuration: configuration)
+        defer { try? engine.close() }
+        return try engine.read { tx in
+            var levels = [[try tx.root(of: try #require(try tx.tree(name)))]]
+            while true {
+                var next: [UInt32] = []
+                for page in levels[levels.count - 1] {
+                    let (node, ref) = try tx.node(page)
+                    guard !node.isLeaf else { return levels }
+                    try withExtendedLifetime(ref.owner) {
+                        for i in 0...node.count { next.append(try node.child(i)) }
+                    }
+                }
+                levels.append(next)
+            }
+        }
+    }
+
+    /// Runs `body` and returns the `GuildStoreError` it threw (failing the test otherwise).
+    static func error(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> GuildStoreError? {
+        do {
+            try body()
+            Issue.record("expected a GuildStoreError, the operation succeeded", sourceLocation: sourceLocation)
+        } catch let error as GuildStoreError {
+            return error
+        } catch {
+            Issue.record("expected a GuildStoreError, got \(error)", sourceLocation: sourceLocation)
+        }
+        return nil
+    }
+
+    /// The page a `.corruptPage` names, nil for any other error.
+    static func corruptPage(_ error: GuildStoreError?) -> UInt32? {
+        if case .corruptPage(let page, _)? = error { return page }
+        return nil
+    }
+
+    // MARK: 1. Reads past the page end
+
+    @Test("an interior cell offset within 4 bytes of the page end: .corruptPage for that page, not a read past it")
+    func interiorCellAtPageEnd() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let levels = try Self.levels(path, tree: "t")
+        let root = levels[0][0], leaves = levels[levels.count - 1]
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        // The file's last page becomes an interior node whose only cell starts 2 bytes before
+        // the page's end (reading its child pointer through the mapping would touch the bytes
+        // after the file's end); the root's first child points at it.
+        let last = UInt32(try file.pageCount() - 1)
+        #expect(last != root)
+        try file.patch(last) { page in
+            NodeLayout.initialize(page, pageSize: Self.pageSize, type: .interior)
+            page.setU16(6, 1)
+            page.setU32(8, UInt32(Self.pageSize - 2))
+            page.setU16(NodeLayout.headerSize, Self.pageSize - 2)
+            page.setU32(16, leaves[1])
+        }
+        try file.patch(root) { page in page.setU32(UnsafeRawPointer(page).u16(NodeLayout.headerSize), last) }
+        let before = try file.bytes()
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        // The cursor's left-edge descent.
+        let scanned = Self.error { _ = try engine.read { tx in try tx.entries(try #require(try tx.tree("t"))) } }
+        #expect(Self.corruptPage(scanned) == last, "\(String(describing: scanned))")
+        let vacuumed = Self.error { _ = try engine.vacuum() }
+        #expect(vacuumed != nil)
+        #expect(try file.bytes() == before, "a refused vacuum leaves the file alone")
+    }
+}
+
+/// A database file patched a page at a time.
+struct PageFile {
+    let path: String
+    let pageSize: Int
+
+    func bytes() throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    func pageCount() throws -> Int { try bytes().count / pageSize }
+
+    func page(_ number: UInt32) throws -> [UInt8] {
+        let all = try bytes()
+        let start = Int(number) * pageSize
+        return Array(all[start..<(start + pageSize)])
+    }
+
+    /// Writes `bytes` as page `number` as they are (a page taken from elsewhere keeps its
+    /// checksum).
+    func write(_ number: UInt32, _ bytes: [UInt8]) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(number) * UInt64(pageSize))
+        try handle.write(contentsOf: Data(bytes))
+    }
+
+    /// Lets `body` change page `number`, then seals its checksum again (P1), so the page
+    /// passes the checksum and only the structural damage remains.
+    func patch(_ number: UInt32, _ body: (UnsafeMutableRawPointer) throws -> Void) throws {
+        var bytes = try page(number)
+        try bytes.withUnsafeMutableBytes { raw in
+            try body(raw.baseAddress!)
+            sealPage(raw.baseAddress!, size: pageSize)
+        }
+        try write(number, bytes)
+    }
+}
