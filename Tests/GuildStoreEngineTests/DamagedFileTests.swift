@@ -105,6 +105,72 @@ struct DamagedFileTests {
         #expect(vacuumed != nil)
         #expect(try file.bytes() == before, "a refused vacuum leaves the file alone")
     }
+
+    // MARK: 2. Arithmetic on numbers from disk
+
+    @Test("a schema counter of UInt64.max: creating or dropping a tree is .corruptHeader, not a trap")
+    func schemaCounterAtMaximum() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 10)])
+        try PageFile(path: path, pageSize: Self.pageSize).patch(0) { $0.setU64(40, .max) }
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        for operation in [{ (tx: WriteTransaction) in _ = try tx.createTree("u") }, { tx in try tx.dropTree("t") }] {
+            let thrown = Self.error { try engine.write(operation) }
+            guard case .corruptHeader(let errorPath, _)? = thrown else {
+                Issue.record("expected .corruptHeader, got \(String(describing: thrown))")
+                continue
+            }
+            #expect(errorPath == path)
+        }
+        #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 10)
+    }
+
+    @Test("a leaf's fragmented-bytes field near UInt32.max: a delete is .corruptPage for the leaf, not a trap")
+    func fragmentedNearMaximum() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let leaf = try Self.levels(path, tree: "t").last![5]
+        try PageFile(path: path, pageSize: Self.pageSize).patch(leaf) { $0.setU32(12, .max - 5) }
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let firstKey = try engine.read { tx in
+            let (node, ref) = try tx.node(leaf)
+            return try withExtendedLifetime(ref.owner) { try node.withKey(0) { Array($0) } }
+        }
+        let thrown = Self.error { try engine.write { tx in _ = try tx.delete(firstKey, in: try #require(try tx.tree("t"))) } }
+        #expect(Self.corruptPage(thrown) == leaf, "\(String(describing: thrown))")
+    }
+
+    @Test("an overflow chain that loops: dropping its tree is .corruptPage, and no page is freed twice")
+    func overflowChainLoop() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in try tx.put([1], [UInt8](repeating: 7, count: 20_000), in: try tx.createTree("t")) }
+        _ = try engine.checkpoint(.truncate)
+        let chain = try engine.read { tx in
+            let root = try tx.root(of: try #require(try tx.tree("t")))
+            let (node, ref) = try tx.node(root)
+            let cell = try withExtendedLifetime(ref.owner) { try node.leafCell(0) }
+            return try tx.overflowPages(first: cell.overflowPage, length: cell.valueLength)
+        }
+        try engine.close()
+        // The chain's second page points back at its first.
+        try PageFile(path: path, pageSize: Self.pageSize).patch(chain[1]) { $0.setU32(8, chain[0]) }
+
+        let reopened = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? reopened.close() }
+        let thrown = Self.error { try reopened.write { tx in try tx.dropTree("t") } }
+        #expect(Self.corruptPage(thrown) == chain[0], "\(String(describing: thrown))")
+        #expect(try reopened.check().isOK == false)
+    }
 }
 
 /// A database file patched a page at a time.

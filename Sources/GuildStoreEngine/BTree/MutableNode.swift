@@ -120,7 +120,12 @@ struct MutableNode {
             base.setU32(12, 0)
             base.setU16(22, 0)  // B6: an empty leaf has no prefix
         } else {
-            base.setU32(12, UInt32(fragmented + size))
+            // DISK-3: the field comes from disk; freed bytes beyond the page are corruption.
+            let freed = fragmented + size
+            guard freed <= pageSize else {
+                throw GuildStoreError.corruptPage(page: number, reason: "fragmented bytes \(fragmented) plus a removed cell of \(size) exceed the page")
+            }
+            base.setU32(12, UInt32(freed))
         }
     }
 

@@ -57,7 +57,7 @@ extension StorageEngine {
         do {
             let source = try beginRead()
             defer { source.end() }
-            let schemaCounter = nextSchemaCounter()  // T1: old handles find their tree by name
+            let schemaCounter = try nextSchemaCounter()  // T1: old handles find their tree by name
             var tx = try target.beginWrite()
             var pending = 0
             for tree in try source.trees() {

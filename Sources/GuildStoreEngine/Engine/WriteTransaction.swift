@@ -182,7 +182,7 @@ public final class WriteTransaction: Transaction {
         guard key.count <= engine.maxKeySize, !key.isEmpty else { throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize) }
         let (root, buffer) = try allocatePage()
         NodeLayout.initialize(buffer.pointer, pageSize: pageSize, type: .leaf)
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1
+        workingHeader.schemaCounter = try engine.nextSchemaCounter()  // T1
         var entry = [UInt8](repeating: 0, count: 8)
         entry.withUnsafeMutableBytes { $0.baseAddress!.setU32(0, root) }
         _ = try key.withUnsafeBytes { k in
@@ -207,7 +207,7 @@ public final class WriteTransaction: Transaction {
         guard let tree = try tree(name) else { throw GuildStoreError.treeNotFound(name) }
         try freeTree(page: tree.root, depth: 0)
         _ = try Array(name.utf8).withUnsafeBytes { try remove(key: $0, root: workingHeader.catalogRoot) }
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1
+        workingHeader.schemaCounter = try engine.nextSchemaCounter()  // T1
         changedTrees.insert(name)
     }
 

@@ -77,7 +77,7 @@ extension WriteTransaction {
             if count < FreeListLayout.capacity(pageSize: pageSize) {
                 trunk.pointer.setU32(FreeListLayout.headerSize + 4 * count, number)
                 trunk.pointer.setU32(12, UInt32(count + 1))
-                workingHeader.freePageCount += 1
+                try countFreedPage()
                 return
             }
         }
@@ -86,6 +86,16 @@ extension WriteTransaction {
         buffer.pointer.setU32(8, head)
         dirty[number] = buffer
         workingHeader.freeListHead = number
+        try countFreedPage()
+    }
+
+    /// Adds a page to the header's free page count. DISK-3: the count comes from disk; free
+    /// pages (trunks included) are fewer than all pages (the header page is never free), so a
+    /// count that would reach the page count is corruption, not a trap at UInt32.max.
+    private func countFreedPage() throws {
+        guard workingHeader.freePageCount + 1 < workingHeader.pageCount else {
+            throw GuildStoreError.corruptHeader(path: engine.path, reason: "free page count \(workingHeader.freePageCount) reaches the page count \(workingHeader.pageCount)")
+        }
         workingHeader.freePageCount += 1
     }
 }
