@@ -171,6 +171,29 @@ struct DamagedFileTests {
         #expect(Self.corruptPage(thrown) == chain[0], "\(String(describing: thrown))")
         #expect(try reopened.check().isOK == false)
     }
+
+    // MARK: 3. A page count the file cannot hold
+
+    @Test("a header page count beyond the file and its log: the open is .corruptHeader", arguments: [UInt32.max, 0])
+    func pageCountBeyondTheFile(count: UInt32) throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 100)])
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        // 0 stands for one page more than the file holds.
+        let pages = count == 0 ? UInt32(try file.pageCount() + 1) : count
+        try file.patch(0) { $0.setU32(24, pages) }
+        let thrown = Self.error {
+            let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+            try engine.close()
+        }
+        guard case .corruptHeader(let errorPath, _)? = thrown else {
+            Issue.record("expected .corruptHeader, got \(String(describing: thrown))")
+            return
+        }
+        #expect(errorPath == path)
+    }
 }
 
 /// A database file patched a page at a time.

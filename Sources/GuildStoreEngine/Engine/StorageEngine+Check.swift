@@ -78,7 +78,9 @@ private struct IntegrityChecker {
         }
         let used = owner.count + 1
         if used != Int(header.pageCount) {
-            let missing = (1..<header.pageCount).filter { owner[$0] == nil }.prefix(10)
+            // Lazy: at most owner.count + 10 pages are looked at, whatever the page count says.
+            let owner = self.owner
+            let missing = (1..<header.pageCount).lazy.filter { owner[$0] == nil }.prefix(10)
             problems.append("\(Int(header.pageCount) - used) pages are neither in use nor free (first: \(missing.map(String.init).joined(separator: ", ")))")
         }
         return IntegrityReport(pageCount: Int(header.pageCount), freePages: free, trees: reports, problems: problems)
