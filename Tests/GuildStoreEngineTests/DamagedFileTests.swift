@@ -194,6 +194,43 @@ struct DamagedFileTests {
         }
         #expect(errorPath == path)
     }
+
+    // MARK: 4. Pages reached twice
+
+    @Test("interior nodes whose children all lead to the same next level: walks stop with .corruptPage instead of taking 2^depth paths")
+    func childrenSharedByEveryLevel() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let levels = try Self.levels(path, tree: "t")
+        let root = levels[0][0], leaves = levels[levels.count - 1]
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        // root -> chain[0] -> ... -> chain[11] -> chain[12] (a leaf), each by both of its
+        // child pointers: 2^13 paths to one leaf.
+        let chain = Array(leaves.prefix(13))
+        for (page, next) in zip([root] + chain.dropLast(), chain) {
+            try file.patch(page) { $0.makeInterior(pageSize: Self.pageSize, children: [next], keys: [[0x80]], rightChild: next) }
+        }
+        let before = try file.bytes()
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let scanned = Self.error {
+            var entries = 0
+            try engine.read { tx in try tx.scan(try #require(try tx.tree("t"))) { _, _ in entries += 1; return true } }
+        }
+        #expect(Self.corruptPage(scanned) != nil, "scan: \(String(describing: scanned))")
+        // What `stats` runs: a count a leaf at a time.
+        let counted = Self.error { _ = try engine.read { tx in try tx.countEntries(try #require(try tx.tree("t")), KeyRange()) } }
+        #expect(Self.corruptPage(counted) != nil, "count: \(String(describing: counted))")
+        let report = try engine.check()
+        #expect(!report.isOK)
+        #expect(Self.error { _ = try engine.vacuum() } != nil)
+        #expect(try file.bytes() == before, "a refused vacuum leaves the file alone")
+        let dropped = Self.error { try engine.write { tx in try tx.dropTree("t") } }
+        #expect(Self.corruptPage(dropped) != nil, "drop: \(String(describing: dropped))")
+    }
 }
 
 /// A database file patched a page at a time.
@@ -229,5 +266,23 @@ struct PageFile {
             sealPage(raw.baseAddress!, size: pageSize)
         }
         try write(number, bytes)
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    /// Makes this page an interior node: cell i points at `children[i]` with separator
+    /// `keys[i]`, and `rightChild` follows them.
+    func makeInterior(pageSize: Int, children: [UInt32], keys: [[UInt8]], rightChild: UInt32) {
+        NodeLayout.initialize(self, pageSize: pageSize, type: .interior)
+        var offset = pageSize
+        for (i, (child, key)) in zip(children, keys).enumerated() {
+            let cell = key.withUnsafeBytes { GuildStoreEngine.Cell.interior(child: child, key: $0) }
+            offset -= cell.count
+            cell.withUnsafeBytes { (self + offset).copyMemory(from: $0.baseAddress!, byteCount: cell.count) }
+            setU16(NodeLayout.headerSize + i * NodeLayout.slotSize, offset)
+        }
+        setU16(6, children.count)
+        setU32(8, UInt32(offset))
+        setU32(16, rightChild)
     }
 }
