@@ -231,6 +231,35 @@ struct DamagedFileTests {
         let dropped = Self.error { try engine.write { tx in try tx.dropTree("t") } }
         #expect(Self.corruptPage(dropped) != nil, "drop: \(String(describing: dropped))")
     }
+
+    // MARK: 5. A fragmented-bytes field that lies
+
+    @Test("a leaf whose fragmented-bytes field is inflated: check names it, and an insert there is .corruptPage, not a slot array overwritten")
+    func inflatedFragmentedBytes() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let leaf = try Self.levels(path, tree: "t").last![10]
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        try file.patch(leaf) { $0.setU32(12, 2000) }
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let report = try engine.check()
+        #expect(report.problems.contains { $0.contains("page \(leaf)") && $0.contains("fragmented") }, "\(report.problems)")
+        // A key right after the leaf's first one lands in it; the leaf has no room for it.
+        let (entries, after) = try engine.read { tx in
+            let (node, ref) = try tx.node(leaf)
+            let first = try withExtendedLifetime(ref.owner) { try node.withKey(0) { Array($0) } }
+            var after = first
+            after[after.count - 1] += 1
+            return (try tx.entries(try #require(try tx.tree("t"))), after)
+        }
+        let thrown = Self.error { try engine.write { tx in try tx.put(after, Self.value, in: try #require(try tx.tree("t"))) } }
+        #expect(Self.corruptPage(thrown) == leaf, "\(String(describing: thrown))")
+        #expect(try engine.read { tx in try tx.entries(try #require(try tx.tree("t"))) }.elementsEqual(entries) { $0 == $1 })
+    }
 }
 
 /// A database file patched a page at a time.

@@ -92,7 +92,13 @@ struct MutableNode {
         let needed = cell.count + NodeLayout.slotSize
         if gapBytes < needed {
             guard gapBytes + fragmented >= needed else { return false }
+            let claimed = fragmented
             try defragment()
+            // DISK-6: the fragmented-bytes field comes from disk; when defragmenting freed less
+            // than it claimed, the cell would land on the slot array.
+            guard gapBytes >= needed else {
+                throw GuildStoreError.corruptPage(page: number, reason: "fragmented bytes \(claimed) exceed the holes defragmenting found")
+            }
         }
         let offset = contentStart - cell.count
         if cell.count > 0 { (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count) }

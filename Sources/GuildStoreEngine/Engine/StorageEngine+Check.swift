@@ -144,6 +144,14 @@ private struct IntegrityChecker {
                 }
                 keys.append(key)
             }
+            // DISK-6: the content area holds the cells and the holes the fragmented-bytes field
+            // counts, nothing else (an insert trusts the field to find room).
+            var cellBytes = 0
+            for i in 0..<node.count { cellBytes += try node.cellSize(i) }
+            let holes = node.contentEnd - node.contentStart - cellBytes
+            if holes != node.fragmented {
+                problems.append("\(name): page \(page) counts \(node.fragmented) fragmented bytes, its content area has \(holes) outside its cells")
+            }
             if node.isLeaf {
                 totals.leaves += 1
                 totals.entries += node.count
