@@ -260,6 +260,50 @@ struct DamagedFileTests {
         #expect(Self.corruptPage(thrown) == leaf, "\(String(describing: thrown))")
         #expect(try engine.read { tx in try tx.entries(try #require(try tx.tree("t"))) }.elementsEqual(entries) { $0 == $1 })
     }
+
+    // MARK: 6. A stale free list
+
+    @Test("a stale free-list trunk (a lost write) listing live pages: the next write that allocates is .corruptPage, nothing live is handed out")
+    func staleFreeListTrunk() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        var engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in
+            let tree = try #require(try tx.tree("t"))
+            for i in 500..<2000 { try tx.delete(Self.key(i), in: tree) }
+        }
+        _ = try engine.checkpoint(.truncate)
+        let trunk = engine.statistics().freePages > 0 ? try engine.read { $0.header.freeListHead } : 0
+        try engine.close()
+        #expect(trunk != 0)
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        let stale = try file.page(trunk)
+
+        // Splits take pages from the trunk; then the trunk's write is lost.
+        engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in
+            let tree = try #require(try tx.tree("t"))
+            for i in 500..<800 { try tx.put(Self.key(i), Self.value, in: tree) }
+        }
+        _ = try engine.checkpoint(.truncate)
+        #expect(try engine.read { $0.header.freeListHead } == trunk)
+        try engine.close()
+        try file.write(trunk, stale)
+
+        engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        #expect(try !engine.check().isOK)
+        let thrown = Self.error {
+            try engine.write { tx in
+                let tree = try #require(try tx.tree("t"))
+                for i in 800..<1100 { try tx.put(Self.key(i), Self.value, in: tree) }
+            }
+        }
+        #expect(Self.corruptPage(thrown) == trunk, "\(String(describing: thrown))")
+        #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 1800)
+    }
 }
 
 /// A database file patched a page at a time.
