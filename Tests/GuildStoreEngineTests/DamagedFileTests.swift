@@ -304,6 +304,35 @@ struct DamagedFileTests {
         #expect(Self.corruptPage(thrown) == trunk, "\(String(describing: thrown))")
         #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 1800)
     }
+
+    // MARK: 7. Vacuum copies only what check passes
+
+    @Test("two leaves of two trees swapped: vacuum refuses with the damage named and leaves the file alone")
+    func vacuumRefusesSwappedLeaves() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("a", 3000), ("b", 3000)])
+        let a = try Self.levels(path, tree: "a").last![5], b = try Self.levels(path, tree: "b").last![20]
+        // Whole pages swapped keep their checksums: only where they sit is wrong.
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        let (pageA, pageB) = (try file.page(a), try file.page(b))
+        try file.write(a, pageB)
+        try file.write(b, pageA)
+        let before = try file.bytes()
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let thrown = Self.error { _ = try engine.vacuum() }
+        guard case .integrityCheckFailed(let errorPath, let problems)? = thrown else {
+            Issue.record("expected .integrityCheckFailed, got \(String(describing: thrown))")
+            return
+        }
+        #expect(errorPath == path)
+        #expect(problems.contains { $0.contains("page \(a)") }, "\(problems)")
+        #expect(try file.bytes() == before, "a refused vacuum leaves the file alone")
+        #expect(!FileManager.default.fileExists(atPath: path + "-vacuum"))
+    }
 }
 
 /// A database file patched a page at a time.
