@@ -333,6 +333,22 @@ struct DamagedFileTests {
         #expect(try file.bytes() == before, "a refused vacuum leaves the file alone")
         #expect(!FileManager.default.fileExists(atPath: path + "-vacuum"))
     }
+
+    @Test("a vacuum whose copy fails leaves no half-made copy behind, and the database as it was")
+    func failedVacuumCopyIsRemoved() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let plan = FaultPlan()
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration, fileSystem: FaultyFileSystem(plan))
+        defer { try? engine.close() }
+        plan.failWrite(1, pathSuffix: "-vacuum-wal")
+        #expect(Self.error { _ = try engine.vacuum() } != nil)
+        #expect(!FileManager.default.fileExists(atPath: path + "-vacuum"))
+        #expect(!FileManager.default.fileExists(atPath: path + "-vacuum-wal"))
+        #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 3000)
+    }
 }
 
 /// A database file patched a page at a time.

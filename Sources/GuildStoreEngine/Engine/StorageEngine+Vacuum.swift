@@ -44,7 +44,14 @@ extension StorageEngine {
             let temporary = path + "-vacuum"
             try fileSystem.remove(temporary)
             try fileSystem.remove(temporary + "-wal")
-            try copyLiveData(to: temporary)
+            do {
+                try copyLiveData(to: temporary)
+            } catch {
+                // A copy that failed (damage check missed, a full disk) leaves no half-made file.
+                try? fileSystem.remove(temporary)
+                try? fileSystem.remove(temporary + "-wal")
+                throw error
+            }
             try fileSystem.remove(temporary + "-wal")
             try fileSystem.rename(temporary, to: path)
             try fileSystem.syncDirectory(containing: path)
