@@ -94,6 +94,9 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// The database at `path` lacks migrations `names` (in list order), and the open was
     /// asked not to apply them (a reader that must not write). Nothing was written.
     case migrationsPending(path: String, names: [String])
+    /// The integrity check found `problems` in the database at `path`, and an operation that
+    /// copies the whole database (vacuum) refused to run. Nothing was written.
+    case integrityCheckFailed(path: String, problems: [String])
 
     public var description: String {
         switch self {
@@ -142,6 +145,8 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .migrationFailed(let name, let reason): "migration \(name) failed and was rolled back: \(reason)"
         case .migrationsPending(let path, let names):
             "\(path) needs migration\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")), not applied because this open does not write"
+        case .integrityCheckFailed(let path, let problems):
+            "\(path) is damaged (\(problems.count) problem\(problems.count == 1 ? "" : "s"), first: \(problems.first ?? "none")); nothing was written"
         }
     }
 }

@@ -111,7 +111,7 @@ extension WriteTransaction {
         try left.rebuild(cells: cells[...], rightChild: rightChild, type: leftView.isLeaf ? .leaf : .interior)
         let parent = try writableNode(parentPage)
         try parent.removeCell(at: leftIndex)
-        parent.setChild(leftIndex, to: leftPage)
+        try parent.setChild(leftIndex, to: leftPage)
         try freePage(rightPage)
         path.removeLast()
         try rebalance(page: parentPage, path: path, root: root)

@@ -155,7 +155,7 @@ extension WriteTransaction {
         // The parent's pointer at `index` referenced `page`; it now references the right half,
         // and the new cell before it references the left half (BT-2).
         let parent = try writableNode(parentPage)
-        parent.setChild(index, to: newPage)
+        try parent.setChild(index, to: newPage)
         let parentSequential = parent.noteInsert(at: index)
         let inserted = try up.withUnsafeBytes { try parent.insertCell($0, at: index) }
         if !inserted {

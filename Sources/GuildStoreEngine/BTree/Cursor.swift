@@ -90,16 +90,28 @@ public struct Cursor {
     let root: UInt32
     var stack: [Level] = []
     public private(set) var isValid = false
+    /// DISK-5: pages pushed since the cursor was positioned or turned around, and the most a
+    /// sound tree allows. A walk in one direction pushes each page of a tree at most once, so
+    /// more pushes than the database has pages means a page is reached twice (children
+    /// shared by several parents, 2^depth paths): the walk stops instead of taking them all.
+    private var pushes = 0
+    private let pushBudget: Int
+    private var forward = true
 
     init(transaction: Transaction, root: UInt32) {
         self.transaction = transaction
         self.root = root
+        pushBudget = Int(transaction.header.pageCount)
         stack.reserveCapacity(8)
     }
 
     private mutating func push(_ page: UInt32, index: Int) throws {
         guard stack.count < Self.maximumDepth else {
             throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Self.maximumDepth) levels (a cycle?)")
+        }
+        pushes += 1
+        guard pushes <= pushBudget else {
+            throw GuildStoreError.corruptPage(page: page, reason: "reached again: a walk of the tree passed more pages than the database's \(pushBudget) (children shared by two parents?)")
         }
         let (node, ref) = try transaction.node(page)
         stack.append(Level(ref: ref, node: node, index: index))
@@ -120,12 +132,14 @@ public struct Cursor {
 
     public mutating func first() throws -> Bool {
         stack.removeAll(keepingCapacity: true)
+        pushes = 0
         try descendEdge(from: root, leftmost: true)
         return try settle(forward: true)
     }
 
     public mutating func last() throws -> Bool {
         stack.removeAll(keepingCapacity: true)
+        pushes = 0
         try descendEdge(from: root, leftmost: false)
         return try settle(forward: false)
     }
@@ -136,6 +150,7 @@ public struct Cursor {
 
     public mutating func seek(_ key: UnsafeRawBufferPointer, _ rule: SeekRule = .atOrAfter) throws -> Bool {
         stack.removeAll(keepingCapacity: true)
+        pushes = 0
         var page = root
         while true {
             try push(page, index: 0)
@@ -172,6 +187,10 @@ public struct Cursor {
     /// Makes the leaf position valid, moving across leaves (and over empty ones) as needed.
     /// (Levels are read in place, never copied: a copy would count a reference to its page.)
     private mutating func settle(forward: Bool) throws -> Bool {
+        if forward != self.forward {
+            self.forward = forward
+            pushes = 0  // DISK-5: a walk the other way
+        }
         while true {
             let top = stack.count - 1
             if stack[top].index >= 0 && stack[top].index < stack[top].node.count {

@@ -44,11 +44,15 @@ struct MutableNode {
     }
 
     /// Sets child pointer `i` (i == count: the right-most child).
-    func setChild(_ i: Int, to page: UInt32) {
+    func setChild(_ i: Int, to page: UInt32) throws {
         if i == count {
             setRightChild(page)
         } else {
-            base.setU32(UnsafeRawPointer(base).u16(NodeLayout.headerSize + i * NodeLayout.slotSize), page)
+            // DISK-1: the cell's 4 bytes lie inside the page (`Node.child` checks the same).
+            let view = try node
+            let offset = try view.cellOffset(i)
+            guard offset + 4 <= view.contentEnd else { throw view.malformed(i) }
+            base.setU32(offset, page)
         }
     }
 
@@ -88,7 +92,13 @@ struct MutableNode {
         let needed = cell.count + NodeLayout.slotSize
         if gapBytes < needed {
             guard gapBytes + fragmented >= needed else { return false }
+            let claimed = fragmented
             try defragment()
+            // DISK-6: the fragmented-bytes field comes from disk; when defragmenting freed less
+            // than it claimed, the cell would land on the slot array.
+            guard gapBytes >= needed else {
+                throw GuildStoreError.corruptPage(page: number, reason: "fragmented bytes \(claimed) exceed the holes defragmenting found")
+            }
         }
         let offset = contentStart - cell.count
         if cell.count > 0 { (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count) }
@@ -117,7 +127,12 @@ struct MutableNode {
             base.setU32(12, 0)
             base.setU16(22, 0)  // BT-6: an empty leaf has no prefix
         } else {
-            base.setU32(12, UInt32(fragmented + size))
+            // DISK-3: the field comes from disk; freed bytes beyond the page are corruption.
+            let freed = fragmented + size
+            guard freed <= pageSize else {
+                throw GuildStoreError.corruptPage(page: number, reason: "fragmented bytes \(fragmented) plus a removed cell of \(size) exceed the page")
+            }
+            base.setU32(12, UInt32(freed))
         }
     }
 

@@ -249,7 +249,16 @@ struct Node {
     /// child for i == count.
     @inline(__always)
     func child(_ i: Int) throws -> UInt32 {
-        let page = i == count ? rightChild : base.u32(try cellOffset(i))
+        let page: UInt32
+        if i == count {
+            page = rightChild
+        } else {
+            // DISK-1: every read of n bytes at an offset taken from the page checks
+            // offset + n against the content's end, not the offset alone.
+            let offset = try cellOffset(i)
+            guard offset + 4 <= contentEnd else { throw malformed(i) }
+            page = base.u32(offset)
+        }
         guard page != 0, page != number else {
             throw GuildStoreError.corruptPage(page: number, reason: "child \(i) points at page \(page)")
         }

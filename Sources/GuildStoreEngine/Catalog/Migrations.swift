@@ -170,7 +170,7 @@ extension WriteTransaction {
             throw GuildStoreError.invalidSchema("table \(schema.name) cannot be encoded: \(error)")
         }
         try put(Array(schema.name.utf8), Array(json), in: try openTree(Self.catalogTreeName))
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // TX-6: cached schemas of this table are stale
+        workingHeader.schemaCounter = try engine.nextSchemaCounter()  // TX-6: cached schemas of this table are stale
     }
 }
 

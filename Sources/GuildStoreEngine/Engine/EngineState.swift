@@ -31,6 +31,8 @@ struct EngineState {
     var walIndex = PageTable<FrameVersions>()
     /// Highest schema counter handed out, committed or not (see `nextSchemaCounter`).
     var schemaCounterHighWater: UInt64 = 0
+    /// Whether the free list read from disk passed `verifyFreeList` (DISK-7).
+    var freeListVerified = false
     /// Frames in the WAL file since its last restart.
     var walFrames: Int = 0
     /// `lastCommit` when the WAL last restarted: its frames have sequences above this.

@@ -64,6 +64,14 @@ extension StorageEngine {
             guard databaseSize == header.pageCount else {
                 throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")
             }
+            // DISK-4: every page below the page count lies in the file or in the log (a page
+            // allocated past the file's end goes to the log even when freed), so a count beyond
+            // both is a damaged header, refused before anything walks 1..<pageCount.
+            let filePages = fileBytes / Int64(pageSize)
+            let logPages = committed?.pages.keys.count { Int64($0) >= filePages } ?? 0
+            guard Int64(header.pageCount) <= filePages + Int64(logPages) else {
+                throw GuildStoreError.corruptHeader(path: path, reason: "page count \(header.pageCount) exceeds the file's \(filePages) pages and the \(logPages) the log adds")
+            }
 
             var state = EngineState(lockFile: lockFile, view: view, fileBytes: fileBytes, header: header,
                                     databaseSize: databaseSize, lastCommit: 0,

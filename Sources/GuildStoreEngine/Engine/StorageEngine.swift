@@ -125,10 +125,16 @@ public final class StorageEngine: @unchecked Sendable {
     /// A schema counter never handed out before in this process, for a transaction that moves
     /// tree roots (create, drop, vacuum). Counters of rolled-back transactions are not reused,
     /// so a `Tree` handle that escaped a rollback can never match a later root (TX-6).
-    func nextSchemaCounter() -> UInt64 {
-        state.withLock { s in
-            s.schemaCounterHighWater = max(s.schemaCounterHighWater, s.header.schemaCounter) + 1
-            return s.schemaCounterHighWater
+    func nextSchemaCounter() throws -> UInt64 {
+        try state.withLock { s in
+            // DISK-3: the counter comes from disk; one at UInt64.max has no next value, and a
+            // reused one would break TX-6, so the header is corrupt (never a trap).
+            let (next, overflow) = max(s.schemaCounterHighWater, s.header.schemaCounter).addingReportingOverflow(1)
+            guard !overflow else {
+                throw GuildStoreError.corruptHeader(path: path, reason: "schema counter \(s.header.schemaCounter) cannot move on")
+            }
+            s.schemaCounterHighWater = next
+            return next
         }
     }
 

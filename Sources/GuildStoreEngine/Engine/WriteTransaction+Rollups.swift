@@ -115,7 +115,12 @@ extension WriteTransaction {
             var counters = try key.withUnsafeBytes { key in
                 try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0) }
             } ?? zeros
-            for i in counters.indices { counters[i] += delta[i] }
+            for i in counters.indices {
+                // DISK-3: a counter from disk plus a delta overflows only when the counter is damaged.
+                let (sum, overflow) = counters[i].addingReportingOverflow(delta[i])
+                guard !overflow else { throw corrupt("a counter out of range") }
+                counters[i] = sum
+            }
             guard counters[0] >= 0 else { throw corrupt("a group with fewer than no rows") }
             if counters[0] == 0 {
                 guard counters == zeros else { throw corrupt("a group without rows keeps counts") }

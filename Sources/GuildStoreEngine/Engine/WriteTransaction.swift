@@ -182,7 +182,7 @@ public final class WriteTransaction: Transaction {
         guard key.count <= engine.maxKeySize, !key.isEmpty else { throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize) }
         let (root, buffer) = try allocatePage()
         NodeLayout.initialize(buffer.pointer, pageSize: pageSize, type: .leaf)
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // TX-6
+        workingHeader.schemaCounter = try engine.nextSchemaCounter()  // TX-6
         var entry = [UInt8](repeating: 0, count: 8)
         entry.withUnsafeMutableBytes { $0.baseAddress!.setU32(0, root) }
         _ = try key.withUnsafeBytes { k in
@@ -205,9 +205,10 @@ public final class WriteTransaction: Transaction {
         try flushRollups()  // RU-3: rollup deltas become puts first
         try applyDeferredPuts()  // DP-1: before any root changes
         guard let tree = try tree(name) else { throw GuildStoreError.treeNotFound(name) }
-        try freeTree(page: tree.root, depth: 0)
+        var freed: Set<UInt32> = []
+        try freeTree(page: tree.root, depth: 0, freed: &freed)
         _ = try Array(name.utf8).withUnsafeBytes { try remove(key: $0, root: workingHeader.catalogRoot) }
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // TX-6
+        workingHeader.schemaCounter = try engine.nextSchemaCounter()  // TX-6
         changedTrees.insert(name)
     }
 
@@ -216,7 +217,8 @@ public final class WriteTransaction: Transaction {
         let root = try root(of: tree)
         let (node, _) = try self.node(root)
         if !node.isLeaf {
-            for i in 0...node.count { try freeTree(page: try node.child(i), depth: 1) }
+            var freed: Set<UInt32> = [root]
+            for i in 0...node.count { try freeTree(page: try node.child(i), depth: 1, freed: &freed) }
         } else {
             for i in 0..<node.count {
                 let cell = try node.leafCell(i)
@@ -227,9 +229,14 @@ public final class WriteTransaction: Transaction {
         changedTrees.insert(tree.name)
     }
 
-    private func freeTree(page: UInt32, depth: Int) throws {
+    /// Frees the subtree at `page`. DISK-5: `freed` holds the tree's pages met so far; a page
+    /// met twice (children shared by two parents) is corruption, not a second free.
+    private func freeTree(page: UInt32, depth: Int, freed: inout Set<UInt32>) throws {
         guard depth < Cursor.maximumDepth else {
             throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Cursor.maximumDepth) levels (a cycle?)")
+        }
+        guard freed.insert(page).inserted else {
+            throw GuildStoreError.corruptPage(page: page, reason: "reached twice while freeing its tree")
         }
         let (node, ref) = try self.node(page)
         try withExtendedLifetime(ref.owner) {
@@ -239,7 +246,7 @@ public final class WriteTransaction: Transaction {
                     if cell.inlineValue == nil { try freeOverflow(first: cell.overflowPage, length: cell.valueLength) }
                 }
             } else {
-                for i in 0...node.count { try freeTree(page: try node.child(i), depth: depth + 1) }
+                for i in 0...node.count { try freeTree(page: try node.child(i), depth: depth + 1, freed: &freed) }
             }
         }
         try freePage(page)
