@@ -88,7 +88,13 @@ public struct TableSchema: Sendable, Hashable {
         self.rollups = rollups
     }
 
-    var rowTreeName: String { "table:\(name)" }
+    var rowTreeName: String { Self.rowTreeName(name) }
+    /// The tree holding the rows of table `table`.
+    static func rowTreeName(_ table: String) -> String { "table:\(table)" }
+    /// The table whose rows tree `tree` holds, or nil for any other tree.
+    static func tableName(ofRowTree tree: String) -> String? {
+        tree.hasPrefix("table:") ? String(tree.dropFirst("table:".count)) : nil
+    }
     func indexTreeName(_ index: IndexDefinition) -> String { "index:\(name).\(index.name)" }
 
     /// Position of column `name`.
@@ -148,7 +154,7 @@ public struct TableSchema: Sendable, Hashable {
     /// (old rows read NULL) or NOT NULL with a `.value` default (old rows read that value), so
     /// this function is exact: it never turns a stored NULL into a default.
     @inline(__always)
-    public func fillingDefaults(_ values: [Value]) -> [Value] {
+    package func fillingDefaults(_ values: [Value]) -> [Value] {
         var values = values
         for (i, column) in columns.enumerated() where i < values.count && !column.nullable && values[i].isNull {
             if case .value(let value) = column.defaultValue { values[i] = value }
@@ -158,7 +164,7 @@ public struct TableSchema: Sendable, Hashable {
 
     /// The row stored in this table's row tree under `key` with `value` (S2), its defaults
     /// filled (`fillingDefaults`). Throws `.corruptEncoding` on malformed bytes.
-    public func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
+    package func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
         fillingDefaults(try RowLayout(self).decode(key: key, value: value))
     }
 }

@@ -27,7 +27,7 @@ public struct DatabaseConfiguration: Sendable {
     /// Where warnings and checkpoint failures go.
     public var logger: Logger
     /// The file layer (tests swap in a fault-injecting one).
-    public var fileSystem: any FileSystem
+    package var fileSystem: any FileSystem
     /// Planned queries with the index chosen and their duration, at debug level; nil: none.
     public var queryLog: Logger?
 
@@ -39,7 +39,23 @@ public struct DatabaseConfiguration: Sendable {
         mapReservation: Int = 1 << 36,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
-        fileSystem: any FileSystem = PosixFileSystem(),
+        queryLog: Logger? = nil
+    ) {
+        self.init(location, pageSize: pageSize, synchronous: synchronous, checkpointThreshold: checkpointThreshold,
+                  mapReservation: mapReservation, readerWarningAge: readerWarningAge, logger: logger,
+                  fileSystem: PosixFileSystem(), queryLog: queryLog)
+    }
+
+    /// As the public initializer, on another file layer (the tests' fault-injecting one).
+    package init(
+        _ location: Location,
+        pageSize: Int? = nil,
+        synchronous: SynchronousMode = .normal,
+        checkpointThreshold: Int = 1000,
+        mapReservation: Int = 1 << 36,
+        readerWarningAge: Duration = .seconds(60),
+        logger: Logger = Logger(label: "guildstore"),
+        fileSystem: any FileSystem,
         queryLog: Logger? = nil
     ) {
         self.location = location

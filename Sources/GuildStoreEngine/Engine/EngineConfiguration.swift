@@ -24,27 +24,29 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     case truncate
 }
 
-public struct EngineConfiguration: Sendable {
+/// The synchronous engine's settings (`StorageEngine.open`); `Database` makes them from its
+/// `DatabaseConfiguration`.
+@_spi(Benchmarks) public struct EngineConfiguration: Sendable {
     /// Page size for a new database: a power of two from 4 KiB to 64 KiB. Nil opens an
     /// existing database with whatever it was created with (4 KiB for a new one); a value
     /// that disagrees with an existing file is an error.
-    public var pageSize: Int?
-    public var synchronous: SynchronousMode
+    package var pageSize: Int?
+    package var synchronous: SynchronousMode
     /// Frames in the WAL past which a commit runs a passive checkpoint (a commit of more than
     /// a quarter of it waits for four times its own frames: `automaticCheckpoint`). 0 turns
     /// automatic checkpoints off.
-    public var checkpointThreshold: Int
+    package var checkpointThreshold: Int
     /// Bytes of address space reserved for the read-only mapping of the database file, so
     /// the file grows under it without remapping. Pages past it are read with pread.
-    public var mapReservation: Int
+    package var mapReservation: Int
     /// Longest key in bytes. Nil takes the largest the page size allows
     /// (`StorageEngine.maximumKeySize(pageSize:)`).
-    public var maxKeySize: Int?
+    package var maxKeySize: Int?
     /// Where planned queries (`select`, `aggregate`, `scan(plan)`) are logged at debug level
     /// with the index chosen, rows read and duration; nil logs nothing.
-    public var queryLog: Logger?
+    package var queryLog: Logger?
 
-    public init(
+    @_spi(Benchmarks) public init(
         pageSize: Int? = nil,
         synchronous: SynchronousMode = .normal,
         checkpointThreshold: Int = 1000,

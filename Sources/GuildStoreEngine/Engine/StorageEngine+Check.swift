@@ -36,7 +36,7 @@ extension StorageEngine {
     /// catalog, each tree (key order, separator bounds, equal leaf depth, overflow chains) and
     /// the free list, and checks that every page is used exactly once. Checksums are verified
     /// as pages are read.
-    public func check() throws -> IntegrityReport {
+    @_spi(Benchmarks) public func check() throws -> IntegrityReport {
         try read { tx in
             var checker = IntegrityChecker(tx)
             return try checker.run()

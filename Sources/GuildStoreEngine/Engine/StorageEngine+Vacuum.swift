@@ -17,7 +17,7 @@ extension StorageEngine {
     ///
     /// Needs the writer and no open read transactions (`.busy` otherwise). Tree handles taken
     /// before are found again by name (the schema counter moves on).
-    public func vacuum() throws -> VacuumResult {
+    package func vacuum() throws -> VacuumResult {
         try withWriterToken {
             try state.withLock { s in
                 guard s.readers.isEmpty else { throw GuildStoreError.busy("vacuum needs every read transaction to end (\(s.readers.count) open)") }

@@ -5,8 +5,8 @@
 ///
 /// Invariant (T1): a handle is trusted only when its schema counter equals the transaction's,
 /// and every transaction that creates or drops a tree takes a counter never used before.
-public struct Tree: Sendable, Hashable, CustomStringConvertible {
-    public let name: String
+@_spi(Benchmarks) public struct Tree: Sendable, Hashable, CustomStringConvertible {
+    @_spi(Benchmarks) public let name: String
     let root: UInt32
     let schemaCounter: UInt64
 
@@ -61,7 +61,7 @@ public class Transaction {
     // MARK: Catalog
 
     /// The tree named `name`, or nil.
-    public final func tree(_ name: String) throws -> Tree? {
+    @_spi(Benchmarks) public final func tree(_ name: String) throws -> Tree? {
         let key = Array(name.utf8)
         let header = self.header
         let root: UInt32? = try key.withUnsafeBytes { raw in
@@ -80,7 +80,7 @@ public class Transaction {
     }
 
     /// Every tree, in name order.
-    public final func trees() throws -> [Tree] {
+    package final func trees() throws -> [Tree] {
         var result: [Tree] = []
         let header = self.header
         try scan(root: header.catalogRoot, range: KeyRange()) { key, value in
@@ -97,18 +97,18 @@ public class Transaction {
     // MARK: Point reads
 
     /// The value stored under `key`, or nil.
-    public final func get(_ key: [UInt8], in tree: Tree) throws -> [UInt8]? {
+    package final func get(_ key: [UInt8], in tree: Tree) throws -> [UInt8]? {
         let root = try root(of: tree)
         return try key.withUnsafeBytes { raw in try withValue(raw, root: root) { Array($0) } }
     }
 
-    public final func contains(_ key: [UInt8], in tree: Tree) throws -> Bool {
+    package final func contains(_ key: [UInt8], in tree: Tree) throws -> Bool {
         try get(key, in: tree) != nil
     }
 
     /// Calls `body` with the value stored under `key` without copying it (when it is stored
     /// inline); returns nil when the key is absent. The buffer is valid only inside `body`.
-    public final func withValue<T>(_ key: UnsafeRawBufferPointer, in tree: Tree, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+    @_spi(Benchmarks) public final func withValue<T>(_ key: UnsafeRawBufferPointer, in tree: Tree, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
         try withValue(key, root: try root(of: tree), body)
     }
 }
