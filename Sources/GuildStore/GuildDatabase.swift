@@ -6,15 +6,18 @@
 /// let store = try await GuildDatabase.open(DatabaseConfiguration(.file("bot.gsdb")))
 /// try await store.database.write { tx in
 ///     try tx.createGuild(Guild(id: 1, name: "Mocha"), owner: User(id: 7, username: "owner"))
-///     try tx.record(MessageEvent(id: 100, guildID: 1, channelID: 2, userID: 7, createdAt: now))
+///     try tx.insert(Channel(id: 2, guildID: 1, name: "general"))
+///     try tx.insert(MessageEvent(id: 100, guildID: 1, channelID: 2, userID: 7, createdAt: now))
 /// }
 /// let top = try await store.database.read { try $0.leaderboard(guild: 1, since: now - 86_400, limit: 10) }
+/// try await store.close()
 /// ```
 ///
 /// Every query pattern is a method of `Transaction` (so it runs inside `read { }` on a snapshot,
 /// or inside `write { }` seeing that transaction's own changes); the writes are methods of
 /// `WriteTransaction`.
 public final class GuildDatabase: Sendable {
+    /// The database itself: `read`, `write`, `changes`, maintenance.
     public let database: Database
 
     init(database: Database) {
@@ -34,6 +37,7 @@ public final class GuildDatabase: Sendable {
         return GuildDatabase(database: database)
     }
 
+    /// Closes the database (see `Database.close`).
     public func close() async throws {
         try await database.close()
     }

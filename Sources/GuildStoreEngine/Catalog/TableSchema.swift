@@ -9,6 +9,7 @@ public enum ColumnDefault: Sendable, Hashable {
     case now
 }
 
+/// One column of a table: its name, type, whether it may hold NULL, and its default.
 public struct ColumnDefinition: Sendable, Hashable {
     public var name: String
     public var type: ColumnType
@@ -34,6 +35,8 @@ public enum IndexPredicate: Sendable, Hashable {
     case isNotNull(String)
 }
 
+/// A secondary index of a table: columns in order (each ascending or descending), optionally
+/// unique, partial (`where:`) or covering (`including:`).
 public struct IndexDefinition: Sendable, Hashable {
     public var name: String
     /// Indexed columns, in order; `descending` per column.
@@ -58,6 +61,16 @@ public struct IndexDefinition: Sendable, Hashable {
 
 /// A table: typed columns, a primary key (one or more columns) the rows are clustered by,
 /// secondary indexes, and foreign keys to other tables' primary keys (see `ForeignKeys.swift`).
+///
+/// ```swift
+/// let notes = TableSchema("notes",
+///     columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint),
+///               ColumnDefinition("text", .text), ColumnDefinition("created_at", .timestamp, default: .now)],
+///     primaryKey: ["id"],
+///     indexes: [IndexDefinition("by_guild", on: ["guild_id", "created_at"])],
+///     foreignKeys: [ForeignKey("guild_id", references: "guilds", onDelete: .cascade)])
+/// try await db.migrate([Migration("001_notes") { tx in try tx.createTable(notes) }])
+/// ```
 ///
 /// Storage: rows live in tree `table:NAME`, keyed by the tuple encoding of the primary key,
 /// valued by the row encoding of every other column (`RowLayout`, S2). Index `I` lives in

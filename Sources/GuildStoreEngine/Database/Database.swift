@@ -6,13 +6,10 @@ import Logging
 ///
 /// ```swift
 /// let db = try Database.open(DatabaseConfiguration(.file("data/bot.gsdb")))
-/// try await db.write { tx in
-///     let events = try tx.openTree("message_events")
-///     try tx.put(key, row, in: events)
-/// }
-/// let row = try await db.read { snapshot in
-///     try snapshot.get(key, in: try snapshot.tree("message_events")!)
-/// }
+/// try await db.migrate([Migration("001_notes") { tx in try tx.createTable(Note.schema) }])
+/// try await db.write { tx in try tx.insert(Note(id: 1, text: "hello")) }
+/// let note = try await db.read { snapshot in try snapshot.get(Note.self, key: [.uint(1)]) }
+/// try await db.close()
 /// ```
 ///
 /// - `write` runs on the writer actor, one transaction at a time, and returns once the commit
@@ -138,6 +135,7 @@ public final class Database: Sendable {
         try await writer.vacuum()
     }
 
+    /// Sizes and counters of the file, the WAL, commits and readers; cheap to read.
     public func statistics() -> EngineStatistics {
         engine.statistics()
     }

@@ -1,6 +1,12 @@
 import Logging
 
 /// How `Database.open` finds its file and how it behaves.
+///
+/// ```swift
+/// let production = DatabaseConfiguration(.file("data/bot.gsdb"), synchronous: .full)
+/// let tests = DatabaseConfiguration(.temporary)     // a fresh database, deleted on close
+/// let db = try Database.open(production)
+/// ```
 public struct DatabaseConfiguration: Sendable {
     /// Where the database lives.
     public enum Location: Sendable, Equatable {

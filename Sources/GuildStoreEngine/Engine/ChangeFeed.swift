@@ -1,4 +1,4 @@
-/// One committed transaction as observers see it.
+/// One committed transaction as observers see it (`Database.changes(in:)`).
 public struct ChangeSet: Sendable, Equatable {
     /// The trees the transaction wrote (put, delete, clear, create, drop): a table's rows are
     /// tree `table:NAME`, its indexes `index:NAME.INDEX` (`TableSchema.rowTreeName`).

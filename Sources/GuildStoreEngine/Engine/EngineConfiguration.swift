@@ -13,7 +13,7 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
     case full
 }
 
-/// How a checkpoint treats readers (see `StorageEngine.checkpoint`).
+/// How a checkpoint treats readers (`Database.checkpoint`).
 public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Copy what no live snapshot still needs; never wait.
     case passive
@@ -76,7 +76,8 @@ public struct CheckpointResult: Sendable, Equatable {
     public var blockedByReaders: Bool
 }
 
-/// Counters and sizes, cheap to read.
+/// Counters and sizes of the file, the WAL, commits and readers (`Database.statistics()`),
+/// cheap to read.
 public struct EngineStatistics: Sendable {
     public var pageSize: Int
     public var pageCount: Int

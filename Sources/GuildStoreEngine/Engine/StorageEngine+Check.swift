@@ -1,5 +1,7 @@
-/// What `StorageEngine.check()` found.
+/// What `Database.check()` found: the file's pages, each tree's shape, and every
+/// inconsistency (`isOK` when there is none).
 public struct IntegrityReport: Sendable {
+    /// One tree's entries, depth, pages and fill.
     public struct TreeReport: Sendable {
         public var name: String
         public var entries: Int

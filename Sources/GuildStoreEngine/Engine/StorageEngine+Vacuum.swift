@@ -1,4 +1,4 @@
-/// What `StorageEngine.vacuum()` did.
+/// What `Database.vacuum()` did: the file's size in pages and bytes before and after.
 public struct VacuumResult: Sendable, Equatable {
     public var pagesBefore: Int
     public var pagesAfter: Int

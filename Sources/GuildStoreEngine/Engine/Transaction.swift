@@ -13,8 +13,16 @@
     public var description: String { "Tree(\(name))" }
 }
 
-/// What read and write transactions share: lookups, cursors and range scans over a
-/// consistent view of every tree.
+/// What read and write transactions share: every table read (`get`, `select`, `scan`,
+/// `aggregate`, `count`, `records`, the guild query patterns) over one consistent snapshot.
+///
+/// ```swift
+/// let (recent, total) = try await db.read { tx in
+///     (try tx.select("notes", where: ["guild_id": .uint(42)], orderBy: [.descending("created_at")], limit: 20),
+///      try tx.count("notes", where: ["guild_id": .uint(42)]))
+/// }
+/// let note = try await db.read { try $0.get(Note.self, key: [.uint(1)]) }   // a TableRecord
+/// ```
 public class Transaction {
     let engine: StorageEngine
     let pageSize: Int
@@ -114,7 +122,8 @@ public class Transaction {
 }
 
 /// A pinned snapshot: every read sees the database as of the last commit before `beginRead`,
-/// whatever the writer does meanwhile. Call `end()` when done (deinit does it too).
+/// whatever the writer does meanwhile. Call `end()` when done (deinit does it too); inside
+/// `Database.read` the snapshot ends with the closure.
 public final class ReadTransaction: Transaction {
     let snapshot: Snapshot
     private var finished = false

@@ -2,7 +2,17 @@ import CGuildStoreSupport
 
 /// The one write transaction: it sees its own changes, which live in memory until `commit`
 /// appends them to the WAL as one atomic group of frames. `rollback` (or deinit without a
-/// commit) discards them.
+/// commit) discards them. A bot gets one inside `Database.write`, which commits it when the
+/// closure returns and rolls it back when it throws:
+///
+/// ```swift
+/// try await db.write { tx in
+///     try tx.insert(["id": .uint(1), "guild_id": .uint(42), "text": "hello"], into: "notes")
+///     try tx.update("notes", key: [.uint(1)], set: ["text": "hello again"])
+///     try tx.insert(reminder)                              // a TableRecord
+///     try tx.delete(from: "notes", key: [.uint(1)])
+/// }
+/// ```
 public final class WriteTransaction: Transaction {
     let snapshot: Snapshot
     /// Pages changed by this transaction, by page number.
