@@ -6,15 +6,18 @@
 /// let store = try await GuildDatabase.open(DatabaseConfiguration(.file("bot.gsdb")))
 /// try await store.database.write { tx in
 ///     try tx.createGuild(Guild(id: 1, name: "Mocha"), owner: User(id: 7, username: "owner"))
-///     try tx.record(MessageEvent(id: 100, guildID: 1, channelID: 2, userID: 7, createdAt: now))
+///     try tx.insert(Channel(id: 2, guildID: 1, name: "general"))
+///     try tx.insert(MessageEvent(id: 100, guildID: 1, channelID: 2, userID: 7, createdAt: now))
 /// }
 /// let top = try await store.database.read { try $0.leaderboard(guild: 1, since: now - 86_400, limit: 10) }
+/// try await store.close()
 /// ```
 ///
 /// Every query pattern is a method of `Transaction` (so it runs inside `read { }` on a snapshot,
 /// or inside `write { }` seeing that transaction's own changes); the writes are methods of
 /// `WriteTransaction`.
 public final class GuildDatabase: Sendable {
+    /// The database itself: `read`, `write`, `changes`, maintenance.
     public let database: Database
 
     init(database: Database) {
@@ -41,7 +44,11 @@ public final class GuildDatabase: Sendable {
             let pending = GuildTables.migrations.map(\.name).filter { !applied.contains($0) }
             if !pending.isEmpty {
                 guard migrations == .apply else {
-                    throw GuildStoreError.migrationsPending(path: database.engine.path, names: pending)
+                    let path = switch configuration.location {
+                    case .file(let path): path
+                    case .temporary: "a temporary database"
+                    }
+                    throw GuildStoreError.migrationsPending(path: path, names: pending)
                 }
                 try await database.migrate(GuildTables.migrations)
             }
@@ -52,6 +59,7 @@ public final class GuildDatabase: Sendable {
         return GuildDatabase(database: database)
     }
 
+    /// Closes the database (see `Database.close`).
     public func close() async throws {
         try await database.close()
     }

@@ -21,7 +21,7 @@ import CSQLite
 ///
 /// Neither type is `Sendable`: a connection belongs to one task at a time (SQLite's own
 /// serialized mode would make it safe, but nothing here needs it).
-public final class SQLiteConnection {
+@_spi(Benchmarks) public final class SQLiteConnection {
     /// How `init(path:mode:)` opens the file.
     public enum Mode: Sendable {
         /// The file must exist; nothing can be written.
@@ -139,7 +139,7 @@ public final class SQLiteConnection {
 }
 
 /// One compiled statement: bind, step through rows, reset, step again.
-public final class SQLiteStatement {
+@_spi(Benchmarks) public final class SQLiteStatement {
     let connection: SQLiteConnection  // (SQC-2)
     let handle: OpaquePointer
     /// The statement's text.
@@ -237,7 +237,7 @@ public final class SQLiteStatement {
 }
 
 /// A value as SQLite stores it: its five storage classes.
-public enum SQLiteValue: Sendable, Hashable, CustomStringConvertible {
+@_spi(Benchmarks) public enum SQLiteValue: Sendable, Hashable, CustomStringConvertible {
     case null
     case integer(Int64)
     case real(Double)
@@ -265,7 +265,7 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     public var sql: String?
     public var path: String?
 
-    public init(code: Int32, message: String, sql: String? = nil, path: String? = nil) {
+    package init(code: Int32, message: String, sql: String? = nil, path: String? = nil) {
         self.code = code
         self.message = message
         self.sql = sql

@@ -111,7 +111,7 @@ public struct ExportSummary: Sendable, Hashable {
     /// Rows written per table, in file order.
     public var tables: [(name: String, rows: Int)] = []
 
-    public init() {}
+    package init() {}
 
     /// Rows written to `table` (0 when it is not a guild table).
     public subscript(_ table: String) -> Int {

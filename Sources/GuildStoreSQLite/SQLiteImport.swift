@@ -123,7 +123,7 @@ public struct ImportSummary: Sendable, Hashable {
     /// The tables the file does not have.
     public var skippedTables: [String] = []
 
-    public init() {}
+    package init() {}
 
     /// Rows imported into `table` (0 when it was skipped or is not a guild table).
     public subscript(_ table: String) -> Int {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore demo`: the README's main job. Seeds a profile into the database (unless it
 /// holds events already), then runs every query pattern on its busiest guild and user over the

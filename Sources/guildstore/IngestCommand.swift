@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore ingest`: JSON lines on standard input (the format of `IngestRecord`), one
 /// record each. Records are committed in batches of whatever has arrived (at most

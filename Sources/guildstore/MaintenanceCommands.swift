@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore stats [--json]`: file, WAL and reader figures, and the rows of every table.
 struct StatsCommand: AsyncParsableCommand {
@@ -48,7 +48,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (integrity, tableProblems) = try await withDatabase(database) { database in
-            let report = try database.engine.check()
+            let report = try await database.check()
             // Rows and indexes are compared only on sound pages.
             return (report, report.isOK ? try await database.read { try $0.checkTables() } : [])
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore query PATTERN ...`: one of the seeds' query patterns, as a table or as JSON.
 struct QueryCommand: AsyncParsableCommand {

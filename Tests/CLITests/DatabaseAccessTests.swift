@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import GuildStore
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 
 /// Which commands create a database, which need one, and which only read: a mistyped `--db`
 /// is an error that leaves nothing behind, reading commands write nothing, and `demo` runs on

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The B+tree against a sorted in-memory reference: seeded random inserts, updates, deletes
 /// (with bursts over contiguous ranges that force merges and root collapse), point reads,

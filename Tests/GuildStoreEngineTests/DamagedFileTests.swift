@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Issue 13: damaged, crafted and half-written files never crash, hang or lose data silently.
 /// Each test crafts a file the way a corruption fuzzer found it: a small database is built and

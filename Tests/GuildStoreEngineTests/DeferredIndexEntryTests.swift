@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// A table's non-unique index entries are applied sorted when the transaction commits or
 /// next touches the index (DP-1 in `WriteTransaction+DeferredPuts.swift`): inside the

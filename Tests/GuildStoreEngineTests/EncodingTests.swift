@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The Encoding layer: keys whose memcmp order is the typed tuple order, compact rows, and
 /// decoders that turn any malformed input into `GuildStoreError`.

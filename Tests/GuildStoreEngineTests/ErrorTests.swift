@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Every misuse and every foreign file ends in the documented `GuildStoreError`, never a trap,
 /// and leaves what still works working.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Foreign keys: parents must exist (FK-1), deletes cascade / restrict / set NULL all-or-nothing
 /// (FK-2), a referenced primary key does not move (FK-3).

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Migrations (MG-1 to MG-3) and the schema changes they make on tables that hold rows.
 @Suite("Migrations")

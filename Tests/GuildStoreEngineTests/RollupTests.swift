@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Rollups (maintained aggregates): their counters equal what the rows imply after any mix of
 /// writes, rollbacks and reopens (`checkTables` recomputes them, RU-1), and an aggregate answered

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// `delete(sorted:in:)` removes a sorted batch a leaf at a time: the tree must hold exactly
 /// what deleting the keys one by one leaves, stay structurally sound (BT-1, BT-2, one leaf depth,

@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import Testing
 import TestSupport
-import GuildStoreSQLite
-import GuildStoreEngine
-@testable import GuildStore
+@_spi(Benchmarks) import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStore
 
 /// Every query pattern against SQLite running the SQL on the same data: the small
 /// fixture is loaded into a GuildStore, exported with integer ids (so SQLite orders ids as

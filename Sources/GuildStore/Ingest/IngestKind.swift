@@ -8,7 +8,7 @@ import GuildStoreEngine
 ///   (`ConflictPolicy.replace`, so a later line updates the row and `updated_at` moves); every
 ///   other kind is an insert that fails on a duplicate primary key (`.fail`), so replaying an
 ///   event twice is a `GuildStoreError.uniqueViolation`, never a silent double count.
-public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+@_spi(Benchmarks) public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case guild
     case user
     case channel
@@ -22,7 +22,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case reminderLog = "reminder_log"
 
     /// The table this kind writes (IN-2).
-    public var table: TableSchema {
+    package var table: TableSchema {
         switch self {
         case .guild: GuildTables.guilds
         case .user: GuildTables.users
@@ -39,7 +39,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     }
 
     /// True for the entity kinds, which upsert (IN-3).
-    public var isUpsert: Bool {
+    package var isUpsert: Bool {
         switch self {
         case .guild, .user, .channel, .member: true
         default: false
@@ -47,7 +47,7 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     }
 
     /// True for the four gateway event tables of seed 004 (messages, voice, member, presence).
-    public var isGatewayEvent: Bool {
+    package var isGatewayEvent: Bool {
         switch self {
         case .message, .voice, .memberEvent, .presence: true
         default: false
@@ -55,12 +55,12 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     }
 
     /// How `IngestRecord.apply(to:)` treats an existing primary key (IN-3).
-    public var conflictPolicy: ConflictPolicy { isUpsert ? .replace : .fail }
+    package var conflictPolicy: ConflictPolicy { isUpsert ? .replace : .fail }
 
     /// Columns a line must give: NOT NULL without a default.
-    public var requiredColumns: [String] {
+    package var requiredColumns: [String] {
         table.columns.filter { !$0.nullable && $0.defaultValue == nil }.map(\.name)
     }
 
-    public var description: String { rawValue }
+    @_spi(Benchmarks) public var description: String { rawValue }
 }

@@ -14,7 +14,7 @@ import GuildStoreEngine
 /// A record built by hand with a malformed `.json` value gives a line `parse` refuses.
 extension IngestRecord {
     /// The record as one JSON line, without the trailing newline.
-    public var jsonLine: String {
+    package var jsonLine: String {
         var out = "{\"event\":\"\(kind.rawValue)\""
         var written = 0
         for column in kind.table.columns {

@@ -10,7 +10,7 @@ import GuildStoreEngine
 /// is not an integer and `1` is a boolean only where a boolean is expected.
 extension IngestRecord {
     /// Parses one line. `lineNumber` (1-based) goes into every error.
-    public static func parse(_ line: some StringProtocol, lineNumber: Int) throws(IngestError) -> IngestRecord {
+    package static func parse(_ line: some StringProtocol, lineNumber: Int) throws(IngestError) -> IngestRecord {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [])

@@ -5,12 +5,14 @@ import GuildStoreEngine
 // walks one index over exactly its guild (and user) and time range, and reads the index
 // entries alone: the covering columns are declared in `GuildTables`.
 
+/// One user's messages in one guild and time range (`userStats(guild:user:since:until:)`).
 public struct UserStats: Sendable, Hashable, Codable {
     public var messageCount: Int64
     public var totalCharacters: Int64
     public var attachments: Int64
 }
 
+/// One row of a guild's message leaderboard (`leaderboard(guild:since:until:limit:)`).
 public struct LeaderboardEntry: Sendable, Hashable, Codable {
     public var userID: UInt64
     public var messageCount: Int64
@@ -18,6 +20,7 @@ public struct LeaderboardEntry: Sendable, Hashable, Codable {
     public var rank: Int64
 }
 
+/// One user's voice time in a guild (`voiceActivity(guild:since:until:limit:)`).
 public struct VoiceActivity: Sendable, Hashable, Codable {
     public var userID: UInt64
     /// Milliseconds.
@@ -25,6 +28,7 @@ public struct VoiceActivity: Sendable, Hashable, Codable {
     public var sessionCount: Int64
 }
 
+/// One hour of a guild's messages (`hourlyActivity(guild:since:until:)`).
 public struct HourlyActivity: Sendable, Hashable, Codable {
     /// The hour's first second.
     public var hour: Int64
@@ -32,6 +36,7 @@ public struct HourlyActivity: Sendable, Hashable, Codable {
     public var uniqueUsers: Int64
 }
 
+/// Joins and leaves of a guild in one hour or day (`memberGrowth(guild:since:until:bucket:)`).
 public struct MemberGrowth: Sendable, Hashable, Codable {
     /// The bucket's first second.
     public var bucket: Int64
@@ -39,12 +44,14 @@ public struct MemberGrowth: Sendable, Hashable, Codable {
     public var leaves: Int64
 }
 
+/// How many presence events of a guild had one status (`presenceDistribution(guild:since:until:)`).
 public struct PresenceCount: Sendable, Hashable, Codable {
     /// Nil for events without a status.
     public var status: String?
     public var events: Int64
 }
 
+/// A member whose latest presence is not `offline` (`activeUsers(guild:)`).
 public struct ActiveUser: Sendable, Hashable, Codable {
     public var userID: UInt64
     public var status: String

@@ -2,6 +2,7 @@ import GuildStoreEngine
 
 // Seed 003's reminder bot: which events are due a reminder, and whom to remind.
 
+/// A reminder event due now (`dueReminders(now:)`).
 public struct DueReminder: Sendable, Hashable, Codable {
     public var id: UInt64
     public var guildID: UInt64

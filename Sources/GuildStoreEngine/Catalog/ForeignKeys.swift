@@ -62,7 +62,7 @@ public struct ForeignKey: Sendable, Hashable, Codable {
 }
 
 /// How a delete finds the rows that reference a parent row through one foreign key.
-public enum ChildLookup: Sendable, Hashable {
+package enum ChildLookup: Sendable, Hashable {
     /// A prefix range of the child's primary key.
     case primaryKey
     /// A prefix range of this secondary index.
@@ -89,7 +89,7 @@ extension TableSchema {
     }
 
     /// Which path finds the children of a parent row through `key` (see `ForeignKey`).
-    public func childLookup(for key: ForeignKey) -> ChildLookup {
+    package func childLookup(for key: ForeignKey) -> ChildLookup {
         let n = key.columns.count
         if primaryKey.count >= n, Array(primaryKey.prefix(n)) == key.columns { return .primaryKey }
         for index in indexes where index.columns.count >= n && Array(index.columns.prefix(n)) == key.columns {

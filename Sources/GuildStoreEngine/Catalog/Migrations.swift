@@ -85,7 +85,7 @@ extension WriteTransaction {
     /// already; returns whether it ran. An error it throws comes out as `.migrationFailed`;
     /// the caller rolls the transaction back (`StorageEngine.migrate` does).
     @discardableResult
-    public func apply(_ migration: Migration) throws -> Bool {
+    package func apply(_ migration: Migration) throws -> Bool {
         let key = Array(migration.name.utf8)
         if let tree = try tree(Self.migrationsTreeName), try get(key, in: tree) != nil { return false }
         do {
@@ -180,7 +180,7 @@ extension StorageEngine {
     /// the first that failed (it is rolled back; the ones before it stay applied), or
     /// `.migrationFailed` before running anything when a name appears twice.
     @discardableResult
-    public func migrate(_ migrations: [Migration]) throws -> [String] {
+    package func migrate(_ migrations: [Migration]) throws -> [String] {
         try Migration.checkNamesAreUnique(migrations)
         var applied: [String] = []
         for migration in migrations {
@@ -190,7 +190,7 @@ extension StorageEngine {
     }
 
     /// The migrations applied so far, in the order they were applied.
-    public func appliedMigrations() throws -> [AppliedMigration] {
+    package func appliedMigrations() throws -> [AppliedMigration] {
         try read { try $0.appliedMigrations() }
     }
 }

@@ -9,6 +9,7 @@ public enum ColumnDefault: Sendable, Hashable {
     case now
 }
 
+/// One column of a table: its name, type, whether it may hold NULL, and its default.
 public struct ColumnDefinition: Sendable, Hashable {
     public var name: String
     public var type: ColumnType
@@ -34,6 +35,8 @@ public enum IndexPredicate: Sendable, Hashable {
     case isNotNull(String)
 }
 
+/// A secondary index of a table: columns in order (each ascending or descending), optionally
+/// unique, partial (`where:`) or covering (`including:`).
 public struct IndexDefinition: Sendable, Hashable {
     public var name: String
     /// Indexed columns, in order; `descending` per column.
@@ -58,6 +61,16 @@ public struct IndexDefinition: Sendable, Hashable {
 
 /// A table: typed columns, a primary key (one or more columns) the rows are clustered by,
 /// secondary indexes, and foreign keys to other tables' primary keys (see `ForeignKeys.swift`).
+///
+/// ```swift
+/// let notes = TableSchema("notes",
+///     columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint),
+///               ColumnDefinition("text", .text), ColumnDefinition("created_at", .timestamp, default: .now)],
+///     primaryKey: ["id"],
+///     indexes: [IndexDefinition("by_guild", on: ["guild_id", "created_at"])],
+///     foreignKeys: [ForeignKey("guild_id", references: "guilds", onDelete: .cascade)])
+/// try await db.migrate([Migration("001_notes") { tx in try tx.createTable(notes) }])
+/// ```
 ///
 /// Storage: rows live in tree `table:NAME`, keyed by the tuple encoding of the primary key,
 /// valued by the row encoding of every other column (`RowLayout`, TB-2). Index `I` lives in
@@ -88,7 +101,13 @@ public struct TableSchema: Sendable, Hashable {
         self.rollups = rollups
     }
 
-    var rowTreeName: String { "table:\(name)" }
+    var rowTreeName: String { Self.rowTreeName(name) }
+    /// The tree holding the rows of table `table`.
+    static func rowTreeName(_ table: String) -> String { "table:\(table)" }
+    /// The table whose rows tree `tree` holds, or nil for any other tree.
+    static func tableName(ofRowTree tree: String) -> String? {
+        tree.hasPrefix("table:") ? String(tree.dropFirst("table:".count)) : nil
+    }
     func indexTreeName(_ index: IndexDefinition) -> String { "index:\(name).\(index.name)" }
 
     /// Position of column `name`.
@@ -148,7 +167,7 @@ public struct TableSchema: Sendable, Hashable {
     /// (old rows read NULL) or NOT NULL with a `.value` default (old rows read that value), so
     /// this function is exact: it never turns a stored NULL into a default.
     @inline(__always)
-    public func fillingDefaults(_ values: [Value]) -> [Value] {
+    package func fillingDefaults(_ values: [Value]) -> [Value] {
         var values = values
         for (i, column) in columns.enumerated() where i < values.count && !column.nullable && values[i].isNull {
             if case .value(let value) = column.defaultValue { values[i] = value }
@@ -158,7 +177,7 @@ public struct TableSchema: Sendable, Hashable {
 
     /// The row stored in this table's row tree under `key` with `value` (TB-2), its defaults
     /// filled (`fillingDefaults`). Throws `.corruptEncoding` on malformed bytes.
-    public func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
+    package func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
         fillingDefaults(try RowLayout(self).decode(key: key, value: value))
     }
 }

@@ -39,18 +39,18 @@
 /// A decoder reads untrusted bytes: every length and varint is checked against what is left,
 /// text is checked to be UTF-8, and anything malformed is `GuildStoreError.corruptEncoding`,
 /// never a trap.
-public enum RowEncoding {
+package enum RowEncoding {
     /// The row bytes of `values`, one per column of `types`.
     /// Throws `GuildStoreError.typeMismatch` naming the first column whose value is not NULL
     /// or of the column's type, or where values and columns do not pair up.
-    public static func encode(_ values: [Value], types: [ColumnType]) throws -> [UInt8] {
+    package static func encode(_ values: [Value], types: [ColumnType]) throws -> [UInt8] {
         var bytes: [UInt8] = []
         try encode(values, types: types, into: &bytes)
         return bytes
     }
 
     /// `encode`, appending to `bytes` (reuse one buffer across rows).
-    public static func encode(_ values: [Value], types: [ColumnType], into bytes: inout [UInt8]) throws {
+    package static func encode(_ values: [Value], types: [ColumnType], into bytes: inout [UInt8]) throws {
         try encode(count: values.count, types: types, into: &bytes) { values[$0] }
     }
 
@@ -113,12 +113,12 @@ public enum RowEncoding {
 
     /// Decodes a row of a table with columns `types`; columns the row does not store read as
     /// NULL (RE-1). Throws `GuildStoreError.corruptEncoding` on malformed input.
-    public static func decode(_ bytes: [UInt8], types: [ColumnType]) throws -> [Value] {
+    package static func decode(_ bytes: [UInt8], types: [ColumnType]) throws -> [Value] {
         try bytes.withUnsafeBytes { try decode($0, types: types) }
     }
 
     /// `decode` straight from page memory (a value a cursor lends).
-    public static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType]) throws -> [Value] {
+    package static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType]) throws -> [Value] {
         var values: [Value] = []
         values.reserveCapacity(types.count)
         try types.withUnsafeBufferPointer { types in

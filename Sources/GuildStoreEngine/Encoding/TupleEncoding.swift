@@ -47,7 +47,7 @@
 /// (TE-3) Values equal under `Value.==` encode to equal bytes: doubles are canonicalized before
 ///      encoding. Decoding gives back an equal `Value`, with -0.0 as +0.0 and every NaN as the
 ///      canonical one.
-public enum TupleEncoding {
+@_spi(Benchmarks) public enum TupleEncoding {
     // Tags, in cross-type rank order (see `Value.typeRank`).
     static let nullTag: UInt8 = 0x05
     static let boolTag: UInt8 = 0x08
@@ -78,7 +78,7 @@ public enum TupleEncoding {
 
     /// The key of `values`. `descending[i]` makes element i sort in reverse; missing flags are
     /// ascending.
-    public static func encode(_ values: [Value], descending: [Bool] = []) -> [UInt8] {
+    @_spi(Benchmarks) public static func encode(_ values: [Value], descending: [Bool] = []) -> [UInt8] {
         var encoder = TupleEncoder()
         encoder.append(contentsOf: values, descending: descending)
         return encoder.bytes
@@ -87,12 +87,12 @@ public enum TupleEncoding {
     /// Decodes a whole key of `types.count` elements. Each element must be NULL or of its
     /// column's type, and the key must end exactly after the last element.
     /// Throws `GuildStoreError.corruptEncoding` on malformed input; never traps.
-    public static func decode(_ bytes: [UInt8], types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
+    package static func decode(_ bytes: [UInt8], types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
         try bytes.withUnsafeBytes { try decode($0, types: types, descending: descending) }
     }
 
     /// `decode` straight from page memory (a key a cursor lends).
-    public static func decode(_ bytes: UnsafeRawBufferPointer, types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
+    @_spi(Benchmarks) public static func decode(_ bytes: UnsafeRawBufferPointer, types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
         var decoder = TupleDecoder(bytes)
         var values: [Value] = []
         values.reserveCapacity(types.count)
@@ -109,7 +109,7 @@ public enum TupleEncoding {
     /// The smallest key greater than every key that starts with `prefix`, or nil when there is
     /// none (the prefix is empty or all 0xFF): drop trailing 0xFF bytes, add one to the last.
     /// The keys starting with `prefix` are exactly those in `prefix ..< successor`.
-    public static func prefixSuccessor(_ prefix: [UInt8]) -> [UInt8]? {
+    package static func prefixSuccessor(_ prefix: [UInt8]) -> [UInt8]? {
         var result = prefix
         while let last = result.last {
             if last != 0xFF {
@@ -124,7 +124,7 @@ public enum TupleEncoding {
     /// The key range of every tuple whose first elements equal `prefix` (an equality prefix of
     /// an index): scan `lower ..< upper`, with no upper bound when `upper` is nil. By (TE-1) a
     /// complete element never matches a longer one: the prefix ("ab") does not cover "abc".
-    public static func prefixRange(_ prefix: [Value], descending: [Bool] = []) -> (lower: [UInt8], upper: [UInt8]?) {
+    package static func prefixRange(_ prefix: [Value], descending: [Bool] = []) -> (lower: [UInt8], upper: [UInt8]?) {
         let lower = encode(prefix, descending: descending)
         return (lower, prefixSuccessor(lower))
     }
@@ -132,29 +132,29 @@ public enum TupleEncoding {
 
 /// Appends tuple elements to one growing buffer: no allocation per element beyond the
 /// buffer's own growth. Reuse one encoder across keys with `removeAll()`.
-public struct TupleEncoder: Sendable {
+package struct TupleEncoder: Sendable {
     /// The key so far.
-    public private(set) var bytes: [UInt8]
+    package private(set) var bytes: [UInt8]
 
-    public init(reservingCapacity capacity: Int = 32) {
+    package init(reservingCapacity capacity: Int = 32) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
     /// Empties the buffer, keeping its storage for the next key.
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
     }
 
     /// Appends `values` as elements; `descending[i]` reverses element i (missing: ascending).
-    public mutating func append(contentsOf values: [Value], descending: [Bool] = []) {
+    package mutating func append(contentsOf values: [Value], descending: [Bool] = []) {
         for (i, value) in values.enumerated() {
             append(value, descending: i < descending.count && descending[i])
         }
     }
 
     /// Appends one element.
-    public mutating func append(_ value: Value, descending: Bool = false) {
+    package mutating func append(_ value: Value, descending: Bool = false) {
         let start = bytes.count
         switch value {
         case .null:

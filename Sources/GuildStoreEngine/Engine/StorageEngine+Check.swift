@@ -1,5 +1,7 @@
-/// What `StorageEngine.check()` found.
+/// What `Database.check()` found: the file's pages, each tree's shape, and every
+/// inconsistency (`isOK` when there is none).
 public struct IntegrityReport: Sendable {
+    /// One tree's entries, depth, pages and fill.
     public struct TreeReport: Sendable {
         public var name: String
         public var entries: Int
@@ -36,7 +38,7 @@ extension StorageEngine {
     /// catalog, each tree (key order, separator bounds, equal leaf depth, overflow chains) and
     /// the free list, and checks that every page is used exactly once. Checksums are verified
     /// as pages are read.
-    public func check() throws -> IntegrityReport {
+    @_spi(Benchmarks) public func check() throws -> IntegrityReport {
         try read { tx in
             var checker = IntegrityChecker(tx)
             return try checker.run()

@@ -13,7 +13,7 @@ extension StorageEngine {
     ///
     /// The copy runs alongside a write transaction; restarting the log needs the writer token,
     /// which `.passive` tries for once and the other modes wait for up to `timeout`.
-    public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) throws -> CheckpointResult {
+    @_spi(Benchmarks) public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) throws -> CheckpointResult {
         try checkpoint(mode: mode, timeout: timeout, restart: .takingWriterToken)
     }
 

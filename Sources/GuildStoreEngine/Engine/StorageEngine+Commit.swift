@@ -43,7 +43,7 @@ extension StorageEngine {
     /// failed sync poisons the engine (TX-4): nothing unpublished is ever published.
     /// Returns the sequence now published.
     @discardableResult
-    public func syncWAL() throws -> UInt64 {
+    package func syncWAL() throws -> UInt64 {
         try syncLock.run {
             let (target, synced) = try state.withLock { s -> (UInt64, UInt64) in
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
@@ -67,10 +67,10 @@ extension StorageEngine {
     }
 
     /// The published commit's sequence.
-    public var publishedSequence: UInt64 { state.withLock { $0.lastCommit } }
+    package var publishedSequence: UInt64 { state.withLock { $0.lastCommit } }
 
     /// Frames in the WAL since its last restart.
-    public var walFrameCount: Int { state.withLock { $0.walFrames } }
+    package var walFrameCount: Int { state.withLock { $0.walFrames } }
 
     func poison(_ reason: String) {
         state.withLock { s in

@@ -8,10 +8,18 @@ extension StorageEngine {
     /// Errors: `.databaseNotFound` (nothing written: no file, no WAL), `.notADatabase`,
     /// `.unsupportedFormatVersion`, `.pageSizeMismatch`, `.corruptHeader`, `.corruptWAL`,
     /// `.invalidConfiguration`, `.locked`, `.io`.
-    public static func open(
+    @_spi(Benchmarks) public static func open(
+        path: String,
+        configuration: EngineConfiguration = EngineConfiguration()
+    ) throws -> StorageEngine {
+        try open(path: path, configuration: configuration, fileSystem: PosixFileSystem())
+    }
+
+    /// As `open(path:configuration:)`, on another file layer (the tests' fault-injecting one).
+    package static func open(
         path: String,
         configuration: EngineConfiguration = EngineConfiguration(),
-        fileSystem: any FileSystem = PosixFileSystem()
+        fileSystem: any FileSystem
     ) throws -> StorageEngine {
         if let requested = configuration.pageSize, !PageFormat.isValidPageSize(requested) {
             throw GuildStoreError.invalidConfiguration("page size \(requested) must be a power of two from 4096 to 65536")

@@ -1,4 +1,4 @@
-/// What `StorageEngine.vacuum()` did.
+/// What `Database.vacuum()` did: the file's size in pages and bytes before and after.
 public struct VacuumResult: Sendable, Equatable {
     public var pagesBefore: Int
     public var pagesAfter: Int
@@ -18,7 +18,7 @@ extension StorageEngine {
     /// Runs `check()` first and refuses a damaged database with `.integrityCheckFailed`.
     /// Needs the writer and no open read transactions (`.busy` otherwise). Tree handles taken
     /// before are found again by name (the schema counter moves on).
-    public func vacuum() throws -> VacuumResult {
+    package func vacuum() throws -> VacuumResult {
         try withWriterToken {
             try state.withLock { s in
                 guard s.readers.isEmpty else { throw GuildStoreError.busy("vacuum needs every read transaction to end (\(s.readers.count) open)") }

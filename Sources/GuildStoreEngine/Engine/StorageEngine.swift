@@ -27,16 +27,16 @@
 /// (TX-4) A failed sync poisons the engine for writing; reads go on. A failed write rolls the
 ///      transaction back and leaves the engine usable (the torn bytes never form a valid
 ///      frame chain, WAL-1).
-public final class StorageEngine: @unchecked Sendable {
+@_spi(Benchmarks) public final class StorageEngine: @unchecked Sendable {
     // Safe to share: immutable configuration plus `state` behind a pthread mutex (`Locked`).
     // `wal` appends and restarts only for the holder of the writer token
     // (`state.writerActive`); its file is synced from any thread, one sync at a time
     // (`syncWAL`, under `syncLock`).
-    public let path: String
-    public let walPath: String
-    public let configuration: EngineConfiguration
-    public let pageSize: Int
-    public let maxKeySize: Int
+    package let path: String
+    package let walPath: String
+    package let configuration: EngineConfiguration
+    package let pageSize: Int
+    package let maxKeySize: Int
     let fileSystem: any FileSystem
     let wal: WriteAheadLog
     let state: Locked<EngineState>
@@ -51,7 +51,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.
-    public static func maximumKeySize(pageSize: Int) -> Int {
+    package static func maximumKeySize(pageSize: Int) -> Int {
         NodeLayout.maxCellSize(pageSize: pageSize) - 12
     }
 
@@ -79,7 +79,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Pins a snapshot of the last commit. End it (or let it go) promptly: a live snapshot
     /// holds back checkpoints.
-    public func beginRead() throws -> ReadTransaction {
+    @_spi(Benchmarks) public func beginRead() throws -> ReadTransaction {
         let snapshot = try state.withLock { s -> Snapshot in
             guard !s.closed else { throw GuildStoreError.closed }
             let id = s.nextReaderID
@@ -91,7 +91,7 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     /// Starts the write transaction. Only one runs at a time.
-    public func beginWrite() throws -> WriteTransaction {
+    package func beginWrite() throws -> WriteTransaction {
         let snapshot = try state.withLock { s -> Snapshot in
             guard !s.closed else { throw GuildStoreError.closed }
             if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
@@ -103,14 +103,15 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     /// Runs `body` on a pinned snapshot.
-    public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+    @_spi(Benchmarks) public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
         let tx = try beginRead()
         defer { tx.end() }
         return try body(tx)
     }
 
     /// Runs `body` in a write transaction and commits it; a thrown error rolls it back.
-    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+    @discardableResult
+    @_spi(Benchmarks) public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         let tx = try beginWrite()
         do {
             let result = try body(tx)
@@ -191,7 +192,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     // MARK: Statistics and close
 
-    public func statistics() -> EngineStatistics {
+    @_spi(Benchmarks) public func statistics() -> EngineStatistics {
         let walBytes = (try? wal.file.size()) ?? 0
         return state.withLock { s in
             let now = ContinuousClock.now
@@ -216,7 +217,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Closes the engine: later calls throw `.closed`. Fails with `.busy` while a transaction
     /// is open. Committed work stays in the WAL and is checkpointed by the next open.
-    public func close() throws {
+    @_spi(Benchmarks) public func close() throws {
         let (files, observers) = try state.withLock { s -> ([any FileHandleIO], [ChangeObserver]) in
             guard !s.closed else { return ([], []) }
             guard !s.writerActive else { throw GuildStoreError.busy("a write transaction is open") }

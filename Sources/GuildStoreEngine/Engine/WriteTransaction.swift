@@ -2,7 +2,17 @@ import CGuildStoreSupport
 
 /// The one write transaction: it sees its own changes, which live in memory until `commit`
 /// appends them to the WAL as one atomic group of frames. `rollback` (or deinit without a
-/// commit) discards them.
+/// commit) discards them. A bot gets one inside `Database.write`, which commits it when the
+/// closure returns and rolls it back when it throws:
+///
+/// ```swift
+/// try await db.write { tx in
+///     try tx.insert(["id": .uint(1), "guild_id": .uint(42), "text": "hello"], into: "notes")
+///     try tx.update("notes", key: [.uint(1)], set: ["text": "hello again"])
+///     try tx.insert(reminder)                              // a TableRecord
+///     try tx.delete(from: "notes", key: [.uint(1)])
+/// }
+/// ```
 public final class WriteTransaction: Transaction {
     let snapshot: Snapshot
     /// Pages changed by this transaction, by page number.
@@ -98,7 +108,7 @@ public final class WriteTransaction: Transaction {
     // MARK: Writes
 
     /// Stores `value` under `key`, replacing any value there.
-    public func put(_ key: [UInt8], _ value: [UInt8], in tree: Tree) throws {
+    @_spi(Benchmarks) public func put(_ key: [UInt8], _ value: [UInt8], in tree: Tree) throws {
         try key.withUnsafeBytes { k in
             try value.withUnsafeBytes { v in try put(k, v, in: tree) }
         }
@@ -122,7 +132,7 @@ public final class WriteTransaction: Transaction {
         return stored
     }
 
-    public func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, in tree: Tree) throws {
+    @_spi(Benchmarks) public func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, in tree: Tree) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard key.count <= engine.maxKeySize else {
             throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize)
@@ -145,7 +155,7 @@ public final class WriteTransaction: Transaction {
 
     /// Removes `key`; returns whether it was there.
     @discardableResult
-    public func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
+    package func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
         guard !finished else { throw GuildStoreError.transactionFinished }
         knownParents.removeAll()  // FK-4
         let root = try root(of: tree)
@@ -158,7 +168,7 @@ public final class WriteTransaction: Transaction {
     /// a leaf at a time (`removeSorted`); returns how many it deleted. A batch of keys that
     /// sit together costs one descent and one rebalance per leaf, not per key.
     @discardableResult
-    public func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
+    package func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard !keys.isEmpty else { return 0 }
         knownParents.removeAll()  // FK-4
@@ -173,7 +183,7 @@ public final class WriteTransaction: Transaction {
     // MARK: Trees
 
     /// Creates an empty tree named `name`.
-    public func createTree(_ name: String) throws -> Tree {
+    @_spi(Benchmarks) public func createTree(_ name: String) throws -> Tree {
         guard !finished else { throw GuildStoreError.transactionFinished }
         try flushRollups()  // RU-3: rollup deltas become puts first
         try applyDeferredPuts()  // DP-1: before any root changes
@@ -193,13 +203,13 @@ public final class WriteTransaction: Transaction {
     }
 
     /// The tree named `name`, created when missing.
-    public func openTree(_ name: String) throws -> Tree {
+    @_spi(Benchmarks) public func openTree(_ name: String) throws -> Tree {
         if let existing = try tree(name) { return existing }
         return try createTree(name)
     }
 
     /// Deletes a tree and frees its pages.
-    public func dropTree(_ name: String) throws {
+    package func dropTree(_ name: String) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
         knownParents.removeAll()  // FK-4
         try flushRollups()  // RU-3: rollup deltas become puts first
@@ -213,7 +223,7 @@ public final class WriteTransaction: Transaction {
     }
 
     /// Removes every entry of `tree`, keeping the tree.
-    public func clear(_ tree: Tree) throws {
+    package func clear(_ tree: Tree) throws {
         let root = try root(of: tree)
         let (node, _) = try self.node(root)
         if !node.isLeaf {
@@ -256,7 +266,7 @@ public final class WriteTransaction: Transaction {
 
     /// Makes the transaction's changes durable (as `synchronous` says) and visible to new
     /// snapshots. After a thrown error nothing of the transaction is visible.
-    public func commit() throws {
+    package func commit() throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
         try flushRollups()  // RU-3: rollup deltas become puts first
         try applyDeferredPuts()  // DP-1; a failure here leaves the rollback to the caller
@@ -296,7 +306,7 @@ public final class WriteTransaction: Transaction {
     }
 
     /// Discards every change.
-    public func rollback() {
+    package func rollback() {
         guard !finished else { return }
         finished = true
         pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)

@@ -228,6 +228,8 @@ struct PlanShape: Hashable, Sendable {
     var reading: [String]?
 }
 
+/// How a read walks a table (`planScan`): the index chosen, its equality prefix and range,
+/// the direction, and whether the index alone answers; `description` is what the query log prints.
 public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
     /// A condition checked on each row: the column's position and what it must satisfy.
     struct Residual: Sendable, Hashable {
