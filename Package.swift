@@ -9,8 +9,9 @@
 // - GuildStoreEngine: File, Pager, WAL, BTree, Engine and Database layers in one module, so page
 //   reads inline across layers (see docs/architecture.md). swift-log carries its warnings.
 // - GuildStore: the bot's front door. The seeds' guild / member / event schema as typed
-//   records, migrations, the query patterns as typed methods, and the deterministic fixture
-//   generator; it re-exports GuildStoreEngine, so `import GuildStore` is the one import a bot needs.
+//   records, migrations, the query patterns as typed methods, and (for this package's tests,
+//   command line and benchmarks) the deterministic fixture generator; it re-exports
+//   GuildStoreEngine, so `import GuildStore` is the one import a bot needs.
 // - GuildStoreSQLite: SQLite import and export of seed 004's schema and a small SQLite connection
 //   (the system libsqlite3): the command line and the tests use it; a bot linking
 //   GuildStore links no SQLite.
@@ -21,6 +22,12 @@
 // - guildstore: the operator's command line (swift-argument-parser).
 // - CSQLite: system library shim for SQLite (pkg-config `sqlite3`, Debian `libsqlite3-dev`);
 //   GuildStoreSQLite and the tests link it.
+//
+// Access control is the architecture's statement: `public` is what a bot may call (the
+// FrontDoorTests target compiles against nothing else), `package` is plumbing the package's own
+// modules and tests share, and `@_spi(Benchmarks) public` is what the Benchmarks package reaches
+// into (byte-level trees, the synchronous StorageEngine, GuildBench, the SQLite wrapper).
+// `scripts/count-public-api` counts each.
 //
 // Benchmarks live in their own package under Benchmarks/ so the test build does not compile
 // package-benchmark and the comparison databases.
@@ -72,10 +79,14 @@ let package = Package(
         .testTarget(name: "GuildStoreEngineTests", dependencies: ["GuildStoreEngine", "TestSupport", "CLZ4", "GuildStoreSQLite"]),
         .testTarget(name: "CrashTests", dependencies: ["GuildStoreEngine", "TestSupport"]),
         .testTarget(name: "GuildStoreTests", dependencies: ["GuildStore", "GuildStoreSQLite", "GuildBench", "TestSupport"]),
+        // What a bot sees: `import GuildStore` and nothing else. Without package access the
+        // package's `package` declarations are out of its reach as they are out of a bot's (no
+        // @testable, no @_spi either). README.md's examples live here.
+        .testTarget(name: "FrontDoorTests", dependencies: ["GuildStore"], packageAccess: false),
         .testTarget(name: "GuildStoreSQLiteTests", dependencies: ["GuildStoreSQLite", "GuildStore", "TestSupport"]),
         .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildStoreSQLite", "GuildStore", "GuildStoreEngine", "TestSupport"]),
         // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).
-        .testTarget(name: "CLITests", dependencies: ["GuildStoreSQLite", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["GuildStore", "GuildStoreSQLite", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

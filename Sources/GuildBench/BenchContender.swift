@@ -3,7 +3,7 @@
 ///
 /// A contender belongs to one task at a time (SQLite connections are not `Sendable`); the
 /// runner calls it from its own task only.
-public protocol BenchContender: AnyObject {
+@_spi(Benchmarks) public protocol BenchContender: AnyObject {
     /// Short and stable, for JSON and file names: `guildstore`, `sqlite_seed`, `sqlite_covering`.
     var key: String { get }
     /// What the report prints: `GuildStore`, `SQLite (seed indexes)`, ...
@@ -23,15 +23,15 @@ public protocol BenchContender: AnyObject {
 /// file whose log the run replays) makes it in `setUp`, which runs before each `execute`,
 /// untimed; `tearDown` runs after each one (and after its answer was read), untimed, also
 /// when the run failed.
-public struct PreparedWorkload {
-    public let setUp: (() async throws -> Void)?
-    public let execute: () async throws -> DeferredAnswer
-    public let tearDown: (() async throws -> Void)?
+@_spi(Benchmarks) public struct PreparedWorkload {
+    @_spi(Benchmarks) public let setUp: (() async throws -> Void)?
+    @_spi(Benchmarks) public let execute: () async throws -> DeferredAnswer
+    @_spi(Benchmarks) public let tearDown: (() async throws -> Void)?
     /// What the contender found while preparing that the report should show (how many WAL
     /// frames a thousand commits left, ...).
-    public let note: String?
+    package let note: String?
 
-    public init(setUp: (() async throws -> Void)? = nil, tearDown: (() async throws -> Void)? = nil, note: String? = nil,
+    @_spi(Benchmarks) public init(setUp: (() async throws -> Void)? = nil, tearDown: (() async throws -> Void)? = nil, note: String? = nil,
                 execute: @escaping () async throws -> DeferredAnswer) {
         self.setUp = setUp
         self.execute = execute
@@ -41,7 +41,7 @@ public struct PreparedWorkload {
 
     /// One run: `setUp`, then `execute` on the clock, then (when `answer` is true) the answer
     /// made canonical, then `tearDown`. Returns the milliseconds `execute` took.
-    public func run(answer: Bool) async throws -> (milliseconds: Double, rows: [CanonicalRow]?) {
+    @_spi(Benchmarks) public func run(answer: Bool) async throws -> (milliseconds: Double, rows: [CanonicalRow]?) {
         if let setUp { try await setUp() }
         do {
             let start = ContinuousClock.now
@@ -58,15 +58,15 @@ public struct PreparedWorkload {
 }
 
 /// An answer not yet made canonical: `rows()` converts it.
-public struct DeferredAnswer {
-    public let rows: () throws -> [CanonicalRow]
+@_spi(Benchmarks) public struct DeferredAnswer {
+    package let rows: () throws -> [CanonicalRow]
 
-    public init(rows: @escaping () throws -> [CanonicalRow]) {
+    @_spi(Benchmarks) public init(rows: @escaping () throws -> [CanonicalRow]) {
         self.rows = rows
     }
 
     /// An answer that is canonical already.
-    public static func canonical(_ rows: [CanonicalRow]) -> DeferredAnswer {
+    package static func canonical(_ rows: [CanonicalRow]) -> DeferredAnswer {
         DeferredAnswer { rows }
     }
 }

@@ -1,5 +1,5 @@
 /// Why a benchmark run stopped.
-public enum BenchError: Error, Sendable, Hashable, CustomStringConvertible {
+@_spi(Benchmarks) public enum BenchError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A contender answered a workload differently from the reference: no timing of it (or of
     /// anything after it) is reported.
     case answerMismatch(AnswerMismatch)
@@ -16,7 +16,7 @@ public enum BenchError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A file operation on the benchmark's own files failed.
     case file(operation: String, path: String, reason: String)
 
-    public var description: String {
+    @_spi(Benchmarks) public var description: String {
         switch self {
         case .answerMismatch(let mismatch): "answers differ: \(mismatch)"
         case .missingInput(let pattern, let input): "\(pattern) needs a \(input)"

@@ -3,18 +3,18 @@
 /// if all agree, `runs` more times on each, interleaved (run 1 on every contender, then run
 /// 2, ...) so a slow moment of the machine falls on all of them alike.
 ///
-/// Invariant (R1): a workload's timings exist only after its answers were found equal; a
+/// Invariant (BN-1): a workload's timings exist only after its answers were found equal; a
 /// mismatch throws `BenchError.answerMismatch` before any of its runs is timed, and the
 /// caller gets no results at all.
 ///
 /// Each run goes through `PreparedWorkload.run`: its `setUp` and `tearDown` (fresh copies of
 /// files, closing what the run opened) happen off the clock.
-public struct BenchRunner: Sendable {
+package struct BenchRunner: Sendable {
     /// Timed runs per workload and contender (after the checked run).
-    public var runs: Int
-    public var comparison: AnswerComparison
+    package var runs: Int
+    package var comparison: AnswerComparison
 
-    public init(runs: Int = 7, comparison: AnswerComparison = AnswerComparison()) {
+    package init(runs: Int = 7, comparison: AnswerComparison = AnswerComparison()) {
         self.runs = max(1, runs)
         self.comparison = comparison
     }
@@ -23,7 +23,7 @@ public struct BenchRunner: Sendable {
     /// whose answers are the specification; `measured` the one whose speed the ratios are
     /// about (ratio = other's median / measured's median). `progress` hears (workloads done,
     /// total, the current one's name) before each workload and once at the end.
-    public func run(_ workloads: [Workload], on contenders: [any BenchContender], reference: Int, measured: Int,
+    package func run(_ workloads: [Workload], on contenders: [any BenchContender], reference: Int, measured: Int,
                     progress: (Int, Int, String) -> Void = { _, _, _ in }) async throws -> [WorkloadResult] {
         precondition(contenders.indices.contains(reference) && contenders.indices.contains(measured), "contender index out of range")
         var results: [WorkloadResult] = []
@@ -31,7 +31,7 @@ public struct BenchRunner: Sendable {
             progress(number, workloads.count, workload.name)
             var prepared: [PreparedWorkload] = []
             for contender in contenders { prepared.append(try await contender.prepare(workload)) }
-            // The checked run (R1).
+            // The checked run (BN-1).
             var samples = [[Double]](repeating: [], count: contenders.count)
             var answers: [[CanonicalRow]] = []
             for (index, run) in prepared.enumerated() {
@@ -77,56 +77,56 @@ public struct BenchRunner: Sendable {
 }
 
 /// One workload's outcome: its answers agreed, and how long each contender took.
-public struct WorkloadResult: Sendable, Hashable, Codable {
-    public var name: String
-    public var group: String
-    public var subject: String
-    public var range: String?
+package struct WorkloadResult: Sendable, Hashable, Codable {
+    package var name: String
+    package var group: String
+    package var subject: String
+    package var range: String?
     /// Rows in the (agreed) answer.
-    public var rows: Int
-    /// Always true in a result: a disagreement stops the run (R1). Stated so a reader of the
+    package var rows: Int
+    /// Always true in a result: a disagreement stops the run (BN-1). Stated so a reader of the
     /// JSON need not know that.
-    public var answersAgree: Bool
+    package var answersAgree: Bool
     /// Timed runs per contender.
-    public var runs: Int
-    public var timings: [ContenderTiming]
+    package var runs: Int
+    package var timings: [ContenderTiming]
     /// The measured contender's speed against each other contender: their median ÷ its
     /// median (above 1: the measured one is faster).
-    public var ratios: [ContenderRatio]
+    package var ratios: [ContenderRatio]
     /// What one run does, for a throughput workload (`rows` loaded, `commits` made); each
     /// timing's `perSecond` is this count over its median.
-    public var operations: Int?
-    public var unit: String?
+    package var operations: Int?
+    package var unit: String?
     /// What contenders reported while preparing (WAL frames, ...).
-    public var notes: [ContenderNote] = []
+    package var notes: [ContenderNote] = []
 
     /// The timing of the contender with `key`.
-    public func timing(_ key: String) -> TimingStatistics? {
+    package func timing(_ key: String) -> TimingStatistics? {
         timings.first { $0.contender == key }?.statistics
     }
 
     /// The ratio against the contender with `key`.
-    public func ratio(against key: String) -> Double? {
+    package func ratio(against key: String) -> Double? {
         ratios.first { $0.against == key }?.ratio
     }
 }
 
 /// One contender's times on one workload.
-public struct ContenderTiming: Sendable, Hashable, Codable {
-    public var contender: String
-    public var statistics: TimingStatistics
+package struct ContenderTiming: Sendable, Hashable, Codable {
+    package var contender: String
+    package var statistics: TimingStatistics
     /// Operations per second at the median, for a throughput workload.
-    public var perSecond: Double?
+    package var perSecond: Double?
 }
 
 /// Something a contender reported about a workload.
-public struct ContenderNote: Sendable, Hashable, Codable {
-    public var contender: String
-    public var text: String
+package struct ContenderNote: Sendable, Hashable, Codable {
+    package var contender: String
+    package var text: String
 }
 
 /// The measured contender's speed relative to another.
-public struct ContenderRatio: Sendable, Hashable, Codable {
-    public var against: String
-    public var ratio: Double
+package struct ContenderRatio: Sendable, Hashable, Codable {
+    package var against: String
+    package var ratio: Double
 }

@@ -1,21 +1,21 @@
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// One whole benchmark on a seeded GuildStore database: makes its SQLite twin (`SQLiteTwin`),
 /// finds the subjects (`BenchSubjects`), runs the read workloads on the three contenders, the
 /// write workloads on throwaway copies (`ScratchCopies`), measures the files, and returns the
 /// report. `guildstore bench` is this plus seeding and printing.
-public struct BenchSession: Sendable {
-    public var runs: Int
+package struct BenchSession: Sendable {
+    package var runs: Int
     /// Message ids per point-lookup batch.
-    public var lookups: Int
+    package var lookups: Int
     /// Whether to run the write workloads (durable commits, retention, and, as
     /// `catalog.includeSlowWrites` says, bulk ingest, concurrent commits, open with a WAL).
-    public var includeWrites: Bool
-    public var catalog: WorkloadCatalog
+    package var includeWrites: Bool
+    package var catalog: WorkloadCatalog
 
-    public init(runs: Int = 7, lookups: Int = 1_000, includeWrites: Bool = true, catalog: WorkloadCatalog = WorkloadCatalog()) {
+    package init(runs: Int = 7, lookups: Int = 1_000, includeWrites: Bool = true, catalog: WorkloadCatalog = WorkloadCatalog()) {
         self.runs = runs
         self.lookups = lookups
         self.includeWrites = includeWrites
@@ -23,13 +23,13 @@ public struct BenchSession: Sendable {
     }
 
     /// What the session tells its caller while it works.
-    public struct Observer {
+    package struct Observer {
         /// A step starts (`exporting to SQLite ...`).
-        public var status: (String) -> Void
+        package var status: (String) -> Void
         /// Workloads done, total, the current workload's name.
-        public var progress: (Int, Int, String) -> Void
+        package var progress: (Int, Int, String) -> Void
 
-        public init(status: @escaping (String) -> Void = { _ in }, progress: @escaping (Int, Int, String) -> Void = { _, _, _ in }) {
+        package init(status: @escaping (String) -> Void = { _ in }, progress: @escaping (Int, Int, String) -> Void = { _, _, _ in }) {
             self.status = status
             self.progress = progress
         }
@@ -37,7 +37,7 @@ public struct BenchSession: Sendable {
 
     /// Runs the benchmark on `database` (open, at `databasePath`), its twin beside it. The
     /// report's command, machine and total time are filled in; `seededProfile` is the caller's.
-    public func run(database: Database, databasePath: String, command: String, seededProfile: String? = nil,
+    package func run(database: Database, databasePath: String, command: String, seededProfile: String? = nil,
                     started: ContinuousClock.Instant = .now, phases earlier: [BenchPhase] = [],
                     observer: Observer = Observer()) async throws -> BenchReport {
         var phases = earlier

@@ -1,4 +1,4 @@
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 
 /// What the workloads ask about, found in the data itself (through the seed-index SQLite
 /// twin, which holds the same rows as the GuildStore database):
@@ -12,42 +12,42 @@ import GuildStoreSQLite
 /// - message event ids for point lookups, drawn by a seeded generator;
 /// - what a durable commit inserts (a channel and user of the busiest guild, ids above every
 ///   existing one).
-public struct BenchSubjects: Sendable {
+@_spi(Benchmarks) public struct BenchSubjects: Sendable {
     /// One guild the patterns run on.
-    public struct GuildSubject: Sendable, Hashable {
+    package struct GuildSubject: Sendable, Hashable {
         /// `busiest`, `median` or `empty`.
-        public var label: String
-        public var guild: UInt64
+        package var label: String
+        package var guild: UInt64
         /// Its user with the most messages; for a guild without messages, the busiest guild's.
-        public var user: UInt64
-        public var messages: Int
+        package var user: UInt64
+        package var messages: Int
     }
 
-    public var now: Int64
+    package var now: Int64
     /// The earliest event's time (retention deletes the oldest days from it).
-    public var earliest: Int64
-    public var guilds: [GuildSubject]
+    package var earliest: Int64
+    package var guilds: [GuildSubject]
     /// `(label, event id)`: `busiest` (an event of the busiest guild, else the first) and
     /// `missing` (no such event).
-    public var reminderEvents: [(label: String, event: UInt64)]
-    public var lookupIDs: [UInt64]
-    public var commitChannel: UInt64
-    public var nextMessageID: UInt64
+    package var reminderEvents: [(label: String, event: UInt64)]
+    package var lookupIDs: [UInt64]
+    package var commitChannel: UInt64
+    package var nextMessageID: UInt64
     /// Rows per event table, for bytes per event.
-    public var eventCounts: [(table: String, rows: Int)]
+    package var eventCounts: [(table: String, rows: Int)]
 
-    public var totalEvents: Int { eventCounts.reduce(0) { $0 + $1.rows } }
+    package var totalEvents: Int { eventCounts.reduce(0) { $0 + $1.rows } }
 
     /// The event tables (those retention cleans).
-    public static let eventTables = ["message_events", "voice_events", "member_events", "presence_events"]
+    package static let eventTables = ["message_events", "voice_events", "member_events", "presence_events"]
 
     /// Finds the subjects in the SQLite file at `sqlitePath` (the seed-index twin).
-    public static func discover(sqlitePath: String, lookups: Int) throws -> BenchSubjects {
+    @_spi(Benchmarks) public static func discover(sqlitePath: String, lookups: Int) throws -> BenchSubjects {
         try discover(in: SQLiteConnection(path: sqlitePath, mode: .readOnly), lookups: lookups)
     }
 
     /// Finds the subjects in `sqlite`; `lookups` ids are drawn with `seed`.
-    public static func discover(in sqlite: SQLiteConnection, lookups: Int, seed: UInt64 = 0x6265_6E63_6821) throws -> BenchSubjects {
+    package static func discover(in sqlite: SQLiteConnection, lookups: Int, seed: UInt64 = 0x6265_6E63_6821) throws -> BenchSubjects {
         func integer(_ rows: [[SQLiteValue]]) -> Int64? {
             if case .integer(let v)? = rows.first?.first { v } else { nil }
         }

@@ -16,9 +16,9 @@
 /// | `idx_reminder_events_active (last_reminder) WHERE NOT is_paused INCLUDING interval_minutes` | `(last_reminder, interval_minutes) WHERE is_paused = 0` |
 ///
 /// After them `ANALYZE` runs, so SQLite's planner knows the indexes' selectivity.
-public enum CoveringIndexes {
+package enum CoveringIndexes {
     /// The `CREATE INDEX` statements, then `ANALYZE`.
-    public static let statements = [
+    package static let statements = [
         "CREATE INDEX cover_guilds_active_created ON guilds (created_at, id, name, member_count) WHERE is_active = 1",
         "CREATE INDEX cover_members_guild_user ON members (guild_id, user_id, joined_at)",
         "CREATE INDEX cover_message_events_guild_time ON message_events (guild_id, created_at, user_id)",
@@ -32,7 +32,7 @@ public enum CoveringIndexes {
     ]
 
     /// The names of the indexes `statements` creates (to recognize a finished covering copy).
-    public static let names: [String] = statements.compactMap { statement in
+    package static let names: [String] = statements.compactMap { statement in
         let words = statement.split(separator: " ")
         guard words.count > 2, words[0] == "CREATE", words[1] == "INDEX" else { return nil }
         return String(words[2])

@@ -5,7 +5,7 @@ import GuildStoreEngine
 /// typed result is kept as it is; the returned answer turns it into canonical rows (in
 /// `columns`' order) only when asked, so the conversion is not timed.
 extension GuildQueryPattern {
-    public func answer(on tx: Transaction, _ inputs: PatternInputs) throws -> DeferredAnswer {
+    package func answer(on tx: Transaction, _ inputs: PatternInputs) throws -> DeferredAnswer {
         func guild() throws -> UInt64 { try inputs.required(inputs.guild, "guild", for: self) }
         switch self {
         case .activeGuilds:

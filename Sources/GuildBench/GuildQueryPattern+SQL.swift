@@ -1,4 +1,4 @@
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 
 /// Each pattern as the SQL that specifies it (the README's table), over the SQLite file
 /// `SQLiteExport` writes with integer ids, and the parameters a `PatternInputs` binds to it.
@@ -9,7 +9,7 @@ import GuildStoreSQLite
 /// patterns (every snowflake is below 2^63, see `IDAffinity.integer`).
 extension GuildQueryPattern {
     /// The statement's text, with `?` parameters in `sqliteParameters`' order.
-    public var sql: String {
+    @_spi(Benchmarks) public var sql: String {
         switch self {
         case .activeGuilds:
             """
@@ -88,7 +88,7 @@ extension GuildQueryPattern {
     }
 
     /// The values `sql`'s parameters take for `inputs`, in order.
-    public func sqliteParameters(_ inputs: PatternInputs) throws -> [SQLiteValue] {
+    package func sqliteParameters(_ inputs: PatternInputs) throws -> [SQLiteValue] {
         func id(_ value: UInt64) -> SQLiteValue { .integer(Int64(bitPattern: value)) }
         func guild() throws -> SQLiteValue { id(try inputs.required(inputs.guild, "guild", for: self)) }
         let since = SQLiteValue.integer(inputs.since)
@@ -111,7 +111,7 @@ extension GuildQueryPattern {
     /// The same parameters as plain integers (every one of them is: ids as `Int64` bit
     /// patterns, times, limits, bucket widths), for a client that binds its own way (GRDB,
     /// libpq).
-    public func integerParameters(_ inputs: PatternInputs) throws -> [Int64] {
+    @_spi(Benchmarks) public func integerParameters(_ inputs: PatternInputs) throws -> [Int64] {
         try sqliteParameters(inputs).map { value in
             guard case .integer(let v) = value else { throw BenchError.unexpectedSQLiteValue(kind: "parameter", value: value.description) }
             return v

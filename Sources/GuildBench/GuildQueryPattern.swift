@@ -4,7 +4,7 @@
 /// The SQL text and its parameters are in `GuildQueryPattern+SQL.swift`, how GuildStore
 /// answers each one in `GuildQueryPattern+GuildStore.swift`; both give rows in the columns'
 /// order so their answers can be compared canonically (`CanonicalRow`).
-public enum GuildQueryPattern: String, CaseIterable, Sendable, Codable {
+@_spi(Benchmarks) public enum GuildQueryPattern: String, CaseIterable, Sendable, Codable {
     case activeGuilds = "active-guilds"
     case guildMemberCount = "guild-member-count"
     case guildStats = "guild-stats"
@@ -19,7 +19,7 @@ public enum GuildQueryPattern: String, CaseIterable, Sendable, Codable {
     case reminderTargets = "reminder-targets"
 
     /// The SQL's result columns, by name and kind, in order.
-    public var columns: [(name: String, kind: ColumnKind)] {
+    package var columns: [(name: String, kind: ColumnKind)] {
         switch self {
         case .activeGuilds: [("id", .id), ("name", .text), ("member_count", .integer), ("created_at", .integer)]
         case .guildMemberCount: [("id", .id), ("name", .text), ("member_count", .integer)]
@@ -38,11 +38,11 @@ public enum GuildQueryPattern: String, CaseIterable, Sendable, Codable {
     }
 
     /// The column kinds alone, for turning SQLite rows into canonical ones.
-    public var columnKinds: [ColumnKind] { columns.map(\.kind) }
+    package var columnKinds: [ColumnKind] { columns.map(\.kind) }
 
     /// Whether the pattern asks about one guild (and so runs on the busiest, a median and an
     /// empty guild).
-    public var takesGuild: Bool {
+    package var takesGuild: Bool {
         switch self {
         case .guildMemberCount, .userStats, .leaderboard, .voiceActivity, .hourlyActivity, .memberGrowth,
              .presenceDistribution, .activeUsers: true
@@ -52,7 +52,7 @@ public enum GuildQueryPattern: String, CaseIterable, Sendable, Codable {
 
     /// Whether the pattern takes a `since` / `until` range (and so runs on 1 day, 30 days and
     /// all time).
-    public var takesTimeRange: Bool {
+    package var takesTimeRange: Bool {
         switch self {
         case .userStats, .leaderboard, .voiceActivity, .hourlyActivity, .memberGrowth, .presenceDistribution: true
         default: false

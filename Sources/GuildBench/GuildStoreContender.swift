@@ -1,18 +1,18 @@
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// GuildStore as a bot uses it: each run is one `Database.read` (or `write`) calling the
 /// public typed methods, so the time includes taking the snapshot, as a bot's call does.
 ///
 /// The workloads that need files of their own (bulk ingest, open with a WAL) make them in
 /// `workFolder`; without one they are `BenchError.unsupportedWorkload`.
-public final class GuildStoreContender: BenchContender {
-    public let key = "guildstore"
-    public let name = "GuildStore"
-    public let database: Database
-    public var workFolder: String?
+package final class GuildStoreContender: BenchContender {
+    package let key = "guildstore"
+    package let name = "GuildStore"
+    package let database: Database
+    package var workFolder: String?
 
-    public init(database: Database, workFolder: String? = nil) {
+    package init(database: Database, workFolder: String? = nil) {
         self.database = database
         self.workFolder = workFolder
     }
@@ -22,7 +22,7 @@ public final class GuildStoreContender: BenchContender {
         if case .file(let path) = database.configuration.location { path } else { nil }
     }
 
-    public func prepare(_ workload: Workload) async throws -> PreparedWorkload {
+    package func prepare(_ workload: Workload) async throws -> PreparedWorkload {
         let database = self.database
         switch workload.task {
         case .pattern(let pattern, let inputs):

@@ -1,7 +1,7 @@
 import Foundation
-import GuildStore
-import GuildStoreSQLite
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// What a bulk ingest loads and the empty databases it loads into, made once, by the first
 /// contender that prepares the workload, in `folder`:
@@ -17,19 +17,19 @@ import GuildStoreEngine
 ///
 /// The parents are there because GuildStore checks every event's guild, user and channel;
 /// they are loaded off the clock, once.
-public actor IngestSource {
-    public nonisolated let profile: FixtureProfile
-    public nonisolated let folder: String
+@_spi(Benchmarks) public actor IngestSource {
+    package nonisolated let profile: FixtureProfile
+    package nonisolated let folder: String
     private var made: IngestMaterials?
 
-    public init(profile: FixtureProfile, folder: String) {
+    package init(profile: FixtureProfile, folder: String) {
         self.profile = profile
         self.folder = folder
     }
 
     /// `world`'s guilds, users, channels and members with `events` gateway events, split
     /// between the four tables as `world` splits its own, and no reminders.
-    public static func profile(events: Int, world: FixtureProfile) -> FixtureProfile {
+    @_spi(Benchmarks) public static func profile(events: Int, world: FixtureProfile) -> FixtureProfile {
         var profile = world
         let total = Double(max(1, world.gatewayEvents))
         func share(_ count: Int) -> Int { Int(Double(max(0, events)) * Double(count) / total) }
@@ -43,7 +43,7 @@ public actor IngestSource {
     }
 
     /// The events and the two template files, made on the first call.
-    public func materials() async throws -> IngestMaterials {
+    package func materials() async throws -> IngestMaterials {
         if let made { return made }
         let generator: FixtureGenerator
         do {
@@ -91,26 +91,26 @@ public actor IngestSource {
 }
 
 extension IngestSource: Hashable {
-    public nonisolated static func == (lhs: IngestSource, rhs: IngestSource) -> Bool { lhs === rhs }
-    public nonisolated func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+    @_spi(Benchmarks) public nonisolated static func == (lhs: IngestSource, rhs: IngestSource) -> Bool { lhs === rhs }
+    @_spi(Benchmarks) public nonisolated func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// The events of a bulk ingest and the files each run starts from (`IngestSource`).
-public struct IngestMaterials: Sendable {
+package struct IngestMaterials: Sendable {
     /// In load order.
-    public var events: [IngestRecord]
+    package var events: [IngestRecord]
     /// The GuildStore database with the parents and no event.
-    public var guildStoreTemplate: String
+    package var guildStoreTemplate: String
     /// Its SQLite export (seed 004's schema and indexes, integer ids, WAL mode).
-    public var sqliteTemplate: String
+    package var sqliteTemplate: String
 
     /// The events in transactions of `size`, in order.
-    public func batches(of size: Int) -> [[IngestRecord]] {
+    package func batches(of size: Int) -> [[IngestRecord]] {
         stride(from: 0, to: events.count, by: max(1, size)).map { Array(events[$0..<min(events.count, $0 + max(1, size))]) }
     }
 
     /// The four event tables, whose rows a finished load is checked by.
-    public static let eventTables = BenchSubjects.eventTables
+    package static let eventTables = BenchSubjects.eventTables
 
     /// `value` as a SQLite column stores it: ids as integers (below 2^63, as the integer-id
     /// export requires), booleans as 0 or 1, JSON as text.

@@ -2,20 +2,20 @@ import Foundation
 
 /// The machine a report was measured on: absolute times mean little without it (ratios from
 /// one run are the figures to compare).
-public struct MachineDescription: Sendable, Hashable, Codable {
+package struct MachineDescription: Sendable, Hashable, Codable {
     /// `model name` from /proc/cpuinfo (`unknown` where there is none).
-    public var cpuModel: String
+    package var cpuModel: String
     /// Processors this process may use.
-    public var cores: Int
-    public var memoryBytes: UInt64
+    package var cores: Int
+    package var memoryBytes: UInt64
     /// The file system holding the databases (`ext4`, `overlay`, `tmpfs`, ...) and where it
     /// is mounted.
-    public var filesystem: String
-    public var mountPoint: String
+    package var filesystem: String
+    package var mountPoint: String
     /// `uname`: system, release, machine.
-    public var operatingSystem: String
+    package var operatingSystem: String
 
-    public init(cpuModel: String, cores: Int, memoryBytes: UInt64, filesystem: String, mountPoint: String, operatingSystem: String) {
+    package init(cpuModel: String, cores: Int, memoryBytes: UInt64, filesystem: String, mountPoint: String, operatingSystem: String) {
         self.cpuModel = cpuModel
         self.cores = cores
         self.memoryBytes = memoryBytes
@@ -25,7 +25,7 @@ public struct MachineDescription: Sendable, Hashable, Codable {
     }
 
     /// This machine, with the file system of `directory`.
-    public static func current(directory: String) -> MachineDescription {
+    package static func current(directory: String) -> MachineDescription {
         let (filesystem, mountPoint) = Self.filesystem(of: directory)
         return MachineDescription(cpuModel: cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount,
                                   memoryBytes: ProcessInfo.processInfo.physicalMemory, filesystem: filesystem,
@@ -33,7 +33,7 @@ public struct MachineDescription: Sendable, Hashable, Codable {
     }
 
     /// One line: `AMD EPYC 7B13, 2 cores, 23.4 GiB, ext4 (/)`.
-    public var summary: String {
+    package var summary: String {
         String(format: "%@, %d cores, %.1f GiB memory, %@ at %@, %@", cpuModel, cores, Double(memoryBytes) / 1_073_741_824,
                filesystem, mountPoint, operatingSystem)
     }

@@ -3,22 +3,22 @@ import GuildStore
 /// What one run of a query pattern is asked: the same values go to GuildStore's typed method
 /// and, bound as parameters, to the pattern's SQL. A pattern reads only the inputs it takes
 /// (`GuildQueryPattern.takesGuild`, ...); a missing one it needs is `BenchError.missingInput`.
-public struct PatternInputs: Sendable, Hashable, Codable {
-    public var guild: UInt64?
-    public var user: UInt64?
+@_spi(Benchmarks) public struct PatternInputs: Sendable, Hashable, Codable {
+    package var guild: UInt64?
+    package var user: UInt64?
     /// Start of the time range, inclusive (seconds since 1970).
-    public var since: Int64
+    package var since: Int64
     /// End of the time range, exclusive; nil for no upper bound.
-    public var until: Int64?
-    public var limit: Int
+    package var until: Int64?
+    package var limit: Int
     /// Bucket width of `member-growth`, in seconds (3,600 or 86,400).
-    public var bucketSeconds: Int64
+    package var bucketSeconds: Int64
     /// The time `guild-stats` and `due-reminders` take as the present.
-    public var now: Int64
+    package var now: Int64
     /// The reminder event of `reminder-targets`.
-    public var event: UInt64?
+    package var event: UInt64?
 
-    public init(guild: UInt64? = nil, user: UInt64? = nil, since: Int64 = 0, until: Int64? = nil, limit: Int = 10,
+    package init(guild: UInt64? = nil, user: UInt64? = nil, since: Int64 = 0, until: Int64? = nil, limit: Int = 10,
                 bucket: TimeBucket = .hour, now: Int64, event: UInt64? = nil) {
         self.guild = guild
         self.user = user
@@ -31,7 +31,7 @@ public struct PatternInputs: Sendable, Hashable, Codable {
     }
 
     /// `member-growth`'s bucket.
-    public var bucket: TimeBucket { TimeBucket(rawValue: bucketSeconds) ?? .hour }
+    package var bucket: TimeBucket { TimeBucket(rawValue: bucketSeconds) ?? .hour }
 
     /// `value`, or `BenchError.missingInput` naming the pattern and the input.
     func required<T>(_ value: T?, _ name: String, for pattern: GuildQueryPattern) throws -> T {

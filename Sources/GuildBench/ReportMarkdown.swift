@@ -1,7 +1,7 @@
 /// The report as a Markdown file (`--markdown PATH`): the table with medians and p90s, then
 /// the geometric means, bytes per event, machine and command, ready to paste into a README.
-public enum ReportMarkdown {
-    public static func render(_ report: BenchReport) -> String {
+package enum ReportMarkdown {
+    package static func render(_ report: BenchReport) -> String {
         let others = report.others
         let measuredName = report.name(of: report.measured)
         var header = ["workload", "rows", "\(measuredName) ms (p90)"]

@@ -5,7 +5,7 @@ import Foundation
 /// line at 1x; a bar right of it means GuildStore is faster by that factor, left of it slower.
 /// The last row is bytes per event (SQLite's ÷ GuildStore's: right of 1x, GuildStore is
 /// smaller).
-public enum ReportSVGChart {
+package enum ReportSVGChart {
     // Layout, in pixels.
     static let width = 1_000.0
     static let labelWidth = 330.0
@@ -16,7 +16,7 @@ public enum ReportSVGChart {
     static let barHeight = 8.0
     static let colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"]
 
-    public static func render(_ report: BenchReport) -> String {
+    package static func render(_ report: BenchReport) -> String {
         let others = report.others
         var rows: [(label: String, ratios: [Double?])] = report.workloads.map { workload in
             (workload.name, others.map { workload.ratio(against: $0.key) })

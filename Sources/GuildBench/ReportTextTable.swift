@@ -1,7 +1,7 @@
 /// The report as the terminal shows it: one line per workload with each contender's median
 /// and the ratios, then the geometric means, the bytes per event, the machine and the command.
-public enum ReportTextTable {
-    public static func render(_ report: BenchReport) -> String {
+package enum ReportTextTable {
+    package static func render(_ report: BenchReport) -> String {
         let others = report.others
         var header = ["workload", "rows", "\(report.name(of: report.measured)) ms"]
         for other in others { header += ["\(ReportFormatting.shortName(other)) ms", "ratio"] }

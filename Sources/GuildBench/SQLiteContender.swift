@@ -1,5 +1,6 @@
 import Foundation
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStore
 
 /// SQLite through its C API (`SQLiteConnection`): each workload's statements are prepared
 /// once, and each run binds its inputs, steps through every row and reads every column, as
@@ -10,17 +11,17 @@ import GuildStoreSQLite
 /// 004's schema (the covering indexes): a bulk ingest's empty copy gets them too. The
 /// workloads that need files of their own (bulk ingest, open with a WAL) make them in
 /// `workFolder`; without one they are `BenchError.unsupportedWorkload`.
-public final class SQLiteContender: BenchContender {
-    public let key: String
-    public let name: String
-    public let path: String
-    public let pragmas: [String]
-    public let indexStatements: [String]
-    public var workFolder: String?
+package final class SQLiteContender: BenchContender {
+    package let key: String
+    package let name: String
+    package let path: String
+    package let pragmas: [String]
+    package let indexStatements: [String]
+    package var workFolder: String?
     let connection: SQLiteConnection
 
     /// Opens `path` (which must exist) and applies `pragmas`.
-    public init(key: String, name: String, path: String, pragmas: [String] = SQLitePragmas.seed, indexStatements: [String] = [],
+    package init(key: String, name: String, path: String, pragmas: [String] = SQLitePragmas.seed, indexStatements: [String] = [],
                 workFolder: String? = nil) throws {
         self.key = key
         self.name = name
@@ -32,7 +33,7 @@ public final class SQLiteContender: BenchContender {
         for pragma in pragmas { try connection.execute(pragma) }
     }
 
-    public func prepare(_ workload: Workload) async throws -> PreparedWorkload {
+    package func prepare(_ workload: Workload) async throws -> PreparedWorkload {
         let kinds = workload.columnKinds
         switch workload.task {
         case .pattern(let pattern, let inputs):
@@ -262,14 +263,14 @@ public final class SQLiteContender: BenchContender {
 }
 
 /// The pragmas every SQLite contender's connection runs.
-public enum SQLitePragmas {
+package enum SQLitePragmas {
     /// Seed 004's settings (journal_mode is the file's, set once by `SQLiteTwin`).
-    public static let seed = [
+    package static let seed = [
         "PRAGMA synchronous = NORMAL", "PRAGMA cache_size = 10000", "PRAGMA temp_store = MEMORY",
         "PRAGMA mmap_size = 268435456", "PRAGMA foreign_keys = ON",
     ]
 
     /// The seed's settings but every commit synced (`synchronous = FULL`), for the write
     /// workloads on scratch copies; GuildStore's copy opens with `.full` to match.
-    public static let durable = seed.map { $0 == "PRAGMA synchronous = NORMAL" ? "PRAGMA synchronous = FULL" : $0 }
+    package static let durable = seed.map { $0 == "PRAGMA synchronous = NORMAL" ? "PRAGMA synchronous = FULL" : $0 }
 }

@@ -1,44 +1,44 @@
 import Foundation
-import GuildStore
-import GuildStoreSQLite
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// The two SQLite files the benchmark compares with, holding exactly the GuildStore
 /// database's rows: `seed` is `SQLiteExport`'s file with integer ids (seed 004's schema and
 /// indexes) switched to WAL mode; `covering` is a copy of it given `CoveringIndexes`.
 ///
 /// Invariants:
-/// - (T1) A file is reused only when it holds as many rows in every guild table as the
+/// - (BN-2) A file is reused only when it holds as many rows in every guild table as the
 ///   GuildStore database, with integer ids, in WAL mode (and, for `covering`, with every
 ///   covering index); otherwise it is written anew. (The answers are checked equal before any
 ///   timing anyway, so a stale file would stop the run rather than skew it.)
-/// - (T2) `covering` is rebuilt whenever `seed` is.
-public struct SQLiteTwin: Sendable {
-    public var seedPath: String
-    public var coveringPath: String
+/// - (BN-3) `covering` is rebuilt whenever `seed` is.
+@_spi(Benchmarks) public struct SQLiteTwin: Sendable {
+    @_spi(Benchmarks) public var seedPath: String
+    package var coveringPath: String
 
-    public init(seedPath: String, coveringPath: String) {
+    package init(seedPath: String, coveringPath: String) {
         self.seedPath = seedPath
         self.coveringPath = coveringPath
     }
 
     /// The files beside a GuildStore database at `databasePath`: `NAME.sqlite` and
     /// `NAME.covering.sqlite`.
-    public init(besideDatabase databasePath: String) {
+    @_spi(Benchmarks) public init(besideDatabase databasePath: String) {
         let base = databasePath.hasSuffix(".gsdb") ? String(databasePath.dropLast(5)) : databasePath
         self.init(seedPath: base + ".sqlite", coveringPath: base + ".covering.sqlite")
     }
 
     /// What `make` did.
-    public struct Outcome: Sendable, Hashable {
-        public var exported: Bool
-        public var coveringBuilt: Bool
-        public var seconds: Double
+    @_spi(Benchmarks) public struct Outcome: Sendable, Hashable {
+        package var exported: Bool
+        package var coveringBuilt: Bool
+        package var seconds: Double
     }
 
-    /// Makes both files hold `database`'s rows, reusing what matches (T1, T2); `status`
+    /// Makes both files hold `database`'s rows, reusing what matches (BN-2, BN-3); `status`
     /// hears what it is doing.
-    public func make(from database: Database, status: (String) -> Void = { _ in }) async throws -> Outcome {
+    @_spi(Benchmarks) public func make(from database: Database, status: (String) -> Void = { _ in }) async throws -> Outcome {
         let start = ContinuousClock.now
         let counts = try await database.read { tx in try GuildTables.all.map { ($0.name, try tx.count($0.name)) } }
         var exported = false
@@ -51,7 +51,7 @@ public struct SQLiteTwin: Sendable {
             exported = true
         }
         var built = false
-        if try exported || !Self.matches(coveringPath, counts: counts, indexes: CoveringIndexes.names) {  // (T2)
+        if try exported || !Self.matches(coveringPath, counts: counts, indexes: CoveringIndexes.names) {  // (BN-3)
             status("building the covering-index copy (\(coveringPath))")
             try Self.removeDatabaseFiles(coveringPath)
             try Self.checkpoint(seedPath)
@@ -66,7 +66,7 @@ public struct SQLiteTwin: Sendable {
     }
 
     /// Whether the SQLite file at `path` has `counts` rows per table, integer ids, WAL mode
-    /// and every index of `indexes` (T1).
+    /// and every index of `indexes` (BN-2).
     static func matches(_ path: String, counts: [(String, Int64)], indexes: [String]) throws -> Bool {
         guard FileManager.default.fileExists(atPath: path) else { return false }
         do {

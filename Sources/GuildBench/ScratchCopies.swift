@@ -12,16 +12,16 @@ import GuildStoreEngine
 /// should a reader have kept the checkpoint from emptying it: opening the copy recovers it).
 /// The copies open with every commit synced, GuildStore `.full` and SQLite `synchronous =
 /// FULL`, so the write workloads compare durable writes with durable writes.
-public final class ScratchCopies {
-    public let folder: String
-    public let guildStorePath: String
-    public let seedPath: String
-    public let coveringPath: String
+@_spi(Benchmarks) public final class ScratchCopies {
+    package let folder: String
+    package let guildStorePath: String
+    package let seedPath: String
+    package let coveringPath: String
     private var store: GuildDatabase?
 
     /// Copies the GuildStore database at `databasePath` (open as `database`) and the twin's
     /// files into a new `folder`.
-    public init(database: Database, databasePath: String, twin: SQLiteTwin, folder: String) async throws {
+    @_spi(Benchmarks) public init(database: Database, databasePath: String, twin: SQLiteTwin, folder: String) async throws {
         self.folder = folder
         guildStorePath = folder + "/guildstore.gsdb"
         seedPath = folder + "/seed.sqlite"
@@ -41,7 +41,7 @@ public final class ScratchCopies {
     }
 
     /// The three contenders on the copies, durable.
-    public func contenders() async throws -> [any BenchContender] {
+    @_spi(Benchmarks) public func contenders() async throws -> [any BenchContender] {
         let store = try await GuildDatabase.open(DatabaseConfiguration(.file(guildStorePath), synchronous: .full))
         self.store = store
         func work(_ key: String) -> String { folder + "/work-" + key }
@@ -55,7 +55,7 @@ public final class ScratchCopies {
 
     /// Closes the GuildStore copy and deletes the folder (SQLite contenders must be released
     /// first).
-    public func remove() async throws {
+    @_spi(Benchmarks) public func remove() async throws {
         if let store { try await store.close() }
         store = nil
         try Self.remove(folder)

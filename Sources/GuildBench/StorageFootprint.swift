@@ -3,15 +3,15 @@ import Foundation
 /// One contender's bytes on disk for the same data: the database file plus its write-ahead
 /// log, divided by the events of the four event tables (the file holds the guilds, users,
 /// members and reminders too, on every side alike).
-public struct StorageFootprint: Sendable, Hashable, Codable {
-    public var contender: String
-    public var fileBytes: Int64
-    public var walBytes: Int64
-    public var events: Int
-    public var bytesPerEvent: Double
+package struct StorageFootprint: Sendable, Hashable, Codable {
+    package var contender: String
+    package var fileBytes: Int64
+    package var walBytes: Int64
+    package var events: Int
+    package var bytesPerEvent: Double
 
     /// Measures the files at `path` and `walPath` now.
-    public init(contender: String, path: String, walPath: String, events: Int) {
+    package init(contender: String, path: String, walPath: String, events: Int) {
         self.contender = contender
         fileBytes = Self.size(path)
         walBytes = Self.size(walPath)

@@ -1,15 +1,15 @@
 import Foundation
 
 /// Order statistics of one contender's run times on one workload, in milliseconds.
-public struct TimingStatistics: Sendable, Hashable, Codable {
+package struct TimingStatistics: Sendable, Hashable, Codable {
     /// Every run's time, in the order they ran.
-    public var samples: [Double]
-    public var median: Double
+    package var samples: [Double]
+    package var median: Double
     /// The 90th percentile (nearest rank).
-    public var p90: Double
-    public var minimum: Double
+    package var p90: Double
+    package var minimum: Double
 
-    public init(samples: [Double]) {
+    package init(samples: [Double]) {
         self.samples = samples
         let sorted = samples.sorted()
         median = Self.median(sorted)
@@ -25,7 +25,7 @@ public struct TimingStatistics: Sendable, Hashable, Codable {
     }
 
     /// The geometric mean of positive `values` (nil when there are none).
-    public static func geometricMean(_ values: [Double]) -> Double? {
+    package static func geometricMean(_ values: [Double]) -> Double? {
         let positive = values.filter { $0 > 0 && $0.isFinite }
         guard !positive.isEmpty else { return nil }
         var logSum = 0.0

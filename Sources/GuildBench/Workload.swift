@@ -1,22 +1,22 @@
-import GuildStore
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreSQLite
 
 /// One thing the benchmark times on every contender: a query pattern on given inputs, a batch
 /// of point lookups, retention, a run of durable commits by one or many writers, a bulk
 /// ingest, the open of a database with a long WAL. `WorkloadCatalog` lists them; add a
 /// case to `WorkloadTask` (and to each contender's `prepare`) for a new kind of work.
-public struct Workload: Sendable, Hashable {
+@_spi(Benchmarks) public struct Workload: Sendable, Hashable {
     /// Unique within a run, e.g. `leaderboard · busiest · 30 days`.
-    public var name: String
+    @_spi(Benchmarks) public var name: String
     /// The pattern's name, or the kind of work (`point-lookup`, `retention`, ...).
-    public var group: String
+    package var group: String
     /// Which subject it runs on (`busiest`, `median`, `empty`, ...); empty when none.
-    public var subject: String
+    package var subject: String
     /// The time range's label (`1 day`, `30 days`, `all time`); nil when it takes none.
-    public var range: String?
-    public var task: WorkloadTask
+    package var range: String?
+    @_spi(Benchmarks) public var task: WorkloadTask
 
-    public init(group: String, subject: String = "", range: String? = nil, maximumRuns: Int? = nil, task: WorkloadTask) {
+    package init(group: String, subject: String = "", range: String? = nil, maximumRuns: Int? = nil, task: WorkloadTask) {
         self.group = group
         self.maximumRuns = maximumRuns
         self.subject = subject
@@ -27,7 +27,7 @@ public struct Workload: Sendable, Hashable {
 
     /// The workload writes: it runs on throwaway copies of the databases (`ScratchCopies`),
     /// never on the ones the reads are timed on.
-    public var writes: Bool {
+    package var writes: Bool {
         switch task {
         case .retention, .durableCommits, .bulkIngest, .openWithWAL: true
         case .pattern, .pointLookup: false
@@ -36,7 +36,7 @@ public struct Workload: Sendable, Hashable {
 
     /// A second run would not do the same work (retention finds nothing left to delete): its
     /// one checked run is also its only timed run.
-    public var runsOnce: Bool {
+    @_spi(Benchmarks) public var runsOnce: Bool {
         switch task {
         case .retention: true
         case .pattern, .pointLookup, .durableCommits, .bulkIngest, .openWithWAL: false
@@ -45,11 +45,11 @@ public struct Workload: Sendable, Hashable {
 
     /// At most this many timed runs, whatever the runner's count (nil: no limit): for a
     /// workload whose every run is long.
-    public var maximumRuns: Int?
+    package var maximumRuns: Int?
 
     /// What one run does, when the workload is about throughput: rows loaded by a bulk
     /// ingest, commits made by durable commits. The report gives these per second.
-    public var operations: (count: Int, unit: String)? {
+    package var operations: (count: Int, unit: String)? {
         switch task {
         case .bulkIngest(let ingest): (ingest.events, "rows")
         case .durableCommits(let plan): (plan.commits, "commits")
@@ -58,7 +58,7 @@ public struct Workload: Sendable, Hashable {
     }
 
     /// The column kinds of its answer's rows.
-    public var columnKinds: [ColumnKind] {
+    @_spi(Benchmarks) public var columnKinds: [ColumnKind] {
         switch task {
         case .pattern(let pattern, _): pattern.columnKinds
         case .pointLookup: PointLookup.columnKinds
@@ -70,7 +70,7 @@ public struct Workload: Sendable, Hashable {
 }
 
 /// What a workload does.
-public enum WorkloadTask: Sendable, Hashable {
+@_spi(Benchmarks) public enum WorkloadTask: Sendable, Hashable {
     /// A query pattern with its inputs.
     case pattern(GuildQueryPattern, PatternInputs)
     /// Message events fetched by primary key, one at a time, inside one read transaction.
@@ -92,38 +92,38 @@ public enum WorkloadTask: Sendable, Hashable {
 }
 
 /// A batch of point lookups: the ids asked, in order.
-public struct PointLookup: Sendable, Hashable {
-    public var messageIDs: [UInt64]
+@_spi(Benchmarks) public struct PointLookup: Sendable, Hashable {
+    @_spi(Benchmarks) public var messageIDs: [UInt64]
 
-    public init(messageIDs: [UInt64]) {
+    package init(messageIDs: [UInt64]) {
         self.messageIDs = messageIDs
     }
 
     /// The columns each lookup returns: id, guild_id, channel_id, user_id, character_count,
     /// has_attachment, created_at.
-    public static let columnKinds: [ColumnKind] = [.id, .id, .id, .id, .integer, .integer, .integer]
+    package static let columnKinds: [ColumnKind] = [.id, .id, .id, .id, .integer, .integer, .integer]
 
     /// The same columns in SQL.
-    public static let sql = """
+    @_spi(Benchmarks) public static let sql = """
         SELECT id, guild_id, channel_id, user_id, character_count, has_attachment, created_at
         FROM message_events WHERE id = ?
         """
 }
 
 /// A run of single-row durable commits.
-public struct DurableCommits: Sendable, Hashable {
+@_spi(Benchmarks) public struct DurableCommits: Sendable, Hashable {
     /// Commits per run, over all writers.
-    public var commits: Int
+    package var commits: Int
     /// Concurrent writers; each makes `commits / writers` of them.
-    public var writers: Int
+    package var writers: Int
     /// The first id a run may use; each run takes the next `commits` ids after the last run's.
-    public var firstID: UInt64
-    public var guild: UInt64
-    public var channel: UInt64
-    public var user: UInt64
-    public var createdAt: Int64
+    package var firstID: UInt64
+    package var guild: UInt64
+    package var channel: UInt64
+    package var user: UInt64
+    package var createdAt: Int64
 
-    public init(commits: Int, writers: Int = 1, firstID: UInt64, guild: UInt64, channel: UInt64, user: UInt64, createdAt: Int64) {
+    package init(commits: Int, writers: Int = 1, firstID: UInt64, guild: UInt64, channel: UInt64, user: UInt64, createdAt: Int64) {
         self.writers = max(1, writers)
         self.commits = commits / self.writers * self.writers
         self.firstID = firstID
@@ -134,20 +134,20 @@ public struct DurableCommits: Sendable, Hashable {
     }
 
     /// The ids of run number `run` (0-based).
-    public func ids(run: Int) -> Range<UInt64> {
+    package func ids(run: Int) -> Range<UInt64> {
         let start = firstID + UInt64(run * commits)
         return start..<(start + UInt64(commits))
     }
 
     /// The ids writer number `writer` (0-based) commits in run `run`: its share of `ids(run:)`.
-    public func ids(run: Int, writer: Int) -> Range<UInt64> {
+    package func ids(run: Int, writer: Int) -> Range<UInt64> {
         let share = commits / writers
         let start = ids(run: run).lowerBound + UInt64(writer * share)
         return start..<(start + UInt64(share))
     }
 
     /// The row each id is.
-    public func event(_ id: UInt64) -> MessageEvent {
+    package func event(_ id: UInt64) -> MessageEvent {
         MessageEvent(id: id, guildID: guild, channelID: channel, userID: user, characterCount: 42, createdAt: createdAt)
     }
 
@@ -164,13 +164,13 @@ public struct DurableCommits: Sendable, Hashable {
 }
 
 /// A bulk load: every event of `source` in transactions of `batchSize` rows.
-public struct BulkIngest: Sendable, Hashable {
-    public var source: IngestSource
+@_spi(Benchmarks) public struct BulkIngest: Sendable, Hashable {
+    package var source: IngestSource
     /// Events per run (all of the source's).
-    public var events: Int
-    public var batchSize: Int
+    package var events: Int
+    package var batchSize: Int
 
-    public init(source: IngestSource, batchSize: Int) {
+    package init(source: IngestSource, batchSize: Int) {
         self.source = source
         events = source.profile.gatewayEvents
         self.batchSize = max(1, batchSize)

@@ -1,4 +1,4 @@
-import GuildStore
+@_spi(Benchmarks) import GuildStore
 
 /// The benchmark's workloads, made from the data's subjects: a list, so adding one is adding
 /// an entry here.
@@ -27,29 +27,29 @@ import GuildStore
 ///
 /// Bulk ingest, the concurrent commits and the open with a WAL are the slow ones
 /// (`slowWrites`); `includeSlowWrites` false leaves them out.
-public struct WorkloadCatalog: Sendable {
+@_spi(Benchmarks) public struct WorkloadCatalog: Sendable {
     /// The ranges the time-range patterns run on: label and length (nil: all time).
-    public static let ranges: [(label: String, seconds: Int64?)] = [("1 day", 86_400), ("30 days", 30 * 86_400), ("all time", nil)]
+    package static let ranges: [(label: String, seconds: Int64?)] = [("1 day", 86_400), ("30 days", 30 * 86_400), ("all time", nil)]
 
-    public var limit = 10
-    public var commitsPerRun = 50
-    public var retentionDays = 60
+    package var limit = 10
+    package var commitsPerRun = 50
+    package var retentionDays = 60
     /// Concurrent durable-commit workloads: writers and commits per writer per run.
-    public var concurrentWriters: [(writers: Int, commitsPerWriter: Int)] = [(8, 50), (64, 10)]
+    @_spi(Benchmarks) public var concurrentWriters: [(writers: Int, commitsPerWriter: Int)] = [(8, 50), (64, 10)]
     /// Commits the open-with-WAL workload leaves in the log.
-    public var walCommits = 1_000
+    package var walCommits = 1_000
     /// What bulk ingest loads (nil: no bulk ingest).
-    public var ingestProfile: FixtureProfile? = IngestSource.profile(events: 100_000, world: .default)
-    public var ingestBatch = 10_000
+    @_spi(Benchmarks) public var ingestProfile: FixtureProfile? = IngestSource.profile(events: 100_000, world: .default)
+    package var ingestBatch = 10_000
     /// Timed runs of a bulk ingest at most (each loads every event anew).
-    public var ingestRuns = 5
+    package var ingestRuns = 5
     /// Whether `writes` includes bulk ingest, the concurrent commits and the open with a WAL.
-    public var includeSlowWrites = true
+    package var includeSlowWrites = true
 
-    public init() {}
+    @_spi(Benchmarks) public init() {}
 
     /// The read workloads, in report order.
-    public func reads(_ subjects: BenchSubjects) -> [Workload] {
+    @_spi(Benchmarks) public func reads(_ subjects: BenchSubjects) -> [Workload] {
         let now = subjects.now
         var workloads: [Workload] = []
         for pattern in GuildQueryPattern.allCases {
@@ -86,7 +86,7 @@ public struct WorkloadCatalog: Sendable {
 
     /// The write workloads, in the order they run on the scratch copies; a bulk ingest makes
     /// its files in `scratchFolder`.
-    public func writes(_ subjects: BenchSubjects, scratchFolder: String) -> [Workload] {
+    @_spi(Benchmarks) public func writes(_ subjects: BenchSubjects, scratchFolder: String) -> [Workload] {
         guard let busiest = subjects.guilds.first else { return [] }
         // Each workload's ids start 2^32 above the last one's, past every id its runs take.
         func commits(_ count: Int, writers: Int, block: UInt64) -> DurableCommits {

@@ -198,7 +198,7 @@ public enum GuildTables {
     /// rollup holds about as many entries as a busy guild has events in the range, so it
     /// would cost every insert without making those patterns cheaper (measured: voice
     /// activity 4.2 ms from the index, 5.2 ms from such a rollup, on `default`).
-    public static let rollups: [(table: String, rollup: RollupDefinition)] = [
+    package static let rollups: [(table: String, rollup: RollupDefinition)] = [
         ("message_events", RollupDefinition("by_guild_user_day", groupBy: [.column("guild_id"), .column("user_id"), .day("created_at")],
                                             [.sum("character_count"), .countWhere("has_attachment", equals: true)])),
         ("message_events", RollupDefinition("by_guild_hour", groupBy: [.column("guild_id"), .hour("created_at")],

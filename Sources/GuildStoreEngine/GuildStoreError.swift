@@ -6,6 +6,9 @@ import Foundation
 /// limit, the underlying `errno`. Nothing that comes from disk or from a caller traps; it ends
 /// up here.
 public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No database at the path (no file, or an empty one) and the open was not allowed to
+    /// create one (`createIfMissing: false`). Nothing was written.
+    case databaseNotFound(path: String)
     /// The file exists but does not start with GuildStore's magic.
     case notADatabase(path: String)
     /// The file was written by a format version this build does not read.
@@ -88,9 +91,16 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// Migration `name` failed and was rolled back; migrations after it did not run.
     /// `reason` describes the error it threw.
     case migrationFailed(name: String, reason: String)
+    /// The database at `path` lacks migrations `names` (in list order), and the open was
+    /// asked not to apply them (a reader that must not write). Nothing was written.
+    case migrationsPending(path: String, names: [String])
+    /// The integrity check found `problems` in the database at `path`, and an operation that
+    /// copies the whole database (vacuum) refused to run. Nothing was written.
+    case integrityCheckFailed(path: String, problems: [String])
 
     public var description: String {
         switch self {
+        case .databaseNotFound(let path): "no database at \(path)"
         case .notADatabase(let path): "\(path) is not a GuildStore database"
         case .unsupportedFormatVersion(let path, let version):
             "\(path) has format version \(version), which this build does not read"
@@ -133,6 +143,10 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .foreignKeyRestricted(let table, let key, let child):
             "\(table) row \(key) is still referenced by rows of \(child) (ON DELETE RESTRICT)"
         case .migrationFailed(let name, let reason): "migration \(name) failed and was rolled back: \(reason)"
+        case .migrationsPending(let path, let names):
+            "\(path) needs migration\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")), not applied because this open does not write"
+        case .integrityCheckFailed(let path, let problems):
+            "\(path) is damaged (\(problems.count) problem\(problems.count == 1 ? "" : "s"), first: \(problems.first ?? "none")); nothing was written"
         }
     }
 }

@@ -77,7 +77,7 @@ public struct SourceRow: Sendable, Hashable, CustomStringConvertible {
     public var rowid: Int64?
     public var key: String
 
-    public init(table: String, rowid: Int64?, key: String) {
+    package init(table: String, rowid: Int64?, key: String) {
         self.table = table
         self.rowid = rowid
         self.key = key

@@ -11,17 +11,17 @@ import CSQLite
 /// ```
 ///
 /// Invariants:
-/// - (C1) Every failure is an `SQLiteError` carrying SQLite's result code, `sqlite3_errmsg`
+/// - (SQC-1) Every failure is an `SQLiteError` carrying SQLite's result code, `sqlite3_errmsg`
 ///   and the SQL that failed; nothing traps on what a file or a caller hands in.
-/// - (C2) A statement keeps its connection alive (it holds a strong reference), so a handle is
+/// - (SQC-2) A statement keeps its connection alive (it holds a strong reference), so a handle is
 ///   never finalized after its database is closed. The connection closes with
 ///   `sqlite3_close_v2` when the last reference goes.
-/// - (C3) Text and blobs are bound with `SQLITE_TRANSIENT`: SQLite copies them before the
+/// - (SQC-3) Text and blobs are bound with `SQLITE_TRANSIENT`: SQLite copies them before the
 ///   call returns, so no Swift buffer has to outlive a `bind`.
 ///
 /// Neither type is `Sendable`: a connection belongs to one task at a time (SQLite's own
 /// serialized mode would make it safe, but nothing here needs it).
-public final class SQLiteConnection {
+@_spi(Benchmarks) public final class SQLiteConnection {
     /// How `init(path:mode:)` opens the file.
     public enum Mode: Sendable {
         /// The file must exist; nothing can be written.
@@ -139,8 +139,8 @@ public final class SQLiteConnection {
 }
 
 /// One compiled statement: bind, step through rows, reset, step again.
-public final class SQLiteStatement {
-    let connection: SQLiteConnection  // (C2)
+@_spi(Benchmarks) public final class SQLiteStatement {
+    let connection: SQLiteConnection  // (SQC-2)
     let handle: OpaquePointer
     /// The statement's text.
     public let sql: String
@@ -166,7 +166,7 @@ public final class SQLiteStatement {
 
     /// Binds one parameter (1-based, as SQLite counts).
     public func bind(_ value: SQLiteValue, at position: Int32) throws {
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)  // (C3)
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)  // (SQC-3)
         let code: Int32
         switch value {
         case .null: code = sqlite3_bind_null(handle, position)
@@ -237,7 +237,7 @@ public final class SQLiteStatement {
 }
 
 /// A value as SQLite stores it: its five storage classes.
-public enum SQLiteValue: Sendable, Hashable, CustomStringConvertible {
+@_spi(Benchmarks) public enum SQLiteValue: Sendable, Hashable, CustomStringConvertible {
     case null
     case integer(Int64)
     case real(Double)
@@ -265,7 +265,7 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     public var sql: String?
     public var path: String?
 
-    public init(code: Int32, message: String, sql: String? = nil, path: String? = nil) {
+    package init(code: Int32, message: String, sql: String? = nil, path: String? = nil) {
         self.code = code
         self.message = message
         self.sql = sql

@@ -3,7 +3,7 @@ import GuildStoreEngine
 
 /// Writes a GuildStore database with the guild schema to a new SQLite file in seed 004's
 /// schema (what Mocha's Drizzle code opens), plus our extra columns and tables, so that
-/// `SQLiteImport` of the result gives back every row (see `SQLiteTable`, Q1-Q3).
+/// `SQLiteImport` of the result gives back every row (see `SQLiteTable`, SQS-1 to SQS-3).
 ///
 /// ```swift
 /// let summary = try await SQLiteExport.export(from: store.database, to: "exports/stats.db")
@@ -12,16 +12,16 @@ import GuildStoreEngine
 /// ```
 ///
 /// Invariants:
-/// - (E1) One snapshot: every table is read inside one `Database.read`, so the file is a
+/// - (SQE-1) One snapshot: every table is read inside one `Database.read`, so the file is a
 ///   consistent copy even while writers go on. Rows stream from the scan straight into
 ///   prepared INSERTs; no table is held in memory.
-/// - (E2) All or nothing: the file is written under a temporary name in the target's
+/// - (SQE-2) All or nothing: the file is written under a temporary name in the target's
 ///   directory, in one SQLite transaction, synced, then moved to `path` (and the directory
 ///   synced). On any failure the temporary file is removed and `path` is untouched.
-/// - (E3) An existing `path` is never overwritten unless `replace` is true (`fileExists`).
+/// - (SQE-3) An existing `path` is never overwritten unless `replace` is true (`fileExists`).
 ///   Without `replace` the move is a `link` (which fails if `path` appeared meanwhile), so
 ///   even a racing writer of `path` is not clobbered.
-/// - (E4) With `ids: .integer`, an id at or above 2^63 fails the export (`idOutOfRange`)
+/// - (SQE-4) With `ids: .integer`, an id at or above 2^63 fails the export (`idOutOfRange`)
 ///   rather than being written wrapped to a negative number.
 public enum SQLiteExport {
     /// Exports `database` to a new SQLite file at `path`. Returns the rows written per table.
@@ -29,7 +29,7 @@ public enum SQLiteExport {
     public static func export(from database: Database, to path: String, ids: IDAffinity = .text,
                               replace: Bool = false) async throws -> ExportSummary {
         let fileManager = FileManager.default
-        if !replace, fileManager.fileExists(atPath: path) { throw GuildSQLiteError.fileExists(path: path) }  // (E3)
+        if !replace, fileManager.fileExists(atPath: path) { throw GuildSQLiteError.fileExists(path: path) }  // (SQE-3)
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         let temporary = directory + "/." + url.lastPathComponent + ".export-" + UUID().uuidString
@@ -37,9 +37,9 @@ public enum SQLiteExport {
             var summary = ExportSummary()
             do {
                 let target = try SQLiteConnection(path: temporary, mode: .create)
-                // No rollback journal (the temporary file is the rollback); FULL syncs the file at COMMIT (E2).
+                // No rollback journal (the temporary file is the rollback); FULL syncs the file at COMMIT (SQE-2).
                 try target.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = FULL;")
-                try await database.read { snapshot in  // (E1)
+                try await database.read { snapshot in  // (SQE-1)
                     try target.transaction {
                         for table in SQLiteTable.all {
                             for statement in table.createStatements(ids: ids) { try target.execute(statement) }
@@ -51,7 +51,7 @@ public enum SQLiteExport {
             try move(temporary, to: path, replace: replace, directory: directory)
             return summary
         } catch {
-            try? fileManager.removeItem(atPath: temporary)  // (E2)
+            try? fileManager.removeItem(atPath: temporary)  // (SQE-2)
             throw error
         }
     }
@@ -63,7 +63,7 @@ public enum SQLiteExport {
         let insert = try target.prepare("INSERT INTO \(TableReader.quote(table.name)) ("
                                         + columns.map(TableReader.quote).joined(separator: ", ") + ") VALUES ("
                                         + columns.map { _ in "?" }.joined(separator: ", ") + ")")
-        // For each file column: its position in our row, or nil for the members' text key (Q3).
+        // For each file column: its position in our row, or nil for the members' text key (SQS-3).
         let ours = table.schema.columns.map(\.name)
         let positions = columns.map { name in table.hasMemberKey && name == SQLiteTable.memberKeyColumn ? nil : ours.firstIndex(of: name) }
         let guildPosition = ours.firstIndex(of: "guild_id"), userPosition = ours.firstIndex(of: "user_id")
@@ -87,7 +87,7 @@ public enum SQLiteExport {
         return count
     }
 
-    /// Publishes the finished file at `path` (E2, E3).
+    /// Publishes the finished file at `path` (SQE-2, SQE-3).
     private static func move(_ temporary: String, to path: String, replace: Bool, directory: String) throws {
         if replace {
             guard rename(temporary, path) == 0 else { throw GuildSQLiteError.io(operation: "rename", path: path, errno: errno) }
@@ -111,7 +111,7 @@ public struct ExportSummary: Sendable, Hashable {
     /// Rows written per table, in file order.
     public var tables: [(name: String, rows: Int)] = []
 
-    public init() {}
+    package init() {}
 
     /// Rows written to `table` (0 when it is not a guild table).
     public subscript(_ table: String) -> Int {

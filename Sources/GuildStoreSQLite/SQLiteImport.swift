@@ -10,26 +10,26 @@ import GuildStoreEngine
 /// }
 /// ```
 ///
-/// What it does, in order (I1-I5 are what a caller can rely on):
-/// - (I1) Tables go parents before children (`GuildTables.all`: guilds, users, channels,
+/// What it does, in order (SQI-1 to SQI-5 are what a caller can rely on):
+/// - (SQI-1) Tables go parents before children (`GuildTables.all`: guilds, users, channels,
 ///   members, the event tables, then the reminder tables and rollups), so every foreign key
 ///   of a row is checked against parents already written. A table the file does not have is
 ///   skipped and counted 0; a column it does not have takes our default (or NULL), unless our
 ///   column is NOT NULL without a default (`missingColumn`, before any row of that table).
-/// - (I2) Each table's rows are written `batchSize` at a time (10,000 by default), one
+/// - (SQI-2) Each table's rows are written `batchSize` at a time (10,000 by default), one
 ///   `Database.write` transaction per batch; progress is reported after each commit.
-/// - (I3) A row that cannot be imported throws a `GuildSQLiteError` naming its table, rowid,
+/// - (SQI-3) A row that cannot be imported throws a `GuildSQLiteError` naming its table, rowid,
 ///   key and column: an id that is not a snowflake (`invalidID`), a value its column cannot
 ///   take (`invalidValue`, `missingValue`), a member key that disagrees with its columns
 ///   (`inconsistentMemberID`), a parent the file lacks (`missingParent`: SQLite enforces no
 ///   foreign keys by default, GuildStore does), a key taken already (`duplicateKey`).
-/// - (I4) When that happens the batch holding the row is rolled back whole (the write
+/// - (SQI-4) When that happens the batch holding the row is rolled back whole (the write
 ///   transaction throws), and what stays in the store is exactly what was committed before:
 ///   every earlier table in full and the failing table's earlier batches, i.e. what the last
 ///   progress report said. Nothing is half-applied. Re-running the import into the same
 ///   store fails with `duplicateKey` on the first committed row: import into a fresh store
 ///   (or delete what the failed run left).
-/// - (I5) The source is opened read-only and read once, in rowid order, one batch in memory
+/// - (SQI-5) The source is opened read-only and read once, in rowid order, one batch in memory
 ///   at a time.
 ///
 /// Values convert as `SQLiteValueMapping` says (ids are canonical decimal text or
@@ -53,19 +53,19 @@ public enum SQLiteImport {
     public static let defaultBatchSize = 10_000
 
     /// Imports the file at `path` into `database`, which must carry the guild schema
-    /// (`GuildDatabase.open`). Returns the rows imported per table. See I1-I5 for what a failure
+    /// (`GuildDatabase.open`). Returns the rows imported per table. See SQI-1 to SQI-5 for what a failure
     /// leaves behind.
     @discardableResult
     public static func `import`(from path: String, into database: Database, batchSize: Int = defaultBatchSize,
                                 progress: (@Sendable (Progress) -> Void)? = nil) async throws -> ImportSummary {
         let batchSize = max(1, batchSize)
-        let source = try SQLiteConnection(path: path, mode: .readOnly)  // (I5)
+        let source = try SQLiteConnection(path: path, mode: .readOnly)  // (SQI-5)
         let present = Set(try source.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { row -> String? in
             if case .text(let name)? = row.first { return name }
             return nil
         })
         var summary = ImportSummary()
-        for table in SQLiteTable.all {  // (I1)
+        for table in SQLiteTable.all {  // (SQI-1)
             guard present.contains(table.name) else {
                 summary.tables.append((table.name, 0))
                 summary.skippedTables.append(table.name)
@@ -81,7 +81,7 @@ public enum SQLiteImport {
                 let rows = batch
                 batch.removeAll(keepingCapacity: true)
                 let name = table.name
-                try await database.write { tx in  // (I2), (I4): a throw rolls the whole batch back
+                try await database.write { tx in  // (SQI-2), (SQI-4): a throw rolls the whole batch back
                     for (row, values) in rows {
                         do {
                             try tx.insert(values, into: name)
@@ -103,7 +103,7 @@ public enum SQLiteImport {
         return summary
     }
 
-    /// The engine's refusal of a row, as an error naming the row (I3).
+    /// The engine's refusal of a row, as an error naming the row (SQI-3).
     static func explain(_ error: GuildStoreError, row: SourceRow) -> GuildSQLiteError {
         switch error {
         case .foreignKeyViolation(_, let column, let value, let parent):
@@ -123,7 +123,7 @@ public struct ImportSummary: Sendable, Hashable {
     /// The tables the file does not have.
     public var skippedTables: [String] = []
 
-    public init() {}
+    package init() {}
 
     /// Rows imported into `table` (0 when it was skipped or is not a guild table).
     public subscript(_ table: String) -> Int {

@@ -18,11 +18,11 @@ public enum IDAffinity: Sendable, Hashable {
 /// rollups) in the same style.
 ///
 /// Invariants:
-/// - (Q1) Every column of every `GuildTables` table has a column of the same name in the file
+/// - (SQS-1) Every column of every `GuildTables` table has a column of the same name in the file
 ///   the export writes, so import ∘ export loses nothing.
-/// - (Q2) Seed 004's columns come first, in the seed's order, with the seed's declarations:
+/// - (SQS-2) Seed 004's columns come first, in the seed's order, with the seed's declarations:
 ///   a Mocha that opens the export sees its own schema (plus columns it ignores).
-/// - (Q3) The only column of the file that is not one of ours is `members.id`, the text
+/// - (SQS-3) The only column of the file that is not one of ours is `members.id`, the text
 ///   `"guild_id:user_id"` (see `SQLiteTable.memberKeyColumn`).
 ///
 /// Seed 004's `schema.ts` declares no foreign keys (its "Relationships" section shows
@@ -53,18 +53,18 @@ struct SQLiteTable: Sendable {
 
     var name: String { schema.name }
 
-    /// The column of the file that is not ours: the members' text key (Q3).
+    /// The column of the file that is not ours: the members' text key (SQS-3).
     static let memberKeyColumn = "id"
     var hasMemberKey: Bool { name == GuildTables.members.name }
 
-    /// Our columns seed 004 does not have, appended after its own (Q2).
+    /// Our columns seed 004 does not have, appended after its own (SQS-2).
     var extraColumns: [ColumnDefinition] {
         guard let seedColumns else { return schema.columns }
         let seedNames = Set(seedColumns.map(\.name))
         return schema.columns.filter { !seedNames.contains($0.name) }
     }
 
-    /// The file's columns in order: the seed's, then our extras (Q1, Q2).
+    /// The file's columns in order: the seed's, then our extras (SQS-1, SQS-2).
     var fileColumns: [String] {
         (seedColumns?.map(\.name) ?? []) + extraColumns.map(\.name)
     }

@@ -31,7 +31,7 @@ struct TableReader {
             if fileColumns.contains(column.name) {
                 columns.append(column)
             } else if !column.nullable && column.defaultValue == nil {
-                throw GuildSQLiteError.missingColumn(table: table.name, column: column.name)  // (I1)
+                throw GuildSQLiteError.missingColumn(table: table.name, column: column.name)  // (SQI-1)
             }
         }
         self.columns = columns

@@ -16,11 +16,11 @@ import GuildStoreEngine
 /// Drizzle `integer('message_type').default(0)` column may hold NULL, ours may not); where it
 /// is NOT NULL without one, NULL is `missingValue`.
 ///
-/// Canonical decimal (M1): ASCII digits without sign, spaces or leading zeros ("0" itself
+/// Canonical decimal (SQV-1): ASCII digits without sign, spaces or leading zeros ("0" itself
 /// is fine), at most `UInt64.max`. Stricter than SQLite's `CAST`, so two different texts never
 /// become one id and export writes back the very text it read.
 enum SQLiteValueMapping {
-    /// The id `text` spells, if it is canonical decimal (M1).
+    /// The id `text` spells, if it is canonical decimal (SQV-1).
     static func parseID(_ text: String) -> UInt64? {
         let digits = text.utf8
         guard let first = digits.first, first != UInt8(ascii: "0") || digits.count == 1 else { return nil }

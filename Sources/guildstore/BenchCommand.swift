@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import GuildBench
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildBench
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore bench`: the seeds' query patterns (and point lookups, bulk ingest, durable
 /// commits by 1, 8 and 64 writers, retention, the open of a database with a long WAL) side by

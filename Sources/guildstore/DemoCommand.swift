@@ -1,13 +1,20 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore demo`: the README's main job. Seeds a profile into the database (unless it
-/// holds events already), then runs every query pattern on its busiest guild and user and
-/// prints each result with how long it took (the median of several runs).
+/// holds events already), then runs every query pattern on its busiest guild and user over the
+/// 30 days before the data's latest event, and prints each result with how long it took (the
+/// median of several runs). A pattern the data gives no input for (no reminder event to
+/// target, no guild) is skipped with a line saying why.
 struct DemoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "Seed a dataset and run every query pattern.")
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Seed a dataset and run every query pattern.",
+        discussion: creatingDiscussion + """
+             Seeds it when it holds no message events. "Now" is the database's latest event, so imported or \
+            ingested data is measured against its own time; a pattern the data gives no input for is skipped, saying why.
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "The dataset to seed when the database is empty.") var profile: ProfileOption = .default
@@ -21,7 +28,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let generator = try FixtureGenerator(profile: profile.profile)
         let rows = self.rows, runs = self.runs
-        try await withStore(database) { store in
+        try await withStore(database, .create) { store in
             let events = try await store.database.read { try $0.count("message_events") }
             if events == 0 {
                 let (counts, elapsed) = try await seedDatabase(store, generator)
@@ -31,9 +38,16 @@ struct DemoCommand: AsyncParsableCommand {
             } else {
                 print("The database holds \(events) message events already: using them (a fresh --db seeds anew).")
             }
-            let inputs = try await demoInputs(store, now: generator.now)
-            print("Busiest guild \(inputs.guild ?? 0), its busiest user \(inputs.user ?? 0), the last 30 days before \(inputs.now).\n")
+            let inputs = try await demoInputs(store)
+            let now = Date(timeIntervalSince1970: TimeInterval(inputs.now)).formatted(.iso8601)
+            print("Now: \(inputs.now) (\(now)), the latest event; the window: the 30 days since \(inputs.since).")
+            print("Busiest guild: \(inputs.guild.map(String.init) ?? "none"), "
+                  + "its busiest user in the window: \(inputs.user.map(String.init) ?? "none").\n")
             for pattern in QueryPattern.allCases {
+                if let reason = missingInput(for: pattern, inputs) {
+                    print("\(pattern.rawValue) — skipped: \(reason)\n")
+                    continue
+                }
                 var times: [Double] = []
                 var result: [[JSONValue]] = []
                 for _ in 0..<runs {
@@ -53,9 +67,10 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    /// The inputs every pattern gets: the guild with the most messages, its most active user,
-    /// the last 30 days, the first reminder event.
-    private func demoInputs(_ store: GuildDatabase, now: Int64) async throws -> QueryInputs {
+    /// The inputs every pattern gets: the guild with the most messages, its most active user
+    /// in the window, the 30 days before the latest event (the clock's time when there is no
+    /// event), the first reminder event.
+    private func demoInputs(_ store: GuildDatabase) async throws -> QueryInputs {
         try await store.database.read { tx in
             var best: (guild: UInt64, messages: Int64)?
             for guild in try tx.select("guilds", columns: ["id"]) {
@@ -63,6 +78,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let messages = try tx.count("message_events", where: ["guild_id": .uint(id)])
                 if messages > best?.messages ?? -1 { best = (id, messages) }
             }
+            let now = try tx.latestEventTime() ?? currentTime()
             let since = now - 30 * 86_400
             var inputs = QueryInputs(guild: best?.guild, since: since, limit: 10, now: now)
             if let guild = best?.guild {
@@ -71,5 +87,20 @@ struct DemoCommand: AsyncParsableCommand {
             inputs.event = try tx.select("reminder_events", columns: ["id"], limit: 1).first.map { try $0.uint("id") }
             return inputs
         }
+    }
+
+    /// Why `pattern` cannot run on `inputs`: the first input it needs that the data did not
+    /// give; nil when it has them all.
+    private func missingInput(for pattern: QueryPattern, _ inputs: QueryInputs) -> String? {
+        for option in pattern.requiredOptions {
+            switch option {
+            case "--guild" where inputs.guild == nil: return "the database holds no guild"
+            case "--user" where inputs.user == nil:
+                return "no user of guild \(inputs.guild.map(String.init) ?? "none") posted a message in the window"
+            case "--event" where inputs.event == nil: return "the database holds no reminder event to target"
+            default: continue
+            }
+        }
+        return nil
     }
 }

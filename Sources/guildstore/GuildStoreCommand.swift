@@ -3,46 +3,98 @@ import Foundation
 import GuildStore
 import GuildStoreEngine
 
-/// `guildstore`: the operator's command line. Every command opens the database at `--db`
-/// (created on first use, with the guild schema's migrations applied), prints its results on
-/// standard output and its errors on standard error with a non-zero exit.
+/// `guildstore`: the operator's command line. Every command works on the database at `--db`,
+/// prints its results on standard output and its errors on standard error with a non-zero exit.
+///
+/// Only the commands that bring data in create a database (with the guild schema's migrations
+/// applied): `demo`, `seed`, `ingest`, `import-sqlite` (and `bench`, on its own file). Every
+/// other command on a path with no database exits 1 with "no database at PATH" and leaves
+/// nothing behind, so a mistyped `--db` is never answered from an empty database. The commands
+/// that only read (`query`, `stats`, `export-sqlite`, `check`) write nothing to the database.
 @main
 struct GuildStoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guildstore",
         abstract: "Operate a GuildStore database: seed, import, ingest, query, maintain.",
+        discussion: """
+            demo, seed, ingest and import-sqlite create the database at --db when there is none. \
+            Every other command needs one there and otherwise exits 1 with "no database at PATH", creating nothing. \
+            query, stats, export-sqlite and check only read: they write nothing; query, stats and export-sqlite \
+            refuse a database whose schema migrations are not all applied (guildstore migrate applies them).
+            """,
         subcommands: [
             DemoCommand.self, BenchCommand.self, SeedCommand.self, ImportSQLiteCommand.self, ExportSQLiteCommand.self, IngestCommand.self,
             QueryCommand.self, RetentionCommand.self, StatsCommand.self, CheckCommand.self, CheckpointCommand.self,
-            VacuumCommand.self,
+            VacuumCommand.self, MigrateCommand.self,
         ])
 }
 
 /// `--db PATH`, shared by every command.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The database file (created on first use).")
+    @Option(name: .long, help: "The database file. demo, seed, ingest and import-sqlite create it; other commands need it to exist.")
     var db: String = "./data/guildstore.gsdb"
+}
 
-    /// Opens the database, creating its folder if needed.
-    func open(synchronous: SynchronousMode = .normal) async throws -> GuildDatabase {
-        let folder = (db as NSString).deletingLastPathComponent
+/// The help text of the commands that create a database.
+let creatingDiscussion = "Creates the database (and its folder) when there is none."
+
+/// The help text of the commands that need a database and may write to it.
+let existingDiscussion = "Needs a database at --db (otherwise exits 1 with \"no database at PATH\", creating nothing)."
+
+/// The help text of the commands that read the guild tables and nothing else.
+let readOnlyDiscussion = """
+    Reads only: needs a database at --db with every schema migration applied (otherwise exits 1 with \
+    "no database at PATH", or naming the migrations), and writes nothing to it.
+    """
+
+/// What a command may do to the database at `--db`.
+enum StoreAccess {
+    /// Creates it (and its folder) when there is none; applies the migrations it lacks.
+    case create
+    /// Needs it to exist; applies the migrations it lacks (a command that writes anyway).
+    case write
+    /// Needs it to exist with every migration applied, and writes nothing to it.
+    case read
+}
+
+/// Runs `body` with the guild database at `--db`, opened as `access` allows, and closes it,
+/// whether `body` throws or not.
+func withStore<T>(_ options: DatabaseOptions, _ access: StoreAccess, synchronous: SynchronousMode = .normal,
+                  _ body: (GuildDatabase) async throws -> T) async throws -> T {
+    let path = options.db
+    if access == .create {
+        let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        return try await GuildDatabase.open(DatabaseConfiguration(.file(db), synchronous: synchronous))
     }
+    let configuration = DatabaseConfiguration(.file(path), synchronous: synchronous, createIfMissing: access == .create)
+    let store: GuildDatabase
+    do {
+        store = try await GuildDatabase.open(configuration, migrations: access == .read ? .requireApplied : .apply)
+    } catch let error as GuildStoreError {
+        guard case .migrationsPending = error else { throw error }
+        report("\(error); `guildstore migrate --db \(path)` applies them")
+        throw ExitCode.failure
+    }
+    return try await closing(store.database) { try await body(store) }
 }
 
-/// Runs `body` with the store and closes it, whether `body` throws or not.
-func withStore<T>(_ options: DatabaseOptions, synchronous: SynchronousMode = .normal,
-                  _ body: (GuildDatabase) async throws -> T) async throws -> T {
-    let store = try await options.open(synchronous: synchronous)
+/// Runs `body` with the database at `--db`, which must exist, as the engine sees it: any
+/// GuildStore database, whatever migrations it has; nothing is migrated. Closes it after.
+func withDatabase<T>(_ options: DatabaseOptions, _ body: (Database) async throws -> T) async throws -> T {
+    let database = try Database.open(DatabaseConfiguration(.file(options.db), createIfMissing: false))
+    return try await closing(database) { try await body(database) }
+}
+
+/// Runs `body`, then closes `database`, whether `body` throws or not.
+private func closing<T>(_ database: Database, _ body: () async throws -> T) async throws -> T {
     do {
-        let value = try await body(store)
-        try await store.close()
+        let value = try await body()
+        try await database.close()
         return value
     } catch {
-        try? await store.close()
+        try? await database.close()
         throw error
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore ingest`: JSON lines on standard input (the format of `IngestRecord`), one
 /// record each. Records are committed in batches of whatever has arrived (at most
@@ -14,7 +14,9 @@ import GuildStoreEngine
 /// error with the line number and skipped; the refused statement leaves no trace and the
 /// rest of its batch commits. The exit status is 1 when any line was skipped.
 struct IngestCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Write JSON-lines records from standard input.")
+    static let configuration = CommandConfiguration(
+        commandName: "ingest", abstract: "Write JSON-lines records from standard input.",
+        discussion: creatingDiscussion)
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "At most this many records per commit.") var batch: Int = 1_000
@@ -26,7 +28,7 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         let reader = LineReader()
         let batch = self.batch
-        let skipped = try await withStore(database, synchronous: .full) { store in
+        let skipped = try await withStore(database, .create, synchronous: .full) { store in
             var skipped = 0
             while true {
                 let lines = await reader.next(max: batch)

@@ -1,17 +1,18 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore stats [--json]`: file, WAL and reader figures, and the rows of every table.
 struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show sizes, the WAL, readers and row counts.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Show sizes, the WAL, readers and row counts.", discussion: readOnlyDiscussion)
 
     @OptionGroup var database: DatabaseOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let (statistics, counts) = try await withStore(database) { store in
+        let (statistics, counts) = try await withStore(database, .read) { store in
             let counts = try await store.database.read { tx in
                 try GuildTables.all.map { ($0.name, try tx.count($0.name)) }
             }
@@ -33,17 +34,23 @@ struct StatsCommand: AsyncParsableCommand {
 }
 
 /// `guildstore check`: verifies every page (checksums), tree, overflow chain and the free
-/// list, then every table's indexes against its rows; exits 1 on a problem.
+/// list, then every table's indexes against its rows; exits 1 on a problem. Reads any
+/// GuildStore database as it is (migrations are neither needed nor applied).
 struct CheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Check the database's integrity.")
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Check the database's integrity.",
+        discussion: """
+            Reads only: needs a database at --db (otherwise exits 1 with "no database at PATH") and writes nothing to it; \
+            any GuildStore database is checked as it is, pending migrations and all.
+            """)
 
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let (integrity, tableProblems) = try await withStore(database) { store in
-            let report = try store.database.engine.check()
+        let (integrity, tableProblems) = try await withDatabase(database) { database in
+            let report = try await database.check()
             // Rows and indexes are compared only on sound pages.
-            return (report, report.isOK ? try await store.database.read { try $0.checkTables() } : [])
+            return (report, report.isOK ? try await database.read { try $0.checkTables() } : [])
         }
         print("pages: \(integrity.pageCount), free: \(integrity.freePages), trees: \(integrity.trees.count), "
               + "fragmentation: \(String(format: "%.1f", integrity.fragmentation * 100))%")
@@ -58,14 +65,15 @@ struct CheckCommand: AsyncParsableCommand {
 
 /// `guildstore checkpoint [--mode passive|full|truncate]`.
 struct CheckpointCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "checkpoint", abstract: "Copy the WAL into the database file.")
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint", abstract: "Copy the WAL into the database file.", discussion: existingDiscussion)
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "passive, full or truncate.") var mode: CheckpointModeOption = .passive
 
     func run() async throws {
         let mode = self.mode.mode
-        let result = try await withStore(database) { store in try await store.database.checkpoint(mode) }
+        let result = try await withDatabase(database) { try await $0.checkpoint(mode) }
         print("frames in WAL: \(result.framesInWAL), checkpointed: \(result.framesCheckpointed), "
               + "log restarted: \(result.walRestarted), blocked by readers: \(result.blockedByReaders)")
     }
@@ -85,12 +93,27 @@ enum CheckpointModeOption: String, CaseIterable, ExpressibleByArgument {
 
 /// `guildstore vacuum`: rewrites the file without free pages.
 struct VacuumCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "vacuum", abstract: "Compact the database file.")
+    static let configuration = CommandConfiguration(
+        commandName: "vacuum", abstract: "Compact the database file.", discussion: existingDiscussion)
 
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let result = try await withStore(database) { store in try await store.database.vacuum() }
+        let result = try await withDatabase(database) { try await $0.vacuum() }
         print("pages: \(result.pagesBefore) -> \(result.pagesAfter), bytes: \(result.fileBytesBefore) -> \(result.fileBytesAfter)")
+    }
+}
+
+/// `guildstore migrate`: applies the guild schema's migrations an existing database lacks:
+/// what the writing commands do when they open it, and what the reading ones refuse to do.
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Apply the schema migrations the database lacks.", discussion: existingDiscussion)
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let applied = try await withDatabase(database) { try await $0.migrate(GuildTables.migrations) }
+        print(applied.isEmpty ? "up to date: every migration is applied" : applied.map { "applied \($0)" }.joined(separator: "\n"))
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `guildstore query PATTERN ...`: one of the seeds' query patterns, as a table or as JSON.
 struct QueryCommand: AsyncParsableCommand {
@@ -9,7 +9,7 @@ struct QueryCommand: AsyncParsableCommand {
         commandName: "query",
         abstract: "Run a query pattern.",
         discussion: "Patterns: " + QueryPattern.allCases.map(\.rawValue).joined(separator: ", ")
-            + ". Times are seconds since 1970; ranges are since <= created_at < until.")
+            + ". Times are seconds since 1970; ranges are since <= created_at < until. " + readOnlyDiscussion)
 
     @OptionGroup var database: DatabaseOptions
 
@@ -39,7 +39,7 @@ struct QueryCommand: AsyncParsableCommand {
         let inputs = QueryInputs(guild: guild, user: user, since: since, until: until, limit: limit, bucket: bucket.bucket,
                                  now: now ?? currentTime(), event: event)
         let pattern = self.pattern
-        let rows = try await withStore(database) { store in
+        let rows = try await withStore(database, .read) { store in
             try await store.database.read { tx in try pattern.run(tx, inputs) }
         }
         print(json ? pattern.json(rows).text : pattern.table(rows))
@@ -50,7 +50,8 @@ struct QueryCommand: AsyncParsableCommand {
 /// tables, in one transaction, and prints the counts.
 struct RetentionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "retention", abstract: "Delete events older than a cutoff (seconds since 1970).")
+        commandName: "retention", abstract: "Delete events older than a cutoff (seconds since 1970).",
+        discussion: existingDiscussion + " Applies the schema migrations the database lacks first.")
 
     @OptionGroup var database: DatabaseOptions
     @Option(name: .customLong("older-than"), help: "Delete events with created_at before this time.") var olderThan: Int64
@@ -58,7 +59,7 @@ struct RetentionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cutoff = olderThan
-        let result = try await withStore(database) { store in
+        let result = try await withStore(database, .write) { store in
             try await store.database.write { tx in try tx.deleteEvents(olderThan: cutoff) }
         }
         let counts: [(String, Int)] = [("message_events", result.messageEvents), ("voice_events", result.voiceEvents),

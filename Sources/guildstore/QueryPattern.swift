@@ -1,7 +1,7 @@
 import ArgumentParser
-import GuildBench
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildBench
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// What a query pattern may take from the command line.
 struct QueryInputs: Sendable {

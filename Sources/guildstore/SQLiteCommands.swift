@@ -8,7 +8,8 @@ import GuildStoreEngine
 /// schema into this one; TEXT ids become `UInt64`.
 struct ImportSQLiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import-sqlite", abstract: "Import a SQLite database with seed 004's schema.")
+        commandName: "import-sqlite", abstract: "Import a SQLite database with seed 004's schema.",
+        discussion: creatingDiscussion)
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "The SQLite file to read.") var from: String
@@ -23,7 +24,7 @@ struct ImportSQLiteCommand: AsyncParsableCommand {
         let bar = ProgressBar("import")
         let start = ContinuousClock.now
         let source = from, batch = self.batch
-        let summary = try await withStore(database) { store in
+        let summary = try await withStore(database, .create) { store in
             try await SQLiteImport.import(from: source, into: store.database, batchSize: batch) { progress in
                 bar.update(progress.tableRows, of: progress.tableTotal, detail: progress.table)
             }
@@ -38,7 +39,7 @@ struct ImportSQLiteCommand: AsyncParsableCommand {
 /// schema (TEXT ids) plus GuildStore's extra columns and tables.
 struct ExportSQLiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export-sqlite", abstract: "Export to a SQLite database with seed 004's schema.")
+        commandName: "export-sqlite", abstract: "Export to a SQLite database with seed 004's schema.", discussion: readOnlyDiscussion)
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "The SQLite file to write (must not exist unless --replace).") var to: String
@@ -48,7 +49,7 @@ struct ExportSQLiteCommand: AsyncParsableCommand {
     func run() async throws {
         let start = ContinuousClock.now
         let target = to, replace = self.replace, ids: IDAffinity = integerIDs ? .integer : .text
-        let summary = try await withStore(database) { store in
+        let summary = try await withStore(database, .read) { store in
             try await SQLiteExport.export(from: store.database, to: target, ids: ids, replace: replace)
         }
         for (table, rows) in summary.tables { print("\(table): \(rows) rows") }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `--profile small|default|large`.
 enum ProfileOption: String, CaseIterable, ExpressibleByArgument {
@@ -19,7 +19,8 @@ enum ProfileOption: String, CaseIterable, ExpressibleByArgument {
 /// `guildstore seed --profile small|default|large [--seed N]`: writes a generated dataset
 /// (seed 001's `db:seed:small / db:seed / db:seed:large`).
 struct SeedCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "seed", abstract: "Write a generated dataset.")
+    static let configuration = CommandConfiguration(
+        commandName: "seed", abstract: "Write a generated dataset.", discussion: creatingDiscussion)
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "small (a few thousand events), default (about 1M) or large (about 10M).") var profile: ProfileOption = .default
@@ -27,7 +28,7 @@ struct SeedCommand: AsyncParsableCommand {
 
     func run() async throws {
         let generator = try FixtureGenerator(profile: profile.profile, seed: seed)
-        let result = try await withStore(database) { store in try await seedDatabase(store, generator) }
+        let result = try await withStore(database, .create) { store in try await seedDatabase(store, generator) }
         print(result.counts.description)
         print(String(format: "seeded %d records in %.2f s (%.0f records/s)", result.counts.total, result.seconds,
                      Double(result.counts.total) / max(result.seconds, 1e-9)))

@@ -1,5 +1,5 @@
 import Foundation
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 import Testing
 import TestSupport
 

@@ -1,5 +1,5 @@
 import Foundation
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 import TestSupport
 
 /// A tree's contents as the tests model it: key (a big-endian UInt64) to value.

@@ -1,9 +1,9 @@
 import Foundation
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 import Testing
 import TestSupport
 
-/// Failed writes and syncs (E4 in Engine/StorageEngine.swift): a failed WAL write rolls the
+/// Failed writes and syncs (TX-4 in Engine/StorageEngine.swift): a failed WAL write rolls the
 /// transaction back and the engine goes on; a failed sync poisons it for writing, reads go
 /// on, and reopening recovers everything acknowledged.
 @Suite("Fault injection")

@@ -1,10 +1,10 @@
 import Foundation
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 import Testing
 import TestSupport
 
 /// A WAL cut at any byte recovers exactly the transactions whose commit frame lies wholly
-/// before the cut (W1, W2 in WAL/WriteAheadLog.swift).
+/// before the cut (WAL-1, WAL-2 in WAL/WriteAheadLog.swift).
 @Suite("WAL recovery at every cut")
 struct WALCutTests {
     static let pageSize = 4096

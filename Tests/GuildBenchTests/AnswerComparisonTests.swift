@@ -1,5 +1,6 @@
 import Testing
-@testable import GuildBench
+@testable @_spi(Benchmarks) import GuildBench
+@_spi(Benchmarks) import GuildStoreSQLite
 
 /// The comparison the benchmark trusts before it times anything: equal answers pass; any
 /// altered value, a missing or an extra row, a real beyond the tolerance is a difference at

@@ -1,10 +1,10 @@
 import Foundation
-import GuildStore
-import GuildStoreSQLite
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreEngine
 import Testing
 import TestSupport
-@testable import GuildBench
+@testable @_spi(Benchmarks) import GuildBench
 
 /// The write workloads on scratch copies of the small fixture, made small: a bulk ingest of
 /// 1,500 events, durable commits by 1, 4 and 16 writers, retention, and the open of a copy

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Planned reads (index choice, filters, order, limit) and aggregates over streaming scans.
 @Suite("Planned reads and aggregates")

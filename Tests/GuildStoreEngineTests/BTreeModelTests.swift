@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The B+tree against a sorted in-memory reference: seeded random inserts, updates, deletes
 /// (with bursts over contiguous ranges that force merges and root collapse), point reads,
@@ -510,7 +510,7 @@ struct BTreeSpaceTests {
         var rng = SeededGenerator(seed: UInt64(pageSize))
         var reference = ReferenceMap()
         let tree = try engine.write { tx in try tx.createTree("k") }
-        // Leaves store the keys' shared prefix once (B6), so hundreds of these keys fit a
+        // Leaves store the keys' shared prefix once (BT-6), so hundreds of these keys fit a
         // leaf: enough of them that interior nodes of maximum-size separators split too.
         let perRound = max(400, pageSize / 8)
         for round in 0..<6 {
@@ -710,7 +710,7 @@ struct StructureReport {
 }
 
 /// Walks the catalog, every tree, every overflow chain and the free list; checks the B+tree
-/// invariants (B1 keys strictly increasing, B2 keys within their separators, all leaves at one
+/// invariants (BT-1 keys strictly increasing, BT-2 keys within their separators, all leaves at one
 /// depth) and that every page of the file is used exactly once: header + trees + overflow +
 /// free == pageCount.
 func checkStructure(_ tx: Transaction) throws -> StructureReport {

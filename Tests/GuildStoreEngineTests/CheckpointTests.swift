@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Checkpoints against a pinned old snapshot: the snapshot keeps reading its own version of
 /// every page while commits, automatic checkpoints and passive / full checkpoints go on; once

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The engine is used from many threads at once: one writer, several snapshot readers,
 /// automatic checkpoints and WAL restarts in between.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Cursor positioning and movement, and bounded scans, over a tree of many leaves whose keys
 /// are the even numbers 2...2N (so every odd number is an absent key between two present ones).

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The Database layer: the writer actor, snapshot readers, group commit, background
 /// checkpoints, change observation.
@@ -112,7 +112,7 @@ struct DatabaseTests {
         }
         #expect(results.map(\.bad).reduce(0, +) == 0)
         #expect(results.map(\.snapshots).reduce(0, +) >= 8)
-        #expect(try db.engine.check().isOK)
+        #expect(try await db.check().isOK)
         try await db.close()
     }
 
@@ -190,7 +190,7 @@ struct DatabaseTests {
     @Test("change sets arrive in commit order, only for watched trees, never for rolled-back work")
     func changeObservation() async throws {
         let db = try Database.open(DatabaseConfiguration(.temporary, synchronous: .full))
-        let stream = db.changes(in: ["messages"])
+        let stream = db.changes(inTrees: ["messages"])
         try await db.write { tx in _ = try tx.createTree("messages"); _ = try tx.createTree("voice") }
         try await db.write { tx in try tx.put([1], [1], in: try tx.openTree("voice")) }
         struct Abort: Error {}

@@ -1,9 +1,9 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// A table's non-unique index entries are applied sorted when the transaction commits or
-/// next touches the index (D1 in `WriteTransaction+DeferredPuts.swift`): inside the
+/// next touches the index (DP-1 in `WriteTransaction+DeferredPuts.swift`): inside the
 /// transaction every read, update and delete must still see them, a rollback must drop them,
 /// and a failed statement must not leave any behind.
 @Suite("Deferred index entries")

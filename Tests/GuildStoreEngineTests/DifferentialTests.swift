@@ -1,8 +1,8 @@
 import Foundation
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The engine against SQLite: one seeded random workload of inserts, upserts, updates and
 /// deletes applied to both, then the seeds' query patterns (point gets, index range scans

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The Encoding layer: keys whose memcmp order is the typed tuple order, compact rows, and
 /// decoders that turn any malformed input into `GuildStoreError`.
@@ -56,7 +56,7 @@ struct EncodingTests {
                 failures += 1
                 Issue.record("seed \(seed) pair \(pairIndex): equal keys, unequal [Value] \(a.values) \(b.values)")
             }
-            // (2) round trip through decode; (E3) re-encoding gives the same bytes.
+            // (2) round trip through decode; (TE-3) re-encoding gives the same bytes.
             for (tuple, encoded) in [(a, ea), (b, eb)] {
                 do {
                     let decoded = try TupleEncoding.decode(encoded, types: tuple.types, descending: tuple.descending)
@@ -398,7 +398,7 @@ struct EncodingTests {
         #expect(try RowEncoding.decode(old, types: after)
                 == [.uint(1_234_567_890_123), .uint(42), .timestamp(1_700_000_000), .null, .null])
         #expect(try RowEncoding.decode(old, types: before) == [.uint(1_234_567_890_123), .uint(42), .timestamp(1_700_000_000)])
-        // A new row with NULLs in the new columns is byte for byte the old row (R1).
+        // A new row with NULLs in the new columns is byte for byte the old row (RE-1).
         #expect(try RowEncoding.encode([.uint(1_234_567_890_123), .uint(42), .timestamp(1_700_000_000), .null, .null], types: after) == old)
         // A NULL in the middle is stored; only trailing NULLs are dropped.
         let middle = try RowEncoding.encode([.uint(1), .null, .null, .text("nick"), .null], types: after)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Every misuse and every foreign file ends in the documented `GuildStoreError`, never a trap,
 /// and leaves what still works working.
@@ -277,7 +277,7 @@ struct ErrorTests {
         try engine.close()
     }
 
-    /// T1: `createTree` takes a schema counter never used before, so a handle from a
+    /// TX-6: `createTree` takes a schema counter never used before, so a handle from a
     /// rolled-back create cannot match the next tree whose root lands on the same page.
     @Test("a handle from a rolled-back createTree does not reach another tree")
     func handleFromRolledBackCreate() throws {
@@ -314,5 +314,50 @@ struct ErrorTests {
         #expect(try second.read { try $0.get([1], in: try #require(try $0.tree("t"))) } == [1])
         #expect(error { _ = try StorageEngine.open(path: path) } == .locked(path: path))
         try second.close()
+    }
+
+    /// The names in `directory`, sorted.
+    private func listing(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    }
+
+    @Test("createIfMissing false: no file, an empty file or a missing folder is .databaseNotFound, and nothing is written")
+    func databaseNotFound() throws {
+        let directory = try TemporaryDirectory("gs-errors")
+        defer { directory.remove() }
+        let noCreate = EngineConfiguration(createIfMissing: false)
+        let missing = directory.file("typo.gsdb")
+        #expect(error { _ = try StorageEngine.open(path: missing, configuration: noCreate) } == .databaseNotFound(path: missing))
+        #expect(GuildStoreError.databaseNotFound(path: missing).description == "no database at \(missing)")
+        let inMissingFolder = directory.file("nowhere/typo.gsdb")
+        #expect(error { _ = try StorageEngine.open(path: inMissingFolder, configuration: noCreate) }
+                == .databaseNotFound(path: inMissingFolder))
+        #expect(throws: GuildStoreError.databaseNotFound(path: missing)) {
+            _ = try Database.open(DatabaseConfiguration(.file(missing), createIfMissing: false))
+        }
+        #expect(try listing(directory.path) == [], "no database file, WAL, lock or -create file, no folder")
+
+        // An empty file is where a database would be created (`touch`): not one to open.
+        let empty = directory.file("empty.gsdb")
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        #expect(error { _ = try StorageEngine.open(path: empty, configuration: noCreate) } == .databaseNotFound(path: empty))
+        #expect(try listing(directory.path) == ["empty.gsdb"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty)
+    }
+
+    @Test("createIfMissing false opens an existing database as usual; a temporary one is still created")
+    func createIfMissingOpensExisting() async throws {
+        let directory = try TemporaryDirectory("gs-errors")
+        defer { directory.remove() }
+        let path = directory.file("e.gsdb")
+        let created = try StorageEngine.open(path: path)
+        try created.write { tx in try tx.put([1], [7], in: try tx.createTree("t")) }
+        try created.close()
+        let reopened = try Database.open(DatabaseConfiguration(.file(path), createIfMissing: false))
+        #expect(try await reopened.read { try $0.get([1], in: try #require(try $0.tree("t"))) } == [7])
+        try await reopened.close()
+        let temporary = try Database.open(DatabaseConfiguration(.temporary, createIfMissing: false))
+        try await temporary.write { tx in _ = try tx.createTree("t") }
+        try await temporary.close()
     }
 }

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
-/// Foreign keys: parents must exist (F1), deletes cascade / restrict / set NULL all-or-nothing
-/// (F2), a referenced primary key does not move (F3).
+/// Foreign keys: parents must exist (FK-1), deletes cascade / restrict / set NULL all-or-nothing
+/// (FK-2), a referenced primary key does not move (FK-3).
 @Suite("Foreign keys")
 struct ForeignKeyTests {
     static let guilds = TableSchema(

@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Reads answered from index entries alone (covering indexes): the same answers as reading
 /// the rows, and the plan says when it reads no row.

@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// An index walk fetches each entry's row starting from the leaf the previous fetch ended in
 /// (`LeafFinger`) when the row's key lies in that leaf's span. These tests walk indexes whose

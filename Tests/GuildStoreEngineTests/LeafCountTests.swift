@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// `count` without a filter counts a leaf at a time (`Cursor.countForward`): it must equal a
 /// walk that counts entry by entry, on every kind of range, across many leaves.

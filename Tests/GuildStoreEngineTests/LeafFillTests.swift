@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The split policy's effect on how full leaves stay (`BTree+Insert.swift`): leaves share
 /// their cells with a sibling before they split, and cut between runs of keys. Each load is

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
-/// Migrations (M1-M3) and the schema changes they make on tables that hold rows.
+/// Migrations (MG-1 to MG-3) and the schema changes they make on tables that hold rows.
 @Suite("Migrations")
 struct MigrationTests {
     static let users = TableSchema(

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Large values (overflow chains) and how pages are used and reused.
 @Suite("Overflow values and page use")

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
-/// `planScan` caches its choice per query shape (P1): a cached plan with other values must
+/// `planScan` caches its choice per query shape (QP-1): a cached plan with other values must
 /// equal the plan a fresh engine makes for those values, including where a partial index's
 /// predicate makes the values sway the choice.
 @Suite("Plan cache")

@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// A member as seed 004 keeps it: snowflake ids, a JSON roles array, an optional nickname.
 private struct Member: TableRecord, Equatable {

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Rollups (maintained aggregates): their counters equal what the rows imply after any mix of
-/// writes, rollbacks and reopens (`checkTables` recomputes them, U1), and an aggregate answered
+/// writes, rollbacks and reopens (`checkTables` recomputes them, RU-1), and an aggregate answered
 /// from a rollup equals the same aggregate over the rows, for any range.
 @Suite("Rollups")
 struct RollupTests {
@@ -118,7 +118,7 @@ struct RollupTests {
                         default: break
                         }
                     }
-                    // A read inside the transaction sees its own waiting deltas (U3).
+                    // A read inside the transaction sees its own waiting deltas (RU-3).
                     try Self.compareAnswers(tx, &random)
                     if rollBack { throw CancellationError() }
                 }

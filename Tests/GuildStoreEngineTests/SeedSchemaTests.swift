@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// The seeds' schemas, declared with their constraints and indexes, created in a fresh database
 /// through migrations, and exercised: inserts, a unique violation, a cascade, an index scan.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 @Suite("Engine smoke")
 struct SmokeTests {

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// `delete(sorted:in:)` removes a sorted batch a leaf at a time: the tree must hold exactly
-/// what deleting the keys one by one leaves, stay structurally sound (B1, B2, one leaf depth,
+/// what deleting the keys one by one leaves, stay structurally sound (BT-1, BT-2, one leaf depth,
 /// every page used once), and give its pages back as leaves empty out.
 @Suite("Sorted batch deletes")
 struct SortedDeleteTests {

@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// `checkTables`: silent on a sound database, and naming the index, the table and the row when
 /// an index lost an entry, holds a wrong value or holds an entry no row implies.

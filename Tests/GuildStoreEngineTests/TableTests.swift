@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 /// Tables, typed rows, and secondary / composite / unique / partial indexes kept in step.
 @Suite("Tables and indexes")

@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 
 @Suite("Vacuum and integrity check")
 struct VacuumAndCheckTests {

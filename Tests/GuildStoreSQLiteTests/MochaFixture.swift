@@ -1,6 +1,6 @@
-import GuildStoreSQLite
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 import TestSupport
 
 /// A Mocha `stats.db` made by hand: seed 004's `schema.ts` as Drizzle Kit turns it into a

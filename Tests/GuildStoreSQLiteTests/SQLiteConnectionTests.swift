@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreSQLite
+@testable @_spi(Benchmarks) import GuildStoreSQLite
 
 @Suite("SQLiteConnection")
 struct SQLiteConnectionTests {

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-import GuildStore
-import GuildStoreEngine
-@testable import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreSQLite
 
 @Suite("SQLite export")
 struct SQLiteExportTests {

@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 import Testing
 import TestSupport
-import GuildStore
-import GuildStoreEngine
-@testable import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreSQLite
 
 @Suite("SQLite import")
 struct SQLiteImportTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import GuildStore
+@testable @_spi(Benchmarks) import GuildStore
 
 /// `Fixtures/small.jsonl` is the small profile with the default seed, one `jsonLine` per record
 /// and a newline after each. Any change to the generator that changes a byte fails here: if

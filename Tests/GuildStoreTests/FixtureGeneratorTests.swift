@@ -1,6 +1,6 @@
 import Testing
-import GuildStoreEngine
-@testable import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStore
 
 @Suite("Fixture generator")
 struct FixtureGeneratorTests {

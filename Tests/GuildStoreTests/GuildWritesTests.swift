@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
-import GuildStoreEngine
-@testable import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStore
 
 /// The seeds' write patterns: create a guild with its owner (all or nothing), get / update /
 /// delete with cascade, batch updates, cached member counts, retention, and the activity
@@ -107,7 +107,7 @@ struct GuildWritesTests {
                 #expect(try row.optional("member_count", Row.int) == (try tx.memberCount(guild: try row.uint("id"))))
             }
         }
-        #expect(try store.database.engine.check().isOK)
+        #expect(try await store.database.check().isOK)
         try await store.close()
     }
 }

@@ -1,6 +1,6 @@
 import Testing
-import GuildStoreEngine
-@testable import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStore
 
 /// One valid record of every kind, with every column the codec handles: big ids, NULLs,
 /// unicode, JSON columns, booleans.

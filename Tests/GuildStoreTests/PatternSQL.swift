@@ -1,7 +1,7 @@
-import GuildBench
-import GuildStoreSQLite
-import GuildStoreEngine
-@testable import GuildStore
+@_spi(Benchmarks) import GuildBench
+@_spi(Benchmarks) import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStore
 
 // The twelve query patterns (member growth twice, once per bucket width) as two answers to
 // the same question: GuildStore's typed method and the SQL run by SQLite on an export

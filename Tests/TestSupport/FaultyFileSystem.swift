@@ -70,9 +70,9 @@ import GuildStoreEngine
 ///
 /// A power loss also disarms every fault, the disk budget and the crash countdown (the
 /// machine reboots); counters are kept until `resetCounters()`.
-public final class FaultPlan: Sendable {
+package final class FaultPlan: Sendable {
     /// How an injected write failure behaves.
-    public enum WriteFailure: Sendable, Equatable {
+    package enum WriteFailure: Sendable, Equatable {
         /// Throw `GuildStoreError.io(errno: EIO)` without writing anything.
         case error
         /// Write only the first `keeping` bytes of the buffer (clamped to `0..<count`, so the
@@ -81,7 +81,7 @@ public final class FaultPlan: Sendable {
     }
 
     /// What survives of the volatile (unsynced) changes at a power loss.
-    public enum PowerLossMode: Sendable, Equatable {
+    package enum PowerLossMode: Sendable, Equatable {
         /// Nothing: every file is exactly as at its last completed sync.
         case dropUnsynced
         /// First everything is dropped as in `dropUnsynced`; then each volatile change, in the
@@ -94,40 +94,40 @@ public final class FaultPlan: Sendable {
     }
 
     /// What happened to one path (or to all paths, for `counters`).
-    public struct FileCounters: Sendable, Equatable {
+    package struct FileCounters: Sendable, Equatable {
         /// Admitted `write` calls, including ones that failed by injection.
-        public var writes = 0
+        package var writes = 0
         /// Bytes that actually reached the file (a torn write counts its prefix).
-        public var bytesWritten = 0
+        package var bytesWritten = 0
         /// Admitted `sync` calls, including ones that failed by injection.
-        public var syncs = 0
+        package var syncs = 0
         /// Admitted `truncate` calls.
-        public var truncates = 0
+        package var truncates = 0
 
-        public init() {}
+        package init() {}
     }
 
     /// Totals over every path.
-    public struct Counters: Sendable, Equatable {
-        public var writes = 0
-        public var bytesWritten = 0
-        public var syncs = 0
-        public var truncates = 0
-        public var directorySyncs = 0
+    package struct Counters: Sendable, Equatable {
+        package var writes = 0
+        package var bytesWritten = 0
+        package var syncs = 0
+        package var truncates = 0
+        package var directorySyncs = 0
         /// Every admitted mutating operation (see the type's documentation); what
         /// `crash(afterOperations:)` counts.
-        public var operations = 0
+        package var operations = 0
         /// Power losses so far (explicit or from a crash countdown).
-        public var powerLosses = 0
+        package var powerLosses = 0
 
-        public init() {}
+        package init() {}
     }
 
     /// One admitted mutating operation, as `operationLog` lists it.
-    public struct Operation: Sendable, Equatable {
-        public enum Kind: String, Sendable { case write, truncate, sync, remove, rename, syncDirectory }
-        public var kind: Kind
-        public var path: String
+    package struct Operation: Sendable, Equatable {
+        package enum Kind: String, Sendable { case write, truncate, sync, remove, rename, syncDirectory }
+        package var kind: Kind
+        package var path: String
     }
 
     private struct ArmedFault {
@@ -175,9 +175,9 @@ public final class FaultPlan: Sendable {
 
     private let state = Locked(State())
     /// Whether `sync` also calls the real `fdatasync`.
-    public let performsRealSync: Bool
+    package let performsRealSync: Bool
 
-    public init(performsRealSync: Bool = false) {
+    package init(performsRealSync: Bool = false) {
         self.performsRealSync = performsRealSync
     }
 
@@ -185,7 +185,7 @@ public final class FaultPlan: Sendable {
 
     /// Makes the `n`-th `write` from now (1-based) whose path ends with `pathSuffix` (any path
     /// when nil) fail as `failure` says. Fires once; several armed faults are independent.
-    public func failWrite(_ n: Int = 1, pathSuffix: String? = nil, as failure: WriteFailure = .error) {
+    package func failWrite(_ n: Int = 1, pathSuffix: String? = nil, as failure: WriteFailure = .error) {
         precondition(n >= 1)
         state.withLock { $0.writeFaults.append(ArmedFault(remaining: n - 1, pathSuffix: pathSuffix, write: failure)) }
     }
@@ -193,7 +193,7 @@ public final class FaultPlan: Sendable {
     /// Makes the `n`-th `sync` from now (1-based) whose path ends with `pathSuffix` (any path
     /// when nil) throw `GuildStoreError.io(errno: EIO)`. The writes it should have made durable
     /// stay volatile. Fires once.
-    public func failSync(_ n: Int = 1, pathSuffix: String? = nil) {
+    package func failSync(_ n: Int = 1, pathSuffix: String? = nil) {
         precondition(n >= 1)
         state.withLock { $0.syncFaults.append(ArmedFault(remaining: n - 1, pathSuffix: pathSuffix, write: .error)) }
     }
@@ -203,7 +203,7 @@ public final class FaultPlan: Sendable {
     /// for predictability). A write larger than what is left writes the prefix that fits and
     /// throws `GuildStoreError.diskFull`; so does every later write while the budget is at zero.
     /// `nil` removes the limit.
-    public func setDiskBudget(_ bytes: Int?, pathSuffix: String? = nil) {
+    package func setDiskBudget(_ bytes: Int?, pathSuffix: String? = nil) {
         state.withLock { s in s.budget = bytes.map { (max(0, $0), pathSuffix) } }
     }
 
@@ -211,7 +211,7 @@ public final class FaultPlan: Sendable {
     /// `GuildStoreError.io(errno: EIO)` and a power loss of `mode` is applied right then (see
     /// `simulatePowerLoss(_:)`), so the workload is cut at that point. `k == 0` crashes on the
     /// very next operation.
-    public func crash(afterOperations k: Int, powerLoss mode: PowerLossMode = .dropUnsynced) {
+    package func crash(afterOperations k: Int, powerLoss mode: PowerLossMode = .dropUnsynced) {
         precondition(k >= 0)
         state.withLock { s in
             s.crashCountdown = k
@@ -221,12 +221,12 @@ public final class FaultPlan: Sendable {
 
     /// Every `sync` sleeps this long before it completes (outside the plan's lock, so other
     /// threads keep writing meanwhile), to imitate a slow disk.
-    public func setSyncDelay(_ delay: Duration) {
+    package func setSyncDelay(_ delay: Duration) {
         state.withLock { $0.syncDelay = delay }
     }
 
     /// Disarms every fault, the disk budget and the crash countdown.
-    public func disarmAll() {
+    package func disarmAll() {
         state.withLock { s in
             s.writeFaults.removeAll()
             s.syncFaults.removeAll()
@@ -242,27 +242,27 @@ public final class FaultPlan: Sendable {
     /// random part of them; ends the simulated process (every handle and `FaultyFileSystem`
     /// value created so far fails from now on and releases its descriptor); and disarms every
     /// fault.
-    public func simulatePowerLoss(_ mode: PowerLossMode = .dropUnsynced) {
+    package func simulatePowerLoss(_ mode: PowerLossMode = .dropUnsynced) {
         state.withLock { s in Self.applyPowerLoss(&s, mode: mode) }
     }
 
     /// One volatile change, as `simulatePowerLoss(keepingWhole:)` shows it.
-    public struct VolatileChange: Sendable {
-        public var path: String
+    package struct VolatileChange: Sendable {
+        package var path: String
         /// Where the write started (0 for a truncate).
-        public var offset: Int64
+        package var offset: Int64
         /// Bytes written (0 for a truncate).
-        public var length: Int
+        package var length: Int
         /// The new size, for a truncate; nil for a write.
-        public var truncatedTo: Int64?
+        package var truncatedTo: Int64?
         /// Position among all volatile changes of all paths, in the order they were made.
-        public var order: Int
+        package var order: Int
     }
 
     /// A power loss after which exactly the volatile changes `keep` picks survive, whole, and
     /// the others are lost: for reproducing one particular reordering of the disk's cache.
     /// Otherwise as `simulatePowerLoss(_:)`.
-    public func simulatePowerLoss(keepingWhole keep: (VolatileChange) -> Bool) {
+    package func simulatePowerLoss(keepingWhole keep: (VolatileChange) -> Bool) {
         state.withLock { s in
             var all: [(path: String, record: UndoRecord)] = []
             for (path, records) in s.undo { all += records.map { (path, $0) } }
@@ -278,13 +278,13 @@ public final class FaultPlan: Sendable {
     }
 
     /// True once a crash countdown fired or `simulatePowerLoss()` ran.
-    public var hasCrashed: Bool { state.withLock { $0.totals.powerLosses > 0 } }
+    package var hasCrashed: Bool { state.withLock { $0.totals.powerLosses > 0 } }
 
     /// Totals over every path.
-    public var counters: Counters { state.withLock { $0.totals } }
+    package var counters: Counters { state.withLock { $0.totals } }
 
     /// Counters of the paths ending with `suffix`, summed.
-    public func counters(pathSuffix suffix: String) -> FileCounters {
+    package func counters(pathSuffix suffix: String) -> FileCounters {
         state.withLock { s in
             var sum = FileCounters()
             for (path, c) in s.perPath where path.hasSuffix(suffix) {
@@ -299,10 +299,10 @@ public final class FaultPlan: Sendable {
 
     /// Every admitted mutating operation so far, in order: entry `i` is the operation that
     /// `crash(afterOperations: i)` would stop (for a workload that repeats exactly).
-    public var operationLog: [Operation] { state.withLock { $0.log } }
+    package var operationLog: [Operation] { state.withLock { $0.log } }
 
     /// Zeroes every counter (power losses included) and empties `operationLog`.
-    public func resetCounters() {
+    package func resetCounters() {
         state.withLock { s in
             s.totals = Counters()
             s.perPath = [:]
@@ -311,7 +311,7 @@ public final class FaultPlan: Sendable {
     }
 
     /// Number of volatile (unsynced) changes per path, for diagnostics.
-    public var volatileRecordCounts: [String: Int] {
+    package var volatileRecordCounts: [String: Int] {
         state.withLock { s in s.undo.mapValues(\.count).filter { $0.value > 0 } }
     }
 
@@ -566,30 +566,30 @@ public final class FaultPlan: Sendable {
 ///
 /// A value belongs to the simulated process that was alive when it was created: after a power
 /// loss it (and every handle it opened) fails every call; create a new one to "reboot".
-public struct FaultyFileSystem: FileSystem {
-    public let plan: FaultPlan
+package struct FaultyFileSystem: FileSystem {
+    package let plan: FaultPlan
     private let generation: Int
     private let base = PosixFileSystem()
 
-    public init(_ plan: FaultPlan) {
+    package init(_ plan: FaultPlan) {
         self.plan = plan
         self.generation = plan.generation
     }
 
     /// Opens through `PosixFileSystem`. Creating a file is durable at once (see `FaultPlan`).
-    public func open(_ path: String, create: Bool) throws -> any FileHandleIO {
+    package func open(_ path: String, create: Bool) throws -> any FileHandleIO {
         try plan.checkAlive(generation, "open", path)
         let handle = FaultyFileHandle(inner: try base.open(path, create: create), plan: plan, generation: generation)
         plan.register(handle)
         return handle
     }
 
-    public func exists(_ path: String) -> Bool {
+    package func exists(_ path: String) -> Bool {
         base.exists(path)
     }
 
     /// A mutating operation; durable at once; forgets the path's volatile records.
-    public func remove(_ path: String) throws {
+    package func remove(_ path: String) throws {
         try plan.directoryOperation(.remove, "unlink", path: path, generation: generation) {
             try base.remove(path)
         }
@@ -597,7 +597,7 @@ public struct FaultyFileSystem: FileSystem {
     }
 
     /// A mutating operation; durable at once; the source's volatile records move with it.
-    public func rename(_ source: String, to destination: String) throws {
+    package func rename(_ source: String, to destination: String) throws {
         try plan.directoryOperation(.rename, "rename", path: source, generation: generation) {
             try base.rename(source, to: destination)
         }
@@ -607,7 +607,7 @@ public struct FaultyFileSystem: FileSystem {
     /// A mutating operation and a counted directory sync. Directory entries are durable
     /// already in this model, so it only counts (it does not call the real fsync unless the
     /// plan `performsRealSync`).
-    public func syncDirectory(containing path: String) throws {
+    package func syncDirectory(containing path: String) throws {
         try plan.directoryOperation(.syncDirectory, "fsync directory", path: path, generation: generation) {
             if plan.performsRealSync { try base.syncDirectory(containing: path) }
         }

@@ -1,28 +1,28 @@
 import Foundation
 
 /// A fresh directory under the system's temporary folder, removed by `remove()`.
-public struct TemporaryDirectory: Sendable {
-    public let path: String
+package struct TemporaryDirectory: Sendable {
+    package let path: String
 
-    public init(_ label: String = "guildstore") throws {
+    package init(_ label: String = "guildstore") throws {
         path = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(label)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
     /// A path inside the directory.
-    public func file(_ name: String) -> String { path + "/" + name }
+    package func file(_ name: String) -> String { path + "/" + name }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+    package func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// A small, fast, seedable generator (SplitMix64) so failing runs can be replayed.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
+package struct SeededGenerator: RandomNumberGenerator, Sendable {
+    package private(set) var state: UInt64
 
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -32,6 +32,6 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 }
 
 /// Big-endian bytes of an integer: keys that sort with memcmp as the integers do.
-public func bigEndianKey(_ value: UInt64) -> [UInt8] {
+package func bigEndianKey(_ value: UInt64) -> [UInt8] {
     withUnsafeBytes(of: value.bigEndian) { Array($0) }
 }

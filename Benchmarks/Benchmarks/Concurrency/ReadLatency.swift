@@ -14,7 +14,7 @@
 
 import BenchmarkSupport
 import Benchmark
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 import Synchronization
 
 #if canImport(Glibc)

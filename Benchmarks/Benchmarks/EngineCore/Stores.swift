@@ -5,7 +5,7 @@
 import BenchmarkSupport
 import CLMDB
 import CSQLite3
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 protocol KVStore: AnyObject {
     static var engineName: String { get }

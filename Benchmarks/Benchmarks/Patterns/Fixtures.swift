@@ -3,7 +3,7 @@
 
 import BenchmarkSupport
 import Foundation
-import GuildBench
+@_spi(Benchmarks) import GuildBench
 
 /// The PostgreSQL cluster of this process (one benchmark's), made by its setup and stopped by
 /// its teardown (or at exit).

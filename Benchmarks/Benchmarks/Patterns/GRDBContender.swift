@@ -6,7 +6,7 @@
 
 import Foundation
 import GRDB
-import GuildBench
+@_spi(Benchmarks) import GuildBench
 
 final class GRDBContender: BenchContender {
     let key = "grdb"

@@ -21,7 +21,7 @@
 import Benchmark
 import BenchmarkSupport
 import Foundation
-import GuildBench
+@_spi(Benchmarks) import GuildBench
 
 /// A read: one run (one read transaction) per iteration.
 var readConfiguration: Benchmark.Configuration { .init(

@@ -7,9 +7,9 @@
 import BenchmarkSupport
 import Dispatch
 import Foundation
-import GuildBench
-import GuildStore
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildBench
+@_spi(Benchmarks) import GuildStore
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// What a task handed back to a thread waiting for it: written by the task before it
 /// signals, read after the wait.

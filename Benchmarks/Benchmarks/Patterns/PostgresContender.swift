@@ -13,7 +13,7 @@
 import CLibPQ
 import Foundation
 import GRDB
-import GuildBench
+@_spi(Benchmarks) import GuildBench
 
 final class PostgresContender: BenchContender {
     let key = "postgresql"

@@ -4,7 +4,7 @@
 
 import BenchmarkSupport
 import CSQLite3
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 #if canImport(Glibc)
 import Glibc

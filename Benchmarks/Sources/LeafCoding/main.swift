@@ -16,7 +16,7 @@
 //
 // Usage: swift run -c release LeafCoding PATH.gsdb
 
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 #if canImport(Glibc)
 import Glibc

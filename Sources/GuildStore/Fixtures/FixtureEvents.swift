@@ -1,8 +1,8 @@
 /// The four gateway event streams merged into one in time order, as a bot would receive them.
 ///
-/// Invariant (ME1): records come out in non-decreasing time; at equal times in the fixed
+/// Invariant (FX-9): records come out in non-decreasing time; at equal times in the fixed
 /// order message, voice, member event, presence. Each table's own records keep their
-/// stream's order, so its ids still increase (S2).
+/// stream's order, so its ids still increase (FX-2).
 struct FixtureEvents {
     private var messages: MessageStream
     private var voice: VoiceStream

@@ -10,7 +10,7 @@ extension FixtureGenerator {
     /// task, so the two cores work at once. A failed batch throws its `GuildStoreError` and
     /// writes nothing more; the batches committed before it stay.
     @discardableResult
-    public func load(into database: Database, batchSize: Int = 10_000,
+    @_spi(Benchmarks) public func load(into database: Database, batchSize: Int = 10_000,
                      progress: (FixtureCounts) -> Void = { _ in }) async throws -> FixtureCounts {
         let batchSize = Swift.max(1, batchSize)
         var written = FixtureCounts()

@@ -15,39 +15,39 @@
 /// planned leaderboard tie, and seed 003's reminders with reactions and logs.
 ///
 /// Invariants:
-/// - (FG1) Deterministic: the records are a pure function of (profile, seed) (G1).
-/// - (FG2) Parents first: every guild, then every user, then channels, then members, then the
-///   gateway events in time order (ME1), then each reminder followed by its reactions and
+/// - (FX-24) Deterministic: the records are a pure function of (profile, seed) (FX-3).
+/// - (FX-25) Parents first: every guild, then every user, then channels, then members, then the
+///   gateway events in time order (FX-9), then each reminder followed by its reactions and
 ///   logs; so every foreign key holds at the moment its row is inserted.
-/// - (FG3) Streaming: only the world (entities, `FixtureWorld`) is held in memory; events
+/// - (FX-26) Streaming: only the world (entities, `FixtureWorld`) is held in memory; events
 ///   are made as they are consumed, so the large profile's 10 million events never are.
-/// - (FG4) The records of each kind number exactly `plannedCounts()`.
-public struct FixtureGenerator: Sequence, Sendable {
+/// - (FX-27) The records of each kind number exactly `plannedCounts()`.
+@_spi(Benchmarks) public struct FixtureGenerator: Sequence, Sendable {
     /// The seed of the checked-in fixture.
-    public static let defaultSeed: UInt64 = 0x6775_696C_6473_746F  // "guildsto"
+    @_spi(Benchmarks) public static let defaultSeed: UInt64 = 0x6775_696C_6473_746F  // "guildsto"
 
-    public let profile: FixtureProfile
-    public let seed: UInt64
+    package let profile: FixtureProfile
+    package let seed: UInt64
     private let world: FixtureWorld
 
-    /// Builds the profile's world (entities only, FG3); throws `FixtureProfileError` for a
+    /// Builds the profile's world (entities only, FX-26); throws `FixtureProfileError` for a
     /// profile that breaks its invariants.
-    public init(profile: FixtureProfile = .small, seed: UInt64 = FixtureGenerator.defaultSeed) throws(FixtureProfileError) {
+    @_spi(Benchmarks) public init(profile: FixtureProfile = .small, seed: UInt64 = FixtureGenerator.defaultSeed) throws(FixtureProfileError) {
         self.profile = profile
         self.seed = seed
         world = try FixtureWorld(profile: profile, seed: seed)
     }
 
     /// The dataset's present (seconds since 1970): events span the profile's `days` before it.
-    public var now: Int64 { profile.now }
+    package var now: Int64 { profile.now }
 
-    public func makeIterator() -> Iterator {
+    @_spi(Benchmarks) public func makeIterator() -> Iterator {
         Iterator(world: world)
     }
 
-    /// The number of records of each kind the sequence yields (FG4), without generating the
+    /// The number of records of each kind the sequence yields (FX-27), without generating the
     /// gateway events (their counts are the profile's).
-    public func plannedCounts() -> FixtureCounts {
+    package func plannedCounts() -> FixtureCounts {
         var counts = FixtureCounts()
         counts.add(.guild, world.guilds.count)
         counts.add(.user, world.users.count)
@@ -62,14 +62,14 @@ public struct FixtureGenerator: Sequence, Sendable {
         return counts
     }
 
-    /// The planned leaderboard tie (W4, M1): guild 0 (the busiest), the three users who have
+    /// The planned leaderboard tie (FX-13, FX-15): guild 0 (the busiest), the three users who have
     /// exactly the same number of messages there, and that number (`messages / 60`).
-    public var plannedTie: (guild: UInt64, users: [UInt64], messages: Int) {
+    package var plannedTie: (guild: UInt64, users: [UInt64], messages: Int) {
         (world.guilds[0].id, world.tieUsers.map { world.users[Int($0)].id }, MessageStream.tieCount(profile))
     }
 
-    /// The records in insertion order (FG2).
-    public struct Iterator: IteratorProtocol {
+    /// The records in insertion order (FX-25).
+    @_spi(Benchmarks) public struct Iterator: IteratorProtocol {
         private enum Phase { case guilds, users, channels, members, events, reminders, done }
 
         private let world: FixtureWorld
@@ -86,7 +86,7 @@ public struct FixtureGenerator: Sequence, Sendable {
             reminders = ReminderStream(world: world)
         }
 
-        public mutating func next() -> IngestRecord? {
+        @_spi(Benchmarks) public mutating func next() -> IngestRecord? {
             while true {
                 switch phase {
                 case .guilds:

@@ -2,7 +2,7 @@
 /// variation selectors), CJK, right-to-left scripts and combining marks, so every text path
 /// (encoding, index order by UTF-8 bytes, JSON escaping, terminal output) meets them.
 ///
-/// Invariant (N1): `guildStyles[i]` for i in 0..<5 is ASCII, emoji, CJK, RTL and combining
+/// Invariant (FX-28): `guildStyles[i]` for i in 0..<5 is ASCII, emoji, CJK, RTL and combining
 /// marks in that order, and guild i takes style i % 5, so any profile with 5 non-empty
 /// guilds has every kind of name. Changing a list changes `Fixtures/small.jsonl`:
 /// regenerate it (see Fixtures/README.md).

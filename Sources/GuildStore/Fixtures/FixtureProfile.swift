@@ -2,38 +2,38 @@
 /// `db:seed:large`.
 ///
 /// Invariants (checked by `validate()`, which `FixtureGenerator` calls):
-/// - (P1) `emptyGuilds + inactiveGuilds < guilds`: guild 0, the busiest, is active and has
+/// - (FX-4) `emptyGuilds + inactiveGuilds < guilds`: guild 0, the busiest, is active and has
 ///   members (it carries the planned leaderboard tie).
-/// - (P2) `minGuildMembers >= 1`, `largestGuildMembers >= 10` and both at most `users`.
-/// - (P3) every event count is at least 0, and `days >= 1`.
-/// - (P4) fewer than 2^22 users, guilds, channels and reminder rows (snowflake low bits, S1).
-public struct FixtureProfile: Sendable, Hashable, CustomStringConvertible {
-    public var name: String
+/// - (FX-5) `minGuildMembers >= 1`, `largestGuildMembers >= 10` and both at most `users`.
+/// - (FX-6) every event count is at least 0, and `days >= 1`.
+/// - (FX-7) fewer than 2^22 users, guilds, channels and reminder rows (snowflake low bits, FX-1).
+@_spi(Benchmarks) public struct FixtureProfile: Sendable, Hashable, CustomStringConvertible {
+    package var name: String
     /// All guilds, empty and inactive ones included.
-    public var guilds: Int
+    package var guilds: Int
     /// Guilds with no channels, members or events (the bot was just invited).
-    public var emptyGuilds: Int
+    package var emptyGuilds: Int
     /// Guilds with `is_active` false; their events stop after the first third of the window.
-    public var inactiveGuilds: Int
-    public var users: Int
+    package var inactiveGuilds: Int
+    package var users: Int
     /// Share of users with `bot` true, in percent.
-    public var botPercent: Int
+    package var botPercent: Int
     /// Members of the busiest guild; the guild of activity rank r has about
     /// `largestGuildMembers / r` (Zipf), and at least `minGuildMembers`.
-    public var largestGuildMembers: Int
-    public var minGuildMembers: Int
-    public var messages: Int
-    public var voiceEvents: Int
-    public var memberEvents: Int
-    public var presenceEvents: Int
+    package var largestGuildMembers: Int
+    package var minGuildMembers: Int
+    package var messages: Int
+    package var voiceEvents: Int
+    package var memberEvents: Int
+    package var presenceEvents: Int
     /// Seed 003's reminder events; each brings up to 8 reactions and up to 6 logs.
-    public var reminderEvents: Int
+    package var reminderEvents: Int
     /// Length of the event window, ending at `now`.
-    public var days: Int
+    package var days: Int
     /// The dataset's present, seconds since 1970: every timestamp is at or before it.
-    public var now: Int64
+    package var now: Int64
 
-    public init(name: String, guilds: Int, emptyGuilds: Int, inactiveGuilds: Int, users: Int, botPercent: Int,
+    package init(name: String, guilds: Int, emptyGuilds: Int, inactiveGuilds: Int, users: Int, botPercent: Int,
                 largestGuildMembers: Int, minGuildMembers: Int, messages: Int, voiceEvents: Int, memberEvents: Int,
                 presenceEvents: Int, reminderEvents: Int, days: Int = 90, now: Int64 = 1_748_736_000) {
         self.name = name
@@ -54,38 +54,38 @@ public struct FixtureProfile: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A few thousand events: the checked-in `Fixtures/small.jsonl` (about 1 MB).
-    public static let small = FixtureProfile(
+    @_spi(Benchmarks) public static let small = FixtureProfile(
         name: "small", guilds: 12, emptyGuilds: 2, inactiveGuilds: 2, users: 160, botPercent: 8,
         largestGuildMembers: 90, minGuildMembers: 4,
         messages: 2_400, voiceEvents: 600, memberEvents: 300, presenceEvents: 900, reminderEvents: 10)
 
     /// About a million events across the four event tables.
-    public static let `default` = FixtureProfile(
+    package static let `default` = FixtureProfile(
         name: "default", guilds: 400, emptyGuilds: 20, inactiveGuilds: 40, users: 30_000, botPercent: 5,
         largestGuildMembers: 12_000, minGuildMembers: 5,
         messages: 700_000, voiceEvents: 120_000, memberEvents: 50_000, presenceEvents: 130_000, reminderEvents: 1_000)
 
     /// About ten million events across the four event tables.
-    public static let large = FixtureProfile(
+    package static let large = FixtureProfile(
         name: "large", guilds: 4_000, emptyGuilds: 200, inactiveGuilds: 400, users: 300_000, botPercent: 5,
         largestGuildMembers: 100_000, minGuildMembers: 5,
         messages: 7_000_000, voiceEvents: 1_200_000, memberEvents: 500_000, presenceEvents: 1_300_000, reminderEvents: 10_000)
 
-    public static let all: [FixtureProfile] = [.small, .default, .large]
+    package static let all: [FixtureProfile] = [.small, .default, .large]
 
     /// The profile called `name` (`small`, `default`, `large`), for the command line.
-    public static func named(_ name: String) -> FixtureProfile? {
+    package static func named(_ name: String) -> FixtureProfile? {
         all.first { $0.name == name }
     }
 
     /// Events across the four gateway event tables.
-    public var gatewayEvents: Int { messages + voiceEvents + memberEvents + presenceEvents }
+    @_spi(Benchmarks) public var gatewayEvents: Int { messages + voiceEvents + memberEvents + presenceEvents }
 
     /// Seconds since 1970 at which the event window opens.
-    public var windowStart: Int64 { now - Int64(days) * 86_400 }
+    package var windowStart: Int64 { now - Int64(days) * 86_400 }
 
-    /// Throws `FixtureProfileError` naming the first invariant (P1-P4) the profile breaks.
-    public func validate() throws(FixtureProfileError) {
+    /// Throws `FixtureProfileError` naming the first invariant (FX-4 to FX-7) the profile breaks.
+    package func validate() throws(FixtureProfileError) {
         guard guilds > 0, emptyGuilds >= 0, inactiveGuilds >= 0, emptyGuilds + inactiveGuilds < guilds else {
             throw FixtureProfileError(profile: name, reason: "P1: needs an active guild with members (guilds > empty + inactive)")
         }
@@ -102,15 +102,15 @@ public struct FixtureProfile: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    @_spi(Benchmarks) public var description: String {
         "\(name): \(guilds) guilds (\(emptyGuilds) empty, \(inactiveGuilds) inactive), \(users) users, "
             + "\(gatewayEvents) events over \(days) days to \(now)"
     }
 }
 
 /// A profile that breaks one of `FixtureProfile`'s invariants.
-public struct FixtureProfileError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var profile: String
-    public var reason: String
-    public var description: String { "fixture profile \(profile): \(reason)" }
+@_spi(Benchmarks) public struct FixtureProfileError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var profile: String
+    package var reason: String
+    @_spi(Benchmarks) public var description: String { "fixture profile \(profile): \(reason)" }
 }

@@ -1,14 +1,14 @@
 import GuildStoreEngine
 
 /// The entity records of a world: guilds, users, channels, members. Each draws from its own
-/// random stream derived from (seed, kind, index) (G1), so every row depends only on its own
+/// random stream derived from (seed, kind, index) (FX-3), so every row depends only on its own
 /// index and the world.
 extension FixtureWorld {
     func guildRecord(_ i: Int) -> IngestRecord {
         var rng = SplitMix64.derived(seed, stream: Stream.guildRecords.rawValue, index: UInt64(i))
         let guild = guilds[i]
         let styles = FixtureNames.guildStyles
-        let style = styles[i % styles.count]  // N1
+        let style = styles[i % styles.count]  // FX-28
         let base = style[(i / styles.count) % style.count]
         let name = i < styles.count * style.count ? base : "\(base) \(i)"
         let owner: Value = guild.members.first.map { .uint(users[Int($0)].id) } ?? .null

@@ -3,17 +3,17 @@
 /// Even the large profile's world is small (300,000 users, under a million memberships).
 ///
 /// Invariants:
-/// - (W1) Guild i has activity rank i + 1: its event weight is 1,000,000 / (i + 1) (Zipf) and
+/// - (FX-10) Guild i has activity rank i + 1: its event weight is 1,000,000 / (i + 1) (Zipf) and
 ///   its size about `largestGuildMembers / (i + 1)`.
-/// - (W2) Empty guilds (the last `emptyGuilds` indices) have no members, channels or events;
+/// - (FX-11) Empty guilds (the last `emptyGuilds` indices) have no members, channels or events;
 ///   every other guild has at least one text and one voice channel and
 ///   at least `minGuildMembers` members, `members[0]` its owner.
-/// - (W3) A guild's members are distinct users (an arithmetic progression modulo `users`
+/// - (FX-12) A guild's members are distinct users (an arithmetic progression modulo `users`
 ///   with a step coprime to it).
-/// - (W4) Guild 0 is active and non-empty (P1); `tieUsers` are three of its members that
+/// - (FX-13) Guild 0 is active and non-empty (FX-4); `tieUsers` are three of its members that
 ///   random message picks in guild 0 never choose: `FixtureEvents` gives each of them exactly
 ///   the same number of messages there (a planned leaderboard tie).
-/// - (W5) Every entity is created before the event window opens, so no event predates its
+/// - (FX-14) Every entity is created before the event window opens, so no event predates its
 ///   guild, user or channel.
 final class FixtureWorld: Sendable {
     struct Guild: Sendable {
@@ -21,7 +21,7 @@ final class FixtureWorld: Sendable {
         let createdAt: Int64
         let isActive: Bool
         let isEmpty: Bool
-        /// User indices, distinct (W3); the first is the owner.
+        /// User indices, distinct (FX-12); the first is the owner.
         let members: [Int32]
         let categoryID: UInt64?
         let textChannels: [UInt64]
@@ -44,10 +44,10 @@ final class FixtureWorld: Sendable {
     let userGuilds: [[Int32]]
     /// After this second, inactive guilds get no more events.
     let inactiveCutoff: Int64
-    /// Non-empty guilds weighted by activity (W1), and the same without inactive guilds.
+    /// Non-empty guilds weighted by activity (FX-10), and the same without inactive guilds.
     let allGuildSampler: WeightedSampler
     let activeGuildSampler: WeightedSampler
-    /// Guild 0's tie users (W4).
+    /// Guild 0's tie users (FX-13).
     let tieUsers: [Int32]
 
     /// Random streams: one per part of the fixture, so each part is stable on its own.
@@ -63,7 +63,7 @@ final class FixtureWorld: Sendable {
         var rng = SplitMix64.derived(seed, stream: Stream.world.rawValue)
         let windowStart = profile.windowStart
 
-        // Users: created between 2015-03-01 and a day before the window (W5).
+        // Users: created between 2015-03-01 and a day before the window (FX-14).
         let firstUser: Int64 = 1_425_168_000
         var users: [User] = []
         users.reserveCapacity(profile.users)
@@ -77,7 +77,7 @@ final class FixtureWorld: Sendable {
         var inactive = Set<Int>()
         for j in 0..<profile.inactiveGuilds { inactive.insert(1 + j * (nonEmpty - 1) / profile.inactiveGuilds) }
 
-        // Guilds: created between 2016-01-01 and ten days before the window (W5).
+        // Guilds: created between 2016-01-01 and ten days before the window (FX-14).
         let firstGuild: Int64 = 1_451_606_400
         var guilds: [Guild] = []
         var userGuilds = [[Int32]](repeating: [], count: profile.users)
@@ -87,7 +87,7 @@ final class FixtureWorld: Sendable {
             let id = Snowflake.entity(seconds: created, index: i)
             let isEmpty = i >= nonEmpty
             let size = isEmpty ? 0 : min(profile.users, max(profile.minGuildMembers, profile.largestGuildMembers / (i + 1)))
-            // W3: start + k * step (mod users), step coprime to users.
+            // FX-12: start + k * step (mod users), step coprime to users.
             let start = rng.int(below: profile.users)
             var step = 1 + rng.int(below: profile.users)
             while gcd(step, profile.users) != 1 { step += 1 }
@@ -125,8 +125,8 @@ final class FixtureWorld: Sendable {
         tieUsers = [hot[hot.count - 1], hot[hot.count - 2], hot[hot.count - 3]]
     }
 
-    /// A guild with events at second `t`, by activity (W1); inactive guilds only before the
-    /// cutoff. Never nil: guild 0 is always a candidate (W4).
+    /// A guild with events at second `t`, by activity (FX-10); inactive guilds only before the
+    /// cutoff. Never nil: guild 0 is always a candidate (FX-13).
     func guild(at t: Int64, _ rng: inout SplitMix64) -> Int {
         (t < inactiveCutoff ? allGuildSampler : activeGuildSampler).pick(&rng) ?? 0
     }

@@ -3,7 +3,7 @@ import GuildStoreEngine
 /// `member_events` in time order: joins (60%) by members of the guild, leaves by any user
 /// (former members), each with the guild's running member count.
 ///
-/// Invariant: `member_count` never goes below 0; it starts at the guild's member count.
+/// Invariant (FX-29): `member_count` never goes below 0; it starts at the guild's member count.
 struct MemberEventStream: TimedRecordStream {
     private let world: FixtureWorld
     private var rng: SplitMix64

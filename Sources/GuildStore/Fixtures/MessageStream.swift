@@ -3,10 +3,10 @@ import GuildStoreEngine
 /// `message_events` in time order: guild by activity, author skewed to power users, bots
 /// posting embeds.
 ///
-/// Invariant (M1, the planned tie): message i with i % 20 == 10 and i / 20 < `tieSlots` goes to
+/// Invariant (FX-15, the planned tie): message i with i % 20 == 10 and i / 20 < `tieSlots` goes to
 /// guild 0's tie user number (i / 20) % 3; `tieSlots` is a multiple of 3, so the three tie
 /// users have exactly `tieSlots / 3` messages each in guild 0, and no other message of guild 0
-/// is theirs (W4).
+/// is theirs (FX-13).
 struct MessageStream: TimedRecordStream {
     static let tiePeriod = 20
 
@@ -24,7 +24,7 @@ struct MessageStream: TimedRecordStream {
         tieSlots = count / Self.tiePeriod / 3 * 3
     }
 
-    /// Messages each tie user has in guild 0 (M1).
+    /// Messages each tie user has in guild 0 (FX-15).
     static func tieCount(_ profile: FixtureProfile) -> Int {
         profile.messages / tiePeriod / 3
     }
@@ -39,7 +39,7 @@ struct MessageStream: TimedRecordStream {
             user = Int(world.tieUsers[(i / Self.tiePeriod) % 3])
         } else {
             g = world.guild(at: t, &rng)
-            // Guild 0's last three members are the tie users (M1): never drawn at random.
+            // Guild 0's last three members are the tie users (FX-15): never drawn at random.
             let members = world.guilds[g].members
             user = Int(members[rng.skewed(below: g == 0 ? members.count - 3 : members.count)])
         }

@@ -6,9 +6,9 @@ import GuildStoreEngine
 /// "latest presence" query).
 ///
 /// Invariants:
-/// - (PR1) A burst never goes past the planned count (T1); its extra guilds are guilds the
+/// - (FX-19) A burst never goes past the planned count (FX-8); its extra guilds are guilds the
 ///   user is a member of, active ones only after the inactive cutoff.
-/// - (PR2) Status is online, idle, dnd or offline, and NULL one time in twenty.
+/// - (FX-20) Status is online, idle, dnd or offline, and NULL one time in twenty.
 struct PresenceStream: TimedRecordStream {
     private static let statuses: [(String, Int)] = [("online", 45), ("idle", 20), ("dnd", 15), ("offline", 15)]
 
@@ -38,13 +38,13 @@ struct PresenceStream: TimedRecordStream {
         let g = world.guild(at: t, &rng)
         let user = world.member(of: g, &rng)
         var guilds = [g]
-        let wanted = min(count - planned, 1 + rng.int(below: 3))  // PR1
+        let wanted = min(count - planned, 1 + rng.int(below: 3))  // FX-19
         for other in world.userGuilds[user] where guilds.count < wanted && Int(other) != g {
             if world.guilds[Int(other)].isActive || t < world.inactiveCutoff { guilds.append(Int(other)) }
         }
         planned += guilds.count
         var draw = rng.int(below: 100)
-        var status: Value = .null  // PR2: the 5% left over
+        var status: Value = .null  // FX-20: the 5% left over
         for (name, share) in Self.statuses {
             if draw < share { status = .text(name); break }
             draw -= share

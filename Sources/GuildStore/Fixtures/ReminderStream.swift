@@ -2,15 +2,15 @@ import GuildStoreEngine
 
 /// Seed 003's reminder bot: each reminder event, then its reactions, then its logs.
 ///
-/// Each reminder draws from its own random stream (G1), so counting the reminder records
+/// Each reminder draws from its own random stream (FX-3), so counting the reminder records
 /// (`FixtureGenerator.plannedCounts`) regenerates only this small part.
 ///
 /// Invariants:
-/// - (RM1) A reminder's `message_id` and `id` are unique (snowflakes with the reminder's index
+/// - (FX-21) A reminder's `message_id` and `id` are unique (snowflakes with the reminder's index
 ///   in the low bits); reactions and logs take ids from per-table counters.
-/// - (RM2) A reminder's reactions come from distinct members of its guild, each with one of
+/// - (FX-22) A reminder's reactions come from distinct members of its guild, each with one of
 ///   its required emoji, so (event_id, user_id, emoji) is unique.
-/// - (RM3) `last_reminder` is NULL for about a quarter (never reminded), and such reminders
+/// - (FX-23) `last_reminder` is NULL for about a quarter (never reminded), and such reminders
 ///   have no logs; `is_paused` for one in five; logs are scheduled every `interval_minutes`
 ///   from creation, never after `now`; failed logs carry an error message and no `sent_at`.
 struct ReminderStream {
@@ -53,7 +53,7 @@ struct ReminderStream {
             let e = rng.pick(FixtureNames.emoji)
             if !emoji.contains(e) { emoji.append(e) }
         }
-        let id = Snowflake.entity(seconds: created, index: r)  // RM1
+        let id = Snowflake.entity(seconds: created, index: r)  // FX-21
         var records = [IngestRecord(.reminderEvent, [
             "id": .uint(id), "message_id": .uint(Snowflake.entity(seconds: created - 5, index: r)),
             "channel_id": .uint(rng.pick(guild.textChannels)), "guild_id": .uint(guild.id),
@@ -65,7 +65,7 @@ struct ReminderStream {
             "created_at": .timestamp(created), "updated_at": .timestamp(lastReminder ?? created),
         ])]
 
-        // RM2: consecutive members from a random offset are distinct.
+        // FX-22: consecutive members from a random offset are distinct.
         let reactions = min(guild.members.count, rng.int(below: 9))
         let offset = rng.int(below: guild.members.count)
         for k in 0..<reactions {
@@ -78,7 +78,7 @@ struct ReminderStream {
             reactionIndex += 1
         }
 
-        if lastReminder != nil {  // RM3
+        if lastReminder != nil {  // FX-23
             for k in 0..<(1 + rng.int(below: 6)) {
                 let scheduled = min(profile.now, created + interval * 60 * Int64(k + 1))
                 let draw = rng.int(below: 10)

@@ -2,9 +2,9 @@
 /// Discord's low 22 bits are worker (5), process (5) and increment (12).
 ///
 /// Invariants:
-/// - (S1) Every id the generator makes is below 2^63 (timestamps before 2084) and its high
+/// - (FX-1) Every id the generator makes is below 2^63 (timestamps before 2084) and its high
 ///   bits are its row's creation time, so event ids grow with `created_at`.
-/// - (S2) `EventIDs` hands out strictly increasing ids, so each event table's primary key is
+/// - (FX-2) `EventIDs` hands out strictly increasing ids, so each event table's primary key is
 ///   unique and appends at the right edge of the tree (`BTree` append path).
 enum Snowflake {
     /// 2015-01-01T00:00:00Z in milliseconds since 1970.
@@ -27,7 +27,7 @@ enum Snowflake {
     }
 }
 
-/// Strictly increasing snowflakes for one event table (S2): an event at second `t` gets a
+/// Strictly increasing snowflakes for one event table (FX-2): an event at second `t` gets a
 /// random millisecond of that second and this table's worker number, unless that would not
 /// exceed the previous id, in which case it gets the previous id plus one.
 struct EventIDs: Sendable {

@@ -1,7 +1,7 @@
 /// The fixture generator's random numbers: SplitMix64 (Steele, Lea and Flood, 2014), the
 /// seeding generator of Java's `SplittableRandom` and of xoshiro.
 ///
-/// Invariant (G1): the sequence is a pure function of the seed, on every platform and Swift
+/// Invariant (FX-3): the sequence is a pure function of the seed, on every platform and Swift
 /// version: only 64-bit integer arithmetic, and doubles made from 53 random bits by an exact
 /// scaling. The generator never reads `SystemRandomNumberGenerator`, the clock or the
 /// environment, so a seed and a profile fix every byte of a fixture. Callers keep to

@@ -8,12 +8,12 @@ import GuildStoreEngine
 /// at one moment, never the whole table.
 ///
 /// Invariants:
-/// - (V1) A session's events are planned in full when it starts: `planned` counts them and
+/// - (FX-16) A session's events are planned in full when it starts: `planned` counts them and
 ///   never exceeds the profile's count; the last session may be only a join (a user still in
-///   voice at `now`) so the total is exact (T1).
-/// - (V2) A leave is never after `now`; `duration` = (`session_end` - `session_start`) * 1000
+///   voice at `now`) so the total is exact (FX-8).
+/// - (FX-17) A leave is never after `now`; `duration` = (`session_end` - `session_start`) * 1000
 ///   plus 0...999 ms.
-/// - (V3) Leaves have `channel_id` NULL one time in ten (a disconnect, as seed 004 allows).
+/// - (FX-18) Leaves have `channel_id` NULL one time in ten (a disconnect, as seed 004 allows).
 struct VoiceStream: TimedRecordStream {
     private struct Pending: Comparable {
         let time: Int64
@@ -61,9 +61,9 @@ struct VoiceStream: TimedRecordStream {
         let muted = Value.bool(rng.percent(15)), deafened = Value.bool(rng.percent(5))
         let remaining = count - planned
         let move = remaining >= 3 && rng.percent(25)
-        planned += remaining == 1 ? 1 : (move ? 3 : 2)  // V1
+        planned += remaining == 1 ? 1 : (move ? 3 : 2)  // FX-16
         let u = rng.unit()
-        let end = min(profile.now, start + 60 + Int64(u * u * 14_340))  // V2: 1 minute to 4 hours
+        let end = min(profile.now, start + 60 + Int64(u * u * 14_340))  // FX-17: 1 minute to 4 hours
         func event(_ type: String, channel: UInt64?, sessionEnd: Int64?, duration: Int64, at t: Int64) -> [String: Value] {
             ["guild_id": .uint(guild.id), "channel_id": channel.map { .uint($0) } ?? .null, "user_id": user,
              "event_type": .text(type), "session_start": .timestamp(start), "session_end": sessionEnd.map { .timestamp($0) } ?? .null,
@@ -78,7 +78,7 @@ struct VoiceStream: TimedRecordStream {
         }
         if remaining > 1 {
             let milliseconds = (end - start) * 1000 + Int64(rng.int(below: 1000))
-            push(event("leave", channel: rng.percent(10) ? nil : last, sessionEnd: end, duration: milliseconds, at: end), at: end)  // V3
+            push(event("leave", channel: rng.percent(10) ? nil : last, sessionEnd: end, duration: milliseconds, at: end), at: end)  // FX-18
         }
         return emit(event("join", channel: channel, sessionEnd: nil, duration: 0, at: start), at: start)
     }

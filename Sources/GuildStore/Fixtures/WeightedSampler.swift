@@ -1,8 +1,8 @@
 /// Picks one of a fixed set of items with probability proportional to an integer weight.
 ///
-/// Invariant: `cumulative` is strictly increasing (zero weights are left out), so a draw in
+/// Invariant (FX-30): `cumulative` is strictly increasing (zero weights are left out), so a draw in
 /// 0..<total lands in exactly one item's interval; integer weights keep draws identical on
-/// every platform (G1).
+/// every platform (FX-3).
 struct WeightedSampler: Sendable {
     private let items: [Int]
     private let cumulative: [UInt64]

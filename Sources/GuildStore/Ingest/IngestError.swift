@@ -3,8 +3,8 @@
 /// `line` is 1-based, as the operator's editor numbers the input. Every reason names what is
 /// wrong concretely enough to fix the line without reading the code: the unknown event kind,
 /// the column, the type that was expected and what was found instead.
-public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Reason: Sendable, Hashable {
+package struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Reason: Sendable, Hashable {
         /// Not JSON, or JSON that is not one object (the detail says which).
         case badJSON(String)
         /// The object has no `"event"` key, or its value is not a string.
@@ -19,15 +19,15 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         case missingColumn(event: IngestKind, column: String)
     }
 
-    public var line: Int
-    public var reason: Reason
+    package var line: Int
+    package var reason: Reason
 
-    public init(line: Int, _ reason: Reason) {
+    package init(line: Int, _ reason: Reason) {
         self.line = line
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         let what: String
         switch reason {
         case .badJSON(let detail): what = "bad JSON: \(detail)"

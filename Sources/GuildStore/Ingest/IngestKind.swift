@@ -3,12 +3,12 @@ import GuildStoreEngine
 /// What one ingest line records: the value of its `"event"` key, and the table it writes.
 ///
 /// Invariants:
-/// - (K1) Each kind writes exactly one table of `GuildTables`, and no two kinds write the same one.
-/// - (K2) The four entity kinds (`guild`, `user`, `channel`, `member`) are upserts
+/// - (IN-2) Each kind writes exactly one table of `GuildTables`, and no two kinds write the same one.
+/// - (IN-3) The four entity kinds (`guild`, `user`, `channel`, `member`) are upserts
 ///   (`ConflictPolicy.replace`, so a later line updates the row and `updated_at` moves); every
 ///   other kind is an insert that fails on a duplicate primary key (`.fail`), so replaying an
 ///   event twice is a `GuildStoreError.uniqueViolation`, never a silent double count.
-public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+@_spi(Benchmarks) public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case guild
     case user
     case channel
@@ -21,8 +21,8 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case reaction
     case reminderLog = "reminder_log"
 
-    /// The table this kind writes (K1).
-    public var table: TableSchema {
+    /// The table this kind writes (IN-2).
+    package var table: TableSchema {
         switch self {
         case .guild: GuildTables.guilds
         case .user: GuildTables.users
@@ -38,8 +38,8 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
         }
     }
 
-    /// True for the entity kinds, which upsert (K2).
-    public var isUpsert: Bool {
+    /// True for the entity kinds, which upsert (IN-3).
+    package var isUpsert: Bool {
         switch self {
         case .guild, .user, .channel, .member: true
         default: false
@@ -47,20 +47,20 @@ public enum IngestKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     }
 
     /// True for the four gateway event tables of seed 004 (messages, voice, member, presence).
-    public var isGatewayEvent: Bool {
+    package var isGatewayEvent: Bool {
         switch self {
         case .message, .voice, .memberEvent, .presence: true
         default: false
         }
     }
 
-    /// How `IngestRecord.apply(to:)` treats an existing primary key (K2).
-    public var conflictPolicy: ConflictPolicy { isUpsert ? .replace : .fail }
+    /// How `IngestRecord.apply(to:)` treats an existing primary key (IN-3).
+    package var conflictPolicy: ConflictPolicy { isUpsert ? .replace : .fail }
 
     /// Columns a line must give: NOT NULL without a default.
-    public var requiredColumns: [String] {
+    package var requiredColumns: [String] {
         table.columns.filter { !$0.nullable && $0.defaultValue == nil }.map(\.name)
     }
 
-    public var description: String { rawValue }
+    @_spi(Benchmarks) public var description: String { rawValue }
 }

@@ -2,7 +2,7 @@ import GuildStoreEngine
 
 /// Writing a record back as one ingest line.
 ///
-/// Invariant (E1): the line is stable: `"event"` first, then the record's columns in the
+/// Invariant (IN-6): the line is stable: `"event"` first, then the record's columns in the
 /// table's column order (any name not in the table after them, sorted), ids as decimal
 /// strings, integers and timestamps as JSON integers, JSON columns as their text verbatim,
 /// strings with only `"`, `\` and control characters escaped (everything else is raw UTF-8).
@@ -10,11 +10,11 @@ import GuildStoreEngine
 /// compared byte for byte.
 ///
 /// JSON values are written verbatim, so they must be valid JSON text: `parse` and
-/// `FixtureGenerator` only make valid, compact, key-sorted text (which is also what R2 needs).
+/// `FixtureGenerator` only make valid, compact, key-sorted text (which is also what IN-5 needs).
 /// A record built by hand with a malformed `.json` value gives a line `parse` refuses.
 extension IngestRecord {
     /// The record as one JSON line, without the trailing newline.
-    public var jsonLine: String {
+    package var jsonLine: String {
         var out = "{\"event\":\"\(kind.rawValue)\""
         var written = 0
         for column in kind.table.columns {

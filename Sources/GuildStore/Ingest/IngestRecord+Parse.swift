@@ -5,12 +5,12 @@ import GuildStoreEngine
 ///
 /// Foundation's `JSONSerialization` does the JSON; numbers are then taken from the `NSNumber`
 /// it returns by their exact stored type (`UInt64`, `Int64` or an `NSDecimalNumber`'s decimal
-/// text), never through `Double`, so snowflakes above 2^53 keep every digit (invariant P1).
+/// text), never through `Double`, so snowflakes above 2^53 keep every digit (invariant IN-1).
 /// Booleans are told apart from the integers 0 and 1 by their `NSNumber` type, so `true`
 /// is not an integer and `1` is a boolean only where a boolean is expected.
 extension IngestRecord {
     /// Parses one line. `lineNumber` (1-based) goes into every error.
-    public static func parse(_ line: some StringProtocol, lineNumber: Int) throws(IngestError) -> IngestRecord {
+    package static func parse(_ line: some StringProtocol, lineNumber: Int) throws(IngestError) -> IngestRecord {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [])
@@ -57,7 +57,7 @@ struct IngestValueError: Error {
 
 /// Converts one `JSONSerialization` value to a column's `Value`.
 ///
-/// Invariant (P1): an integer is read from the number's exact representation; a value that
+/// Invariant (IN-1): an integer is read from the number's exact representation; a value that
 /// is fractional, in exponent form, negative where an id is expected, or outside the
 /// column's range is refused, never rounded or wrapped.
 enum IngestValueParser {
@@ -113,7 +113,7 @@ enum IngestValueParser {
         case notInteger(String)
     }
 
-    /// The exact integer a JSON number holds (P1), or what was found instead.
+    /// The exact integer a JSON number holds (IN-1), or what was found instead.
     static func integer(_ raw: Any) -> Integer {
         guard let number = raw as? NSNumber else { return .notInteger(describe(raw)) }
         if isBoolean(number) { return .notInteger("the boolean \(number.boolValue)") }

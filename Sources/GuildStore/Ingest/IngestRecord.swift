@@ -17,33 +17,33 @@ import GuildStoreEngine
 /// table's default.
 ///
 /// Invariants:
-/// - (R1) A record parsed from a line names only columns of `kind.table`, every value fits
+/// - (IN-4) A record parsed from a line names only columns of `kind.table`, every value fits
 ///   its column's type, and every required column is present: `apply(to:)` can fail only on
 ///   the database's own constraints (duplicate event id, missing parent row).
-/// - (R2) `IngestRecord.parse(r.jsonLine, lineNumber:) == r` for every record that satisfies
-///   R1 and whose JSON texts are compact with sorted keys (what `parse` and
+/// - (IN-5) `IngestRecord.parse(r.jsonLine, lineNumber:) == r` for every record that satisfies
+///   IN-4 and whose JSON texts are compact with sorted keys (what `parse` and
 ///   `FixtureGenerator` produce).
-public struct IngestRecord: Sendable, Hashable, CustomStringConvertible {
-    public var kind: IngestKind
+@_spi(Benchmarks) public struct IngestRecord: Sendable, Hashable, CustomStringConvertible {
+    package var kind: IngestKind
     /// Column name to value; columns left out take their default when applied.
-    public var values: [String: Value]
+    package var values: [String: Value]
 
-    public init(_ kind: IngestKind, _ values: [String: Value]) {
+    package init(_ kind: IngestKind, _ values: [String: Value]) {
         self.kind = kind
         self.values = values
     }
 
-    /// Writes the record: an upsert for entity kinds, an insert for events (K2). Throws the
+    /// Writes the record: an upsert for entity kinds, an insert for events (IN-3). Throws the
     /// table layer's `GuildStoreError` (`uniqueViolation` for a duplicate event id,
     /// `foreignKeyViolation` for a missing guild, user or channel, ...).
-    public func apply(to tx: WriteTransaction) throws {
+    package func apply(to tx: WriteTransaction) throws {
         try tx.insert(values, into: kind.table.name, onConflict: kind.conflictPolicy)
     }
 
     /// The record's primary key as the operator reads it (`guildstore ingest` prints
     /// `ok KEY`): the id, or seed 004's `guild_id:user_id` for a member; `?` for a key column
     /// the record leaves out.
-    public var keyText: String {
+    package var keyText: String {
         kind.table.primaryKey.map { column in
             switch values[column] {
             case .uint(let id)?: String(id)
@@ -53,5 +53,5 @@ public struct IngestRecord: Sendable, Hashable, CustomStringConvertible {
         }.joined(separator: ":")
     }
 
-    public var description: String { jsonLine }
+    @_spi(Benchmarks) public var description: String { jsonLine }
 }

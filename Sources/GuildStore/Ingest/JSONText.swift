@@ -1,8 +1,8 @@
 /// JSON text helpers shared by the ingest format and the command line's `--json` output.
-public enum JSONText {
+package enum JSONText {
     /// Appends `s` as a JSON string literal: escapes `"`, `\` and U+0000...U+001F, leaves
     /// everything else as raw UTF-8 (so the same string always gives the same bytes).
-    public static func appendString(_ s: String, to out: inout String) {
+    package static func appendString(_ s: String, to out: inout String) {
         out += "\""
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
             out += s

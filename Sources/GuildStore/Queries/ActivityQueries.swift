@@ -5,12 +5,14 @@ import GuildStoreEngine
 // walks one index over exactly its guild (and user) and time range, and reads the index
 // entries alone: the covering columns are declared in `GuildTables`.
 
+/// One user's messages in one guild and time range (`userStats(guild:user:since:until:)`).
 public struct UserStats: Sendable, Hashable, Codable {
     public var messageCount: Int64
     public var totalCharacters: Int64
     public var attachments: Int64
 }
 
+/// One row of a guild's message leaderboard (`leaderboard(guild:since:until:limit:)`).
 public struct LeaderboardEntry: Sendable, Hashable, Codable {
     public var userID: UInt64
     public var messageCount: Int64
@@ -18,6 +20,7 @@ public struct LeaderboardEntry: Sendable, Hashable, Codable {
     public var rank: Int64
 }
 
+/// One user's voice time in a guild (`voiceActivity(guild:since:until:limit:)`).
 public struct VoiceActivity: Sendable, Hashable, Codable {
     public var userID: UInt64
     /// Milliseconds.
@@ -25,6 +28,7 @@ public struct VoiceActivity: Sendable, Hashable, Codable {
     public var sessionCount: Int64
 }
 
+/// One hour of a guild's messages (`hourlyActivity(guild:since:until:)`).
 public struct HourlyActivity: Sendable, Hashable, Codable {
     /// The hour's first second.
     public var hour: Int64
@@ -32,6 +36,7 @@ public struct HourlyActivity: Sendable, Hashable, Codable {
     public var uniqueUsers: Int64
 }
 
+/// Joins and leaves of a guild in one hour or day (`memberGrowth(guild:since:until:bucket:)`).
 public struct MemberGrowth: Sendable, Hashable, Codable {
     /// The bucket's first second.
     public var bucket: Int64
@@ -39,12 +44,14 @@ public struct MemberGrowth: Sendable, Hashable, Codable {
     public var leaves: Int64
 }
 
+/// How many presence events of a guild had one status (`presenceDistribution(guild:since:until:)`).
 public struct PresenceCount: Sendable, Hashable, Codable {
     /// Nil for events without a status.
     public var status: String?
     public var events: Int64
 }
 
+/// A member whose latest presence is not `offline` (`activeUsers(guild:)`).
 public struct ActiveUser: Sendable, Hashable, Codable {
     public var userID: UInt64
     public var status: String
@@ -59,6 +66,35 @@ public enum TimeBucket: Int64, Sendable, Hashable, CaseIterable {
 extension Transaction {
     static func timeRange(since: Int64, until: Int64?) -> ColumnRange {
         ColumnRange("created_at", from: .timestamp(since), below: until.map { .timestamp($0) })
+    }
+
+    /// The latest `created_at` of the gateway event tables (`GuildTables.eventTables`); nil
+    /// when they hold no event. The data's own "now": events imported or ingested from another
+    /// time are measured against themselves, not against the clock.
+    ///
+    ///     SELECT MAX(created_at) FROM (SELECT created_at FROM message_events UNION ALL
+    ///       SELECT created_at FROM voice_events UNION ALL ... member_events ... presence_events)
+    ///
+    /// Every event names its guild (a foreign key), so this is one reverse seek per guild and
+    /// table into its `(guild_id, created_at)` index, which ends at the guild's latest event:
+    /// no event is read but those. Without such an index (a schema changed by hand) the
+    /// guild's events are walked; the answer never depends on the plan.
+    public final func latestEventTime() throws -> Int64? {
+        let guilds = try select("guilds", columns: ["id"]).map { try $0.uint("id") }
+        let newestFirst: [SortKey] = [.descending("created_at")]
+        var latest: Int64?
+        for events in GuildTables.eventTables {
+            let createdAt = try table(events.name).columnIndex("created_at")
+            for guild in guilds {
+                let plan = try planScan(events.name, equals: ["guild_id": .uint(guild)], orderBy: newestFirst, reading: ["created_at"])
+                let ordered = plan.provides(newestFirst)
+                try walk(plan, reading: [createdAt]) { values in
+                    if case .timestamp(let time) = values[createdAt] { latest = max(latest ?? time, time) }
+                    return !ordered
+                }
+            }
+        }
+        return latest
     }
 
     /// One user's messages in one guild.

@@ -4,6 +4,7 @@ import GuildStoreEngine
 // in the same order, the SQL in its comment on the same data (GuildQueryTests checks it
 // against SQLite).
 
+/// An active guild, newest first (`activeGuilds(limit:)`).
 public struct ActiveGuild: Sendable, Hashable, Codable {
     public var id: UInt64
     public var name: String?
@@ -11,12 +12,14 @@ public struct ActiveGuild: Sendable, Hashable, Codable {
     public var createdAt: Int64
 }
 
+/// A guild and the number of its members (`guildMemberCount(guild:)`).
 public struct GuildMemberCount: Sendable, Hashable, Codable {
     public var id: UInt64
     public var name: String?
     public var memberCount: Int64
 }
 
+/// An active guild's members, latest join and average membership age (`guildStats(now:)`).
 public struct GuildStats: Sendable, Hashable, Codable {
     public var id: UInt64
     public var name: String?

@@ -2,6 +2,7 @@ import GuildStoreEngine
 
 // Seed 003's reminder bot: which events are due a reminder, and whom to remind.
 
+/// A reminder event due now (`dueReminders(now:)`).
 public struct DueReminder: Sendable, Hashable, Codable {
     public var id: UInt64
     public var guildID: UInt64
@@ -71,7 +72,7 @@ extension Transaction {
     ///
     /// Members minus the users who reacted minus the bots: each a walk of an index range
     /// (`idx_reactions_event_user`, the members' primary key, `idx_users_bot`), no lookup per
-    /// member. Every member has a user row (the members' foreign key, F1).
+    /// member. Every member has a user row (the members' foreign key, FK-1).
     public final func reminderTargets(event: UInt64) throws -> [UInt64] {
         guard let row = try get("reminder_events", key: [.uint(event)]) else { return [] }
         let guild = try row.uint("guild_id")

@@ -2,11 +2,11 @@
 ///
 /// A node that falls under a quarter full after a delete merges with a sibling when the two
 /// fit one page; the parent loses a separator and may merge in turn. A root interior node
-/// left with a single child takes that child's cells (B4), so the tree gets shorter.
+/// left with a single child takes that child's cells (BT-4), so the tree gets shorter.
 extension WriteTransaction {
     func remove(key: UnsafeRawBufferPointer, root: UInt32) throws -> Bool {
         pageWrites &+= 1
-        appendHints.removeAll()  // B5: merges reshape the tree
+        appendHints.removeAll()  // BT-5: merges reshape the tree
         let (path, leafPage) = try pathToLeaf(key, root: root)
         let (view, _) = try node(leafPage)
         let (position, found) = try view.lowerBound(key)
@@ -19,13 +19,14 @@ extension WriteTransaction {
         return true
     }
 
-    /// Removes `keys` (sorted ascending, memcmp order) from the tree at `root`, a leaf at a
-    /// time: one descent finds the leaf of the first key left, every following key up to that
-    /// leaf's last key is in that leaf or nowhere (B1, B2), so they leave it together and the
-    /// leaf is rebalanced once. Keys that are absent are skipped. Returns how many it removed.
+    /// Invariant (BT-7): removes exactly those of `keys` (sorted ascending, memcmp order) that
+    /// the tree at `root` holds, a leaf at a time: one descent finds the leaf of the first key
+    /// left, every following key up to that leaf's last key is in that leaf or nowhere (BT-1,
+    /// BT-2), so they leave it together and the leaf is rebalanced once. Keys that are absent
+    /// are skipped. Returns how many it removed.
     func remove(sorted keys: [[UInt8]], root: UInt32) throws -> Int {
         pageWrites &+= 1
-        appendHints.removeAll()  // B5: merges reshape the tree
+        appendHints.removeAll()  // BT-5: merges reshape the tree
         var removed = 0
         var next = 0
         var positions: [Int] = []
@@ -110,13 +111,13 @@ extension WriteTransaction {
         try left.rebuild(cells: cells[...], rightChild: rightChild, type: leftView.isLeaf ? .leaf : .interior)
         let parent = try writableNode(parentPage)
         try parent.removeCell(at: leftIndex)
-        parent.setChild(leftIndex, to: leftPage)
+        try parent.setChild(leftIndex, to: leftPage)
         try freePage(rightPage)
         path.removeLast()
         try rebalance(page: parentPage, path: path, root: root)
     }
 
-    /// While the root is an interior node with no keys, pull its only child up (B4).
+    /// While the root is an interior node with no keys, pull its only child up (BT-4).
     private func collapseRoot(_ root: UInt32) throws {
         while true {
             let (view, _) = try node(root)

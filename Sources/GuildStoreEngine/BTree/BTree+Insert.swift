@@ -43,7 +43,7 @@ extension WriteTransaction {
     /// every page) alone and returns false.
     @discardableResult
     func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, root: UInt32, ifAbsent: Bool = false) throws -> Bool {
-        pageWrites &+= 1  // the B5 path below writes a dirty leaf without `writable`
+        pageWrites &+= 1  // the BT-5 path below writes a dirty leaf without `writable`
         let path: [PathEntry]
         let leafPage: UInt32
         let position: Int
@@ -53,7 +53,7 @@ extension WriteTransaction {
         let hinted = appendHints.firstIndex { $0.root == root }
         if let hinted, case let hint = appendHints[hinted], let buffer = dirty[hint.leaf],
            let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hint.leaf) {
-            // B5: past the rightmost leaf's last key: that leaf, no descent.
+            // BT-5: past the rightmost leaf's last key: that leaf, no descent.
             (path, leafPage, descended) = (hint.path, hint.leaf, false)
             leaf = MutableNode(base: buffer.pointer, pageSize: pageSize, number: hint.leaf)
             (position, found) = (last, false)
@@ -118,11 +118,11 @@ extension WriteTransaction {
     /// Inserts `cell` at `position` into the full node `page`, splitting it and, as needed,
     /// its ancestors.
     private func split(page: UInt32, path: [PathEntry], position: Int, cell: [UInt8], root: UInt32, sequential: Bool) throws {
-        appendHints.removeAll { $0.root == root }  // B5: this tree's path changes
+        appendHints.removeAll { $0.root == root }  // BT-5: this tree's path changes
         var path = path
         var page = page
         if page == root {
-            // B4: the root stays put; its cells move to a new child, which then splits.
+            // BT-4: the root stays put; its cells move to a new child, which then splits.
             let (child, buffer) = try allocatePage()
             let rootBuffer = try writable(root)
             buffer.pointer.copyMemory(from: rootBuffer.pointer, byteCount: pageSize)
@@ -147,13 +147,15 @@ extension WriteTransaction {
         let (newPage, up) = atEnd
             ? try splitAtEnd(page: page, cell: cell)
             : try splitBalanced(page: page, position: position, cell: cell, sequential: sequential)
+        assert(keysAreSeparated(left: page, right: newPage, by: Cell.key(of: up, leaf: false)),
+               "BT-1, BT-2: a split left keys out of order or on the wrong side of the separator")
         guard let (parentPage, index) = path.popLast() else {
             throw GuildStoreError.corruptPage(page: page, reason: "split below a missing parent")
         }
         // The parent's pointer at `index` referenced `page`; it now references the right half,
-        // and the new cell before it references the left half (B2).
+        // and the new cell before it references the left half (BT-2).
         let parent = try writableNode(parentPage)
-        parent.setChild(index, to: newPage)
+        try parent.setChild(index, to: newPage)
         let parentSequential = parent.noteInsert(at: index)
         let inserted = try up.withUnsafeBytes { try parent.insertCell($0, at: index) }
         if !inserted {
@@ -209,7 +211,7 @@ extension WriteTransaction {
                 guard cut > 0, cut < cells.count, cells.storedBytes(0..<cut) <= usable,
                       cells.storedBytes(cut..<cells.count) <= usable else { return false }
                 // The parent's cell between the two leaves points at the left one and takes the
-                // new separator (B2): it must fit where the old one was.
+                // new separator (BT-2): it must fit where the old one was.
                 let separator = Cell.separator(after: cells.key(cut - 1), before: cells.key(cut))
                 let parentCell = separator.withUnsafeBytes { Cell.interior(child: leftPage, key: $0) }
                 let parentNode = try parent.node
@@ -218,6 +220,8 @@ extension WriteTransaction {
                 }
                 try cells.write(0..<cut, into: left)
                 try cells.write(cut..<cells.count, into: right)
+                assert(keysAreSeparated(left: leftPage, right: rightPage, by: separator),
+                       "BT-1, BT-2: a share left keys out of order or on the wrong side of the separator")
                 try parent.removeCell(at: separatorIndex)
                 guard try parentCell.withUnsafeBytes({ try parent.insertCell($0, at: separatorIndex) }) else {
                     throw GuildStoreError.corruptPage(page: parentPage, reason: "a separator does not fit where a longer one was")
@@ -238,8 +242,8 @@ extension WriteTransaction {
         if view.isLeaf {
             // In a run, the run's side keeps the new cell when it fits there: the cells after
             // it (the next guild's) go right, and the run goes on at the left page's end with
-            // the longer prefix of its own keys (B6). Else the cells before the run stay and
-            // the new cell goes right when they fill half the bytes. B3: cells that came from
+            // the longer prefix of its own keys (BT-6). Else the cells before the run stay and
+            // the new cell goes right when they fill half the bytes. BT-3: cells that came from
             // one page fit one page, and half of the bytes plus one cell fit too.
             let usable = pageSize - NodeLayout.headerSize
             let separator = try cell.withUnsafeBytes { newCell in

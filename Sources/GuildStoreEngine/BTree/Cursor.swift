@@ -1,6 +1,6 @@
 /// A key range for scans. Bounds are inclusive or exclusive; nil is unbounded.
-public struct KeyRange: Sendable, Equatable {
-    public enum Bound: Sendable, Equatable {
+@_spi(Benchmarks) public struct KeyRange: Sendable, Equatable {
+    @_spi(Benchmarks) public enum Bound: Sendable, Equatable {
         case inclusive([UInt8])
         case exclusive([UInt8])
 
@@ -11,19 +11,19 @@ public struct KeyRange: Sendable, Equatable {
         }
     }
 
-    public var lower: Bound?
-    public var upper: Bound?
+    package var lower: Bound?
+    package var upper: Bound?
     /// Walk from the upper end down.
-    public var reverse: Bool
+    package var reverse: Bool
 
-    public init(lower: Bound? = nil, upper: Bound? = nil, reverse: Bool = false) {
+    @_spi(Benchmarks) public init(lower: Bound? = nil, upper: Bound? = nil, reverse: Bool = false) {
         self.lower = lower
         self.upper = upper
         self.reverse = reverse
     }
 
     /// Keys that start with `prefix`.
-    public static func prefix(_ prefix: [UInt8], reverse: Bool = false) -> KeyRange {
+    package static func prefix(_ prefix: [UInt8], reverse: Bool = false) -> KeyRange {
         var upper = prefix
         while let last = upper.last, last == 0xFF { upper.removeLast() }
         if upper.isEmpty { return KeyRange(lower: .inclusive(prefix), reverse: reverse) }
@@ -68,7 +68,7 @@ struct KeyBounds {
 }
 
 /// Where `Cursor.seek` lands when the key is absent.
-public enum SeekRule: Sendable {
+package enum SeekRule: Sendable {
     /// The smallest key >= the sought one.
     case atOrAfter
     /// The largest key <= the sought one.
@@ -77,7 +77,7 @@ public enum SeekRule: Sendable {
 
 /// A position in one tree. Valid only within its transaction; in a write transaction, any
 /// write to the tree invalidates it (seek again).
-public struct Cursor {
+package struct Cursor {
     struct Level {
         var ref: PageRef
         var node: Node
@@ -89,17 +89,29 @@ public struct Cursor {
     let transaction: Transaction
     let root: UInt32
     var stack: [Level] = []
-    public private(set) var isValid = false
+    package private(set) var isValid = false
+    /// DISK-5: pages pushed since the cursor was positioned or turned around, and the most a
+    /// sound tree allows. A walk in one direction pushes each page of a tree at most once, so
+    /// more pushes than the database has pages means a page is reached twice (children
+    /// shared by several parents, 2^depth paths): the walk stops instead of taking them all.
+    private var pushes = 0
+    private let pushBudget: Int
+    private var forward = true
 
     init(transaction: Transaction, root: UInt32) {
         self.transaction = transaction
         self.root = root
+        pushBudget = Int(transaction.header.pageCount)
         stack.reserveCapacity(8)
     }
 
     private mutating func push(_ page: UInt32, index: Int) throws {
         guard stack.count < Self.maximumDepth else {
             throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Self.maximumDepth) levels (a cycle?)")
+        }
+        pushes += 1
+        guard pushes <= pushBudget else {
+            throw GuildStoreError.corruptPage(page: page, reason: "reached again: a walk of the tree passed more pages than the database's \(pushBudget) (children shared by two parents?)")
         }
         let (node, ref) = try transaction.node(page)
         stack.append(Level(ref: ref, node: node, index: index))
@@ -118,24 +130,27 @@ public struct Cursor {
         }
     }
 
-    public mutating func first() throws -> Bool {
+    package mutating func first() throws -> Bool {
         stack.removeAll(keepingCapacity: true)
+        pushes = 0
         try descendEdge(from: root, leftmost: true)
         return try settle(forward: true)
     }
 
-    public mutating func last() throws -> Bool {
+    package mutating func last() throws -> Bool {
         stack.removeAll(keepingCapacity: true)
+        pushes = 0
         try descendEdge(from: root, leftmost: false)
         return try settle(forward: false)
     }
 
-    public mutating func seek(_ key: [UInt8], _ rule: SeekRule = .atOrAfter) throws -> Bool {
+    package mutating func seek(_ key: [UInt8], _ rule: SeekRule = .atOrAfter) throws -> Bool {
         try key.withUnsafeBytes { try seek($0, rule) }
     }
 
-    public mutating func seek(_ key: UnsafeRawBufferPointer, _ rule: SeekRule = .atOrAfter) throws -> Bool {
+    package mutating func seek(_ key: UnsafeRawBufferPointer, _ rule: SeekRule = .atOrAfter) throws -> Bool {
         stack.removeAll(keepingCapacity: true)
+        pushes = 0
         var page = root
         while true {
             try push(page, index: 0)
@@ -157,13 +172,13 @@ public struct Cursor {
         }
     }
 
-    public mutating func next() throws -> Bool {
+    package mutating func next() throws -> Bool {
         guard isValid else { return false }
         stack[stack.count - 1].index += 1
         return try settle(forward: true)
     }
 
-    public mutating func previous() throws -> Bool {
+    package mutating func previous() throws -> Bool {
         guard isValid else { return false }
         stack[stack.count - 1].index -= 1
         return try settle(forward: false)
@@ -172,6 +187,10 @@ public struct Cursor {
     /// Makes the leaf position valid, moving across leaves (and over empty ones) as needed.
     /// (Levels are read in place, never copied: a copy would count a reference to its page.)
     private mutating func settle(forward: Bool) throws -> Bool {
+        if forward != self.forward {
+            self.forward = forward
+            pushes = 0  // DISK-5: a walk the other way
+        }
         while true {
             let top = stack.count - 1
             if stack[top].index >= 0 && stack[top].index < stack[top].node.count {
@@ -197,7 +216,8 @@ public struct Cursor {
     /// Counts the entries from the current one up to `bounds`' upper end (the cursor must be
     /// at or past the lower end), a leaf at a time: a leaf whose last key is in the bounds
     /// counts by its entry count, the leaf where the bounds end by one binary search. Leaves
-    /// the cursor invalid. O(leaves), not O(entries).
+    /// the cursor invalid. O(leaves), not O(entries). Invariant (QP-2): the total equals
+    /// counting the entries one by one.
     mutating func countForward(within bounds: KeyBounds) throws -> Int {
         var total = 0
         while isValid {
@@ -222,7 +242,7 @@ public struct Cursor {
     }
 
     /// The current key, valid only inside `body`.
-    public func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+    package func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         guard isValid else { throw GuildStoreError.corruptPage(page: root, reason: "cursor is not on an entry") }
         let leaf = stack[stack.count - 1]
         return try withExtendedLifetime(leaf.ref.owner) { try leaf.node.withKey(leaf.index, body) }
@@ -230,7 +250,7 @@ public struct Cursor {
 
     /// The current key and value, valid only inside `body`. The leaf's page stays alive
     /// through the stack, which cannot change during the call.
-    public func withEntry<T>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T {
+    package func withEntry<T>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> T) throws -> T {
         guard isValid else { throw GuildStoreError.corruptPage(page: root, reason: "cursor is not on an entry") }
         let node = stack[stack.count - 1].node
         let cell = try node.leafCell(stack[stack.count - 1].index)
@@ -250,9 +270,9 @@ public struct Cursor {
     /// bound is skipped. `key` and `value` are valid only inside `body`.
     ///
     /// The scan loop, a leaf at a time: the leaf's prefix is copied into a key buffer once and
-    /// only each cell's suffix after it (B6); cells are read in place, with no reference
+    /// only each cell's suffix after it (BT-6); cells are read in place, with no reference
     /// counted per entry. Every key is checked against both bounds (a memcmp each), so a
-    /// damaged leaf whose keys are out of order (B1 broken) still yields only keys in the
+    /// damaged leaf whose keys are out of order (BT-1 broken) still yields only keys in the
     /// bounds; the walk ends at the first key past the end bound.
     mutating func forEach(forward: Bool, within bounds: KeyBounds,
                           _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
@@ -298,8 +318,8 @@ public struct Cursor {
         }
     }
 
-    public var key: [UInt8] { get throws { try withKey { Array($0) } } }
-    public var value: [UInt8] { get throws { try withEntry { Array($1) } } }
+    package var key: [UInt8] { get throws { try withKey { Array($0) } } }
+    package var value: [UInt8] { get throws { try withEntry { Array($1) } } }
 }
 
 /// The whole keys of one leaf at a time, for the scan loop (`Cursor.forEach`): the leaf's
@@ -356,13 +376,13 @@ struct LeafKeyBuffer {
 
 extension Transaction {
     /// A cursor on `tree`, positioned nowhere until `first`, `last` or `seek`.
-    public final func cursor(_ tree: Tree) throws -> Cursor {
+    package final func cursor(_ tree: Tree) throws -> Cursor {
         Cursor(transaction: self, root: try root(of: tree))
     }
 
     /// Calls `body` for each entry of `tree` in `range`, in key order (or reverse), until it
     /// returns false. Streams: nothing is materialized.
-    public final func scan(_ tree: Tree, _ range: KeyRange = KeyRange(),
+    @_spi(Benchmarks) public final func scan(_ tree: Tree, _ range: KeyRange = KeyRange(),
                            _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
         try scan(root: try root(of: tree), range: range, body)
     }
@@ -381,7 +401,7 @@ extension Transaction {
     }
 
     /// Entries of `tree` in `range`, copied. Prefer `scan` for large ranges.
-    public final func entries(_ tree: Tree, _ range: KeyRange = KeyRange(), limit: Int = .max) throws -> [(key: [UInt8], value: [UInt8])] {
+    package final func entries(_ tree: Tree, _ range: KeyRange = KeyRange(), limit: Int = .max) throws -> [(key: [UInt8], value: [UInt8])] {
         var result: [(key: [UInt8], value: [UInt8])] = []
         try scan(tree, range) { key, value in
             result.append((Array(key), Array(value)))

@@ -74,7 +74,7 @@ struct LeafCells {
         Array(cells[i].head) + Array(cells[i].tail)
     }
 
-    /// The prefix a leaf of cells `range` takes (B6): what its first and last keys share.
+    /// The prefix a leaf of cells `range` takes (BT-6): what its first and last keys share.
     func prefixLength(_ range: Range<Int>) -> Int {
         range.isEmpty ? 0 : sharedPrefix(range.lowerBound, range.upperBound - 1)
     }
@@ -90,7 +90,7 @@ struct LeafCells {
         return total
     }
 
-    /// Replaces `leaf`'s content with cells `range` under their longest shared prefix (B6).
+    /// Replaces `leaf`'s content with cells `range` under their longest shared prefix (BT-6).
     /// The cells must fit (`storedBytes`).
     func write(_ range: Range<Int>, into leaf: MutableNode) throws {
         let p = prefixLength(range)
@@ -126,6 +126,7 @@ struct LeafCells {
         }
         base.setU16(6, range.count)
         base.setU32(8, UInt32(offset))
+        assert(leaf.headerIsConsistent, "BT-8: the rebuilt leaf's header does not fit its page")
     }
 
     /// Where to divide the cells between two leaves: among the cuts that leave each side

@@ -14,7 +14,7 @@ struct MutableNode {
     private var fragmented: Int { Int(UnsafeRawPointer(base).u32(12)) }
     private var gapBytes: Int { contentStart - NodeLayout.headerSize - count * NodeLayout.slotSize }
     private var isLeaf: Bool { UnsafeRawPointer(base).u8(4) == PageType.leaf.rawValue }
-    /// B6: the leaf's prefix length (bytes 22-23); 0 in interior nodes.
+    /// BT-6: the leaf's prefix length (bytes 22-23); 0 in interior nodes.
     private var prefixLength: Int { isLeaf ? UnsafeRawPointer(base).u16(22) : 0 }
 
     func setRightChild(_ page: UInt32) { base.setU32(16, page) }
@@ -44,23 +44,27 @@ struct MutableNode {
     }
 
     /// Sets child pointer `i` (i == count: the right-most child).
-    func setChild(_ i: Int, to page: UInt32) {
+    func setChild(_ i: Int, to page: UInt32) throws {
         if i == count {
             setRightChild(page)
         } else {
-            base.setU32(UnsafeRawPointer(base).u16(NodeLayout.headerSize + i * NodeLayout.slotSize), page)
+            // DISK-1: the cell's 4 bytes lie inside the page (`Node.child` checks the same).
+            let view = try node
+            let offset = try view.cellOffset(i)
+            guard offset + 4 <= view.contentEnd else { throw view.malformed(i) }
+            base.setU32(offset, page)
         }
     }
 
     /// Inserts the full cell `cell` at slot `i`; false when it does not fit even after
     /// defragmenting (or, in a leaf whose prefix the key does not start with, after a rebuild
-    /// with the shorter prefix: B6).
+    /// with the shorter prefix: BT-6).
     func insertCell(_ cell: UnsafeRawBufferPointer, at i: Int) throws -> Bool {
         guard isLeaf else { return try insertStored(cell, at: i) }
         let parsed = try Cell.parseLeaf(cell, page: number)
         let prefix = prefixLength
         if count == 0 {
-            // B6: an empty leaf takes the whole key as its prefix; the next key shortens it.
+            // BT-6: an empty leaf takes the whole key as its prefix; the next key shortens it.
             guard parsed.key.count + parsed.stored(strip: parsed.key.count) + NodeLayout.slotSize
                     <= pageSize - NodeLayout.headerSize else { return false }
             let (appendRun, lastInsert) = (self.appendRun, self.lastInsert)
@@ -73,7 +77,7 @@ struct MutableNode {
         if shared == prefix {
             return try parsed.withStripped(prefix) { try insertStored($0, at: i) }
         }
-        // B6: the key leaves the prefix: every cell grows by what the prefix loses.
+        // BT-6: the key leaves the prefix: every cell grows by what the prefix loses.
         return try LeafCells.with([self], inserting: cell, at: i, pageSize: pageSize) { cells in
             guard cells.storedBytes(0..<cells.count) <= pageSize - NodeLayout.headerSize else { return false }
             let (appendRun, lastInsert) = (self.appendRun, self.lastInsert)
@@ -88,7 +92,13 @@ struct MutableNode {
         let needed = cell.count + NodeLayout.slotSize
         if gapBytes < needed {
             guard gapBytes + fragmented >= needed else { return false }
+            let claimed = fragmented
             try defragment()
+            // DISK-6: the fragmented-bytes field comes from disk; when defragmenting freed less
+            // than it claimed, the cell would land on the slot array.
+            guard gapBytes >= needed else {
+                throw GuildStoreError.corruptPage(page: number, reason: "fragmented bytes \(claimed) exceed the holes defragmenting found")
+            }
         }
         let offset = contentStart - cell.count
         if cell.count > 0 { (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count) }
@@ -100,6 +110,7 @@ struct MutableNode {
         base.setU16(NodeLayout.headerSize + i * NodeLayout.slotSize, offset)
         base.setU16(6, n + 1)
         base.setU32(8, UInt32(offset))
+        assert(headerIsConsistent, "BT-8: the node's header does not fit its page")
         return true
     }
 
@@ -114,9 +125,14 @@ struct MutableNode {
         if n - 1 == 0 {
             base.setU32(8, UInt32(pageSize))
             base.setU32(12, 0)
-            base.setU16(22, 0)  // B6: an empty leaf has no prefix
+            base.setU16(22, 0)  // BT-6: an empty leaf has no prefix
         } else {
-            base.setU32(12, UInt32(fragmented + size))
+            // DISK-3: the field comes from disk; freed bytes beyond the page are corruption.
+            let freed = fragmented + size
+            guard freed <= pageSize else {
+                throw GuildStoreError.corruptPage(page: number, reason: "fragmented bytes \(fragmented) plus a removed cell of \(size) exceed the page")
+            }
+            base.setU32(12, UInt32(freed))
         }
     }
 
@@ -128,8 +144,8 @@ struct MutableNode {
                     prefixLength: prefixLength)
     }
 
-    /// Replaces the node's content with the full cells `cells` (which must fit, B3); a leaf
-    /// takes the longest prefix its keys share (B6), or the first `prefixLength` bytes of it.
+    /// Replaces the node's content with the full cells `cells` (which must fit, BT-3); a leaf
+    /// takes the longest prefix its keys share (BT-6), or the first `prefixLength` bytes of it.
     func rebuild(cells: ArraySlice<[UInt8]>, rightChild: UInt32, type: PageType, prefixLength: Int? = nil) throws {
         var prefix: [UInt8] = []
         if type == .leaf, let first = cells.first, let last = cells.last {

@@ -30,21 +30,25 @@
 /// siblings and prefix changes read the cells in place from page copies instead (`LeafCells`).
 ///
 /// Invariants:
-/// (B1) Keys in a node are strictly increasing in memcmp order.
-/// (B2) In an interior node with keys K0..Kn-1 and children C0..Cn (Cn is the right-most
+/// (BT-1) Keys in a node are strictly increasing in memcmp order.
+/// (BT-2) In an interior node with keys K0..Kn-1 and children C0..Cn (Cn is the right-most
 ///      child), every key under Ci is < Ki and >= Ki-1.
-/// (B3) Every cell is at most `maxCellSize` bytes, so any node's cells split into two halves
+/// (BT-3) Every cell is at most `maxCellSize` bytes, so any node's cells split into two halves
 ///      that each fit a page.
-/// (B5) Inserting a key above every key of the right-most leaf goes straight to that leaf
+/// (BT-5) Inserting a key above every key of the right-most leaf goes straight to that leaf
 ///      (`WriteTransaction.appendHints`): valid while no split of that tree, merge or free
 ///      reshapes it.
-/// (B4) A tree's root page never moves: a root split moves the root's cells into a new child,
+/// (BT-4) A tree's root page never moves: a root split moves the root's cells into a new child,
 ///      a root with one child takes that child's cells back. The catalog stores roots once.
-/// (B6) Every key of a leaf starts with its prefix, and a rebuilt leaf's prefix is the longest
+/// (BT-6) Every key of a leaf starts with its prefix, and a rebuilt leaf's prefix is the longest
 ///      its keys share (`MutableNode.rebuild`); an insert of a key that does not start with it
 ///      rebuilds the leaf with the shorter prefix, or splits it when that does not fit
 ///      (`MutableNode.insertCell`). A prefix never makes cells need more room than they would
 ///      without one: it is shared by at least one cell, which is that much shorter.
+/// (BT-8) The header fits the page: the slot array ends at or before the content start, which
+///      lies at or before the prefix (the page's end without one), and every slot points into
+///      the content area. `Node.init` and `Node.cellOffset` check it on every page read (a
+///      damaged page is `.corruptPage`); an edit keeps it (asserted in debug builds).
 enum NodeLayout {
     static let headerSize = 24
     static let slotSize = 2
@@ -126,7 +130,7 @@ struct Node {
     let base: UnsafeRawPointer
     let pageSize: Int
     let number: UInt32
-    /// Bytes every key of this leaf starts with (B6); 0 in interior nodes.
+    /// Bytes every key of this leaf starts with (BT-6); 0 in interior nodes.
     let prefixLength: Int
     /// Where cells end: the prefix follows.
     let contentEnd: Int
@@ -234,7 +238,7 @@ struct Node {
     }
 
     /// Whether `key` lies between this leaf's first and last keys (inclusive): a key in that
-    /// span is in this leaf or in no leaf of its tree (B1, B2).
+    /// span is in this leaf or in no leaf of its tree (BT-1, BT-2).
     @inline(__always)
     func spans(_ key: UnsafeRawBufferPointer) throws -> Bool {
         guard count > 0, try compareKey(0, key) <= 0 else { return false }
@@ -245,7 +249,16 @@ struct Node {
     /// child for i == count.
     @inline(__always)
     func child(_ i: Int) throws -> UInt32 {
-        let page = i == count ? rightChild : base.u32(try cellOffset(i))
+        let page: UInt32
+        if i == count {
+            page = rightChild
+        } else {
+            // DISK-1: every read of n bytes at an offset taken from the page checks
+            // offset + n against the content's end, not the offset alone.
+            let offset = try cellOffset(i)
+            guard offset + 4 <= contentEnd else { throw malformed(i) }
+            page = base.u32(offset)
+        }
         guard page != 0, page != number else {
             throw GuildStoreError.corruptPage(page: number, reason: "child \(i) points at page \(page)")
         }
@@ -343,7 +356,7 @@ struct Node {
         return (low, false)
     }
 
-    /// The child of an interior node that holds `key` (B2): the first i with key < Ki.
+    /// The child of an interior node that holds `key` (BT-2): the first i with key < Ki.
     @inline(__always)
     func childIndex(for key: UnsafeRawBufferPointer) throws -> Int {
         var low = 0, high = count

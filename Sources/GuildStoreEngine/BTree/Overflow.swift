@@ -50,11 +50,20 @@ extension Transaction {
     /// The pages of an overflow chain, for freeing and for integrity checks.
     func overflowPages(first: UInt32, length: Int) throws -> [UInt32] {
         let capacity = OverflowLayout.capacity(pageSize: pageSize)
+        guard length <= OverflowLayout.maximumValueSize else {
+            throw GuildStoreError.corruptPage(page: first, reason: "overflow value length \(length) is impossible")
+        }
         var pages: [UInt32] = []
+        // DISK-2: a chain that comes back to a page would be freed twice (the free list would
+        // hand that page out twice); each page of a chain is listed once or the chain is corrupt.
+        var seen: Set<UInt32> = []
         var page = first
         let expected = (length + capacity - 1) / capacity
         while pages.count < expected {
             guard page != 0 else { throw GuildStoreError.corruptPage(page: first, reason: "overflow chain ends early") }
+            guard seen.insert(page).inserted else {
+                throw GuildStoreError.corruptPage(page: first, reason: "overflow chain reaches page \(page) twice")
+            }
             let ref = try self.page(page)
             guard ref.base.u8(4) == PageType.overflow.rawValue else {
                 throw GuildStoreError.corruptPage(page: page, reason: "expected an overflow page")

@@ -2,9 +2,9 @@ import CLZ4
 
 /// LZ4 frame format (`lz4frame.h`), the container snapshot backups use, so the stock `lz4`
 /// tool can decompress them too.
-public enum LZ4Frame {
+package enum LZ4Frame {
     /// Compresses `input` into one LZ4 frame with content checksums.
-    public static func compress(_ input: [UInt8]) throws -> [UInt8] {
+    package static func compress(_ input: [UInt8]) throws -> [UInt8] {
         var preferences = LZ4F_preferences_t()
         preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
         preferences.frameInfo.contentSize = UInt64(input.count)
@@ -23,7 +23,7 @@ public enum LZ4Frame {
     }
 
     /// Decompresses a whole LZ4 frame; a damaged frame is an error, never a wrong result.
-    public static func decompress(_ input: [UInt8]) throws -> [UInt8] {
+    package static func decompress(_ input: [UInt8]) throws -> [UInt8] {
         var context: OpaquePointer?
         let created = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
         guard LZ4F_isError(created) == 0, let context else {

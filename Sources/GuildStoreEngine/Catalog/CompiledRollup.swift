@@ -1,5 +1,5 @@
 /// One rollup of a `CompiledTable`: its trees and the positions of the columns it reads, so
-/// a row's group key and contribution cost no name lookups (see `RollupDefinition`, U1).
+/// a row's group key and contribution cost no name lookups (see `RollupDefinition`, RU-1).
 final class CompiledRollup: Sendable {
     /// How one counter reads a row.
     enum Counter: Sendable {
@@ -103,7 +103,7 @@ final class CompiledRollup: Sendable {
         }
     }
 
-    // MARK: Stored counters (U1)
+    // MARK: Stored counters (RU-1)
 
     /// Counters as zigzag LEB128 varints, one after another (most are small: a few bytes per
     /// group instead of 16 per counter).

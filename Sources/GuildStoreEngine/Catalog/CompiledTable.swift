@@ -1,7 +1,7 @@
 /// A table's schema resolved for row work: its trees and the positions of every column the
 /// primary key and the indexes use, so inserts, updates, deletes and scans do no catalog
 /// lookups and no name searches per row. Cached with the schema (`Transaction.table`) and
-/// trusted under the same schema counter: tree handles are valid for that counter (T1).
+/// trusted under the same schema counter: tree handles are valid for that counter (TX-6).
 final class CompiledTable: Sendable {
     let schema: TableSchema
     /// The row tree; nil only for a catalog entry without its tree (reported on use).
@@ -11,9 +11,9 @@ final class CompiledTable: Sendable {
     let columnNames: [String]
     let primaryKeyPositions: [Int]
     let primaryKeyTypes: [ColumnType]
-    /// How rows sit in the row tree (S2).
+    /// How rows sit in the row tree (TB-2).
     let layout: RowLayout
-    /// NOT NULL columns with a value default: what `TableSchema.fillingDefaults` fills (S1).
+    /// NOT NULL columns with a value default: what `TableSchema.fillingDefaults` fills (TB-1).
     let defaultFills: [(position: Int, value: Value)]
     /// A new row before the caller's values: each column's value default, else NULL.
     let defaultRow: [Value]
@@ -62,7 +62,7 @@ final class CompiledTable: Sendable {
     }
 
     /// The row stored under `key` with `value`, defaults filled as `fillingDefaults` does
-    /// (S1, S2).
+    /// (TB-1, TB-2).
     func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
         var row = [Value](repeating: .null, count: layout.columnCount)
         try decodeRow(key: key, value: value, into: &row)
@@ -203,7 +203,7 @@ final class CompiledIndex: Sendable {
         try RowEncoding.decode(value, types: valueTypes, into: &values, at: valuePositions)
     }
 
-    /// Calls `body` with the row tree key (S2) of the row an entry names: the key's suffix
+    /// Calls `body` with the row tree key (TB-2) of the row an entry names: the key's suffix
     /// after the indexed columns in a non-unique index (no copy), the encoded primary key of
     /// the value otherwise.
     func withRowKey<T>(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {

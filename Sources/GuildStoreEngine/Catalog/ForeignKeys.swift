@@ -9,10 +9,10 @@
 /// foreign keys existed has no `foreignKeys` key and decodes with none.
 ///
 /// Invariants:
-/// (F1) A child row whose foreign-key columns are all non-NULL names an existing parent row.
+/// (FK-1) A child row whose foreign-key columns are all non-NULL names an existing parent row.
 ///      A child row with any NULL foreign-key column references nothing (SQL's MATCH SIMPLE).
 ///      Insert and update check this before they write anything.
-/// (F2) Deleting a parent row first plans the whole delete: every child reached through a
+/// (FK-2) Deleting a parent row first plans the whole delete: every child reached through a
 ///      `cascade` key (recursively), every child a `setNull` key clears, every child a
 ///      `restrict` key protects. If a protected child would survive the statement, it throws
 ///      `.foreignKeyRestricted` having written nothing. Only then are the rows deleted and the
@@ -20,9 +20,9 @@
 ///      path does not block (the check is at the end of the statement, like SQL's NO ACTION).
 ///      An I/O failure in the middle of the writes leaves the transaction half done; the
 ///      caller's `write { }` rolls the whole transaction back.
-/// (F3) A parent row's primary key does not change while children reference it: an update
+/// (FK-3) A parent row's primary key does not change while children reference it: an update
 ///      that would re-key it throws `.foreignKeyRestricted` (SQL's ON UPDATE NO ACTION).
-/// (F4) A parent row F1 found stays in the write transaction's `knownParents` until the
+/// (FK-4) A parent row FK-1 found stays in the write transaction's `knownParents` until the
 ///      transaction deletes any key of any tree or drops a tree: only a delete can make a
 ///      found parent disappear, so a bulk load looks each guild, user and channel up once.
 ///
@@ -62,7 +62,7 @@ public struct ForeignKey: Sendable, Hashable, Codable {
 }
 
 /// How a delete finds the rows that reference a parent row through one foreign key.
-public enum ChildLookup: Sendable, Hashable {
+package enum ChildLookup: Sendable, Hashable {
     /// A prefix range of the child's primary key.
     case primaryKey
     /// A prefix range of this secondary index.
@@ -89,7 +89,7 @@ extension TableSchema {
     }
 
     /// Which path finds the children of a parent row through `key` (see `ForeignKey`).
-    public func childLookup(for key: ForeignKey) -> ChildLookup {
+    package func childLookup(for key: ForeignKey) -> ChildLookup {
         let n = key.columns.count
         if primaryKey.count >= n, Array(primaryKey.prefix(n)) == key.columns { return .primaryKey }
         for index in indexes where index.columns.count >= n && Array(index.columns.prefix(n)) == key.columns {
@@ -114,8 +114,8 @@ struct RowIdentity: Hashable {
     let key: [UInt8]
 }
 
-/// Everything one delete statement does (F2), worked out before anything is written.
-/// A parent row an insert or update in this transaction found (F4).
+/// Everything one delete statement does (FK-2), worked out before anything is written.
+/// A parent row an insert or update in this transaction found (FK-4).
 struct ParentRow: Hashable {
     var table: String
     var key: [Value]
@@ -158,7 +158,7 @@ extension WriteTransaction {
         }
     }
 
-    /// (F1) Throws `.foreignKeyViolation` when `row` names a parent row that does not exist.
+    /// (FK-1) Throws `.foreignKeyViolation` when `row` names a parent row that does not exist.
     /// Keys whose values are the same in `old` (an update that leaves them alone) are not
     /// looked up again.
     func checkParents(_ row: [Value], old: [Value]?, schema: TableSchema) throws {
@@ -169,7 +169,7 @@ extension WriteTransaction {
             // A row may reference itself (a self-referencing key on its own primary key).
             if key.parentTable == schema.name, try schema.primaryKeyValues(row) == values { continue }
             // Only whether the parent row exists: nothing of it is decoded. A parent found once
-            // stays found until this transaction deletes a key of any tree (F4).
+            // stays found until this transaction deletes a key of any tree (FK-4).
             let parent = ParentRow(table: key.parentTable, key: values)
             if knownParents.contains(parent) { continue }
             let exists = key.parentTable == schema.name ? try fetchRow(schema, key: values) != nil
@@ -233,7 +233,7 @@ extension WriteTransaction {
         return result
     }
 
-    /// (F2) Works out what deleting `rows` of `schema` does, recursively, and throws
+    /// (FK-2) Works out what deleting `rows` of `schema` does, recursively, and throws
     /// `.foreignKeyRestricted` if a `restrict` key forbids it. Writes nothing.
     func planDelete(_ rows: [[Value]], schema: TableSchema) throws -> DeletePlan {
         var plan = DeletePlan()
@@ -301,7 +301,7 @@ extension WriteTransaction {
                 try deleteSorted(rows.filter { index.holds($0) }.map { index.entryKey(for: $0) }, in: try index.tree(of: name))
             }
             try deleteSorted(rows.map { table.encodedPrimaryKey($0) }, in: try table.rows())
-            for row in rows where !table.rollups.isEmpty { try noteRollups(row, sign: -1, table: table) }  // U2
+            for row in rows where !table.rollups.isEmpty { try noteRollups(row, sign: -1, table: table) }  // RU-2
         }
         for clear in plan.clears where !plan.deleted.contains(clear.id) {
             // Re-read: an earlier clear may have changed the row already.
@@ -313,7 +313,7 @@ extension WriteTransaction {
         return plan.deletes.count
     }
 
-    /// (F3) Throws `.foreignKeyRestricted` when rows reference the primary key of `row`.
+    /// (FK-3) Throws `.foreignKeyRestricted` when rows reference the primary key of `row`.
     func checkNoChildren(_ row: [Value], schema: TableSchema) throws {
         let parentKey = try schema.primaryKeyValues(row)
         for (child, key) in try references(to: schema.name) {

@@ -22,14 +22,14 @@ import Foundation
 ///              1  applied_at  timestamp  seconds since 1970 when its transaction ran
 ///
 /// Invariants:
-/// (M1) A migration's changes and its `_migrations` entry commit in the same transaction: a
+/// (MG-1) A migration's changes and its `_migrations` entry commit in the same transaction: a
 ///      name is recorded exactly when the migration's effects are in the database.
-/// (M2) `migrate` runs the migrations not yet recorded, in list order, each in a transaction of
+/// (MG-2) `migrate` runs the migrations not yet recorded, in list order, each in a transaction of
 ///      its own. The first that throws is rolled back alone (those before it stay committed)
 ///      and stops the run with `.migrationFailed` naming it. Re-running a list is a no-op.
 ///      Recorded names missing from the list are left alone.
-/// (M3) A schema change rewrites the table's catalog entry and takes a new schema counter
-///      (T1), so no cached `TableSchema` or `Tree` handle outlives it.
+/// (MG-3) A schema change rewrites the table's catalog entry and takes a new schema counter
+///      (TX-6), so no cached `TableSchema` or `Tree` handle outlives it.
 public struct Migration: Sendable {
     public let name: String
     public let apply: @Sendable (WriteTransaction) throws -> Void
@@ -81,11 +81,11 @@ extension Transaction {
 }
 
 extension WriteTransaction {
-    /// Applies `migration` in this transaction and records it (M1), unless it is recorded
+    /// Applies `migration` in this transaction and records it (MG-1), unless it is recorded
     /// already; returns whether it ran. An error it throws comes out as `.migrationFailed`;
     /// the caller rolls the transaction back (`StorageEngine.migrate` does).
     @discardableResult
-    public func apply(_ migration: Migration) throws -> Bool {
+    package func apply(_ migration: Migration) throws -> Bool {
         let key = Array(migration.name.utf8)
         if let tree = try tree(Self.migrationsTreeName), try get(key, in: tree) != nil { return false }
         do {
@@ -104,7 +104,7 @@ extension WriteTransaction {
 
     /// Adds `column` at the end of table `tableName`'s columns. Rows already stored are not
     /// rewritten: they read the new column as NULL, or as its default when it is NOT NULL
-    /// (`TableSchema.fillingDefaults`). For that to be exact (S1) the column must be either
+    /// (`TableSchema.fillingDefaults`). For that to be exact (TB-1) the column must be either
     /// nullable without a default, or NOT NULL with a `.value` default; anything else throws
     /// `.invalidSchema` and changes nothing. (A nullable column with a default could not tell
     /// an old row from a new row that stored NULL: the row format drops trailing NULLs.)
@@ -161,7 +161,7 @@ extension WriteTransaction {
         try storeSchema(schema)
     }
 
-    /// Rewrites `schema`'s catalog entry and takes a new schema counter (M3).
+    /// Rewrites `schema`'s catalog entry and takes a new schema counter (MG-3).
     func storeSchema(_ schema: TableSchema) throws {
         let json: Data
         do {
@@ -170,17 +170,17 @@ extension WriteTransaction {
             throw GuildStoreError.invalidSchema("table \(schema.name) cannot be encoded: \(error)")
         }
         try put(Array(schema.name.utf8), Array(json), in: try openTree(Self.catalogTreeName))
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1: cached schemas of this table are stale
+        workingHeader.schemaCounter = try engine.nextSchemaCounter()  // TX-6: cached schemas of this table are stale
     }
 }
 
 extension StorageEngine {
     /// Applies the migrations of `migrations` not yet applied, in order, each in its own
-    /// transaction (M2); returns the names this run applied. Throws `.migrationFailed` naming
+    /// transaction (MG-2); returns the names this run applied. Throws `.migrationFailed` naming
     /// the first that failed (it is rolled back; the ones before it stay applied), or
     /// `.migrationFailed` before running anything when a name appears twice.
     @discardableResult
-    public func migrate(_ migrations: [Migration]) throws -> [String] {
+    package func migrate(_ migrations: [Migration]) throws -> [String] {
         try Migration.checkNamesAreUnique(migrations)
         var applied: [String] = []
         for migration in migrations {
@@ -190,7 +190,7 @@ extension StorageEngine {
     }
 
     /// The migrations applied so far, in the order they were applied.
-    public func appliedMigrations() throws -> [AppliedMigration] {
+    package func appliedMigrations() throws -> [AppliedMigration] {
         try read { try $0.appliedMigrations() }
     }
 }

@@ -41,7 +41,7 @@ public enum RollupValue: Sendable, Hashable, CustomStringConvertible {
 ///     RollupDefinition("by_guild_hour", groupBy: [.column("guild_id"), .hour("created_at")],
 ///                      [.count, .countDistinct("user_id")])
 ///
-/// Storage (invariant U1): tree `rollup:TABLE.NAME`, keyed by the tuple encoding of the
+/// Storage (invariant RU-1): tree `rollup:TABLE.NAME`, keyed by the tuple encoding of the
 /// group's values (time buckets as their first second), valued by the counters as zigzag
 /// LEB128 varints of up to 128 bits, shortest form: the group's rows, then one per `values`
 /// entry. A group with no rows has no entry. Each `countDistinct` value j has tree

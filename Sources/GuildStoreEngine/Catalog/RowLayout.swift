@@ -1,10 +1,10 @@
 /// How a table's rows sit in its row tree.
 ///
-/// Invariant (S2): the key is the tuple encoding of the primary key's columns (ascending, in
+/// Invariant (TB-2): the key is the tuple encoding of the primary key's columns (ascending, in
 /// primary key order); the value is the row encoding (`RowEncoding`) of every other column, in
 /// column order. The primary key is stored once, in the key, and read back from it. A column a
 /// migration adds goes after the others, so rows written before it read it as a trailing NULL
-/// (R1), filled with its default by `TableSchema.fillingDefaults` (S1).
+/// (RE-1), filled with its default by `TableSchema.fillingDefaults` (TB-1).
 struct RowLayout: Sendable {
     let columnCount: Int
     let primaryKeyPositions: [Int]

@@ -9,6 +9,7 @@ public enum ColumnDefault: Sendable, Hashable {
     case now
 }
 
+/// One column of a table: its name, type, whether it may hold NULL, and its default.
 public struct ColumnDefinition: Sendable, Hashable {
     public var name: String
     public var type: ColumnType
@@ -34,6 +35,8 @@ public enum IndexPredicate: Sendable, Hashable {
     case isNotNull(String)
 }
 
+/// A secondary index of a table: columns in order (each ascending or descending), optionally
+/// unique, partial (`where:`) or covering (`including:`).
 public struct IndexDefinition: Sendable, Hashable {
     public var name: String
     /// Indexed columns, in order; `descending` per column.
@@ -59,8 +62,18 @@ public struct IndexDefinition: Sendable, Hashable {
 /// A table: typed columns, a primary key (one or more columns) the rows are clustered by,
 /// secondary indexes, and foreign keys to other tables' primary keys (see `ForeignKeys.swift`).
 ///
+/// ```swift
+/// let notes = TableSchema("notes",
+///     columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint),
+///               ColumnDefinition("text", .text), ColumnDefinition("created_at", .timestamp, default: .now)],
+///     primaryKey: ["id"],
+///     indexes: [IndexDefinition("by_guild", on: ["guild_id", "created_at"])],
+///     foreignKeys: [ForeignKey("guild_id", references: "guilds", onDelete: .cascade)])
+/// try await db.migrate([Migration("001_notes") { tx in try tx.createTable(notes) }])
+/// ```
+///
 /// Storage: rows live in tree `table:NAME`, keyed by the tuple encoding of the primary key,
-/// valued by the row encoding of every other column (`RowLayout`, S2). Index `I` lives in
+/// valued by the row encoding of every other column (`RowLayout`, TB-2). Index `I` lives in
 /// tree `index:NAME.I`, keyed by the tuple encoding of its columns followed by the primary key (a unique index whose
 /// columns hold no NULL omits the primary key, so equal keys collide). A non-unique index
 /// without included columns stores an empty value (the key ends with the primary key); any
@@ -88,7 +101,13 @@ public struct TableSchema: Sendable, Hashable {
         self.rollups = rollups
     }
 
-    var rowTreeName: String { "table:\(name)" }
+    var rowTreeName: String { Self.rowTreeName(name) }
+    /// The tree holding the rows of table `table`.
+    static func rowTreeName(_ table: String) -> String { "table:\(table)" }
+    /// The table whose rows tree `tree` holds, or nil for any other tree.
+    static func tableName(ofRowTree tree: String) -> String? {
+        tree.hasPrefix("table:") ? String(tree.dropFirst("table:".count)) : nil
+    }
     func indexTreeName(_ index: IndexDefinition) -> String { "index:\(name).\(index.name)" }
 
     /// Position of column `name`.
@@ -139,16 +158,16 @@ public struct TableSchema: Sendable, Hashable {
 
     /// Fills the defaults of NOT NULL columns that read as NULL: columns a migration added
     /// (`addColumn`) after the row was written. The row format stores no trailing NULLs and
-    /// reads missing trailing columns as NULL (RowEncoding invariant R1); a NOT NULL column can
+    /// reads missing trailing columns as NULL (RowEncoding invariant RE-1); a NOT NULL column can
     /// hold no NULL, so a NULL there always means "written before the column existed" and
     /// reads as the column's default. Every path that decodes a stored row of this table must
     /// pass it through here (`decodeRow` does both).
     ///
-    /// Invariant (S1): a column added to a table with rows is either nullable without a default
+    /// Invariant (TB-1): a column added to a table with rows is either nullable without a default
     /// (old rows read NULL) or NOT NULL with a `.value` default (old rows read that value), so
     /// this function is exact: it never turns a stored NULL into a default.
     @inline(__always)
-    public func fillingDefaults(_ values: [Value]) -> [Value] {
+    package func fillingDefaults(_ values: [Value]) -> [Value] {
         var values = values
         for (i, column) in columns.enumerated() where i < values.count && !column.nullable && values[i].isNull {
             if case .value(let value) = column.defaultValue { values[i] = value }
@@ -156,9 +175,9 @@ public struct TableSchema: Sendable, Hashable {
         return values
     }
 
-    /// The row stored in this table's row tree under `key` with `value` (S2), its defaults
+    /// The row stored in this table's row tree under `key` with `value` (TB-2), its defaults
     /// filled (`fillingDefaults`). Throws `.corruptEncoding` on malformed bytes.
-    public func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
+    package func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
         fillingDefaults(try RowLayout(self).decode(key: key, value: value))
     }
 }

@@ -6,13 +6,10 @@ import Logging
 ///
 /// ```swift
 /// let db = try Database.open(DatabaseConfiguration(.file("data/bot.gsdb")))
-/// try await db.write { tx in
-///     let events = try tx.openTree("message_events")
-///     try tx.put(key, row, in: events)
-/// }
-/// let row = try await db.read { snapshot in
-///     try snapshot.get(key, in: try snapshot.tree("message_events")!)
-/// }
+/// try await db.migrate([Migration("001_notes") { tx in try tx.createTable(Note.schema) }])
+/// try await db.write { tx in try tx.insert(Note(id: 1, text: "hello")) }
+/// let note = try await db.read { snapshot in try snapshot.get(Note.self, key: [.uint(1)]) }
+/// try await db.close()
 /// ```
 ///
 /// - `write` runs on the writer actor, one transaction at a time, and returns once the commit
@@ -24,7 +21,7 @@ import Logging
 /// Opening a file that is already open in this process returns the same database (one engine,
 /// one writer); another process gets `GuildStoreError.locked`.
 public final class Database: Sendable {
-    public let engine: StorageEngine
+    package let engine: StorageEngine
     public let configuration: DatabaseConfiguration
     let writer: WriterActor
     let committer: GroupCommitter
@@ -47,14 +44,17 @@ public final class Database: Sendable {
             readerWarningAge: configuration.readerWarningAge, logger: configuration.logger)
     }
 
-    /// Opens (creating if needed) the database, recovering committed work from its WAL.
+    /// Opens the database, recovering committed work from its WAL. A missing one is created,
+    /// unless `configuration.createIfMissing` is false: then `.databaseNotFound`.
     public static func open(_ configuration: DatabaseConfiguration) throws -> Database {
         switch configuration.location {
         case .temporary:
             let directory = try makeTemporaryDirectory()
             do {
+                var engineConfiguration = configuration.engineConfiguration
+                engineConfiguration.createIfMissing = true  // a temporary database is always new
                 let engine = try StorageEngine.open(path: directory + "/temporary.gsdb",
-                                                    configuration: configuration.engineConfiguration,
+                                                    configuration: engineConfiguration,
                                                     fileSystem: configuration.fileSystem)
                 return Database(engine: engine, configuration: configuration, registryKey: nil, temporaryDirectory: directory)
             } catch {
@@ -79,6 +79,7 @@ public final class Database: Sendable {
     /// Runs `body` in a write transaction on the writer actor and commits it; returns after the
     /// commit is durable (under `.full`, synced). A thrown error or a cancelled task rolls the
     /// whole transaction back.
+    @discardableResult
     public func write<T: Sendable>(_ body: sending (WriteTransaction) throws -> T) async throws -> T {
         let (value, sequence) = try await writer.perform(body)
         if let sequence {
@@ -89,7 +90,7 @@ public final class Database: Sendable {
     }
 
     /// Applies the migrations of `migrations` not yet applied, in order, each in a write
-    /// transaction of its own (M1, M2 in Migrations.swift); returns the names this run applied.
+    /// transaction of its own (MG-1, MG-2 in Migrations.swift); returns the names this run applied.
     @discardableResult
     public func migrate(_ migrations: [Migration]) async throws -> [String] {
         try Migration.checkNamesAreUnique(migrations)
@@ -116,6 +117,7 @@ public final class Database: Sendable {
     /// A checkpoint now (see `StorageEngine.checkpoint` for the modes). The copying, and for
     /// `.full` and `.truncate` the wait for older snapshots, run off the cooperative pool and
     /// alongside writers; the log restart then takes one turn of the writer actor.
+    @discardableResult
     public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) async throws -> CheckpointResult {
         let engine = self.engine
         let copied = try await Self.offload { try engine.checkpoint(mode: mode, timeout: timeout, restart: .never) }
@@ -131,17 +133,37 @@ public final class Database: Sendable {
     }
 
     /// Compacts the file (see `StorageEngine.vacuum`), in the writer's turn.
+    @discardableResult
     public func vacuum() async throws -> VacuumResult {
         try await writer.vacuum()
     }
 
+    /// Sizes and counters of the file, the WAL, commits and readers; cheap to read.
     public func statistics() -> EngineStatistics {
         engine.statistics()
     }
 
-    /// Committed change sets touching any of `trees` (nil: all), in commit order, each
-    /// delivered once it is durable and visible. Rolled-back work never appears.
-    public func changes(in trees: Set<String>? = nil) -> AsyncStream<ChangeSet> {
+    /// Walks every page of a snapshot of the last commit and reports what is inconsistent
+    /// (see `StorageEngine.check`); like `read`, it runs on the caller's task alongside the
+    /// writer. `isOK` on the report is the one-line answer.
+    nonisolated(nonsending)
+    public func check() async throws -> IntegrityReport {
+        try engine.check()
+    }
+
+    /// Committed change sets that wrote rows of any of `tables` (nil: every commit), in commit
+    /// order, each delivered once it is durable and visible. Rolled-back work never appears.
+    /// The stream ends when the database closes or the consumer stops iterating.
+    ///
+    /// ```swift
+    /// for await change in db.changes(in: ["message_events"]) { refreshLeaderboard(change.tables) }
+    /// ```
+    public func changes(in tables: Set<String>? = nil) -> AsyncStream<ChangeSet> {
+        engine.changes(in: tables.map { Set($0.map(TableSchema.rowTreeName)) })
+    }
+
+    /// As `changes(in:)`, by tree name (the byte-level trees of the engine's tests and tools).
+    package func changes(inTrees trees: Set<String>?) -> AsyncStream<ChangeSet> {
         engine.changes(in: trees)
     }
 

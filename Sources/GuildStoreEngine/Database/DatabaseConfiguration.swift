@@ -1,6 +1,12 @@
 import Logging
 
 /// How `Database.open` finds its file and how it behaves.
+///
+/// ```swift
+/// let production = DatabaseConfiguration(.file("data/bot.gsdb"), synchronous: .full)
+/// let tests = DatabaseConfiguration(.temporary)     // a fresh database, deleted on close
+/// let db = try Database.open(production)
+/// ```
 public struct DatabaseConfiguration: Sendable {
     /// Where the database lives.
     public enum Location: Sendable, Equatable {
@@ -27,9 +33,14 @@ public struct DatabaseConfiguration: Sendable {
     /// Where warnings and checkpoint failures go.
     public var logger: Logger
     /// The file layer (tests swap in a fault-injecting one).
-    public var fileSystem: any FileSystem
+    package var fileSystem: any FileSystem
     /// Planned queries with the index chosen and their duration, at debug level; nil: none.
     public var queryLog: Logger?
+    /// Whether opening a `.file` location with no database there creates one (the default).
+    /// False makes `Database.open` throw `.databaseNotFound(path:)` and leave nothing on disk:
+    /// for tools that must not mistake a mistyped path for an empty database. A `.temporary`
+    /// database is always created.
+    public var createIfMissing: Bool
 
     public init(
         _ location: Location,
@@ -39,8 +50,26 @@ public struct DatabaseConfiguration: Sendable {
         mapReservation: Int = 1 << 36,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
-        fileSystem: any FileSystem = PosixFileSystem(),
-        queryLog: Logger? = nil
+        queryLog: Logger? = nil,
+        createIfMissing: Bool = true
+    ) {
+        self.init(location, pageSize: pageSize, synchronous: synchronous, checkpointThreshold: checkpointThreshold,
+                  mapReservation: mapReservation, readerWarningAge: readerWarningAge, logger: logger,
+                  fileSystem: PosixFileSystem(), queryLog: queryLog, createIfMissing: createIfMissing)
+    }
+
+    /// As the public initializer, on another file layer (the tests' fault-injecting one).
+    package init(
+        _ location: Location,
+        pageSize: Int? = nil,
+        synchronous: SynchronousMode = .normal,
+        checkpointThreshold: Int = 1000,
+        mapReservation: Int = 1 << 36,
+        readerWarningAge: Duration = .seconds(60),
+        logger: Logger = Logger(label: "guildstore"),
+        fileSystem: any FileSystem,
+        queryLog: Logger? = nil,
+        createIfMissing: Bool = true
     ) {
         self.location = location
         self.pageSize = pageSize
@@ -51,12 +80,13 @@ public struct DatabaseConfiguration: Sendable {
         self.logger = logger
         self.fileSystem = fileSystem
         self.queryLog = queryLog
+        self.createIfMissing = createIfMissing
     }
 
     /// The engine's settings. Automatic checkpoints are the database's, in the background, so
     /// the engine's own (on the commit path) are off.
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
-                            mapReservation: mapReservation, queryLog: queryLog)
+                            mapReservation: mapReservation, queryLog: queryLog, createIfMissing: createIfMissing)
     }
 }

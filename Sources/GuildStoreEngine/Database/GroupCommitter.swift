@@ -6,8 +6,8 @@ import Dispatch
 /// time on a dedicated queue; every commit appended while it runs waits for the next one, so
 /// N writers that queue up behind a sync share one more sync instead of paying N.
 ///
-/// Invariant (G1): a waiter is resumed only after `StorageEngine.syncWAL()` returned a
-/// published sequence at or past its own (E5), or with the error that poisoned the engine.
+/// Invariant (DB-1): a waiter is resumed only after `StorageEngine.syncWAL()` returned a
+/// published sequence at or past its own (TX-5), or with the error that poisoned the engine.
 final class GroupCommitter: @unchecked Sendable {
     // Safe to share: `waiting` is guarded by its lock; `engine` is thread-safe.
     private struct Waiting {

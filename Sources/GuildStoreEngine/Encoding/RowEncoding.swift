@@ -1,5 +1,5 @@
 /// Row format: a list of typed column values, as a table's row tree stores the columns outside
-/// its primary key (`RowLayout`, S2) and an index stores its primary key and included columns.
+/// its primary key (`RowLayout`, TB-2) and an index stores its primary key and included columns.
 /// Fixed-width fields little-endian, like the engine's page formats.
 ///
 ///     offset     size        field
@@ -25,32 +25,32 @@
 /// and at most 10 bytes, the tenth 0x00 or 0x01.
 ///
 /// Invariants:
-/// (R1) n is at most the number of columns it is read with, and columns n..<count read as
+/// (RE-1) n is at most the number of columns it is read with, and columns n..<count read as
 ///      NULL. A writer stores n = 1 + the index of the last non-NULL column (0 for an all-NULL
 ///      row), so trailing NULLs cost nothing, and a row written before a migration added
 ///      columns reads back with the new columns NULL, without rewriting it. (A column added
 ///      with a non-NULL default needs the catalog to supply the default; the row format only
 ///      knows NULL.)
-/// (R2) A row ends exactly after its last value: bytes left over are corruption.
-/// (R3) Rows carry no types: they are read with the column types of the table they belong to,
+/// (RE-2) A row ends exactly after its last value: bytes left over are corruption.
+/// (RE-3) Rows carry no types: they are read with the column types of the table they belong to,
 ///      so changing a column's type means rewriting its rows. The database header's format
 ///      version covers this layout.
 ///
 /// A decoder reads untrusted bytes: every length and varint is checked against what is left,
 /// text is checked to be UTF-8, and anything malformed is `GuildStoreError.corruptEncoding`,
 /// never a trap.
-public enum RowEncoding {
+package enum RowEncoding {
     /// The row bytes of `values`, one per column of `types`.
     /// Throws `GuildStoreError.typeMismatch` naming the first column whose value is not NULL
     /// or of the column's type, or where values and columns do not pair up.
-    public static func encode(_ values: [Value], types: [ColumnType]) throws -> [UInt8] {
+    package static func encode(_ values: [Value], types: [ColumnType]) throws -> [UInt8] {
         var bytes: [UInt8] = []
         try encode(values, types: types, into: &bytes)
         return bytes
     }
 
     /// `encode`, appending to `bytes` (reuse one buffer across rows).
-    public static func encode(_ values: [Value], types: [ColumnType], into bytes: inout [UInt8]) throws {
+    package static func encode(_ values: [Value], types: [ColumnType], into bytes: inout [UInt8]) throws {
         try encode(count: values.count, types: types, into: &bytes) { values[$0] }
     }
 
@@ -65,7 +65,7 @@ public enum RowEncoding {
     /// Encodes the `count` values `element(0) ..< element(count)`.
     @inline(__always)
     private static func encode(count: Int, types: [ColumnType], into bytes: inout [UInt8], _ element: (Int) -> Value) throws {
-        var stored = 0  // (R1) 1 + the index of the last non-NULL column
+        var stored = 0  // (RE-1) 1 + the index of the last non-NULL column
         var nulls = 0  // NULLs among the stored columns: without any, no bitmap
         for i in 0..<count {
             let value = element(i)
@@ -112,13 +112,13 @@ public enum RowEncoding {
     }
 
     /// Decodes a row of a table with columns `types`; columns the row does not store read as
-    /// NULL (R1). Throws `GuildStoreError.corruptEncoding` on malformed input.
-    public static func decode(_ bytes: [UInt8], types: [ColumnType]) throws -> [Value] {
+    /// NULL (RE-1). Throws `GuildStoreError.corruptEncoding` on malformed input.
+    package static func decode(_ bytes: [UInt8], types: [ColumnType]) throws -> [Value] {
         try bytes.withUnsafeBytes { try decode($0, types: types) }
     }
 
     /// `decode` straight from page memory (a value a cursor lends).
-    public static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType]) throws -> [Value] {
+    package static func decode(_ buffer: UnsafeRawBufferPointer, types: [ColumnType]) throws -> [Value] {
         var values: [Value] = []
         values.reserveCapacity(types.count)
         try types.withUnsafeBufferPointer { types in
@@ -151,7 +151,7 @@ public enum RowEncoding {
     }
 
     /// Calls `emit` with each column's index and value, in column order, every column of
-    /// `types` included (R1), or only those `reading` marks.
+    /// `types` included (RE-1), or only those `reading` marks.
     @inline(__always)
     private static func decode(_ buffer: UnsafeRawBufferPointer, types: UnsafeBufferPointer<ColumnType>,
                                reading: UnsafeBufferPointer<Bool>?, _ emit: (Int, Value) -> Void) throws {
@@ -218,9 +218,9 @@ public enum RowEncoding {
                 }
             }
         }
-        // (R2)
+        // (RE-2)
         guard offset == buffer.count else { throw corrupt("\(buffer.count - offset) bytes left after column \(n - 1)") }
-        // (R1) columns added after the row was written
+        // (RE-1) columns added after the row was written
         for i in n..<types.count where reading?[i] ?? true { emit(i, .null) }
     }
 

@@ -33,21 +33,21 @@
 /// by tag, the cross-type rank `Value` documents.
 ///
 /// Invariants:
-/// (E1) Element encodings are prefix-free: no element's encoding is a proper prefix of another
+/// (TE-1) Element encodings are prefix-free: no element's encoding is a proper prefix of another
 ///      one's in the same direction (tags differ, fixed widths are equal, and a string body
 ///      never contains its terminator 0x00 0x00, since every body 0x00 is followed by 0xFF).
 ///      So memcmp of two keys is decided inside the first element where they differ.
-/// (E2) Within an element, memcmp order is `Value.compare` order: the sign-flipped integers
+/// (TE-2) Within an element, memcmp order is `Value.compare` order: the sign-flipped integers
 ///      variable-length integers compare by tag (length and sign), then
 ///      as big-endian numbers of that length; transformed doubles compare as unsigned big-endian words; in a string the
 ///      terminator 0x00 0x00 is below both any nonzero byte and the escape 0x00 0xFF, so a
 ///      prefix sorts before its extensions. Inverting every byte reverses memcmp order.
-///      With (E1), memcmp(enc(a), enc(b)) has the sign of the typed lexicographic comparison
+///      With (TE-1), memcmp(enc(a), enc(b)) has the sign of the typed lexicographic comparison
 ///      of tuples a and b (descending elements reversed), where a proper prefix sorts first.
-/// (E3) Values equal under `Value.==` encode to equal bytes: doubles are canonicalized before
+/// (TE-3) Values equal under `Value.==` encode to equal bytes: doubles are canonicalized before
 ///      encoding. Decoding gives back an equal `Value`, with -0.0 as +0.0 and every NaN as the
 ///      canonical one.
-public enum TupleEncoding {
+@_spi(Benchmarks) public enum TupleEncoding {
     // Tags, in cross-type rank order (see `Value.typeRank`).
     static let nullTag: UInt8 = 0x05
     static let boolTag: UInt8 = 0x08
@@ -78,7 +78,7 @@ public enum TupleEncoding {
 
     /// The key of `values`. `descending[i]` makes element i sort in reverse; missing flags are
     /// ascending.
-    public static func encode(_ values: [Value], descending: [Bool] = []) -> [UInt8] {
+    @_spi(Benchmarks) public static func encode(_ values: [Value], descending: [Bool] = []) -> [UInt8] {
         var encoder = TupleEncoder()
         encoder.append(contentsOf: values, descending: descending)
         return encoder.bytes
@@ -87,12 +87,12 @@ public enum TupleEncoding {
     /// Decodes a whole key of `types.count` elements. Each element must be NULL or of its
     /// column's type, and the key must end exactly after the last element.
     /// Throws `GuildStoreError.corruptEncoding` on malformed input; never traps.
-    public static func decode(_ bytes: [UInt8], types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
+    package static func decode(_ bytes: [UInt8], types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
         try bytes.withUnsafeBytes { try decode($0, types: types, descending: descending) }
     }
 
     /// `decode` straight from page memory (a key a cursor lends).
-    public static func decode(_ bytes: UnsafeRawBufferPointer, types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
+    @_spi(Benchmarks) public static func decode(_ bytes: UnsafeRawBufferPointer, types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
         var decoder = TupleDecoder(bytes)
         var values: [Value] = []
         values.reserveCapacity(types.count)
@@ -109,7 +109,7 @@ public enum TupleEncoding {
     /// The smallest key greater than every key that starts with `prefix`, or nil when there is
     /// none (the prefix is empty or all 0xFF): drop trailing 0xFF bytes, add one to the last.
     /// The keys starting with `prefix` are exactly those in `prefix ..< successor`.
-    public static func prefixSuccessor(_ prefix: [UInt8]) -> [UInt8]? {
+    package static func prefixSuccessor(_ prefix: [UInt8]) -> [UInt8]? {
         var result = prefix
         while let last = result.last {
             if last != 0xFF {
@@ -122,9 +122,9 @@ public enum TupleEncoding {
     }
 
     /// The key range of every tuple whose first elements equal `prefix` (an equality prefix of
-    /// an index): scan `lower ..< upper`, with no upper bound when `upper` is nil. By (E1) a
+    /// an index): scan `lower ..< upper`, with no upper bound when `upper` is nil. By (TE-1) a
     /// complete element never matches a longer one: the prefix ("ab") does not cover "abc".
-    public static func prefixRange(_ prefix: [Value], descending: [Bool] = []) -> (lower: [UInt8], upper: [UInt8]?) {
+    package static func prefixRange(_ prefix: [Value], descending: [Bool] = []) -> (lower: [UInt8], upper: [UInt8]?) {
         let lower = encode(prefix, descending: descending)
         return (lower, prefixSuccessor(lower))
     }
@@ -132,29 +132,29 @@ public enum TupleEncoding {
 
 /// Appends tuple elements to one growing buffer: no allocation per element beyond the
 /// buffer's own growth. Reuse one encoder across keys with `removeAll()`.
-public struct TupleEncoder: Sendable {
+package struct TupleEncoder: Sendable {
     /// The key so far.
-    public private(set) var bytes: [UInt8]
+    package private(set) var bytes: [UInt8]
 
-    public init(reservingCapacity capacity: Int = 32) {
+    package init(reservingCapacity capacity: Int = 32) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
     /// Empties the buffer, keeping its storage for the next key.
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
     }
 
     /// Appends `values` as elements; `descending[i]` reverses element i (missing: ascending).
-    public mutating func append(contentsOf values: [Value], descending: [Bool] = []) {
+    package mutating func append(contentsOf values: [Value], descending: [Bool] = []) {
         for (i, value) in values.enumerated() {
             append(value, descending: i < descending.count && descending[i])
         }
     }
 
     /// Appends one element.
-    public mutating func append(_ value: Value, descending: Bool = false) {
+    package mutating func append(_ value: Value, descending: Bool = false) {
         let start = bytes.count
         switch value {
         case .null:
@@ -169,7 +169,7 @@ public struct TupleEncoder: Sendable {
         case .timestamp(let v):
             appendSigned(TupleEncoding.timestampZero, v)
         case .double(let d):
-            // (E3) canonical bits, then the IEEE trick: positives above negatives, and
+            // (TE-3) canonical bits, then the IEEE trick: positives above negatives, and
             // negatives with every bit flipped so larger magnitudes sort lower.
             let bits = Value.canonicalBits(d)
             appendWord(TupleEncoding.doubleTag, bits & (1 << 63) == 0 ? bits ^ (1 << 63) : ~bits)

@@ -5,7 +5,7 @@
 ///
 ///     type       Swift payload  holds
 ///     int        Int64          counts, signed quantities; Int, Int32, ... widen to Int64
-///     uint       UInt64         Discord snowflake ids (never as text: see DESIGN.md)
+///     uint       UInt64         Discord snowflake ids (never as text: docs/file-format.md)
 ///     double     Double         averages, ratios
 ///     bool       Bool           flags such as `is_active`
 ///     text       String         names, nicknames, message content (UTF-8)

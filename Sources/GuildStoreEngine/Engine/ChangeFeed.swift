@@ -1,10 +1,15 @@
-/// One committed transaction as observers see it.
+/// One committed transaction as observers see it (`Database.changes(in:)`).
 public struct ChangeSet: Sendable, Equatable {
-    /// The trees the transaction wrote (put, delete, clear, create, drop).
-    public var trees: Set<String>
+    /// The trees the transaction wrote (put, delete, clear, create, drop): a table's rows are
+    /// tree `table:NAME`, its indexes `index:NAME.INDEX` (`TableSchema.rowTreeName`).
+    package var trees: Set<String>
     /// The commit's position: the global sequence of its last WAL frame. Increases with every
     /// commit, across WAL restarts.
     public var sequence: UInt64
+
+    /// The tables whose rows the transaction inserted, updated or deleted (cascades and
+    /// migrations included), or created.
+    public var tables: Set<String> { Set(trees.compactMap(TableSchema.tableName(ofRowTree:))) }
 }
 
 /// A subscriber: the stream it feeds and the trees it cares about (nil: all).
@@ -24,7 +29,7 @@ extension StorageEngine {
     /// visible to new snapshots. Rolled-back work is never delivered. The stream ends when the
     /// engine closes or the consumer stops iterating. A slow consumer keeps the newest 10,000
     /// change sets.
-    public func changes(in trees: Set<String>? = nil) -> AsyncStream<ChangeSet> {
+    package func changes(in trees: Set<String>? = nil) -> AsyncStream<ChangeSet> {
         let (stream, continuation) = AsyncStream<ChangeSet>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let id = state.withLock { s -> UInt64? in
             guard !s.closed else { return nil }

@@ -13,7 +13,7 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
     case full
 }
 
-/// How a checkpoint treats readers (see `StorageEngine.checkpoint`).
+/// How a checkpoint treats readers (`Database.checkpoint`).
 public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Copy what no live snapshot still needs; never wait.
     case passive
@@ -24,33 +24,40 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     case truncate
 }
 
-public struct EngineConfiguration: Sendable {
+/// The synchronous engine's settings (`StorageEngine.open`); `Database` makes them from its
+/// `DatabaseConfiguration`.
+@_spi(Benchmarks) public struct EngineConfiguration: Sendable {
     /// Page size for a new database: a power of two from 4 KiB to 64 KiB. Nil opens an
     /// existing database with whatever it was created with (4 KiB for a new one); a value
     /// that disagrees with an existing file is an error.
-    public var pageSize: Int?
-    public var synchronous: SynchronousMode
+    package var pageSize: Int?
+    package var synchronous: SynchronousMode
     /// Frames in the WAL past which a commit runs a passive checkpoint (a commit of more than
     /// a quarter of it waits for four times its own frames: `automaticCheckpoint`). 0 turns
     /// automatic checkpoints off.
-    public var checkpointThreshold: Int
+    package var checkpointThreshold: Int
     /// Bytes of address space reserved for the read-only mapping of the database file, so
     /// the file grows under it without remapping. Pages past it are read with pread.
-    public var mapReservation: Int
+    package var mapReservation: Int
     /// Longest key in bytes. Nil takes the largest the page size allows
     /// (`StorageEngine.maximumKeySize(pageSize:)`).
-    public var maxKeySize: Int?
+    package var maxKeySize: Int?
     /// Where planned queries (`select`, `aggregate`, `scan(plan)`) are logged at debug level
     /// with the index chosen, rows read and duration; nil logs nothing.
-    public var queryLog: Logger?
+    package var queryLog: Logger?
+    /// Whether `open` creates the database when there is none at the path (no file, or an
+    /// empty one). False makes `open` throw `.databaseNotFound` instead, having written
+    /// nothing: no database file, no WAL.
+    package var createIfMissing: Bool
 
-    public init(
+    @_spi(Benchmarks) public init(
         pageSize: Int? = nil,
         synchronous: SynchronousMode = .normal,
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
         maxKeySize: Int? = nil,
-        queryLog: Logger? = nil
+        queryLog: Logger? = nil,
+        createIfMissing: Bool = true
     ) {
         self.pageSize = pageSize
         self.synchronous = synchronous
@@ -58,6 +65,7 @@ public struct EngineConfiguration: Sendable {
         self.mapReservation = mapReservation
         self.maxKeySize = maxKeySize
         self.queryLog = queryLog
+        self.createIfMissing = createIfMissing
     }
 }
 
@@ -74,7 +82,8 @@ public struct CheckpointResult: Sendable, Equatable {
     public var blockedByReaders: Bool
 }
 
-/// Counters and sizes, cheap to read.
+/// Counters and sizes of the file, the WAL, commits and readers (`Database.statistics()`),
+/// cheap to read.
 public struct EngineStatistics: Sendable {
     public var pageSize: Int
     public var pageCount: Int

@@ -4,7 +4,7 @@
 /// `header`, `databaseSize`): commits that are as durable as `synchronous` demands. The writer
 /// sees the *appended* one, which runs ahead while a group of commits waits for its sync.
 ///
-/// Invariant (E5): a commit is published only once its frames are synced under `.full` (at
+/// Invariant (TX-5): a commit is published only once its frames are synced under `.full` (at
 /// once otherwise), and commits are published in sequence order.
 struct EngineState {
     /// Holds the database's advisory lock (a descriptor of its own, never mapped).
@@ -16,7 +16,7 @@ struct EngineState {
     var header: DatabaseHeader
     /// Database size in pages as of the last commit.
     var databaseSize: UInt32
-    /// Global sequence number of the last published commit's last frame (E3); 0 before any.
+    /// Global sequence number of the last published commit's last frame (TX-3); 0 before any.
     var lastCommit: UInt64
     /// The last commit appended to the WAL, published or not: what the writer builds on.
     var appended: CommitPoint
@@ -31,6 +31,8 @@ struct EngineState {
     var walIndex = PageTable<FrameVersions>()
     /// Highest schema counter handed out, committed or not (see `nextSchemaCounter`).
     var schemaCounterHighWater: UInt64 = 0
+    /// Whether the free list read from disk passed `verifyFreeList` (DISK-7).
+    var freeListVerified = false
     /// Frames in the WAL file since its last restart.
     var walFrames: Int = 0
     /// `lastCommit` when the WAL last restarted: its frames have sequences above this.
@@ -58,10 +60,11 @@ struct EngineState {
                  header: appended.header, view: view, fileBytes: fileBytes, consultsIndex: !walIndex.isEmpty)
     }
 
-    /// Publishes every unpublished commit up to `sequence` (E5) and tells observers.
+    /// Publishes every unpublished commit up to `sequence` (TX-5) and tells observers.
     mutating func publish(through sequence: UInt64) {
         while let first = unpublished.first, first.point.sequence <= sequence {
             unpublished.removeFirst()
+            assert(first.point.sequence > lastCommit, "TX-5: commits are published in sequence order")
             lastCommit = first.point.sequence
             header = first.point.header
             databaseSize = first.point.databaseSize
@@ -96,7 +99,7 @@ struct Snapshot {
     let view: FileView
     let fileBytes: Int64
     /// False when the index was empty at begin: every page this snapshot reads is in the file
-    /// already, and the index can only gain frames newer than it (E3).
+    /// already, and the index can only gain frames newer than it (TX-3).
     let consultsIndex: Bool
 }
 

@@ -5,9 +5,9 @@
 /// showed at about 5 % of the time.
 ///
 /// Invariants:
-/// (D1) `slots` has a power-of-two count and is at most half full, so every probe ends at an
+/// (PT-1) `slots` has a power-of-two count and is at most half full, so every probe ends at an
 ///      empty slot.
-/// (D2) An entry lies on the probe path from its home slot with no empty slot in between:
+/// (PT-2) An entry lies on the probe path from its home slot with no empty slot in between:
 ///      removal shifts later entries of the run back (no tombstones).
 struct PageTable<Element> {
     private static var empty: UInt32 { UInt32.max }  // never a page number: the file would be 16 TiB+
@@ -51,7 +51,7 @@ struct PageTable<Element> {
             }
             var i = slot(number)
             if numbers[i] != number {
-                if (count + 1) * 2 > numbers.count {  // D1
+                if (count + 1) * 2 > numbers.count {  // PT-1
                     grow()
                     i = slot(number)
                 }
@@ -59,6 +59,7 @@ struct PageTable<Element> {
                 count += 1
             }
             elements[i] = newValue
+            assert(count * 2 <= numbers.count, "PT-1: the page table is more than half full")
         }
     }
 
@@ -71,7 +72,7 @@ struct PageTable<Element> {
         numbers[i] = Self.empty
         elements[i] = nil
         count -= 1
-        // D2: move back every later entry of the run whose home is not between the hole and it.
+        // PT-2: move back every later entry of the run whose home is not between the hole and it.
         var j = i
         while true {
             j = (j + 1) & mask

@@ -13,7 +13,7 @@ extension StorageEngine {
     ///
     /// The copy runs alongside a write transaction; restarting the log needs the writer token,
     /// which `.passive` tries for once and the other modes wait for up to `timeout`.
-    public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) throws -> CheckpointResult {
+    @_spi(Benchmarks) public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) throws -> CheckpointResult {
         try checkpoint(mode: mode, timeout: timeout, restart: .takingWriterToken)
     }
 
@@ -61,7 +61,7 @@ extension StorageEngine {
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
             }
             let framesInWAL = walFrameCount
-            // Invariant (E2): never copy a frame newer than the oldest live snapshot (nor an
+            // Invariant (TX-2): never copy a frame newer than the oldest live snapshot (nor an
             // unpublished one: the limit is at most the published commit).
             let (limit, lastCommit, walBase, synced, copies) = state.withLock { s in
                 let limit = s.oldestReaderSequence
@@ -78,7 +78,7 @@ extension StorageEngine {
                 try copyIntoDatabaseFile(copies, limit: limit)
             }
 
-            // W3: restart only when everything appended is in the database file.
+            // WAL-3: restart only when everything appended is in the database file.
             var restarted = false
             if limit == lastCommit && (framesInWAL > 0 || mode == .truncate) && policy != .never {
                 restarted = try restartLog(truncate: mode == .truncate, through: limit,
@@ -93,9 +93,11 @@ extension StorageEngine {
 
     private func copyIntoDatabaseFile(_ copies: [(UInt32, PageBuffer)], limit: UInt64) throws {
         let view = state.withLock { $0.view }
+        assert(state.withLock { $0.oldestReaderSequence >= limit },
+               "TX-2: a live snapshot is older than the frames about to overwrite the database file")
         var end: Int64 = 0
         for (page, image) in copies {
-            view.invalidate(page)  // F2
+            view.invalidate(page)  // PG-3
             let offset = Int64(page) * Int64(pageSize)
             try view.file.write(image.bytes, at: offset)
             end = max(end, offset + Int64(pageSize))
@@ -132,11 +134,12 @@ extension StorageEngine {
         }
         defer { if !holdingWriter { releaseWriter() } }
         guard state.withLock({ $0.appended.sequence == sequence && $0.lastCommit == sequence }) else { return false }
+        assert(state.withLock { $0.walIndex.isEmpty }, "WAL-3: the log restarts with frames not in the database file")
         let durable = configuration.synchronous != .off
         do {
             try wal.restart(truncate: truncate, durable: durable)
         } catch {
-            // The new generation's header may not be on disk ahead of its frames (W4).
+            // The new generation's header may not be on disk ahead of its frames (WAL-4).
             poison("restarting the WAL failed: \(error)")
             throw error
         }

@@ -1,10 +1,10 @@
 extension StorageEngine {
     /// Appends a transaction's sealed pages to the WAL and makes them the writer's view. Under
-    /// `.full` they are published only by a later `syncWAL()` (E5); otherwise at once.
+    /// `.full` they are published only by a later `syncWAL()` (TX-5); otherwise at once.
     /// Called while holding the writer token. Returns the commit's sequence.
     func appendCommit(pages: [(page: UInt32, image: PageBuffer)], header: DatabaseHeader, changedTrees: Set<String>) throws -> UInt64 {
         if let reason = state.withLock({ $0.poisonReason }) { throw GuildStoreError.poisoned(reason: reason) }
-        // E4: a failed append leaves nothing published; the next append overwrites the bytes.
+        // TX-4: a failed append leaves nothing published; the next append overwrites the bytes.
         try wal.append(pages: pages, databaseSize: header.pageCount)
         let publishNow = configuration.synchronous != .full
         return state.withLock { s in
@@ -19,6 +19,8 @@ extension StorageEngine {
                 sequence += 1
                 let frame = FrameVersions.Entry(sequence: sequence, image: entry.image)
                 if var versions = s.walIndex.removeValue(forKey: entry.page) {
+                    assert(versions.entries.last.map { $0.sequence < frame.sequence } ?? true,
+                           "TX-3: a page's WAL versions must come in increasing sequence order")
                     versions.entries.append(frame)
                     versions.dropUnreadable(readerSequences: pinned)
                     s.walIndex[entry.page] = versions
@@ -36,12 +38,12 @@ extension StorageEngine {
         }
     }
 
-    /// Syncs the WAL and publishes every commit appended before the sync began (E5). Safe to
+    /// Syncs the WAL and publishes every commit appended before the sync began (TX-5). Safe to
     /// call from any thread, concurrently with the writer appending; calls are serialized. A
-    /// failed sync poisons the engine (E4): nothing unpublished is ever published.
+    /// failed sync poisons the engine (TX-4): nothing unpublished is ever published.
     /// Returns the sequence now published.
     @discardableResult
-    public func syncWAL() throws -> UInt64 {
+    package func syncWAL() throws -> UInt64 {
         try syncLock.run {
             let (target, synced) = try state.withLock { s -> (UInt64, UInt64) in
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
@@ -65,10 +67,10 @@ extension StorageEngine {
     }
 
     /// The published commit's sequence.
-    public var publishedSequence: UInt64 { state.withLock { $0.lastCommit } }
+    package var publishedSequence: UInt64 { state.withLock { $0.lastCommit } }
 
     /// Frames in the WAL since its last restart.
-    public var walFrameCount: Int { state.withLock { $0.walFrames } }
+    package var walFrameCount: Int { state.withLock { $0.walFrames } }
 
     func poison(_ reason: String) {
         state.withLock { s in

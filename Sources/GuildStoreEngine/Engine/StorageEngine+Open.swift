@@ -1,15 +1,25 @@
 import Foundation
 
 extension StorageEngine {
-    /// Opens the database at `path`, creating it when it does not exist, and recovers from the
-    /// WAL (`path` + "-wal") every transaction committed before a crash.
+    /// Opens the database at `path`, creating it when it does not exist (no file, or an empty
+    /// one) unless `configuration.createIfMissing` is false, and recovers from the WAL
+    /// (`path` + "-wal") every transaction committed before a crash.
     ///
-    /// Errors: `.notADatabase`, `.unsupportedFormatVersion`, `.pageSizeMismatch`,
-    /// `.corruptHeader`, `.corruptWAL`, `.invalidConfiguration`, `.locked`, `.io`.
-    public static func open(
+    /// Errors: `.databaseNotFound` (nothing written: no file, no WAL), `.notADatabase`,
+    /// `.unsupportedFormatVersion`, `.pageSizeMismatch`, `.corruptHeader`, `.corruptWAL`,
+    /// `.invalidConfiguration`, `.locked`, `.io`.
+    @_spi(Benchmarks) public static func open(
+        path: String,
+        configuration: EngineConfiguration = EngineConfiguration()
+    ) throws -> StorageEngine {
+        try open(path: path, configuration: configuration, fileSystem: PosixFileSystem())
+    }
+
+    /// As `open(path:configuration:)`, on another file layer (the tests' fault-injecting one).
+    package static func open(
         path: String,
         configuration: EngineConfiguration = EngineConfiguration(),
-        fileSystem: any FileSystem = PosixFileSystem()
+        fileSystem: any FileSystem
     ) throws -> StorageEngine {
         if let requested = configuration.pageSize, !PageFormat.isValidPageSize(requested) {
             throw GuildStoreError.invalidConfiguration("page size \(requested) must be a power of two from 4096 to 65536")
@@ -19,6 +29,7 @@ extension StorageEngine {
         }
         let walPath = path + "-wal"
         if !fileSystem.exists(path) {
+            guard configuration.createIfMissing else { throw GuildStoreError.databaseNotFound(path: path) }
             try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
         }
         let (lockFile, file) = try openLocked(path, fileSystem: fileSystem)
@@ -26,6 +37,7 @@ extension StorageEngine {
             let fileBytes = try file.size()
             if fileBytes == 0 {
                 // A file created empty (by us before a crash, or by `touch`): make it a database.
+                guard configuration.createIfMissing else { throw GuildStoreError.databaseNotFound(path: path) }
                 try file.close()
                 try lockFile.close()
                 try fileSystem.remove(path)
@@ -59,6 +71,14 @@ extension StorageEngine {
             let databaseSize = committed?.databaseSize ?? header.pageCount
             guard databaseSize == header.pageCount else {
                 throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")
+            }
+            // DISK-4: every page below the page count lies in the file or in the log (a page
+            // allocated past the file's end goes to the log even when freed), so a count beyond
+            // both is a damaged header, refused before anything walks 1..<pageCount.
+            let filePages = fileBytes / Int64(pageSize)
+            let logPages = committed?.pages.keys.count { Int64($0) >= filePages } ?? 0
+            guard Int64(header.pageCount) <= filePages + Int64(logPages) else {
+                throw GuildStoreError.corruptHeader(path: path, reason: "page count \(header.pageCount) exceeds the file's \(filePages) pages and the \(logPages) the log adds")
             }
 
             var state = EngineState(lockFile: lockFile, view: view, fileBytes: fileBytes, header: header,

@@ -1,4 +1,4 @@
-/// What `StorageEngine.vacuum()` did.
+/// What `Database.vacuum()` did: the file's size in pages and bytes before and after.
 public struct VacuumResult: Sendable, Equatable {
     public var pagesBefore: Int
     public var pagesAfter: Int
@@ -15,13 +15,21 @@ extension StorageEngine {
     /// over `PATH` and a sync of the directory. A crash before the rename leaves the old file,
     /// after it the new one; either way with an empty WAL.
     ///
+    /// Runs `check()` first and refuses a damaged database with `.integrityCheckFailed`.
     /// Needs the writer and no open read transactions (`.busy` otherwise). Tree handles taken
     /// before are found again by name (the schema counter moves on).
-    public func vacuum() throws -> VacuumResult {
+    package func vacuum() throws -> VacuumResult {
         try withWriterToken {
             try state.withLock { s in
                 guard s.readers.isEmpty else { throw GuildStoreError.busy("vacuum needs every read transaction to end (\(s.readers.count) open)") }
             }
+            // DISK-8: vacuum copies only a database the integrity check passes. It copies
+            // what scans read, so keys out of order or out of their bounds (leaves swapped
+            // between trees) would become a sound-looking file holding the wrong data; the
+            // damage is named instead, before anything is written (no transaction can begin
+            // meanwhile: the writer token).
+            let report = try check()
+            guard report.isOK else { throw GuildStoreError.integrityCheckFailed(path: path, problems: report.problems) }
             let checkpoint = try self.checkpoint(mode: .truncate, timeout: .zero, restart: .holdingWriter)
             guard !checkpoint.blockedByReaders, state.withLock({ $0.walFrames == 0 }) else {
                 throw GuildStoreError.busy("a read transaction began during vacuum")
@@ -36,7 +44,14 @@ extension StorageEngine {
             let temporary = path + "-vacuum"
             try fileSystem.remove(temporary)
             try fileSystem.remove(temporary + "-wal")
-            try copyLiveData(to: temporary)
+            do {
+                try copyLiveData(to: temporary)
+            } catch {
+                // A copy that failed (damage check missed, a full disk) leaves no half-made file.
+                try? fileSystem.remove(temporary)
+                try? fileSystem.remove(temporary + "-wal")
+                throw error
+            }
             try fileSystem.remove(temporary + "-wal")
             try fileSystem.rename(temporary, to: path)
             try fileSystem.syncDirectory(containing: path)
@@ -57,7 +72,7 @@ extension StorageEngine {
         do {
             let source = try beginRead()
             defer { source.end() }
-            let schemaCounter = nextSchemaCounter()  // T1: old handles find their tree by name
+            let schemaCounter = try nextSchemaCounter()  // TX-6: old handles find their tree by name
             var tx = try target.beginWrite()
             var pending = 0
             for tree in try source.trees() {
@@ -84,7 +99,7 @@ extension StorageEngine {
     }
 
     /// Opens the renamed file, locks and maps it, and points new transactions at it. Readers
-    /// that began before keep the old mapping, which keeps the old file alive (F1).
+    /// that began before keep the old mapping, which keeps the old file alive (PG-2).
     private func swapInDatabaseFile() throws {
         let lockFile: any FileHandleIO, file: any FileHandleIO
         do {

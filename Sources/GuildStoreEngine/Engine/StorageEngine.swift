@@ -17,26 +17,26 @@
 /// and with each other. A transaction object itself belongs to one thread at a time.
 ///
 /// Invariants:
-/// (E1) A snapshot is (last commit sequence, database size). A page is read from the newest WAL
+/// (TX-1) A snapshot is (last commit sequence, database size). A page is read from the newest WAL
 ///      frame at or below the snapshot's sequence, else from the database file.
-/// (E2) A checkpoint copies only frames at or below the oldest live snapshot's sequence, and
+/// (TX-2) A checkpoint copies only frames at or below the oldest live snapshot's sequence, and
 ///      then drops those frames from the index: the file now holds the newest of them, which
 ///      is what every live snapshot would have read.
-/// (E3) Frame sequences are global and never reused, so restarting the log never makes a new
+/// (TX-3) Frame sequences are global and never reused, so restarting the log never makes a new
 ///      frame visible to an old snapshot.
-/// (E4) A failed sync poisons the engine for writing; reads go on. A failed write rolls the
+/// (TX-4) A failed sync poisons the engine for writing; reads go on. A failed write rolls the
 ///      transaction back and leaves the engine usable (the torn bytes never form a valid
-///      frame chain, W1).
-public final class StorageEngine: @unchecked Sendable {
+///      frame chain, WAL-1).
+@_spi(Benchmarks) public final class StorageEngine: @unchecked Sendable {
     // Safe to share: immutable configuration plus `state` behind a pthread mutex (`Locked`).
     // `wal` appends and restarts only for the holder of the writer token
     // (`state.writerActive`); its file is synced from any thread, one sync at a time
     // (`syncWAL`, under `syncLock`).
-    public let path: String
-    public let walPath: String
-    public let configuration: EngineConfiguration
-    public let pageSize: Int
-    public let maxKeySize: Int
+    package let path: String
+    package let walPath: String
+    package let configuration: EngineConfiguration
+    package let pageSize: Int
+    package let maxKeySize: Int
     let fileSystem: any FileSystem
     let wal: WriteAheadLog
     let state: Locked<EngineState>
@@ -46,12 +46,12 @@ public final class StorageEngine: @unchecked Sendable {
     let checkpointLock = SerialLock()
     /// Decoded table schemas, each valid for the schema counter it was read under.
     let schemaCache = Locked<[String: (counter: UInt64, compiled: CompiledTable)]>([:])
-    /// `planScan`'s choices by shape (P1).
+    /// `planScan`'s choices by shape (QP-1).
     let planCache = Locked<[PlanShape: ScanPlan]>([:])
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.
-    public static func maximumKeySize(pageSize: Int) -> Int {
+    package static func maximumKeySize(pageSize: Int) -> Int {
         NodeLayout.maxCellSize(pageSize: pageSize) - 12
     }
 
@@ -79,7 +79,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Pins a snapshot of the last commit. End it (or let it go) promptly: a live snapshot
     /// holds back checkpoints.
-    public func beginRead() throws -> ReadTransaction {
+    @_spi(Benchmarks) public func beginRead() throws -> ReadTransaction {
         let snapshot = try state.withLock { s -> Snapshot in
             guard !s.closed else { throw GuildStoreError.closed }
             let id = s.nextReaderID
@@ -91,7 +91,7 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     /// Starts the write transaction. Only one runs at a time.
-    public func beginWrite() throws -> WriteTransaction {
+    package func beginWrite() throws -> WriteTransaction {
         let snapshot = try state.withLock { s -> Snapshot in
             guard !s.closed else { throw GuildStoreError.closed }
             if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
@@ -103,14 +103,15 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     /// Runs `body` on a pinned snapshot.
-    public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+    @_spi(Benchmarks) public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
         let tx = try beginRead()
         defer { tx.end() }
         return try body(tx)
     }
 
     /// Runs `body` in a write transaction and commits it; a thrown error rolls it back.
-    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+    @discardableResult
+    @_spi(Benchmarks) public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         let tx = try beginWrite()
         do {
             let result = try body(tx)
@@ -124,11 +125,17 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// A schema counter never handed out before in this process, for a transaction that moves
     /// tree roots (create, drop, vacuum). Counters of rolled-back transactions are not reused,
-    /// so a `Tree` handle that escaped a rollback can never match a later root (T1).
-    func nextSchemaCounter() -> UInt64 {
-        state.withLock { s in
-            s.schemaCounterHighWater = max(s.schemaCounterHighWater, s.header.schemaCounter) + 1
-            return s.schemaCounterHighWater
+    /// so a `Tree` handle that escaped a rollback can never match a later root (TX-6).
+    func nextSchemaCounter() throws -> UInt64 {
+        try state.withLock { s in
+            // DISK-3: the counter comes from disk; one at UInt64.max has no next value, and a
+            // reused one would break TX-6, so the header is corrupt (never a trap).
+            let (next, overflow) = max(s.schemaCounterHighWater, s.header.schemaCounter).addingReportingOverflow(1)
+            guard !overflow else {
+                throw GuildStoreError.corruptHeader(path: path, reason: "schema counter \(s.header.schemaCounter) cannot move on")
+            }
+            s.schemaCounterHighWater = next
+            return next
         }
     }
 
@@ -159,7 +166,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     // MARK: Page reads
 
-    /// Reads page `number` as snapshot `snapshot` sees it (E1).
+    /// Reads page `number` as snapshot `snapshot` sees it (TX-1).
     @inline(__always)
     func readPage(_ number: UInt32, snapshot: Snapshot) throws -> PageRef {
         guard number < snapshot.databaseSize else {
@@ -185,7 +192,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     // MARK: Statistics and close
 
-    public func statistics() -> EngineStatistics {
+    @_spi(Benchmarks) public func statistics() -> EngineStatistics {
         let walBytes = (try? wal.file.size()) ?? 0
         return state.withLock { s in
             let now = ContinuousClock.now
@@ -210,7 +217,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Closes the engine: later calls throw `.closed`. Fails with `.busy` while a transaction
     /// is open. Committed work stays in the WAL and is checkpointed by the next open.
-    public func close() throws {
+    @_spi(Benchmarks) public func close() throws {
         let (files, observers) = try state.withLock { s -> ([any FileHandleIO], [ChangeObserver]) in
             guard !s.closed else { return ([], []) }
             guard !s.writerActive else { throw GuildStoreError.busy("a write transaction is open") }

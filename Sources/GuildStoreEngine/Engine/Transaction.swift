@@ -3,18 +3,26 @@
 /// or vacuum, a transaction finds the tree again by name (and throws `.treeNotFound` when it
 /// is gone).
 ///
-/// Invariant (T1): a handle is trusted only when its schema counter equals the transaction's,
+/// Invariant (TX-6): a handle is trusted only when its schema counter equals the transaction's,
 /// and every transaction that creates or drops a tree takes a counter never used before.
-public struct Tree: Sendable, Hashable, CustomStringConvertible {
-    public let name: String
+@_spi(Benchmarks) public struct Tree: Sendable, Hashable, CustomStringConvertible {
+    @_spi(Benchmarks) public let name: String
     let root: UInt32
     let schemaCounter: UInt64
 
     public var description: String { "Tree(\(name))" }
 }
 
-/// What read and write transactions share: lookups, cursors and range scans over a
-/// consistent view of every tree.
+/// What read and write transactions share: every table read (`get`, `select`, `scan`,
+/// `aggregate`, `count`, `records`, the guild query patterns) over one consistent snapshot.
+///
+/// ```swift
+/// let (recent, total) = try await db.read { tx in
+///     (try tx.select("notes", where: ["guild_id": .uint(42)], orderBy: [.descending("created_at")], limit: 20),
+///      try tx.count("notes", where: ["guild_id": .uint(42)]))
+/// }
+/// let note = try await db.read { try $0.get(Note.self, key: [.uint(1)]) }   // a TableRecord
+/// ```
 public class Transaction {
     let engine: StorageEngine
     let pageSize: Int
@@ -61,7 +69,7 @@ public class Transaction {
     // MARK: Catalog
 
     /// The tree named `name`, or nil.
-    public final func tree(_ name: String) throws -> Tree? {
+    @_spi(Benchmarks) public final func tree(_ name: String) throws -> Tree? {
         let key = Array(name.utf8)
         let header = self.header
         let root: UInt32? = try key.withUnsafeBytes { raw in
@@ -80,7 +88,7 @@ public class Transaction {
     }
 
     /// Every tree, in name order.
-    public final func trees() throws -> [Tree] {
+    package final func trees() throws -> [Tree] {
         var result: [Tree] = []
         let header = self.header
         try scan(root: header.catalogRoot, range: KeyRange()) { key, value in
@@ -97,24 +105,25 @@ public class Transaction {
     // MARK: Point reads
 
     /// The value stored under `key`, or nil.
-    public final func get(_ key: [UInt8], in tree: Tree) throws -> [UInt8]? {
+    package final func get(_ key: [UInt8], in tree: Tree) throws -> [UInt8]? {
         let root = try root(of: tree)
         return try key.withUnsafeBytes { raw in try withValue(raw, root: root) { Array($0) } }
     }
 
-    public final func contains(_ key: [UInt8], in tree: Tree) throws -> Bool {
+    package final func contains(_ key: [UInt8], in tree: Tree) throws -> Bool {
         try get(key, in: tree) != nil
     }
 
     /// Calls `body` with the value stored under `key` without copying it (when it is stored
     /// inline); returns nil when the key is absent. The buffer is valid only inside `body`.
-    public final func withValue<T>(_ key: UnsafeRawBufferPointer, in tree: Tree, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+    @_spi(Benchmarks) public final func withValue<T>(_ key: UnsafeRawBufferPointer, in tree: Tree, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
         try withValue(key, root: try root(of: tree), body)
     }
 }
 
 /// A pinned snapshot: every read sees the database as of the last commit before `beginRead`,
-/// whatever the writer does meanwhile. Call `end()` when done (deinit does it too).
+/// whatever the writer does meanwhile. Call `end()` when done (deinit does it too); inside
+/// `Database.read` the snapshot ends with the closure.
 public final class ReadTransaction: Transaction {
     let snapshot: Snapshot
     private var finished = false

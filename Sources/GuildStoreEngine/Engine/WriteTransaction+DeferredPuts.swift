@@ -5,7 +5,7 @@
 /// Only entries nothing checks are deferred: unique entries are checked when they are put.
 ///
 /// Invariant:
-/// (D1) No one sees a tree while puts to it are deferred: every tree access resolves the
+/// (DP-1) No one sees a tree while puts to it are deferred: every tree access resolves the
 ///      tree's root through `root(of:)`, which applies that tree's deferred puts first;
 ///      `commit`, `createTree` and `dropTree` apply all of them first (so no tree's root
 ///      changes while puts wait, and a tree is matched by its root); `rollback` drops them.
@@ -53,7 +53,7 @@ extension WriteTransaction {
     static let maximumDeferredPuts = 65_536
 
     /// Stores `value` under `key` in `tree` when the transaction commits or next touches
-    /// `tree`, whichever comes first (D1). Size limits are checked now.
+    /// `tree`, whichever comes first (DP-1). Size limits are checked now.
     func deferPut(_ key: [UInt8], _ value: [UInt8], in tree: Tree) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard key.count <= engine.maxKeySize else {
@@ -77,7 +77,7 @@ extension WriteTransaction {
     /// Applies the deferred puts of the tree whose root is `root`, or of every tree.
     ///
     /// Keys come in increasing order, so after a descent the next keys below the leaf's upper
-    /// fence (the separator right of it, B2) go into the same leaf without another descent,
+    /// fence (the separator right of it, BT-2) go into the same leaf without another descent,
     /// while they fit. Anything else (a full leaf, an equal key, a large value) takes the
     /// ordinary `insert`, and the leaf is looked up afresh after it: only that path splits or
     /// frees pages, so the remembered leaf and fence stay true in between.

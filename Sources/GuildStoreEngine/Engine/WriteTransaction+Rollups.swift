@@ -4,13 +4,13 @@
 /// bulk load that adds thousands of rows to one group reads and writes that group's entry once.
 ///
 /// Invariants:
-/// (U1) A rollup's trees hold exactly the counters of the table's rows that its predicate
+/// (RU-1) A rollup's trees hold exactly the counters of the table's rows that its predicate
 ///      admits, grouped as it says (format in `RollupDefinition`); `check` recomputes them.
-/// (U2) Every row write of a table with rollups (insert, replace, delete, cascades) adds its
+/// (RU-2) Every row write of a table with rollups (insert, replace, delete, cascades) adds its
 ///      contribution in the same transaction: `noteRollups` is called next to the row tree
 ///      write, with the old row subtracted and the new one added.
-/// (U3) No one sees a rollup tree while deltas to it wait: `root(of:)` flushes the rollup
-///      first, and `commit`, `createTree` and `dropTree` flush every rollup (as D1 does for
+/// (RU-3) No one sees a rollup tree while deltas to it wait: `root(of:)` flushes the rollup
+///      first, and `commit`, `createTree` and `dropTree` flush every rollup (as DP-1 does for
 ///      deferred index entries); `rollback` drops the deltas.
 struct PendingRollup {
     /// A distinct tree's entry and the length of its group-key prefix.
@@ -28,7 +28,7 @@ struct PendingRollup {
 
 extension WriteTransaction {
     /// Adds `sign` (1: stored, -1: removed) times `row`'s contribution to each rollup of
-    /// `table` that counts it (U2).
+    /// `table` that counts it (RU-2).
     func noteRollups(_ row: [Value], sign: Int128, table: CompiledTable) throws {
         addRollups(row, groups: try rollupGroups(row, table.rollups), sign: sign, table.rollups)
     }
@@ -60,14 +60,14 @@ extension WriteTransaction {
         }
     }
 
-    /// Flushes every rollup whose deltas wait (U3).
+    /// Flushes every rollup whose deltas wait (RU-3).
     func flushRollups() throws {
         while let name = pendingRollups.keys.first { try flushRollup(named: name) }
     }
 
     /// Writes a rollup's waiting deltas into its trees, in key order: distinct counts first
     /// (a value whose count leaves or reaches zero moves its group's distinct counter), then
-    /// the counters. A group whose rows reach zero loses its entry (U1).
+    /// the counters. A group whose rows reach zero loses its entry (RU-1).
     func flushRollup(named name: String) throws {
         guard var pending = pendingRollups.removeValue(forKey: name) else { return }
         for tree in pending.rollup.trees.values { pendingRollupRoots[tree.root] = nil }
@@ -115,7 +115,12 @@ extension WriteTransaction {
             var counters = try key.withUnsafeBytes { key in
                 try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0) }
             } ?? zeros
-            for i in counters.indices { counters[i] += delta[i] }
+            for i in counters.indices {
+                // DISK-3: a counter from disk plus a delta overflows only when the counter is damaged.
+                let (sum, overflow) = counters[i].addingReportingOverflow(delta[i])
+                guard !overflow else { throw corrupt("a counter out of range") }
+                counters[i] = sum
+            }
             guard counters[0] >= 0 else { throw corrupt("a group with fewer than no rows") }
             if counters[0] == 0 {
                 guard counters == zeros else { throw corrupt("a group without rows keeps counts") }

@@ -2,7 +2,17 @@ import CGuildStoreSupport
 
 /// The one write transaction: it sees its own changes, which live in memory until `commit`
 /// appends them to the WAL as one atomic group of frames. `rollback` (or deinit without a
-/// commit) discards them.
+/// commit) discards them. A bot gets one inside `Database.write`, which commits it when the
+/// closure returns and rolls it back when it throws:
+///
+/// ```swift
+/// try await db.write { tx in
+///     try tx.insert(["id": .uint(1), "guild_id": .uint(42), "text": "hello"], into: "notes")
+///     try tx.update("notes", key: [.uint(1)], set: ["text": "hello again"])
+///     try tx.insert(reminder)                              // a TableRecord
+///     try tx.delete(from: "notes", key: [.uint(1)])
+/// }
+/// ```
 public final class WriteTransaction: Transaction {
     let snapshot: Snapshot
     /// Pages changed by this transaction, by page number.
@@ -14,7 +24,7 @@ public final class WriteTransaction: Transaction {
     /// A few trees already in `changedTrees`, checked before hashing (a table's row tree and
     /// index trees alternate on every insert).
     private var recentChangedTrees: [String] = []
-    /// B5: per tree (a few at a time: a table and its indexes), the right-most leaf of `root`
+    /// BT-5: per tree (a few at a time: a table and its indexes), the right-most leaf of `root`
     /// and the path to it, while keys arrive in increasing order; a split forgets that tree's,
     /// any merge or freed page forgets them all.
     var appendHints: [(root: UInt32, path: [PathEntry], leaf: UInt32)] = []
@@ -22,14 +32,14 @@ public final class WriteTransaction: Transaction {
     /// order its dictionary iterated them.
     var rowNameOrder: (table: CompiledTable, names: [(name: String, position: Int)])?
     /// Entries of trees whose inserts wait to be applied in key order (`deferPut`): per tree
-    /// (a table's non-unique indexes), the entries in the order they were put (D1).
+    /// (a table's non-unique indexes), the entries in the order they were put (DP-1).
     var deferredPuts: [DeferredPuts] = []
     /// Rollup deltas waiting, by the rollup's counter tree, and the rollup that owns each tree
-    /// they will touch, by the tree's root (U3; roots do not move while deltas wait, as D1 says
+    /// they will touch, by the tree's root (RU-3; roots do not move while deltas wait, as DP-1 says
     /// of deferred puts, so a root names its tree).
     var pendingRollups: [String: PendingRollup] = [:]
     var pendingRollupRoots: [UInt32: String] = [:]
-    /// Parent rows foreign-key checks found in this transaction (F4): emptied by any delete of
+    /// Parent rows foreign-key checks found in this transaction (FK-4): emptied by any delete of
     /// a key from any tree and by dropping a tree, so a parent the transaction removed is
     /// looked for again.
     var knownParents: Set<ParentRow> = []
@@ -67,10 +77,10 @@ public final class WriteTransaction: Transaction {
 
     override var header: DatabaseHeader { workingHeader }
 
-    /// D1: every read or write of a tree finds its root here, so the tree's deferred puts are
+    /// DP-1: every read or write of a tree finds its root here, so the tree's deferred puts are
     /// applied first.
     override func root(of tree: Tree) throws -> UInt32 {
-        if !pendingRollupRoots.isEmpty, let owner = pendingRollupRoots[tree.root] { try flushRollup(named: owner) }  // U3
+        if !pendingRollupRoots.isEmpty, let owner = pendingRollupRoots[tree.root] { try flushRollup(named: owner) }  // RU-3
         if !deferredPuts.isEmpty, deferredPuts.contains(where: { $0.tree.root == tree.root }) {
             try applyDeferredPuts(of: tree.root)
         }
@@ -98,7 +108,7 @@ public final class WriteTransaction: Transaction {
     // MARK: Writes
 
     /// Stores `value` under `key`, replacing any value there.
-    public func put(_ key: [UInt8], _ value: [UInt8], in tree: Tree) throws {
+    @_spi(Benchmarks) public func put(_ key: [UInt8], _ value: [UInt8], in tree: Tree) throws {
         try key.withUnsafeBytes { k in
             try value.withUnsafeBytes { v in try put(k, v, in: tree) }
         }
@@ -122,7 +132,7 @@ public final class WriteTransaction: Transaction {
         return stored
     }
 
-    public func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, in tree: Tree) throws {
+    @_spi(Benchmarks) public func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, in tree: Tree) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard key.count <= engine.maxKeySize else {
             throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize)
@@ -145,9 +155,9 @@ public final class WriteTransaction: Transaction {
 
     /// Removes `key`; returns whether it was there.
     @discardableResult
-    public func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
+    package func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        knownParents.removeAll()  // F4
+        knownParents.removeAll()  // FK-4
         let root = try root(of: tree)
         let removed = try key.withUnsafeBytes { try remove(key: $0, root: root) }
         if removed { noteChange(tree.name) }
@@ -158,10 +168,10 @@ public final class WriteTransaction: Transaction {
     /// a leaf at a time (`removeSorted`); returns how many it deleted. A batch of keys that
     /// sit together costs one descent and one rebalance per leaf, not per key.
     @discardableResult
-    public func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
+    package func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
         guard !finished else { throw GuildStoreError.transactionFinished }
         guard !keys.isEmpty else { return 0 }
-        knownParents.removeAll()  // F4
+        knownParents.removeAll()  // FK-4
         for i in keys.indices.dropFirst() where keys[i].precedes(keys[i - 1]) {
             throw GuildStoreError.invalidQuery("delete(sorted:in:) needs keys in ascending order")
         }
@@ -173,16 +183,16 @@ public final class WriteTransaction: Transaction {
     // MARK: Trees
 
     /// Creates an empty tree named `name`.
-    public func createTree(_ name: String) throws -> Tree {
+    @_spi(Benchmarks) public func createTree(_ name: String) throws -> Tree {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        try flushRollups()  // U3: rollup deltas become puts first
-        try applyDeferredPuts()  // D1: before any root changes
+        try flushRollups()  // RU-3: rollup deltas become puts first
+        try applyDeferredPuts()  // DP-1: before any root changes
         guard try tree(name) == nil else { throw GuildStoreError.treeAlreadyExists(name) }
         let key = Array(name.utf8)
         guard key.count <= engine.maxKeySize, !key.isEmpty else { throw GuildStoreError.keyTooLarge(size: key.count, limit: engine.maxKeySize) }
         let (root, buffer) = try allocatePage()
         NodeLayout.initialize(buffer.pointer, pageSize: pageSize, type: .leaf)
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1
+        workingHeader.schemaCounter = try engine.nextSchemaCounter()  // TX-6
         var entry = [UInt8](repeating: 0, count: 8)
         entry.withUnsafeMutableBytes { $0.baseAddress!.setU32(0, root) }
         _ = try key.withUnsafeBytes { k in
@@ -193,30 +203,32 @@ public final class WriteTransaction: Transaction {
     }
 
     /// The tree named `name`, created when missing.
-    public func openTree(_ name: String) throws -> Tree {
+    @_spi(Benchmarks) public func openTree(_ name: String) throws -> Tree {
         if let existing = try tree(name) { return existing }
         return try createTree(name)
     }
 
     /// Deletes a tree and frees its pages.
-    public func dropTree(_ name: String) throws {
+    package func dropTree(_ name: String) throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        knownParents.removeAll()  // F4
-        try flushRollups()  // U3: rollup deltas become puts first
-        try applyDeferredPuts()  // D1: before any root changes
+        knownParents.removeAll()  // FK-4
+        try flushRollups()  // RU-3: rollup deltas become puts first
+        try applyDeferredPuts()  // DP-1: before any root changes
         guard let tree = try tree(name) else { throw GuildStoreError.treeNotFound(name) }
-        try freeTree(page: tree.root, depth: 0)
+        var freed: Set<UInt32> = []
+        try freeTree(page: tree.root, depth: 0, freed: &freed)
         _ = try Array(name.utf8).withUnsafeBytes { try remove(key: $0, root: workingHeader.catalogRoot) }
-        workingHeader.schemaCounter = engine.nextSchemaCounter()  // T1
+        workingHeader.schemaCounter = try engine.nextSchemaCounter()  // TX-6
         changedTrees.insert(name)
     }
 
     /// Removes every entry of `tree`, keeping the tree.
-    public func clear(_ tree: Tree) throws {
+    package func clear(_ tree: Tree) throws {
         let root = try root(of: tree)
         let (node, _) = try self.node(root)
         if !node.isLeaf {
-            for i in 0...node.count { try freeTree(page: try node.child(i), depth: 1) }
+            var freed: Set<UInt32> = [root]
+            for i in 0...node.count { try freeTree(page: try node.child(i), depth: 1, freed: &freed) }
         } else {
             for i in 0..<node.count {
                 let cell = try node.leafCell(i)
@@ -227,9 +239,14 @@ public final class WriteTransaction: Transaction {
         changedTrees.insert(tree.name)
     }
 
-    private func freeTree(page: UInt32, depth: Int) throws {
+    /// Frees the subtree at `page`. DISK-5: `freed` holds the tree's pages met so far; a page
+    /// met twice (children shared by two parents) is corruption, not a second free.
+    private func freeTree(page: UInt32, depth: Int, freed: inout Set<UInt32>) throws {
         guard depth < Cursor.maximumDepth else {
             throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Cursor.maximumDepth) levels (a cycle?)")
+        }
+        guard freed.insert(page).inserted else {
+            throw GuildStoreError.corruptPage(page: page, reason: "reached twice while freeing its tree")
         }
         let (node, ref) = try self.node(page)
         try withExtendedLifetime(ref.owner) {
@@ -239,7 +256,7 @@ public final class WriteTransaction: Transaction {
                     if cell.inlineValue == nil { try freeOverflow(first: cell.overflowPage, length: cell.valueLength) }
                 }
             } else {
-                for i in 0...node.count { try freeTree(page: try node.child(i), depth: depth + 1) }
+                for i in 0...node.count { try freeTree(page: try node.child(i), depth: depth + 1, freed: &freed) }
             }
         }
         try freePage(page)
@@ -249,10 +266,10 @@ public final class WriteTransaction: Transaction {
 
     /// Makes the transaction's changes durable (as `synchronous` says) and visible to new
     /// snapshots. After a thrown error nothing of the transaction is visible.
-    public func commit() throws {
+    package func commit() throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        try flushRollups()  // U3: rollup deltas become puts first
-        try applyDeferredPuts()  // D1; a failure here leaves the rollback to the caller
+        try flushRollups()  // RU-3: rollup deltas become puts first
+        try applyDeferredPuts()  // DP-1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
         let pages = dirty.count
         guard try append() != nil else { return }
@@ -265,8 +282,8 @@ public final class WriteTransaction: Transaction {
     /// returned sequence (at once unless `synchronous` is `.full`); nil when nothing changed.
     func commitWithoutSync() throws -> UInt64? {
         guard !finished else { throw GuildStoreError.transactionFinished }
-        try flushRollups()  // U3: rollup deltas become puts first
-        try applyDeferredPuts()  // D1; a failure here leaves the rollback to the caller
+        try flushRollups()  // RU-3: rollup deltas become puts first
+        try applyDeferredPuts()  // DP-1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
         return try append()
     }
@@ -289,7 +306,7 @@ public final class WriteTransaction: Transaction {
     }
 
     /// Discards every change.
-    public func rollback() {
+    package func rollback() {
         guard !finished else { return }
         finished = true
         pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)

@@ -8,7 +8,7 @@ import Darwin
 /// tests can swap the whole layer for a fault-injecting one (see Tests/TestSupport).
 ///
 /// Implementations throw `GuildStoreError` only.
-public protocol FileSystem: Sendable {
+package protocol FileSystem: Sendable {
     /// Opens `path` for reading and writing, creating it when `create` is true.
     func open(_ path: String, create: Bool) throws -> any FileHandleIO
     func exists(_ path: String) -> Bool
@@ -20,7 +20,7 @@ public protocol FileSystem: Sendable {
 }
 
 /// One open file.
-public protocol FileHandleIO: AnyObject, Sendable {
+package protocol FileHandleIO: AnyObject, Sendable {
     var path: String { get }
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (fewer only at
     /// the end of the file).
@@ -46,7 +46,7 @@ public protocol FileHandleIO: AnyObject, Sendable {
 
 extension FileHandleIO {
     /// One `write` per piece: for layers without a vectored write.
-    public func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws {
+    package func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws {
         var position = offset
         for piece in pieces {
             try write(piece, at: position)
@@ -57,14 +57,14 @@ extension FileHandleIO {
 
 /// A read-only shared mapping, unmapped when released.
 ///
-/// Invariant (M1): the file behind a mapping is never truncated while the mapping lives
+/// Invariant (FILE-1): the file behind a mapping is never truncated while the mapping lives
 /// (a page past the new end would raise SIGBUS); the engine writes the file only with pwrite.
-public final class MappedRegion: @unchecked Sendable {
+package final class MappedRegion: @unchecked Sendable {
     // Safe to share: the base pointer and length never change, and the memory is read-only.
-    public let base: UnsafeRawPointer
-    public let length: Int
+    package let base: UnsafeRawPointer
+    package let length: Int
 
-    public init(base: UnsafeRawPointer, length: Int) {
+    package init(base: UnsafeRawPointer, length: Int) {
         self.base = base
         self.length = length
     }

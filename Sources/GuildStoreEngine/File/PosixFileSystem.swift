@@ -5,29 +5,29 @@ import Darwin
 #endif
 
 /// The real File layer: POSIX calls, each retried on EINTR.
-public struct PosixFileSystem: FileSystem {
-    public init() {}
+package struct PosixFileSystem: FileSystem {
+    package init() {}
 
-    public func open(_ path: String, create: Bool) throws -> any FileHandleIO {
+    package func open(_ path: String, create: Bool) throws -> any FileHandleIO {
         let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
         let fd = retryingEINTR { Glibc.open(path, flags, 0o644) }
         guard fd >= 0 else { throw fileError("open", path: path, errno: errno) }
         return PosixFile(fd: fd, path: path)
     }
 
-    public func exists(_ path: String) -> Bool {
+    package func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
-    public func remove(_ path: String) throws {
+    package func remove(_ path: String) throws {
         if unlink(path) != 0 && errno != ENOENT { throw fileError("unlink", path: path, errno: errno) }
     }
 
-    public func rename(_ source: String, to destination: String) throws {
+    package func rename(_ source: String, to destination: String) throws {
         if Glibc.rename(source, destination) != 0 { throw fileError("rename", path: source, errno: errno) }
     }
 
-    public func syncDirectory(containing path: String) throws {
+    package func syncDirectory(containing path: String) throws {
         let directory = directoryName(of: path)
         let fd = retryingEINTR { Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { throw fileError("open directory", path: directory, errno: errno) }

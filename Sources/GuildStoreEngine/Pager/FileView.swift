@@ -4,9 +4,9 @@ import CGuildStoreSupport
 /// "verified since last written" bit per page.
 ///
 /// Invariants:
-/// (F1) The file is written only with pwrite (checkpoint, vacuum), never through the mapping,
-///      and never truncated while a mapping of it lives (M1).
-/// (F2) A page's verified bit is cleared after a checkpoint rewrites the page and before any
+/// (PG-2) The file is written only with pwrite (checkpoint, vacuum), never through the mapping,
+///      and never truncated while a mapping of it lives (FILE-1).
+/// (PG-3) A page's verified bit is cleared after a checkpoint rewrites the page and before any
 ///      reader can be sent to the file for it; a clean page with its bit set is read zero-copy.
 final class FileView: @unchecked Sendable {
     // Safe to share: every stored property is immutable after init; the bitset is accessed

@@ -13,7 +13,11 @@
 ///
 /// A page freed by a transaction may be reused by the next one while an older snapshot still
 /// reads the page's previous version: that version lives in a WAL frame or in the database
-/// file, which a checkpoint overwrites only once no snapshot needs it (E2).
+/// file, which a checkpoint overwrites only once no snapshot needs it (TX-2).
+///
+/// Invariant (PG-4): page 0 (the header) and the catalog root are never freed, so the free
+/// page count stays below the page count (`DatabaseHeader.decode` refuses a header where it
+/// does not).
 enum FreeListLayout {
     static let headerSize = 16
     static func capacity(pageSize: Int) -> Int { (pageSize - headerSize) / 4 }
@@ -26,6 +30,10 @@ extension WriteTransaction {
         let number: UInt32
         let head = workingHeader.freeListHead
         if head != 0 {
+            if !engine.state.withLock({ $0.freeListVerified }) {
+                try verifyFreeList()
+                engine.state.withLock { $0.freeListVerified = true }
+            }
             let trunk = try writable(head)
             guard trunk.pointer.load(fromByteOffset: 4, as: UInt8.self) == PageType.freeTrunk.rawValue else {
                 throw GuildStoreError.corruptPage(page: head, reason: "free-list head is not a trunk page")
@@ -59,8 +67,10 @@ extension WriteTransaction {
 
     /// Returns page `number` to the free list.
     func freePage(_ number: UInt32) throws {
+        assert(number != 0 && number != workingHeader.catalogRoot && workingHeader.freePageCount + 1 < workingHeader.pageCount,
+               "PG-4: page \(number) must not be freed")
         pageWrites &+= 1
-        appendHints.removeAll()  // B5
+        appendHints.removeAll()  // BT-5
         if number >= snapshot.header.pageCount {
             // Allocated past the old end by this transaction: it was never written, so it
             // still goes to the WAL, as a blank sealed page. Otherwise the file would end
@@ -73,11 +83,14 @@ extension WriteTransaction {
         let head = workingHeader.freeListHead
         if head != 0 {
             let trunk = try writable(head)
+            guard trunk.pointer.load(fromByteOffset: 4, as: UInt8.self) == PageType.freeTrunk.rawValue else {
+                throw GuildStoreError.corruptPage(page: head, reason: "free-list head is not a trunk page")
+            }
             let count = Int(UnsafeRawPointer(trunk.pointer).u32(12))
             if count < FreeListLayout.capacity(pageSize: pageSize) {
                 trunk.pointer.setU32(FreeListLayout.headerSize + 4 * count, number)
                 trunk.pointer.setU32(12, UInt32(count + 1))
-                workingHeader.freePageCount += 1
+                try countFreedPage()
                 return
             }
         }
@@ -86,6 +99,53 @@ extension WriteTransaction {
         buffer.pointer.setU32(8, head)
         dirty[number] = buffer
         workingHeader.freeListHead = number
+        try countFreedPage()
+    }
+
+    /// DISK-7: a page the free list hands out is not in use. The list comes from disk, and a
+    /// lost write of a trunk (a stale copy) lists pages that were handed out since, so before
+    /// the first page is taken from it after the engine opened, the whole list is walked:
+    /// every trunk is a trunk page with at most a page's worth of entries, every page number
+    /// lies inside the database and is neither 0 nor the catalog root, none is listed twice,
+    /// and the pages add up to the header's free page count. Once it passed, only this engine
+    /// writes the list. The walk reads only the trunks (one per 1,020 free pages at 4 KiB), once
+    /// per open. A stale trunk with as many entries as the current one is not caught here
+    /// (`check` finds its pages used twice).
+    func verifyFreeList() throws {
+        let head = workingHeader.freeListHead
+        let capacity = FreeListLayout.capacity(pageSize: pageSize)
+        var seen: Set<UInt32> = []
+        func listed(_ page: UInt32, in trunk: UInt32) throws {
+            guard page != 0, page != workingHeader.catalogRoot, page < workingHeader.pageCount, seen.insert(page).inserted else {
+                throw GuildStoreError.corruptPage(page: trunk, reason: "free list names page \(page), which is not a free page of the database")
+            }
+        }
+        var trunk = head, previous = head
+        while trunk != 0 {
+            try listed(trunk, in: previous)
+            let ref = try page(trunk)
+            let next = try withExtendedLifetime(ref.owner) {
+                let count = Int(ref.base.u32(12))
+                guard ref.base.u8(4) == PageType.freeTrunk.rawValue, count <= capacity else {
+                    throw GuildStoreError.corruptPage(page: trunk, reason: "free-list trunk has page type \(ref.base.u8(4)) and \(count) entries")
+                }
+                for i in 0..<count { try listed(ref.base.u32(FreeListLayout.headerSize + 4 * i), in: trunk) }
+                return ref.base.u32(8)
+            }
+            (previous, trunk) = (trunk, next)
+        }
+        guard seen.count == Int(workingHeader.freePageCount) else {
+            throw GuildStoreError.corruptPage(page: head, reason: "free list holds \(seen.count) pages, the header says \(workingHeader.freePageCount)")
+        }
+    }
+
+    /// Adds a page to the header's free page count. DISK-3: the count comes from disk; free
+    /// pages (trunks included) are fewer than all pages (the header page is never free), so a
+    /// count that would reach the page count is corruption, not a trap at UInt32.max.
+    private func countFreedPage() throws {
+        guard workingHeader.freePageCount + 1 < workingHeader.pageCount else {
+            throw GuildStoreError.corruptHeader(path: engine.path, reason: "free page count \(workingHeader.freePageCount) reaches the page count \(workingHeader.pageCount)")
+        }
         workingHeader.freePageCount += 1
     }
 }

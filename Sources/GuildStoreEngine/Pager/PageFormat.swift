@@ -5,7 +5,7 @@
 ///          4    1  page type (PageType)
 ///          5    3  type-specific
 ///
-/// Invariant (P1): a page is written to the WAL or the database file only with a checksum
+/// Invariant (PG-1): a page is written to the WAL or the database file only with a checksum
 /// computed over its final bytes (`sealPage`), and a page read from disk is used only after
 /// its checksum matched once since it was last written (`Engine.readPage`).
 enum PageType: UInt8 {

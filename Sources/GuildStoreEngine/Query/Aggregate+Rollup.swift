@@ -223,10 +223,19 @@ extension Transaction {
                 }
             }
             var totals = groups[result] ?? Array(repeating: 0, count: width)
-            totals[0] += counters[0]
+            // DISK-3: counters come from disk; sound ones (sums of Int64 values over fewer than
+            // 2^64 rows) never overflow Int128, so an overflow is a damaged rollup, not a trap.
+            func add(_ counter: Int, to total: Int) throws {
+                let (sum, overflow) = totals[total].addingReportingOverflow(counters[counter])
+                guard !overflow else {
+                    throw GuildStoreError.corruptEncoding(reason: "rollup \(rollup.treeName): counters add up past 128 bits (run check)")
+                }
+                totals[total] = sum
+            }
+            try add(0, to: 0)
             for (j, read) in reads.enumerated() {
-                totals[1 + j] += counters[read.counter]
-                if case .sum(_, let nonNull) = read { totals[nonNullBase + j] += counters[nonNull] }
+                try add(read.counter, to: 1 + j)
+                if case .sum(_, let nonNull) = read { try add(nonNull, to: nonNullBase + j) }
             }
             groups[result] = totals
             return true

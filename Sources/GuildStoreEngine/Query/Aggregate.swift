@@ -82,6 +82,7 @@ public enum GroupKey: Sendable, Hashable, CustomStringConvertible {
 
 /// One key of the order of aggregate results: a group key or an aggregate, by position.
 public struct AggregateOrder: Sendable, Hashable {
+    /// What a key orders by: the group key or the aggregate at this position.
     public enum Target: Sendable, Hashable {
         case group(Int)
         case aggregate(Int)

@@ -2,7 +2,7 @@
 /// page-level walk (`StorageEngine.check`) proves the trees are sound; this proves they agree:
 /// each row that an index's predicate admits has exactly its entry there (key and value, as
 /// `CompiledIndex.entry` makes it), and the index holds nothing else; each rollup holds
-/// exactly the counters its rows imply (U1), recomputed from them.
+/// exactly the counters its rows imply (RU-1), recomputed from them.
 extension Transaction {
     /// Disagreements between each table's rows and its indexes, at most `limit` per index
     /// (then one line saying how many more); empty when every index holds exactly what its
@@ -52,7 +52,7 @@ extension Transaction {
     }
 }
 
-/// A rollup's counters recomputed from its table's rows, for `checkTables` (U1).
+/// A rollup's counters recomputed from its table's rows, for `checkTables` (RU-1).
 struct RollupTally {
     let rollup: CompiledRollup
     var groups: [[UInt8]: [Int128]] = [:]

@@ -209,7 +209,7 @@ public struct SortKey: Sendable, Hashable, CustomStringConvertible {
 /// walk cannot decide (checked on each row as it streams by). Made by `planScan`; run by
 /// `scan(_:_:)`, `select` and `aggregate`. Its `description` names the choice, for tests and
 /// a query log.
-/// What `planScan`'s choice depends on, besides the values themselves (P1): the same shape
+/// What `planScan`'s choice depends on, besides the values themselves (QP-1): the same shape
 /// always gets the same index, order and checks. The partial indexes' predicates are in it as
 /// whether the conditions imply each, the only way values sway the choice.
 struct PlanShape: Hashable, Sendable {
@@ -228,6 +228,8 @@ struct PlanShape: Hashable, Sendable {
     var reading: [String]?
 }
 
+/// How a read walks a table (`planScan`): the index chosen, its equality prefix and range,
+/// the direction, and whether the index alone answers; `description` is what the query log prints.
 public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
     /// A condition checked on each row: the column's position and what it must satisfy.
     struct Residual: Sendable, Hashable {
@@ -342,7 +344,7 @@ extension Transaction {
     /// Plans are cached per shape (`PlanShape`: the table and its schema counter, which columns
     /// the equalities and the range name, what the partial indexes' predicates make of the
     /// values, the order and the columns read): a query asked again with other values takes
-    /// the cached choice and only puts its values in (P1).
+    /// the cached choice and only puts its values in (QP-1).
     public final func planScan(_ tableName: String, equals: [String: Value] = [:], range: ColumnRange? = nil,
                                orderBy: [SortKey] = [], reading: [String]? = nil) throws -> ScanPlan {
         let compiled = try compiledTable(tableName)

@@ -3,10 +3,10 @@ import Foundation
 /// Row writes. Each statement checks everything (types, NOT NULL, every unique index, every
 /// foreign key) before it writes anything, so a failed statement leaves no trace; indexes are
 /// kept in step with the rows on insert, update and delete, and a delete carries out its
-/// foreign keys' cascades (see `ForeignKeys.swift`, F1-F3).
+/// foreign keys' cascades (see `ForeignKeys.swift`, FK-1 to FK-3).
 ///
 /// Stored rows are read through `TableSchema.decodeRow`, which fills the defaults of NOT NULL
-/// columns a migration added after the row was written (invariant S1).
+/// columns a migration added after the row was written (invariant TB-1).
 extension WriteTransaction {
     /// Inserts a row given by column name; missing columns take their default (or NULL).
     /// Returns false when `onConflict` is `.ignore` and the primary key existed.
@@ -15,7 +15,7 @@ extension WriteTransaction {
         let table = try compiledTable(tableName)
         let schema = table.schema
         let row = try completeRow(values, table: table)
-        if !schema.foreignKeys.isEmpty { try checkParents(row, old: nil, schema: schema) }  // F1
+        if !schema.foreignKeys.isEmpty { try checkParents(row, old: nil, schema: schema) }  // FK-1
         let groups = table.rollups.isEmpty ? [] : try rollupGroups(row, table.rollups)
         let rows = try table.rows()
         let key = table.encodedPrimaryKey(row)
@@ -43,11 +43,11 @@ extension WriteTransaction {
             if index.definition.unique {
                 try put(entry.key, entry.value, in: try index.tree(of: schema.name))
             } else {
-                // Nothing checks a non-unique entry: it goes in with the others, sorted (D1).
+                // Nothing checks a non-unique entry: it goes in with the others, sorted (DP-1).
                 try deferPut(entry.key, entry.value, in: try index.tree(of: schema.name))
             }
         }
-        addRollups(row, groups: groups, sign: 1, table.rollups)  // U2
+        addRollups(row, groups: groups, sign: 1, table.rollups)  // RU-2
         return true
     }
 
@@ -67,16 +67,16 @@ extension WriteTransaction {
         for (i, column) in schema.columns.enumerated() where column.updatedAtNow && changes[column.name] == nil {
             new[i] = now
         }
-        if !schema.foreignKeys.isEmpty { try checkParents(new, old: old, schema: schema) }  // F1
+        if !schema.foreignKeys.isEmpty { try checkParents(new, old: old, schema: schema) }  // FK-1
         if table.encodedPrimaryKey(new) != table.encodedPrimaryKey(old) {
-            try checkNoChildren(old, schema: schema)  // F3
+            try checkNoChildren(old, schema: schema)  // FK-3
         }
         try replace(old: old, new: new, table: table)
         return true
     }
 
     /// Deletes the row with primary key `key`; returns whether it existed. Rows that reference
-    /// it through foreign keys are deleted, cleared or protect it, as their keys say (F2); a
+    /// it through foreign keys are deleted, cleared or protect it, as their keys say (FK-2); a
     /// refused delete throws `.foreignKeyRestricted` and deletes nothing.
     @discardableResult
     public func delete(from tableName: String, key: [Value]) throws -> Bool {
@@ -89,7 +89,7 @@ extension WriteTransaction {
     /// Deletes every row `predicate` accepts (`WHERE ...`); returns how many of this table's
     /// rows matched (cascaded deletes in other tables are not counted). The rows are found
     /// first and deleted after, so the scan never sees its own deletes; the whole statement,
-    /// cascades included, is planned before anything is written (F2).
+    /// cascades included, is planned before anything is written (FK-2).
     @discardableResult
     public func delete(from tableName: String, where predicate: (Row) throws -> Bool) throws -> Int {
         var matched: [[Value]] = []
@@ -106,7 +106,7 @@ extension WriteTransaction {
         return matched.count
     }
 
-    /// Deletes every row `plan` selects, with their foreign keys' cascades (F2), planned as
+    /// Deletes every row `plan` selects, with their foreign keys' cascades (FK-2), planned as
     /// one statement and carried out a tree at a time in key order; returns how many of the
     /// plan's table's rows it deleted. The rows are found first and deleted after, so the
     /// walk never sees its own deletes.
@@ -159,7 +159,7 @@ extension WriteTransaction {
             let entry = try index.entry(for: new)
             try put(entry.key, entry.value, in: try index.tree(of: schema.name))
         }
-        addRollups(old, groups: oldGroups, sign: -1, table.rollups)  // U2
+        addRollups(old, groups: oldGroups, sign: -1, table.rollups)  // RU-2
         addRollups(new, groups: newGroups, sign: 1, table.rollups)
     }
 
@@ -258,7 +258,7 @@ extension Transaction {
     }
 
     /// The row with primary key `key` of a table in the catalog, decoded in place from its
-    /// page (defaults filled, S1), or nil.
+    /// page (defaults filled, TB-1), or nil.
     func fetchRow(_ table: CompiledTable, key: [Value]) throws -> [Value]? {
         let encoded = try encodedKey(key, table.schema)
         return try encoded.withUnsafeBytes { k in

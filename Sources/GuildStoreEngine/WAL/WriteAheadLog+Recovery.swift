@@ -1,4 +1,4 @@
-/// What recovery found in a WAL file: every frame up to the last commit marker (W2).
+/// What recovery found in a WAL file: every frame up to the last commit marker (WAL-2).
 struct RecoveredLog {
     var salt: UInt64
     var checkpointSequence: UInt32

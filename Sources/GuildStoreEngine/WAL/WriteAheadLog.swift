@@ -23,18 +23,20 @@
 ///         20    4  reserved, zero
 ///
 /// Invariants:
-/// (W1) A frame is valid only if its salt equals the header's, its page image matches the
+/// (WAL-1) A frame is valid only if its salt equals the header's, its page image matches the
 ///      image's own checksum and its running checksum matches the chain; the first invalid
 ///      frame ends the log. Stale frames from before a restart carry the old salt.
-/// (W2) Only frames up to the last commit marker are ever applied: a transaction is all or
+/// (WAL-2) Only frames up to the last commit marker are ever applied: a transaction is all or
 ///      nothing.
-/// (W3) The log restarts (new salt) only when every frame in it has been copied into the
+/// (WAL-3) The log restarts (new salt) only when every frame in it has been copied into the
 ///      database file and that file was synced.
-/// (W4) Unless `synchronous` is `.off`, a new generation's header is durable before any of its
+/// (WAL-4) Unless `synchronous` is `.off`, a new generation's header is durable before any of its
 ///      frames is written (`restart`). Otherwise a power loss could keep some
 ///      new frames but not the new header, and the old header would validate a prefix of the
 ///      old generation, whose images are older than the database file's: recovery would roll
 ///      checkpointed commits back (SQLite ticket ff5be73dee).
+/// (WAL-5) A commit writes each page once, in increasing page order, so the newest frame of a
+///      page in a commit is its only frame there.
 final class WriteAheadLog {
     static let headerSize = 32
     static let frameHeaderSize = 24
@@ -80,9 +82,10 @@ final class WriteAheadLog {
     /// Appends one transaction's pages as frames; the last frame carries the commit marker.
     /// The images must already be sealed (their own checksum written). Returns the number of
     /// frames appended. On a failed write nothing is published and the same offset is
-    /// overwritten by the next commit, so the torn bytes never form a valid chain (W1).
+    /// overwritten by the next commit, so the torn bytes never form a valid chain (WAL-1).
     func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32) throws {
         precondition(!pages.isEmpty, "a commit appends at least one frame")
+        assert(zip(pages, pages.dropFirst()).allSatisfy { $0.page < $1.page }, "WAL-5: a commit's pages in increasing order, each once")
         var headerBytes: [UInt8] = []
         var newChain = chain
         if !headerWritten {
@@ -118,7 +121,7 @@ final class WriteAheadLog {
     }
 
     /// Writes the new generation's header alone, so it can be synced before the first frame
-    /// (W4).
+    /// (WAL-4).
     private func writeHeader() throws {
         precondition(!headerWritten, "the header of this generation is written already")
         let bytes = encodeHeader()
@@ -139,10 +142,10 @@ final class WriteAheadLog {
         try file.sync()
     }
 
-    /// Starts a new generation of the log (W3): a new salt; the header is written by the next
+    /// Starts a new generation of the log (WAL-3): a new salt; the header is written by the next
     /// append. `truncate` also shrinks the file to zero bytes.
     ///
-    /// W4: without `truncate`, the new header is written (and synced when `durable`) before
+    /// WAL-4: without `truncate`, the new header is written (and synced when `durable`) before
     /// this returns, so no frame of the new generation can reach the disk ahead of it. With
     /// `truncate` the old frames are gone (synced when `durable`) and the header goes out with
     /// the first frames.

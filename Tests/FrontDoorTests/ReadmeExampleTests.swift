@@ -1,0 +1,221 @@
+import Testing
+import GuildStore
+
+// README.md's Swift examples, one test per README section, each written as the README shows it
+// (a temporary database instead of a file), with `import GuildStore` as the only import: so every
+// example keeps compiling against the public API alone and keeps doing what its comments say.
+// The code between a test's `// README "<section>"` and `// end of README "<section>"` lines is
+// the README's code block for that section; the `#expect`s after it are the test's own.
+@Suite("README examples")
+struct ReadmeExampleTests {
+    @Test("README \"Using the database\": open, write, read on a snapshot, observe, maintain, close")
+    func usingTheDatabase() async throws {
+        // README "Using the database"
+        let db = try Database.open(DatabaseConfiguration(
+            .temporary,                      // or .file("data/bot.gsdb")
+            synchronous: .full))             // .normal (the default, like the seeds' SQLite), .off
+
+        let notes = TableSchema("notes",
+            columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint),
+                      ColumnDefinition("text", .text), ColumnDefinition("created_at", .timestamp, default: .now)],
+            primaryKey: ["id"],
+            indexes: [IndexDefinition("by_guild", on: ["guild_id", "created_at"])])
+        try await db.migrate([Migration("001_notes") { tx in try tx.createTable(notes) }])
+
+        // What each durable commit touched, in commit order; never rolled-back work.
+        let changes = db.changes(in: ["notes"])
+
+        // One write transaction at a time, on the writer actor. It commits when the closure returns
+        // and `write` returns once the commit is durable; a throw or a cancelled task rolls it back.
+        // Writers that queue while a sync is in flight share the next sync (group commit).
+        try await db.write { tx in
+            try tx.insert(["id": .uint(1), "guild_id": .uint(42), "text": "hello"], into: "notes")
+            try tx.insert(["id": .uint(2), "guild_id": .uint(42), "text": "world"], into: "notes")
+        }
+
+        // Any number of concurrent readers, each on a snapshot consistent across every table.
+        let latest = try await db.read { snapshot in
+            try snapshot.select("notes", where: ["guild_id": .uint(42)], orderBy: [.descending("id")], limit: 50)
+        }
+
+        var first: ChangeSet?
+        for await change in changes {
+            print(change.tables, change.sequence)   // ["notes"] and the commit's position
+            first = change
+            break
+        }
+
+        let stats = db.statistics()      // WAL frames and bytes, oldest snapshot's age, frames it holds back
+        try await db.checkpoint(.truncate)
+        let report = try await db.check()  // every page, tree and checksum; report.isOK
+        try await db.vacuum()            // rewrite the file without free pages (no open snapshots)
+        try await db.close()
+        // end of README "Using the database"
+
+        #expect(try latest.map { try $0.text("text") } == ["world", "hello"])
+        #expect(first?.tables == ["notes"])
+        #expect(stats.commits >= 2)
+        #expect(report.isOK)
+    }
+
+    @Test("README \"Tables, indexes and queries\": schema, migrations, writes, select and aggregate")
+    func tablesIndexesAndQueries() async throws {
+        let db = try Database.open(DatabaseConfiguration(.temporary))
+        let (guild, user, id, since): (UInt64, UInt64, UInt64, Int64) = (10, 20, 30, 1_748_736_000)
+        let row: [String: Value] = ["id": .uint(user)]
+
+        // README "Tables, indexes and queries"
+        let guilds = TableSchema("guilds",
+            columns: [ColumnDefinition("id", .uint), ColumnDefinition("name", .text, nullable: true),
+                      ColumnDefinition("is_active", .bool, default: .value(.bool(true))),
+                      ColumnDefinition("created_at", .timestamp, default: .now),
+                      ColumnDefinition("updated_at", .timestamp, default: .now, updatedAtNow: true)],
+            primaryKey: ["id"])
+        let users = TableSchema("users", columns: [ColumnDefinition("id", .uint)], primaryKey: ["id"])
+        let messageEvents = TableSchema("message_events",
+            columns: [
+                ColumnDefinition("id", .uint),                       // snowflakes are UInt64
+                ColumnDefinition("guild_id", .uint),
+                ColumnDefinition("user_id", .uint),
+                ColumnDefinition("character_count", .int, default: .value(.int(0))),
+                ColumnDefinition("has_attachment", .bool, default: .value(.bool(false))),
+                ColumnDefinition("created_at", .timestamp, default: .now),  // seconds since 1970
+            ],
+            primaryKey: ["id"],
+            indexes: [
+                IndexDefinition("by_guild_created", on: ["guild_id", "created_at"]),
+                IndexDefinition("by_user", on: ["user_id", "created_at"], including: ["character_count"]),
+            ],
+            foreignKeys: [ForeignKey("guild_id", references: "guilds", onDelete: .cascade)])
+
+        // Migrations: named, ordered, each in its own transaction, the applied list kept in the file.
+        try await db.migrate([
+            Migration("001_guilds") { tx in try tx.createTable(guilds); try tx.createTable(users) },
+            Migration("002_message_events") { tx in try tx.createTable(messageEvents) },
+            Migration("003_active_guilds") { tx in
+                try tx.addIndex(to: "guilds", IndexDefinition("active", on: ["created_at"], descending: [true],
+                                                               where: .equals("is_active", .bool(true))))
+            },
+        ])
+
+        try await db.write { tx in
+            try tx.insert(["id": .uint(guild), "name": "Mocha ☕"], into: "guilds")
+            try tx.insert(["id": .uint(id), "guild_id": .uint(guild), "user_id": .uint(user),
+                           "character_count": .int(42), "created_at": .timestamp(since)], into: "message_events")  // .fail on a duplicate key
+            try tx.insert(row, into: "users", onConflict: .ignore)                       // insert-or-ignore; .replace upserts
+            try tx.update("guilds", key: [.uint(guild)], set: ["name": "Mocha"])         // updated_at columns move too
+        }
+
+        let (recent, leaderboard, hourly) = try await db.read { tx in
+            // The index is chosen from the equality prefix and the range, and logged with the query.
+            let recent = try tx.select("message_events", where: ["guild_id": .uint(guild)],
+                                       range: ColumnRange("created_at", from: .timestamp(since)),
+                                       orderBy: [.descending("created_at")], limit: 20)
+            // SELECT user_id, COUNT(*), SUM(character_count) ... GROUP BY user_id ORDER BY 2 DESC LIMIT 10
+            let leaderboard = try tx.aggregate("message_events", where: ["guild_id": .uint(guild)],
+                                               groupBy: [.column("user_id")], [.count, .sum("character_count")],
+                                               orderBy: [.aggregate(0)], limit: 10)
+            // Hourly activity with distinct users.
+            let hourly = try tx.aggregate("message_events", where: ["guild_id": .uint(guild)],
+                                          groupBy: [.hour("created_at")], [.count, .countDistinct("user_id")])
+            return (recent, leaderboard, hourly)
+        }
+
+        try await db.write { tx in
+            try tx.delete(from: "guilds", key: [.uint(guild)])                           // cascades to its events
+        }
+        // end of README "Tables, indexes and queries"
+
+        #expect(try recent.map { try $0.uint("id") } == [id])
+        #expect(leaderboard.map { [$0.group, $0.values] } == [[[.uint(user)], [.int(1), .int(42)]]])
+        #expect(hourly.map(\.values) == [[.int(1), .int(1)]])
+        let left = try await db.read { tx in (try tx.count("guilds"), try tx.count("message_events"), try tx.count("users")) }
+        #expect(left == (0, 0, 1))
+        let applied = try await db.read { try $0.appliedMigrations().map(\.name) }
+        #expect(applied == ["001_guilds", "002_message_events", "003_active_guilds"])
+        try await db.close()
+    }
+
+    @Test("README \"The guild schema and its query patterns\": the example runs and its reads see its writes")
+    func guildSchemaAndQueryPatterns() async throws {
+        let now: Int64 = 1_748_736_000
+        let guild: UInt64 = 81384788765712384, user: UInt64 = 80351110224678912
+
+        // README "The guild schema and its query patterns"
+        let store = try await GuildDatabase.open(DatabaseConfiguration(.temporary))  // or .file("data/bot.gsdb")
+        let db = store.database
+
+        try await db.write { tx in
+            // Seed 000's createGuildWithOwner: user (kept if present), guild, owner membership — all or nothing.
+            try tx.createGuild(Guild(id: 81384788765712384, name: "Mocha ☕"), owner: User(id: 80351110224678912, username: "ann"))
+            try tx.insert(Channel(id: 81384788765712385, guildID: 81384788765712384, name: "general"))
+            try tx.insert(MessageEvent(id: 1100000000000000001, guildID: 81384788765712384, channelID: 81384788765712385,
+                                       userID: 80351110224678912, characterCount: 42, createdAt: now))
+            try tx.insert(User(id: 7, username: "bob"), onConflict: .ignore)      // insert-or-ignore seeding
+            try tx.update("guilds", key: [.uint(81384788765712384)], set: ["name": "Mocha"])   // updated_at moves
+            if var mocha = try tx.get(Guild.self, key: [.uint(81384788765712384)]) {
+                mocha.icon = "a_1f2e"
+                try tx.update(mocha)                                             // a whole record back
+            }
+            try tx.setActive(false, guilds: [1, 2, 3])                            // batch update
+        }
+
+        let (board, hourly, stats) = try await db.read { tx in
+            (try tx.leaderboard(guild: guild, since: now - 86_400, limit: 10),    // [LeaderboardEntry] with SQL RANK()
+             try tx.hourlyActivity(guild: guild, since: now - 86_400),            // messages and distinct users per hour
+             try tx.userStats(guild: guild, user: user, since: now - 7 * 86_400))
+        }
+        let removed = try await db.write { tx in try tx.deleteEvents(olderThan: now - 365 * 86_400) }  // retention
+        // end of README "The guild schema and its query patterns"
+
+        #expect(board.map { [$0.userID, UInt64($0.messageCount), UInt64($0.rank)] } == [[user, 1, 1]])
+        #expect(hourly.map { [$0.hour, $0.messages, $0.uniqueUsers] } == [[now - now % 3_600, 1, 1]])
+        #expect([stats.messageCount, stats.totalCharacters, stats.attachments] == [1, 42, 0])
+        #expect(removed.total == 0)
+        let mocha = try await db.read { try $0.get(Guild.self, key: [.uint(guild)]) }
+        #expect(mocha?.name == "Mocha" && mocha?.icon == "a_1f2e" && mocha?.ownerID == user)
+        try await store.close()
+    }
+
+    @Test("README \"Rollups: maintained aggregates\": a rollup answers the same rows as the events")
+    func rollups() async throws {
+        let db = try Database.open(DatabaseConfiguration(.temporary))
+        let guild: UInt64 = 1, since: Int64 = 1_748_736_000
+        try await db.migrate([Migration("001_message_events") { tx in
+            try tx.createTable(TableSchema("message_events",
+                columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint), ColumnDefinition("user_id", .uint),
+                          ColumnDefinition("character_count", .int, default: .value(.int(0))),
+                          ColumnDefinition("created_at", .timestamp)],
+                primaryKey: ["id"], indexes: [IndexDefinition("by_guild_created", on: ["guild_id", "created_at"])]))
+        }])
+        try await db.write { tx in
+            for (i, (user, offset)) in [(UInt64(7), Int64(10)), (7, 20), (8, 3_700), (9, 3_800)].enumerated() {
+                try tx.insert(["id": .uint(UInt64(i + 1)), "guild_id": .uint(guild), "user_id": .uint(user),
+                               "character_count": .int(5), "created_at": .timestamp(since + offset)], into: "message_events")
+            }
+        }
+        let withoutRollup = try await db.read { tx in
+            try tx.aggregate("message_events", where: ["guild_id": .uint(guild)], range: ColumnRange("created_at", from: .timestamp(since)),
+                             groupBy: [.hour("created_at")], [.count, .countDistinct("user_id")])
+        }
+
+        // README "Rollups: maintained aggregates"
+        try await db.write { tx in
+            try tx.addRollup(to: "message_events",        // builds it from the rows already stored
+                RollupDefinition("by_guild_hour", groupBy: [.column("guild_id"), .hour("created_at")],
+                                 [.countDistinct("user_id"), .sum("character_count")]))
+        }
+        // Answered from the rollup's whole hours plus the rows of the two partial edges: the same rows
+        // as without it, at the cost of the hours in the range.
+        let hourly = try await db.read { tx in
+            try tx.aggregate("message_events", where: ["guild_id": .uint(guild)],
+                             range: ColumnRange("created_at", from: .timestamp(since)),
+                             groupBy: [.hour("created_at")], [.count, .countDistinct("user_id")])
+        }
+        // end of README "Rollups: maintained aggregates"
+
+        #expect(hourly == withoutRollup)
+        #expect(hourly.map(\.values) == [[.int(2), .int(1)], [.int(2), .int(2)]])
+        try await db.close()
+    }
+}

@@ -1,0 +1,406 @@
+import Foundation
+import Testing
+import TestSupport
+@testable @_spi(Benchmarks) import GuildStoreEngine
+
+/// Issue 13: damaged, crafted and half-written files never crash, hang or lose data silently.
+/// Each test crafts a file the way a corruption fuzzer found it: a small database is built and
+/// checkpointed, then bytes of a page are patched and the page's checksum is sealed again
+/// (`sealPage`), so only the structural damage remains. The operation must end in a typed
+/// `GuildStoreError`, never a trap, a hang or a silent success.
+@Suite("Damaged files")
+struct DamagedFileTests {
+    static let pageSize = 4096
+    static let configuration = EngineConfiguration(pageSize: pageSize)
+    static let value = [UInt8](repeating: 0xA5, count: 100)
+
+    /// Keys of entry `i`: even numbers, so odd ones fall between existing keys.
+    static func key(_ i: Int) -> [UInt8] { bigEndianKey(UInt64(i * 2)) }
+
+    /// Builds a database at `path` with `count` entries (100-byte values) in each tree,
+    /// checkpointed into the file with an empty WAL, and closes it.
+    static func build(_ path: String, trees: [(name: String, count: Int)]) throws {
+        let engine = try StorageEngine.open(path: path, configuration: configuration)
+        try engine.write { tx in
+            for (name, count) in trees {
+                let tree = try tx.createTree(name)
+                for i in 0..<count { try tx.put(key(i), value, in: tree) }
+            }
+        }
+        _ = try engine.checkpoint(.truncate)
+        try engine.close()
+    }
+
+    /// The pages of tree `name` by level: the root first, the leaves last.
+    static func levels(_ path: String, tree name: String) throws -> [[UInt32]] {
+        let engine = try StorageEngine.open(path: path, configuration: configuration)
+        defer { try? engine.close() }
+        return try engine.read { tx in
+            var levels = [[try tx.root(of: try #require(try tx.tree(name)))]]
+            while true {
+                var next: [UInt32] = []
+                for page in levels[levels.count - 1] {
+                    let (node, ref) = try tx.node(page)
+                    guard !node.isLeaf else { return levels }
+                    try withExtendedLifetime(ref.owner) {
+                        for i in 0...node.count { next.append(try node.child(i)) }
+                    }
+                }
+                levels.append(next)
+            }
+        }
+    }
+
+    /// Runs `body` and returns the `GuildStoreError` it threw (failing the test otherwise).
+    static func error(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> GuildStoreError? {
+        do {
+            try body()
+            Issue.record("expected a GuildStoreError, the operation succeeded", sourceLocation: sourceLocation)
+        } catch let error as GuildStoreError {
+            return error
+        } catch {
+            Issue.record("expected a GuildStoreError, got \(error)", sourceLocation: sourceLocation)
+        }
+        return nil
+    }
+
+    /// The page a `.corruptPage` names, nil for any other error.
+    static func corruptPage(_ error: GuildStoreError?) -> UInt32? {
+        if case .corruptPage(let page, _)? = error { return page }
+        return nil
+    }
+
+    // MARK: 1. Reads past the page end
+
+    @Test("an interior cell offset within 4 bytes of the page end: .corruptPage for that page, not a read past it")
+    func interiorCellAtPageEnd() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let levels = try Self.levels(path, tree: "t")
+        let root = levels[0][0], leaves = levels[levels.count - 1]
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        // The file's last page becomes an interior node whose only cell starts 2 bytes before
+        // the page's end (reading its child pointer through the mapping would touch the bytes
+        // after the file's end); the root's first child points at it.
+        let last = UInt32(try file.pageCount() - 1)
+        #expect(last != root)
+        try file.patch(last) { page in
+            NodeLayout.initialize(page, pageSize: Self.pageSize, type: .interior)
+            page.setU16(6, 1)
+            page.setU32(8, UInt32(Self.pageSize - 2))
+            page.setU16(NodeLayout.headerSize, Self.pageSize - 2)
+            page.setU32(16, leaves[1])
+        }
+        try file.patch(root) { page in page.setU32(UnsafeRawPointer(page).u16(NodeLayout.headerSize), last) }
+        let before = try file.bytes()
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        // The cursor's left-edge descent.
+        let scanned = Self.error { _ = try engine.read { tx in try tx.entries(try #require(try tx.tree("t"))) } }
+        #expect(Self.corruptPage(scanned) == last, "\(String(describing: scanned))")
+        let vacuumed = Self.error { _ = try engine.vacuum() }
+        #expect(vacuumed != nil)
+        #expect(try file.bytes() == before, "a refused vacuum leaves the file alone")
+    }
+
+    // MARK: 2. Arithmetic on numbers from disk
+
+    @Test("a schema counter of UInt64.max: creating or dropping a tree is .corruptHeader, not a trap")
+    func schemaCounterAtMaximum() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 10)])
+        try PageFile(path: path, pageSize: Self.pageSize).patch(0) { $0.setU64(40, .max) }
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        for operation in [{ (tx: WriteTransaction) in _ = try tx.createTree("u") }, { tx in try tx.dropTree("t") }] {
+            let thrown = Self.error { try engine.write(operation) }
+            guard case .corruptHeader(let errorPath, _)? = thrown else {
+                Issue.record("expected .corruptHeader, got \(String(describing: thrown))")
+                continue
+            }
+            #expect(errorPath == path)
+        }
+        #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 10)
+    }
+
+    @Test("a leaf's fragmented-bytes field near UInt32.max: a delete is .corruptPage for the leaf, not a trap")
+    func fragmentedNearMaximum() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let leaf = try Self.levels(path, tree: "t").last![5]
+        try PageFile(path: path, pageSize: Self.pageSize).patch(leaf) { $0.setU32(12, .max - 5) }
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let firstKey = try engine.read { tx in
+            let (node, ref) = try tx.node(leaf)
+            return try withExtendedLifetime(ref.owner) { try node.withKey(0) { Array($0) } }
+        }
+        let thrown = Self.error { try engine.write { tx in _ = try tx.delete(firstKey, in: try #require(try tx.tree("t"))) } }
+        #expect(Self.corruptPage(thrown) == leaf, "\(String(describing: thrown))")
+    }
+
+    @Test("an overflow chain that loops: dropping its tree is .corruptPage, and no page is freed twice")
+    func overflowChainLoop() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in try tx.put([1], [UInt8](repeating: 7, count: 20_000), in: try tx.createTree("t")) }
+        _ = try engine.checkpoint(.truncate)
+        let chain = try engine.read { tx in
+            let root = try tx.root(of: try #require(try tx.tree("t")))
+            let (node, ref) = try tx.node(root)
+            let cell = try withExtendedLifetime(ref.owner) { try node.leafCell(0) }
+            return try tx.overflowPages(first: cell.overflowPage, length: cell.valueLength)
+        }
+        try engine.close()
+        // The chain's second page points back at its first.
+        try PageFile(path: path, pageSize: Self.pageSize).patch(chain[1]) { $0.setU32(8, chain[0]) }
+
+        let reopened = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? reopened.close() }
+        let thrown = Self.error { try reopened.write { tx in try tx.dropTree("t") } }
+        #expect(Self.corruptPage(thrown) == chain[0], "\(String(describing: thrown))")
+        #expect(try reopened.check().isOK == false)
+    }
+
+    // MARK: 3. A page count the file cannot hold
+
+    @Test("a header page count beyond the file and its log: the open is .corruptHeader", arguments: [UInt32.max, 0])
+    func pageCountBeyondTheFile(count: UInt32) throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 100)])
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        // 0 stands for one page more than the file holds.
+        let pages = count == 0 ? UInt32(try file.pageCount() + 1) : count
+        try file.patch(0) { $0.setU32(24, pages) }
+        let thrown = Self.error {
+            let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+            try engine.close()
+        }
+        guard case .corruptHeader(let errorPath, _)? = thrown else {
+            Issue.record("expected .corruptHeader, got \(String(describing: thrown))")
+            return
+        }
+        #expect(errorPath == path)
+    }
+
+    // MARK: 4. Pages reached twice
+
+    @Test("interior nodes whose children all lead to the same next level: walks stop with .corruptPage instead of taking 2^depth paths")
+    func childrenSharedByEveryLevel() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let levels = try Self.levels(path, tree: "t")
+        let root = levels[0][0], leaves = levels[levels.count - 1]
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        // root -> chain[0] -> ... -> chain[11] -> chain[12] (a leaf), each by both of its
+        // child pointers: 2^13 paths to one leaf.
+        let chain = Array(leaves.prefix(13))
+        for (page, next) in zip([root] + chain.dropLast(), chain) {
+            try file.patch(page) { $0.makeInterior(pageSize: Self.pageSize, children: [next], keys: [[0x80]], rightChild: next) }
+        }
+        let before = try file.bytes()
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let scanned = Self.error {
+            var entries = 0
+            try engine.read { tx in try tx.scan(try #require(try tx.tree("t"))) { _, _ in entries += 1; return true } }
+        }
+        #expect(Self.corruptPage(scanned) != nil, "scan: \(String(describing: scanned))")
+        // What `stats` runs: a count a leaf at a time.
+        let counted = Self.error { _ = try engine.read { tx in try tx.countEntries(try #require(try tx.tree("t")), KeyRange()) } }
+        #expect(Self.corruptPage(counted) != nil, "count: \(String(describing: counted))")
+        let report = try engine.check()
+        #expect(!report.isOK)
+        #expect(Self.error { _ = try engine.vacuum() } != nil)
+        #expect(try file.bytes() == before, "a refused vacuum leaves the file alone")
+        let dropped = Self.error { try engine.write { tx in try tx.dropTree("t") } }
+        #expect(Self.corruptPage(dropped) != nil, "drop: \(String(describing: dropped))")
+    }
+
+    // MARK: 5. A fragmented-bytes field that lies
+
+    @Test("a leaf whose fragmented-bytes field is inflated: check names it, and an insert there is .corruptPage, not a slot array overwritten")
+    func inflatedFragmentedBytes() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let leaf = try Self.levels(path, tree: "t").last![10]
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        try file.patch(leaf) { $0.setU32(12, 2000) }
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let report = try engine.check()
+        #expect(report.problems.contains { $0.contains("page \(leaf)") && $0.contains("fragmented") }, "\(report.problems)")
+        // A key right after the leaf's first one lands in it; the leaf has no room for it.
+        let (entries, after) = try engine.read { tx in
+            let (node, ref) = try tx.node(leaf)
+            let first = try withExtendedLifetime(ref.owner) { try node.withKey(0) { Array($0) } }
+            var after = first
+            after[after.count - 1] += 1
+            return (try tx.entries(try #require(try tx.tree("t"))), after)
+        }
+        let thrown = Self.error { try engine.write { tx in try tx.put(after, Self.value, in: try #require(try tx.tree("t"))) } }
+        #expect(Self.corruptPage(thrown) == leaf, "\(String(describing: thrown))")
+        #expect(try engine.read { tx in try tx.entries(try #require(try tx.tree("t"))) }.elementsEqual(entries) { $0 == $1 })
+    }
+
+    // MARK: 6. A stale free list
+
+    @Test("a stale free-list trunk (a lost write) listing live pages: the next write that allocates is .corruptPage, nothing live is handed out")
+    func staleFreeListTrunk() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        var engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in
+            let tree = try #require(try tx.tree("t"))
+            for i in 500..<2000 { try tx.delete(Self.key(i), in: tree) }
+        }
+        _ = try engine.checkpoint(.truncate)
+        let trunk = engine.statistics().freePages > 0 ? try engine.read { $0.header.freeListHead } : 0
+        try engine.close()
+        #expect(trunk != 0)
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        let stale = try file.page(trunk)
+
+        // Splits take pages from the trunk; then the trunk's write is lost.
+        engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in
+            let tree = try #require(try tx.tree("t"))
+            for i in 500..<800 { try tx.put(Self.key(i), Self.value, in: tree) }
+        }
+        _ = try engine.checkpoint(.truncate)
+        #expect(try engine.read { $0.header.freeListHead } == trunk)
+        try engine.close()
+        try file.write(trunk, stale)
+
+        engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        #expect(try !engine.check().isOK)
+        let thrown = Self.error {
+            try engine.write { tx in
+                let tree = try #require(try tx.tree("t"))
+                for i in 800..<1100 { try tx.put(Self.key(i), Self.value, in: tree) }
+            }
+        }
+        #expect(Self.corruptPage(thrown) == trunk, "\(String(describing: thrown))")
+        #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 1800)
+    }
+
+    // MARK: 7. Vacuum copies only what check passes
+
+    @Test("two leaves of two trees swapped: vacuum refuses with the damage named and leaves the file alone")
+    func vacuumRefusesSwappedLeaves() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("a", 3000), ("b", 3000)])
+        let a = try Self.levels(path, tree: "a").last![5], b = try Self.levels(path, tree: "b").last![20]
+        // Whole pages swapped keep their checksums: only where they sit is wrong.
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        let (pageA, pageB) = (try file.page(a), try file.page(b))
+        try file.write(a, pageB)
+        try file.write(b, pageA)
+        let before = try file.bytes()
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let thrown = Self.error { _ = try engine.vacuum() }
+        guard case .integrityCheckFailed(let errorPath, let problems)? = thrown else {
+            Issue.record("expected .integrityCheckFailed, got \(String(describing: thrown))")
+            return
+        }
+        #expect(errorPath == path)
+        #expect(problems.contains { $0.contains("page \(a)") }, "\(problems)")
+        #expect(try file.bytes() == before, "a refused vacuum leaves the file alone")
+        #expect(!FileManager.default.fileExists(atPath: path + "-vacuum"))
+    }
+
+    @Test("a vacuum whose copy fails leaves no half-made copy behind, and the database as it was")
+    func failedVacuumCopyIsRemoved() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        let plan = FaultPlan()
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration, fileSystem: FaultyFileSystem(plan))
+        defer { try? engine.close() }
+        plan.failWrite(1, pathSuffix: "-vacuum-wal")
+        #expect(Self.error { _ = try engine.vacuum() } != nil)
+        #expect(!FileManager.default.fileExists(atPath: path + "-vacuum"))
+        #expect(!FileManager.default.fileExists(atPath: path + "-vacuum-wal"))
+        #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 3000)
+    }
+}
+
+/// A database file patched a page at a time.
+struct PageFile {
+    let path: String
+    let pageSize: Int
+
+    func bytes() throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    func pageCount() throws -> Int { try bytes().count / pageSize }
+
+    func page(_ number: UInt32) throws -> [UInt8] {
+        let all = try bytes()
+        let start = Int(number) * pageSize
+        return Array(all[start..<(start + pageSize)])
+    }
+
+    /// Writes `bytes` as page `number` as they are (a page taken from elsewhere keeps its
+    /// checksum).
+    func write(_ number: UInt32, _ bytes: [UInt8]) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(number) * UInt64(pageSize))
+        try handle.write(contentsOf: Data(bytes))
+    }
+
+    /// Lets `body` change page `number`, then seals its checksum again (PG-1), so the page
+    /// passes the checksum and only the structural damage remains.
+    func patch(_ number: UInt32, _ body: (UnsafeMutableRawPointer) throws -> Void) throws {
+        var bytes = try page(number)
+        try bytes.withUnsafeMutableBytes { raw in
+            try body(raw.baseAddress!)
+            sealPage(raw.baseAddress!, size: pageSize)
+        }
+        try write(number, bytes)
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    /// Makes this page an interior node: cell i points at `children[i]` with separator
+    /// `keys[i]`, and `rightChild` follows them.
+    func makeInterior(pageSize: Int, children: [UInt32], keys: [[UInt8]], rightChild: UInt32) {
+        NodeLayout.initialize(self, pageSize: pageSize, type: .interior)
+        var offset = pageSize
+        for (i, (child, key)) in zip(children, keys).enumerated() {
+            let cell = key.withUnsafeBytes { GuildStoreEngine.Cell.interior(child: child, key: $0) }
+            offset -= cell.count
+            cell.withUnsafeBytes { (self + offset).copyMemory(from: $0.baseAddress!, byteCount: cell.count) }
+            setU16(NodeLayout.headerSize + i * NodeLayout.slotSize, offset)
+        }
+        setU16(6, children.count)
+        setU32(8, UInt32(offset))
+        setU32(16, rightChild)
+    }
+}
