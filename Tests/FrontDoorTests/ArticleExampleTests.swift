@@ -1,0 +1,129 @@
+import Foundation
+import GuildStore
+import Testing
+
+/// The code of every DocC article (Sources/*/*.docc), run as a bot would run it: through
+/// `import GuildStore` alone. A change that breaks an article's example fails here.
+@Suite("DocC articles' examples")
+struct ArticleExampleTests {
+    let now = Int64(Date().timeIntervalSince1970)
+
+    /// GuildStore.md (the module's landing page).
+    @Test func landingPage() async throws {
+        let store = try await GuildDatabase.open(DatabaseConfiguration(.temporary))
+        try await store.database.write { tx in
+            try tx.createGuild(Guild(id: 1, name: "Mocha"), owner: User(id: 7, username: "ann"))
+        }
+        let top = try await store.database.read { tx in
+            try tx.leaderboard(guild: 1, since: 0, limit: 10)
+        }
+        try await store.close()
+        #expect(top.isEmpty)  // a guild with no messages yet
+    }
+
+    /// GettingStarted.md, every step in order.
+    @Test func gettingStarted() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("article-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bot.gsdb").path
+
+        // Open
+        let store = try await GuildDatabase.open(DatabaseConfiguration(
+            .file(path),
+            synchronous: .normal))
+        let db = store.database
+
+        // Observe changes (subscribed before the writes, as the article does)
+        let changes = db.changes(in: [GuildTables.messageEvents.name])
+        let watcher = Task { () -> [ChangeSet] in
+            var seen: [ChangeSet] = []
+            for await change in changes {
+                seen.append(change)
+            }
+            return seen
+        }
+
+        // Write events
+        try await db.write { tx in
+            try tx.createGuild(Guild(id: 1, name: "Mocha"), owner: User(id: 7, username: "ann"))
+            try tx.insert(Channel(id: 2, guildID: 1, name: "general"))
+            try tx.insert(MessageEvent(id: 100, guildID: 1, channelID: 2, userID: 7,
+                                       characterCount: 42, createdAt: now))
+        }
+
+        // Answer a slash command
+        let (board, stats) = try await db.read { tx in
+            (try tx.leaderboard(guild: 1, since: now - 86_400, limit: 10),
+             try tx.userStats(guild: 1, user: 7, since: now - 7 * 86_400))
+        }
+        var lines: [String] = []
+        for entry in board {
+            lines.append("#\(entry.rank) <@\(entry.userID)>: \(entry.messageCount) messages")
+        }
+        #expect(lines == ["#1 <@7>: 1 messages"])
+        #expect(stats.messageCount == 1)
+
+        // Close
+        try await store.close()
+        let seen = await watcher.value
+        #expect(seen.count == 1)  // the commit that wrote a message event, and no other
+        #expect(seen.first?.tables.contains(GuildTables.messageEvents.name) == true)
+    }
+
+    /// ConcurrencyModel.md: one snapshot answers two patterns consistently.
+    @Test func snapshotReads() async throws {
+        let store = try await GuildDatabase.open(DatabaseConfiguration(.temporary))
+        let db = store.database
+        try await db.write { tx in
+            try tx.createGuild(Guild(id: 1, name: "Mocha"), owner: User(id: 7, username: "ann"))
+            try tx.insert(Channel(id: 2, guildID: 1, name: "general"))
+            try tx.insert(MessageEvent(id: 100, guildID: 1, channelID: 2, userID: 7, createdAt: now))
+        }
+        let (board, hourly) = try await db.read { tx in
+            (try tx.leaderboard(guild: 1, since: now - 86_400, limit: 10),
+             try tx.hourlyActivity(guild: 1, since: now - 86_400))
+        }
+        #expect(board.map(\.messageCount).reduce(0, +) == hourly.map(\.messages).reduce(0, +))
+        try await store.close()
+    }
+
+    /// Durability.md and Backups.md: a durable store, and an emptied log before a copy.
+    @Test func durabilityAndBackups() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("article-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bot.gsdb").path
+
+        let store = try await GuildDatabase.open(DatabaseConfiguration(
+            .file(path), synchronous: .full))
+        let db = store.database
+        try await db.write { tx in
+            try tx.createGuild(Guild(id: 1, name: "Mocha"), owner: User(id: 7, username: "ann"))
+        }
+        let result = try await db.checkpoint(.truncate)
+        #expect(result.walRestarted)
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
+        #expect(wal == 0)
+        try await store.close()
+    }
+
+    /// GuildStoreEngine.md: a program's own table, without the guild schema.
+    @Test func ownTable() async throws {
+        let db = try Database.open(DatabaseConfiguration(.temporary))
+        try await db.migrate([
+            Migration("001_notes") { tx in
+                try tx.createTable(TableSchema("notes",
+                    columns: [ColumnDefinition("id", .uint), ColumnDefinition("text", .text)],
+                    primaryKey: ["id"]))
+            },
+        ])
+        try await db.write { tx in
+            try tx.insert(["id": .uint(1), "text": .text("hello")], into: "notes")
+        }
+        let notes = try await db.read { tx in try tx.select("notes") }
+        try await db.close()
+        #expect(notes.count == 1)
+        #expect(notes.first?["text"] == .text("hello"))
+    }
+}
