@@ -42,7 +42,7 @@ struct ReadmeExampleTests {
         for await change in changes {
             print(change.tables, change.sequence)   // ["notes"] and the commit's position
             first = change
-            break
+            break                                   // a bot keeps listening, in a task of its own
         }
 
         let stats = db.statistics()      // WAL frames and bytes, oldest snapshot's age, frames it holds back
@@ -60,11 +60,10 @@ struct ReadmeExampleTests {
 
     @Test("README \"Tables, indexes and queries\": schema, migrations, writes, select and aggregate")
     func tablesIndexesAndQueries() async throws {
-        let db = try Database.open(DatabaseConfiguration(.temporary))
-        let (guild, user, id, since): (UInt64, UInt64, UInt64, Int64) = (10, 20, 30, 1_748_736_000)
-        let row: [String: Value] = ["id": .uint(user)]
-
         // README "Tables, indexes and queries"
+        let db = try Database.open(DatabaseConfiguration(.temporary))  // or .file("data/bot.gsdb")
+        let guild: UInt64 = 10, user: UInt64 = 20, message: UInt64 = 30, since: Int64 = 1_748_736_000
+
         let guilds = TableSchema("guilds",
             columns: [ColumnDefinition("id", .uint), ColumnDefinition("name", .text, nullable: true),
                       ColumnDefinition("is_active", .bool, default: .value(.bool(true))),
@@ -100,9 +99,9 @@ struct ReadmeExampleTests {
 
         try await db.write { tx in
             try tx.insert(["id": .uint(guild), "name": "Mocha ☕"], into: "guilds")
-            try tx.insert(["id": .uint(id), "guild_id": .uint(guild), "user_id": .uint(user),
+            try tx.insert(["id": .uint(message), "guild_id": .uint(guild), "user_id": .uint(user),
                            "character_count": .int(42), "created_at": .timestamp(since)], into: "message_events")  // .fail on a duplicate key
-            try tx.insert(row, into: "users", onConflict: .ignore)                       // insert-or-ignore; .replace upserts
+            try tx.insert(["id": .uint(user)], into: "users", onConflict: .ignore)       // insert-or-ignore; .replace upserts
             try tx.update("guilds", key: [.uint(guild)], set: ["name": "Mocha"])         // updated_at columns move too
         }
 
@@ -126,7 +125,7 @@ struct ReadmeExampleTests {
         }
         // end of README "Tables, indexes and queries"
 
-        #expect(try recent.map { try $0.uint("id") } == [id])
+        #expect(try recent.map { try $0.uint("id") } == [message])
         #expect(leaderboard.map { [$0.group, $0.values] } == [[[.uint(user)], [.int(1), .int(42)]]])
         #expect(hourly.map(\.values) == [[.int(1), .int(1)]])
         let left = try await db.read { tx in (try tx.count("guilds"), try tx.count("message_events"), try tx.count("users")) }
@@ -136,24 +135,23 @@ struct ReadmeExampleTests {
         try await db.close()
     }
 
-    @Test("README \"The guild schema and its query patterns\": the example runs and its reads see its writes")
-    func guildSchemaAndQueryPatterns() async throws {
-        let now: Int64 = 1_748_736_000
-        let guild: UInt64 = 81384788765712384, user: UInt64 = 80351110224678912
-
-        // README "The guild schema and its query patterns"
+    @Test("README \"Quick start for a bot\": the guild schema example runs and its reads see its writes")
+    func quickStartForABot() async throws {
+        // README "Quick start for a bot"
         let store = try await GuildDatabase.open(DatabaseConfiguration(.temporary))  // or .file("data/bot.gsdb")
         let db = store.database
+        let guild: UInt64 = 81384788765712384, user: UInt64 = 80351110224678912    // snowflakes
+        let now: Int64 = 1_748_736_000                                               // seconds since 1970
 
         try await db.write { tx in
             // Seed 000's createGuildWithOwner: user (kept if present), guild, owner membership — all or nothing.
-            try tx.createGuild(Guild(id: 81384788765712384, name: "Mocha ☕"), owner: User(id: 80351110224678912, username: "ann"))
-            try tx.insert(Channel(id: 81384788765712385, guildID: 81384788765712384, name: "general"))
-            try tx.insert(MessageEvent(id: 1100000000000000001, guildID: 81384788765712384, channelID: 81384788765712385,
-                                       userID: 80351110224678912, characterCount: 42, createdAt: now))
+            try tx.createGuild(Guild(id: guild, name: "Mocha ☕"), owner: User(id: user, username: "ann"))
+            try tx.insert(Channel(id: 81384788765712385, guildID: guild, name: "general"))
+            try tx.insert(MessageEvent(id: 1100000000000000001, guildID: guild, channelID: 81384788765712385,
+                                       userID: user, characterCount: 42, createdAt: now))
             try tx.insert(User(id: 7, username: "bob"), onConflict: .ignore)      // insert-or-ignore seeding
-            try tx.update("guilds", key: [.uint(81384788765712384)], set: ["name": "Mocha"])   // updated_at moves
-            if var mocha = try tx.get(Guild.self, key: [.uint(81384788765712384)]) {
+            try tx.update("guilds", key: [.uint(guild)], set: ["name": "Mocha"])   // updated_at moves
+            if var mocha = try tx.get(Guild.self, key: [.uint(guild)]) {
                 mocha.icon = "a_1f2e"
                 try tx.update(mocha)                                             // a whole record back
             }
@@ -166,7 +164,7 @@ struct ReadmeExampleTests {
              try tx.userStats(guild: guild, user: user, since: now - 7 * 86_400))
         }
         let removed = try await db.write { tx in try tx.deleteEvents(olderThan: now - 365 * 86_400) }  // retention
-        // end of README "The guild schema and its query patterns"
+        // end of README "Quick start for a bot"
 
         #expect(board.map { [$0.userID, UInt64($0.messageCount), UInt64($0.rank)] } == [[user, 1, 1]])
         #expect(hourly.map { [$0.hour, $0.messages, $0.uniqueUsers] } == [[now - now % 3_600, 1, 1]])
@@ -207,15 +205,15 @@ struct ReadmeExampleTests {
         }
         // Answered from the rollup's whole hours plus the rows of the two partial edges: the same rows
         // as without it, at the cost of the hours in the range.
-        let hourly = try await db.read { tx in
+        let hourlyViaRollup = try await db.read { tx in
             try tx.aggregate("message_events", where: ["guild_id": .uint(guild)],
                              range: ColumnRange("created_at", from: .timestamp(since)),
                              groupBy: [.hour("created_at")], [.count, .countDistinct("user_id")])
         }
         // end of README "Rollups: maintained aggregates"
 
-        #expect(hourly == withoutRollup)
-        #expect(hourly.map(\.values) == [[.int(2), .int(1)], [.int(2), .int(2)]])
+        #expect(hourlyViaRollup == withoutRollup)
+        #expect(hourlyViaRollup.map(\.values) == [[.int(2), .int(1)], [.int(2), .int(2)]])
         try await db.close()
     }
 }
