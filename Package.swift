@@ -83,6 +83,8 @@ let package = Package(
         // package's `package` declarations are out of its reach as they are out of a bot's (no
         // @testable, no @_spi either). README.md's examples live here.
         .testTarget(name: "FrontDoorTests", dependencies: ["GuildStore"], packageAccess: false),
+        // The same for the import / export module a bot adds beside it.
+        .testTarget(name: "FrontDoorSQLiteTests", dependencies: ["GuildStore", "GuildStoreSQLite"], packageAccess: false),
         .testTarget(name: "GuildStoreSQLiteTests", dependencies: ["GuildStoreSQLite", "GuildStore", "TestSupport"]),
         .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildStoreSQLite", "GuildStore", "GuildStoreEngine", "TestSupport"]),
         // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).

@@ -114,9 +114,12 @@ public final class Database: Sendable {
 
     // MARK: Maintenance
 
-    /// A checkpoint now (see `StorageEngine.checkpoint` for the modes). The copying, and for
-    /// `.full` and `.truncate` the wait for older snapshots, run off the cooperative pool and
-    /// alongside writers; the log restart then takes one turn of the writer actor.
+    /// A checkpoint now: copies committed pages from the log into the database file.
+    /// `.passive` copies what no open snapshot still needs and never waits; `.full` waits up to
+    /// `timeout` for snapshots older than the last commit, copies everything and restarts the
+    /// log; `.truncate` does the same, then shrinks the log file to zero bytes. The copying,
+    /// and the wait, run off the cooperative pool and alongside writers; the log restart then
+    /// takes one turn of the writer actor.
     @discardableResult
     public func checkpoint(_ mode: CheckpointMode = .passive, timeout: Duration = .seconds(5)) async throws -> CheckpointResult {
         let engine = self.engine
@@ -132,7 +135,11 @@ public final class Database: Sendable {
         return finished
     }
 
-    /// Compacts the file (see `StorageEngine.vacuum`), in the writer's turn.
+    /// Compacts the file, in the writer's turn: every table and index is copied in key order
+    /// into a new file with full leaves and no free pages, which then replaces the old one by
+    /// an atomic rename (a crash leaves one or the other, never a mix). Refuses a damaged
+    /// database (`.integrityCheckFailed`, naming the damage) and, with snapshots open,
+    /// answers `.busy`.
     @discardableResult
     public func vacuum() async throws -> VacuumResult {
         try await writer.vacuum()
@@ -143,9 +150,11 @@ public final class Database: Sendable {
         engine.statistics()
     }
 
-    /// Walks every page of a snapshot of the last commit and reports what is inconsistent
-    /// (see `StorageEngine.check`); like `read`, it runs on the caller's task alongside the
-    /// writer. `isOK` on the report is the one-line answer.
+    /// Walks every page of a snapshot of the last commit and reports what is inconsistent:
+    /// checksums, key order and bounds in every tree, overflow chains, the free list, and
+    /// pages reached twice or never. Like `read`, it runs on the caller's task alongside the
+    /// writer. `isOK` on the report is the one-line answer; `Transaction.checkTables()`
+    /// compares every index with its rows.
     nonisolated(nonsending)
     public func check() async throws -> IntegrityReport {
         try engine.check()

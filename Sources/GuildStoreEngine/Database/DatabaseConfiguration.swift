@@ -18,7 +18,8 @@ public struct DatabaseConfiguration: Sendable {
     }
 
     public var location: Location
-    /// Page size for a new database (see `EngineConfiguration.pageSize`).
+    /// Page size for a new database: a power of two from 4 KiB to 64 KiB (4 KiB when nil).
+    /// An existing database keeps its own; a value that disagrees with it is `.pageSizeMismatch`.
     public var pageSize: Int?
     /// `.normal` by default, like the seeds' SQLite setting; `.full` acknowledges a commit only
     /// once it is on disk.
