@@ -73,8 +73,9 @@ let package = Package(
         .testTarget(name: "GuildStoreTests", dependencies: ["GuildStore", "GuildStoreSQLite", "GuildBench", "TestSupport"]),
         .testTarget(name: "GuildStoreSQLiteTests", dependencies: ["GuildStoreSQLite", "GuildStore", "TestSupport"]),
         .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildStoreSQLite", "GuildStore", "GuildStoreEngine", "TestSupport"]),
-        // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).
-        .testTarget(name: "CLITests", dependencies: ["GuildStore", "GuildStoreSQLite", "TestSupport"]),
+        // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests),
+        // and imports it (@testable) to test its line reader.
+        .testTarget(name: "CLITests", dependencies: ["guildstore", "GuildStore", "GuildStoreSQLite", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
