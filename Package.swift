@@ -87,8 +87,9 @@ let package = Package(
         .testTarget(name: "FrontDoorSQLiteTests", dependencies: ["GuildStore", "GuildStoreSQLite"], packageAccess: false),
         .testTarget(name: "GuildStoreSQLiteTests", dependencies: ["GuildStoreSQLite", "GuildStore", "TestSupport"]),
         .testTarget(name: "GuildBenchTests", dependencies: ["GuildBench", "GuildStoreSQLite", "GuildStore", "GuildStoreEngine", "TestSupport"]),
-        // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests).
-        .testTarget(name: "CLITests", dependencies: ["GuildStore", "GuildStoreSQLite", "TestSupport"]),
+        // Runs the built `guildstore` executable as a process (`swift build` builds it beside the tests),
+        // and imports it (@testable) to test its line reader.
+        .testTarget(name: "CLITests", dependencies: ["guildstore", "GuildStore", "GuildStoreSQLite", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,9 @@ import Foundation
 /// record each. Records are committed in batches of whatever has arrived (at most
 /// `--batch`), each batch one durable commit (`synchronous = full`); after the commit,
 /// `ok ID` is printed for each record it held, in input order, and standard output is
-/// flushed, so a producer may treat `ok` as "on disk".
+/// flushed, so a producer may treat `ok` as "on disk". Memory stays flat whatever the input's
+/// size: at most `--batch` lines wait to be committed beside the batch being committed, and
+/// reading stops (the producer blocks on the pipe) until the commit takes them (`LineReader`).
 ///
 /// A malformed line (bad JSON, unknown kind or column, wrong type) and a record the database
 /// refuses (a duplicate event id, a missing guild / user / channel) are reported on standard
@@ -19,19 +21,18 @@ struct IngestCommand: AsyncParsableCommand {
         discussion: creatingDiscussion)
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: "At most this many records per commit.") var batch: Int = 1_000
+    @Option(help: "At most this many records per commit, and lines read ahead of the commit.") var batch: Int = 1_000
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
     }
 
     func run() async throws {
-        let reader = LineReader()
-        let batch = self.batch
+        let reader = LineReader(capacity: batch)
         let skipped = try await withStore(database, .create, synchronous: .full) { store in
             var skipped = 0
             while true {
-                let lines = await reader.next(max: batch)
+                let lines = try await reader.next()
                 if lines.isEmpty { break }
                 var records: [(line: Int, record: IngestRecord)] = []
                 for (number, text) in lines where !text.allSatisfy(\.isWhitespace) {

@@ -27,21 +27,45 @@ struct CommandLineRunner {
     }
 
     func run(_ arguments: [String], stdin input: String = "") throws -> Result {
+        let inputPath = directory.file("stdin-\(UUID().uuidString)")
+        try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
+        return try run(arguments, standardInput: FileHandle(forReadingFrom: URL(fileURLWithPath: inputPath))) {}
+    }
+
+    /// `run` with `--db` pointing at `database` inside the test's folder and standard input a
+    /// pipe that a thread of its own writes `lines` into, one write a line, as a producer
+    /// would; the thread blocks whenever the pipe is full.
+    func run(_ arguments: [String], database: String, piping lines: [String]) throws -> Result {
+        signal(SIGPIPE, SIG_IGN)  // a command that exits early fails the writes instead of killing the tests
+        let pipe = Pipe()
+        let writer = pipe.fileHandleForWriting
+        // Process.run closes our copy of the reading end: once the command exits, writes fail.
+        return try run(arguments + ["--db", directory.file(database)], standardInput: pipe) {
+            Thread {
+                for line in lines {
+                    do { try writer.write(contentsOf: Data((line + "\n").utf8)) } catch { break }
+                }
+                try? writer.close()
+            }.start()
+        }
+    }
+
+    /// Runs the executable with `standardInput` (a FileHandle or a Pipe), then `started`.
+    private func run(_ arguments: [String], standardInput: Any, started: () -> Void) throws -> Result {
         let stamp = UUID().uuidString
-        let inputPath = directory.file("stdin-\(stamp)")
         let outputPath = directory.file("stdout-\(stamp)")
         let errorPath = directory.file("stderr-\(stamp)")
-        try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
         try Data().write(to: URL(fileURLWithPath: outputPath))
         try Data().write(to: URL(fileURLWithPath: errorPath))
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
-        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inputPath))
+        process.standardInput = standardInput
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
         try process.run()
+        started()
         process.waitUntilExit()
         let stdout = try String(contentsOfFile: outputPath, encoding: .utf8)
         let stderr = try String(contentsOfFile: errorPath, encoding: .utf8)

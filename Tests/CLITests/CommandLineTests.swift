@@ -136,6 +136,35 @@ struct CommandLineTests {
         #expect(voice.stdout.contains(#"{"user_id":"80351110224678912","total_voice_time":60000,"session_count":1}"#))
     }
 
+    @Test("ingest through a pipe, many times --batch lines: every ok in input order, a malformed line reported by its number")
+    func ingestThroughPipe() throws {
+        let directory = try TemporaryDirectory("cli-ingest-pipe")
+        defer { directory.remove() }
+        let cli = CommandLineRunner(directory: directory)
+        let messages = 2_000
+        let malformed = 1_234  // a line number past many batches
+        var lines = [
+            #"{"event":"guild","id":"81384788765712384","name":"Mocha","created_at":1700000000}"#,
+            #"{"event":"user","id":"80351110224678912","username":"ann"}"#,
+            #"{"event":"channel","id":"81384788765712385","guild_id":"81384788765712384","type":0}"#,
+            #"{"event":"member","guild_id":"81384788765712384","user_id":"80351110224678912","joined_at":1700000100}"#,
+        ]
+        var expected = ["ok 81384788765712384", "ok 80351110224678912", "ok 81384788765712385", "ok 81384788765712384:80351110224678912"]
+        for i in 1...messages {
+            if lines.count + 1 == malformed { lines.append(#"{"event":"message","id":"#) }
+            let id = 1_100_000_000_000_000_000 + i
+            lines.append(#"{"event":"message","id":"\#(id)","guild_id":"81384788765712384","channel_id":"81384788765712385","user_id":"80351110224678912","character_count":3,"created_at":\#(1_700_000_200 + i)}"#)
+            expected.append("ok \(id)")
+        }
+        let result = try cli.run(["ingest", "--batch", "25"], database: "p.gsdb", piping: lines)
+        #expect(result.status == 1, "the malformed line makes the exit status 1")
+        #expect(result.lines == expected)
+        #expect(result.stderr.contains("line \(malformed):") && result.stderr.contains("1 line skipped"), "\(result.stderr)")
+        let stats = try cli.run(["query", "user-stats", "--guild", "81384788765712384", "--user", "80351110224678912", "--json"],
+                                database: "p.gsdb")
+        #expect(stats.stdout.contains(#""message_count":\#(messages),"#), "\(stats.stdout)")
+    }
+
     @Test("stats, check, checkpoint, vacuum and retention on a seeded database")
     func maintenance() throws {
         let directory = try TemporaryDirectory("cli-maintenance")
