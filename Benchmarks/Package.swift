@@ -6,8 +6,8 @@
 // Targets
 // - CSQLite3: system library shim for SQLite's C API (pkg-config `sqlite3`, Debian `libsqlite3-dev`).
 // - CLMDB: system library shim for LMDB (pkg-config `lmdb`, Debian `liblmdb-dev`).
-// - BenchmarkSupport: seeded randomness, temporary directories and failure helpers the suites
-//   share.
+// - BenchmarkSupport: temporary directories and failure helpers the suites share (their seeded
+//   randomness is GuildStoreEngine's `SplitMix64`, `@_spi(Benchmarks)`).
 // - EngineCore: point lookups, sorted and random bulk inserts and range scans, each against
 //   GuildStore, SQLite and LMDB on the same keys in the same run.
 // - Concurrency: durable commits per second with 1, 8 and 64 concurrent writers and read

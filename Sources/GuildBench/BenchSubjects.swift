@@ -1,3 +1,4 @@
+@_spi(Benchmarks) import GuildStoreEngine
 import GuildStoreSQLite
 
 /// What the workloads ask about, found in the data itself (through the seed-index SQLite
@@ -96,7 +97,7 @@ public struct BenchSubjects: Sendable {
         var ids = try sqlite.query("SELECT id FROM message_events").compactMap { row -> UInt64? in
             if case .integer(let v)? = row.first { UInt64(bitPattern: v) } else { nil }
         }
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var lookupIDs: [UInt64] = []
         if !ids.isEmpty {
             for _ in 0..<lookups {
@@ -111,22 +112,5 @@ public struct BenchSubjects: Sendable {
         return BenchSubjects(now: latest + 1, earliest: earliest, guilds: guilds, reminderEvents: reminderEvents, lookupIDs: lookupIDs,
                              commitChannel: channel.map { UInt64(bitPattern: $0) } ?? 0, nextMessageID: maxMessage + 1,
                              eventCounts: eventCounts)
-    }
-}
-
-/// SplitMix64: a small seeded generator, so the same data gives the same lookup ids.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@_spi(Benchmarks) @testable import GuildStoreEngine
 
 /// Cursor positioning and movement, and bounded scans, over a tree of many leaves whose keys
 /// are the even numbers 2...2N (so every odd number is an absent key between two present ones).
@@ -41,7 +41,7 @@ struct CursorTests {
         try Self.withTree { engine, tree in
             try engine.read { tx throws in
                 var cursor = try tx.cursor(tree)
-                var rng = SeededGenerator(seed: 11)
+                var rng = SplitMix64(seed: 11)
                 for _ in 0..<2000 {
                     let k = UInt64.random(in: 1...(2 * Self.n + 1), using: &rng)
                     let even = k % 2 == 0

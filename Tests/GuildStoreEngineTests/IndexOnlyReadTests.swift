@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@_spi(Benchmarks) @testable import GuildStoreEngine
 
 /// Reads answered from index entries alone (covering indexes): the same answers as reading
 /// the rows, and the plan says when it reads no row.
@@ -20,7 +20,7 @@ struct IndexOnlyReadTests {
     func populated() throws -> (TemporaryDirectory, StorageEngine) {
         let directory = try TemporaryDirectory("index-only")
         let engine = try StorageEngine.open(path: directory.file("i.gsdb"))
-        var random = SeededGenerator(seed: 11)
+        var random = SplitMix64(seed: 11)
         try engine.write { tx in
             try tx.createTable(Self.schema)
             for i in 0..<2_000 as Range<UInt64> {

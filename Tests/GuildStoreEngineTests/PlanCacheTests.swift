@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@_spi(Benchmarks) @testable import GuildStoreEngine
 
 /// `planScan` caches its choice per query shape (P1): a cached plan with other values must
 /// equal the plan a fresh engine makes for those values, including where a partial index's
@@ -29,7 +29,7 @@ struct PlanCacheTests {
             try fresh.write { tx in try tx.createTable(Self.events) }
             try fresh.close()
         }
-        var random = SeededGenerator(seed: 0x9a17)
+        var random = SplitMix64(seed: 0x9a17)
         func values() -> (equals: [[String: Value]], range: ColumnRange?) {
             let guild = Value.uint(UInt64.random(in: 0...9, using: &random))
             let active = Value.bool(Bool.random(using: &random))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@_spi(Benchmarks) @testable import GuildStoreEngine
 
 /// `delete(sorted:in:)` removes a sorted batch a leaf at a time: the tree must hold exactly
 /// what deleting the keys one by one leaves, stay structurally sound (B1, B2, one leaf depth,
@@ -14,7 +14,7 @@ struct SortedDeleteTests {
         defer { directory.remove() }
         let engine = try StorageEngine.open(path: directory.file("s.gsdb"))
         defer { try? engine.close() }
-        var random = SeededGenerator(seed: 0xde1e7e)
+        var random = SplitMix64(seed: 0xde1e7e)
         var model: [UInt64: [UInt8]] = [:]
         func key(_ k: UInt64) -> [UInt8] { bigEndianKey(k) }
         try engine.write { tx in

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import GuildStoreSQLite
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 @testable import GuildStore
 
 /// Every query pattern against SQLite on generated data, on hundreds of random

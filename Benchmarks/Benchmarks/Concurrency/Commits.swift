@@ -13,7 +13,7 @@
 
 import BenchmarkSupport
 import Benchmark
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 #if canImport(Glibc)
 import Glibc
