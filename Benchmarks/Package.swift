@@ -86,7 +86,9 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "GuildStore", package: "GuildStore"),
                 .product(name: "GuildStoreEngine", package: "GuildStore"),
+                .product(name: "GuildStoreSQLite", package: "GuildStore"),
                 "CSQLite3",
             ],
             path: "Benchmarks/Tables",

@@ -4,7 +4,9 @@
 
 import BenchmarkSupport
 import CSQLite3
+import GuildStore
 import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreSQLite
 
 #if canImport(Glibc)
 import Glibc
@@ -41,31 +43,11 @@ func fileSize(_ path: String) -> Int {
 
 /// GuildStore's table API on a `StorageEngine` (the synchronous layer `Database` runs on):
 /// `synchronous: .normal` (the seeds' setting), defaults otherwise (4 KiB pages, automatic
-/// checkpoint past 1,000 WAL frames). The table is seed 004's message_events without its
-/// foreign keys (SQLite's has none either).
+/// checkpoint past 1,000 WAL frames). The table is seed 004's message_events as its SQLite
+/// file declares it (`SQLiteTable.fileSchema`: the four indexes, no foreign keys).
 final class GuildStoreMessages: MessageStore {
     static let engineName = "GuildStore"
-    static let schema = TableSchema(
-        "message_events",
-        columns: [
-            ColumnDefinition("id", .uint),
-            ColumnDefinition("guild_id", .uint),
-            ColumnDefinition("channel_id", .uint),
-            ColumnDefinition("user_id", .uint),
-            ColumnDefinition("message_type", .int, default: .value(.int(0))),
-            ColumnDefinition("has_attachment", .bool, default: .value(.bool(false))),
-            ColumnDefinition("has_embed", .bool, default: .value(.bool(false))),
-            ColumnDefinition("character_count", .int, default: .value(.int(0))),
-            ColumnDefinition("word_count", .int, default: .value(.int(0))),
-            ColumnDefinition("created_at", .timestamp),
-        ],
-        primaryKey: ["id"],
-        indexes: [
-            IndexDefinition("idx_message_events_guild_time", on: ["guild_id", "created_at"]),
-            IndexDefinition("idx_message_events_user_time", on: ["user_id", "created_at"]),
-            IndexDefinition("idx_message_events_channel_time", on: ["channel_id", "created_at"]),
-            IndexDefinition("idx_message_events_guild_user", on: ["guild_id", "user_id"]),
-        ])
+    static let schema = SQLiteTable(GuildTables.messageEvents).fileSchema
 
     let directory: TemporaryDirectory
     let path: String
@@ -146,10 +128,11 @@ final class GuildStoreMessages: MessageStore {
 // MARK: - SQLite
 
 /// SQLite through its C API with the seeds' pragmas (WAL, synchronous=NORMAL, cache_size=10000,
-/// temp_store=MEMORY, mmap_size=256 MiB), message_events with the seed's four indexes, one
-/// prepared INSERT (values bound, text with SQLITE_STATIC), BEGIN / COMMIT per batch.
-/// `textIDs`: the ids are TEXT columns holding decimal snowflakes, as seed 004 declares them
-/// (`id TEXT PRIMARY KEY`); otherwise INTEGER, with `id INTEGER PRIMARY KEY` (the rowid).
+/// temp_store=MEMORY, mmap_size=256 MiB), message_events as the export creates it
+/// (`SQLiteTable.createStatements`: seed 004's columns and four indexes), one prepared INSERT
+/// (values bound, text with SQLITE_STATIC), BEGIN / COMMIT per batch. `textIDs`: the ids are
+/// TEXT columns holding decimal snowflakes, as seed 004 declares them (`id text PRIMARY KEY`);
+/// otherwise INTEGER, with `id integer PRIMARY KEY` (the rowid).
 class SQLiteMessages: SQLiteConnectionOwner {
     let directory: TemporaryDirectory
     let path: String
@@ -173,17 +156,9 @@ class SQLiteMessages: SQLiteConnectionOwner {
         try exec("PRAGMA cache_size=10000")
         try exec("PRAGMA temp_store=MEMORY")
         try exec("PRAGMA mmap_size=268435456")
-        let id = textIDs ? "TEXT" : "INTEGER"
-        try exec("""
-            CREATE TABLE message_events(id \(id) PRIMARY KEY, guild_id \(id) NOT NULL, channel_id \(id) NOT NULL,
-              user_id \(id) NOT NULL, message_type INTEGER DEFAULT 0, has_attachment INTEGER DEFAULT 0,
-              has_embed INTEGER DEFAULT 0, character_count INTEGER DEFAULT 0, word_count INTEGER DEFAULT 0,
-              created_at INTEGER NOT NULL)
-            """)
-        try exec("CREATE INDEX idx_message_events_guild_time ON message_events(guild_id, created_at)")
-        try exec("CREATE INDEX idx_message_events_user_time ON message_events(user_id, created_at)")
-        try exec("CREATE INDEX idx_message_events_channel_time ON message_events(channel_id, created_at)")
-        try exec("CREATE INDEX idx_message_events_guild_user ON message_events(guild_id, user_id)")
+        for statement in SQLiteTable(GuildTables.messageEvents).createStatements(ids: textIDs ? .text : .integer) {
+            try exec(statement)
+        }
         insertStatement = try prepare("""
             INSERT INTO message_events(id, guild_id, channel_id, user_id, message_type, has_attachment, has_embed,
               character_count, word_count, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
