@@ -1,5 +1,5 @@
 @_spi(Benchmarks) import GuildStoreEngine
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 
 /// What the workloads ask about, found in the data itself (through the seed-index SQLite
 /// twin, which holds the same rows as the GuildStore database):
@@ -48,7 +48,7 @@ public struct BenchSubjects: Sendable {
     }
 
     /// Finds the subjects in `sqlite`; `lookups` ids are drawn with `seed`.
-    public static func discover(in sqlite: SQLiteConnection, lookups: Int, seed: UInt64 = 0x6265_6E63_6821) throws -> BenchSubjects {
+    @_spi(Benchmarks) public static func discover(in sqlite: SQLiteConnection, lookups: Int, seed: UInt64 = 0x6265_6E63_6821) throws -> BenchSubjects {
         func integer(_ rows: [[SQLiteValue]]) -> Int64? {
             if case .integer(let v)? = rows.first?.first { v } else { nil }
         }

@@ -1,6 +1,6 @@
 import Foundation
 import GuildStore
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import GuildStoreEngine
 
 /// What a bulk ingest loads and the empty databases it loads into, made once, by the first

@@ -1,5 +1,5 @@
 import Foundation
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 
 /// SQLite through its C API (`SQLiteConnection`): each workload's statements are prepared
 /// once, and each run binds its inputs, steps through every row and reads every column, as

@@ -1,6 +1,6 @@
 import Foundation
 import GuildStore
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import GuildStoreEngine
 
 /// The two SQLite files the benchmark compares with, holding exactly the GuildStore

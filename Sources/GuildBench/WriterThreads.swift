@@ -1,5 +1,5 @@
 import Foundation
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import Synchronization
 
 /// SQLite's concurrent writers: one OS thread per writer, each with its own connection, as a

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 
 /// The `guildstore` command line end to end, as a process: seed, query (table and JSON),
 /// export and import round trips through SQLite files, ingest with malformed input, the

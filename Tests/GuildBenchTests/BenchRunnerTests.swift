@@ -1,10 +1,10 @@
 import Foundation
 import GuildStore
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import GuildStoreEngine
 import Testing
 import TestSupport
-@testable import GuildBench
+@_spi(Benchmarks) @testable import GuildBench
 
 /// The runner on the small fixture: GuildStore and both SQLite files agree on every read
 /// workload; a contender whose answer to one workload is altered stops the run with a

@@ -1,5 +1,5 @@
 import Foundation
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import Testing
 import TestSupport
 @_spi(Benchmarks) @testable import GuildStoreEngine

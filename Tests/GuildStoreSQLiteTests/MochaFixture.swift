@@ -1,4 +1,4 @@
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import GuildStore
 import GuildStoreEngine
 import TestSupport

@@ -1,6 +1,6 @@
 import Testing
 import TestSupport
-@testable import GuildStoreSQLite
+@_spi(Benchmarks) @testable import GuildStoreSQLite
 
 @Suite("SQLiteConnection")
 struct SQLiteConnectionTests {

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 import GuildStore
 import GuildStoreEngine
-@testable import GuildStoreSQLite
+@_spi(Benchmarks) @testable import GuildStoreSQLite
 
 @Suite("SQLite export")
 struct SQLiteExportTests {

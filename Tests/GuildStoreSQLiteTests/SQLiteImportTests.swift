@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 import GuildStore
 import GuildStoreEngine
-@testable import GuildStoreSQLite
+@_spi(Benchmarks) @testable import GuildStoreSQLite
 
 @Suite("SQLite import")
 struct SQLiteImportTests {

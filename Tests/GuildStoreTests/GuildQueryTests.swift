@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 import TestSupport
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import GuildStoreEngine
 @testable import GuildStore
 

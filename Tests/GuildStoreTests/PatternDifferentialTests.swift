@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 @_spi(Benchmarks) import GuildStoreEngine
 @testable import GuildStore
 

@@ -1,5 +1,5 @@
 import GuildBench
-import GuildStoreSQLite
+@_spi(Benchmarks) import GuildStoreSQLite
 import GuildStoreEngine
 @testable import GuildStore
 
