@@ -4,10 +4,9 @@
 // package so its test build never compiles package-benchmark or the comparison databases.
 //
 // Targets
-// - CSQLite3: system library shim for SQLite's C API (pkg-config `sqlite3`, Debian `libsqlite3-dev`).
 // - CLMDB: system library shim for LMDB (pkg-config `lmdb`, Debian `liblmdb-dev`).
-// - BenchmarkSupport: seeded randomness, temporary directories and failure helpers the suites
-//   share.
+// - BenchmarkSupport: temporary directories and failure helpers the suites share (their seeded
+//   randomness is GuildStoreEngine's `SplitMix64`, `@_spi(Benchmarks)`).
 // - EngineCore: point lookups, sorted and random bulk inserts and range scans, each against
 //   GuildStore, SQLite and LMDB on the same keys in the same run.
 // - Concurrency: durable commits per second with 1, 8 and 64 concurrent writers and read
@@ -39,11 +38,6 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(
-            name: "CSQLite3",
-            pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
-        ),
-        .systemLibrary(
             name: "CLMDB",
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
@@ -53,7 +47,7 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
-        .target(name: "BenchmarkSupport", dependencies: ["CSQLite3"]),
+        .target(name: "BenchmarkSupport"),
         .executableTarget(
             name: "LeafCoding",
             dependencies: [.product(name: "GuildStoreEngine", package: "GuildStore")]
@@ -64,7 +58,7 @@ let package = Package(
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "GuildStoreEngine", package: "GuildStore"),
-                "CSQLite3",
+                .product(name: "GuildStoreSQLite", package: "GuildStore"),
                 "CLMDB",
             ],
             path: "Benchmarks/EngineCore",
@@ -76,7 +70,7 @@ let package = Package(
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "GuildStoreEngine", package: "GuildStore"),
-                "CSQLite3",
+                .product(name: "GuildStoreSQLite", package: "GuildStore"),
             ],
             path: "Benchmarks/Concurrency",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -86,8 +80,9 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "GuildStore", package: "GuildStore"),
                 .product(name: "GuildStoreEngine", package: "GuildStore"),
-                "CSQLite3",
+                .product(name: "GuildStoreSQLite", package: "GuildStore"),
             ],
             path: "Benchmarks/Tables",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

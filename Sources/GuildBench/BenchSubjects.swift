@@ -1,3 +1,4 @@
+@_spi(Benchmarks) import GuildStoreEngine
 @_spi(Benchmarks) import GuildStoreSQLite
 
 /// What the workloads ask about, found in the data itself (through the seed-index SQLite
@@ -47,7 +48,7 @@
     }
 
     /// Finds the subjects in `sqlite`; `lookups` ids are drawn with `seed`.
-    package static func discover(in sqlite: SQLiteConnection, lookups: Int, seed: UInt64 = 0x6265_6E63_6821) throws -> BenchSubjects {
+    @_spi(Benchmarks) public static func discover(in sqlite: SQLiteConnection, lookups: Int, seed: UInt64 = 0x6265_6E63_6821) throws -> BenchSubjects {
         func integer(_ rows: [[SQLiteValue]]) -> Int64? {
             if case .integer(let v)? = rows.first?.first { v } else { nil }
         }
@@ -96,7 +97,7 @@
         var ids = try sqlite.query("SELECT id FROM message_events").compactMap { row -> UInt64? in
             if case .integer(let v)? = row.first { UInt64(bitPattern: v) } else { nil }
         }
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var lookupIDs: [UInt64] = []
         if !ids.isEmpty {
             for _ in 0..<lookups {
@@ -111,22 +112,5 @@
         return BenchSubjects(now: latest + 1, earliest: earliest, guilds: guilds, reminderEvents: reminderEvents, lookupIDs: lookupIDs,
                              commitChannel: channel.map { UInt64(bitPattern: $0) } ?? 0, nextMessageID: maxMessage + 1,
                              eventCounts: eventCounts)
-    }
-}
-
-/// SplitMix64: a small seeded generator, so the same data gives the same lookup ids.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -17,11 +17,20 @@ import CSQLite
 ///   never finalized after its database is closed. The connection closes with
 ///   `sqlite3_close_v2` when the last reference goes.
 /// - (SQC-3) Text and blobs are bound with `SQLITE_TRANSIENT`: SQLite copies them before the
-///   call returns, so no Swift buffer has to outlive a `bind`.
+///   call returns, so no Swift buffer has to outlive a `bind`. The one exception is
+///   `bind(unsafeBlob:at:)` / `bind(unsafeText:at:)` (`SQLITE_STATIC`, for loops that bind a
+///   row's bytes in place, as the Benchmarks package's do): their caller keeps the bytes alive
+///   and unchanged until the parameter is bound again or the statement is gone.
 ///
 /// Neither type is `Sendable`: a connection belongs to one task at a time (SQLite's own
 /// serialized mode would make it safe, but nothing here needs it).
-@_spi(Benchmarks) public final class SQLiteConnection {
+///
+/// `@_spi(Benchmarks)`: the package's own modules and the Benchmarks package use it (with
+/// `@_spi(Benchmarks) import GuildStoreSQLite`); a bot links no SQLite. The statement's
+/// per-row calls (bind, step, reset, column reads) are `@inlinable`, so a benchmark loop pays
+/// the C calls alone, as it would calling SQLite directly.
+@_spi(Benchmarks)
+public final class SQLiteConnection {
     /// How `init(path:mode:)` opens the file.
     public enum Mode: Sendable {
         /// The file must exist; nothing can be written.
@@ -32,7 +41,7 @@ import CSQLite
         case create
     }
 
-    let handle: OpaquePointer
+    @usableFromInline let handle: OpaquePointer
 
     /// Opens `path`, or a private in-memory database for `":memory:"`.
     public init(path: String, mode: Mode = .create) throws {
@@ -73,10 +82,13 @@ import CSQLite
         }
     }
 
-    /// Compiles one statement.
-    public func prepare(_ sql: String) throws -> SQLiteStatement {
+    /// Compiles one statement. `persistent`: the statement is kept and run many times
+    /// (`SQLITE_PREPARE_PERSISTENT`: SQLite does not spend its small per-connection memory
+    /// pool on it).
+    public func prepare(_ sql: String, persistent: Bool = false) throws -> SQLiteStatement {
         var statement: OpaquePointer?
-        let code = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let code = sqlite3_prepare_v3(handle, sql, -1, flags, &statement, nil)
         guard code == SQLITE_OK, let statement else {
             sqlite3_finalize(statement)
             throw error(code, sql: sql, fallback: "empty statement")
@@ -132,6 +144,7 @@ import CSQLite
         case exclusive = "EXCLUSIVE"
     }
 
+    @usableFromInline
     func error(_ code: Int32, sql: String?, fallback: String? = nil) -> SQLiteError {
         let message = code == SQLITE_OK ? (fallback ?? "") : String(cString: sqlite3_errmsg(handle))
         return SQLiteError(code: code, message: message, sql: sql)
@@ -139,9 +152,10 @@ import CSQLite
 }
 
 /// One compiled statement: bind, step through rows, reset, step again.
-@_spi(Benchmarks) public final class SQLiteStatement {
-    let connection: SQLiteConnection  // (SQC-2)
-    let handle: OpaquePointer
+@_spi(Benchmarks)
+public final class SQLiteStatement {
+    @usableFromInline let connection: SQLiteConnection  // (SQC-2)
+    @usableFromInline let handle: OpaquePointer
     /// The statement's text.
     public let sql: String
 
@@ -164,9 +178,12 @@ import CSQLite
         for (i, value) in values.enumerated() { try bind(value, at: Int32(i + 1)) }
     }
 
+    /// `SQLITE_TRANSIENT`: SQLite copies the bytes before the bind returns (SQC-3).
+    @usableFromInline static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+
     /// Binds one parameter (1-based, as SQLite counts).
     public func bind(_ value: SQLiteValue, at position: Int32) throws {
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)  // (SQC-3)
+        let transient = Self.transient  // (SQC-3)
         let code: Int32
         switch value {
         case .null: code = sqlite3_bind_null(handle, position)
@@ -184,8 +201,38 @@ import CSQLite
         guard code == SQLITE_OK else { throw connection.error(code, sql: sql) }
     }
 
+    /// Binds an integer parameter (1-based): `bind(.integer(value), at:)` without the enum.
+    @inlinable
+    public func bind(integer value: Int64, at position: Int32) throws {
+        let code = sqlite3_bind_int64(handle, position, value)
+        guard code == SQLITE_OK else { throw connection.error(code, sql: sql) }
+    }
+
+    /// Binds `bytes` as a blob without copying them (`SQLITE_STATIC`): SQLite reads them in
+    /// place at every step until the parameter is bound again, so the caller keeps them alive
+    /// and unchanged until then (SQC-3). No allocation, for a loop binding each row's bytes.
+    @inlinable
+    public func bind(unsafeBlob bytes: UnsafeRawBufferPointer, at position: Int32) throws {
+        // A zero-length blob is bound as such, not as NULL (a nil pointer would be NULL).
+        let code = bytes.baseAddress.map { sqlite3_bind_blob64(handle, position, $0, UInt64(bytes.count), nil) }
+            ?? sqlite3_bind_zeroblob(handle, position, 0)
+        guard code == SQLITE_OK else { throw connection.error(code, sql: sql) }
+    }
+
+    /// Binds UTF-8 `bytes` as text without copying them (`SQLITE_STATIC`), under the same
+    /// contract as `bind(unsafeBlob:at:)` (SQC-3).
+    @inlinable
+    public func bind(unsafeText bytes: UnsafeRawBufferPointer, at position: Int32) throws {
+        // Empty text is bound as such, not as NULL (a nil pointer would be NULL).
+        let text = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
+        let code = text.map { sqlite3_bind_text64(handle, position, $0, UInt64(bytes.count), nil, UInt8(SQLITE_UTF8)) }
+            ?? sqlite3_bind_text64(handle, position, "", 0, Self.transient, UInt8(SQLITE_UTF8))
+        guard code == SQLITE_OK else { throw connection.error(code, sql: sql) }
+    }
+
     /// Runs to the next row: true when one is ready (read it with `column` / `row`), false when
     /// the statement is done.
+    @inlinable
     public func step() throws -> Bool {
         switch sqlite3_step(handle) {
         case SQLITE_ROW: return true
@@ -195,6 +242,7 @@ import CSQLite
     }
 
     /// Back to before the first row; bindings stay.
+    @inlinable
     public func reset() {
         sqlite3_reset(handle)
     }
@@ -203,6 +251,32 @@ import CSQLite
     public func run(_ values: [SQLiteValue]) throws {
         try bind(values)
         while try step() {}
+    }
+
+    /// Runs the statement with the parameters bound now to its end, then resets it (also when
+    /// it fails), ready to be bound and run again: `BEGIN`, `COMMIT`, a prepared INSERT.
+    @inlinable
+    public func run() throws {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
+    }
+
+    /// The current row's column `index` (0-based) as an integer (SQLite's conversion:
+    /// NULL is 0), without a `SQLiteValue`.
+    @inlinable
+    public func integer(_ index: Int) -> Int64 {
+        sqlite3_column_int64(handle, Int32(index))
+    }
+
+    /// Lends `body` the current row's column `index` as bytes, in place (empty for NULL or an
+    /// empty blob). The bytes are SQLite's until the next step or reset: `body` copies what it
+    /// keeps.
+    @inlinable
+    public func withBlob<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let i = Int32(index)
+        let bytes = sqlite3_column_blob(handle, i)  // before _bytes, as SQLite's docs ask
+        let count = Int(sqlite3_column_bytes(handle, i))
+        return try body(UnsafeRawBufferPointer(start: bytes, count: bytes == nil ? 0 : count))
     }
 
     public var columnCount: Int { Int(sqlite3_column_count(handle)) }
@@ -274,6 +348,11 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The primary result code (`SQLITE_CONSTRAINT`, `SQLITE_CANTOPEN`, ...).
     public var primaryCode: Int32 { code & 0xff }
+
+    /// Whether another connection held the lock past the busy timeout (`SQLITE_BUSY`): the
+    /// statement may be run again.
+    @_spi(Benchmarks)
+    public var isBusy: Bool { primaryCode == SQLITE_BUSY }
 
     public var description: String {
         var text = "SQLite error \(code): \(message)"

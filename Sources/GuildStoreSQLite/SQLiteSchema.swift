@@ -30,7 +30,11 @@ public enum IDAffinity: Sendable, Hashable {
 /// none either; the import checks parents itself through the store's foreign keys. Besides
 /// the indexes `schema.ts` declares, the seed's prose lists indexes on `guilds.created_at`,
 /// `users.bot` and `channels.type`; the export creates them under `GuildTables`' names.
-struct SQLiteTable: Sendable {
+///
+/// `@_spi(Benchmarks)`: the Benchmarks package's Tables suite creates seed 004's
+/// `message_events` from here on both engines (`createStatements`, `fileSchema`).
+@_spi(Benchmarks)
+public struct SQLiteTable: Sendable {
     /// A column of seed 004 as Drizzle Kit declares it.
     struct SeedColumn: Sendable {
         var name: String
@@ -70,7 +74,7 @@ struct SQLiteTable: Sendable {
     }
 
     /// `CREATE TABLE` and `CREATE INDEX` statements, Drizzle Kit style.
-    func createStatements(ids: IDAffinity) -> [String] {
+    public func createStatements(ids: IDAffinity) -> [String] {
         let idType = ids == .integer ? "integer" : "text"
         var definitions: [String] = []
         for column in seedColumns ?? [] {
@@ -86,8 +90,7 @@ struct SQLiteTable: Sendable {
         }
         var statements = ["CREATE TABLE `\(name)` (\n\t" + definitions.joined(separator: ",\n\t") + "\n);"]
         for index in indexes {
-            let unique = schema.indexes.first { $0.name == index.name }?.unique == true
-            statements.append("CREATE \(unique ? "UNIQUE " : "")INDEX `\(index.name)` ON `\(name)` ("
+            statements.append("CREATE \(isUnique(index.name) ? "UNIQUE " : "")INDEX `\(index.name)` ON `\(name)` ("
                               + index.columns.map { "`\($0)`" }.joined(separator: ",") + ");")
         }
         return statements
@@ -123,15 +126,27 @@ struct SQLiteTable: Sendable {
         }
     }
 
+    /// The table for GuildStore as the file declares it: our columns and primary key (the
+    /// members' text key aside, Q3), the file's indexes by name, columns and uniqueness
+    /// (seed 004's; ours, without predicates or covering columns, for the tables seed 004
+    /// lacks) and no foreign keys (the file has none). For `message_events` that is seed 004's
+    /// declaration exactly: a comparison of the two engines on the seed's own table creates it
+    /// from this and from `createStatements`.
+    public var fileSchema: TableSchema {
+        TableSchema(name, columns: schema.columns, primaryKey: schema.primaryKey, indexes: indexes.map { index in
+            IndexDefinition(index.name, on: index.columns, unique: isUnique(index.name))
+        })
+    }
+
+    /// Whether our index of that name is unique (the file's index of the name is, too).
+    private func isUnique(_ index: String) -> Bool {
+        schema.indexes.first { $0.name == index }?.unique == true
+    }
+
     // MARK: The tables
 
     /// Every table, parents before children (`GuildTables.all`'s order).
-    static let all: [SQLiteTable] = GuildTables.all.map { schema in
-        if let seed = seed004[schema.name] {
-            return SQLiteTable(schema: schema, seedColumns: seed.columns, indexes: seed.indexes)
-        }
-        return SQLiteTable(schema: schema, seedColumns: nil, indexes: schema.indexes.map { ($0.name, $0.columns) })
-    }
+    static let all: [SQLiteTable] = GuildTables.all.map(SQLiteTable.init)
 
     private static let createdAt = SeedColumn.integer("created_at", "NOT NULL")
     private static let updatedAt = SeedColumn.integer("updated_at", "NOT NULL")
@@ -176,4 +191,16 @@ struct SQLiteTable: Sendable {
                              ("idx_presence_events_user_time", ["user_id", "created_at"]),
                              ("idx_presence_events_status", ["status"])]),
     ]
+}
+
+extension SQLiteTable {
+    /// The SQLite side of `schema`, one of `GuildTables`' tables: seed 004's declaration of
+    /// it where the seed has the table, else ours.
+    public init(_ schema: TableSchema) {
+        if let seed = Self.seed004[schema.name] {
+            self.init(schema: schema, seedColumns: seed.columns, indexes: seed.indexes)
+        } else {
+            self.init(schema: schema, seedColumns: nil, indexes: schema.indexes.map { ($0.name, $0.columns) })
+        }
+    }
 }

@@ -80,7 +80,7 @@ struct PowerLossRun {
     /// `workloadSeed`, until they are done or the plan crashes the process.
     func runWorkload(path: String, plan: FaultPlan, configuration: EngineConfiguration, transactions: Int,
                      workloadSeed: UInt64, context: String) throws -> WorkloadResult {
-        var rng = SeededGenerator(seed: workloadSeed)
+        var rng = SplitMix64(seed: workloadSeed)
         var result = WorkloadResult()
         let engine: StorageEngine
         do {
@@ -120,7 +120,7 @@ struct PowerLossRun {
 
     @discardableResult
     func execute() throws -> Outcome {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let directory = try TemporaryDirectory("gs-powerloss")
         defer { directory.remove() }
         let path = directory.file("db.gsdb")
@@ -208,7 +208,7 @@ struct PowerLossRun {
     /// load that splits pages, sometimes a range delete that empties leaves, sometimes values
     /// large enough for overflow chains (whose pages are freed and reused on overwrite).
     private func randomTransaction(_ tx: WriteTransaction, index: Int, model: inout DatabaseModel,
-                                   rng: inout SeededGenerator) throws {
+                                   rng: inout SplitMix64) throws {
         func value(_ op: Int) -> [UInt8] {
             let length: Int
             switch Int.random(in: 0..<20, using: &rng) {

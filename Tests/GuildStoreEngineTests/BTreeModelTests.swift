@@ -38,7 +38,7 @@ struct ModelRun {
 
     static let treeNames = ["alpha", "beta", "gamma", "delta"]
 
-    var rng: SeededGenerator
+    var rng: SplitMix64
     /// Committed state of every tree.
     var committed: [String: ReferenceMap] = [:]
     /// State inside the open write transaction.
@@ -51,8 +51,8 @@ struct ModelRun {
         self.pageSize = pageSize
         self.operations = operations
         self.seed = seed
-        rng = SeededGenerator(seed: seed)
-        var poolRNG = SeededGenerator(seed: seed ^ 0xA5A5)
+        rng = SplitMix64(seed: seed)
+        var poolRNG = SplitMix64(seed: seed ^ 0xA5A5)
         var pool = [UInt8](repeating: 0, count: 1 << 17)
         pool.withUnsafeMutableBytes { raw in
             let words = raw.bindMemory(to: UInt64.self)
@@ -471,7 +471,7 @@ struct BTreeSpaceTests {
         // An index on (guild, time): 50 guilds, each one's keys increasing, the guilds
         // interleaved at random, so every guild's run grows inside a leaf it shares.
         let count = 100_000, groups = 50
-        var rng = SeededGenerator(seed: 50)
+        var rng = SplitMix64(seed: 50)
         var next = [UInt64](repeating: 0, count: groups)
         let tree = try engine.write { tx in try tx.createTree("runs") }
         var inserted = 0
@@ -507,7 +507,7 @@ struct BTreeSpaceTests {
         var engine = try StorageEngine.open(path: path, configuration: EngineConfiguration(pageSize: pageSize, synchronous: .off))
         let limit = engine.maxKeySize
         #expect(limit == StorageEngine.maximumKeySize(pageSize: pageSize))
-        var rng = SeededGenerator(seed: UInt64(pageSize))
+        var rng = SplitMix64(seed: UInt64(pageSize))
         var reference = ReferenceMap()
         let tree = try engine.write { tx in try tx.createTree("k") }
         // Leaves store the keys' shared prefix once (BT-6), so hundreds of these keys fit a

@@ -11,7 +11,7 @@ struct CheckpointTests {
     /// Applies `changes` random changes (updates, inserts, deletes, some overflow values) to
     /// `tree` and `reference`, over `transactions` commits.
     static func churn(_ engine: StorageEngine, _ tree: Tree, _ reference: inout ReferenceMap,
-                      rng: inout SeededGenerator, transactions: Int, changesPerTransaction: Int) throws {
+                      rng: inout SplitMix64, transactions: Int, changesPerTransaction: Int) throws {
         for _ in 0..<transactions {
             try engine.write { tx throws in
                 for _ in 0..<changesPerTransaction {
@@ -47,7 +47,7 @@ struct CheckpointTests {
         let path = directory.file("c.gsdb")
         let configuration = EngineConfiguration(synchronous: .normal, checkpointThreshold: 50)
         var engine = try StorageEngine.open(path: path, configuration: configuration)
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var latest = ReferenceMap()
         let tree = try engine.write { tx in try tx.createTree("t") }
         try Self.churn(engine, tree, &latest, rng: &rng, transactions: 10, changesPerTransaction: 500)
@@ -119,7 +119,7 @@ struct CheckpointTests {
         let directory = try TemporaryDirectory("gs-checkpoint-empty")
         defer { directory.remove() }
         let engine = try StorageEngine.open(path: directory.file("c.gsdb"), configuration: EngineConfiguration(synchronous: .off, checkpointThreshold: 20))
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var latest = ReferenceMap()
         let tree = try engine.write { tx in try tx.createTree("t") }
         try Self.churn(engine, tree, &latest, rng: &rng, transactions: 5, changesPerTransaction: 400)

@@ -29,7 +29,7 @@ struct ConcurrentReadersTests {
         let work: @Sendable (Int) -> Void = { worker in
             if worker == 0 {
                 // The writer: 3,000 transfers, a checkpoint of each mode now and then.
-                var generator = SeededGenerator(seed: 42)
+                var generator = SplitMix64(seed: 42)
                 do {
                     for n in 0..<3_000 {
                         try engine.write { tx in

@@ -41,7 +41,7 @@ struct CursorTests {
         try Self.withTree { engine, tree in
             try engine.read { tx throws in
                 var cursor = try tx.cursor(tree)
-                var rng = SeededGenerator(seed: 11)
+                var rng = SplitMix64(seed: 11)
                 for _ in 0..<2000 {
                     let k = UInt64.random(in: 1...(2 * Self.n + 1), using: &rng)
                     let even = k % 2 == 0

@@ -68,7 +68,7 @@ struct DatabaseTests {
         let done = Locked(false)
         let results = try await withThrowingTaskGroup(of: (snapshots: Int, bad: Int).self) { group in
             group.addTask {
-                var generator = SeededGenerator(seed: 7)
+                var generator = SplitMix64(seed: 7)
                 for _ in 0..<10_000 {
                     let from = UInt64.random(in: 0..<accounts, using: &generator)
                     let to = UInt64.random(in: 0..<accounts, using: &generator)

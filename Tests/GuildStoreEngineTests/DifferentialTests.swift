@@ -74,7 +74,7 @@ struct DifferentialTests {
         }
 
         // The workload: 40 transactions of 150 statements each.
-        var generator = SeededGenerator(seed: 4_2026)
+        var generator = SplitMix64(seed: 4_2026)
         var nextMessage: UInt64 = 1
         for round in 0..<40 {
             try sqlite.execute("BEGIN")
@@ -97,7 +97,7 @@ struct DifferentialTests {
             }
             func cells(_ rows: [Row]) -> [[Cell]] { rows.map { $0.values.map(Cell.init) } }
             func cells(_ rows: [AggregateRow]) -> [[Cell]] { rows.map { ($0.group + $0.values).map(Cell.init) } }
-            var queries = SeededGenerator(seed: 77)
+            var queries = SplitMix64(seed: 77)
 
             // Whole tables in primary-key order.
             for schema in Self.schemas {
@@ -243,7 +243,7 @@ struct DifferentialTests {
 
     /// One random statement, applied to both; where the engine says whether it changed a row,
     /// SQLite must agree.
-    static func randomStatement(_ tx: WriteTransaction, _ sqlite: SQLiteConnection, _ g: inout SeededGenerator,
+    static func randomStatement(_ tx: WriteTransaction, _ sqlite: SQLiteConnection, _ g: inout SplitMix64,
                                 nextMessage: inout UInt64, round: Int) throws {
         func time() -> Value { .timestamp(t0 + Int64.random(in: 0..<span, using: &g)) }
         func maybe(_ value: Value) -> Value { Int.random(in: 0..<4, using: &g) == 0 ? .null : value }

@@ -533,9 +533,9 @@ private struct Tuple {
 /// payloads, NULLs, empty and embedded-NUL strings, unicode, and strings that are prefixes of
 /// each other (built from a small set of pieces).
 private struct ValueGenerator {
-    var rng: SeededGenerator
+    var rng: SplitMix64
 
-    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     mutating func chance(_ oneIn: Int) -> Bool { Int.random(in: 0..<oneIn, using: &rng) == 0 }
 

@@ -20,7 +20,7 @@ struct IndexOnlyReadTests {
     func populated() throws -> (TemporaryDirectory, StorageEngine) {
         let directory = try TemporaryDirectory("index-only")
         let engine = try StorageEngine.open(path: directory.file("i.gsdb"))
-        var random = SeededGenerator(seed: 11)
+        var random = SplitMix64(seed: 11)
         try engine.write { tx in
             try tx.createTable(Self.schema)
             for i in 0..<2_000 as Range<UInt64> {

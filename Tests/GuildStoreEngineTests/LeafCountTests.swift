@@ -23,7 +23,7 @@ struct LeafCountTests {
         let engine = try StorageEngine.open(path: directory.file("c.gsdb"))
         defer { try? engine.close() }
         // 20,000 rows over 7 guilds: hundreds of leaves in each tree, deletes leave gaps.
-        var random = SeededGenerator(seed: 0x1eaf)
+        var random = SplitMix64(seed: 0x1eaf)
         try engine.write { tx in
             try tx.createTable(Self.events)
             for i in 0..<20_000 {

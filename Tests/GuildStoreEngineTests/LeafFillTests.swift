@@ -42,7 +42,7 @@ struct LeafFillTests {
 
     @Test("random keys fill leaves past 80 % (splitting in halves leaves 69 %)")
     func randomKeys() throws {
-        var random = SeededGenerator(seed: 0xF111)
+        var random = SplitMix64(seed: 0xF111)
         let keys = (0..<40_000).map { _ in bigEndianKey(random.next()) }
         let fill = try loadAndCheck(keys, valueSize: 8)
         #expect(fill > 0.8, "leaf fill \(fill)")
@@ -50,7 +50,7 @@ struct LeafFillTests {
 
     @Test("keys that grow at the ends of 2,000 runs (an index on (user_id, created_at)) fill leaves past 75 % (halves: 72 %)")
     func manyRuns() throws {
-        var random = SeededGenerator(seed: 0x2115)
+        var random = SplitMix64(seed: 0x2115)
         var next = [UInt64](repeating: 0, count: 2_000)
         var keys: [[UInt8]] = []
         for _ in 0..<60_000 {

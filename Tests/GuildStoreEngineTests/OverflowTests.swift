@@ -7,7 +7,7 @@ import TestSupport
 @Suite("Overflow values and page use")
 struct OverflowTests {
     static func randomValue(_ count: Int, seed: UInt64) -> [UInt8] {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var value = [UInt8](repeating: 0, count: count)
         value.withUnsafeMutableBytes { raw in
             let words = raw.count / 8

@@ -1,12 +1,12 @@
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@_spi(Benchmarks) @testable import GuildStoreEngine
 
 @Suite("Page table")
 struct PageTableTests {
     @Test("random sets, replacements and removals agree with a Dictionary, through growth and wrap-around")
     func matchesDictionary() {
-        var random = SeededGenerator(seed: 0xD127)
+        var random = SplitMix64(seed: 0xD127)
         var table = PageTable<PageBuffer>()
         var model: [UInt32: PageBuffer] = [:]
         for step in 0..<60_000 {

@@ -29,7 +29,7 @@ struct PlanCacheTests {
             try fresh.write { tx in try tx.createTable(Self.events) }
             try fresh.close()
         }
-        var random = SeededGenerator(seed: 0x9a17)
+        var random = SplitMix64(seed: 0x9a17)
         func values() -> (equals: [[String: Value]], range: ColumnRange?) {
             let guild = Value.uint(UInt64.random(in: 0...9, using: &random))
             let active = Value.bool(Bool.random(using: &random))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GuildStoreEngine
+@_spi(Benchmarks) @testable import GuildStoreEngine
 
 @Suite("POSIX file layer")
 struct PosixFileTests {
@@ -12,7 +12,7 @@ struct PosixFileTests {
         let file = try PosixFileSystem().open(directory.file("f"), create: true)
         defer { try? file.close() }
         // 3,000 pieces (IOV_MAX is 1,024) of 0-40 bytes, every byte numbered.
-        var random = SeededGenerator(seed: 0x10F)
+        var random = SplitMix64(seed: 0x10F)
         let sizes = (0..<3_000).map { _ in Int(random.next() % 41) }
         let expected = (0..<sizes.reduce(0, +)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         try expected.withUnsafeBytes { all in

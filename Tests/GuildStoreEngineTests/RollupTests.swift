@@ -26,7 +26,7 @@ struct RollupTests {
 
     static let t0: Int64 = 1_700_000_000 - 1_700_000_000 % 86_400
 
-    static func row(_ id: UInt64, _ random: inout SeededGenerator) -> [String: Value] {
+    static func row(_ id: UInt64, _ random: inout SplitMix64) -> [String: Value] {
         ["id": .uint(id), "guild_id": .uint(UInt64.random(in: 1...3, using: &random)), "user_id": .uint(UInt64.random(in: 1...6, using: &random)),
          "kind": .text(Bool.random(using: &random) ? "leave" : "join"), "chars": .int(Int64.random(in: -50...500, using: &random)),
          "flag": .bool(Bool.random(using: &random)), "created_at": .timestamp(t0 + Int64.random(in: 0..<(5 * 86_400), using: &random)),
@@ -34,7 +34,7 @@ struct RollupTests {
     }
 
     /// Random time ranges: aligned and unaligned to hours and days, open at either end, empty.
-    static func range(_ random: inout SeededGenerator) -> ColumnRange? {
+    static func range(_ random: inout SplitMix64) -> ColumnRange? {
         func time() -> Int64 {
             let t = t0 + Int64.random(in: -86_400...(6 * 86_400), using: &random)
             switch Int.random(in: 0..<3, using: &random) {
@@ -56,7 +56,7 @@ struct RollupTests {
     /// Each aggregate a rollup answers, from the rollup and from the rows; they must agree.
     /// A range without one whole bucket is the rows' to answer (`aggregateFromRollup` gives
     /// nil); the others must come from the rollup.
-    static func compareAnswers(_ tx: Transaction, _ random: inout SeededGenerator) throws {
+    static func compareAnswers(_ tx: Transaction, _ random: inout SplitMix64) throws {
         var answered = 0
         for _ in 0..<40 {
             let guild = Value.uint(UInt64.random(in: 0...3, using: &random))
@@ -92,7 +92,7 @@ struct RollupTests {
     func randomWrites() throws {
         let directory = try TemporaryDirectory("rollups")
         defer { directory.remove() }
-        var random = SeededGenerator(seed: 0x5011_0b5)
+        var random = SplitMix64(seed: 0x5011_0b5)
         var engine = try StorageEngine.open(path: directory.file("r.gsdb"))
         try engine.write { tx in try tx.createTable(Self.events) }
         var nextID: UInt64 = 1
@@ -155,7 +155,7 @@ struct RollupTests {
     func checkFindsDamage() throws {
         let directory = try TemporaryDirectory("rollup-check")
         defer { directory.remove() }
-        var random = SeededGenerator(seed: 7)
+        var random = SplitMix64(seed: 7)
         let engine = try StorageEngine.open(path: directory.file("c.gsdb"))
         defer { try? engine.close() }
         try engine.write { tx in

@@ -5,16 +5,17 @@ import TestSupport
 
 /// The seeds' schemas, declared with their constraints and indexes, created in a fresh database
 /// through migrations, and exercised: inserts, a unique violation, a cascade, an index scan.
-/// Ids are UInt64 snowflakes, timestamps seconds. Where a seed keys a row by text
-/// (seed 004's members "guild_id:user_id") the key is the composite (guild_id, user_id).
+/// Ids are UInt64 snowflakes, timestamps seconds. Seed 004's schema is not here: it is the
+/// guild schema itself (`GuildTables`, exercised the same way in GuildStoreTests' "Guild
+/// tables").
 @Suite("Seed schemas")
 struct SeedSchemaTests {
     // Column shorthands.
     static func id(_ name: String = "id") -> ColumnDefinition { ColumnDefinition(name, .uint) }
     static func optionalID(_ name: String) -> ColumnDefinition { ColumnDefinition(name, .uint, nullable: true) }
     static func text(_ name: String, nullable: Bool = false) -> ColumnDefinition { ColumnDefinition(name, .text, nullable: nullable) }
-    static func int(_ name: String, default value: Int64? = nil, nullable: Bool = false) -> ColumnDefinition {
-        ColumnDefinition(name, .int, nullable: nullable, default: value.map { .value(.int($0)) })
+    static func int(_ name: String, default value: Int64? = nil) -> ColumnDefinition {
+        ColumnDefinition(name, .int, default: value.map { .value(.int($0)) })
     }
     static func flag(_ name: String, default value: Bool) -> ColumnDefinition { ColumnDefinition(name, .bool, default: .value(.bool(value))) }
     static func time(_ name: String, nullable: Bool = false) -> ColumnDefinition { ColumnDefinition(name, .timestamp, nullable: nullable) }
@@ -318,114 +319,6 @@ struct SeedSchemaTests {
             #expect(try tx.delete(from: "event", where: { _ in true }) == 2)
             #expect(try tx.delete(from: "guild", key: [.uint(123456789)]))
             #expect(try tx.rows("user").isEmpty && tx.rows("reaction").isEmpty && tx.rows("reminderlog").isEmpty)
-        }
-        try engine.close()
-    }
-
-    // MARK: Seed 004 (SQLite / Drizzle): Mocha's statistics
-
-    static let seed004: [TableSchema] = {
-        let guildKey = ForeignKey("guild_id", references: "guilds", onDelete: .cascade)
-        let userKey = ForeignKey("user_id", references: "users", onDelete: .cascade)
-        return [
-            TableSchema("guilds", columns: [id(), text("name", nullable: true), text("icon", nullable: true), int("member_count", nullable: true),
-                                            createdAt, updatedAt],
-                        primaryKey: ["id"], indexes: [index("idx_guilds_created_at", "created_at")]),
-            TableSchema("users", columns: [id(), text("username", nullable: true), text("discriminator", nullable: true), text("avatar", nullable: true),
-                                           flag("bot", default: false), createdAt, updatedAt],
-                        primaryKey: ["id"], indexes: [index("idx_users_bot", "bot")]),
-            TableSchema("channels", columns: [id(), id("guild_id"), text("name", nullable: true), int("type"), optionalID("parent_id"),
-                                              int("position", nullable: true), createdAt, updatedAt],
-                        primaryKey: ["id"], indexes: [index("idx_channels_guild_id", "guild_id"), index("idx_channels_type", "type")],
-                        foreignKeys: [guildKey]),
-            TableSchema("members", columns: [id("guild_id"), id("user_id"), text("nickname", nullable: true), time("joined_at", nullable: true),
-                                             time("premium_since", nullable: true), createdAt, updatedAt],
-                        primaryKey: ["guild_id", "user_id"],
-                        indexes: [index("idx_members_guild_id", "guild_id"), index("idx_members_user_id", "user_id"), index("idx_members_joined_at", "joined_at")],
-                        foreignKeys: [guildKey, userKey]),
-            TableSchema("message_events", columns: [id(), id("guild_id"), id("channel_id"), id("user_id"), int("message_type", default: 0),
-                                                    flag("has_attachment", default: false), flag("has_embed", default: false),
-                                                    int("character_count", default: 0), int("word_count", default: 0), time("created_at")],
-                        primaryKey: ["id"],
-                        indexes: [index("idx_message_events_guild_time", "guild_id", "created_at"), index("idx_message_events_user_time", "user_id", "created_at"),
-                                  index("idx_message_events_channel_time", "channel_id", "created_at"), index("idx_message_events_guild_user", "guild_id", "user_id")],
-                        foreignKeys: [guildKey, userKey, ForeignKey("channel_id", references: "channels", onDelete: .cascade)]),
-            // The seed declares keys for message_events only; the other event tables follow the
-            // guild too, so deleting a guild removes all of its events.
-            TableSchema("voice_events", columns: [id(), id("guild_id"), optionalID("channel_id"), id("user_id"), text("event_type"),
-                                                  time("session_start", nullable: true), time("session_end", nullable: true), int("duration", default: 0),
-                                                  flag("muted", default: false), flag("deafened", default: false), time("created_at")],
-                        primaryKey: ["id"],
-                        indexes: [index("idx_voice_events_guild_time", "guild_id", "created_at"), index("idx_voice_events_user_time", "user_id", "created_at"),
-                                  index("idx_voice_events_channel_time", "channel_id", "created_at"), index("idx_voice_events_session", "session_start", "session_end")],
-                        foreignKeys: [guildKey]),
-            TableSchema("member_events", columns: [id(), id("guild_id"), id("user_id"), text("event_type"), int("member_count", nullable: true), time("created_at")],
-                        primaryKey: ["id"],
-                        indexes: [index("idx_member_events_guild_time", "guild_id", "created_at"), index("idx_member_events_type_time", "event_type", "created_at")],
-                        foreignKeys: [guildKey]),
-            TableSchema("presence_events", columns: [id(), id("guild_id"), id("user_id"), text("status", nullable: true), int("activity_type", nullable: true),
-                                                     text("activity_name", nullable: true), time("created_at")],
-                        primaryKey: ["id"],
-                        indexes: [index("idx_presence_events_guild_time", "guild_id", "created_at"), index("idx_presence_events_user_time", "user_id", "created_at"),
-                                  index("idx_presence_events_status", "status")],
-                        foreignKeys: [guildKey]),
-        ]
-    }()
-
-    @Test("004: guilds, users, channels, members and four event tables; user stats by index; deleting a guild removes everything of it")
-    func seed004() throws {
-        let (directory, engine) = try database("seed004", Self.seed004)
-        defer { directory.remove() }
-        let now: Int64 = 1_700_000_000
-        try engine.write { tx in
-            for g in 1...2 as ClosedRange<UInt64> {
-                try tx.insert(["id": .uint(g), "name": .text("guild \(g)")], into: "guilds")
-                try tx.insert(["id": .uint(g * 100), "guild_id": .uint(g), "type": 0], into: "channels")
-                try tx.insert(["id": .uint(g * 100 + 1), "guild_id": .uint(g), "type": 2], into: "channels")
-            }
-            for u in 1...4 as ClosedRange<UInt64> {
-                try tx.insert(["id": .uint(u), "username": .text("user\(u)")], into: "users")
-                for g in 1...2 as ClosedRange<UInt64> {
-                    try tx.insert(["guild_id": .uint(g), "user_id": .uint(u), "joined_at": .timestamp(now - Int64(u) * 3600)], into: "members")
-                    try tx.insert(["id": .uint(g * 1000 + u), "guild_id": .uint(g), "user_id": .uint(u), "event_type": "join", "created_at": .timestamp(now)], into: "member_events")
-                    try tx.insert(["id": .uint(g * 1000 + u), "guild_id": .uint(g), "user_id": .uint(u), "status": "online", "created_at": .timestamp(now)], into: "presence_events")
-                    try tx.insert(["id": .uint(g * 1000 + u), "guild_id": .uint(g), "channel_id": .uint(g * 100 + 1), "user_id": .uint(u),
-                                   "event_type": "leave", "duration": .int(Int64(u) * 60_000), "created_at": .timestamp(now)], into: "voice_events")
-                }
-            }
-            var id: UInt64 = 1 << 40  // snowflake-like, growing with time
-            for i in 0..<40 as Range<Int64> {
-                id += 1
-                let g = UInt64(i % 2) + 1, u = UInt64(i % 4) + 1
-                try tx.insert(["id": .uint(id), "guild_id": .uint(g), "channel_id": .uint(g * 100), "user_id": .uint(u),
-                               "character_count": .int(i), "created_at": .timestamp(now - 86_400 + i * 60)], into: "message_events")
-            }
-        }
-        try engine.write { tx throws in
-            #expect(throws: GuildStoreError.uniqueViolation(table: "members", index: "primary key", key: "(1u, 1u)")) {
-                try tx.insert(["guild_id": .uint(1), "user_id": .uint(1)], into: "members")
-            }
-            #expect(throws: GuildStoreError.foreignKeyViolation(table: "message_events", column: "channel_id", value: "(999u)", parent: "channels")) {
-                try tx.insert(["id": .uint(1), "guild_id": .uint(1), "channel_id": .uint(999), "user_id": .uint(1), "created_at": .timestamp(now)], into: "message_events")
-            }
-            // User statistics: one user's messages in one guild since a time, by (guild_id, user_id).
-            let mine = try tx.rows("message_events", index: "idx_message_events_guild_user", equals: [.uint(1), .uint(1)])
-            #expect(mine.count == 10)
-            let since = try tx.rows("message_events", index: "idx_message_events_guild_time", equals: [.uint(2)], from: .timestamp(now - 86_400 + 20 * 60))
-            #expect(since.count == 10)
-            // Deleting a user removes their memberships and messages everywhere.
-            #expect(try tx.delete(from: "users", key: [.uint(4)]))
-            #expect(try tx.rows("members", index: "idx_members_user_id", equals: [.uint(4)]).isEmpty)
-            #expect(try tx.rows("message_events", index: "idx_message_events_user_time", equals: [.uint(4)]).isEmpty)
-            #expect(try tx.rows("message_events").count == 30)
-            // Deleting a guild removes its channels, members and events of every kind.
-            #expect(try tx.delete(from: "guilds", key: [.uint(1)]))
-            for table in ["channels", "members", "message_events", "voice_events", "member_events", "presence_events"] {
-                #expect(try tx.rows(table).allSatisfy { $0["guild_id"] == .uint(2) }, "\(table)")
-                #expect(!(try tx.rows(table).isEmpty), "\(table)")
-            }
-            #expect(try tx.rows("message_events", index: "idx_message_events_guild_time", equals: [.uint(1)]).isEmpty)
-            #expect(try tx.rows("users").count == 3)
         }
         try engine.close()
     }

@@ -14,7 +14,7 @@ struct SortedDeleteTests {
         defer { directory.remove() }
         let engine = try StorageEngine.open(path: directory.file("s.gsdb"))
         defer { try? engine.close() }
-        var random = SeededGenerator(seed: 0xde1e7e)
+        var random = SplitMix64(seed: 0xde1e7e)
         var model: [UInt64: [UInt8]] = [:]
         func key(_ k: UInt64) -> [UInt8] { bigEndianKey(k) }
         try engine.write { tx in

@@ -216,7 +216,7 @@ struct TableTests {
                 IndexDefinition("humans", on: ["score"], where: .equals("is_bot", .bool(false)), including: ["nickname"]),
             ])
         try engine.write { tx in try tx.createTable(schema) }
-        var generator = SeededGenerator(seed: 2026)
+        var generator = SplitMix64(seed: 2026)
         var model: [[Value]: [Value]] = [:]  // primary key -> row
         for round in 0..<40 {
             try engine.write { tx in

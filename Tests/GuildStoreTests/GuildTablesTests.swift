@@ -63,4 +63,61 @@ struct GuildTablesTests {
             #expect(same(try snapshot(directory), current), "\(policy): opening an up-to-date database wrote nothing")
         }
     }
+
+    @Test("seed 004's tables: user stats by index; a unique and a foreign-key violation; deleting a user or a guild removes everything of it")
+    func seed004() async throws {
+        let store = try await GuildDatabase.open(DatabaseConfiguration(.temporary))
+        let now: Int64 = 1_700_000_000
+        try await store.database.write { tx in
+            for g in 1...2 as ClosedRange<UInt64> {
+                try tx.insert(["id": .uint(g), "name": .text("guild \(g)")], into: "guilds")
+                try tx.insert(["id": .uint(g * 100), "guild_id": .uint(g), "type": 0], into: "channels")
+                try tx.insert(["id": .uint(g * 100 + 1), "guild_id": .uint(g), "type": 2], into: "channels")
+            }
+            for u in 1...4 as ClosedRange<UInt64> {
+                try tx.insert(["id": .uint(u), "username": .text("user\(u)")], into: "users")
+                for g in 1...2 as ClosedRange<UInt64> {
+                    try tx.insert(["guild_id": .uint(g), "user_id": .uint(u), "joined_at": .timestamp(now - Int64(u) * 3600)], into: "members")
+                    try tx.insert(["id": .uint(g * 1000 + u), "guild_id": .uint(g), "user_id": .uint(u), "event_type": "join", "created_at": .timestamp(now)], into: "member_events")
+                    try tx.insert(["id": .uint(g * 1000 + u), "guild_id": .uint(g), "user_id": .uint(u), "status": "online", "created_at": .timestamp(now)], into: "presence_events")
+                    try tx.insert(["id": .uint(g * 1000 + u), "guild_id": .uint(g), "channel_id": .uint(g * 100 + 1), "user_id": .uint(u),
+                                   "event_type": "leave", "duration": .int(Int64(u) * 60_000), "created_at": .timestamp(now)], into: "voice_events")
+                }
+            }
+            var id: UInt64 = 1 << 40  // snowflake-like, growing with time
+            for i in 0..<40 as Range<Int64> {
+                id += 1
+                let g = UInt64(i % 2) + 1, u = UInt64(i % 4) + 1
+                try tx.insert(["id": .uint(id), "guild_id": .uint(g), "channel_id": .uint(g * 100), "user_id": .uint(u),
+                               "character_count": .int(i), "created_at": .timestamp(now - 86_400 + i * 60)], into: "message_events")
+            }
+        }
+        try await store.database.write { tx throws in
+            #expect(throws: GuildStoreError.uniqueViolation(table: "members", index: "primary key", key: "(1u, 1u)")) {
+                try tx.insert(["guild_id": .uint(1), "user_id": .uint(1)], into: "members")
+            }
+            #expect(throws: GuildStoreError.foreignKeyViolation(table: "message_events", column: "channel_id", value: "(999u)", parent: "channels")) {
+                try tx.insert(["id": .uint(1), "guild_id": .uint(1), "channel_id": .uint(999), "user_id": .uint(1), "created_at": .timestamp(now)], into: "message_events")
+            }
+            // User statistics: one user's messages in one guild, by (guild_id, user_id).
+            let mine = try tx.rows("message_events", index: "idx_message_events_guild_user", equals: [.uint(1), .uint(1)])
+            #expect(mine.count == 10)
+            let since = try tx.rows("message_events", index: "idx_message_events_guild_time", equals: [.uint(2)], from: .timestamp(now - 86_400 + 20 * 60))
+            #expect(since.count == 10)
+            // Deleting a user removes their memberships and messages everywhere.
+            #expect(try tx.delete(from: "users", key: [.uint(4)]))
+            #expect(try tx.rows("members", index: "idx_members_user_id", equals: [.uint(4)]).isEmpty)
+            #expect(try tx.rows("message_events", index: "idx_message_events_user_time", equals: [.uint(4)]).isEmpty)
+            #expect(try tx.rows("message_events").count == 30)
+            // Deleting a guild removes its channels, members and events of every kind.
+            #expect(try tx.delete(from: "guilds", key: [.uint(1)]))
+            for table in ["channels", "members", "message_events", "voice_events", "member_events", "presence_events"] {
+                #expect(try tx.rows(table).allSatisfy { $0["guild_id"] == .uint(2) }, "\(table)")
+                #expect(!(try tx.rows(table).isEmpty), "\(table)")
+            }
+            #expect(try tx.rows("message_events", index: "idx_message_events_guild_time", equals: [.uint(1)]).isEmpty)
+            #expect(try tx.rows("users").count == 3)
+        }
+        try await store.close()
+    }
 }

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 // MARK: - FaultPlan
 
@@ -85,7 +85,7 @@ package final class FaultPlan: Sendable {
         /// Nothing: every file is exactly as at its last completed sync.
         case dropUnsynced
         /// First everything is dropped as in `dropUnsynced`; then each volatile change, in the
-        /// order it was made, is chosen by a `SeededGenerator(seed:)` to be re-applied whole,
+        /// order it was made, is chosen by a `SplitMix64(seed:)` to be re-applied whole,
         /// lost, or (writes only) torn, each with the same chance. A torn write keeps a random
         /// subset of its 512-byte sectors (aligned to file offsets), or only a prefix of them,
         /// or only a suffix. So the disk has written some of its cache, in any order, possibly
@@ -373,8 +373,8 @@ package final class FaultPlan: Sendable {
     }
 
     private static func applyPowerLoss(_ s: inout State, mode: PowerLossMode, keeping kept: Set<UInt64> = []) {
-        var generator: SeededGenerator?
-        if case .keepSomeUnsynced(let seed) = mode { generator = SeededGenerator(seed: seed) }
+        var generator: SplitMix64?
+        if case .keepSomeUnsynced(let seed) = mode { generator = SplitMix64(seed: seed) }
         // Paths in a fixed order, so a seed always makes the same choices.
         for path in s.undo.keys.sorted() {
             let records = s.undo[path]!

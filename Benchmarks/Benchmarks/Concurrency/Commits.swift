@@ -348,8 +348,8 @@ final class SQLiteCommitFixture: @unchecked Sendable {
     nonisolated(unsafe) static var current: SQLiteCommitFixture?
 
     let directory: TemporaryDirectory
-    let writers: [SQLiteConnection]
-    let check: SQLiteConnection
+    let writers: [SQLiteKVConnection]
+    let check: SQLiteKVConnection
     var rows = 0
     var busy = 0
     var totals = CommitTotals()
@@ -359,8 +359,8 @@ final class SQLiteCommitFixture: @unchecked Sendable {
         directory = try TemporaryDirectory("sqlite")
         paired = synchronous == .FULL && count == 1 ? try PairedAppend(in: directory) : nil
         let path = directory.file("bench.sqlite")
-        check = try SQLiteConnection(path: path, synchronous: synchronous)
-        writers = try (0..<count).map { _ in try SQLiteConnection(path: path, synchronous: synchronous) }
+        check = try SQLiteKVConnection(path: path, synchronous: synchronous)
+        writers = try (0..<count).map { _ in try SQLiteKVConnection(path: path, synchronous: synchronous) }
     }
 
     /// Rows 0..<rows, in key order, each with its value; and nothing else.
@@ -387,11 +387,11 @@ final class SQLiteCommitFixture: @unchecked Sendable {
 /// A writer thread's connection, its commit latencies and its busy retries.
 final class SQLiteWriterSlot: @unchecked Sendable {
     // Written by its thread only; read after the thread is joined.
-    let connection: SQLiteConnection
+    let connection: SQLiteKVConnection
     var latencies: [Int] = []
     var busy = 0
 
-    init(_ connection: SQLiteConnection) { self.connection = connection }
+    init(_ connection: SQLiteKVConnection) { self.connection = connection }
 
     func run(_ counter: RowCounter) {
         latencies.removeAll(keepingCapacity: true)

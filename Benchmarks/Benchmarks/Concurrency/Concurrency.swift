@@ -1,5 +1,6 @@
-// GuildStore's `Database` under concurrency, against SQLite (C API, WAL, the seeds' pragmas)
-// in the same run, on real files in mkdtemp directories (so fdatasync reaches the device):
+// GuildStore's `Database` under concurrency, against SQLite (C API through GuildStoreSQLite's
+// `SQLiteConnection`, WAL, the seeds' pragmas) in the same run, on real files in mkdtemp
+// directories (so fdatasync reaches the device):
 //
 //   Commits/AppendFdatasync            a bare 4 KiB pwrite at the end of a file + fdatasync
 //   Commits/OverwriteFdatasync         the same into blocks already written (no size change)

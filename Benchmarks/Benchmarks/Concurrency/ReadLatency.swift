@@ -208,16 +208,16 @@ final class SQLiteReadFixture: @unchecked Sendable {
     nonisolated(unsafe) static var current: SQLiteReadFixture?
 
     let directory: TemporaryDirectory
-    let writer: SQLiteConnection
-    let reader: SQLiteConnection
+    let writer: SQLiteKVConnection
+    let reader: SQLiteKVConnection
     let lookups = LookupState()
     var thread: OSThread?
 
     init(bulkWriter: Bool) throws {
         directory = try TemporaryDirectory("sqlite-read")
         let path = directory.file("bench.sqlite")
-        writer = try SQLiteConnection(path: path, synchronous: .NORMAL)
-        reader = try SQLiteConnection(path: path, synchronous: .NORMAL)
+        writer = try SQLiteKVConnection(path: path, synchronous: .NORMAL)
+        reader = try SQLiteKVConnection(path: path, synchronous: .NORMAL)
         try writer.insertTransaction(0..<UInt64(Rows.fixtureRows))
         try writer.checkpointTruncate()
         try check(rows: Rows.fixtureRows, label: "SQLite fixture")

@@ -1,7 +1,8 @@
-// Rows, clocks and threads for the Concurrency benchmarks (temporary directories, SplitMix64
-// and the failure helpers are BenchmarkSupport's).
+// Rows, clocks and threads for the Concurrency benchmarks (temporary directories and the failure
+// helpers are BenchmarkSupport's, SplitMix64 is GuildStoreEngine's).
 
 import BenchmarkSupport
+@_spi(Benchmarks) import GuildStoreEngine
 import Dispatch
 import Synchronization
 

@@ -1,5 +1,6 @@
-// GuildStore's core operations against SQLite (C API, WITHOUT ROWID table, prepared
-// statements) and LMDB on the same keys in the same run:
+// GuildStore's core operations against SQLite (C API through GuildStoreSQLite's
+// `SQLiteConnection`, WITHOUT ROWID table, prepared statements) and LMDB on the same keys in
+// the same run:
 //
 //   PointLookup/<engine>   one random existing key, value bytes read   (per lookup; 1,000
 //                          lookups share one read transaction)

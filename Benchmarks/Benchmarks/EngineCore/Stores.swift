@@ -6,6 +6,7 @@ import BenchmarkSupport
 import CLMDB
 import CSQLite3
 @_spi(Benchmarks) import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreSQLite
 
 protocol KVStore: AnyObject {
     static var engineName: String { get }
@@ -106,132 +107,109 @@ final class GuildStoreKV: KVStore {
 
 // MARK: - SQLite
 
-/// SQLite through its C API: one `WITHOUT ROWID` table, WAL journal, synchronous=OFF, prepared
-/// statements, default page cache, no mmap. The connection is opened with
+/// SQLite through GuildStoreSQLite's `SQLiteConnection` (the C API, one call each): one
+/// `WITHOUT ROWID` table, WAL journal, synchronous=OFF, prepared statements binding the key
+/// and value bytes in place, default page cache, no mmap. The connection is opened with
 /// SQLITE_OPEN_NOMUTEX (one thread uses it).
-final class SQLiteKV: KVStore, SQLiteConnectionOwner {
+final class SQLiteKV: KVStore {
     static let engineName = "SQLite"
     let directory: TemporaryDirectory
-    var db: OpaquePointer?
-    var insertStatement: OpaquePointer?
-    var getStatement: OpaquePointer?
-    var scanStatement: OpaquePointer?
-    var beginStatement: OpaquePointer?
-    var commitStatement: OpaquePointer?
+    /// The connection and its statements; nil once closed.
+    private var open: Statements?
+
+    final class Statements {
+        let connection: SQLiteConnection
+        let insert: SQLiteStatement
+        let get: SQLiteStatement
+        let scan: SQLiteStatement
+        let begin: SQLiteStatement
+        let commit: SQLiteStatement
+
+        init(path: String) throws {
+            connection = try SQLiteConnection(path: path, mode: .create)
+            try connection.execute("PRAGMA journal_mode=WAL")
+            try connection.execute("PRAGMA synchronous=OFF")
+            try connection.execute("CREATE TABLE kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
+            insert = try connection.prepare("INSERT INTO kv(k, v) VALUES (?1, ?2)", persistent: true)
+            get = try connection.prepare("SELECT v FROM kv WHERE k = ?1", persistent: true)
+            scan = try connection.prepare("SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2", persistent: true)
+            begin = try connection.prepare("BEGIN", persistent: true)
+            commit = try connection.prepare("COMMIT", persistent: true)
+        }
+    }
 
     init() throws {
         directory = try TemporaryDirectory("sqlite")
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        guard sqlite3_open_v2(directory.file("bench.sqlite"), &db, flags, nil) == SQLITE_OK else {
-            throw BenchError.sqlite("open: \(message)")
-        }
-        try exec("PRAGMA journal_mode=WAL")
-        try exec("PRAGMA synchronous=OFF")
-        try exec("CREATE TABLE kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
-        insertStatement = try prepare("INSERT INTO kv(k, v) VALUES (?1, ?2)")
-        getStatement = try prepare("SELECT v FROM kv WHERE k = ?1")
-        scanStatement = try prepare("SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2")
-        beginStatement = try prepare("BEGIN")
-        commitStatement = try prepare("COMMIT")
+        open = try Statements(path: directory.file("bench.sqlite"))
     }
 
     @inline(__always)
-    func run(_ statement: OpaquePointer?) throws {
-        let rc = sqlite3_step(statement)
-        sqlite3_reset(statement)
-        guard rc == SQLITE_DONE else { throw BenchError.sqlite("step: \(message)") }
+    private func statements() throws -> Statements {
+        guard let open else { throw BenchError.setup("the SQLite store is closed") }
+        return open
     }
 
     func load(_ indices: [Int]) throws {
-        try run(beginStatement)
-        let statement = insertStatement
-        for i in indices {
-            var k = Workload.key(i).bigEndian
-            var v = Workload.value(i)
-            let rc = withUnsafeBytes(of: &k) { kb in
-                withUnsafeBytes(of: &v) { vb in
-                    sqlite3_bind_blob(statement, 1, kb.baseAddress, 8, nil)  // SQLITE_STATIC
-                    sqlite3_bind_blob(statement, 2, vb.baseAddress, 8, nil)
-                    let rc = sqlite3_step(statement)
-                    sqlite3_reset(statement)
-                    return rc
+        let s = try statements()
+        try s.begin.run()
+        do {
+            for i in indices {
+                var k = Workload.key(i).bigEndian
+                var v = Workload.value(i)
+                try withUnsafeBytes(of: &k) { kb in
+                    try withUnsafeBytes(of: &v) { vb in
+                        try s.insert.bind(unsafeBlob: kb, at: 1)
+                        try s.insert.bind(unsafeBlob: vb, at: 2)
+                        try s.insert.run()
+                    }
                 }
             }
-            guard rc == SQLITE_DONE else {
-                let error = BenchError.sqlite("insert: \(message)")
-                try? exec("ROLLBACK")
-                throw error
-            }
+        } catch {
+            try? s.connection.execute("ROLLBACK")
+            throw error
         }
-        try run(commitStatement)
+        try s.commit.run()
     }
 
     func settle() throws {
-        try exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        try statements().connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
-    func beginRead() throws { try run(beginStatement) }
-    func endRead() throws { try run(commitStatement) }
+    func beginRead() throws { try statements().begin.run() }
+    func endRead() throws { try statements().commit.run() }
 
     @inline(__always)
     func get(_ key: UInt64) throws -> UInt64? {
+        let get = try statements().get
         var k = key.bigEndian
-        let statement = getStatement
-        let (rc, value) = withUnsafeBytes(of: &k) { kb -> (Int32, UInt64) in
-            sqlite3_bind_blob(statement, 1, kb.baseAddress, 8, nil)
-            let rc = sqlite3_step(statement)
-            var value: UInt64 = 0
-            if rc == SQLITE_ROW {
-                if let blob = sqlite3_column_blob(statement, 0), sqlite3_column_bytes(statement, 0) == 8 {
-                    value = blob.loadUnaligned(as: UInt64.self)
-                } else {
-                    value = .max
-                }
-            }
-            sqlite3_reset(statement)
-            return (rc, value)
-        }
-        switch rc {
-        case SQLITE_ROW: return value
-        case SQLITE_DONE: return nil
-        default: throw BenchError.sqlite("get: \(message)")
+        return try withUnsafeBytes(of: &k) { kb in
+            try get.bind(unsafeBlob: kb, at: 1)
+            defer { get.reset() }
+            guard try get.step() else { return nil }
+            return get.withBlob(0) { value in value.count == 8 ? value.loadUnaligned(as: UInt64.self) : .max }
         }
     }
 
     func scan(from key: UInt64, limit: Int, _ body: (UInt64, UInt64) -> Void) throws -> Int {
+        let scan = try statements().scan
         var k = key.bigEndian
-        let statement = scanStatement
         var visited = 0
-        let rc = withUnsafeBytes(of: &k) { kb -> Int32 in
-            sqlite3_bind_blob(statement, 1, kb.baseAddress, 8, nil)
-            sqlite3_bind_int64(statement, 2, Int64(limit))
-            var rc = sqlite3_step(statement)
-            while rc == SQLITE_ROW {
-                let kp = sqlite3_column_blob(statement, 0)
-                let kn = sqlite3_column_bytes(statement, 0)
-                let vp = sqlite3_column_blob(statement, 1)
-                let vn = sqlite3_column_bytes(statement, 1)
-                let key = kn == 8 ? UInt64(bigEndian: kp!.loadUnaligned(as: UInt64.self)) : .max
-                let value = vn == 8 ? vp!.loadUnaligned(as: UInt64.self) : .max
+        try withUnsafeBytes(of: &k) { kb in
+            try scan.bind(unsafeBlob: kb, at: 1)
+            try scan.bind(integer: Int64(limit), at: 2)
+            defer { scan.reset() }
+            while try scan.step() {
+                let key = scan.withBlob(0) { $0.count == 8 ? UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) : .max }
+                let value = scan.withBlob(1) { $0.count == 8 ? $0.loadUnaligned(as: UInt64.self) : .max }
                 body(key, value)
                 visited += 1
-                rc = sqlite3_step(statement)
             }
-            sqlite3_reset(statement)
-            return rc
         }
-        guard rc == SQLITE_DONE else { throw BenchError.sqlite("scan: \(message)") }
         return visited
     }
 
     func close() {
-        for statement in [insertStatement, getStatement, scanStatement, beginStatement, commitStatement] {
-            sqlite3_finalize(statement)
-        }
-        insertStatement = nil; getStatement = nil; scanStatement = nil
-        beginStatement = nil; commitStatement = nil
-        sqlite3_close_v2(db)
-        db = nil
+        open = nil
         directory.remove()
     }
 }

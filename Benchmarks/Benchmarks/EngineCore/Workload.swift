@@ -3,6 +3,7 @@
 // data set.
 
 import BenchmarkSupport
+@_spi(Benchmarks) import GuildStoreEngine
 import Synchronization
 
 #if canImport(Glibc)
@@ -36,7 +37,7 @@ enum Workload {
 
     /// The value stored under key(i): a hash, so a wrong row is noticed.
     @inline(__always)
-    static func value(_ i: Int) -> UInt64 { SplitMix64.mix(UInt64(i) &+ 0x5EED) }
+    static func value(_ i: Int) -> UInt64 { SplitMix64.hash(UInt64(i) &+ 0x5EED) }
 
     /// 0..<n in a seeded random order (Fisher-Yates).
     static func shuffled(_ n: Int, seed: UInt64) -> [Int] {

@@ -5,6 +5,8 @@
 import BenchmarkSupport
 import CSQLite3
 @_spi(Benchmarks) import GuildStoreEngine
+import GuildStore
+@_spi(Benchmarks) import GuildStoreSQLite
 
 #if canImport(Glibc)
 import Glibc
@@ -41,31 +43,11 @@ func fileSize(_ path: String) -> Int {
 
 /// GuildStore's table API on a `StorageEngine` (the synchronous layer `Database` runs on):
 /// `synchronous: .normal` (the seeds' setting), defaults otherwise (4 KiB pages, automatic
-/// checkpoint past 1,000 WAL frames). The table is seed 004's message_events without its
-/// foreign keys (SQLite's has none either).
+/// checkpoint past 1,000 WAL frames). The table is seed 004's message_events as its SQLite
+/// file declares it (`SQLiteTable.fileSchema`: the four indexes, no foreign keys).
 final class GuildStoreMessages: MessageStore {
     static let engineName = "GuildStore"
-    static let schema = TableSchema(
-        "message_events",
-        columns: [
-            ColumnDefinition("id", .uint),
-            ColumnDefinition("guild_id", .uint),
-            ColumnDefinition("channel_id", .uint),
-            ColumnDefinition("user_id", .uint),
-            ColumnDefinition("message_type", .int, default: .value(.int(0))),
-            ColumnDefinition("has_attachment", .bool, default: .value(.bool(false))),
-            ColumnDefinition("has_embed", .bool, default: .value(.bool(false))),
-            ColumnDefinition("character_count", .int, default: .value(.int(0))),
-            ColumnDefinition("word_count", .int, default: .value(.int(0))),
-            ColumnDefinition("created_at", .timestamp),
-        ],
-        primaryKey: ["id"],
-        indexes: [
-            IndexDefinition("idx_message_events_guild_time", on: ["guild_id", "created_at"]),
-            IndexDefinition("idx_message_events_user_time", on: ["user_id", "created_at"]),
-            IndexDefinition("idx_message_events_channel_time", on: ["channel_id", "created_at"]),
-            IndexDefinition("idx_message_events_guild_user", on: ["guild_id", "user_id"]),
-        ])
+    static let schema = SQLiteTable(GuildTables.messageEvents).fileSchema
 
     let directory: TemporaryDirectory
     let path: String
@@ -145,69 +127,68 @@ final class GuildStoreMessages: MessageStore {
 
 // MARK: - SQLite
 
-/// SQLite through its C API with the seeds' pragmas (WAL, synchronous=NORMAL, cache_size=10000,
-/// temp_store=MEMORY, mmap_size=256 MiB), message_events with the seed's four indexes, one
-/// prepared INSERT (values bound, text with SQLITE_STATIC), BEGIN / COMMIT per batch.
-/// `textIDs`: the ids are TEXT columns holding decimal snowflakes, as seed 004 declares them
-/// (`id TEXT PRIMARY KEY`); otherwise INTEGER, with `id INTEGER PRIMARY KEY` (the rowid).
-class SQLiteMessages: SQLiteConnectionOwner {
+/// SQLite through GuildStoreSQLite's `SQLiteConnection` (the C API, one call each) with the
+/// seeds' pragmas (WAL, synchronous=NORMAL, cache_size=10000, temp_store=MEMORY, mmap_size=256
+/// MiB), message_events as the export creates it (`SQLiteTable.createStatements`: seed 004's
+/// columns and four indexes), one prepared INSERT (values bound in place, text with
+/// SQLITE_STATIC), BEGIN / COMMIT per batch. `textIDs`: the ids are TEXT columns holding
+/// decimal snowflakes, as seed 004 declares them (`id text PRIMARY KEY`); otherwise INTEGER,
+/// with `id integer PRIMARY KEY` (the rowid).
+class SQLiteMessages {
     let directory: TemporaryDirectory
     let path: String
     let textIDs: Bool
-    var db: OpaquePointer?
-    var insertStatement: OpaquePointer?
-    var rangeStatement: OpaquePointer?
-    var beginStatement: OpaquePointer?
-    var commitStatement: OpaquePointer?
+    /// The connection and its statements; nil once closed.
+    private var open: Statements?
+
+    final class Statements {
+        let connection: SQLiteConnection
+        let insert: SQLiteStatement
+        let range: SQLiteStatement
+        let begin: SQLiteStatement
+        let commit: SQLiteStatement
+
+        init(path: String, ids: IDAffinity) throws {
+            connection = try SQLiteConnection(path: path, mode: .create)
+            try connection.execute("PRAGMA journal_mode=WAL")
+            try connection.execute("PRAGMA synchronous=NORMAL")
+            try connection.execute("PRAGMA cache_size=10000")
+            try connection.execute("PRAGMA temp_store=MEMORY")
+            try connection.execute("PRAGMA mmap_size=268435456")
+            for statement in SQLiteTable(GuildTables.messageEvents).createStatements(ids: ids) {
+                try connection.execute(statement)
+            }
+            insert = try connection.prepare("""
+                INSERT INTO message_events(id, guild_id, channel_id, user_id, message_type, has_attachment, has_embed,
+                  character_count, word_count, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                """, persistent: true)
+            range = try connection.prepare("""
+                SELECT COUNT(*), SUM(character_count) FROM message_events WHERE guild_id = ?1 AND created_at >= ?2 AND created_at < ?3
+                """, persistent: true)
+            begin = try connection.prepare("BEGIN", persistent: true)
+            commit = try connection.prepare("COMMIT", persistent: true)
+        }
+    }
 
     init(textIDs: Bool) throws {
         self.textIDs = textIDs
         directory = try TemporaryDirectory(textIDs ? "tables-sqlite-text" : "tables-sqlite-int")
         path = directory.file("bench.sqlite")
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        guard sqlite3_open_v2(path, &db, flags, nil) == SQLITE_OK else {
-            throw BenchError.sqlite("open: \(message)")
-        }
-        try exec("PRAGMA journal_mode=WAL")
-        try exec("PRAGMA synchronous=NORMAL")
-        try exec("PRAGMA cache_size=10000")
-        try exec("PRAGMA temp_store=MEMORY")
-        try exec("PRAGMA mmap_size=268435456")
-        let id = textIDs ? "TEXT" : "INTEGER"
-        try exec("""
-            CREATE TABLE message_events(id \(id) PRIMARY KEY, guild_id \(id) NOT NULL, channel_id \(id) NOT NULL,
-              user_id \(id) NOT NULL, message_type INTEGER DEFAULT 0, has_attachment INTEGER DEFAULT 0,
-              has_embed INTEGER DEFAULT 0, character_count INTEGER DEFAULT 0, word_count INTEGER DEFAULT 0,
-              created_at INTEGER NOT NULL)
-            """)
-        try exec("CREATE INDEX idx_message_events_guild_time ON message_events(guild_id, created_at)")
-        try exec("CREATE INDEX idx_message_events_user_time ON message_events(user_id, created_at)")
-        try exec("CREATE INDEX idx_message_events_channel_time ON message_events(channel_id, created_at)")
-        try exec("CREATE INDEX idx_message_events_guild_user ON message_events(guild_id, user_id)")
-        insertStatement = try prepare("""
-            INSERT INTO message_events(id, guild_id, channel_id, user_id, message_type, has_attachment, has_embed,
-              character_count, word_count, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-            """)
-        rangeStatement = try prepare("""
-            SELECT COUNT(*), SUM(character_count) FROM message_events WHERE guild_id = ?1 AND created_at >= ?2 AND created_at < ?3
-            """)
-        beginStatement = try prepare("BEGIN")
-        commitStatement = try prepare("COMMIT")
+        open = try Statements(path: path, ids: textIDs ? .text : .integer)
     }
 
     @inline(__always)
-    func run(_ statement: OpaquePointer?) throws {
-        let rc = sqlite3_step(statement)
-        sqlite3_reset(statement)
-        guard rc == SQLITE_DONE else { throw BenchError.sqlite("step: \(message)") }
+    private func statements() throws -> Statements {
+        guard let open else { throw BenchError.setup("the SQLite store is closed") }
+        return open
     }
 
-    /// Binds id column `index` (1-based): an integer, or its decimal text from `scratch` (21
-    /// bytes a column, kept until the statement runs).
+    /// Binds id column `index` (1-based) of the INSERT: an integer, or its decimal text from
+    /// `scratch` (21 bytes a column, kept until the statement runs).
     @inline(__always)
-    func bindID(_ index: Int32, _ value: UInt64, _ scratch: UnsafeMutablePointer<CChar>) {
+    func bindID(_ insert: SQLiteStatement, _ index: Int32, _ value: UInt64, _ scratch: UnsafeMutablePointer<CChar>) throws {
         guard textIDs else {
-            sqlite3_bind_int64(insertStatement, index, Int64(bitPattern: value))
+            try insert.bind(integer: Int64(bitPattern: value), at: index)
             return
         }
         let text = scratch + Int(index) * 21
@@ -219,71 +200,63 @@ class SQLiteMessages: SQLiteConnectionOwner {
             text[i] = CChar(48 + v % 10)
             v /= 10
         }
-        sqlite3_bind_text(insertStatement, index, text, Int32(digits), nil)  // SQLITE_STATIC
+        try insert.bind(unsafeText: UnsafeRawBufferPointer(start: text, count: digits), at: index)
     }
 
     func insert(_ range: Range<Int>) throws {
-        try run(beginStatement)
-        let statement = insertStatement
+        let s = try statements()
+        let insert = s.insert
+        try s.begin.run()
         let scratch = UnsafeMutablePointer<CChar>.allocate(capacity: 5 * 21)
         defer { scratch.deallocate() }
-        for i in range {
-            let row = Workload.row(i)
-            bindID(1, row.id, scratch)
-            bindID(2, row.guildID, scratch)
-            bindID(3, row.channelID, scratch)
-            bindID(4, row.userID, scratch)
-            sqlite3_bind_int64(statement, 5, row.messageType)
-            sqlite3_bind_int64(statement, 6, row.hasAttachment ? 1 : 0)
-            sqlite3_bind_int64(statement, 7, row.hasEmbed ? 1 : 0)
-            sqlite3_bind_int64(statement, 8, row.characterCount)
-            sqlite3_bind_int64(statement, 9, row.wordCount)
-            sqlite3_bind_int64(statement, 10, row.createdAt)
-            let rc = sqlite3_step(statement)
-            sqlite3_reset(statement)
-            guard rc == SQLITE_DONE else {
-                let error = BenchError.sqlite("insert: \(message)")
-                try? exec("ROLLBACK")
-                throw error
+        do {
+            for i in range {
+                let row = Workload.row(i)
+                try bindID(insert, 1, row.id, scratch)
+                try bindID(insert, 2, row.guildID, scratch)
+                try bindID(insert, 3, row.channelID, scratch)
+                try bindID(insert, 4, row.userID, scratch)
+                try insert.bind(integer: row.messageType, at: 5)
+                try insert.bind(integer: row.hasAttachment ? 1 : 0, at: 6)
+                try insert.bind(integer: row.hasEmbed ? 1 : 0, at: 7)
+                try insert.bind(integer: row.characterCount, at: 8)
+                try insert.bind(integer: row.wordCount, at: 9)
+                try insert.bind(integer: row.createdAt, at: 10)
+                try insert.run()
             }
+        } catch {
+            try? s.connection.execute("ROLLBACK")
+            throw error
         }
-        try run(commitStatement)
+        try s.commit.run()
     }
 
     func settle() throws {
-        try exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        try statements().connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     var fileBytes: Int { fileSize(path) }
 
-    /// Runs `sql` with `bind`, calling `row` for each result row.
-    func query(_ sql: String, bind: (OpaquePointer?) -> Void = { _ in }, _ row: (OpaquePointer?) -> Void) throws {
-        let statement = try prepare(sql)
-        defer { sqlite3_finalize(statement) }
-        bind(statement)
-        var rc = sqlite3_step(statement)
-        while rc == SQLITE_ROW {
-            row(statement)
-            rc = sqlite3_step(statement)
+    /// The first row of `sql` with `parameters`, whose columns are all integers.
+    func integers(_ sql: String, _ parameters: [SQLiteValue] = []) throws -> [Int64] {
+        let rows = try statements().connection.query(sql, parameters)
+        return try (rows.first ?? []).map { value in
+            guard case .integer(let v) = value else { throw BenchError.sqlite("\(sql) gave \(value)") }
+            return v
         }
-        guard rc == SQLITE_DONE else { throw BenchError.sqlite("\(sql): \(message)") }
     }
 
     func totals() throws -> Workload.Totals {
         var totals = Workload.Totals()
-        try query("SELECT COUNT(*), SUM(character_count) FROM message_events") { s in
-            totals.rows = Int(sqlite3_column_int64(s, 0))
-            totals.characters = sqlite3_column_int64(s, 1)
-        }
+        let all = try integers("SELECT COUNT(*), SUM(character_count) FROM message_events")
+        totals.rows = Int(all.first ?? -1)
+        totals.characters = all.last ?? -1
         for (g, id) in Workload.guildIDs.enumerated() {
-            try query("SELECT COUNT(*) FROM message_events INDEXED BY idx_message_events_guild_time WHERE guild_id = ?1 AND created_at >= 0",
-                      bind: { s in
-                          if self.textIDs {
-                              sqlite3_bind_text(s, 1, String(id), -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-                          } else {
-                              sqlite3_bind_int64(s, 1, Int64(bitPattern: id))
-                          }
-                      }) { s in totals.perGuild[g] = Int(sqlite3_column_int64(s, 0)) }
+            let guild: SQLiteValue = textIDs ? .text(String(id)) : .integer(Int64(bitPattern: id))
+            let count = try integers(
+                "SELECT COUNT(*) FROM message_events INDEXED BY idx_message_events_guild_time WHERE guild_id = ?1 AND created_at >= 0",
+                [guild])
+            totals.perGuild[g] = Int(count.first ?? -1)
         }
         return totals
     }
@@ -291,24 +264,17 @@ class SQLiteMessages: SQLiteConnectionOwner {
     @inline(__always)
     func rangeAggregate(_ query: Workload.RangeQuery) throws -> (count: Int64, sum: Int64) {
         precondition(!textIDs, "the range benchmark runs on integer ids")
-        let statement = rangeStatement
-        sqlite3_bind_int64(statement, 1, Int64(bitPattern: Workload.guildIDs[query.guild]))
-        sqlite3_bind_int64(statement, 2, query.from)
-        sqlite3_bind_int64(statement, 3, query.below)
-        let rc = sqlite3_step(statement)
-        let result = rc == SQLITE_ROW ? (sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1)) : (-1, -1)
-        sqlite3_reset(statement)
-        guard rc == SQLITE_ROW else { throw BenchError.sqlite("range aggregate: \(message)") }
-        return result
+        let range = try statements().range
+        try range.bind(integer: Int64(bitPattern: Workload.guildIDs[query.guild]), at: 1)
+        try range.bind(integer: query.from, at: 2)
+        try range.bind(integer: query.below, at: 3)
+        defer { range.reset() }
+        guard try range.step() else { throw BenchError.sqlite("the range aggregate returned no row") }
+        return (range.integer(0), range.integer(1))
     }
 
     func close() {
-        for statement in [insertStatement, rangeStatement, beginStatement, commitStatement] {
-            sqlite3_finalize(statement)
-        }
-        insertStatement = nil; rangeStatement = nil; beginStatement = nil; commitStatement = nil
-        sqlite3_close_v2(db)
-        db = nil
+        open = nil
         directory.remove()
     }
 }

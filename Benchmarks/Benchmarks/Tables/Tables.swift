@@ -1,5 +1,7 @@
-// Seed 004's message_events table with its four secondary indexes, GuildStore's table API
-// against SQLite (C API, the seeds' pragmas) with integer ids and with the seed's TEXT ids:
+// Seed 004's message_events table with its four secondary indexes (declared once, in
+// GuildStoreSQLite's `SQLiteTable`), GuildStore's table API against SQLite (C API through
+// GuildStoreSQLite's `SQLiteConnection`, the seeds' pragmas) with integer ids and with the
+// seed's TEXT ids:
 //
 //   BulkInsert/<engine>   1,000,000 rows into an empty table, 10,000 rows per transaction
 //                         (reported per row); the file's bytes per row after a checkpoint

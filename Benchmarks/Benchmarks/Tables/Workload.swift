@@ -9,6 +9,7 @@
 // rows span about 29 days.
 
 import BenchmarkSupport
+@_spi(Benchmarks) import GuildStoreEngine
 
 enum Workload {
     /// Rows in each load.
@@ -48,7 +49,7 @@ enum Workload {
 
     /// Entity ids: made between 2016 and 2020, a hash of the entity's kind and number.
     static func entityID(kind: UInt64, _ n: Int) -> UInt64 {
-        let h = SplitMix64.mix(seed ^ kind << 32 ^ UInt64(n))
+        let h = SplitMix64.hash(seed ^ kind << 32 ^ UInt64(n))
         let made = 1_451_606_400_000 + h % 126_230_400_000  // 2016-01-01 + up to 4 years
         return snowflake(milliseconds: made, low: h >> 40)
     }
@@ -69,9 +70,9 @@ enum Workload {
     /// The i-th row. Ids and created_at increase strictly / weakly with i.
     @inline(__always)
     static func row(_ i: Int) -> Row {
-        let h0 = SplitMix64.mix(seed &+ UInt64(i))
-        let h1 = SplitMix64.mix(h0)
-        let h2 = SplitMix64.mix(h1)
+        let h0 = SplitMix64.hash(seed &+ UInt64(i))
+        let h1 = SplitMix64.hash(h0)
+        let h2 = SplitMix64.hash(h1)
         let milliseconds = startMilliseconds + UInt64(i) * millisecondsPerRow + h0 % millisecondsPerRow
         let guild = skewed(h1, guilds, power: 2)
         let channel = guild * channelsPerGuild + skewed(h2, channelsPerGuild, power: 2)

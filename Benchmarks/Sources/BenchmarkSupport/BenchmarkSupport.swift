@@ -1,6 +1,7 @@
-// What every benchmark suite here shares: seeded randomness, temporary directories on a real
-// disk, and failure helpers that make `swift package benchmark` exit non-zero on a wrong
-// answer (package-benchmark alone reports a throwing benchmark but still exits 0).
+// What every benchmark suite here shares: temporary directories on a real disk, and failure
+// helpers that make `swift package benchmark` exit non-zero on a wrong answer (package-benchmark
+// alone reports a throwing benchmark but still exits 0). Seeded randomness is GuildStoreEngine's
+// `SplitMix64` (`@_spi(Benchmarks) import GuildStoreEngine`).
 
 import Synchronization
 
@@ -9,29 +10,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// A small seeded generator (Steele, Lea, Flood: SplitMix64).
-public struct SplitMix64: RandomNumberGenerator {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    /// One SplitMix64 step of `x`, as a hash.
-    @inline(__always)
-    public static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    @inline(__always)
-    public mutating func next() -> UInt64 {
-        let value = Self.mix(state)
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return value
-    }
-}
 
 /// A directory under $TMPDIR (or /tmp) that is removed with everything in it: by `remove()`,
 /// on deinit, or at process exit (also after `exit(1)` from a failed check). On a real disk

@@ -1,3 +1,5 @@
+@_spi(Benchmarks) import GuildStoreEngine
+
 /// The words generated names are made of: ASCII, emoji (with ZWJ sequences, flags and
 /// variation selectors), CJK, right-to-left scripts and combining marks, so every text path
 /// (encoding, index order by UTF-8 bytes, JSON escaping, terminal output) meets them.

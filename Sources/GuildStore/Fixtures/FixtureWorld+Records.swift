@@ -1,4 +1,4 @@
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// The entity records of a world: guilds, users, channels, members. Each draws from its own
 /// random stream derived from (seed, kind, index) (FX-3), so every row depends only on its own

@@ -1,3 +1,5 @@
+@_spi(Benchmarks) import GuildStoreEngine
+
 /// The entities of a fixture, built once from (profile, seed) and held in memory: guilds,
 /// users, channels and memberships. Events are not here: they stream (`FixtureEvents`).
 /// Even the large profile's world is small (300,000 users, under a million memberships).

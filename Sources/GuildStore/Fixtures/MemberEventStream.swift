@@ -1,4 +1,4 @@
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `member_events` in time order: joins (60%) by members of the guild, leaves by any user
 /// (former members), each with the guild's running member count.

@@ -1,4 +1,4 @@
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `message_events` in time order: guild by activity, author skewed to power users, bots
 /// posting embeds.

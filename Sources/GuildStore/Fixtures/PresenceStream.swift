@@ -1,4 +1,4 @@
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `presence_events` in time order. A presence update is one user's status changing: the
 /// gateway reports it once per guild they share with the bot, so an update is a burst of one

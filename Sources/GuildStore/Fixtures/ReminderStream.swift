@@ -1,4 +1,4 @@
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// Seed 003's reminder bot: each reminder event, then its reactions, then its logs.
 ///

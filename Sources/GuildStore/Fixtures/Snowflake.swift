@@ -1,3 +1,5 @@
+@_spi(Benchmarks) import GuildStoreEngine
+
 /// Discord snowflake ids: `(milliseconds since 2015-01-01T00:00:00Z) << 22 | low bits`, where
 /// Discord's low 22 bits are worker (5), process (5) and increment (12).
 ///

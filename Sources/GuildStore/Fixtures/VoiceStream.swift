@@ -1,4 +1,4 @@
-import GuildStoreEngine
+@_spi(Benchmarks) import GuildStoreEngine
 
 /// `voice_events` in time order: sessions of a join, sometimes a move to another voice channel,
 /// and a leave carrying `session_start`, `session_end` and the duration in milliseconds.

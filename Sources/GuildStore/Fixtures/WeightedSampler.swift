@@ -1,3 +1,5 @@
+@_spi(Benchmarks) import GuildStoreEngine
+
 /// Picks one of a fixed set of items with probability proportional to an integer weight.
 ///
 /// Invariant (FX-30): `cumulative` is strictly increasing (zero weights are left out), so a draw in
