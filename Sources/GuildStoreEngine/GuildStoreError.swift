@@ -6,9 +6,13 @@ import Foundation
 /// limit, the underlying `errno`. Nothing that comes from disk or from a caller traps; it ends
 /// up here.
 public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// No database at the path (no file, or an empty one) and the open was not allowed to
-    /// create one (`createIfMissing: false`). Nothing was written.
+    /// No file at the path and the open was not allowed to create one
+    /// (`createIfMissing: false`). Nothing was written.
     case databaseNotFound(path: String)
+    /// The database file exists but holds no bytes. It is refused, never replaced: a database
+    /// is only ever created under another name and renamed into place, so something else
+    /// emptied it (or made it empty), and its WAL may still hold data.
+    case emptyDatabaseFile(path: String)
     /// The file exists but does not start with GuildStore's magic.
     case notADatabase(path: String)
     /// The file was written by a format version this build does not read.
@@ -98,6 +102,7 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case .databaseNotFound(let path): "no database at \(path)"
+        case .emptyDatabaseFile(let path): "database file \(path) is empty (0 bytes): not a GuildStore database, and not replaced"
         case .notADatabase(let path): "\(path) is not a GuildStore database"
         case .unsupportedFormatVersion(let path, let version):
             "\(path) has format version \(version), which this build does not read"

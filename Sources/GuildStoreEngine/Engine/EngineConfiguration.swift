@@ -43,9 +43,10 @@ public struct EngineConfiguration: Sendable {
     /// Where planned queries (`select`, `aggregate`, `scan(plan)`) are logged at debug level
     /// with the index chosen, rows read and duration; nil logs nothing.
     public var queryLog: Logger?
-    /// Whether `open` creates the database when there is none at the path (no file, or an
-    /// empty one). False makes `open` throw `.databaseNotFound` instead, having written
-    /// nothing: no database file, no WAL.
+    /// Whether `open` creates the database when there is no file at the path. False makes
+    /// `open` throw `.databaseNotFound` instead, having written nothing: no database file, no
+    /// WAL. An existing file is never replaced, whatever this says (an empty one is
+    /// `.emptyDatabaseFile`).
     public var createIfMissing: Bool
 
     public init(

@@ -1,11 +1,12 @@
 import Foundation
 
 extension StorageEngine {
-    /// Opens the database at `path`, creating it when it does not exist (no file, or an empty
-    /// one) unless `configuration.createIfMissing` is false, and recovers from the WAL
-    /// (`path` + "-wal") every transaction committed before a crash.
+    /// Opens the database at `path`, creating it when there is no file unless
+    /// `configuration.createIfMissing` is false, and recovers from the WAL (`path` + "-wal")
+    /// every transaction committed before a crash. An existing file is never replaced: an
+    /// empty one is `.emptyDatabaseFile`.
     ///
-    /// Errors: `.databaseNotFound` (nothing written: no file, no WAL), `.notADatabase`,
+    /// Errors: `.databaseNotFound` (nothing written: no file, no WAL), `.emptyDatabaseFile`, `.notADatabase`,
     /// `.unsupportedFormatVersion`, `.pageSizeMismatch`, `.corruptHeader`, `.corruptWAL`,
     /// `.invalidConfiguration`, `.locked`, `.io`.
     public static func open(
@@ -27,15 +28,11 @@ extension StorageEngine {
         let (lockFile, file) = try openLocked(path, fileSystem: fileSystem)
         do {
             let fileBytes = try file.size()
-            if fileBytes == 0 {
-                // A file created empty (by us before a crash, or by `touch`): make it a database.
-                guard configuration.createIfMissing else { throw GuildStoreError.databaseNotFound(path: path) }
-                try file.close()
-                try lockFile.close()
-                try fileSystem.remove(path)
-                try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
-                return try open(path: path, configuration: configuration, fileSystem: fileSystem)
-            }
+            // WALR-1: an existing database file is never replaced. The engine makes a database
+            // only through `PATH-create` and a rename (`createDatabase`), so a crash never
+            // leaves `path` empty: an empty file was emptied by something else, or made by
+            // `touch`, and a WAL beside it may still hold its data.
+            guard fileBytes > 0 else { throw GuildStoreError.emptyDatabaseFile(path: path) }
             var probe = [UInt8](repeating: 0, count: 24)
             let n = try probe.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
             let pageSize = try probe.prefix(n).withUnsafeBytes { try DatabaseHeader.probe($0, path: path) }
