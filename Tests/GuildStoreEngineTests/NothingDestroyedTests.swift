@@ -30,4 +30,122 @@ struct NothingDestroyedTests {
         #expect(try Self.listing(directory.path) == ["empty.gsdb"], "nothing created beside it")
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)).isEmpty, "the file is left as it was")
     }
+
+    // MARK: Page checksums cover the page number (WALR-4)
+
+    static let pageSize = 4096
+    static let configuration = EngineConfiguration(pageSize: pageSize, synchronous: .full, checkpointThreshold: 0,
+                                                   mapReservation: 1 << 24)
+
+    /// Tree "t" with keys 0..<600 (60-byte values, over several leaves), checkpointed into the
+    /// file with an empty WAL. Returns the leaf pages of "t", in file order.
+    static func buildLeaves(at path: String) throws -> [UInt32] {
+        let engine = try StorageEngine.open(path: path, configuration: configuration)
+        try engine.write { tx in
+            let tree = try tx.createTree("t")
+            for key in UInt64(0)..<600 { try tx.put(bigEndianKey(key), value(key), in: tree) }
+        }
+        _ = try engine.checkpoint(.truncate)
+        try engine.close()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        // Page 1 is the catalog; every other leaf belongs to "t".
+        return (2..<(bytes.count / pageSize)).filter { bytes[$0 * pageSize + 4] == PageType.leaf.rawValue }.map(UInt32.init)
+    }
+
+    static func value(_ key: UInt64) -> [UInt8] { [UInt8](repeating: UInt8(truncatingIfNeeded: key), count: 60) }
+
+    /// Copies `count` bytes of `path` from `from` to `to` (in place).
+    static func copyBytes(in path: String, from: Int, to: Int, count: Int) throws {
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes.replaceSubrange(to..<(to + count), with: bytes.subdata(in: from..<(from + count)))
+        try bytes.write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Looks every key of "t" up: each gives its value or a checksum mismatch on one of
+    /// `damaged`, never a wrong answer. Returns the mismatches.
+    static func lookUpEveryKey(_ path: String, damaged: Set<UInt32>) throws -> Int {
+        let engine = try StorageEngine.open(path: path, configuration: configuration)
+        defer { try? engine.close() }
+        var mismatches = 0
+        try engine.read { tx in
+            let tree = try #require(try tx.tree("t"))
+            for key in UInt64(0)..<600 {
+                do {
+                    #expect(try tx.get(bigEndianKey(key), in: tree) == value(key), "key \(key) read a wrong answer")
+                } catch GuildStoreError.checksumMismatch(let errorPath, let page) {
+                    #expect(errorPath == path && damaged.contains(page), "mismatch on page \(page)")
+                    mismatches += 1
+                }
+            }
+        }
+        return mismatches
+    }
+
+    @Test("two swapped pages, or a page written over another, are checksum mismatches, never wrong answers")
+    func misplacedPages() throws {
+        let directory = try TemporaryDirectory("gs-misplaced")
+        defer { directory.remove() }
+        let original = directory.file("original.gsdb")
+        let leaves = try Self.buildLeaves(at: original)
+        #expect(leaves.count >= 4)
+        let (a, b) = (Int(leaves[1]), Int(leaves[leaves.count - 2]))
+
+        let swapped = directory.file("swapped.gsdb")
+        try FileManager.default.copyItem(atPath: original, toPath: swapped)
+        let pageA = try Data(contentsOf: URL(fileURLWithPath: swapped)).subdata(in: a * Self.pageSize..<(a + 1) * Self.pageSize)
+        try Self.copyBytes(in: swapped, from: b * Self.pageSize, to: a * Self.pageSize, count: Self.pageSize)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: swapped))
+        bytes.replaceSubrange(b * Self.pageSize..<(b + 1) * Self.pageSize, with: pageA)
+        try bytes.write(to: URL(fileURLWithPath: swapped))
+        #expect(try Self.lookUpEveryKey(swapped, damaged: [UInt32(a), UInt32(b)]) > 0)
+
+        let misplaced = directory.file("misplaced.gsdb")
+        try FileManager.default.copyItem(atPath: original, toPath: misplaced)
+        try Self.copyBytes(in: misplaced, from: a * Self.pageSize, to: b * Self.pageSize, count: Self.pageSize)
+        #expect(try Self.lookUpEveryKey(misplaced, damaged: [UInt32(b)]) > 0)
+    }
+
+    @Test("a file of format version 4 (page checksums without the page number) is .unsupportedFormatVersion, left as it was")
+    func formatVersion4() throws {
+        let directory = try TemporaryDirectory("gs-version")
+        defer { directory.remove() }
+        let path = directory.file("v4.gsdb")
+        _ = try Self.buildLeaves(at: path)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[16] = 4
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(throws: GuildStoreError.unsupportedFormatVersion(path: path, version: 4)) {
+            _ = try StorageEngine.open(path: path, configuration: Self.configuration)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
+    }
+
+    @Test("a WAL frame whose page image belongs to another page number ends the log before it")
+    func frameForAnotherPage() throws {
+        let directory = try TemporaryDirectory("gs-misplaced-frame")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let leaves = try Self.buildLeaves(at: path)
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        // One leaf rewritten: one frame, the commit marker, for page `leaves[0]`.
+        try engine.write { tx in try tx.put(bigEndianKey(0), [UInt8](repeating: 7, count: 60), in: try #require(try tx.tree("t"))) }
+        try engine.close()
+        let walPath = path + "-wal"
+        var wal = [UInt8](try Data(contentsOf: URL(fileURLWithPath: walPath)))
+        let frameSize = WriteAheadLog.frameHeaderSize + Self.pageSize
+        #expect(wal.count == WriteAheadLog.headerSize + frameSize)
+        // The frame says it is page leaves[1], and its running checksum agrees: only the
+        // page image's own checksum can tell.
+        wal.withUnsafeMutableBytes { raw in
+            let frame = raw.baseAddress! + WriteAheadLog.headerSize
+            #expect(frame.load(as: UInt32.self) == leaves[0])
+            frame.setU32(0, leaves[1])
+            let chain = WriteAheadLog.chainChecksum(frameHeader: UnsafeRawPointer(frame),
+                                                    pageChecksum: (frame + WriteAheadLog.frameHeaderSize).load(as: UInt32.self),
+                                                    previous: UnsafeRawPointer(raw.baseAddress!).u32(28))
+            frame.setU32(16, chain)
+        }
+        try Data(wal).write(to: URL(fileURLWithPath: walPath))
+        #expect(try Self.lookUpEveryKey(path, damaged: []) == 0, "the frame is not applied: every key reads as before it")
+    }
 }

@@ -56,7 +56,7 @@ extension WriteAheadLog {
                 let frame = UnsafeRawPointer(chunk.baseAddress! + i * frameSize)
                 let image = frame + frameHeaderSize
                 guard frame.u64(8) == parsed.salt,
-                      pageChecksumHolds(image, size: pageSize) else { break scan }
+                      pageChecksumHolds(image, number: frame.u32(0), size: pageSize) else { break scan }
                 let expected = chainChecksum(frameHeader: frame, pageChecksum: image.load(as: UInt32.self), previous: chain)
                 guard frame.u32(16) == expected else { break scan }
                 chain = expected

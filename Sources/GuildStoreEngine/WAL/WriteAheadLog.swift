@@ -24,7 +24,8 @@
 ///
 /// Invariants:
 /// (W1) A frame is valid only if its salt equals the header's, its page image matches the
-///      image's own checksum and its running checksum matches the chain; the first invalid
+///      image's own checksum as the page the frame names (WALR-4) and its running checksum
+///      matches the chain; the first invalid
 ///      frame ends the log. Stale frames from before a restart carry the old salt.
 /// (W2) Only frames up to the last commit marker are ever applied: a transaction is all or
 ///      nothing.
