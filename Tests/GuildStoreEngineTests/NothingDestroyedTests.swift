@@ -148,4 +148,47 @@ struct NothingDestroyedTests {
         try Data(wal).write(to: URL(fileURLWithPath: walPath))
         #expect(try Self.lookUpEveryKey(path, damaged: []) == 0, "the frame is not applied: every key reads as before it")
     }
+
+    // MARK: The catalog root (WALR-5)
+
+    @Test("a header whose catalog root points at another tree's page is .corruptHeader, and nothing is written",
+          arguments: ["t root", "t leaf", "empty root", "overflow"])
+    func catalogRootElsewhere(target: String) throws {
+        let directory = try TemporaryDirectory("gs-catalog-root")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in
+            let tree = try tx.createTree("t")
+            for key in UInt64(0)..<600 { try tx.put(bigEndianKey(key), Self.value(key), in: tree) }
+            try tx.put(bigEndianKey(1_000), [UInt8](repeating: 9, count: 9000), in: tree)
+            _ = try tx.createTree("empty")
+        }
+        let roots = try engine.read { tx in (try #require(try tx.tree("t")).root, try #require(try tx.tree("empty")).root) }
+        _ = try engine.checkpoint(.truncate)
+        try engine.close()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let types = (0..<(bytes.count / Self.pageSize)).map { bytes[$0 * Self.pageSize + 4] }
+        let page: UInt32
+        switch target {
+        case "t root": page = roots.0
+        case "t leaf": page = UInt32(try #require(types.indices.last { types[$0] == PageType.leaf.rawValue && UInt32($0) != roots.1 }))
+        case "empty root": page = roots.1
+        default: page = UInt32(try #require(types.firstIndex(of: PageType.overflow.rawValue)))
+        }
+        bytes.withUnsafeMutableBytes { raw in
+            raw.baseAddress!.setU32(36, page)
+            sealPage(raw.baseAddress!, number: 0, size: Self.pageSize)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do {
+            let opened = try StorageEngine.open(path: path, configuration: Self.configuration)
+            try? opened.close()
+            Issue.record("catalog root at \(target) (page \(page)) opened")
+        } catch GuildStoreError.corruptHeader(let errorPath, let reason) {
+            #expect(errorPath == path)
+            #expect(reason.contains("catalog root \(page)"), "\(reason)")
+        }
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == bytes, "the file is left as it was")
+    }
 }

@@ -77,8 +77,10 @@ extension StorageEngine {
                 state.walFrames = committed.committedFrameCount
             }
             let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: committed)
-            return try StorageEngine(path: path, walPath: walPath, configuration: configuration,
-                                     pageSize: pageSize, fileSystem: fileSystem, wal: wal, state: state)
+            let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,
+                                           pageSize: pageSize, fileSystem: fileSystem, wal: wal, state: state)
+            try engine.validateCatalog()
+            return engine
         } catch {
             try? file.close()
             try? lockFile.close()
@@ -97,6 +99,46 @@ extension StorageEngine {
         } catch {
             try? lockFile.close()
             throw error
+        }
+    }
+
+    /// Invariant (WALR-5): an engine opens only on a header whose catalog root is a catalog: a
+    /// B+tree node whose entries are tree names (UTF-8) with 8-byte values (a root page, then
+    /// four zero bytes), each root inside the database, neither the header nor the catalog
+    /// root, no two trees sharing one; and an empty catalog only when every other page is
+    /// free. A header pointing at another tree's page would otherwise open as a database
+    /// without those trees, and the next migration would build a schema inside the damaged
+    /// file. Only the catalog's pages are read; a checksum mismatch among them is reported as
+    /// it is.
+    private func validateCatalog() throws {
+        try read { tx in
+            let header = tx.header
+            let catalog = header.catalogRoot
+            func notACatalog(_ reason: String) -> GuildStoreError {
+                .corruptHeader(path: path, reason: "catalog root \(catalog) \(reason)")
+            }
+            let type = try tx.page(catalog).base.u8(4)
+            guard type == PageType.leaf.rawValue || type == PageType.interior.rawValue else {
+                throw notACatalog("is not a B+tree node (page type \(type))")
+            }
+            var roots: Set<UInt32> = []
+            try tx.scan(root: catalog, range: KeyRange()) { key, value in
+                guard let base = value.baseAddress, value.count == 8, base.u32(4) == 0 else {
+                    throw notACatalog("holds a \(value.count)-byte value where a catalog entry has a root page")
+                }
+                guard !key.isEmpty, String(validating: key, as: UTF8.self) != nil else {
+                    throw notACatalog("holds a key that is not a tree name")
+                }
+                let root = base.u32(0)
+                guard root > 0, root < header.pageCount, root != catalog, roots.insert(root).inserted else {
+                    throw notACatalog("names page \(root) as a tree root")
+                }
+                return true
+            }
+            let inUse = Int(header.pageCount) - 2 - Int(header.freePageCount)
+            if roots.isEmpty && inUse != 0 {
+                throw notACatalog("holds no trees, yet \(inUse) pages besides it and the header are in use")
+            }
         }
     }
 
