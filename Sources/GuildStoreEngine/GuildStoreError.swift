@@ -45,6 +45,9 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case busy(String)
     /// Another process holds the database's lock.
     case locked(path: String)
+    /// Each of `attempts` opens found another file at the path once the lock was held than
+    /// the one locked: another process kept renaming files over it. Nothing was read.
+    case databaseReplaced(path: String, attempts: Int)
     /// A tree of that name does not exist.
     case treeNotFound(String)
     /// A tree of that name already exists.
@@ -121,6 +124,8 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .writerBusy: "another write transaction is in progress"
         case .busy(let message): "busy: \(message)"
         case .locked(let path): "database is locked: \(path) is open in another process"
+        case .databaseReplaced(let path, let attempts):
+            "\(path) was replaced by another file during each of \(attempts) opens (another process renaming files over it); nothing was read"
         case .treeNotFound(let name): "no tree named \(name)"
         case .treeAlreadyExists(let name): "a tree named \(name) already exists"
         case .io(let operation, let path, let errno):

@@ -191,4 +191,84 @@ struct NothingDestroyedTests {
         }
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == bytes, "the file is left as it was")
     }
+
+    // MARK: One file identity (WALR-6)
+
+    /// Plain POSIX files, except that before the opens of `path` numbered in `replaceBefore`
+    /// (1-based) a copy of `replacement` is renamed over `path`: another process's vacuum
+    /// swapping its new file in between the engine's opens.
+    struct ReplacingFileSystem: FileSystem {
+        let path: String
+        let replacement: String
+        let replaceBefore: @Sendable (Int) -> Bool
+        let opens = Locked(0)
+        let base = PosixFileSystem()
+
+        func open(_ name: String, create: Bool) throws -> any FileHandleIO {
+            if name == path {
+                let n = opens.withLock { count -> Int in
+                    count += 1
+                    return count
+                }
+                if replaceBefore(n) {
+                    let copy = path + "-replacement"
+                    try? FileManager.default.removeItem(atPath: copy)
+                    try FileManager.default.copyItem(atPath: replacement, toPath: copy)
+                    try base.rename(copy, to: path)
+                }
+            }
+            return try base.open(name, create: create)
+        }
+
+        func exists(_ name: String) -> Bool { base.exists(name) }
+        func remove(_ name: String) throws { try base.remove(name) }
+        func rename(_ source: String, to destination: String) throws { try base.rename(source, to: destination) }
+        func syncDirectory(containing name: String) throws { try base.syncDirectory(containing: name) }
+    }
+
+    /// A database holding tree `name` alone, closed.
+    static func makeDatabase(_ path: String, tree name: String) throws {
+        let engine = try StorageEngine.open(path: path, configuration: configuration)
+        try engine.write { tx in _ = try tx.createTree(name) }
+        _ = try engine.checkpoint(.truncate)
+        try engine.close()
+    }
+
+    @Test("a file renamed over the path between the lock's open and the data's is noticed: the open starts again on the new file")
+    func replacedBetweenOpens() throws {
+        let directory = try TemporaryDirectory("gs-identity")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let replacement = directory.file("new.gsdb")
+        try Self.makeDatabase(path, tree: "old")
+        try Self.makeDatabase(replacement, tree: "new")
+        let fileSystem = ReplacingFileSystem(path: path, replacement: replacement, replaceBefore: { $0 == 2 })
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration, fileSystem: fileSystem)
+        defer { try? engine.close() }
+        #expect(try engine.read { try $0.trees().map(\.name) } == ["new"])
+        // The engine holds the lock of the file now at the path: another open is refused.
+        #expect(throws: GuildStoreError.locked(path: path)) {
+            let other = try StorageEngine.open(path: path, configuration: Self.configuration)
+            try? other.close()
+        }
+    }
+
+    @Test("a path that every open finds replaced again: .databaseReplaced, and nothing is read")
+    func replacedAtEveryOpen() throws {
+        let directory = try TemporaryDirectory("gs-identity")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let replacement = directory.file("new.gsdb")
+        try Self.makeDatabase(path, tree: "old")
+        try Self.makeDatabase(replacement, tree: "new")
+        // Every data open (the second of each pair) finds a new copy there.
+        let fileSystem = ReplacingFileSystem(path: path, replacement: replacement, replaceBefore: { $0 % 2 == 0 })
+        #expect(throws: GuildStoreError.databaseReplaced(path: path, attempts: StorageEngine.openAttempts)) {
+            let engine = try StorageEngine.open(path: path, configuration: Self.configuration, fileSystem: fileSystem)
+            try? engine.close()
+        }
+        // Nothing holds the lock after the failed open.
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.close()
+    }
 }

@@ -91,16 +91,41 @@ extension StorageEngine {
     /// Opens the database file twice: once to hold the advisory lock, once to read, write and
     /// map. The lock lives on a descriptor of its own because a mapping keeps its descriptor's
     /// open file description alive after close, and with it any flock taken through it.
+    ///
+    /// Invariant (WALR-6): the locked descriptor and the data descriptor are the same file.
+    /// Both are opened by path, one after the other, and a vacuum renames its new file over
+    /// the path while it holds the old file's lock: a lock taken on the old file (after
+    /// waiting for it) guards nothing, and a data descriptor of another file than the locked
+    /// one would let two engines write one file. So once the lock is held the two identities
+    /// are compared; on a mismatch both descriptors are closed and the open starts again, at
+    /// most `openAttempts` times, then `.databaseReplaced`.
     static func openLocked(_ path: String, fileSystem: any FileSystem) throws -> (lock: any FileHandleIO, file: any FileHandleIO) {
-        let lockFile = try fileSystem.open(path, create: false)
-        do {
-            try lockFile.lockExclusive()
-            return (lockFile, try fileSystem.open(path, create: false))
-        } catch {
+        for _ in 0..<openAttempts {
+            let lockFile = try fileSystem.open(path, create: false)
+            do {
+                try lockFile.lockExclusive()
+                let file = try fileSystem.open(path, create: false)
+                let same: Bool
+                do {
+                    same = try lockFile.identity() == file.identity()
+                } catch {
+                    try? file.close()
+                    throw error
+                }
+                if same { return (lockFile, file) }
+                try? file.close()
+            } catch {
+                try? lockFile.close()
+                throw error
+            }
             try? lockFile.close()
-            throw error
         }
+        throw GuildStoreError.databaseReplaced(path: path, attempts: openAttempts)
     }
+
+    /// How many times `openLocked` opens the file before it gives up on a path that another
+    /// process keeps renaming files over.
+    static let openAttempts = 3
 
     /// Invariant (WALR-5): an engine opens only on a header whose catalog root is a catalog: a
     /// B+tree node whose entries are tree names (UTF-8) with 8-byte values (a root page, then
