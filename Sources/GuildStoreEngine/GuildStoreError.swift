@@ -58,6 +58,11 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case diskFull(path: String)
     /// LZ4 compression or decompression failed: a damaged or truncated frame.
     case compression(String)
+    /// Recovery of the database's WAL found damage followed by `lostCommits` commits
+    /// (`lostFrames` frames) it could not apply (WALR-2). The database opened with what came
+    /// before the damage and refuses writes, which would overwrite the log, until the log is
+    /// set aside (`guildstore recover`, `StorageEngine.setAsideDamagedLog`).
+    case walRecoveryRequired(path: String, lostCommits: Int, lostFrames: Int)
     /// An earlier write or sync failed; the handle stopped writing so it cannot acknowledge a
     /// commit it may not have made durable. Reopen the database: recovery decides.
     case poisoned(reason: String)
@@ -132,6 +137,8 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
             "\(operation) failed on \(path): \(String(cString: strerror(errno))) (errno \(errno))"
         case .diskFull(let path): "disk full while writing \(path)"
         case .compression(let reason): "LZ4: \(reason)"
+        case .walRecoveryRequired(let path, let lostCommits, let lostFrames):
+            "the write-ahead log of \(path) is damaged: \(lostCommits) commit\(lostCommits == 1 ? "" : "s") (\(lostFrames) frame\(lostFrames == 1 ? "" : "s")) after the damage were not recovered; writes are refused so the log is not overwritten until `guildstore recover --db \(path)` saves it aside"
         case .poisoned(let reason): "database stopped writing after an I/O failure: \(reason); reopen it"
         case .corruptEncoding(let reason): "corrupt encoding: \(reason)"
         case .typeMismatch(let column, let expected, let found): "column \(column): expected \(expected), found \(found)"

@@ -92,7 +92,7 @@ struct ChecksumTests {
     /// Offsets in a frame: the frame header's page number, commit size, salt and running
     /// checksum (bytes 20..<24 are reserved and not covered), then the page image's checksum,
     /// type, body and last byte.
-    @Test("a flipped byte in a WAL frame ends the log before that frame's transaction",
+    @Test("a flipped byte in a WAL frame ends the log before that frame's transaction and keeps the log until it is set aside",
           arguments: [0, 5, 8, 15, 16, 19, 24, 27, 28, 29, 500, 24 + 4095])
     func walFrame(offsetInFrame: Int) throws {
         let directory = try TemporaryDirectory("gs-checksum-wal")
@@ -129,13 +129,19 @@ struct ChecksumTests {
             let expected = states[target - 1].model
             let actual = try readDatabase(reopened)
             #expect(actual == expected, "flipped byte \(offsetInFrame) of frame \(frame): \(difference(actual, expected))")
-            // The log ends there: a new commit overwrites the rest, and nothing after the flip
-            // ever comes back.
+            // The log ends there. Commits follow the flip: they are lost, and the log is not
+            // written until it is set aside (WALR-2, WALR-3); then a new commit goes on from
+            // the state before the flip, and nothing after it ever comes back.
+            #expect(reopened.walRecovery.lostCommits >= 2, "flipped byte \(offsetInFrame) of frame \(frame): \(reopened.walRecovery)")
+            #expect(throws: GuildStoreError.self) { try reopened.write { tx in _ = try tx.openTree("t") } }
+            try reopened.close()
+            #expect(try StorageEngine.setAsideDamagedLog(path: copy).savedAs != nil)
+            let resumed = try StorageEngine.open(path: copy, configuration: Self.configuration)
             var after = actual
-            try commit(reopened, &after) { tx, m in
+            try commit(resumed, &after) { tx, m in
                 try tx.put(424_242, makeValue(tag: 1, length: 10), tree: "t", model: &m)
             }
-            try reopened.close()
+            try resumed.close()
             let again = try StorageEngine.open(path: copy, configuration: Self.configuration)
             defer { try? again.close() }
             let final = try readDatabase(again)

@@ -48,7 +48,9 @@ public final class Database: Sendable {
     }
 
     /// Opens the database, recovering committed work from its WAL. A missing one is created,
-    /// unless `configuration.createIfMissing` is false: then `.databaseNotFound`.
+    /// unless `configuration.createIfMissing` is false: then `.databaseNotFound`. Frames the
+    /// recovery left out are logged as a warning (`StorageEngine.walRecoveryWarning`); after
+    /// lost commits the database refuses writes (WALR-3).
     public static func open(_ configuration: DatabaseConfiguration) throws -> Database {
         switch configuration.location {
         case .temporary:
@@ -70,6 +72,7 @@ public final class Database: Sendable {
                 if let existing = databases[key]?.database, existing.retain() { return existing }
                 let engine = try StorageEngine.open(path: path, configuration: configuration.engineConfiguration,
                                                     fileSystem: configuration.fileSystem)
+                if let warning = engine.walRecoveryWarning { configuration.logger.warning("\(warning)") }
                 let database = Database(engine: engine, configuration: configuration, registryKey: key, temporaryDirectory: nil)
                 databases[key] = WeakDatabase(database: database)
                 return database

@@ -99,4 +99,10 @@ public struct EngineStatistics: Sendable {
     /// Frames a live snapshot keeps from being checkpointed.
     public var framesHeldByReaders: Int
     public var hardwareChecksums: Bool
+    /// Frames recovery left out of the WAL at open (WALR-2): a torn tail, or damage and what
+    /// came after it.
+    public var walFramesDiscarded: Int
+    /// Commits recovery found after damage in the WAL at open and could not apply (WALR-2);
+    /// not 0 means the engine refuses writes (WALR-3).
+    public var walCommitsLost: Int
 }

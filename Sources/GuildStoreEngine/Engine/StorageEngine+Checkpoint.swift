@@ -124,6 +124,7 @@ extension StorageEngine {
     /// Restarts the log once nothing was appended past `through`; needs the writer token so no
     /// commit appends meanwhile. Returns whether it restarted.
     private func restartLog(truncate: Bool, through sequence: UInt64, holdingWriter: Bool, waitUntil deadline: ContinuousClock.Instant?) throws -> Bool {
+        try refuseWritesAfterLostCommits()  // WALR-3
         if !holdingWriter {
             while !(try tryTakeWriterToken()) {
                 guard let deadline, ContinuousClock.now < deadline else { return false }

@@ -43,7 +43,7 @@ extension StorageEngine {
             let walExisted = fileSystem.exists(walPath)
             let walFile = try fileSystem.open(walPath, create: true)
             if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
-            let recovered = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize)
+            let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize)
             let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
 
             let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
@@ -78,7 +78,7 @@ extension StorageEngine {
             }
             let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: committed)
             let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,
-                                           pageSize: pageSize, fileSystem: fileSystem, wal: wal, state: state)
+                                           pageSize: pageSize, fileSystem: fileSystem, wal: wal, walRecovery: report, state: state)
             try engine.validateCatalog()
             return engine
         } catch {

@@ -9,71 +9,143 @@ struct RecoveredLog {
     var databaseSize: UInt32
     var committedFrameCount: Int
     var chain: UInt32
-    /// Frames after the last commit marker that were dropped (a torn or uncommitted tail).
-    var discardedFrames: Int
+}
+
+/// What recovery left out of the WAL when the database opened.
+///
+/// Invariant (WALR-2), the rule that tells a torn tail from lost commits. Recovery applies the
+/// log up to its first frame that fails W1 (or none, when the log header fails its own
+/// checksum) and stops there. Every frame after the last applied commit that carries the
+/// log's salt (with a damaged header: the salt of the first frame whose page image passes its
+/// checksum) is *discarded*. A discarded frame that passes its own page checksum and carries
+/// a commit marker is a *lost commit*: committed work written after the damage.
+/// - No lost commit: a torn tail, what a crash leaves (an uncommitted transaction, a frame
+///   cut by the crash). Reported, and the log goes on from the last commit.
+/// - Lost commits: data after damage. The engine opens what it recovered, read-only
+///   (WALR-3), until the log is set aside (`StorageEngine.setAsideDamagedLog`).
+/// A power loss on a disk that writes its cache back out of order can also leave unsynced
+/// commits after a hole; they count as lost too: only the operator can tell them from
+/// damage, so nothing that looks committed is ever overwritten unasked.
+public struct WALRecoveryReport: Sendable, Equatable {
+    /// Frames applied: the log up to its last valid commit.
+    public var recoveredFrames = 0
+    /// Frames of the log's generation after the recovered ones, not applied.
+    public var discardedFrames = 0
+    /// Commit markers among the discarded frames, on frames that pass their page checksum.
+    public var lostCommits = 0
+    /// Frames from the last recovered commit through the last lost commit: what the lost
+    /// commits were made of (0 without lost commits).
+    public var lostFrames = 0
+    /// The first frame (from 0) recovery could not use when frames were discarded; nil when
+    /// nothing was, or when the log header is what failed.
+    public var firstBadFrame: Int?
+    /// True when the file holds frames but its header fails its checksum.
+    public var headerDamaged = false
+
+    public init() {}
+
+    /// Whether committed data was lost behind damage (WALR-2): the engine refuses writes.
+    public var lostCommittedData: Bool { lostCommits > 0 }
 }
 
 extension WriteAheadLog {
-    /// Reads the WAL header; nil when the file is empty or the header is not valid (a torn
-    /// header write, a never-written log). A log whose header is valid but names another page
-    /// size is an error: it belongs to another database.
-    static func recover(file: any FileHandleIO, expectedPageSize: Int?) throws -> RecoveredLog? {
+    /// Reads the WAL: the frames up to its last commit marker (nil when the file has no valid
+    /// header), and what recovery left out (WALR-2). A
+    /// log whose header is valid but names another page size is an error: it belongs to
+    /// another database.
+    static func recover(file: any FileHandleIO, expectedPageSize: Int) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
         let size = try file.size()
-        guard size >= Int64(headerSize) else { return nil }
         var header = [UInt8](repeating: 0, count: headerSize)
-        let n = try header.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
-        guard n == headerSize else { return nil }
-        let parsed: (salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32)? = header.withUnsafeBytes { raw in
-            let p = raw.baseAddress!
+        let n = size >= Int64(headerSize) ? try header.withUnsafeMutableBytes { try file.read(into: $0, at: 0) } : 0
+        let parsed: (salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
+            guard let p = raw.baseAddress else { return nil }
             for (i, byte) in magic.enumerated() where p.u8(i) != byte { return nil }
             guard p.u32(8) == formatVersion,
-                  p.u32(28) == crc32c(UnsafeRawBufferPointer(start: p, count: 28)) else { return nil }
+                  p.u32(28) == crc32c(UnsafeRawBufferPointer(start: p, count: 28)),
+                  PageFormat.isValidPageSize(Int(p.u32(12))) else { return nil }
             return (p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(28))
         }
-        guard let parsed else { return nil }
-        guard PageFormat.isValidPageSize(parsed.pageSize) else { return nil }
-        if let expectedPageSize, expectedPageSize != parsed.pageSize {
+        if let parsed, parsed.pageSize != expectedPageSize {
             throw GuildStoreError.corruptWAL(path: file.path, reason: "page size \(parsed.pageSize) differs from the database's \(expectedPageSize)")
         }
-        let pageSize = parsed.pageSize
+        let pageSize = expectedPageSize
         let frameSize = frameHeaderSize + pageSize
 
-        var result = RecoveredLog(
-            salt: parsed.salt, checkpointSequence: parsed.sequence, pageSize: pageSize, pages: [:],
-            databaseSize: 0, committedFrameCount: 0, chain: parsed.crc, discardedFrames: 0)
+        var report = WALRecoveryReport()
+        report.headerDamaged = parsed == nil && size >= Int64(headerSize + frameHeaderSize)
+        // WALR-2: the salt of the log's generation; with a damaged header, the first frame
+        // whose page image holds names it.
+        var salt = parsed?.salt
+        var valid = parsed != nil  // still on the chain W1 validates
         var pending: [(UInt32, PageBuffer)] = []
-        var chain = parsed.crc
+        var pages: [UInt32: PageBuffer] = [:]
+        var databaseSize: UInt32 = 0
+        var committedFrames = 0
+        var chain = parsed?.crc ?? 0
+        var committedChain = chain
+        var lastLostCommit: Int?
         var frameIndex = 0
         let framesPerChunk = max(1, (1 << 20) / frameSize)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
         defer { chunk.deallocate() }
-        scan: while true {
+        guard let chunkBase = chunk.baseAddress else { return (nil, report) }
+        while true {
             let offset = Int64(headerSize) + Int64(frameIndex) * Int64(frameSize)
+            guard offset < size else { break }
             let read = try file.read(into: chunk, at: offset)
             let whole = read / frameSize
-            if whole == 0 { break }
             for i in 0..<whole {
-                let frame = UnsafeRawPointer(chunk.baseAddress! + i * frameSize)
+                let frame = UnsafeRawPointer(chunkBase + i * frameSize)
                 let image = frame + frameHeaderSize
-                guard frame.u64(8) == parsed.salt,
-                      pageChecksumHolds(image, number: frame.u32(0), size: pageSize) else { break scan }
-                let expected = chainChecksum(frameHeader: frame, pageChecksum: image.load(as: UInt32.self), previous: chain)
-                guard frame.u32(16) == expected else { break scan }
-                chain = expected
-                pending.append((frame.u32(0), PageBuffer(copying: image, size: pageSize)))
-                let commitSize = frame.u32(4)
-                if commitSize != 0 {
-                    for (page, buffer) in pending { result.pages[page] = buffer }
-                    result.committedFrameCount = frameIndex + 1
-                    result.databaseSize = commitSize
-                    result.chain = chain
-                    pending.removeAll(keepingCapacity: true)
+                let imageHolds = pageChecksumHolds(image, number: frame.u32(0), size: pageSize)
+                if valid {
+                    let expected = chainChecksum(frameHeader: frame, pageChecksum: image.load(as: UInt32.self), previous: chain)
+                    if frame.u64(8) == salt, imageHolds, frame.u32(16) == expected {
+                        chain = expected
+                        pending.append((frame.u32(0), PageBuffer(copying: image, size: pageSize)))
+                        let commitSize = frame.u32(4)
+                        if commitSize != 0 {
+                            for (page, buffer) in pending { pages[page] = buffer }
+                            committedFrames = frameIndex + 1
+                            databaseSize = commitSize
+                            committedChain = chain
+                            pending.removeAll(keepingCapacity: true)
+                        }
+                        frameIndex += 1
+                        continue
+                    }
+                    valid = false
+                }
+                // Past the last frame W1 accepts.
+                if report.firstBadFrame == nil && parsed != nil { report.firstBadFrame = frameIndex }
+                if salt == nil && imageHolds { salt = frame.u64(8) }
+                if let salt, frame.u64(8) == salt {
+                    report.discardedFrames += 1
+                    if imageHolds && frame.u32(4) != 0 {
+                        report.lostCommits += 1
+                        lastLostCommit = frameIndex
+                    }
                 }
                 frameIndex += 1
             }
-            if whole < framesPerChunk { break }
+            if whole < framesPerChunk {
+                // A frame cut short by the end of the file: a torn write.
+                let rest = read - whole * frameSize
+                if rest >= 16, let salt, UnsafeRawPointer(chunkBase + whole * frameSize).u64(8) == salt {
+                    if report.firstBadFrame == nil && parsed != nil { report.firstBadFrame = frameIndex }
+                    report.discardedFrames += 1
+                }
+                break
+            }
         }
-        result.discardedFrames = pending.count
-        return result
+        report.recoveredFrames = committedFrames
+        report.discardedFrames += pending.count
+        if let lastLostCommit { report.lostFrames = lastLostCommit + 1 - committedFrames }
+        if report.discardedFrames == 0 { report.firstBadFrame = nil }
+        let log = parsed.map {
+            RecoveredLog(salt: $0.salt, checkpointSequence: $0.sequence, pageSize: pageSize, pages: pages,
+                         databaseSize: databaseSize, committedFrameCount: committedFrames, chain: committedChain)
+        }
+        return (log, report)
     }
 }

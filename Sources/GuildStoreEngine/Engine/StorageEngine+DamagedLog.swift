@@ -1,0 +1,67 @@
+import Foundation
+
+/// What `StorageEngine.setAsideDamagedLog` did.
+public struct SetAsideLogResult: Sendable, Equatable {
+    /// What recovery left out of the log (WALR-2).
+    public var report: WALRecoveryReport
+    /// Where the damaged log is now; nil when recovery lost no commits and nothing moved.
+    public var savedAs: String?
+}
+
+extension StorageEngine {
+    /// What recovery left out of the WAL at open (WALR-2), as an operator should read it (and
+    /// `Database.open` logs it as a warning); nil when it left nothing out.
+    public var walRecoveryWarning: String? {
+        let report = walRecovery
+        if report.lostCommittedData {
+            let place = report.firstBadFrame.map { "frame \($0)" } ?? "its header"
+            return "recovery of \(walPath) stopped at \(place): \(report.lostCommits) commit\(report.lostCommits == 1 ? "" : "s") "
+                + "(\(report.lostFrames) frame\(report.lostFrames == 1 ? "" : "s")) after it pass their checksums and were not recovered; "
+                + "\(path) opened as of the last commit before the damage and refuses writes: "
+                + "`guildstore recover --db \(path)` saves the log aside and lets it open for writing"
+        }
+        guard report.discardedFrames > 0 else { return nil }
+        return "recovery of \(walPath) discarded \(report.discardedFrames) frame\(report.discardedFrames == 1 ? "" : "s") "
+            + "after the last commit: an uncommitted transaction or a torn write, as a crash leaves"
+    }
+
+    /// Saves aside a WAL whose recovery lost commits (WALR-2), so the database opens for
+    /// writing again (WALR-3): the commits recovered before the damage are copied into the
+    /// database file, which is synced; then, still under the database's lock, the log is
+    /// renamed to `PATH-wal.damaged-<UTC time>` (never over an earlier one) and the directory
+    /// synced. The next open starts an empty log. A crash before the rename leaves the same
+    /// damaged log, which recovers the same way; after it, the database file holds every
+    /// recovered commit. A log that lost nothing is left alone (`savedAs` nil).
+    ///
+    /// Errors: those of `open` (never creating a database), `.locked` while the database is
+    /// open elsewhere, `.io`.
+    public static func setAsideDamagedLog(path: String, fileSystem: any FileSystem = PosixFileSystem(),
+                                          now: Date = Date()) throws -> SetAsideLogResult {
+        let configuration = EngineConfiguration(synchronous: .normal, checkpointThreshold: 0, createIfMissing: false)
+        let engine = try open(path: path, configuration: configuration, fileSystem: fileSystem)
+        do {
+            let report = engine.walRecovery
+            guard report.lostCommittedData else {
+                try engine.close()
+                return SetAsideLogResult(report: report, savedAs: nil)
+            }
+            _ = try engine.checkpoint(mode: .passive, timeout: .zero, restart: .never)
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withYear, .withMonth, .withDay, .withTime, .withTimeZone]
+            let stem = engine.walPath + ".damaged-" + formatter.string(from: now)
+            var target = stem
+            var n = 1
+            while fileSystem.exists(target) {
+                n += 1
+                target = stem + "-\(n)"
+            }
+            try fileSystem.rename(engine.walPath, to: target)
+            try fileSystem.syncDirectory(containing: target)
+            try engine.close()
+            return SetAsideLogResult(report: report, savedAs: target)
+        } catch {
+            try? engine.close()
+            throw error
+        }
+    }
+}
