@@ -142,7 +142,8 @@ extension StorageEngine {
             func notACatalog(_ reason: String) -> GuildStoreError {
                 .corruptHeader(path: path, reason: "catalog root \(catalog) \(reason)")
             }
-            let type = try tx.page(catalog).base.u8(4)
+            let page = try tx.page(catalog)
+            let type = withExtendedLifetime(page) { page.base.u8(4) }  // a pread page lives in `page.owner`
             guard type == PageType.leaf.rawValue || type == PageType.interior.rawValue else {
                 throw notACatalog("is not a B+tree node (page type \(type))")
             }
