@@ -73,6 +73,9 @@ struct WALDamageTests {
         expected.lostCommits = 3
         expected.lostFrames = totalFrames - recovered
         expected.firstBadFrame = damaged
+        // Under .full every commit is synced before the next: commit 5's frame records the
+        // four before it (WALR-7).
+        expected.syncedFrames = source.frames(ofCommit: 5).lowerBound
         #expect(engine.walRecovery == expected)
         #expect(engine.statistics().walCommitsLost == 3 && engine.statistics().walFramesDiscarded == totalFrames - recovered)
         let actual = try readDatabase(engine)
@@ -129,6 +132,7 @@ struct WALDamageTests {
         expected.lostCommits = 5
         expected.lostFrames = totalFrames
         expected.headerDamaged = true
+        expected.syncedFrames = source.frames(ofCommit: 5).lowerBound
         #expect(engine.walRecovery == expected)
         #expect(try readDatabase(engine) == source.states[0].model)
         #expect(throws: GuildStoreError.walRecoveryRequired(path: path, lostCommits: 5, lostFrames: totalFrames), "a write must be refused") {

@@ -134,14 +134,15 @@ struct NothingDestroyedTests {
         var wal = [UInt8](try Data(contentsOf: URL(fileURLWithPath: walPath)))
         let frameSize = WriteAheadLog.frameHeaderSize + Self.pageSize
         #expect(wal.count == WriteAheadLog.headerSize + frameSize)
-        // The frame says it is page leaves[1], and its running checksum agrees: only the
-        // page image's own checksum can tell.
+        // The frame says it is page leaves[1], and its header check (WALR-8) and running
+        // checksum agree: only the page image's own checksum can tell.
         wal.withUnsafeMutableBytes { raw in
             let frame = raw.baseAddress! + WriteAheadLog.headerSize
             #expect(frame.load(as: UInt32.self) == leaves[0])
             frame.setU32(0, leaves[1])
-            let chain = WriteAheadLog.chainChecksum(frameHeader: UnsafeRawPointer(frame),
-                                                    pageChecksum: (frame + WriteAheadLog.frameHeaderSize).load(as: UInt32.self),
+            let pageChecksum = (frame + WriteAheadLog.frameHeaderSize).load(as: UInt32.self)
+            frame.setU32(12, WriteAheadLog.frameHeaderCheck(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum))
+            let chain = WriteAheadLog.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum,
                                                     previous: UnsafeRawPointer(raw.baseAddress!).u32(28))
             frame.setU32(16, chain)
         }

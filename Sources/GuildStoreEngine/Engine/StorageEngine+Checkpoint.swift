@@ -144,6 +144,9 @@ extension StorageEngine {
         state.withLock { s in
             if durable { s.syncs += 1 }
             s.walFrames = 0
+            // WALR-7: the new generation has no frame, none synced.
+            s.walGeneration &+= 1
+            s.walSyncedFrames = 0
             s.walBase = sequence
             s.backfilled = sequence
             s.syncedThrough = sequence

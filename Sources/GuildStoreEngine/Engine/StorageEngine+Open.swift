@@ -75,6 +75,9 @@ extension StorageEngine {
                 state.lastCommit = UInt64(committed.committedFrameCount)
                 state.appended.sequence = state.lastCommit
                 state.walFrames = committed.committedFrameCount
+                // WALR-7: what the applied frames say was synced still was; the writer goes
+                // on from there (a sync of this process raises it).
+                state.walSyncedFrames = min(committed.syncedFrames, committed.committedFrameCount)
             }
             let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: committed)
             let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,

@@ -9,6 +9,9 @@ struct RecoveredLog {
     var databaseSize: UInt32
     var committedFrameCount: Int
     var chain: UInt32
+    /// The highest sync watermark among the applied frames (WALR-7): where the writer's
+    /// watermark goes on from.
+    var syncedFrames: Int
 }
 
 /// What recovery left out of the WAL when the database opened.
@@ -16,9 +19,11 @@ struct RecoveredLog {
 /// Invariant (WALR-2), the rule that tells a torn tail from lost commits. Recovery applies the
 /// log up to its first frame that fails W1 (or none, when the log header fails its own
 /// checksum) and stops there. Every frame after the last applied commit that carries the
-/// log's salt (with a damaged header: the salt of the first frame whose page image passes its
-/// checksum) is *discarded*. A discarded frame that passes its own page checksum and carries
-/// a commit marker is a *lost commit*: committed work written after the damage.
+/// log's salt (with a damaged header: the salt of the first *sound* frame) is *discarded*. A
+/// frame is sound when its page image passes its own checksum and its header check holds
+/// (WALR-8): its header is as it was written, whatever came before it. A discarded sound
+/// frame that carries a commit marker is a *lost commit*: committed work written after the
+/// damage.
 /// - No lost commit: a torn tail, what a crash leaves (an uncommitted transaction, a frame
 ///   cut by the crash). Reported, and the log goes on from the last commit.
 /// - Lost commits: data after damage. The engine opens what it recovered, read-only
@@ -31,7 +36,7 @@ public struct WALRecoveryReport: Sendable, Equatable {
     public var recoveredFrames = 0
     /// Frames of the log's generation after the recovered ones, not applied.
     public var discardedFrames = 0
-    /// Commit markers among the discarded frames, on frames that pass their page checksum.
+    /// Commit markers among the discarded sound frames.
     public var lostCommits = 0
     /// Frames from the last recovered commit through the last lost commit: what the lost
     /// commits were made of (0 without lost commits).
@@ -41,6 +46,9 @@ public struct WALRecoveryReport: Sendable, Equatable {
     public var firstBadFrame: Int?
     /// True when the file holds frames but its header fails its checksum.
     public var headerDamaged = false
+    /// The highest sync watermark a sound frame of the log's generation carries (WALR-7):
+    /// frames 0..<syncedFrames were durable at some point.
+    public var syncedFrames = 0
 
     public init() {}
 
@@ -52,30 +60,39 @@ extension WriteAheadLog {
     /// Reads the WAL: the frames up to its last commit marker (nil when the file has no valid
     /// header), and what recovery left out (WALR-2). A
     /// log whose header is valid but names another page size is an error: it belongs to
-    /// another database.
+    /// another database; so is a version-1 log that still holds frames of its generation
+    /// (`.unsupportedFormatVersion` naming the log).
     static func recover(file: any FileHandleIO, expectedPageSize: Int) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
         let size = try file.size()
         var header = [UInt8](repeating: 0, count: headerSize)
         let n = size >= Int64(headerSize) ? try header.withUnsafeMutableBytes { try file.read(into: $0, at: 0) } : 0
-        let parsed: (salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
+        let fields: (version: UInt32, salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
             guard let p = raw.baseAddress else { return nil }
             for (i, byte) in magic.enumerated() where p.u8(i) != byte { return nil }
-            guard p.u32(8) == formatVersion,
-                  p.u32(28) == crc32c(UnsafeRawBufferPointer(start: p, count: 28)),
+            guard p.u32(28) == crc32c(UnsafeRawBufferPointer(start: p, count: 28)),
                   PageFormat.isValidPageSize(Int(p.u32(12))) else { return nil }
-            return (p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(28))
+            return (p.u32(8), p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(28))
         }
-        if let parsed, parsed.pageSize != expectedPageSize {
-            throw GuildStoreError.corruptWAL(path: file.path, reason: "page size \(parsed.pageSize) differs from the database's \(expectedPageSize)")
+        if let fields, fields.pageSize != expectedPageSize {
+            throw GuildStoreError.corruptWAL(path: file.path, reason: "page size \(fields.pageSize) differs from the database's \(expectedPageSize)")
         }
         let pageSize = expectedPageSize
         let frameSize = frameHeaderSize + pageSize
+        if let fields, fields.version != formatVersion {
+            // Version 1 frames have the whole salt at 8..<16. A generation without a frame is
+            // empty (everything in it was checkpointed, W3): nothing to read, start anew.
+            if fields.version == 1, try !legacyLogHasFrames(file: file, salt: fields.salt, size: size) {
+                return (nil, WALRecoveryReport())
+            }
+            throw GuildStoreError.unsupportedFormatVersion(path: file.path, version: fields.version)
+        }
+        let parsed = fields.map { (salt: $0.salt, sequence: $0.sequence, crc: $0.crc) }
 
         var report = WALRecoveryReport()
         report.headerDamaged = parsed == nil && size >= Int64(headerSize + frameHeaderSize)
-        // WALR-2: the salt of the log's generation; with a damaged header, the first frame
-        // whose page image holds names it.
-        var salt = parsed?.salt
+        // WALR-2: the salt of the log's generation; with a damaged header, the first sound
+        // frame names it.
+        var salt = parsed.map { UInt32(truncatingIfNeeded: $0.salt) }
         var valid = parsed != nil  // still on the chain W1 validates
         var pending: [(UInt32, PageBuffer)] = []
         var pages: [UInt32: PageBuffer] = [:]
@@ -83,7 +100,9 @@ extension WriteAheadLog {
         var committedFrames = 0
         var chain = parsed?.crc ?? 0
         var committedChain = chain
-        var lastLostCommit: Int?
+        var appliedWatermark = 0  // the highest watermark among the frames applied
+        var soundCommitsDiscarded = 0
+        var lastSoundCommitDiscarded: Int?
         var frameIndex = 0
         let framesPerChunk = max(1, (1 << 20) / frameSize)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
@@ -97,11 +116,19 @@ extension WriteAheadLog {
             for i in 0..<whole {
                 let frame = UnsafeRawPointer(chunkBase + i * frameSize)
                 let image = frame + frameHeaderSize
-                let imageHolds = pageChecksumHolds(image, number: frame.u32(0), size: pageSize)
+                let pageChecksum = image.load(as: UInt32.self)
+                let watermark = Int(frame.u32(20))
+                // WALR-8: a sound frame's header is as written, so its salt, commit marker and
+                // watermark can be believed even past a break; a watermark above the frame's
+                // own index is one no writer wrote.
+                let sound = pageChecksumHolds(image, number: frame.u32(0), size: pageSize)
+                    && frame.u32(12) == frameHeaderCheck(frameHeader: frame, pageChecksum: pageChecksum)
+                    && watermark <= frameIndex
                 if valid {
-                    let expected = chainChecksum(frameHeader: frame, pageChecksum: image.load(as: UInt32.self), previous: chain)
-                    if frame.u64(8) == salt, imageHolds, frame.u32(16) == expected {
+                    let expected = chainChecksum(frameHeader: frame, pageChecksum: pageChecksum, previous: chain)
+                    if frame.u32(8) == salt, sound, frame.u32(16) == expected {
                         chain = expected
+                        report.syncedFrames = max(report.syncedFrames, watermark)
                         pending.append((frame.u32(0), PageBuffer(copying: image, size: pageSize)))
                         let commitSize = frame.u32(4)
                         if commitSize != 0 {
@@ -109,6 +136,7 @@ extension WriteAheadLog {
                             committedFrames = frameIndex + 1
                             databaseSize = commitSize
                             committedChain = chain
+                            appliedWatermark = report.syncedFrames
                             pending.removeAll(keepingCapacity: true)
                         }
                         frameIndex += 1
@@ -118,12 +146,15 @@ extension WriteAheadLog {
                 }
                 // Past the last frame W1 accepts.
                 if report.firstBadFrame == nil && parsed != nil { report.firstBadFrame = frameIndex }
-                if salt == nil && imageHolds { salt = frame.u64(8) }
-                if let salt, frame.u64(8) == salt {
+                if salt == nil && sound { salt = frame.u32(8) }
+                if let salt, frame.u32(8) == salt {
                     report.discardedFrames += 1
-                    if imageHolds && frame.u32(4) != 0 {
-                        report.lostCommits += 1
-                        lastLostCommit = frameIndex
+                    if sound {
+                        report.syncedFrames = max(report.syncedFrames, watermark)
+                        if frame.u32(4) != 0 {
+                            soundCommitsDiscarded += 1
+                            lastSoundCommitDiscarded = frameIndex
+                        }
                     }
                 }
                 frameIndex += 1
@@ -131,7 +162,7 @@ extension WriteAheadLog {
             if whole < framesPerChunk {
                 // A frame cut short by the end of the file: a torn write.
                 let rest = read - whole * frameSize
-                if rest >= 16, let salt, UnsafeRawPointer(chunkBase + whole * frameSize).u64(8) == salt {
+                if rest >= 12, let salt, UnsafeRawPointer(chunkBase + whole * frameSize).u32(8) == salt {
                     if report.firstBadFrame == nil && parsed != nil { report.firstBadFrame = frameIndex }
                     report.discardedFrames += 1
                 }
@@ -140,12 +171,23 @@ extension WriteAheadLog {
         }
         report.recoveredFrames = committedFrames
         report.discardedFrames += pending.count
-        if let lastLostCommit { report.lostFrames = lastLostCommit + 1 - committedFrames }
+        report.lostCommits = soundCommitsDiscarded
+        if let lastSoundCommitDiscarded { report.lostFrames = lastSoundCommitDiscarded + 1 - committedFrames }
         if report.discardedFrames == 0 { report.firstBadFrame = nil }
         let log = parsed.map {
             RecoveredLog(salt: $0.salt, checkpointSequence: $0.sequence, pageSize: pageSize, pages: pages,
-                         databaseSize: databaseSize, committedFrameCount: committedFrames, chain: committedChain)
+                         databaseSize: databaseSize, committedFrameCount: committedFrames, chain: committedChain,
+                         syncedFrames: appliedWatermark)
         }
         return (log, report)
+    }
+
+    /// Whether a version-1 log holds a frame of its generation: frame 0 carries the header's
+    /// whole salt at its bytes 8..<16.
+    private static func legacyLogHasFrames(file: any FileHandleIO, salt: UInt64, size: Int64) throws -> Bool {
+        guard size >= Int64(headerSize + 16) else { return false }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let n = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: Int64(headerSize)) }
+        return n == 16 && bytes.withUnsafeBytes { $0.baseAddress.map { $0.u64(8) == salt } ?? false }
     }
 }
