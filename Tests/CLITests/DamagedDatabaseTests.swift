@@ -25,8 +25,10 @@ struct DamagedDatabaseTests {
 
     /// A guild database whose WAL holds every commit (the migrations, then three guilds, one
     /// commit each), with the WAL header's salt damaged: recovery can apply none of them.
+    /// Under `.full` each commit is synced and the later ones record it (WALR-7), so the
+    /// damage is in synced data: lost commits, not a torn tail.
     static func damagedLog(_ path: String) async throws -> [UInt8] {
-        let store = try await GuildDatabase.open(DatabaseConfiguration(.file(path), checkpointThreshold: 0))
+        let store = try await GuildDatabase.open(DatabaseConfiguration(.file(path), synchronous: .full, checkpointThreshold: 0))
         for id in UInt64(1)...3 {
             try await store.database.write { tx in
                 try tx.createGuild(Guild(id: id, name: "g\(id)", createdAt: 1_600_000_000), owner: User(id: 100 + id, username: "u\(id)"))

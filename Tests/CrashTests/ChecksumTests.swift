@@ -89,11 +89,11 @@ struct ChecksumTests {
         }
     }
 
-    /// Offsets in a frame: the frame header's page number, commit size, salt and running
-    /// checksum (bytes 20..<24 are reserved and not covered), then the page image's checksum,
-    /// type, body and last byte.
+    /// Offsets in a frame: the frame header's page number, commit size, salt, header check,
+    /// running checksum and sync watermark, then the page image's checksum, type, body and
+    /// last byte.
     @Test("a flipped byte in a WAL frame ends the log before that frame's transaction and keeps the log until it is set aside",
-          arguments: [0, 5, 8, 15, 16, 19, 24, 27, 28, 29, 500, 24 + 4095])
+          arguments: [0, 5, 8, 11, 12, 15, 16, 19, 20, 23, 24, 27, 28, 29, 500, 24 + 4095])
     func walFrame(offsetInFrame: Int) throws {
         let directory = try TemporaryDirectory("gs-checksum-wal")
         defer { directory.remove() }
@@ -129,9 +129,10 @@ struct ChecksumTests {
             let expected = states[target - 1].model
             let actual = try readDatabase(reopened)
             #expect(actual == expected, "flipped byte \(offsetInFrame) of frame \(frame): \(difference(actual, expected))")
-            // The log ends there. Commits follow the flip: they are lost, and the log is not
-            // written until it is set aside (WALR-2, WALR-3); then a new commit goes on from
-            // the state before the flip, and nothing after it ever comes back.
+            // The log ends there. Commits follow the flip, and under .full they record the
+            // flipped frame as synced (WALR-7): they are lost, and the log is not written
+            // until it is set aside (WALR-2, WALR-3); then a new commit goes on from the
+            // state before the flip, and nothing after it ever comes back.
             #expect(reopened.walRecovery.lostCommits >= 2, "flipped byte \(offsetInFrame) of frame \(frame): \(reopened.walRecovery)")
             #expect(throws: GuildStoreError.self) { try reopened.write { tx in _ = try tx.openTree("t") } }
             try reopened.close()

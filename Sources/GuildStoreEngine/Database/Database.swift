@@ -48,9 +48,10 @@ public final class Database: Sendable {
     }
 
     /// Opens the database, recovering committed work from its WAL. A missing one is created,
-    /// unless `configuration.createIfMissing` is false: then `.databaseNotFound`. Frames the
-    /// recovery left out are logged as a warning (`StorageEngine.walRecoveryWarning`); after
-    /// lost commits the database refuses writes (WALR-3).
+    /// unless `configuration.createIfMissing` is false: then `.databaseNotFound`. Commits
+    /// recovery lost behind damage to synced frames are logged as a warning
+    /// (`StorageEngine.walRecoveryWarning`) and the database refuses writes (WALR-3); a torn
+    /// tail it discarded is logged at info level (`walRecoveryNotice`).
     public static func open(_ configuration: DatabaseConfiguration) throws -> Database {
         switch configuration.location {
         case .temporary:
@@ -73,6 +74,7 @@ public final class Database: Sendable {
                 let engine = try StorageEngine.open(path: path, configuration: configuration.engineConfiguration,
                                                     fileSystem: configuration.fileSystem)
                 if let warning = engine.walRecoveryWarning { configuration.logger.warning("\(warning)") }
+                if let notice = engine.walRecoveryNotice { configuration.logger.info("\(notice)") }
                 let database = Database(engine: engine, configuration: configuration, registryKey: key, temporaryDirectory: nil)
                 databases[key] = WeakDatabase(database: database)
                 return database

@@ -9,20 +9,27 @@ public struct SetAsideLogResult: Sendable, Equatable {
 }
 
 extension StorageEngine {
-    /// What recovery left out of the WAL at open (WALR-2), as an operator should read it (and
-    /// `Database.open` logs it as a warning); nil when it left nothing out.
+    /// Lost commits recovery found in the WAL at open (WALR-2), as an operator should read
+    /// them (and `Database.open` logs them as a warning); nil when it lost none.
     public var walRecoveryWarning: String? {
         let report = walRecovery
-        if report.lostCommittedData {
-            let place = report.firstBadFrame.map { "frame \($0)" } ?? "its header"
-            return "recovery of \(walPath) stopped at \(place): \(report.lostCommits) commit\(report.lostCommits == 1 ? "" : "s") "
-                + "(\(report.lostFrames) frame\(report.lostFrames == 1 ? "" : "s")) after it pass their checksums and were not recovered; "
-                + "\(path) opened as of the last commit before the damage and refuses writes: "
-                + "`guildstore recover --db \(path)` saves the log aside and lets it open for writing"
-        }
-        guard report.discardedFrames > 0 else { return nil }
+        guard report.lostCommittedData else { return nil }
+        let place = report.firstBadFrame.map { "frame \($0)" } ?? "its header"
+        return "recovery of \(walPath) stopped at \(place), inside frames a sync had made durable (a later frame records \(report.syncedFrames) synced, "
+            + "\(report.recoveredFrames) recovered): \(report.lostCommits) commit\(report.lostCommits == 1 ? "" : "s") "
+            + "(\(report.lostFrames) frame\(report.lostFrames == 1 ? "" : "s")) were not recovered; "
+            + "\(path) opened as of the last commit before the damage and refuses writes: "
+            + "`guildstore recover --db \(path)` saves the log aside and lets it open for writing"
+    }
+
+    /// A torn tail recovery left out of the WAL at open (WALR-2): frames no sync had made
+    /// durable, as a crash or a power loss leaves them. `Database.open` logs it at info level;
+    /// nil when nothing was left out or commits were lost (`walRecoveryWarning`).
+    public var walRecoveryNotice: String? {
+        let report = walRecovery
+        guard !report.lostCommittedData, report.discardedFrames > 0 else { return nil }
         return "recovery of \(walPath) discarded \(report.discardedFrames) frame\(report.discardedFrames == 1 ? "" : "s") "
-            + "after the last commit: an uncommitted transaction or a torn write, as a crash leaves"
+            + "after the last commit, none of them synced: a torn tail (an uncommitted transaction, or unsynced writes a crash cut)"
     }
 
     /// Saves aside a WAL whose recovery lost commits (WALR-2), so the database opens for

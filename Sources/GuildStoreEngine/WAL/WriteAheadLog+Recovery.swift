@@ -21,25 +21,39 @@ struct RecoveredLog {
 /// checksum) and stops there. Every frame after the last applied commit that carries the
 /// log's salt (with a damaged header: the salt of the first *sound* frame) is *discarded*. A
 /// frame is sound when its page image passes its own checksum and its header check holds
-/// (WALR-8): its header is as it was written, whatever came before it. A discarded sound
-/// frame that carries a commit marker is a *lost commit*: committed work written after the
-/// damage.
-/// - No lost commit: a torn tail, what a crash leaves (an uncommitted transaction, a frame
-///   cut by the crash). Reported, and the log goes on from the last commit.
-/// - Lost commits: data after damage. The engine opens what it recovered, read-only
-///   (WALR-3), until the log is set aside (`StorageEngine.setAsideDamagedLog`).
-/// A power loss on a disk that writes its cache back out of order can also leave unsynced
-/// commits after a hole; they count as lost too: only the operator can tell them from
-/// damage, so nothing that looks committed is ever overwritten unasked.
+/// (WALR-8): its header is as it was written, whatever came before it.
+/// - If a sound frame of the generation carries a sync watermark (WALR-7) above the frames
+///   applied, frames recovery could not apply had been synced: damage to durable data (a bad
+///   sector, a lost write). Every sound discarded frame with a commit marker is a *lost
+///   commit*; the engine opens what it recovered, read-only (WALR-3), until the log is set
+///   aside (`StorageEngine.setAsideDamagedLog`).
+/// - Otherwise the break is in frames no sync had covered: a torn tail, what a crash or a
+///   power loss leaves, even when a disk wrote its cache back out of order and kept later
+///   unsynced commits after a hole. Nothing promised durable is missing (`.normal` and
+///   `.full` promise only synced commits); it is counted, reported at info level, and the
+///   log goes on from the last applied commit, overwriting the tail.
+/// A watermark falls on a commit boundary (a sync counts whole commits) and no commit marker
+/// lies between the last applied commit and the break, so "a watermark above the frames
+/// applied" is "a watermark beyond the first frame recovery could not use".
+/// Watermarks only rise after syncs, so under `.off` every break is a torn tail; so is damage
+/// in the last synced frames when no frame was written after that sync (nothing records
+/// it), and every break of a log whose writer had not synced since the last restart.
+/// The rule trusts the disk: a completed fsync made the frames durable, and writing later
+/// frames never disturbs synced bytes that share a sector with them (frames are not
+/// sector-aligned; SQLite's "powersafe overwrite"). A disk that breaks either reports loss.
 public struct WALRecoveryReport: Sendable, Equatable {
     /// Frames applied: the log up to its last valid commit.
     public var recoveredFrames = 0
     /// Frames of the log's generation after the recovered ones, not applied.
     public var discardedFrames = 0
-    /// Commit markers among the discarded sound frames.
+    /// Commit markers among the discarded sound frames: commits written after the break, lost
+    /// or (in a torn tail) never synced.
+    public var discardedCommits = 0
+    /// Commits lost when the damage was in synced frames (WALR-2): `discardedCommits`, at
+    /// least 1; 0 for a torn tail.
     public var lostCommits = 0
-    /// Frames from the last recovered commit through the last lost commit: what the lost
-    /// commits were made of (0 without lost commits).
+    /// Frames from the last recovered commit through the last lost commit (or the last
+    /// synced frame, if later): what the lost commits were made of (0 without lost commits).
     public var lostFrames = 0
     /// The first frame (from 0) recovery could not use when frames were discarded; nil when
     /// nothing was, or when the log header is what failed.
@@ -47,13 +61,18 @@ public struct WALRecoveryReport: Sendable, Equatable {
     /// True when the file holds frames but its header fails its checksum.
     public var headerDamaged = false
     /// The highest sync watermark a sound frame of the log's generation carries (WALR-7):
-    /// frames 0..<syncedFrames were durable at some point.
+    /// frames 0..<syncedFrames were durable at some point. Above `recoveredFrames`, the
+    /// discarded frames include synced ones and their commits are lost.
     public var syncedFrames = 0
 
     public init() {}
 
     /// Whether committed data was lost behind damage (WALR-2): the engine refuses writes.
     public var lostCommittedData: Bool { lostCommits > 0 }
+
+    /// Whether recovery discarded frames that had been synced (WALR-2): damage, not a torn
+    /// tail.
+    public var syncedFramesDiscarded: Bool { syncedFrames > recoveredFrames }
 }
 
 extension WriteAheadLog {
@@ -101,7 +120,6 @@ extension WriteAheadLog {
         var chain = parsed?.crc ?? 0
         var committedChain = chain
         var appliedWatermark = 0  // the highest watermark among the frames applied
-        var soundCommitsDiscarded = 0
         var lastSoundCommitDiscarded: Int?
         var frameIndex = 0
         let framesPerChunk = max(1, (1 << 20) / frameSize)
@@ -152,7 +170,7 @@ extension WriteAheadLog {
                     if sound {
                         report.syncedFrames = max(report.syncedFrames, watermark)
                         if frame.u32(4) != 0 {
-                            soundCommitsDiscarded += 1
+                            report.discardedCommits += 1
                             lastSoundCommitDiscarded = frameIndex
                         }
                     }
@@ -171,8 +189,14 @@ extension WriteAheadLog {
         }
         report.recoveredFrames = committedFrames
         report.discardedFrames += pending.count
-        report.lostCommits = soundCommitsDiscarded
-        if let lastSoundCommitDiscarded { report.lostFrames = lastSoundCommitDiscarded + 1 - committedFrames }
+        // WALR-2: commits after the break are lost only when synced frames were discarded.
+        // A watermark falls on a commit boundary (syncs count whole commits), so frame
+        // syncedFrames - 1 ended a synced commit: at least one, even when that frame is the
+        // damaged one and no sound commit marker follows.
+        if report.syncedFramesDiscarded {
+            report.lostCommits = max(report.discardedCommits, 1)
+            report.lostFrames = max((lastSoundCommitDiscarded ?? -1) + 1, report.syncedFrames) - committedFrames
+        }
         if report.discardedFrames == 0 { report.firstBadFrame = nil }
         let log = parsed.map {
             RecoveredLog(salt: $0.salt, checkpointSequence: $0.sequence, pageSize: pageSize, pages: pages,
