@@ -6,9 +6,13 @@ import Foundation
 /// limit, the underlying `errno`. Nothing that comes from disk or from a caller traps; it ends
 /// up here.
 public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// No database at the path (no file, or an empty one) and the open was not allowed to
-    /// create one (`createIfMissing: false`). Nothing was written.
+    /// No file at the path and the open was not allowed to create one
+    /// (`createIfMissing: false`). Nothing was written.
     case databaseNotFound(path: String)
+    /// The database file exists but holds no bytes. It is refused, never replaced: a database
+    /// is only ever created under another name and renamed into place, so something else
+    /// emptied it (or made it empty), and its WAL may still hold data.
+    case emptyDatabaseFile(path: String)
     /// The file exists but does not start with GuildStore's magic.
     case notADatabase(path: String)
     /// The file was written by a format version this build does not read.
@@ -41,6 +45,9 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case busy(String)
     /// Another process holds the database's lock.
     case locked(path: String)
+    /// Each of `attempts` opens found another file at the path once the lock was held than
+    /// the one locked: another process kept renaming files over it. Nothing was read.
+    case databaseReplaced(path: String, attempts: Int)
     /// A tree of that name does not exist.
     case treeNotFound(String)
     /// A tree of that name already exists.
@@ -51,6 +58,11 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case diskFull(path: String)
     /// LZ4 compression or decompression failed: a damaged or truncated frame.
     case compression(String)
+    /// Recovery of the database's WAL found damage followed by `lostCommits` commits
+    /// (`lostFrames` frames) it could not apply (WALR-2). The database opened with what came
+    /// before the damage and refuses writes, which would overwrite the log, until the log is
+    /// set aside (`guildstore recover`, `StorageEngine.setAsideDamagedLog`).
+    case walRecoveryRequired(path: String, lostCommits: Int, lostFrames: Int)
     /// An earlier write or sync failed; the handle stopped writing so it cannot acknowledge a
     /// commit it may not have made durable. Reopen the database: recovery decides.
     case poisoned(reason: String)
@@ -101,6 +113,7 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case .databaseNotFound(let path): "no database at \(path)"
+        case .emptyDatabaseFile(let path): "database file \(path) is empty (0 bytes): not a GuildStore database, and not replaced"
         case .notADatabase(let path): "\(path) is not a GuildStore database"
         case .unsupportedFormatVersion(let path, let version):
             "\(path) has format version \(version), which this build does not read"
@@ -119,12 +132,16 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .writerBusy: "another write transaction is in progress"
         case .busy(let message): "busy: \(message)"
         case .locked(let path): "database is locked: \(path) is open in another process"
+        case .databaseReplaced(let path, let attempts):
+            "\(path) was replaced by another file during each of \(attempts) opens (another process renaming files over it); nothing was read"
         case .treeNotFound(let name): "no tree named \(name)"
         case .treeAlreadyExists(let name): "a tree named \(name) already exists"
         case .io(let operation, let path, let errno):
             "\(operation) failed on \(path): \(String(cString: strerror(errno))) (errno \(errno))"
         case .diskFull(let path): "disk full while writing \(path)"
         case .compression(let reason): "LZ4: \(reason)"
+        case .walRecoveryRequired(let path, let lostCommits, let lostFrames):
+            "the write-ahead log of \(path) is damaged: \(lostCommits) commit\(lostCommits == 1 ? "" : "s") (\(lostFrames) frame\(lostFrames == 1 ? "" : "s")) after the damage were not recovered; writes are refused so the log is not overwritten until `guildstore recover --db \(path)` saves it aside"
         case .poisoned(let reason): "database stopped writing after an I/O failure: \(reason); reopen it"
         case .corruptEncoding(let reason): "corrupt encoding: \(reason)"
         case .typeMismatch(let column, let expected, let found): "column \(column): expected \(expected), found \(found)"

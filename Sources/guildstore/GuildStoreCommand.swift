@@ -20,12 +20,14 @@ struct GuildStoreCommand: AsyncParsableCommand {
             demo, seed, ingest and import-sqlite create the database at --db when there is none. \
             Every other command needs one there and otherwise exits 1 with "no database at PATH", creating nothing. \
             query, stats, export-sqlite and check only read: they write nothing; query, stats and export-sqlite \
-            refuse a database whose schema migrations are not all applied (guildstore migrate applies them).
+            refuse a database whose schema migrations are not all applied (guildstore migrate applies them). \
+            A database whose write-ahead log lost commits behind damage opens as of the damage and refuses writes \
+            (check exits 1) until guildstore recover saves the log aside.
             """,
         subcommands: [
             DemoCommand.self, BenchCommand.self, SeedCommand.self, ImportSQLiteCommand.self, ExportSQLiteCommand.self, IngestCommand.self,
             QueryCommand.self, RetentionCommand.self, StatsCommand.self, CheckCommand.self, CheckpointCommand.self,
-            VacuumCommand.self, MigrateCommand.self,
+            VacuumCommand.self, MigrateCommand.self, RecoverCommand.self,
         ])
 }
 

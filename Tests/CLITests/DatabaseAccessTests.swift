@@ -24,7 +24,7 @@ struct DatabaseAccessTests {
     /// The commands that must not create a database, with the options each needs.
     static let nonCreating: [[String]] = [
         ["query", "active-guilds"], ["query", "leaderboard", "--guild", "1"], ["stats"], ["check"],
-        ["export-sqlite", "--to", "OUT"], ["checkpoint"], ["vacuum"], ["retention", "--older-than", "0"], ["migrate"],
+        ["export-sqlite", "--to", "OUT"], ["checkpoint"], ["vacuum"], ["retention", "--older-than", "0"], ["migrate"], ["recover"],
     ]
 
     /// The files under `folder` (recursively, relative paths) with their bytes and

@@ -62,19 +62,24 @@ struct ChecksumTests {
             let copy = directory.file("copy-\(page).gsdb")
             try writeFile(copy, try readFile(path))
             try flipByte(in: copy, at: Int(page) * Self.pageSize + offset)
+            if page == 1 {
+                // Opening reads the catalog to check the header points at one (WALR-5).
+                #expect(throws: GuildStoreError.checksumMismatch(path: copy, page: page),
+                        "flipped byte \(offset) of the catalog page: opening must fail on it") {
+                    _ = try StorageEngine.open(path: copy, configuration: Self.configuration)
+                }
+                continue
+            }
             let engine = try StorageEngine.open(path: copy, configuration: Self.configuration)
             defer { try? engine.close() }
-            // A full scan reads every page of the tree (and page 1, the catalog, on the way).
+            // A full scan reads every page of the tree.
             #expect(throws: GuildStoreError.checksumMismatch(path: copy, page: page),
                     "flipped byte \(offset) of page \(page): a full scan must fail on that page") {
                 _ = try readDatabase(engine)
             }
-            if page != 1 {
-                let mismatches = try Self.pointReads(engine, model: model["t"]!, page: page, path: copy)
-                #expect(mismatches > 0, "flipped byte \(offset) of page \(page): no lookup noticed")
-            }
-            // The integrity check reports it (or, for the catalog page, fails with the
-            // mismatch: it cannot list the trees).
+            let mismatches = try Self.pointReads(engine, model: model["t"]!, page: page, path: copy)
+            #expect(mismatches > 0, "flipped byte \(offset) of page \(page): no lookup noticed")
+            // The integrity check reports it (or fails with the mismatch).
             do {
                 let report = try engine.check()
                 #expect(!report.isOK, "flipped byte \(offset) of page \(page): integrity check passed")
@@ -84,11 +89,11 @@ struct ChecksumTests {
         }
     }
 
-    /// Offsets in a frame: the frame header's page number, commit size, salt and running
-    /// checksum (bytes 20..<24 are reserved and not covered), then the page image's checksum,
-    /// type, body and last byte.
-    @Test("a flipped byte in a WAL frame ends the log before that frame's transaction",
-          arguments: [0, 5, 8, 15, 16, 19, 24, 27, 28, 29, 500, 24 + 4095])
+    /// Offsets in a frame: the frame header's page number, commit size, salt, header check,
+    /// running checksum and sync watermark, then the page image's checksum, type, body and
+    /// last byte.
+    @Test("a flipped byte in a WAL frame ends the log before that frame's transaction and keeps the log until it is set aside",
+          arguments: [0, 5, 8, 11, 12, 15, 16, 19, 20, 23, 24, 27, 28, 29, 500, 24 + 4095])
     func walFrame(offsetInFrame: Int) throws {
         let directory = try TemporaryDirectory("gs-checksum-wal")
         defer { directory.remove() }
@@ -124,13 +129,20 @@ struct ChecksumTests {
             let expected = states[target - 1].model
             let actual = try readDatabase(reopened)
             #expect(actual == expected, "flipped byte \(offsetInFrame) of frame \(frame): \(difference(actual, expected))")
-            // The log ends there: a new commit overwrites the rest, and nothing after the flip
-            // ever comes back.
+            // The log ends there. Commits follow the flip, and under .full they record the
+            // flipped frame as synced (WALR-7): they are lost, and the log is not written
+            // until it is set aside (WALR-2, WALR-3); then a new commit goes on from the
+            // state before the flip, and nothing after it ever comes back.
+            #expect(reopened.walRecovery.lostCommits >= 2, "flipped byte \(offsetInFrame) of frame \(frame): \(reopened.walRecovery)")
+            #expect(throws: GuildStoreError.self) { try reopened.write { tx in _ = try tx.openTree("t") } }
+            try reopened.close()
+            #expect(try StorageEngine.setAsideDamagedLog(path: copy).savedAs != nil)
+            let resumed = try StorageEngine.open(path: copy, configuration: Self.configuration)
             var after = actual
-            try commit(reopened, &after) { tx, m in
+            try commit(resumed, &after) { tx, m in
                 try tx.put(424_242, makeValue(tag: 1, length: 10), tree: "t", model: &m)
             }
-            try reopened.close()
+            try resumed.close()
             let again = try StorageEngine.open(path: copy, configuration: Self.configuration)
             defer { try? again.close() }
             let final = try readDatabase(again)

@@ -381,7 +381,7 @@ struct PageFile {
         var bytes = try page(number)
         try bytes.withUnsafeMutableBytes { raw in
             try body(raw.baseAddress!)
-            sealPage(raw.baseAddress!, size: pageSize)
+            sealPage(raw.baseAddress!, number: number, size: pageSize)
         }
         try write(number, bytes)
     }

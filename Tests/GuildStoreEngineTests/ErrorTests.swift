@@ -321,7 +321,7 @@ struct ErrorTests {
         try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
     }
 
-    @Test("createIfMissing false: no file, an empty file or a missing folder is .databaseNotFound, and nothing is written")
+    @Test("createIfMissing false: no file or a missing folder is .databaseNotFound, an empty file .emptyDatabaseFile, and nothing is written")
     func databaseNotFound() throws {
         let directory = try TemporaryDirectory("gs-errors")
         defer { directory.remove() }
@@ -337,10 +337,10 @@ struct ErrorTests {
         }
         #expect(try listing(directory.path) == [], "no database file, WAL, lock or -create file, no folder")
 
-        // An empty file is where a database would be created (`touch`): not one to open.
+        // An empty file is not a database, and it is there: refused, never replaced (WALR-1).
         let empty = directory.file("empty.gsdb")
         #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
-        #expect(error { _ = try StorageEngine.open(path: empty, configuration: noCreate) } == .databaseNotFound(path: empty))
+        #expect(error { _ = try StorageEngine.open(path: empty, configuration: noCreate) } == .emptyDatabaseFile(path: empty))
         #expect(try listing(directory.path) == ["empty.gsdb"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty)
     }

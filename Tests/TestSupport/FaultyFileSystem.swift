@@ -693,6 +693,10 @@ final class FaultyFileHandle: FileHandleIO {
         try live("flock").lockExclusive()
     }
 
+    func identity() throws -> FileIdentity {
+        try live("fstat").identity()
+    }
+
     /// Closes the real handle. After a crash it throws (the descriptor is already gone).
     func close() throws {
         try plan.checkAlive(generation, "close", path)

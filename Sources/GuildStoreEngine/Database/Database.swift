@@ -45,7 +45,10 @@ public final class Database: Sendable {
     }
 
     /// Opens the database, recovering committed work from its WAL. A missing one is created,
-    /// unless `configuration.createIfMissing` is false: then `.databaseNotFound`.
+    /// unless `configuration.createIfMissing` is false: then `.databaseNotFound`. Commits
+    /// recovery lost behind damage to synced frames are logged as a warning
+    /// (`StorageEngine.walRecoveryWarning`) and the database refuses writes (WALR-3); a torn
+    /// tail it discarded is logged at info level (`walRecoveryNotice`).
     public static func open(_ configuration: DatabaseConfiguration) throws -> Database {
         switch configuration.location {
         case .temporary:
@@ -67,6 +70,8 @@ public final class Database: Sendable {
                 if let existing = databases[key]?.database, existing.retain() { return existing }
                 let engine = try StorageEngine.open(path: path, configuration: configuration.engineConfiguration,
                                                     fileSystem: configuration.fileSystem)
+                if let warning = engine.walRecoveryWarning { configuration.logger.warning("\(warning)") }
+                if let notice = engine.walRecoveryNotice { configuration.logger.info("\(notice)") }
                 let database = Database(engine: engine, configuration: configuration, registryKey: key, temporaryDirectory: nil)
                 databases[key] = WeakDatabase(database: database)
                 return database

@@ -3,11 +3,14 @@ import Logging
 /// When commits reach stable storage.
 public enum SynchronousMode: String, Sendable, CaseIterable {
     /// Never sync. A crash of the machine can lose or tear recent work; a crash of the process
-    /// cannot.
+    /// cannot. With no sync, no WAL frame records a sync watermark (WALR-7), so recovery
+    /// treats every break in the log as a torn tail: it never reports lost commits and never
+    /// refuses writes, whatever damage it met.
     case off
     /// Sync the WAL at checkpoint, before the database file is written (SQLite's
     /// `synchronous = NORMAL` in WAL mode, the seeds' setting). A power loss can lose the last
-    /// commits but never tears one.
+    /// commits but never tears one; their frames are a torn tail at the next open, not damage
+    /// (WALR-2).
     case normal
     /// Sync the WAL before a commit is acknowledged. A power loss loses nothing acknowledged.
     case full
@@ -45,9 +48,10 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Where planned queries (`select`, `aggregate`, `scan(plan)`) are logged at debug level
     /// with the index chosen, rows read and duration; nil logs nothing.
     package var queryLog: Logger?
-    /// Whether `open` creates the database when there is none at the path (no file, or an
-    /// empty one). False makes `open` throw `.databaseNotFound` instead, having written
-    /// nothing: no database file, no WAL.
+    /// Whether `open` creates the database when there is no file at the path. False makes
+    /// `open` throw `.databaseNotFound` instead, having written nothing: no database file, no
+    /// WAL. An existing file is never replaced, whatever this says (an empty one is
+    /// `.emptyDatabaseFile`).
     package var createIfMissing: Bool
 
     @_spi(Benchmarks) public init(
@@ -101,4 +105,11 @@ public struct EngineStatistics: Sendable {
     /// Frames a live snapshot keeps from being checkpointed.
     public var framesHeldByReaders: Int
     public var hardwareChecksums: Bool
+    /// Frames recovery left out of the WAL at open (WALR-2): a torn tail, or damage and what
+    /// came after it.
+    public var walFramesDiscarded: Int
+    /// Commits recovery could not apply because frames a sync had made durable were damaged
+    /// (WALR-2, WALR-7); not 0 means the engine refuses writes (WALR-3). A torn tail of
+    /// unsynced frames counts in `walFramesDiscarded` only.
+    public var walCommitsLost: Int
 }

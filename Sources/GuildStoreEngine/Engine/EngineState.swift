@@ -37,6 +37,11 @@ struct EngineState {
     var walFrames: Int = 0
     /// `lastCommit` when the WAL last restarted: its frames have sequences above this.
     var walBase: UInt64 = 0
+    /// Restarts of the WAL in this process: tells a sync which generation it covered.
+    var walGeneration: UInt64 = 0
+    /// Frames of the WAL's current generation a completed sync made durable: the watermark
+    /// the next commit's frames record (WALR-7). Stays 0 under `.off`.
+    var walSyncedFrames: Int = 0
     /// Highest sequence whose page images are all in the database file.
     var backfilled: UInt64 = 0
     var readers: [UInt64: ReaderRecord] = [:]

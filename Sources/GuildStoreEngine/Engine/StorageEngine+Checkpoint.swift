@@ -126,6 +126,7 @@ extension StorageEngine {
     /// Restarts the log once nothing was appended past `through`; needs the writer token so no
     /// commit appends meanwhile. Returns whether it restarted.
     private func restartLog(truncate: Bool, through sequence: UInt64, holdingWriter: Bool, waitUntil deadline: ContinuousClock.Instant?) throws -> Bool {
+        try refuseWritesAfterLostCommits()  // WALR-3
         if !holdingWriter {
             while !(try tryTakeWriterToken()) {
                 guard let deadline, ContinuousClock.now < deadline else { return false }
@@ -146,6 +147,9 @@ extension StorageEngine {
         state.withLock { s in
             if durable { s.syncs += 1 }
             s.walFrames = 0
+            // WALR-7: the new generation has no frame, none synced.
+            s.walGeneration &+= 1
+            s.walSyncedFrames = 0
             s.walBase = sequence
             s.backfilled = sequence
             s.syncedThrough = sequence

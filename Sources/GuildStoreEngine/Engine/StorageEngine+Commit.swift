@@ -3,9 +3,13 @@ extension StorageEngine {
     /// `.full` they are published only by a later `syncWAL()` (TX-5); otherwise at once.
     /// Called while holding the writer token. Returns the commit's sequence.
     func appendCommit(pages: [(page: UInt32, image: PageBuffer)], header: DatabaseHeader, changedTrees: Set<String>) throws -> UInt64 {
-        if let reason = state.withLock({ $0.poisonReason }) { throw GuildStoreError.poisoned(reason: reason) }
+        let syncedFrames = try state.withLock { s in
+            if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
+            return s.walSyncedFrames
+        }
         // TX-4: a failed append leaves nothing published; the next append overwrites the bytes.
-        try wal.append(pages: pages, databaseSize: header.pageCount)
+        // WALR-7: the frames record what a completed sync made durable before them.
+        try wal.append(pages: pages, databaseSize: header.pageCount, syncedFrames: syncedFrames)
         let publishNow = configuration.synchronous != .full
         return state.withLock { s in
             var sequence = s.appended.sequence
@@ -41,15 +45,18 @@ extension StorageEngine {
     /// Syncs the WAL and publishes every commit appended before the sync began (TX-5). Safe to
     /// call from any thread, concurrently with the writer appending; calls are serialized. A
     /// failed sync poisons the engine (TX-4): nothing unpublished is ever published.
+    /// A sync that ran raises the sync watermark later frames record (WALR-7) to the frames
+    /// appended before it began, if the log did not restart meanwhile.
     /// Returns the sequence now published.
     @discardableResult
     package func syncWAL() throws -> UInt64 {
         try syncLock.run {
-            let (target, synced) = try state.withLock { s -> (UInt64, UInt64) in
+            let (target, synced, frames, generation) = try state.withLock { s -> (UInt64, UInt64, Int, UInt64) in
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
-                return (s.appended.sequence, s.syncedThrough)
+                return (s.appended.sequence, s.syncedThrough, s.walFrames, s.walGeneration)
             }
-            if target > synced, configuration.synchronous != .off {
+            let syncs = target > synced && configuration.synchronous != .off
+            if syncs {
                 do {
                     try wal.file.sync()
                 } catch {
@@ -58,7 +65,12 @@ extension StorageEngine {
                 }
             }
             return state.withLock { s in
-                if target > synced, configuration.synchronous != .off { s.syncs += 1 }
+                if syncs {
+                    s.syncs += 1
+                    // WALR-7: `frames` were in the file before the sync began, whole commits
+                    // (walFrames moves with `appended`, under this lock).
+                    if s.walGeneration == generation { s.walSyncedFrames = max(s.walSyncedFrames, frames) }
+                }
                 s.syncedThrough = max(s.syncedThrough, target)
                 s.publish(through: target)
                 return s.lastCommit

@@ -1,11 +1,12 @@
 import Foundation
 
 extension StorageEngine {
-    /// Opens the database at `path`, creating it when it does not exist (no file, or an empty
-    /// one) unless `configuration.createIfMissing` is false, and recovers from the WAL
-    /// (`path` + "-wal") every transaction committed before a crash.
+    /// Opens the database at `path`, creating it when there is no file unless
+    /// `configuration.createIfMissing` is false, and recovers from the WAL (`path` + "-wal")
+    /// every transaction committed before a crash. An existing file is never replaced: an
+    /// empty one is `.emptyDatabaseFile`.
     ///
-    /// Errors: `.databaseNotFound` (nothing written: no file, no WAL), `.notADatabase`,
+    /// Errors: `.databaseNotFound` (nothing written: no file, no WAL), `.emptyDatabaseFile`, `.notADatabase`,
     /// `.unsupportedFormatVersion`, `.pageSizeMismatch`, `.corruptHeader`, `.corruptWAL`,
     /// `.invalidConfiguration`, `.locked`, `.io`.
     @_spi(Benchmarks) public static func open(
@@ -35,15 +36,11 @@ extension StorageEngine {
         let (lockFile, file) = try openLocked(path, fileSystem: fileSystem)
         do {
             let fileBytes = try file.size()
-            if fileBytes == 0 {
-                // A file created empty (by us before a crash, or by `touch`): make it a database.
-                guard configuration.createIfMissing else { throw GuildStoreError.databaseNotFound(path: path) }
-                try file.close()
-                try lockFile.close()
-                try fileSystem.remove(path)
-                try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
-                return try open(path: path, configuration: configuration, fileSystem: fileSystem)
-            }
+            // WALR-1: an existing database file is never replaced. The engine makes a database
+            // only through `PATH-create` and a rename (`createDatabase`), so a crash never
+            // leaves `path` empty: an empty file was emptied by something else, or made by
+            // `touch`, and a WAL beside it may still hold its data.
+            guard fileBytes > 0 else { throw GuildStoreError.emptyDatabaseFile(path: path) }
             var probe = [UInt8](repeating: 0, count: 24)
             let n = try probe.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
             let pageSize = try probe.prefix(n).withUnsafeBytes { try DatabaseHeader.probe($0, path: path) }
@@ -54,7 +51,7 @@ extension StorageEngine {
             let walExisted = fileSystem.exists(walPath)
             let walFile = try fileSystem.open(walPath, create: true)
             if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
-            let recovered = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize)
+            let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize)
             let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
 
             let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
@@ -94,10 +91,15 @@ extension StorageEngine {
                 state.lastCommit = UInt64(committed.committedFrameCount)
                 state.appended.sequence = state.lastCommit
                 state.walFrames = committed.committedFrameCount
+                // WALR-7: what the applied frames say was synced still was; the writer goes
+                // on from there (a sync of this process raises it).
+                state.walSyncedFrames = min(committed.syncedFrames, committed.committedFrameCount)
             }
             let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: committed)
-            return try StorageEngine(path: path, walPath: walPath, configuration: configuration,
-                                     pageSize: pageSize, fileSystem: fileSystem, wal: wal, state: state)
+            let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,
+                                           pageSize: pageSize, fileSystem: fileSystem, wal: wal, walRecovery: report, state: state)
+            try engine.validateCatalog()
+            return engine
         } catch {
             try? file.close()
             try? lockFile.close()
@@ -108,14 +110,80 @@ extension StorageEngine {
     /// Opens the database file twice: once to hold the advisory lock, once to read, write and
     /// map. The lock lives on a descriptor of its own because a mapping keeps its descriptor's
     /// open file description alive after close, and with it any flock taken through it.
+    ///
+    /// Invariant (WALR-6): the locked descriptor and the data descriptor are the same file.
+    /// Both are opened by path, one after the other, and a vacuum renames its new file over
+    /// the path while it holds the old file's lock: a lock taken on the old file (after
+    /// waiting for it) guards nothing, and a data descriptor of another file than the locked
+    /// one would let two engines write one file. So once the lock is held the two identities
+    /// are compared; on a mismatch both descriptors are closed and the open starts again, at
+    /// most `openAttempts` times, then `.databaseReplaced`.
     static func openLocked(_ path: String, fileSystem: any FileSystem) throws -> (lock: any FileHandleIO, file: any FileHandleIO) {
-        let lockFile = try fileSystem.open(path, create: false)
-        do {
-            try lockFile.lockExclusive()
-            return (lockFile, try fileSystem.open(path, create: false))
-        } catch {
+        for _ in 0..<openAttempts {
+            let lockFile = try fileSystem.open(path, create: false)
+            do {
+                try lockFile.lockExclusive()
+                let file = try fileSystem.open(path, create: false)
+                let same: Bool
+                do {
+                    same = try lockFile.identity() == file.identity()
+                } catch {
+                    try? file.close()
+                    throw error
+                }
+                if same { return (lockFile, file) }
+                try? file.close()
+            } catch {
+                try? lockFile.close()
+                throw error
+            }
             try? lockFile.close()
-            throw error
+        }
+        throw GuildStoreError.databaseReplaced(path: path, attempts: openAttempts)
+    }
+
+    /// How many times `openLocked` opens the file before it gives up on a path that another
+    /// process keeps renaming files over.
+    static let openAttempts = 3
+
+    /// Invariant (WALR-5): an engine opens only on a header whose catalog root is a catalog: a
+    /// B+tree node whose entries are tree names (UTF-8) with 8-byte values (a root page, then
+    /// four zero bytes), each root inside the database, neither the header nor the catalog
+    /// root, no two trees sharing one; and an empty catalog only when every other page is
+    /// free. A header pointing at another tree's page would otherwise open as a database
+    /// without those trees, and the next migration would build a schema inside the damaged
+    /// file. Only the catalog's pages are read; a checksum mismatch among them is reported as
+    /// it is.
+    private func validateCatalog() throws {
+        try read { tx in
+            let header = tx.header
+            let catalog = header.catalogRoot
+            func notACatalog(_ reason: String) -> GuildStoreError {
+                .corruptHeader(path: path, reason: "catalog root \(catalog) \(reason)")
+            }
+            let page = try tx.page(catalog)
+            let type = withExtendedLifetime(page) { page.base.u8(4) }  // a pread page lives in `page.owner`
+            guard type == PageType.leaf.rawValue || type == PageType.interior.rawValue else {
+                throw notACatalog("is not a B+tree node (page type \(type))")
+            }
+            var roots: Set<UInt32> = []
+            try tx.scan(root: catalog, range: KeyRange()) { key, value in
+                guard let base = value.baseAddress, value.count == 8, base.u32(4) == 0 else {
+                    throw notACatalog("holds a \(value.count)-byte value where a catalog entry has a root page")
+                }
+                guard !key.isEmpty, String(validating: key, as: UTF8.self) != nil else {
+                    throw notACatalog("holds a key that is not a tree name")
+                }
+                let root = base.u32(0)
+                guard root > 0, root < header.pageCount, root != catalog, roots.insert(root).inserted else {
+                    throw notACatalog("names page \(root) as a tree root")
+                }
+                return true
+            }
+            let inUse = Int(header.pageCount) - 2 - Int(header.freePageCount)
+            if roots.isEmpty && inUse != 0 {
+                throw notACatalog("holds no trees, yet \(inUse) pages besides it and the header are in use")
+            }
         }
     }
 
@@ -139,9 +207,9 @@ extension StorageEngine {
                 schemaCounter: 1, createdAt: UInt64(max(0, Date().timeIntervalSince1970)))
             let pages = PageBuffer(size: pageSize * 2)
             header.write(to: pages.pointer)
-            sealPage(pages.pointer, size: pageSize)
+            sealPage(pages.pointer, number: 0, size: pageSize)
             NodeLayout.initialize(pages.pointer + pageSize, pageSize: pageSize, type: .leaf)
-            sealPage(pages.pointer + pageSize, size: pageSize)
+            sealPage(pages.pointer + pageSize, number: 1, size: pageSize)
             try file.write(pages.bytes, at: 0)
             try file.sync()
             try file.close()

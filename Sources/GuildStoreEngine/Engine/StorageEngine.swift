@@ -39,6 +39,9 @@
     package let maxKeySize: Int
     let fileSystem: any FileSystem
     let wal: WriteAheadLog
+    /// What recovery left out of the WAL at open (WALR-2). Lost commits make the engine
+    /// read-only (WALR-3).
+    package let walRecovery: WALRecoveryReport
     let state: Locked<EngineState>
     /// Serializes WAL syncs (`syncWAL`). Lock order: checkpointLock, then syncLock, then state.
     let syncLock = SerialLock()
@@ -56,7 +59,7 @@
     }
 
     init(path: String, walPath: String, configuration: EngineConfiguration, pageSize: Int,
-         fileSystem: any FileSystem, wal: WriteAheadLog, state: EngineState) throws {
+         fileSystem: any FileSystem, wal: WriteAheadLog, walRecovery: WALRecoveryReport, state: EngineState) throws {
         self.path = path
         self.walPath = walPath
         self.configuration = configuration
@@ -72,6 +75,7 @@
         }
         self.fileSystem = fileSystem
         self.wal = wal
+        self.walRecovery = walRecovery
         self.state = Locked(state)
     }
 
@@ -92,6 +96,7 @@
 
     /// Starts the write transaction. Only one runs at a time.
     package func beginWrite() throws -> WriteTransaction {
+        try refuseWritesAfterLostCommits()
         let snapshot = try state.withLock { s -> Snapshot in
             guard !s.closed else { throw GuildStoreError.closed }
             if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
@@ -121,6 +126,16 @@
             tx.rollback()
             throw error
         }
+    }
+
+    /// Invariant (WALR-3): a WAL whose recovery lost commits (WALR-2) is never written: no
+    /// commit appends to it (`beginWrite`) and it never restarts (`restartLog`), so the frames
+    /// after the damage stay as they are until the log is set aside
+    /// (`setAsideDamagedLog`). Reads and copying the recovered commits into the database
+    /// file go on.
+    func refuseWritesAfterLostCommits() throws {
+        guard walRecovery.lostCommittedData else { return }
+        throw GuildStoreError.walRecoveryRequired(path: path, lostCommits: walRecovery.lostCommits, lostFrames: walRecovery.lostFrames)
     }
 
     /// A schema counter never handed out before in this process, for a transaction that moves
@@ -211,7 +226,8 @@
                 framesCheckpointed: s.framesCheckpointed, checkpoints: s.checkpoints,
                 commits: s.commits, syncs: s.syncs, activeReaders: s.readers.count,
                 oldestReaderAge: age, framesHeldByReaders: held,
-                hardwareChecksums: ChecksumInfo.isHardware)
+                hardwareChecksums: ChecksumInfo.isHardware,
+                walFramesDiscarded: walRecovery.discardedFrames, walCommitsLost: walRecovery.lostCommits)
         }
     }
 

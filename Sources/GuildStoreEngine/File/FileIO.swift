@@ -41,7 +41,21 @@ package protocol FileHandleIO: AnyObject, Sendable {
     /// Takes an exclusive advisory lock without blocking (a refusal may be retried for a
     /// moment); throws `.locked` when another process holds it.
     func lockExclusive() throws
+    /// Which file this handle has open: equal identities are the same file, whatever path
+    /// opened them and whatever was renamed over that path since.
+    func identity() throws -> FileIdentity
     func close() throws
+}
+
+/// A file as the system knows it (device and inode numbers), not by path.
+package struct FileIdentity: Equatable, Sendable {
+    package var device: UInt64
+    package var inode: UInt64
+
+    package init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
 }
 
 extension FileHandleIO {

@@ -133,6 +133,12 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         return Int64(info.st_size)
     }
 
+    func identity() throws -> FileIdentity {
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw fileError("fstat", path: path, errno: errno) }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
     func mapReadOnly(length: Int) throws -> MappedRegion? {
         let pointer = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
         guard let pointer, pointer != MAP_FAILED else { throw fileError("mmap", path: path, errno: errno) }

@@ -1,14 +1,17 @@
 /// Page 0 of the database file, all integers little-endian.
 ///
 ///     offset size  field
-///          0    4  CRC32C of bytes 4..<pageSize
+///          0    4  page checksum (PageFormat: the page number and bytes 4..<pageSize)
 ///          4    1  page type (1, header)
 ///          5    3  reserved, zero
 ///          8    8  magic "GSTORE\0\u{1}"
-///         16    4  format version (4: leaf cells without a value field when the value is
+///         16    4  format version (5: page checksums cover the page number, WALR-4;
+///                  4 leaf cells without a value field when the value is
 ///                  empty, rows without a NULL bitmap when no column is NULL; 3 added leaf
 ///                  key prefixes and row values without the primary key;
-///                  2 variable-length integer keys and empty non-unique index values)
+///                  2 variable-length integer keys and empty non-unique index values).
+///                  Only the current version is read: older files are
+///                  `.unsupportedFormatVersion`
 ///         20    4  page size in bytes
 ///         24    4  page count (pages in the database, header included)
 ///         28    4  first free-list trunk page, 0 when the free list is empty
@@ -20,7 +23,7 @@
 /// The header travels through the WAL like any page; the newest committed copy wins.
 struct DatabaseHeader: Equatable, Sendable {
     static let magic: [UInt8] = Array("GSTORE".utf8) + [0, 1]
-    static let formatVersion: UInt32 = 4
+    static let formatVersion: UInt32 = 5
 
     var pageSize: Int
     var pageCount: UInt32

@@ -60,7 +60,7 @@ final class FileView: @unchecked Sendable {
         if Int(number) < mappedPages, let mapping {
             let base = mapping.base + Int(offset)
             if gs_bit_test(verified, UInt64(number)) == 0 {
-                guard pageChecksumHolds(base, size: pageSize) else {
+                guard pageChecksumHolds(base, number: number, size: pageSize) else {
                     throw GuildStoreError.checksumMismatch(path: file.path, page: number)
                 }
                 gs_bit_set(verified, UInt64(number))
@@ -72,7 +72,7 @@ final class FileView: @unchecked Sendable {
         guard n == pageSize else {
             throw GuildStoreError.corruptPage(page: number, reason: "short read from the database file")
         }
-        guard pageChecksumHolds(buffer.pointer, size: pageSize) else {
+        guard pageChecksumHolds(buffer.pointer, number: number, size: pageSize) else {
             throw GuildStoreError.checksumMismatch(path: file.path, page: number)
         }
         return PageRef(base: buffer.pointer, owner: buffer)

@@ -9,71 +9,209 @@ struct RecoveredLog {
     var databaseSize: UInt32
     var committedFrameCount: Int
     var chain: UInt32
-    /// Frames after the last commit marker that were dropped (a torn or uncommitted tail).
-    var discardedFrames: Int
+    /// The highest sync watermark among the applied frames (WALR-7): where the writer's
+    /// watermark goes on from.
+    var syncedFrames: Int
+}
+
+/// What recovery left out of the WAL when the database opened.
+///
+/// Invariant (WALR-2), the rule that tells a torn tail from lost commits. Recovery applies the
+/// log up to its first frame that fails WAL-1 (or none, when the log header fails its own
+/// checksum) and stops there. Every frame after the last applied commit that carries the
+/// log's salt (with a damaged header: the salt of the first *sound* frame) is *discarded*. A
+/// frame is sound when its page image passes its own checksum and its header check holds
+/// (WALR-8): its header is as it was written, whatever came before it.
+/// - If a sound frame of the generation carries a sync watermark (WALR-7) above the frames
+///   applied, frames recovery could not apply had been synced: damage to durable data (a bad
+///   sector, a lost write). Every sound discarded frame with a commit marker is a *lost
+///   commit*; the engine opens what it recovered, read-only (WALR-3), until the log is set
+///   aside (`StorageEngine.setAsideDamagedLog`).
+/// - Otherwise the break is in frames no sync had covered: a torn tail, what a crash or a
+///   power loss leaves, even when a disk wrote its cache back out of order and kept later
+///   unsynced commits after a hole. Nothing promised durable is missing (`.normal` and
+///   `.full` promise only synced commits); it is counted, reported at info level, and the
+///   log goes on from the last applied commit, overwriting the tail.
+/// A watermark falls on a commit boundary (a sync counts whole commits) and no commit marker
+/// lies between the last applied commit and the break, so "a watermark above the frames
+/// applied" is "a watermark beyond the first frame recovery could not use".
+/// Watermarks only rise after syncs, so under `.off` every break is a torn tail; so is damage
+/// in the last synced frames when no frame was written after that sync (nothing records
+/// it), and every break of a log whose writer had not synced since the last restart.
+/// The rule trusts the disk: a completed fsync made the frames durable, and writing later
+/// frames never disturbs synced bytes that share a sector with them (frames are not
+/// sector-aligned; SQLite's "powersafe overwrite"). A disk that breaks either reports loss.
+package struct WALRecoveryReport: Sendable, Equatable {
+    /// Frames applied: the log up to its last valid commit.
+    package var recoveredFrames = 0
+    /// Frames of the log's generation after the recovered ones, not applied.
+    package var discardedFrames = 0
+    /// Commit markers among the discarded sound frames: commits written after the break, lost
+    /// or (in a torn tail) never synced.
+    package var discardedCommits = 0
+    /// Commits lost when the damage was in synced frames (WALR-2): `discardedCommits`, at
+    /// least 1; 0 for a torn tail.
+    package var lostCommits = 0
+    /// Frames from the last recovered commit through the last lost commit (or the last
+    /// synced frame, if later): what the lost commits were made of (0 without lost commits).
+    package var lostFrames = 0
+    /// The first frame (from 0) recovery could not use when frames were discarded; nil when
+    /// nothing was, or when the log header is what failed.
+    package var firstBadFrame: Int?
+    /// True when the file holds frames but its header fails its checksum.
+    package var headerDamaged = false
+    /// The highest sync watermark a sound frame of the log's generation carries (WALR-7):
+    /// frames 0..<syncedFrames were durable at some point. Above `recoveredFrames`, the
+    /// discarded frames include synced ones and their commits are lost.
+    package var syncedFrames = 0
+
+    package init() {}
+
+    /// Whether committed data was lost behind damage (WALR-2): the engine refuses writes.
+    package var lostCommittedData: Bool { lostCommits > 0 }
+
+    /// Whether recovery discarded frames that had been synced (WALR-2): damage, not a torn
+    /// tail.
+    package var syncedFramesDiscarded: Bool { syncedFrames > recoveredFrames }
 }
 
 extension WriteAheadLog {
-    /// Reads the WAL header; nil when the file is empty or the header is not valid (a torn
-    /// header write, a never-written log). A log whose header is valid but names another page
-    /// size is an error: it belongs to another database.
-    static func recover(file: any FileHandleIO, expectedPageSize: Int?) throws -> RecoveredLog? {
+    /// Reads the WAL: the frames up to its last commit marker (nil when the file has no valid
+    /// header), and what recovery left out (WALR-2). A
+    /// log whose header is valid but names another page size is an error: it belongs to
+    /// another database; so is a version-1 log that still holds frames of its generation
+    /// (`.unsupportedFormatVersion` naming the log).
+    static func recover(file: any FileHandleIO, expectedPageSize: Int) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
         let size = try file.size()
-        guard size >= Int64(headerSize) else { return nil }
         var header = [UInt8](repeating: 0, count: headerSize)
-        let n = try header.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
-        guard n == headerSize else { return nil }
-        let parsed: (salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32)? = header.withUnsafeBytes { raw in
-            let p = raw.baseAddress!
+        let n = size >= Int64(headerSize) ? try header.withUnsafeMutableBytes { try file.read(into: $0, at: 0) } : 0
+        let fields: (version: UInt32, salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
+            guard let p = raw.baseAddress else { return nil }
             for (i, byte) in magic.enumerated() where p.u8(i) != byte { return nil }
-            guard p.u32(8) == formatVersion,
-                  p.u32(28) == crc32c(UnsafeRawBufferPointer(start: p, count: 28)) else { return nil }
-            return (p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(28))
+            guard p.u32(28) == crc32c(UnsafeRawBufferPointer(start: p, count: 28)),
+                  PageFormat.isValidPageSize(Int(p.u32(12))) else { return nil }
+            return (p.u32(8), p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(28))
         }
-        guard let parsed else { return nil }
-        guard PageFormat.isValidPageSize(parsed.pageSize) else { return nil }
-        if let expectedPageSize, expectedPageSize != parsed.pageSize {
-            throw GuildStoreError.corruptWAL(path: file.path, reason: "page size \(parsed.pageSize) differs from the database's \(expectedPageSize)")
+        if let fields, fields.pageSize != expectedPageSize {
+            throw GuildStoreError.corruptWAL(path: file.path, reason: "page size \(fields.pageSize) differs from the database's \(expectedPageSize)")
         }
-        let pageSize = parsed.pageSize
+        let pageSize = expectedPageSize
         let frameSize = frameHeaderSize + pageSize
+        if let fields, fields.version != formatVersion {
+            // Version 1 frames have the whole salt at 8..<16. A generation without a frame is
+            // empty (everything in it was checkpointed, WAL-3): nothing to read, start anew.
+            if fields.version == 1, try !legacyLogHasFrames(file: file, salt: fields.salt, size: size) {
+                return (nil, WALRecoveryReport())
+            }
+            throw GuildStoreError.unsupportedFormatVersion(path: file.path, version: fields.version)
+        }
+        let parsed = fields.map { (salt: $0.salt, sequence: $0.sequence, crc: $0.crc) }
 
-        var result = RecoveredLog(
-            salt: parsed.salt, checkpointSequence: parsed.sequence, pageSize: pageSize, pages: [:],
-            databaseSize: 0, committedFrameCount: 0, chain: parsed.crc, discardedFrames: 0)
+        var report = WALRecoveryReport()
+        report.headerDamaged = parsed == nil && size >= Int64(headerSize + frameHeaderSize)
+        // WALR-2: the salt of the log's generation; with a damaged header, the first sound
+        // frame names it.
+        var salt = parsed.map { UInt32(truncatingIfNeeded: $0.salt) }
+        var valid = parsed != nil  // still on the chain WAL-1 validates
         var pending: [(UInt32, PageBuffer)] = []
-        var chain = parsed.crc
+        var pages: [UInt32: PageBuffer] = [:]
+        var databaseSize: UInt32 = 0
+        var committedFrames = 0
+        var chain = parsed?.crc ?? 0
+        var committedChain = chain
+        var appliedWatermark = 0  // the highest watermark among the frames applied
+        var lastSoundCommitDiscarded: Int?
         var frameIndex = 0
         let framesPerChunk = max(1, (1 << 20) / frameSize)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
         defer { chunk.deallocate() }
-        scan: while true {
+        guard let chunkBase = chunk.baseAddress else { return (nil, report) }
+        while true {
             let offset = Int64(headerSize) + Int64(frameIndex) * Int64(frameSize)
+            guard offset < size else { break }
             let read = try file.read(into: chunk, at: offset)
             let whole = read / frameSize
-            if whole == 0 { break }
             for i in 0..<whole {
-                let frame = UnsafeRawPointer(chunk.baseAddress! + i * frameSize)
+                let frame = UnsafeRawPointer(chunkBase + i * frameSize)
                 let image = frame + frameHeaderSize
-                guard frame.u64(8) == parsed.salt,
-                      pageChecksumHolds(image, size: pageSize) else { break scan }
-                let expected = chainChecksum(frameHeader: frame, pageChecksum: image.load(as: UInt32.self), previous: chain)
-                guard frame.u32(16) == expected else { break scan }
-                chain = expected
-                pending.append((frame.u32(0), PageBuffer(copying: image, size: pageSize)))
-                let commitSize = frame.u32(4)
-                if commitSize != 0 {
-                    for (page, buffer) in pending { result.pages[page] = buffer }
-                    result.committedFrameCount = frameIndex + 1
-                    result.databaseSize = commitSize
-                    result.chain = chain
-                    pending.removeAll(keepingCapacity: true)
+                let pageChecksum = image.load(as: UInt32.self)
+                let watermark = Int(frame.u32(20))
+                // WALR-8: a sound frame's header is as written, so its salt, commit marker and
+                // watermark can be believed even past a break; a watermark above the frame's
+                // own index is one no writer wrote.
+                let sound = pageChecksumHolds(image, number: frame.u32(0), size: pageSize)
+                    && frame.u32(12) == frameHeaderCheck(frameHeader: frame, pageChecksum: pageChecksum)
+                    && watermark <= frameIndex
+                if valid {
+                    let expected = chainChecksum(frameHeader: frame, pageChecksum: pageChecksum, previous: chain)
+                    if frame.u32(8) == salt, sound, frame.u32(16) == expected {
+                        chain = expected
+                        report.syncedFrames = max(report.syncedFrames, watermark)
+                        pending.append((frame.u32(0), PageBuffer(copying: image, size: pageSize)))
+                        let commitSize = frame.u32(4)
+                        if commitSize != 0 {
+                            for (page, buffer) in pending { pages[page] = buffer }
+                            committedFrames = frameIndex + 1
+                            databaseSize = commitSize
+                            committedChain = chain
+                            appliedWatermark = report.syncedFrames
+                            pending.removeAll(keepingCapacity: true)
+                        }
+                        frameIndex += 1
+                        continue
+                    }
+                    valid = false
+                }
+                // Past the last frame WAL-1 accepts.
+                if report.firstBadFrame == nil && parsed != nil { report.firstBadFrame = frameIndex }
+                if salt == nil && sound { salt = frame.u32(8) }
+                if let salt, frame.u32(8) == salt {
+                    report.discardedFrames += 1
+                    if sound {
+                        report.syncedFrames = max(report.syncedFrames, watermark)
+                        if frame.u32(4) != 0 {
+                            report.discardedCommits += 1
+                            lastSoundCommitDiscarded = frameIndex
+                        }
+                    }
                 }
                 frameIndex += 1
             }
-            if whole < framesPerChunk { break }
+            if whole < framesPerChunk {
+                // A frame cut short by the end of the file: a torn write.
+                let rest = read - whole * frameSize
+                if rest >= 12, let salt, UnsafeRawPointer(chunkBase + whole * frameSize).u32(8) == salt {
+                    if report.firstBadFrame == nil && parsed != nil { report.firstBadFrame = frameIndex }
+                    report.discardedFrames += 1
+                }
+                break
+            }
         }
-        result.discardedFrames = pending.count
-        return result
+        report.recoveredFrames = committedFrames
+        report.discardedFrames += pending.count
+        // WALR-2: commits after the break are lost only when synced frames were discarded.
+        // A watermark falls on a commit boundary (syncs count whole commits), so frame
+        // syncedFrames - 1 ended a synced commit: at least one, even when that frame is the
+        // damaged one and no sound commit marker follows.
+        if report.syncedFramesDiscarded {
+            report.lostCommits = max(report.discardedCommits, 1)
+            report.lostFrames = max((lastSoundCommitDiscarded ?? -1) + 1, report.syncedFrames) - committedFrames
+        }
+        if report.discardedFrames == 0 { report.firstBadFrame = nil }
+        let log = parsed.map {
+            RecoveredLog(salt: $0.salt, checkpointSequence: $0.sequence, pageSize: pageSize, pages: pages,
+                         databaseSize: databaseSize, committedFrameCount: committedFrames, chain: committedChain,
+                         syncedFrames: appliedWatermark)
+        }
+        return (log, report)
+    }
+
+    /// Whether a version-1 log holds a frame of its generation: frame 0 carries the header's
+    /// whole salt at its bytes 8..<16.
+    private static func legacyLogHasFrames(file: any FileHandleIO, salt: UInt64, size: Int64) throws -> Bool {
+        guard size >= Int64(headerSize + 16) else { return false }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let n = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: Int64(headerSize)) }
+        return n == 16 && bytes.withUnsafeBytes { $0.baseAddress.map { $0.u64(8) == salt } ?? false }
     }
 }

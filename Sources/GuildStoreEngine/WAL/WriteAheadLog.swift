@@ -4,9 +4,9 @@
 ///
 ///     offset size  field
 ///          0    8  magic "GSWAL\0\0\u{1}"
-///          8    4  format version (1)
+///          8    4  format version (2: frames carry a header check and a sync watermark)
 ///         12    4  page size
-///         16    8  salt: random, new on every restart of the log
+///         16    8  salt: random, low bit set, new on every restart of the log
 ///         24    4  checkpoint sequence: how many times the log restarted
 ///         28    4  CRC32C of bytes 0..<28
 ///
@@ -16,15 +16,23 @@
 ///          0    4  page number
 ///          4    4  database size in pages after this commit; 0 for a frame that is not the
 ///                  last of its transaction (the commit marker)
-///          8    8  salt, copied from the WAL header
-///         16    4  running checksum: CRC32C over this header's bytes 0..<16 and 20..<24 and the page
-///                  image's own checksum (its bytes 0..<4), seeded with the previous frame's
-///                  running checksum (the header's CRC for the first frame)
-///         20    4  reserved, zero
+///          8    4  salt: the low 32 bits of the WAL header's salt
+///         12    4  frame header check (WALR-8): CRC32C over this header's bytes 0..<12 and
+///                  20..<24 and the page image's own checksum (its bytes 0..<4)
+///         16    4  running checksum: CRC32C over this header's bytes 0..<16 and 20..<24 and the
+///                  page image's own checksum, seeded with the previous frame's running
+///                  checksum (the header's CRC for the first frame)
+///         20    4  sync watermark (WALR-7): how many frames of this generation were synced
+///                  before this frame was written; never more than the frame's own index
+///
+/// Version 1 (before WALR-7) had the full 8-byte salt at 8..<16 and zero at 20..<24. A
+/// version-1 log that still holds a frame of its generation is refused
+/// (`.unsupportedFormatVersion` naming the log); one without is treated as no log.
 ///
 /// Invariants:
 /// (WAL-1) A frame is valid only if its salt equals the header's, its page image matches the
-///      image's own checksum and its running checksum matches the chain; the first invalid
+///      image's own checksum as the page the frame names (WALR-4), its header check holds
+///      (WALR-8) and its running checksum matches the chain; the first invalid
 ///      frame ends the log. Stale frames from before a restart carry the old salt.
 /// (WAL-2) Only frames up to the last commit marker are ever applied: a transaction is all or
 ///      nothing.
@@ -37,11 +45,21 @@
 ///      checkpointed commits back (SQLite ticket ff5be73dee).
 /// (WAL-5) A commit writes each page once, in increasing page order, so the newest frame of a
 ///      page in a commit is its only frame there.
+/// (WALR-7) The sync watermark is a promise: a frame carrying watermark w was written after a
+///      sync of the log had completed while frames 0..<w of this generation were in it, so
+///      those frames were durable (on a disk that honours fsync) before this frame existed.
+///      The writer learns the count from `StorageEngine.syncWAL` (group commit and the
+///      checkpoint's WAL sync), only from a sync that really ran and only for the generation
+///      it synced; a restart starts the new generation at 0. Under `.off` nothing is synced
+///      and every watermark is 0. After a reopen the log goes on from the highest watermark
+///      of the frames recovery applied. Frames below a watermark are never rewritten within
+///      their generation: appends only go past the last valid commit, which is at or past
+///      every watermark.
 final class WriteAheadLog {
     static let headerSize = 32
     static let frameHeaderSize = 24
     static let magic: [UInt8] = Array("GSWAL".utf8) + [0, 0, 1]
-    static let formatVersion: UInt32 = 1
+    static let formatVersion: UInt32 = 2
 
     let file: any FileHandleIO
     let pageSize: Int
@@ -53,6 +71,9 @@ final class WriteAheadLog {
     private var chain: UInt32
     /// False after a restart until the next append writes the new header.
     private var headerWritten: Bool
+
+    /// The salt as frames carry it (bytes 8..<12).
+    var frameSalt: UInt32 { UInt32(truncatingIfNeeded: salt) }
 
     var frameSize: Int { Self.frameHeaderSize + pageSize }
 
@@ -80,10 +101,14 @@ final class WriteAheadLog {
     }
 
     /// Appends one transaction's pages as frames; the last frame carries the commit marker.
-    /// The images must already be sealed (their own checksum written). Returns the number of
-    /// frames appended. On a failed write nothing is published and the same offset is
+    /// The images must already be sealed (their own checksum written). `syncedFrames` is the
+    /// sync watermark every frame records (WALR-7): frames of this generation a completed
+    /// sync made durable. On a failed write nothing is published and the same offset is
     /// overwritten by the next commit, so the torn bytes never form a valid chain (WAL-1).
-    func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32) throws {
+    func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32, syncedFrames: Int) throws {
+        assert(syncedFrames >= 0 && syncedFrames <= frameCount, "the watermark counts frames already in the log")
+        // Never above the first new frame's index: recovery distrusts a frame claiming more.
+        let watermark = UInt32(clamping: min(max(0, syncedFrames), frameCount))
         precondition(!pages.isEmpty, "a commit appends at least one frame")
         assert(zip(pages, pages.dropFirst()).allSatisfy { $0.page < $1.page }, "WAL-5: a commit's pages in increasing order, each once")
         var headerBytes: [UInt8] = []
@@ -101,9 +126,11 @@ final class WriteAheadLog {
             let frame = headers + i * Self.frameHeaderSize
             frame.setU32(0, entry.page)
             frame.setU32(4, i == pages.count - 1 ? databaseSize : 0)
-            frame.setU64(8, salt)
-            frame.setU32(20, 0)
-            newChain = Self.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: entry.image.pointer.load(as: UInt32.self), previous: newChain)
+            frame.setU32(8, frameSalt)
+            frame.setU32(20, watermark)
+            let pageChecksum = entry.image.pointer.load(as: UInt32.self)
+            frame.setU32(12, Self.frameHeaderCheck(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum))
+            newChain = Self.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum, previous: newChain)
             frame.setU32(16, newChain)
             pieces.append(UnsafeRawBufferPointer(start: frame, count: Self.frameHeaderSize))
             pieces.append(UnsafeRawBufferPointer(start: entry.image.pointer, count: pageSize))
@@ -128,6 +155,17 @@ final class WriteAheadLog {
         try bytes.withUnsafeBytes { try file.write($0, at: 0) }
         headerWritten = true
         chain = bytes.withUnsafeBytes { $0.baseAddress!.u32(28) }
+    }
+
+    /// The frame header check (WALR-8): CRC32C of the header's bytes 0..<12 and 20..<24 and
+    /// the image's own checksum. Unlike the running checksum it needs no earlier frame, so a
+    /// frame past a break in the chain can still show its header was written as it reads.
+    static func frameHeaderCheck(frameHeader: UnsafeRawPointer, pageChecksum: UInt32) -> UInt32 {
+        var crc = crc32c(UnsafeRawBufferPointer(start: frameHeader, count: 12))
+        crc = crc32c(UnsafeRawBufferPointer(start: frameHeader + 20, count: 4), seed: crc)
+        var pageCRC = pageChecksum
+        withUnsafeBytes(of: &pageCRC) { crc = crc32c($0, seed: crc) }
+        return crc
     }
 
     static func chainChecksum(frameHeader: UnsafeRawPointer, pageChecksum: UInt32, previous: UInt32) -> UInt32 {

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+import TestSupport
+@testable @_spi(Benchmarks) import GuildStoreEngine
+
+/// The frame header's sync watermark (WALR-7) and header check (WALR-8), on logs crafted byte
+/// by byte: a watermark is believed only from a frame whose header check holds and which
+/// claims no more than the frames before it; version-1 logs are refused unless they are empty.
+@Suite("WAL sync watermark")
+struct WALWatermarkTests {
+    static let pageSize = 4096
+    static let frameSize = WriteAheadLog.frameHeaderSize + pageSize
+    static let configuration = EngineConfiguration(pageSize: pageSize, synchronous: .normal, checkpointThreshold: 0,
+                                                   mapReservation: 1 << 24)
+
+    /// A database whose WAL holds five commits of a few keys each, never synced (`.normal`
+    /// without a checkpoint): every watermark is 0. Returns the WAL's size after each commit.
+    static func build(at path: String) throws -> [Int] {
+        let engine = try StorageEngine.open(path: path, configuration: configuration)
+        var ends: [Int] = []
+        for t in UInt64(0)..<5 {
+            try engine.write { tx in
+                let tree = try tx.openTree("t")
+                for i in UInt64(0)..<8 { try tx.put(bigEndianKey(t * 100 + i), [UInt8](repeating: UInt8(t), count: 70), in: tree) }
+            }
+            ends.append(Int(try FileHandle(forReadingFrom: URL(fileURLWithPath: path + "-wal")).seekToEnd()))
+        }
+        try engine.close()
+        return ends
+    }
+
+    static func keys(_ engine: StorageEngine) throws -> Int {
+        try engine.read { tx in
+            guard let tree = try tx.tree("t") else { return 0 }
+            var n = 0
+            try tx.scan(tree) { _, _ in n += 1; return true }
+            return n
+        }
+    }
+
+    static func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+    static func write(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+
+    /// Sets frame `index`'s watermark to `watermark` and seals its header check again, as a
+    /// writer would have written it (the running checksum is left: the frame is past a break).
+    static func forgeWatermark(_ wal: inout [UInt8], frame index: Int, _ watermark: UInt32) {
+        wal.withUnsafeMutableBytes { raw in
+            let frame = raw.baseAddress! + WriteAheadLog.headerSize + index * frameSize
+            frame.setU32(20, watermark)
+            let pageChecksum = (frame + WriteAheadLog.frameHeaderSize).load(as: UInt32.self)
+            frame.setU32(12, WriteAheadLog.frameHeaderCheck(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum))
+        }
+    }
+
+    @Test("a watermark beyond the break from a sound frame means lost commits; one above the frame's own index is not believed",
+          arguments: [false, true])
+    func soundWatermark(aboveOwnIndex: Bool) throws {
+        let directory = try TemporaryDirectory("gs-watermark")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let ends = try Self.build(at: path)
+        let frameOf = { (end: Int) in (end - WriteAheadLog.headerSize) / Self.frameSize }
+        var wal = try Self.read(path + "-wal")
+        #expect(WALDamageWatermarks.all(wal, frameSize: Self.frameSize).allSatisfy { $0 == 0 })
+        // Damage in commit 2; the last frame (commit 5's marker) claims a sync. Commits 2 to
+        // 5 are one frame each: the damaged frame is commit 2's marker.
+        #expect((1..<5).allSatisfy { frameOf(ends[$0]) - frameOf(ends[$0 - 1]) == 1 })
+        let damaged = frameOf(ends[0])
+        wal[WriteAheadLog.headerSize + damaged * Self.frameSize + 24 + 200] ^= 0x5A
+        let last = frameOf(ends[4]) - 1
+        Self.forgeWatermark(&wal, frame: last, UInt32(aboveOwnIndex ? last + 1 : last))
+        try Self.write(path + "-wal", wal)
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let report = engine.walRecovery
+        #expect(report.recoveredFrames == damaged && report.firstBadFrame == damaged)
+        #expect(try Self.keys(engine) == 8)
+        if aboveOwnIndex {
+            // No writer writes that: the frame is not sound, its marker and watermark ignored.
+            #expect(report.syncedFrames == 0 && !report.lostCommittedData && report.discardedCommits == 2, "\(report)")
+            try engine.write { tx in try tx.put(bigEndianKey(999), [1], in: try tx.openTree("t")) }
+        } else {
+            #expect(report.syncedFrames == last && report.lostCommits == 3 && report.lostFrames == last + 1 - damaged, "\(report)")
+            #expect(throws: GuildStoreError.walRecoveryRequired(path: path, lostCommits: 3, lostFrames: last + 1 - damaged)) {
+                try engine.write { tx in try tx.put(bigEndianKey(999), [1], in: try tx.openTree("t")) }
+            }
+        }
+    }
+
+    /// Rewrites a version-2 log as version 1 wrote it: version 1 in the header, the whole
+    /// salt at frame bytes 8..<16, zero at 20..<24, the running checksums chained again.
+    static func downgrade(_ wal: inout [UInt8]) {
+        wal.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            base.setU32(8, 1)
+            base.setU32(28, crc32c(UnsafeRawBufferPointer(start: base, count: 28)))
+            let salt = UnsafeRawPointer(base).u64(16)
+            var chain = UnsafeRawPointer(base).u32(28)
+            for index in 0..<((raw.count - WriteAheadLog.headerSize) / frameSize) {
+                let frame = base + WriteAheadLog.headerSize + index * frameSize
+                frame.setU64(8, salt)
+                frame.setU32(20, 0)
+                chain = WriteAheadLog.chainChecksum(frameHeader: UnsafeRawPointer(frame),
+                                                    pageChecksum: (frame + WriteAheadLog.frameHeaderSize).load(as: UInt32.self),
+                                                    previous: chain)
+                frame.setU32(16, chain)
+            }
+        }
+    }
+
+    @Test("a version-1 log with frames of its generation is refused naming the log, and left as it is")
+    func versionOneRefused() throws {
+        let directory = try TemporaryDirectory("gs-wal-v1")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        _ = try Self.build(at: path)
+        var wal = try Self.read(path + "-wal")
+        Self.downgrade(&wal)
+        try Self.write(path + "-wal", wal)
+        let database = try Self.read(path)
+        #expect(throws: GuildStoreError.unsupportedFormatVersion(path: path + "-wal", version: 1)) {
+            try StorageEngine.open(path: path, configuration: Self.configuration)
+        }
+        #expect(try Self.read(path + "-wal") == wal && (try Self.read(path)) == database, "nothing written")
+    }
+
+    @Test("a version-1 log without a frame of its generation holds nothing: it opens, and the log starts again as version 2")
+    func emptyVersionOne() throws {
+        let directory = try TemporaryDirectory("gs-wal-v1")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in try tx.put(bigEndianKey(1), [1], in: try tx.openTree("t")) }
+        // A full checkpoint restarts the log: a new header, the old frames stale behind it.
+        #expect(try engine.checkpoint(.full).walRestarted)
+        try engine.close()
+        var wal = try Self.read(path + "-wal")
+        #expect(wal.count > WriteAheadLog.headerSize)
+        Self.downgrade(&wal)
+        // The stale frames carry the previous generation's salt.
+        wal.withUnsafeMutableBytes { raw in
+            let frame = raw.baseAddress! + WriteAheadLog.headerSize
+            frame.setU64(8, UnsafeRawPointer(frame).u64(8) ^ 0xFF00)
+        }
+        try Self.write(path + "-wal", wal)
+
+        let reopened = try StorageEngine.open(path: path, configuration: Self.configuration)
+        #expect(reopened.walRecovery == WALRecoveryReport())
+        try reopened.write { tx in try tx.put(bigEndianKey(2), [2], in: try tx.openTree("t")) }
+        try reopened.close()
+        let header = try Self.read(path + "-wal").prefix(WriteAheadLog.headerSize)
+        #expect(header.withUnsafeBytes { $0.baseAddress!.u32(8) } == WriteAheadLog.formatVersion)
+        let again = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? again.close() }
+        #expect(try Self.keys(again) == 2)
+    }
+}
+
+/// Watermarks of a WAL's whole frames, from frame 0.
+enum WALDamageWatermarks {
+    static func all(_ wal: [UInt8], frameSize: Int) -> [UInt32] {
+        wal.withUnsafeBytes { raw in
+            stride(from: WriteAheadLog.headerSize, to: raw.count - frameSize + 1, by: frameSize).map { raw.baseAddress!.u32($0 + 20) }
+        }
+    }
+}
