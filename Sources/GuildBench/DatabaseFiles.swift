@@ -31,6 +31,15 @@ enum DatabaseFiles {
         }
     }
 
+    /// Deletes the folder `path` and everything in it.
+    static func removeFolder(_ path: String) throws {
+        do {
+            try FileManager.default.removeItem(atPath: path)
+        } catch {
+            throw BenchError.file(operation: "remove", path: path, reason: "\(error)")
+        }
+    }
+
     /// Creates `path` (and its parents) unless it exists.
     static func makeFolder(_ path: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else { return }

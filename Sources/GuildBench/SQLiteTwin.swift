@@ -44,7 +44,7 @@ import Foundation
         var exported = false
         if try !Self.matches(seedPath, counts: counts, indexes: []) {
             status("exporting to SQLite (\(seedPath))")
-            try Self.removeDatabaseFiles(seedPath)
+            try DatabaseFiles.remove(seedPath)
             try await SQLiteExport.export(from: database, to: seedPath, ids: .integer, replace: true)
             let connection = try SQLiteConnection(path: seedPath, mode: .readWrite)
             try connection.execute("PRAGMA journal_mode = WAL")
@@ -53,9 +53,8 @@ import Foundation
         var built = false
         if try exported || !Self.matches(coveringPath, counts: counts, indexes: CoveringIndexes.names) {  // (BN-3)
             status("building the covering-index copy (\(coveringPath))")
-            try Self.removeDatabaseFiles(coveringPath)
             try Self.checkpoint(seedPath)
-            try Self.copyDatabaseFile(seedPath, to: coveringPath)
+            try DatabaseFiles.copy(seedPath, to: coveringPath)
             let connection = try SQLiteConnection(path: coveringPath, mode: .readWrite)
             try connection.execute("PRAGMA journal_mode = WAL")
             for statement in CoveringIndexes.statements { try connection.execute(statement) }
@@ -86,30 +85,10 @@ import Foundation
         }
     }
 
-    /// Deletes `path` and its `-wal` and `-shm` files, where they exist.
-    static func removeDatabaseFiles(_ path: String) throws {
-        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
-            do {
-                try FileManager.default.removeItem(atPath: file)
-            } catch {
-                throw BenchError.file(operation: "remove", path: file, reason: "\(error)")
-            }
-        }
-    }
-
     /// Moves everything in `path`'s WAL into the file itself and empties the WAL.
     static func checkpoint(_ path: String) throws {
         let connection = try SQLiteConnection(path: path, mode: .readWrite)
         try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    }
-
-    /// Copies a SQLite file whose WAL is checkpointed (`checkpoint`) and which nobody writes.
-    static func copyDatabaseFile(_ source: String, to target: String) throws {
-        do {
-            try FileManager.default.copyItem(atPath: source, toPath: target)
-        } catch {
-            throw BenchError.file(operation: "copy to \(target)", path: source, reason: "\(error)")
-        }
     }
 }
 

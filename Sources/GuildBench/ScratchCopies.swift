@@ -26,17 +26,13 @@ import GuildStoreEngine
         guildStorePath = folder + "/guildstore.gsdb"
         seedPath = folder + "/seed.sqlite"
         coveringPath = folder + "/covering.sqlite"
-        if FileManager.default.fileExists(atPath: folder) { try Self.remove(folder) }
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw BenchError.file(operation: "create folder", path: folder, reason: "\(error)")
-        }
+        if FileManager.default.fileExists(atPath: folder) { try DatabaseFiles.removeFolder(folder) }
+        try DatabaseFiles.makeFolder(folder)
         _ = try await database.checkpoint(.truncate)
-        try Self.copy(databasePath, to: guildStorePath, log: "-wal")
+        try DatabaseFiles.copy(databasePath, to: guildStorePath)
         for (source, target) in [(twin.seedPath, seedPath), (twin.coveringPath, coveringPath)] {
             try SQLiteTwin.checkpoint(source)
-            try Self.copy(source, to: target, log: "-wal")
+            try DatabaseFiles.copy(source, to: target)
         }
     }
 
@@ -58,19 +54,6 @@ import GuildStoreEngine
     @_spi(Benchmarks) public func remove() async throws {
         if let store { try await store.close() }
         store = nil
-        try Self.remove(folder)
-    }
-
-    static func copy(_ source: String, to target: String, log suffix: String) throws {
-        try SQLiteTwin.copyDatabaseFile(source, to: target)
-        if StorageFootprint.size(source + suffix) > 0 { try SQLiteTwin.copyDatabaseFile(source + suffix, to: target + suffix) }
-    }
-
-    static func remove(_ folder: String) throws {
-        do {
-            try FileManager.default.removeItem(atPath: folder)
-        } catch {
-            throw BenchError.file(operation: "remove", path: folder, reason: "\(error)")
-        }
+        try DatabaseFiles.removeFolder(folder)
     }
 }

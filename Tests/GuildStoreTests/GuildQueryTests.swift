@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import GuildBench
 import Testing
 import TestSupport
 @_spi(Benchmarks) import GuildStoreSQLite
@@ -74,18 +75,18 @@ struct GuildQueryTests {
         let db = fixture.store.database
         for limit in [1, 3, 100] {
             let ours = try await db.read { try $0.activeGuilds(limit: limit) }
-            let sql = try fixture.expected(QueryPattern.activeGuilds.sql, [.integer(Int64(limit))])
+            let sql = try fixture.expected(GuildQueryPattern.activeGuilds.sql, [.integer(Int64(limit))])
             #expect(ours.map { [Self.id($0.id), Self.text($0.name), Self.int($0.memberCount), .integer($0.createdAt)] } == sql)
         }
         #expect(fixture.log.messages.contains { $0.message.contains("idx_guilds_active_created") && $0.message.contains("index only") })
         for guild in fixture.guilds + [999] {
             let ours = try await db.read { try $0.guildMemberCount(guild: guild) }
-            let sql = try fixture.expected(QueryPattern.guildMemberCount.sql, [Self.id(guild)])
+            let sql = try fixture.expected(GuildQueryPattern.guildMemberCount.sql, [Self.id(guild)])
             #expect((ours.map { [[Self.id($0.id), Self.text($0.name), .integer($0.memberCount)]] } ?? []) == sql)
         }
         let now = fixture.now
         let stats = try await db.read { try $0.guildStats(now: now) }
-        let sql = try fixture.expected(QueryPattern.guildStats.sql, [.integer(now)])
+        let sql = try fixture.expected(GuildQueryPattern.guildStats.sql, [.integer(now)])
         #expect(stats.map { [Self.id($0.id), Self.text($0.name), .integer($0.memberCount), Self.int($0.lastJoin), Self.real($0.averageMemberAgeSeconds)] } == sql)
         #expect(stats.contains { $0.memberCount == 0 }, "an empty active guild is in the fixture")
         try await fixture.close()
@@ -101,17 +102,17 @@ struct GuildQueryTests {
                 let range: [SQLiteValue] = [id(guild), .integer(since), Self.until(until)]
                 for user in try fixture.users(of: guild) {
                     let ours = try await db.read { try $0.userStats(guild: guild, user: user, since: since, until: until) }
-                    let sql = try fixture.expected(QueryPattern.userStats.sql, [id(guild), id(user), .integer(since), Self.until(until)])
+                    let sql = try fixture.expected(GuildQueryPattern.userStats.sql, [id(guild), id(user), .integer(since), Self.until(until)])
                     #expect([[.integer(ours.messageCount), .integer(ours.totalCharacters), .integer(ours.attachments)]] == sql)
                 }
                 for limit in [3, 50] {
                     let ours = try await db.read { try $0.leaderboard(guild: guild, since: since, until: until, limit: limit) }
-                    let sql = try fixture.expected(QueryPattern.leaderboard.sql, range + [.integer(Int64(limit))])
+                    let sql = try fixture.expected(GuildQueryPattern.leaderboard.sql, range + [.integer(Int64(limit))])
                     #expect(ours.map { [id($0.userID), .integer($0.messageCount), .integer($0.rank)] } == sql, "guild \(guild)")
                     if Set(ours.map(\.rank)).count < ours.count { sawTie = true }
                 }
                 let hourly = try await db.read { try $0.hourlyActivity(guild: guild, since: since, until: until) }
-                let sql = try fixture.expected(QueryPattern.hourlyActivity.sql, range)
+                let sql = try fixture.expected(GuildQueryPattern.hourlyActivity.sql, range)
                 #expect(hourly.map { [.integer($0.hour), .integer($0.messages), .integer($0.uniqueUsers)] } == sql)
             }
         }
@@ -170,16 +171,16 @@ struct GuildQueryTests {
             for (since, until) in fixture.ranges {
                 let range: [SQLiteValue] = [id(guild), .integer(since), Self.until(until)]
                 let voice = try await db.read { try $0.voiceActivity(guild: guild, since: since, until: until, limit: 10) }
-                let voiceSQL = try fixture.expected(QueryPattern.voiceActivity.sql, range + [.integer(10)])
+                let voiceSQL = try fixture.expected(GuildQueryPattern.voiceActivity.sql, range + [.integer(10)])
                 #expect(voice.map { [id($0.userID), .integer($0.totalVoiceTime), .integer($0.sessionCount)] } == voiceSQL)
                 for bucket in TimeBucket.allCases {
                     let growth = try await db.read { try $0.memberGrowth(guild: guild, since: since, until: until, bucket: bucket) }
-                    let growthSQL = try fixture.expected(QueryPattern.memberGrowthHour.sql,
+                    let growthSQL = try fixture.expected(GuildQueryPattern.memberGrowth.sql,
                                                          [.integer(bucket.rawValue), .integer(bucket.rawValue)] + range)
                     #expect(growth.map { [.integer($0.bucket), .integer($0.joins), .integer($0.leaves)] } == growthSQL)
                 }
                 let presence = try await db.read { try $0.presenceDistribution(guild: guild, since: since, until: until) }
-                let presenceSQL = try fixture.expected(QueryPattern.presenceDistribution.sql, range)
+                let presenceSQL = try fixture.expected(GuildQueryPattern.presenceDistribution.sql, range)
                 #expect(presence.map { [Self.text($0.status), .integer($0.events)] } == presenceSQL)
             }
         }
@@ -193,14 +194,14 @@ struct GuildQueryTests {
         var anyActive = false
         for guild in fixture.guilds {
             let ours = try await db.read { try $0.activeUsers(guild: guild) }
-            let sql = try fixture.expected(QueryPattern.activeUsers.sql, [id(guild)])
+            let sql = try fixture.expected(GuildQueryPattern.activeUsers.sql, [id(guild)])
             #expect(ours.map { [id($0.userID), .text($0.status)] } == sql)
             anyActive = anyActive || !ours.isEmpty
         }
         #expect(anyActive)
         for now in [fixture.now - 30 * 86_400, fixture.now, fixture.now + 30 * 86_400] {
             let ours = try await db.read { try $0.dueReminders(now: now) }
-            let sql = try fixture.expected(QueryPattern.dueReminders.sql, [.integer(now)])
+            let sql = try fixture.expected(GuildQueryPattern.dueReminders.sql, [.integer(now)])
             #expect(ours.map { [id($0.id), id($0.guildID), id($0.channelID), id($0.messageID), .text($0.title), Self.int($0.dueAt)] } == sql)
         }
         let events = try fixture.expected("SELECT id FROM reminder_events ORDER BY id", []).compactMap { row -> UInt64? in
@@ -209,7 +210,7 @@ struct GuildQueryTests {
         #expect(!events.isEmpty)
         for event in events + [1] {
             let ours = try await db.read { try $0.reminderTargets(event: event) }
-            let sql = try fixture.expected(QueryPattern.reminderTargets.sql, [id(event), id(event)])
+            let sql = try fixture.expected(GuildQueryPattern.reminderTargets.sql, [id(event), id(event)])
             #expect(ours.map { [id($0)] } == sql)
         }
         try await fixture.close()

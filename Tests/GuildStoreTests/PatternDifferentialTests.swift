@@ -410,7 +410,7 @@ struct PatternDifferentialTests {
                           first difference: \(difference)
                           ours:   \(oursText)
                           SQLite: \(PatternSQL.show(expected))
-                          SQL parameters: \(pattern.parameters(inputs))
+                          SQL parameters: \((try? pattern.parameters(inputs))?.description ?? "(none: an input is missing)")
                           replay: GUILDSTORE_DIFF_SEED=\(seedText) GUILDSTORE_DIFF_CASES=\(cases) swift test --filter PatternDifferential
                         """))
                 }

@@ -5,8 +5,9 @@
 
 // The twelve query patterns (member growth twice, once per bucket width) as two answers to
 // the same question: GuildStore's typed method and the issue's SQL run by SQLite on an export
-// with integer ids. Both answers come back as rows of `SQLiteValue`, so they compare row for
-// row and in order. Shared by GuildQueryTests and PatternDifferentialTests.
+// with integer ids, both as GuildBench runs them (`GuildQueryPattern`). Both answers come back
+// as rows of `SQLiteValue`, so they compare row for row and in order. Shared by GuildQueryTests
+// and PatternDifferentialTests.
 
 /// The inputs of one run of the patterns; each pattern reads the ones it takes.
 struct PatternInputs: Sendable, Hashable, CustomStringConvertible {
@@ -27,67 +28,35 @@ struct PatternInputs: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// One query pattern: its SQL, its parameters, and GuildStore's answer as SQL rows.
-enum QueryPattern: String, CaseIterable, Sendable {
-    case activeGuilds = "active-guilds"
-    case guildMemberCount = "guild-member-count"
-    case guildStats = "guild-stats"
-    case userStats = "user-stats"
-    case leaderboard
-    case voiceActivity = "voice-activity"
-    case hourlyActivity = "hourly-activity"
-    case memberGrowthHour = "member-growth (hour)"
-    case memberGrowthDay = "member-growth (day)"
-    case presenceDistribution = "presence-distribution"
-    case activeUsers = "active-users"
-    case dueReminders = "due-reminders"
-    case reminderTargets = "reminder-targets"
+/// One query pattern as the tests run it: GuildBench's `GuildQueryPattern` (its SQL, its
+/// parameters and GuildStore's answer are the ones the benchmark runs), member growth once per
+/// bucket width, with both answers as SQL rows.
+struct QueryPattern: Hashable, Sendable {
+    var pattern: GuildQueryPattern
+    var bucket: TimeBucket = .hour
 
-    /// The issue's SQL, for seed 004's schema as `SQLiteExport` writes it with integer ids: the
-    /// one definition the benchmark prepares too (`GuildQueryPattern.sql`).
-    var sql: String {
-        switch self {
-        case .activeGuilds: GuildQueryPattern.activeGuilds.sql
-        case .guildMemberCount: GuildQueryPattern.guildMemberCount.sql
-        case .guildStats: GuildQueryPattern.guildStats.sql
-        case .userStats: GuildQueryPattern.userStats.sql
-        case .leaderboard: GuildQueryPattern.leaderboard.sql
-        case .voiceActivity: GuildQueryPattern.voiceActivity.sql
-        case .hourlyActivity: GuildQueryPattern.hourlyActivity.sql
-        case .memberGrowthHour, .memberGrowthDay: GuildQueryPattern.memberGrowth.sql
-        case .presenceDistribution: GuildQueryPattern.presenceDistribution.sql
-        case .activeUsers: GuildQueryPattern.activeUsers.sql
-        case .dueReminders: GuildQueryPattern.dueReminders.sql
-        case .reminderTargets: GuildQueryPattern.reminderTargets.sql
-        }
+    /// Every pattern, member growth by the hour and by the day.
+    static let allCases: [QueryPattern] = GuildQueryPattern.allCases.flatMap { pattern in
+        pattern == .memberGrowth ? TimeBucket.allCases.map { QueryPattern(pattern: pattern, bucket: $0) } : [QueryPattern(pattern: pattern)]
     }
 
-    /// The bucket width of member growth.
-    var bucket: TimeBucket? {
-        switch self {
-        case .memberGrowthHour: .hour
-        case .memberGrowthDay: .day
-        default: nil
-        }
+    /// `member-growth (hour)`, `leaderboard`, ...
+    var rawValue: String {
+        pattern == .memberGrowth ? "\(pattern.rawValue) (\(bucket == .hour ? "hour" : "day"))" : pattern.rawValue
+    }
+
+    /// The issue's SQL, for seed 004's schema as `SQLiteExport` writes it with integer ids.
+    var sql: String { pattern.sql }
+
+    /// `inputs` as GuildBench asks them, with this case's bucket width.
+    func benchInputs(_ inputs: PatternInputs) -> GuildBench.PatternInputs {
+        GuildBench.PatternInputs(guild: inputs.guild, user: inputs.user, since: inputs.since, until: inputs.until, limit: inputs.limit,
+                                 bucket: bucket, now: inputs.now, event: inputs.event)
     }
 
     /// The SQL's parameters for `inputs`.
-    func parameters(_ inputs: PatternInputs) -> [SQLiteValue] {
-        typealias P = PatternSQL
-        let range: [SQLiteValue] = [P.id(inputs.guild), .integer(inputs.since), P.until(inputs.until)]
-        let limit = SQLiteValue.integer(Int64(inputs.limit))
-        switch self {
-        case .activeGuilds: return [limit]
-        case .guildMemberCount, .activeUsers: return [P.id(inputs.guild)]
-        case .guildStats, .dueReminders: return [.integer(inputs.now)]
-        case .userStats: return [P.id(inputs.guild), P.id(inputs.user), .integer(inputs.since), P.until(inputs.until)]
-        case .leaderboard, .voiceActivity: return range + [limit]
-        case .hourlyActivity, .presenceDistribution: return range
-        case .memberGrowthHour, .memberGrowthDay:
-            let width = SQLiteValue.integer(bucket!.rawValue)
-            return [width, width] + range
-        case .reminderTargets: return [P.id(inputs.event), P.id(inputs.event)]
-        }
+    func parameters(_ inputs: PatternInputs) throws -> [SQLiteValue] {
+        try pattern.sqliteParameters(benchInputs(inputs))
     }
 
     /// SQLite's answer.
@@ -95,61 +64,15 @@ enum QueryPattern: String, CaseIterable, Sendable {
         try sqlite.query(sql, parameters(inputs))
     }
 
-    /// GuildStore's answer, as the rows the SQL would give.
+    /// GuildStore's answer (its typed method), as the rows the SQL would give.
     func rows(_ tx: Transaction, _ inputs: PatternInputs) throws -> [[SQLiteValue]] {
-        typealias P = PatternSQL
-        let (guild, since, until, limit) = (inputs.guild, inputs.since, inputs.until, inputs.limit)
-        switch self {
-        case .activeGuilds:
-            return try tx.activeGuilds(limit: limit).map { [P.id($0.id), P.text($0.name), P.int($0.memberCount), .integer($0.createdAt)] }
-        case .guildMemberCount:
-            return try tx.guildMemberCount(guild: guild).map { [[P.id($0.id), P.text($0.name), .integer($0.memberCount)]] } ?? []
-        case .guildStats:
-            return try tx.guildStats(now: inputs.now).map {
-                [P.id($0.id), P.text($0.name), .integer($0.memberCount), P.int($0.lastJoin), P.real($0.averageMemberAgeSeconds)]
-            }
-        case .userStats:
-            let stats = try tx.userStats(guild: guild, user: inputs.user, since: since, until: until)
-            return [[.integer(stats.messageCount), .integer(stats.totalCharacters), .integer(stats.attachments)]]
-        case .leaderboard:
-            return try tx.leaderboard(guild: guild, since: since, until: until, limit: limit).map {
-                [P.id($0.userID), .integer($0.messageCount), .integer($0.rank)]
-            }
-        case .voiceActivity:
-            return try tx.voiceActivity(guild: guild, since: since, until: until, limit: limit).map {
-                [P.id($0.userID), .integer($0.totalVoiceTime), .integer($0.sessionCount)]
-            }
-        case .hourlyActivity:
-            return try tx.hourlyActivity(guild: guild, since: since, until: until).map {
-                [.integer($0.hour), .integer($0.messages), .integer($0.uniqueUsers)]
-            }
-        case .memberGrowthHour, .memberGrowthDay:
-            return try tx.memberGrowth(guild: guild, since: since, until: until, bucket: bucket!).map {
-                [.integer($0.bucket), .integer($0.joins), .integer($0.leaves)]
-            }
-        case .presenceDistribution:
-            return try tx.presenceDistribution(guild: guild, since: since, until: until).map { [P.text($0.status), .integer($0.events)] }
-        case .activeUsers:
-            return try tx.activeUsers(guild: guild).map { [P.id($0.userID), .text($0.status)] }
-        case .dueReminders:
-            return try tx.dueReminders(now: inputs.now).map {
-                [P.id($0.id), P.id($0.guildID), P.id($0.channelID), P.id($0.messageID), .text($0.title), P.int($0.dueAt)]
-            }
-        case .reminderTargets:
-            return try tx.reminderTargets(event: inputs.event).map { [P.id($0)] }
-        }
+        try pattern.answer(on: tx, benchInputs(inputs)).rows().map { row in row.values.map(PatternSQL.sqlite) }
     }
 }
 
 /// Conversions between GuildStore's values and SQLite's, and the comparison of answers.
 enum PatternSQL {
     static func id(_ value: UInt64) -> SQLiteValue { .integer(Int64(bitPattern: value)) }
-    static func id(_ value: UInt64?) -> SQLiteValue { value.map { id($0) } ?? .null }
-    static func int(_ value: Int64?) -> SQLiteValue { value.map { .integer($0) } ?? .null }
-    static func text(_ value: String?) -> SQLiteValue { value.map { .text($0) } ?? .null }
-    static func real(_ value: Double?) -> SQLiteValue { value.map { .real($0) } ?? .null }
-    /// A nil `until` is no bound: every timestamp is below `Int64.max`.
-    static func until(_ value: Int64?) -> SQLiteValue { .integer(value ?? .max) }
 
     /// A value of ours as the export writes it with integer ids (`SQLiteValueMapping`, restated
     /// here so the tests do not lean on the code they check).
@@ -162,6 +85,17 @@ enum PatternSQL {
         case .double(let v): .real(v)
         case .text(let s), .json(let s): .text(s)
         case .bytes(let b): .blob(b)
+        }
+    }
+
+    /// A canonical answer's value as SQLite gives it (ids as their `Int64` bit pattern).
+    static func sqlite(_ value: CanonicalValue) -> SQLiteValue {
+        switch value {
+        case .null: .null
+        case .id(let v): id(v)
+        case .integer(let v): .integer(v)
+        case .real(let v): .real(v)
+        case .text(let s): .text(s)
         }
     }
 

@@ -32,23 +32,32 @@ public struct MessageEvent: TableRecord, Hashable {
         self.createdAt = createdAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.uint("guild_id", &r.guildID)
+        try c.uint("channel_id", &r.channelID)
+        try c.uint("user_id", &r.userID)
+        try c.int("message_type", &r.messageType)
+        try c.bool("has_attachment", &r.hasAttachment)
+        try c.bool("has_embed", &r.hasEmbed)
+        try c.int("character_count", &r.characterCount)
+        try c.int("word_count", &r.wordCount)
+        try c.timestamp("created_at", &r.createdAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        guildID = try row.uint("guild_id")
-        channelID = try row.uint("channel_id")
-        userID = try row.uint("user_id")
-        messageType = try row.int("message_type")
-        hasAttachment = try row.bool("has_attachment")
-        hasEmbed = try row.bool("has_embed")
-        characterCount = try row.int("character_count")
-        wordCount = try row.int("word_count")
-        createdAt = try row.timestamp("created_at")
+        self.init(id: 0, guildID: 0, channelID: 0, userID: 0, createdAt: 0)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        ["id": .uint(id), "guild_id": .uint(guildID), "channel_id": .uint(channelID), "user_id": .uint(userID),
-         "message_type": .int(messageType), "has_attachment": .bool(hasAttachment), "has_embed": .bool(hasEmbed),
-         "character_count": .int(characterCount), "word_count": .int(wordCount), "created_at": .timestamp(createdAt)]
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }
 
@@ -90,25 +99,33 @@ public struct VoiceEvent: TableRecord, Hashable {
         self.createdAt = createdAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.uint("guild_id", &r.guildID)
+        try c.optionalUInt("channel_id", &r.channelID)
+        try c.uint("user_id", &r.userID)
+        try c.text("event_type", &r.eventType)
+        try c.optionalTimestamp("session_start", &r.sessionStart)
+        try c.optionalTimestamp("session_end", &r.sessionEnd)
+        try c.int("duration", &r.duration)
+        try c.bool("muted", &r.muted)
+        try c.bool("deafened", &r.deafened)
+        try c.timestamp("created_at", &r.createdAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        guildID = try row.uint("guild_id")
-        channelID = try row.optional("channel_id", Row.uint)
-        userID = try row.uint("user_id")
-        eventType = try row.text("event_type")
-        sessionStart = try row.optional("session_start", Row.timestamp)
-        sessionEnd = try row.optional("session_end", Row.timestamp)
-        duration = try row.int("duration")
-        muted = try row.bool("muted")
-        deafened = try row.bool("deafened")
-        createdAt = try row.timestamp("created_at")
+        self.init(id: 0, guildID: 0, channelID: nil, userID: 0, eventType: "", createdAt: 0)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        ["id": .uint(id), "guild_id": .uint(guildID), "channel_id": .optional(channelID), "user_id": .uint(userID),
-         "event_type": .text(eventType), "session_start": .optionalTimestamp(sessionStart),
-         "session_end": .optionalTimestamp(sessionEnd), "duration": .int(duration), "muted": .bool(muted),
-         "deafened": .bool(deafened), "created_at": .timestamp(createdAt)]
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }
 
@@ -133,18 +150,28 @@ public struct MemberEvent: TableRecord, Hashable {
         self.createdAt = createdAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.uint("guild_id", &r.guildID)
+        try c.uint("user_id", &r.userID)
+        try c.text("event_type", &r.eventType)
+        try c.optionalInt("member_count", &r.memberCount)
+        try c.timestamp("created_at", &r.createdAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        guildID = try row.uint("guild_id")
-        userID = try row.uint("user_id")
-        eventType = try row.text("event_type")
-        memberCount = try row.optional("member_count", Row.int)
-        createdAt = try row.timestamp("created_at")
+        self.init(id: 0, guildID: 0, userID: 0, eventType: "", createdAt: 0)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        ["id": .uint(id), "guild_id": .uint(guildID), "user_id": .uint(userID), "event_type": .text(eventType),
-         "member_count": .optional(memberCount), "created_at": .timestamp(createdAt)]
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }
 
@@ -171,18 +198,28 @@ public struct PresenceEvent: TableRecord, Hashable {
         self.createdAt = createdAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.uint("guild_id", &r.guildID)
+        try c.uint("user_id", &r.userID)
+        try c.optionalText("status", &r.status)
+        try c.optionalInt("activity_type", &r.activityType)
+        try c.optionalText("activity_name", &r.activityName)
+        try c.timestamp("created_at", &r.createdAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        guildID = try row.uint("guild_id")
-        userID = try row.uint("user_id")
-        status = try row.optional("status", Row.text)
-        activityType = try row.optional("activity_type", Row.int)
-        activityName = try row.optional("activity_name", Row.text)
-        createdAt = try row.timestamp("created_at")
+        self.init(id: 0, guildID: 0, userID: 0, status: nil, createdAt: 0)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        ["id": .uint(id), "guild_id": .uint(guildID), "user_id": .uint(userID), "status": .optional(status),
-         "activity_type": .optional(activityType), "activity_name": .optional(activityName), "created_at": .timestamp(createdAt)]
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }

@@ -4,18 +4,6 @@ import GuildStoreEngine
 // are seconds since 1970. A nil `createdAt` / `updatedAt` on insert means "now" (the columns'
 // defaults); reads always fill them.
 
-/// The engine's `Value` (inside a `Dictionary` extension `Value` names the element type).
-typealias ColumnValue = Value
-
-extension Dictionary where Key == String, Value == ColumnValue {
-    /// Sets `created_at` / `updated_at` to the given times; a nil one is left out, so an
-    /// insert takes "now" and an update keeps (or, for `updated_at`, moves) the stored time.
-    mutating func setTimestamps(createdAt: Int64?, updatedAt: Int64?) {
-        if let createdAt { self["created_at"] = .timestamp(createdAt) }
-        if let updatedAt { self["updated_at"] = .timestamp(updatedAt) }
-    }
-}
-
 public struct Guild: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.guilds }
 
@@ -40,23 +28,30 @@ public struct Guild: TableRecord, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.optionalText("name", &r.name)
+        try c.optionalText("icon", &r.icon)
+        try c.optionalUInt("owner_id", &r.ownerID)
+        try c.optionalInt("member_count", &r.memberCount)
+        try c.bool("is_active", &r.isActive)
+        try c.defaultedTimestamp("created_at", &r.createdAt)
+        try c.defaultedTimestamp("updated_at", &r.updatedAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        name = try row.optional("name", Row.text)
-        icon = try row.optional("icon", Row.text)
-        ownerID = try row.optional("owner_id", Row.uint)
-        memberCount = try row.optional("member_count", Row.int)
-        isActive = try row.bool("is_active")
-        createdAt = try row.timestamp("created_at")
-        updatedAt = try row.timestamp("updated_at")
+        self.init(id: 0, name: nil)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        var values: [String: Value] = ["id": .uint(id), "name": .optional(name), "icon": .optional(icon),
-                                       "owner_id": .optional(ownerID), "member_count": .optional(memberCount),
-                                       "is_active": .bool(isActive)]
-        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
-        return values
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }
 
@@ -84,22 +79,30 @@ public struct User: TableRecord, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.optionalText("username", &r.username)
+        try c.optionalText("discriminator", &r.discriminator)
+        try c.optionalText("global_name", &r.globalName)
+        try c.optionalText("avatar", &r.avatar)
+        try c.bool("bot", &r.bot)
+        try c.defaultedTimestamp("created_at", &r.createdAt)
+        try c.defaultedTimestamp("updated_at", &r.updatedAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        username = try row.optional("username", Row.text)
-        discriminator = try row.optional("discriminator", Row.text)
-        globalName = try row.optional("global_name", Row.text)
-        avatar = try row.optional("avatar", Row.text)
-        bot = try row.bool("bot")
-        createdAt = try row.timestamp("created_at")
-        updatedAt = try row.timestamp("updated_at")
+        self.init(id: 0, username: nil)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        var values: [String: Value] = ["id": .uint(id), "username": .optional(username), "discriminator": .optional(discriminator),
-                                       "global_name": .optional(globalName), "avatar": .optional(avatar), "bot": .bool(bot)]
-        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
-        return values
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }
 
@@ -128,22 +131,30 @@ public struct Channel: TableRecord, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.uint("guild_id", &r.guildID)
+        try c.optionalText("name", &r.name)
+        try c.int("type", &r.type)
+        try c.optionalUInt("parent_id", &r.parentID)
+        try c.optionalInt("position", &r.position)
+        try c.defaultedTimestamp("created_at", &r.createdAt)
+        try c.defaultedTimestamp("updated_at", &r.updatedAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        guildID = try row.uint("guild_id")
-        name = try row.optional("name", Row.text)
-        type = try row.int("type")
-        parentID = try row.optional("parent_id", Row.uint)
-        position = try row.optional("position", Row.int)
-        createdAt = try row.timestamp("created_at")
-        updatedAt = try row.timestamp("updated_at")
+        self.init(id: 0, guildID: 0, name: nil)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        var values: [String: Value] = ["id": .uint(id), "guild_id": .uint(guildID), "name": .optional(name), "type": .int(type),
-                                       "parent_id": .optional(parentID), "position": .optional(position)]
-        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
-        return values
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }
 
@@ -172,22 +183,29 @@ public struct Member: TableRecord, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("guild_id", &r.guildID)
+        try c.uint("user_id", &r.userID)
+        try c.optionalText("nickname", &r.nickname)
+        try c.json("roles", &r.roles)
+        try c.optionalTimestamp("joined_at", &r.joinedAt)
+        try c.optionalTimestamp("premium_since", &r.premiumSince)
+        try c.defaultedTimestamp("created_at", &r.createdAt)
+        try c.defaultedTimestamp("updated_at", &r.updatedAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        guildID = try row.uint("guild_id")
-        userID = try row.uint("user_id")
-        nickname = try row.optional("nickname", Row.text)
-        roles = try row.json("roles")
-        joinedAt = try row.optional("joined_at", Row.timestamp)
-        premiumSince = try row.optional("premium_since", Row.timestamp)
-        createdAt = try row.timestamp("created_at")
-        updatedAt = try row.timestamp("updated_at")
+        self.init(guildID: 0, userID: 0)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        var values: [String: Value] = ["guild_id": .uint(guildID), "user_id": .uint(userID), "nickname": .optional(nickname),
-                                       "roles": .json(roles), "joined_at": .optionalTimestamp(joinedAt),
-                                       "premium_since": .optionalTimestamp(premiumSince)]
-        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
-        return values
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }

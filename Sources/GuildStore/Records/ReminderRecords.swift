@@ -39,29 +39,34 @@ public struct ReminderEvent: TableRecord, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.uint("message_id", &r.messageID)
+        try c.uint("channel_id", &r.channelID)
+        try c.uint("guild_id", &r.guildID)
+        try c.text("title", &r.title)
+        try c.optionalText("description", &r.description)
+        try c.int("interval_minutes", &r.intervalMinutes)
+        try c.bool("is_paused", &r.isPaused)
+        try c.optionalTimestamp("last_reminder", &r.lastReminder)
+        try c.json("required_reactions", &r.requiredReactions)
+        try c.defaultedTimestamp("created_at", &r.createdAt)
+        try c.defaultedTimestamp("updated_at", &r.updatedAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        messageID = try row.uint("message_id")
-        channelID = try row.uint("channel_id")
-        guildID = try row.uint("guild_id")
-        title = try row.text("title")
-        description = try row.optional("description", Row.text)
-        intervalMinutes = try row.int("interval_minutes")
-        isPaused = try row.bool("is_paused")
-        lastReminder = try row.optional("last_reminder", Row.timestamp)
-        requiredReactions = try row.json("required_reactions")
-        createdAt = try row.timestamp("created_at")
-        updatedAt = try row.timestamp("updated_at")
+        self.init(id: 0, messageID: 0, channelID: 0, guildID: 0, title: "")
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        var values: [String: Value] = [
-            "id": .uint(id), "message_id": .uint(messageID), "channel_id": .uint(channelID), "guild_id": .uint(guildID),
-            "title": .text(title), "description": .optional(description), "interval_minutes": .int(intervalMinutes),
-            "is_paused": .bool(isPaused), "last_reminder": .optionalTimestamp(lastReminder),
-            "required_reactions": .json(requiredReactions)]
-        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
-        return values
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }
 
@@ -87,21 +92,29 @@ public struct Reaction: TableRecord, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.uint("event_id", &r.eventID)
+        try c.uint("user_id", &r.userID)
+        try c.text("emoji", &r.emoji)
+        try c.timestamp("reacted_at", &r.reactedAt)
+        try c.defaultedTimestamp("created_at", &r.createdAt)
+        try c.defaultedTimestamp("updated_at", &r.updatedAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        eventID = try row.uint("event_id")
-        userID = try row.uint("user_id")
-        emoji = try row.text("emoji")
-        reactedAt = try row.timestamp("reacted_at")
-        createdAt = try row.timestamp("created_at")
-        updatedAt = try row.timestamp("updated_at")
+        self.init(id: 0, eventID: 0, userID: 0, emoji: "", reactedAt: 0)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        var values: [String: Value] = ["id": .uint(id), "event_id": .uint(eventID), "user_id": .uint(userID),
-                                       "emoji": .text(emoji), "reacted_at": .timestamp(reactedAt)]
-        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
-        return values
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }
 
@@ -132,23 +145,30 @@ public struct ReminderLog: TableRecord, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// The columns, in the table's order: `init(row:)` and `values` both run this list.
+    static func columns<C: RecordColumnVisitor>(_ c: inout C, _ r: inout Self) throws(C.Failure) {
+        try c.uint("id", &r.id)
+        try c.uint("event_id", &r.eventID)
+        try c.timestamp("scheduled_at", &r.scheduledAt)
+        try c.optionalTimestamp("sent_at", &r.sentAt)
+        try c.int("users_notified", &r.usersNotified)
+        try c.text("status", &r.status)
+        try c.optionalText("error_message", &r.errorMessage)
+        try c.defaultedTimestamp("created_at", &r.createdAt)
+        try c.defaultedTimestamp("updated_at", &r.updatedAt)
+    }
+    private static let columnCount = schema.columns.count
+
     public init(row: Row) throws {
-        id = try row.uint("id")
-        eventID = try row.uint("event_id")
-        scheduledAt = try row.timestamp("scheduled_at")
-        sentAt = try row.optional("sent_at", Row.timestamp)
-        usersNotified = try row.int("users_notified")
-        status = try row.text("status")
-        errorMessage = try row.optional("error_message", Row.text)
-        createdAt = try row.timestamp("created_at")
-        updatedAt = try row.timestamp("updated_at")
+        self.init(id: 0, eventID: 0, scheduledAt: 0)
+        var reader = RecordRowReader(row)
+        try Self.columns(&reader, &self)
     }
 
     public var values: [String: Value] {
-        var values: [String: Value] = ["id": .uint(id), "event_id": .uint(eventID), "scheduled_at": .timestamp(scheduledAt),
-                                       "sent_at": .optionalTimestamp(sentAt), "users_notified": .int(usersNotified),
-                                       "status": .text(status), "error_message": .optional(errorMessage)]
-        values.setTimestamps(createdAt: createdAt, updatedAt: updatedAt)
-        return values
+        var collector = RecordValueCollector(columns: Self.columnCount)
+        var record = self
+        Self.columns(&collector, &record)
+        return collector.values
     }
 }

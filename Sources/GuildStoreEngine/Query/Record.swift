@@ -22,7 +22,8 @@
 /// ```
 ///
 /// The mapping is explicit: no reflection, and a renamed property cannot silently detach from
-/// its column.
+/// its column. To declare each column once for both directions, list them in one function run
+/// with a `RecordColumnVisitor` (as GuildStore's records do).
 public protocol TableRecord: Sendable {
     /// The table the type lives in (its name, columns, key and indexes).
     static var schema: TableSchema { get }
@@ -88,19 +89,37 @@ extension Row {
         return value
     }
 
-    private func mismatch(_ column: String, _ expected: String, _ found: Value) -> GuildStoreError {
+    /// The value of `column`, looked for at `position` first: a row holds its table's columns
+    /// in the table's order, so a record reading them in that order (`RecordRowReader`) finds
+    /// each without a search. Then by name, as `value(_:)`.
+    @inlinable
+    func value(_ column: String, at position: Int) throws -> Value {
+        if position < columns.count, columns[position] == column { return values[position] }
+        return try value(column)
+    }
+
+    @usableFromInline
+    func mismatch(_ column: String, _ expected: String, _ found: Value) -> GuildStoreError {
         .columnTypeMismatch(table: table, column: column, expected: expected,
                             found: found.columnType.map { "\($0)" } ?? "null")
     }
 
-    public func uint(_ column: String) throws -> UInt64 {
-        let value = try value(column)
+    // The accessors `RecordRowReader` reads through too are a lookup, then a conversion
+    // (`uint(_:_:)`, ...); the reader applies the same conversion to the value it finds by
+    // position.
+
+    public func uint(_ column: String) throws -> UInt64 { try uint(column, value(column)) }
+
+    @inlinable
+    func uint(_ column: String, _ value: Value) throws -> UInt64 {
         guard case .uint(let v) = value else { throw mismatch(column, "uint", value) }
         return v
     }
 
-    public func int(_ column: String) throws -> Int64 {
-        let value = try value(column)
+    public func int(_ column: String) throws -> Int64 { try int(column, value(column)) }
+
+    @inlinable
+    func int(_ column: String, _ value: Value) throws -> Int64 {
         guard case .int(let v) = value else { throw mismatch(column, "int", value) }
         return v
     }
@@ -111,14 +130,18 @@ extension Row {
         return v
     }
 
-    public func bool(_ column: String) throws -> Bool {
-        let value = try value(column)
+    public func bool(_ column: String) throws -> Bool { try bool(column, value(column)) }
+
+    @inlinable
+    func bool(_ column: String, _ value: Value) throws -> Bool {
         guard case .bool(let v) = value else { throw mismatch(column, "bool", value) }
         return v
     }
 
-    public func text(_ column: String) throws -> String {
-        let value = try value(column)
+    public func text(_ column: String) throws -> String { try text(column, value(column)) }
+
+    @inlinable
+    func text(_ column: String, _ value: Value) throws -> String {
         guard case .text(let v) = value else { throw mismatch(column, "text", value) }
         return v
     }
@@ -130,14 +153,18 @@ extension Row {
     }
 
     /// Seconds since 1970.
-    public func timestamp(_ column: String) throws -> Int64 {
-        let value = try value(column)
+    public func timestamp(_ column: String) throws -> Int64 { try timestamp(column, value(column)) }
+
+    @inlinable
+    func timestamp(_ column: String, _ value: Value) throws -> Int64 {
         guard case .timestamp(let v) = value else { throw mismatch(column, "timestamp", value) }
         return v
     }
 
-    public func json(_ column: String) throws -> String {
-        let value = try value(column)
+    public func json(_ column: String) throws -> String { try json(column, value(column)) }
+
+    @inlinable
+    func json(_ column: String, _ value: Value) throws -> String {
         guard case .json(let v) = value else { throw mismatch(column, "json", value) }
         return v
     }
