@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import GuildBench
+@_spi(Benchmarks) import GuildBench
 import Testing
 import TestSupport
 @_spi(Benchmarks) import GuildStoreSQLite
