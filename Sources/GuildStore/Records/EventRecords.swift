@@ -3,6 +3,13 @@ import GuildStoreEngine
 // The four event tables of seed 004. Event ids are snowflakes, so their primary keys grow with
 // time and inserts append to the right-most leaf. `createdAt` is seconds since 1970.
 
+/// A message sent in a guild channel (seed 004's `message_events`): who, where, when and how
+/// long. The leaderboard, user stats, hourly activity and active users patterns read these.
+///
+/// ```swift
+/// try tx.insert(MessageEvent(id: snowflake, guildID: guild, channelID: channel, userID: author,
+///                            hasAttachment: false, characterCount: 42, createdAt: now))
+/// ```
 public struct MessageEvent: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.messageEvents }
 
@@ -61,6 +68,13 @@ public struct MessageEvent: TableRecord, Hashable {
     }
 }
 
+/// A member joining, leaving or moving between voice channels (seed 004's `voice_events`);
+/// `duration` (milliseconds) is set on the event that ends a session.
+///
+/// ```swift
+/// try tx.insert(VoiceEvent(id: snowflake, guildID: guild, channelID: voice, userID: member,
+///                          eventType: "leave", duration: 90_000, createdAt: now))
+/// ```
 public struct VoiceEvent: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.voiceEvents }
 
@@ -129,6 +143,12 @@ public struct VoiceEvent: TableRecord, Hashable {
     }
 }
 
+/// A member joining or leaving a guild (seed 004's `member_events`), with the member count
+/// after it when the bot knows it; member growth reads these.
+///
+/// ```swift
+/// try tx.insert(MemberEvent(id: snowflake, guildID: guild, userID: member, eventType: "join", createdAt: now))
+/// ```
 public struct MemberEvent: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.memberEvents }
 
@@ -175,6 +195,12 @@ public struct MemberEvent: TableRecord, Hashable {
     }
 }
 
+/// A member's status or activity changing (seed 004's `presence_events`); the presence
+/// distribution pattern counts these.
+///
+/// ```swift
+/// try tx.insert(PresenceEvent(id: snowflake, guildID: guild, userID: member, status: "online", createdAt: now))
+/// ```
 public struct PresenceEvent: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.presenceEvents }
 

@@ -4,6 +4,12 @@ import GuildStoreEngine
 // are seconds since 1970. A nil `createdAt` / `updatedAt` on insert means "now" (the columns'
 // defaults); reads always fill them.
 
+/// A guild (seed 004's `guilds`, with seed 000's owner and `is_active`).
+///
+/// ```swift
+/// try tx.createGuild(Guild(id: 1, name: "Mocha"), owner: User(id: 7, username: "ann"))
+/// if var mocha = try tx.get(Guild.self, key: [.uint(1)]) { mocha.icon = "a_1f2e"; try tx.update(mocha) }
+/// ```
 public struct Guild: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.guilds }
 
@@ -55,6 +61,11 @@ public struct Guild: TableRecord, Hashable {
     }
 }
 
+/// A Discord user (seed 004's `users`), kept once across every guild they are in.
+///
+/// ```swift
+/// try tx.insert(User(id: 7, username: "ann"), onConflict: .ignore)   // insert-or-ignore
+/// ```
 public struct User: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.users }
 
@@ -106,6 +117,11 @@ public struct User: TableRecord, Hashable {
     }
 }
 
+/// A guild channel (seed 004's `channels`): text, voice or category by `type`.
+///
+/// ```swift
+/// try tx.insert(Channel(id: 2, guildID: 1, name: "general"))
+/// ```
 public struct Channel: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.channels }
 
@@ -158,6 +174,12 @@ public struct Channel: TableRecord, Hashable {
     }
 }
 
+/// A user's membership of a guild (seed 004's `members`), keyed by guild and user, with the
+/// nickname, roles (a JSON array) and when they joined.
+///
+/// ```swift
+/// try tx.insert(Member(guildID: 1, userID: 7, joinedAt: now), onConflict: .replace)   // upsert
+/// ```
 public struct Member: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.members }
 

@@ -3,6 +3,13 @@ import GuildStoreEngine
 // Seed 003's reminder bot: events the bot tracks reactions on, the reactions, and the log of
 // reminders sent.
 
+/// A scheduled event members are reminded of (seed 003's `reminder_events`); the due
+/// reminders and reminder targets patterns read these.
+///
+/// ```swift
+/// try tx.insert(ReminderEvent(id: snowflake, messageID: message, channelID: channel, guildID: guild,
+///                             title: "Raid night", intervalMinutes: 60))
+/// ```
 public struct ReminderEvent: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.reminderEvents }
 
@@ -70,6 +77,12 @@ public struct ReminderEvent: TableRecord, Hashable {
     }
 }
 
+/// A member's reaction to a reminder event's message (seed 003's `reactions`): who wants to be
+/// reminded.
+///
+/// ```swift
+/// try tx.insert(Reaction(id: snowflake, eventID: event, userID: member, emoji: "✅", reactedAt: now))
+/// ```
 public struct Reaction: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.reactions }
 
@@ -118,6 +131,12 @@ public struct Reaction: TableRecord, Hashable {
     }
 }
 
+/// A reminder sent for an event (seed 003's `reminder_logs`): when, and how many users it
+/// reached.
+///
+/// ```swift
+/// try tx.insert(ReminderLog(id: snowflake, eventID: event, scheduledAt: when, sentAt: now, usersNotified: 12))
+/// ```
 public struct ReminderLog: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.reminderLogs }
 
