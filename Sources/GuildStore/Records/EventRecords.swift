@@ -49,16 +49,10 @@ public struct MessageEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, channelID: 0, userID: 0, createdAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 public struct VoiceEvent: TableRecord, Hashable {
@@ -117,16 +111,10 @@ public struct VoiceEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, channelID: nil, userID: 0, eventType: "", createdAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 public struct MemberEvent: TableRecord, Hashable {
@@ -163,16 +151,10 @@ public struct MemberEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, userID: 0, eventType: "", createdAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 public struct PresenceEvent: TableRecord, Hashable {
@@ -212,14 +194,8 @@ public struct PresenceEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, userID: 0, status: nil, createdAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }

@@ -43,16 +43,10 @@ public struct Guild: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, name: nil)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 public struct User: TableRecord, Hashable {
@@ -94,16 +88,10 @@ public struct User: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, username: nil)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 public struct Channel: TableRecord, Hashable {
@@ -146,16 +134,10 @@ public struct Channel: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, name: nil)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 public struct Member: TableRecord, Hashable {
@@ -198,14 +180,8 @@ public struct Member: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(guildID: 0, userID: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }

@@ -58,16 +58,10 @@ public struct ReminderEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, messageID: 0, channelID: 0, guildID: 0, title: "")
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 public struct Reaction: TableRecord, Hashable {
@@ -106,16 +100,10 @@ public struct Reaction: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, eventID: 0, userID: 0, emoji: "", reactedAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 public struct ReminderLog: TableRecord, Hashable {
@@ -161,14 +149,8 @@ public struct ReminderLog: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, eventID: 0, scheduledAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
