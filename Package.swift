@@ -13,8 +13,8 @@
 //   command line and benchmarks) the deterministic fixture generator; it re-exports
 //   GuildStoreEngine, so `import GuildStore` is the one import a bot needs.
 // - GuildStoreSQLite: SQLite import and export of seed 004's schema and a small SQLite connection
-//   (the system libsqlite3): the command line and the tests use it; a bot linking
-//   GuildStore links no SQLite.
+//   (the system libsqlite3): the command line, the tests and the Benchmarks package (through
+//   `@_spi(Benchmarks)`) use it; a bot linking GuildStore links no SQLite.
 // - GuildBench: the query-pattern benchmark (`guildstore bench`, and the Benchmarks package's
 //   `Patterns` suite): the seeds' patterns as workloads run side by side on GuildStore and on
 //   SQLite (seed 004's indexes, and the same covering indexes GuildStore declares), answers

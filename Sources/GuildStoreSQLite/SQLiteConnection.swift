@@ -1,7 +1,7 @@
 import CSQLite
 
-/// A small, safe face over the system SQLite (`libsqlite3`): what the import, the export and
-/// the tests need, nothing more.
+/// A small, safe face over the system SQLite (`libsqlite3`): what the import, the export, the
+/// tests and the benchmarks need, nothing more.
 ///
 /// ```swift
 /// let db = try SQLiteConnection(path: "stats.db", mode: .readOnly)

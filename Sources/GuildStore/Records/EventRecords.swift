@@ -56,16 +56,10 @@ public struct MessageEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, channelID: 0, userID: 0, createdAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 /// A member joining, leaving or moving between voice channels (seed 004's `voice_events`);
@@ -131,16 +125,10 @@ public struct VoiceEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, channelID: nil, userID: 0, eventType: "", createdAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 /// A member joining or leaving a guild (seed 004's `member_events`), with the member count
@@ -183,16 +171,10 @@ public struct MemberEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, userID: 0, eventType: "", createdAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 /// A member's status or activity changing (seed 004's `presence_events`); the presence
@@ -238,14 +220,8 @@ public struct PresenceEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, userID: 0, status: nil, createdAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }

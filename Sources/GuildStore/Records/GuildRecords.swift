@@ -49,16 +49,10 @@ public struct Guild: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, name: nil)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 /// A Discord user (seed 004's `users`), kept once across every guild they are in.
@@ -105,16 +99,10 @@ public struct User: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, username: nil)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 /// A guild channel (seed 004's `channels`): text, voice or category by `type`.
@@ -162,16 +150,10 @@ public struct Channel: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, guildID: 0, name: nil)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 /// A user's membership of a guild (seed 004's `members`), keyed by guild and user, with the
@@ -220,14 +202,8 @@ public struct Member: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(guildID: 0, userID: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }

@@ -65,16 +65,10 @@ public struct ReminderEvent: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, messageID: 0, channelID: 0, guildID: 0, title: "")
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 /// A member's reaction to a reminder event's message (seed 003's `reactions`): who wants to be
@@ -119,16 +113,10 @@ public struct Reaction: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, eventID: 0, userID: 0, emoji: "", reactedAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }
 
 /// A reminder sent for an event (seed 003's `reminder_logs`): when, and how many users it
@@ -180,14 +168,8 @@ public struct ReminderLog: TableRecord, Hashable {
 
     public init(row: Row) throws {
         self.init(id: 0, eventID: 0, scheduledAt: 0)
-        var reader = RecordRowReader(row)
-        try Self.columns(&reader, &self)
+        try RecordRowReader.read(row, into: &self, Self.columns)
     }
 
-    public var values: [String: Value] {
-        var collector = RecordValueCollector(columns: Self.columnCount)
-        var record = self
-        Self.columns(&collector, &record)
-        return collector.values
-    }
+    public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
 }

@@ -17,15 +17,9 @@
 ///     }
 ///     init(row: Row) throws {
 ///         self.init(id: 0, name: nil)  // every listed property is then read over it
-///         var reader = RecordRowReader(row)
-///         try Self.columns(&reader, &self)
+///         try RecordRowReader.read(row, into: &self, Self.columns)
 ///     }
-///     var values: [String: Value] {
-///         var collector = RecordValueCollector(columns: 2)
-///         var guild = self
-///         Self.columns(&collector, &guild)
-///         return collector.values
-///     }
+///     var values: [String: Value] { RecordValueCollector.values(of: self, columns: 2, Self.columns) }
 /// }
 /// ```
 ///
@@ -69,6 +63,14 @@ public struct RecordRowReader: RecordColumnVisitor {
     @inlinable
     public init(_ row: Row) {
         self.row = row
+    }
+
+    /// Runs `columns`, a record's column list, to set `record`'s properties from `row`.
+    @inlinable
+    public static func read<Record>(_ row: Row, into record: inout Record,
+                                    _ columns: (inout RecordRowReader, inout Record) throws -> Void) throws {
+        var reader = RecordRowReader(row)
+        try columns(&reader, &record)
     }
 
     /// The value of `column`, looked for at the next position first.
@@ -152,6 +154,16 @@ public struct RecordValueCollector: RecordColumnVisitor {
     @inlinable
     public init(columns: Int) {
         collected = Dictionary(minimumCapacity: columns)
+    }
+
+    /// Runs `list`, a record's column list of `columns` columns, to collect `record`'s values.
+    @inlinable
+    public static func values<Record>(of record: Record, columns: Int,
+                                      _ list: (inout RecordValueCollector, inout Record) -> Void) -> [String: Value] {
+        var collector = RecordValueCollector(columns: columns)
+        var record = record
+        list(&collector, &record)
+        return collector.collected
     }
 
     @inlinable
