@@ -4,7 +4,6 @@
 
 import BenchmarkSupport
 import CLMDB
-import CSQLite3
 @_spi(Benchmarks) import GuildStoreEngine
 @_spi(Benchmarks) import GuildStoreSQLite
 

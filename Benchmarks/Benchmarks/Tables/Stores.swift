@@ -3,7 +3,6 @@
 // optimizer specializes them per engine.
 
 import BenchmarkSupport
-import CSQLite3
 @_spi(Benchmarks) import GuildStoreEngine
 import GuildStore
 @_spi(Benchmarks) import GuildStoreSQLite
