@@ -26,6 +26,12 @@ public final class GuildDatabase: Sendable {
 
     /// What `open` does with the schema's migrations (`GuildTables.migrations`) that the
     /// database has not applied.
+    ///
+    /// ```swift
+    /// let store = try await GuildDatabase.open(DatabaseConfiguration(.file("data/bot.gsdb")),
+    ///                                          migrations: .requireApplied)  // a read-only tool
+    /// let board = try await store.database.read { tx in try tx.leaderboard(guild: guild, since: now - 86_400, limit: 10) }
+    /// ```
     public enum MigrationPolicy: Sendable {
         /// Applies them, each in a write transaction of its own.
         case apply

@@ -23,6 +23,11 @@ import GuildStoreEngine
 /// guild; members and message events from their user; message events from their channel),
 /// extended so that deleting a guild removes every event of it (voice, member, presence, and
 /// the reminder events of seed 003 with their reactions and logs).
+///
+/// ```swift
+/// let tables = GuildTables.all.map(\.name)              // every table, parents before children
+/// let migrations = GuildTables.migrations.map(\.name)   // applied by GuildDatabase.open
+/// ```
 public enum GuildTables {
     // Column shorthands.
     static func id(_ name: String = "id") -> ColumnDefinition { ColumnDefinition(name, .uint) }

@@ -6,6 +6,11 @@ import GuildStoreEngine
 ///
 /// Every case about a row names it (`SourceRow`: table, rowid, id) and the column, so an
 /// operator can find it in the file with one `SELECT`.
+///
+/// ```swift
+/// do { try await SQLiteImport.import(from: "data/stats.db", into: store.database) }
+/// catch let error as GuildSQLiteError { print("import failed: \(error)") }
+/// ```
 public enum GuildSQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     // Import: the file's shape.
     /// A table of the file lacks a column our schema needs (NOT NULL, no default).
@@ -72,6 +77,11 @@ public enum GuildSQLiteError: Error, Sendable, Equatable, CustomStringConvertibl
 /// One row of the source SQLite file, as an error names it: its table, its rowid (nil for a
 /// `WITHOUT ROWID` table) and its key as the file spells it (the `id` column, or the primary
 /// key columns joined by `/`).
+///
+/// ```swift
+/// do { try await SQLiteImport.import(from: "data/stats.db", into: store.database) }
+/// catch GuildSQLiteError.invalidID(let row, let column, _) { print(row.table, row.rowid ?? -1, row.key, column) }
+/// ```
 public struct SourceRow: Sendable, Hashable, CustomStringConvertible {
     public var table: String
     public var rowid: Int64?

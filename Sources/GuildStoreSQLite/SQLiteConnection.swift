@@ -138,6 +138,7 @@ public final class SQLiteConnection {
         return result
     }
 
+    /// How `transaction(_:_:)` begins: SQLite's `BEGIN DEFERRED`, `IMMEDIATE` or `EXCLUSIVE`.
     public enum TransactionKind: String, Sendable {
         case deferred = "DEFERRED"
         case immediate = "IMMEDIATE"
@@ -331,6 +332,11 @@ public final class SQLiteStatement {
 
 /// A failure reported by SQLite: its (extended) result code, `sqlite3_errmsg`, and the SQL
 /// (or the path, for an open) it concerns.
+///
+/// ```swift
+/// do { try await SQLiteExport.export(from: store.database, to: "exports/stats.db") }
+/// catch let error as SQLiteError { print(error.primaryCode, error.message, error.sql ?? "") }
+/// ```
 public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// SQLite's extended result code (`SQLITE_CONSTRAINT_PRIMARYKEY`, ...); `code & 0xff` is
     /// the primary one.

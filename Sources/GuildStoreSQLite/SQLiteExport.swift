@@ -107,6 +107,11 @@ public enum SQLiteExport {
 }
 
 /// What an export wrote.
+///
+/// ```swift
+/// let summary = try await SQLiteExport.export(from: store.database, to: "exports/stats.db")
+/// print(summary.totalRows, summary["message_events"])
+/// ```
 public struct ExportSummary: Sendable, Hashable {
     /// Rows written per table, in file order.
     public var tables: [(name: String, rows: Int)] = []

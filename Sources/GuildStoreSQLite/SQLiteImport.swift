@@ -39,6 +39,12 @@ import GuildStoreEngine
 /// means the file is not what it claims and guessing which half is right would lose data.
 public enum SQLiteImport {
     /// Written after each committed batch.
+    ///
+    /// ```swift
+    /// try await SQLiteImport.import(from: "data/stats.db", into: store.database) { p in
+    ///     print("\(p.table): \(p.tableRows)/\(p.tableTotal), \(p.totalRows) rows in all")
+    /// }
+    /// ```
     public struct Progress: Sendable, Hashable {
         /// The table being imported.
         public var table: String
@@ -117,6 +123,11 @@ public enum SQLiteImport {
 }
 
 /// What an import wrote.
+///
+/// ```swift
+/// let summary = try await SQLiteImport.import(from: "data/stats.db", into: store.database)
+/// print(summary.totalRows, summary["members"], summary.skippedTables)
+/// ```
 public struct ImportSummary: Sendable, Hashable {
     /// Rows imported per table, in import order; 0 for a table the file lacks.
     public var tables: [(name: String, rows: Int)] = []

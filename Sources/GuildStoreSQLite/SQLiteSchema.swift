@@ -2,6 +2,11 @@ import GuildStore
 import GuildStoreEngine
 
 /// How the export types id columns in the SQLite file.
+///
+/// ```swift
+/// try await SQLiteExport.export(from: store.database, to: "exports/stats.db")             // .text, like Mocha
+/// try await SQLiteExport.export(from: store.database, to: "check.db", ids: .integer)      // numeric ids
+/// ```
 public enum IDAffinity: Sendable, Hashable {
     /// Seed 004's own: `text` ids holding decimal strings (`'1234567890123456789'`). Ordered
     /// as text by SQLite.

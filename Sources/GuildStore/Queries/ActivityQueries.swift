@@ -6,6 +6,11 @@ import GuildStoreEngine
 // entries alone: the covering columns are declared in `GuildTables`.
 
 /// One user's messages in one guild and time range (`userStats(guild:user:since:until:)`).
+///
+/// ```swift
+/// let stats = try await db.read { tx in try tx.userStats(guild: guild, user: user, since: now - 7 * 86_400) }
+/// print(stats.messageCount, stats.totalCharacters, stats.attachments)
+/// ```
 public struct UserStats: Sendable, Hashable, Codable {
     public var messageCount: Int64
     public var totalCharacters: Int64
@@ -13,6 +18,11 @@ public struct UserStats: Sendable, Hashable, Codable {
 }
 
 /// One row of a guild's message leaderboard (`leaderboard(guild:since:until:limit:)`).
+///
+/// ```swift
+/// let board = try await db.read { tx in try tx.leaderboard(guild: guild, since: now - 86_400, limit: 10) }
+/// for entry in board { print(entry.rank, entry.userID, entry.messageCount) }
+/// ```
 public struct LeaderboardEntry: Sendable, Hashable, Codable {
     public var userID: UInt64
     public var messageCount: Int64
@@ -21,6 +31,11 @@ public struct LeaderboardEntry: Sendable, Hashable, Codable {
 }
 
 /// One user's voice time in a guild (`voiceActivity(guild:since:until:limit:)`).
+///
+/// ```swift
+/// let voice = try await db.read { tx in try tx.voiceActivity(guild: guild, since: now - 86_400, limit: 10) }
+/// for user in voice { print(user.userID, user.totalVoiceTime / 1_000, user.sessionCount) }
+/// ```
 public struct VoiceActivity: Sendable, Hashable, Codable {
     public var userID: UInt64
     /// Milliseconds.
@@ -29,6 +44,11 @@ public struct VoiceActivity: Sendable, Hashable, Codable {
 }
 
 /// One hour of a guild's messages (`hourlyActivity(guild:since:until:)`).
+///
+/// ```swift
+/// let hours = try await db.read { tx in try tx.hourlyActivity(guild: guild, since: now - 86_400) }
+/// for hour in hours { print(hour.hour, hour.messages, hour.uniqueUsers) }
+/// ```
 public struct HourlyActivity: Sendable, Hashable, Codable {
     /// The hour's first second.
     public var hour: Int64
@@ -37,6 +57,11 @@ public struct HourlyActivity: Sendable, Hashable, Codable {
 }
 
 /// Joins and leaves of a guild in one hour or day (`memberGrowth(guild:since:until:bucket:)`).
+///
+/// ```swift
+/// let growth = try await db.read { tx in try tx.memberGrowth(guild: guild, since: now - 30 * 86_400, bucket: .day) }
+/// for day in growth { print(day.bucket, day.joins - day.leaves) }
+/// ```
 public struct MemberGrowth: Sendable, Hashable, Codable {
     /// The bucket's first second.
     public var bucket: Int64
@@ -45,6 +70,11 @@ public struct MemberGrowth: Sendable, Hashable, Codable {
 }
 
 /// How many presence events of a guild had one status (`presenceDistribution(guild:since:until:)`).
+///
+/// ```swift
+/// let statuses = try await db.read { tx in try tx.presenceDistribution(guild: guild, since: now - 86_400) }
+/// for count in statuses { print(count.status ?? "unknown", count.events) }
+/// ```
 public struct PresenceCount: Sendable, Hashable, Codable {
     /// Nil for events without a status.
     public var status: String?
@@ -52,12 +82,22 @@ public struct PresenceCount: Sendable, Hashable, Codable {
 }
 
 /// A member whose latest presence is not `offline` (`activeUsers(guild:)`).
+///
+/// ```swift
+/// let online = try await db.read { tx in try tx.activeUsers(guild: guild) }
+/// for user in online { print(user.userID, user.status) }
+/// ```
 public struct ActiveUser: Sendable, Hashable, Codable {
     public var userID: UInt64
     public var status: String
 }
 
 /// The bucket widths of `memberGrowth`.
+///
+/// ```swift
+/// let hourly = try await db.read { tx in try tx.memberGrowth(guild: guild, since: now - 86_400, bucket: .hour) }
+/// let daily = try await db.read { tx in try tx.memberGrowth(guild: guild, since: now - 30 * 86_400, bucket: .day) }
+/// ```
 public enum TimeBucket: Int64, Sendable, Hashable, CaseIterable {
     case hour = 3_600
     case day = 86_400

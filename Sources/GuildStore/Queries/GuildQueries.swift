@@ -5,6 +5,11 @@ import GuildStoreEngine
 // against SQLite).
 
 /// An active guild, newest first (`activeGuilds(limit:)`).
+///
+/// ```swift
+/// let guilds = try await db.read { tx in try tx.activeGuilds(limit: 20) }
+/// for guild in guilds { print(guild.id, guild.name ?? "?", guild.memberCount ?? 0) }
+/// ```
 public struct ActiveGuild: Sendable, Hashable, Codable {
     public var id: UInt64
     public var name: String?
@@ -13,6 +18,11 @@ public struct ActiveGuild: Sendable, Hashable, Codable {
 }
 
 /// A guild and the number of its members (`guildMemberCount(guild:)`).
+///
+/// ```swift
+/// let count = try await db.read { tx in try tx.guildMemberCount(guild: guild) }
+/// print(count?.name ?? "no such guild", count?.memberCount ?? 0)
+/// ```
 public struct GuildMemberCount: Sendable, Hashable, Codable {
     public var id: UInt64
     public var name: String?
@@ -20,6 +30,11 @@ public struct GuildMemberCount: Sendable, Hashable, Codable {
 }
 
 /// An active guild's members, latest join and average membership age (`guildStats(now:)`).
+///
+/// ```swift
+/// let stats = try await db.read { tx in try tx.guildStats(now: now) }
+/// for guild in stats { print(guild.id, guild.memberCount, guild.lastJoin ?? 0, guild.averageMemberAgeSeconds ?? 0) }
+/// ```
 public struct GuildStats: Sendable, Hashable, Codable {
     public var id: UInt64
     public var name: String?

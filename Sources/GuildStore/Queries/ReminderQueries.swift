@@ -3,6 +3,11 @@ import GuildStoreEngine
 // Seed 003's reminder bot: which events are due a reminder, and whom to remind.
 
 /// A reminder event due now (`dueReminders(now:)`).
+///
+/// ```swift
+/// let due = try await db.read { tx in try tx.dueReminders(now: now) }
+/// for reminder in due { print(reminder.title, reminder.channelID, reminder.messageID) }
+/// ```
 public struct DueReminder: Sendable, Hashable, Codable {
     public var id: UInt64
     public var guildID: UInt64

@@ -72,6 +72,12 @@ public struct MessageEvent: TableRecord, Hashable {
 public struct VoiceEvent: TableRecord, Hashable {
     public static var schema: TableSchema { GuildTables.voiceEvents }
 
+    /// The values of `eventType` a voice event takes: `join`, `leave` or `move`.
+    ///
+    /// ```swift
+    /// try tx.insert(VoiceEvent(id: snowflake, guildID: guild, channelID: voice, userID: member,
+    ///                          eventType: VoiceEvent.Kind.leave.rawValue, duration: 90_000, createdAt: now))
+    /// ```
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         case join, leave, move
     }

@@ -5,6 +5,11 @@ import GuildStoreEngine
 // updates, retention cleanup (seed 004) and the activity rollups (seed 001).
 
 /// Rows retention deleted, per event table.
+///
+/// ```swift
+/// let removed = try await db.write { tx in try tx.deleteEvents(olderThan: now - 365 * 86_400) }
+/// print(removed.total, removed.messageEvents, removed.presenceEvents)
+/// ```
 public struct RetentionResult: Sendable, Hashable, Codable {
     public var messageEvents: Int
     public var voiceEvents: Int
