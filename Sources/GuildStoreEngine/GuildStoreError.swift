@@ -5,6 +5,14 @@ import Foundation
 /// Each case carries the context an operator needs: the file, the page or frame, the size and
 /// limit, the underlying `errno`. Nothing that comes from disk or from a caller traps; it ends
 /// up here.
+///
+/// ```swift
+/// do {
+///     try await db.write { tx in try tx.insert(["id": .uint(7)], into: "users") }
+/// } catch GuildStoreError.uniqueViolation(let table, _, _) {
+///     print("user already in \(table)")
+/// }
+/// ```
 public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// No file at the path and the open was not allowed to create one
     /// (`createIfMissing: false`). Nothing was written.

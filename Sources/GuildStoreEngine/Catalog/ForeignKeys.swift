@@ -33,8 +33,20 @@
 /// `IS NOT NULL` on a foreign-key column). Without either, the delete scans the whole child
 /// table once per parent row deleted: O(child rows) per parent, so declare the index
 /// (`TableSchema.childLookup(for:)` says which path a key takes).
+///
+/// ```swift
+/// let events = TableSchema("message_events",
+///     columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint)],
+///     primaryKey: ["id"],
+///     foreignKeys: [ForeignKey("guild_id", references: "guilds", onDelete: .cascade)])
+/// ```
 public struct ForeignKey: Sendable, Hashable, Codable {
     /// What deleting a parent row does to the rows that reference it.
+    ///
+    /// ```swift
+    /// let members = ForeignKey(["guild_id"], references: "guilds", onDelete: .cascade)
+    /// let owner = ForeignKey("owner_id", references: "users")   // .restrict by default
+    /// ```
     public enum Action: String, Sendable, Hashable, Codable {
         /// Delete them too (and their own children, recursively).
         case cascade

@@ -49,6 +49,11 @@ public struct Migration: Sendable {
 }
 
 /// One entry of `_migrations`.
+///
+/// ```swift
+/// let applied = try await db.read { tx in try tx.appliedMigrations() }
+/// for migration in applied { print(migration.ordinal, migration.name, migration.appliedAt) }
+/// ```
 public struct AppliedMigration: Sendable, Hashable {
     public let name: String
     /// Position in the order migrations were applied, from 0.

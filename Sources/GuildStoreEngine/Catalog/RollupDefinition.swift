@@ -1,4 +1,9 @@
 /// One counter a rollup keeps per group.
+///
+/// ```swift
+/// RollupDefinition("by_guild_hour", groupBy: [.column("guild_id"), .hour("created_at")],
+///                  [.count, .sum("character_count"), .countDistinct("user_id")])
+/// ```
 public enum RollupValue: Sendable, Hashable, CustomStringConvertible {
     /// The group's rows (`COUNT(*)`).
     case count
@@ -51,6 +56,13 @@ public enum RollupValue: Sendable, Hashable, CustomStringConvertible {
 ///
 /// Grouping: plain columns, and at most one time bucket. `predicate` limits the rollup to
 /// the rows a partial index with that predicate would hold.
+///
+/// ```swift
+/// try await db.write { tx in
+///     try tx.addRollup(to: "message_events",
+///         RollupDefinition("by_guild_hour", groupBy: [.column("guild_id"), .hour("created_at")], [.count]))
+/// }
+/// ```
 public struct RollupDefinition: Sendable, Hashable {
     public var name: String
     public var groupBy: [GroupKey]

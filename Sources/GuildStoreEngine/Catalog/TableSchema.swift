@@ -1,6 +1,11 @@
 import Foundation
 
 /// A column's default when an insert leaves it out.
+///
+/// ```swift
+/// ColumnDefinition("is_active", .bool, default: .value(.bool(true)))
+/// ColumnDefinition("created_at", .timestamp, default: .now)
+/// ```
 public enum ColumnDefault: Sendable, Hashable {
     /// This value.
     case value(Value)
@@ -10,6 +15,12 @@ public enum ColumnDefault: Sendable, Hashable {
 }
 
 /// One column of a table: its name, type, whether it may hold NULL, and its default.
+///
+/// ```swift
+/// let columns = [ColumnDefinition("id", .uint),
+///                ColumnDefinition("name", .text, nullable: true),
+///                ColumnDefinition("updated_at", .timestamp, default: .now, updatedAtNow: true)]
+/// ```
 public struct ColumnDefinition: Sendable, Hashable {
     public var name: String
     public var type: ColumnType
@@ -28,6 +39,11 @@ public struct ColumnDefinition: Sendable, Hashable {
 }
 
 /// Which rows a partial index holds.
+///
+/// ```swift
+/// IndexDefinition("active", on: ["created_at"], where: .equals("is_active", .bool(true)))
+/// IndexDefinition("by_parent", on: ["parent_id"], where: .isNotNull("parent_id"))
+/// ```
 public enum IndexPredicate: Sendable, Hashable {
     /// Rows whose column equals the value (seed 000's `WHERE is_active = true`).
     case equals(String, Value)
@@ -37,6 +53,12 @@ public enum IndexPredicate: Sendable, Hashable {
 
 /// A secondary index of a table: columns in order (each ascending or descending), optionally
 /// unique, partial (`where:`) or covering (`including:`).
+///
+/// ```swift
+/// IndexDefinition("by_guild_created", on: ["guild_id", "created_at"])
+/// IndexDefinition("by_user", on: ["user_id", "created_at"], including: ["character_count"])
+/// IndexDefinition("by_name", on: ["name"], unique: true)
+/// ```
 public struct IndexDefinition: Sendable, Hashable {
     public var name: String
     /// Indexed columns, in order; `descending` per column.

@@ -9,6 +9,11 @@ import Logging
 /// ```
 public struct DatabaseConfiguration: Sendable {
     /// Where the database lives.
+    ///
+    /// ```swift
+    /// let onDisk = DatabaseConfiguration(.file("data/bot.gsdb"))
+    /// let scratch = DatabaseConfiguration(.temporary)   // TEST_MODE
+    /// ```
     public enum Location: Sendable, Equatable {
         /// A file at this path (its WAL beside it, `PATH-wal`).
         case file(String)

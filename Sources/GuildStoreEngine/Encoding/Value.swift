@@ -12,6 +12,11 @@
 ///     bytes      [UInt8]        opaque blobs
 ///     timestamp  Int64          whole seconds since 1970-01-01 00:00:00 UTC (may be negative)
 ///     json       String         JSON text such as a member's role array, stored as written
+///
+/// ```swift
+/// ColumnDefinition("id", .uint)
+/// ColumnDefinition("roles", .json, nullable: true)
+/// ```
 public enum ColumnType: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case int = 1
     case uint = 2
@@ -65,6 +70,12 @@ public enum ColumnType: UInt8, Sendable, Hashable, CaseIterable, CustomStringCon
 ///      canonically equivalent strings ("é" precomposed and "e" + U+0301) as equal; here they
 ///      are different values, because their stored bytes differ.
 ///    - bytes: lexicographically, unsigned; a prefix sorts before its extensions.
+///
+/// ```swift
+/// try await db.write { tx in
+///     try tx.insert(["id": .uint(guild), "name": "Mocha", "is_active": .bool(true)], into: "guilds")
+/// }
+/// ```
 public enum Value: Sendable {
     case null
     case int(Int64)

@@ -1,4 +1,10 @@
 /// One committed transaction as observers see it (`Database.changes(in:)`).
+///
+/// ```swift
+/// for await change in db.changes(in: ["message_events"]) {
+///     print(change.tables, change.sequence)
+/// }
+/// ```
 public struct ChangeSet: Sendable, Equatable {
     /// The trees the transaction wrote (put, delete, clear, create, drop): a table's rows are
     /// tree `table:NAME`, its indexes `index:NAME.INDEX` (`TableSchema.rowTreeName`).

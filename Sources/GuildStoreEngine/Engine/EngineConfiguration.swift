@@ -1,6 +1,10 @@
 import Logging
 
 /// When commits reach stable storage.
+///
+/// ```swift
+/// let db = try Database.open(DatabaseConfiguration(.file("data/bot.gsdb"), synchronous: .full))
+/// ```
 public enum SynchronousMode: String, Sendable, CaseIterable {
     /// Never sync. A crash of the machine can lose or tear recent work; a crash of the process
     /// cannot. With no sync, no WAL frame records a sync watermark (WALR-7), so recovery
@@ -17,6 +21,11 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
 }
 
 /// How a checkpoint treats readers (`Database.checkpoint`).
+///
+/// ```swift
+/// try await db.checkpoint(.passive)
+/// try await db.checkpoint(.truncate, timeout: .seconds(10))   // shrink the WAL
+/// ```
 public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Copy what no live snapshot still needs; never wait.
     case passive
@@ -74,6 +83,11 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
 }
 
 /// What a checkpoint did.
+///
+/// ```swift
+/// let result = try await db.checkpoint(.full)
+/// if result.blockedByReaders { print("\(result.framesCheckpointed) of \(result.framesInWAL) frames") }
+/// ```
 public struct CheckpointResult: Sendable, Equatable {
     /// Frames in the WAL when the checkpoint started.
     public var framesInWAL: Int
@@ -88,6 +102,11 @@ public struct CheckpointResult: Sendable, Equatable {
 
 /// Counters and sizes of the file, the WAL, commits and readers (`Database.statistics()`),
 /// cheap to read.
+///
+/// ```swift
+/// let stats = db.statistics()
+/// print(stats.walFrames, stats.activeReaders, stats.oldestReaderAge)
+/// ```
 public struct EngineStatistics: Sendable {
     public var pageSize: Int
     public var pageCount: Int

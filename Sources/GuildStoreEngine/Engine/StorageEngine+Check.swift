@@ -1,7 +1,17 @@
 /// What `Database.check()` found: the file's pages, each tree's shape, and every
 /// inconsistency (`isOK` when there is none).
+///
+/// ```swift
+/// let report = try await db.check()
+/// if !report.isOK { report.problems.forEach { print($0) } }
+/// ```
 public struct IntegrityReport: Sendable {
     /// One tree's entries, depth, pages and fill.
+    ///
+    /// ```swift
+    /// let report = try await db.check()
+    /// for tree in report.trees { print(tree.name, tree.entries, tree.depth, tree.fillFactor) }
+    /// ```
     public struct TreeReport: Sendable {
         public var name: String
         public var entries: Int

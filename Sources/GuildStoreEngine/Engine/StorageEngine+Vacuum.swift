@@ -1,4 +1,9 @@
 /// What `Database.vacuum()` did: the file's size in pages and bytes before and after.
+///
+/// ```swift
+/// let result = try await db.vacuum()
+/// print("\(result.fileBytesBefore) -> \(result.fileBytesAfter) bytes")
+/// ```
 public struct VacuumResult: Sendable, Equatable {
     public var pagesBefore: Int
     public var pagesAfter: Int

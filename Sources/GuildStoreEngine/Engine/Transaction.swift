@@ -124,6 +124,12 @@ public class Transaction {
 /// A pinned snapshot: every read sees the database as of the last commit before `beginRead`,
 /// whatever the writer does meanwhile. Call `end()` when done (deinit does it too); inside
 /// `Database.read` the snapshot ends with the closure.
+///
+/// ```swift
+/// let recent = try await db.read { tx in
+///     try tx.select("message_events", where: ["guild_id": .uint(guild)], limit: 20)
+/// }
+/// ```
 public final class ReadTransaction: Transaction {
     let snapshot: Snapshot
     private var finished = false

@@ -17,6 +17,13 @@
 /// A sum of integers that overflows 64 bits throws `.aggregateOverflow` (as SQLite's `SUM`
 /// does); `avg` goes on with a floating-point sum instead. Integer averages divide the exact
 /// integer sum once, at the end; double sums are compensated (Kahan–Babuška–Neumaier).
+///
+/// ```swift
+/// let totals = try await db.read { tx in
+///     try tx.aggregate("message_events", where: ["guild_id": .uint(guild)],
+///                      [.count, .sum("character_count"), .countDistinct("user_id")])
+/// }
+/// ```
 public enum Aggregate: Sendable, Hashable, CustomStringConvertible {
     /// `COUNT(*)`.
     case count
@@ -54,6 +61,12 @@ public enum Aggregate: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One key of a `GROUP BY`.
+///
+/// ```swift
+/// let hourly = try await db.read { tx in
+///     try tx.aggregate("message_events", groupBy: [.column("guild_id"), .hour("created_at")], [.count])
+/// }
+/// ```
 public enum GroupKey: Sendable, Hashable, CustomStringConvertible {
     /// The column's value; NULLs form one group.
     case column(String)
@@ -81,8 +94,20 @@ public enum GroupKey: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One key of the order of aggregate results: a group key or an aggregate, by position.
+///
+/// ```swift
+/// let top = try await db.read { tx in
+///     try tx.aggregate("message_events", groupBy: [.column("user_id")], [.count],
+///                      orderBy: [.aggregate(0), .group(0)], limit: 10)
+/// }
+/// ```
 public struct AggregateOrder: Sendable, Hashable {
     /// What a key orders by: the group key or the aggregate at this position.
+    ///
+    /// ```swift
+    /// let byCount = AggregateOrder(.aggregate(0), descending: true)
+    /// let byUser = AggregateOrder(.group(0), descending: false)
+    /// ```
     public enum Target: Sendable, Hashable {
         case group(Int)
         case aggregate(Int)
@@ -109,6 +134,13 @@ public struct AggregateOrder: Sendable, Hashable {
 
 /// One result row: the group's key values (one per `GroupKey`, none without grouping) and
 /// the aggregates' values (one per `Aggregate`, typed as the table on `Aggregate` says).
+///
+/// ```swift
+/// let rows = try await db.read { tx in
+///     try tx.aggregate("message_events", groupBy: [.column("user_id")], [.count])
+/// }
+/// for row in rows { print(row.group[0], row.int(0) ?? 0) }
+/// ```
 public struct AggregateRow: Sendable, Hashable, CustomStringConvertible {
     public let group: [Value]
     public let values: [Value]

@@ -53,6 +53,13 @@ public protocol RecordColumnVisitor {
 /// Reads a row into a record's properties, column by column, through `Row`'s typed accessors'
 /// conversions: a value of another type, NULL in a non-optional property, or a missing column
 /// is a `GuildStoreError` (`columnTypeMismatch`, `unknownColumn`), never a trap.
+///
+/// ```swift
+/// init(row: Row) throws {
+///     self.init(id: 0, username: "")
+///     try RecordRowReader.read(row, into: &self, Self.columns)
+/// }
+/// ```
 public struct RecordRowReader: RecordColumnVisitor {
     public typealias Failure = any Error
 
@@ -142,6 +149,12 @@ public struct RecordRowReader: RecordColumnVisitor {
 
 /// Collects a record's properties as its row's values (`TableRecord.values`); a nil
 /// `defaultedTimestamp` is left out.
+///
+/// ```swift
+/// var values: [String: Value] {
+///     RecordValueCollector.values(of: self, columns: 2, Self.columns)
+/// }
+/// ```
 public struct RecordValueCollector: RecordColumnVisitor {
     public typealias Failure = Never
 

@@ -1,4 +1,9 @@
 /// One row of a table, its values in column order.
+///
+/// ```swift
+/// let rows = try await db.read { tx in try tx.select("guilds", limit: 10) }
+/// for row in rows { print(try row.uint("id"), row["name"] ?? .null) }
+/// ```
 public struct Row: Sendable, Hashable, CustomStringConvertible {
     public let table: String
     public let columns: [String]
@@ -15,6 +20,12 @@ public struct Row: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What an insert does when the primary key exists already.
+///
+/// ```swift
+/// try await db.write { tx in
+///     try tx.insert(["id": .uint(7)], into: "users", onConflict: .ignore)
+/// }
+/// ```
 public enum ConflictPolicy: Sendable {
     /// Throw `.uniqueViolation`.
     case fail

@@ -164,6 +164,13 @@ extension Transaction {
 
 /// A half-open range on one column, `from <= value < below`; a nil end is open. NULL is in no
 /// range (as in SQL's `col >= x AND col < y`).
+///
+/// ```swift
+/// let lastDay = try await db.read { tx in
+///     try tx.select("message_events", where: ["guild_id": .uint(guild)],
+///                   range: ColumnRange("created_at", from: .timestamp(since), below: .timestamp(until)))
+/// }
+/// ```
 public struct ColumnRange: Sendable, Hashable, CustomStringConvertible {
     public var column: String
     public var from: Value?
@@ -189,6 +196,12 @@ public struct ColumnRange: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One key of an `ORDER BY`: a column and its direction.
+///
+/// ```swift
+/// let newest = try await db.read { tx in
+///     try tx.select("message_events", orderBy: [SortKey("created_at", descending: true)], limit: 20)
+/// }
+/// ```
 public struct SortKey: Sendable, Hashable, CustomStringConvertible {
     public var column: String
     public var descending: Bool
@@ -230,6 +243,13 @@ struct PlanShape: Hashable, Sendable {
 
 /// How a read walks a table (`planScan`): the index chosen, its equality prefix and range,
 /// the direction, and whether the index alone answers; `description` is what the query log prints.
+///
+/// ```swift
+/// let plan = try await db.read { tx in
+///     try tx.planScan("message_events", equals: ["guild_id": .uint(guild)], orderBy: [.descending("created_at")])
+/// }
+/// print(plan)   // the index chosen, as the query log prints it
+/// ```
 public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
     /// A condition checked on each row: the column's position and what it must satisfy.
     struct Residual: Sendable, Hashable {
