@@ -134,3 +134,40 @@ void gs_bit_set(uint64_t *words, uint64_t bit) {
 void gs_bit_clear(uint64_t *words, uint64_t bit) {
     __atomic_fetch_and(&words[bit >> 6], ~((uint64_t)1 << (bit & 63)), __ATOMIC_RELEASE);
 }
+
+// ---- 64-bit content hash ------------------------------------------------------------------
+
+static inline uint64_t gs_rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static inline uint64_t gs_load64(const unsigned char *p) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline uint64_t gs_lane(uint64_t lane, uint64_t word) {
+    return gs_rotl64(lane ^ (word * 0x9E3779B185EBCA87ULL), 29) * 0xC2B2AE3D27D4EB4FULL;
+}
+
+uint64_t gs_hash64(const void *data, size_t length) {
+    const unsigned char *p = (const unsigned char *)data;
+    uint64_t a = 0x243F6A8885A308D3ULL ^ (uint64_t)length, b = 0x13198A2E03707344ULL;
+    uint64_t c = 0xA4093822299F31D0ULL, d = 0x082EFA98EC4E6C89ULL;
+    size_t i = 0;
+    for (; i + 32 <= length; i += 32) {
+        a = gs_lane(a, gs_load64(p + i));
+        b = gs_lane(b, gs_load64(p + i + 8));
+        c = gs_lane(c, gs_load64(p + i + 16));
+        d = gs_lane(d, gs_load64(p + i + 24));
+    }
+    for (; i + 8 <= length; i += 8) a = gs_lane(a, gs_load64(p + i));
+    uint64_t tail = 0;
+    for (size_t shift = 0; i < length; i++, shift += 8) tail |= (uint64_t)p[i] << shift;
+    b = gs_lane(b, tail);
+    uint64_t h = gs_rotl64(a, 1) + gs_rotl64(b, 7) + gs_rotl64(c, 12) + gs_rotl64(d, 18);
+    h ^= gs_lane(0, a); h ^= gs_lane(0, b); h ^= gs_lane(0, c); h ^= gs_lane(0, d);
+    h ^= h >> 33; h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33; h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
+    return h;
+}

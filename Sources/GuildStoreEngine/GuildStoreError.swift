@@ -117,6 +117,20 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// The integrity check found `problems` in the database at `path`, and an operation that
     /// copies the whole database (vacuum) refused to run. Nothing was written.
     case integrityCheckFailed(path: String, problems: [String])
+    /// The backup or archived WAL segment at `path` is not whole: cut short, bit-flipped, not a
+    /// backup, or of a format version this build does not read. Nothing was restored from it.
+    case backupDamaged(path: String, reason: String)
+    /// The backup at `path` is sound but does not fit where it was asked to go: another
+    /// database's (identity), another page size, or not the parent an incremental names.
+    case backupMismatch(path: String, reason: String)
+    /// A backup chain (a full backup, incrementals, archived WAL segments) has a gap: `missing`
+    /// names the piece, `restorableThrough` the last commit the pieces before it reach (nil when
+    /// not even the first piece is there). Nothing was restored.
+    case backupChainBroken(missing: String, restorableThrough: UInt64?)
+    /// The point asked for lies outside what the backups hold; `available` says what they hold.
+    case restorePointUnavailable(requested: String, available: String)
+    /// A restore would replace the database at `path`; it refuses unless asked to (`force`).
+    case destinationExists(path: String)
 
     public var description: String {
         switch self {
@@ -172,6 +186,13 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
             "\(path) needs migration\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")), not applied because this open does not write"
         case .integrityCheckFailed(let path, let problems):
             "\(path) is damaged (\(problems.count) problem\(problems.count == 1 ? "" : "s"), first: \(problems.first ?? "none")); nothing was written"
+        case .backupDamaged(let path, let reason): "backup \(path) is damaged: \(reason)"
+        case .backupMismatch(let path, let reason): "backup \(path) does not fit: \(reason)"
+        case .backupChainBroken(let missing, let through):
+            "the backup chain is broken: \(missing) is missing; "
+                + (through.map { "the pieces before it restore up to commit \($0)" } ?? "nothing before it can be restored")
+        case .restorePointUnavailable(let requested, let available): "cannot restore to \(requested): the backups hold \(available)"
+        case .destinationExists(let path): "\(path) exists: restore refuses to replace a database unless forced (--force)"
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 import Testing
 import TestSupport
 
@@ -8,7 +8,7 @@ import TestSupport
 @Suite("Checksums")
 struct ChecksumTests {
     static let pageSize = 4096
-    static let frameSize = 24 + pageSize
+    static let frameSize = WriteAheadLog.frameHeaderSize + pageSize
     static let configuration = EngineConfiguration(pageSize: pageSize, synchronous: .full, checkpointThreshold: 0,
                                                    mapReservation: 1 << 24)
 
@@ -25,7 +25,7 @@ struct ChecksumTests {
         let result = try engine.checkpoint(.truncate)
         precondition(result.walRestarted)
         try engine.close()
-        precondition(fileSize(path + "-wal") == 0)
+        precondition(fileSize(path + "-wal") == WriteAheadLog.headerSize, "a truncated log keeps its header (WAL-6)")
         return model
     }
 
@@ -90,10 +90,10 @@ struct ChecksumTests {
     }
 
     /// Offsets in a frame: the frame header's page number, commit size, salt, header check,
-    /// running checksum and sync watermark, then the page image's checksum, type, body and
+    /// running checksum, sync watermark and commit time, then the page image's checksum, type, body and
     /// last byte.
     @Test("a flipped byte in a WAL frame ends the log before that frame's transaction and keeps the log until it is set aside",
-          arguments: [0, 5, 8, 11, 12, 15, 16, 19, 20, 23, 24, 27, 28, 29, 500, 24 + 4095])
+          arguments: [0, 5, 8, 11, 12, 15, 16, 19, 20, 23, 24, 31, 32, 35, 36, 37, 500, 32 + 4095])
     func walFrame(offsetInFrame: Int) throws {
         let directory = try TemporaryDirectory("gs-checksum-wal")
         defer { directory.remove() }
@@ -114,8 +114,8 @@ struct ChecksumTests {
         try engine.close()
         let wal = try readFile(path + "-wal")
         let target = 3  // states[3]: after transaction 2
-        let firstFrame = (states[target - 1].walEnd - 32) / Self.frameSize
-        let lastFrame = (states[target].walEnd - 32) / Self.frameSize - 1
+        let firstFrame = (states[target - 1].walEnd - WriteAheadLog.headerSize) / Self.frameSize
+        let lastFrame = (states[target].walEnd - WriteAheadLog.headerSize) / Self.frameSize - 1
         #expect(lastFrame - firstFrame >= 2, "transaction 2 should span several frames")
 
         for frame in Set([firstFrame, (firstFrame + lastFrame) / 2, lastFrame]) {
@@ -124,7 +124,7 @@ struct ChecksumTests {
             let copy = copyDirectory.file("db.gsdb")
             try writeFile(copy, try readFile(path))
             try writeFile(copy + "-wal", wal)
-            try flipByte(in: copy + "-wal", at: 32 + frame * Self.frameSize + offsetInFrame)
+            try flipByte(in: copy + "-wal", at: WriteAheadLog.headerSize + frame * Self.frameSize + offsetInFrame)
             let reopened = try StorageEngine.open(path: copy, configuration: Self.configuration)
             let expected = states[target - 1].model
             let actual = try readDatabase(reopened)

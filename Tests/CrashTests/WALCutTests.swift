@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 import Testing
 import TestSupport
 
@@ -8,8 +8,8 @@ import TestSupport
 @Suite("WAL recovery at every cut")
 struct WALCutTests {
     static let pageSize = 4096
-    static let walHeaderSize = 32
-    static let frameSize = 24 + pageSize
+    static let walHeaderSize = WriteAheadLog.headerSize
+    static let frameSize = WriteAheadLog.frameHeaderSize + pageSize
 
     /// The source database: its files' bytes and, for each committed transaction, the WAL size
     /// right after it and the database as it was then.

@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 import Testing
 import TestSupport
 
@@ -11,7 +11,7 @@ import TestSupport
 @Suite("WAL damage")
 struct WALDamageTests {
     static let pageSize = 4096
-    static let frameSize = 24 + pageSize
+    static let frameSize = WriteAheadLog.frameHeaderSize + pageSize
     static let configuration = EngineConfiguration(pageSize: pageSize, synchronous: .full, checkpointThreshold: 0,
                                                    mapReservation: 1 << 24)
 
@@ -24,7 +24,7 @@ struct WALDamageTests {
 
         /// The frame indexes of commit `n` (1-based, as `states`).
         func frames(ofCommit n: Int) -> ClosedRange<Int> {
-            ((states[n - 1].walEnd - 32) / WALDamageTests.frameSize)...((states[n].walEnd - 32) / WALDamageTests.frameSize - 1)
+            ((states[n - 1].walEnd - WriteAheadLog.headerSize) / WALDamageTests.frameSize)...((states[n].walEnd - WriteAheadLog.headerSize) / WALDamageTests.frameSize - 1)
         }
 
         /// Writes the files into `directory` with `wal` in place of the WAL; returns the path.
@@ -70,7 +70,7 @@ struct WALDamageTests {
         defer { directory.remove() }
         var wal = source.wal
         let damaged = source.frames(ofCommit: 3).lowerBound + 1
-        wal[32 + damaged * Self.frameSize + 24 + 500] ^= 0x5A
+        wal[WriteAheadLog.headerSize + damaged * Self.frameSize + WriteAheadLog.frameHeaderSize + 500] ^= 0x5A
         let path = try source.install(in: directory, wal: wal)
         let totalFrames = source.frames(ofCommit: 5).upperBound + 1
         let recovered = source.frames(ofCommit: 3).lowerBound
@@ -178,7 +178,7 @@ struct WALDamageTests {
 
     /// The sync watermark of every whole frame of `wal` (WALR-7), from frame 0.
     static func watermarks(_ wal: [UInt8]) -> [Int] {
-        stride(from: 32, to: wal.count - frameSize + 1, by: frameSize).map { offset in
+        stride(from: WriteAheadLog.headerSize, to: wal.count - frameSize + 1, by: frameSize).map { offset in
             Int(wal[offset + 20]) | Int(wal[offset + 21]) << 8 | Int(wal[offset + 22]) << 16 | Int(wal[offset + 23]) << 24
         }
     }
@@ -196,7 +196,7 @@ struct WALDamageTests {
         defer { directory.remove() }
         var wal = source.wal
         let damaged = source.frames(ofCommit: damagedCommit).lowerBound
-        wal[32 + damaged * Self.frameSize + 24 + 300] ^= 0x5A  // in the page image
+        wal[WriteAheadLog.headerSize + damaged * Self.frameSize + WriteAheadLog.frameHeaderSize + 300] ^= 0x5A  // in the page image
         let path = try source.install(in: directory, wal: wal)
         let totalFrames = source.frames(ofCommit: 5).upperBound + 1
         let recovered = source.frames(ofCommit: damagedCommit).lowerBound
@@ -268,7 +268,7 @@ struct WALDamageTests {
         defer { directory.remove() }
         var wal = source.wal
         let damaged = source.frames(ofCommit: 2).lowerBound
-        wal[32 + damaged * Self.frameSize + 24 + 300] ^= 0x5A
+        wal[WriteAheadLog.headerSize + damaged * Self.frameSize + WriteAheadLog.frameHeaderSize + 300] ^= 0x5A
         let path = try source.install(in: directory, wal: wal)
         var configuration = Self.configuration
         configuration.synchronous = .off
@@ -289,9 +289,9 @@ struct WALDamageTests {
         let directory = try TemporaryDirectory("gs-wal-damage")
         defer { directory.remove() }
         var wal = source.wal
-        wal[32 + source.frames(ofCommit: 3).lowerBound * Self.frameSize + 24 + 300] ^= 0x5A
+        wal[WriteAheadLog.headerSize + source.frames(ofCommit: 3).lowerBound * Self.frameSize + WriteAheadLog.frameHeaderSize + 300] ^= 0x5A
         let last = source.frames(ofCommit: 5).upperBound
-        wal[32 + last * Self.frameSize + 20] = UInt8(truncatingIfNeeded: last)
+        wal[WriteAheadLog.headerSize + last * Self.frameSize + 20] = UInt8(truncatingIfNeeded: last)
         let path = try source.install(in: directory, wal: wal)
         let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
         defer { try? engine.close() }
@@ -311,7 +311,7 @@ struct WALDamageTests {
         func put(_ engine: StorageEngine, _ key: UInt64) throws {
             try commit(engine, &model) { tx, m in try tx.put(key, makeValue(tag: key, length: 70), tree: "t", model: &m) }
         }
-        func frames() throws -> Int { (try readFile(path + "-wal").count - 32) / Self.frameSize }
+        func frames() throws -> Int { (try readFile(path + "-wal").count - WriteAheadLog.headerSize) / Self.frameSize }
         // .full: each commit is synced before the next is written.
         let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
         try put(engine, 1)

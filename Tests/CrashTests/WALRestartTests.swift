@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Benchmarks) import GuildStoreEngine
+@testable @_spi(Benchmarks) import GuildStoreEngine
 import Testing
 import TestSupport
 
@@ -12,7 +12,7 @@ import TestSupport
 @Suite("WAL restart")
 struct WALRestartTests {
     static let pageSize = 4096
-    static let frameSize = 24 + pageSize
+    static let frameSize = WriteAheadLog.frameHeaderSize + pageSize
 
     @Test("stale frames of the previous log generation are never replayed over newer pages")
     func staleGenerationPrefix() throws {
@@ -34,7 +34,7 @@ struct WALRestartTests {
         }
         try commit(engine, &model) { tx, m in try tx.put(2, [2, 2], tree: "a", model: &m) }
         try commit(engine, &model) { tx, m in try tx.put(2, [3, 3, 3], tree: "a", model: &m) }
-        #expect(fileSize(walPath) == 32 + 6 * Self.frameSize)
+        #expect(fileSize(walPath) == WriteAheadLog.headerSize + 6 * Self.frameSize)
         let result = try engine.checkpoint(.passive)
         #expect(result.walRestarted)
 
@@ -46,7 +46,7 @@ struct WALRestartTests {
         }
         // The disk wrote back only the last commit's frame (over old frame 5); the new header
         // and the first five new frames were still in its cache when the power went.
-        let cut = Int64(32 + 5 * Self.frameSize)
+        let cut = Int64(WriteAheadLog.headerSize + 5 * Self.frameSize)
         plan.simulatePowerLoss { change in change.path.hasSuffix("-wal") && change.offset >= cut }
 
         let reopened = try StorageEngine.open(path: path, configuration: configuration)

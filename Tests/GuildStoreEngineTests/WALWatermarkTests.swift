@@ -66,7 +66,7 @@ struct WALWatermarkTests {
         // 5 are one frame each: the damaged frame is commit 2's marker.
         #expect((1..<5).allSatisfy { frameOf(ends[$0]) - frameOf(ends[$0 - 1]) == 1 })
         let damaged = frameOf(ends[0])
-        wal[WriteAheadLog.headerSize + damaged * Self.frameSize + 24 + 200] ^= 0x5A
+        wal[WriteAheadLog.headerSize + damaged * Self.frameSize + WriteAheadLog.frameHeaderSize + 200] ^= 0x5A
         let last = frameOf(ends[4]) - 1
         Self.forgeWatermark(&wal, frame: last, UInt32(aboveOwnIndex ? last + 1 : last))
         try Self.write(path + "-wal", wal)
@@ -88,45 +88,67 @@ struct WALWatermarkTests {
         }
     }
 
-    /// Rewrites a version-2 log as version 1 wrote it: version 1 in the header, the whole
-    /// salt at frame bytes 8..<16, zero at 20..<24, the running checksums chained again.
-    static func downgrade(_ wal: inout [UInt8]) {
-        wal.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!
-            base.setU32(8, 1)
-            base.setU32(28, crc32c(UnsafeRawBufferPointer(start: base, count: 28)))
-            let salt = UnsafeRawPointer(base).u64(16)
-            var chain = UnsafeRawPointer(base).u32(28)
-            for index in 0..<((raw.count - WriteAheadLog.headerSize) / frameSize) {
-                let frame = base + WriteAheadLog.headerSize + index * frameSize
-                frame.setU64(8, salt)
-                frame.setU32(20, 0)
-                chain = WriteAheadLog.chainChecksum(frameHeader: UnsafeRawPointer(frame),
-                                                    pageChecksum: (frame + WriteAheadLog.frameHeaderSize).load(as: UInt32.self),
-                                                    previous: chain)
-                frame.setU32(16, chain)
+    /// Rewrites a current log as version 1 or 2 wrote it: a 32-byte header (CRC at 28) and
+    /// 24-byte frame headers; version 1 with the whole salt at frame bytes 8..<16 and zero at
+    /// 20..<24, version 2 with the salt's low half at 8..<12, the header check at 12 and the
+    /// watermark at 20; the running checksums chained again.
+    static func downgrade(_ wal: inout [UInt8], to version: UInt32 = 1) {
+        let legacyHeader = 32, legacyFrameHeader = 24
+        let frames = (wal.count - WriteAheadLog.headerSize) / frameSize
+        var out = [UInt8](repeating: 0, count: legacyHeader + frames * (legacyFrameHeader + pageSize))
+        wal.withUnsafeBytes { source in
+            out.withUnsafeMutableBytes { raw in
+                let old = source.baseAddress!, base = raw.baseAddress!
+                base.copyMemory(from: old, byteCount: 28)
+                base.setU32(8, version)
+                base.setU32(28, crc32c(UnsafeRawBufferPointer(start: base, count: 28)))
+                let salt = old.u64(16)
+                var chain = UnsafeRawPointer(base).u32(28)
+                for index in 0..<frames {
+                    let from = old + WriteAheadLog.headerSize + index * frameSize
+                    let frame = base + legacyHeader + index * (legacyFrameHeader + pageSize)
+                    (frame + legacyFrameHeader).copyMemory(from: from + WriteAheadLog.frameHeaderSize, byteCount: pageSize)
+                    let pageChecksum = UnsafeRawPointer(frame + legacyFrameHeader).load(as: UInt32.self)
+                    frame.setU32(0, from.u32(0))
+                    frame.setU32(4, from.u32(4))
+                    if version == 1 {
+                        frame.setU64(8, salt)
+                    } else {
+                        frame.setU32(8, UInt32(truncatingIfNeeded: salt))
+                        frame.setU32(20, from.u32(20))
+                    }
+                    var crc = crc32c(UnsafeRawBufferPointer(start: frame, count: 16), seed: chain)
+                    crc = crc32c(UnsafeRawBufferPointer(start: frame + 20, count: 4), seed: crc)
+                    var image = pageChecksum
+                    withUnsafeBytes(of: &image) { crc = crc32c($0, seed: crc) }
+                    chain = crc
+                    frame.setU32(16, chain)
+                }
             }
         }
+        wal = out
     }
 
-    @Test("a version-1 log with frames of its generation is refused naming the log, and left as it is")
-    func versionOneRefused() throws {
+    @Test("a version-1 or -2 log with frames of its generation is refused naming the log, and left as it is",
+          arguments: [UInt32(1), 2])
+    func legacyVersionRefused(version: UInt32) throws {
         let directory = try TemporaryDirectory("gs-wal-v1")
         defer { directory.remove() }
         let path = directory.file("db.gsdb")
         _ = try Self.build(at: path)
         var wal = try Self.read(path + "-wal")
-        Self.downgrade(&wal)
+        Self.downgrade(&wal, to: version)
         try Self.write(path + "-wal", wal)
         let database = try Self.read(path)
-        #expect(throws: GuildStoreError.unsupportedFormatVersion(path: path + "-wal", version: 1)) {
+        #expect(throws: GuildStoreError.unsupportedFormatVersion(path: path + "-wal", version: version)) {
             try StorageEngine.open(path: path, configuration: Self.configuration)
         }
         #expect(try Self.read(path + "-wal") == wal && (try Self.read(path)) == database, "nothing written")
     }
 
-    @Test("a version-1 log without a frame of its generation holds nothing: it opens, and the log starts again as version 2")
-    func emptyVersionOne() throws {
+    @Test("a version-1 or -2 log without a frame of its generation holds nothing: it opens, and the log starts again as the current version",
+          arguments: [UInt32(1), 2])
+    func emptyLegacyLog(version: UInt32) throws {
         let directory = try TemporaryDirectory("gs-wal-v1")
         defer { directory.remove() }
         let path = directory.file("db.gsdb")
@@ -137,11 +159,11 @@ struct WALWatermarkTests {
         try engine.close()
         var wal = try Self.read(path + "-wal")
         #expect(wal.count > WriteAheadLog.headerSize)
-        Self.downgrade(&wal)
+        Self.downgrade(&wal, to: version)
         // The stale frames carry the previous generation's salt.
         wal.withUnsafeMutableBytes { raw in
-            let frame = raw.baseAddress! + WriteAheadLog.headerSize
-            frame.setU64(8, UnsafeRawPointer(frame).u64(8) ^ 0xFF00)
+            let frame = raw.baseAddress! + 32
+            frame.setU32(8, UnsafeRawPointer(frame).u32(8) ^ 0xFF00)
         }
         try Self.write(path + "-wal", wal)
 

@@ -9,6 +9,11 @@
 /// both give the same value.
 uint32_t gs_crc32c(uint32_t crc, const void *data, size_t length);
 
+/// A 64-bit hash of `length` bytes (four multiply-rotate lanes over 8-byte words, then a final
+/// avalanche): backups compare pages by it to find what changed since a parent backup. Not
+/// cryptographic; equal inputs always give equal values, on every machine (little-endian).
+uint64_t gs_hash64(const void *data, size_t length);
+
 /// 1 when gs_crc32c runs on the hardware instruction.
 int gs_crc32c_is_hardware(void);
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything the writer publishes and readers pin, guarded by `StorageEngine.state`.
 ///
 /// Two views of the database live here. Readers see the *published* one (`lastCommit`,
@@ -18,6 +20,8 @@ struct EngineState {
     var databaseSize: UInt32
     /// Global sequence number of the last published commit's last frame (TX-3); 0 before any.
     var lastCommit: UInt64
+    /// The last published commit's number and time (WAL-6).
+    var lastCommitStamp: CommitStamp
     /// The last commit appended to the WAL, published or not: what the writer builds on.
     var appended: CommitPoint
     /// Appended commits waiting for a sync before they are published, oldest first.
@@ -55,13 +59,13 @@ struct EngineState {
     var framesCheckpointed = 0
 
     func snapshot(readerID: UInt64?) -> Snapshot {
-        Snapshot(readerID: readerID, sequence: lastCommit, databaseSize: databaseSize, header: header,
+        Snapshot(readerID: readerID, sequence: lastCommit, stamp: lastCommitStamp, databaseSize: databaseSize, header: header,
                  view: view, fileBytes: fileBytes, consultsIndex: !walIndex.isEmpty)
     }
 
     /// The writer's view: the last appended commit, published or not.
     func writerSnapshot() -> Snapshot {
-        Snapshot(readerID: nil, sequence: appended.sequence, databaseSize: appended.databaseSize,
+        Snapshot(readerID: nil, sequence: appended.sequence, stamp: appended.stamp, databaseSize: appended.databaseSize,
                  header: appended.header, view: view, fileBytes: fileBytes, consultsIndex: !walIndex.isEmpty)
     }
 
@@ -71,6 +75,7 @@ struct EngineState {
             unpublished.removeFirst()
             assert(first.point.sequence > lastCommit, "TX-5: commits are published in sequence order")
             lastCommit = first.point.sequence
+            lastCommitStamp = first.point.stamp
             header = first.point.header
             databaseSize = first.point.databaseSize
             for observer in observers.values { observer.deliver(first.changes) }
@@ -83,11 +88,28 @@ struct EngineState {
     }
 }
 
-/// A commit: its last frame's sequence and the header and size it left.
+/// A commit: its last frame's sequence, its number and time, and the header and size it left.
 struct CommitPoint {
     var sequence: UInt64
+    var stamp: CommitStamp
     var header: DatabaseHeader
     var databaseSize: UInt32
+}
+
+/// A commit's number, counted from 1 over the database's life (WAL-6), and its time in
+/// microseconds since 1970; (0, 0) before the first commit.
+package struct CommitStamp: Equatable, Sendable {
+    package var number: UInt64
+    package var time: UInt64
+
+    package static let none = CommitStamp(number: 0, time: 0)
+
+    /// The stamp of the commit after this one, made now: times never go backwards (WAL-6),
+    /// even when the clock does.
+    func next(now: Date = Date()) -> CommitStamp {
+        let micros = UInt64(max(0, now.timeIntervalSince1970 * 1_000_000))
+        return CommitStamp(number: number + 1, time: max(time, micros))
+    }
 }
 
 struct ReaderRecord {
@@ -99,6 +121,8 @@ struct ReaderRecord {
 struct Snapshot {
     let readerID: UInt64?
     let sequence: UInt64
+    /// The number and time of the commit this snapshot shows (WAL-6).
+    let stamp: CommitStamp
     let databaseSize: UInt32
     let header: DatabaseHeader
     let view: FileView

@@ -134,11 +134,14 @@ extension StorageEngine {
             }
         }
         defer { if !holdingWriter { releaseWriter() } }
-        guard state.withLock({ $0.appended.sequence == sequence && $0.lastCommit == sequence }) else { return false }
+        let stamp = state.withLock { s in
+            s.appended.sequence == sequence && s.lastCommit == sequence ? s.lastCommitStamp : nil
+        }
+        guard let stamp else { return false }
         assert(state.withLock { $0.walIndex.isEmpty }, "WAL-3: the log restarts with frames not in the database file")
         let durable = configuration.synchronous != .off
         do {
-            try wal.restart(truncate: truncate, durable: durable)
+            try wal.restart(truncate: truncate, durable: durable, commitNumber: stamp.number, commitTime: stamp.time)
         } catch {
             // The new generation's header may not be on disk ahead of its frames (WAL-4).
             poison("restarting the WAL failed: \(error)")

@@ -3,13 +3,13 @@ extension StorageEngine {
     /// `.full` they are published only by a later `syncWAL()` (TX-5); otherwise at once.
     /// Called while holding the writer token. Returns the commit's sequence.
     func appendCommit(pages: [(page: UInt32, image: PageBuffer)], header: DatabaseHeader, changedTrees: Set<String>) throws -> UInt64 {
-        let syncedFrames = try state.withLock { s in
+        let (syncedFrames, stamp) = try state.withLock { s in
             if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
-            return s.walSyncedFrames
+            return (s.walSyncedFrames, s.appended.stamp.next())
         }
         // TX-4: a failed append leaves nothing published; the next append overwrites the bytes.
         // WALR-7: the frames record what a completed sync made durable before them.
-        try wal.append(pages: pages, databaseSize: header.pageCount, syncedFrames: syncedFrames)
+        try wal.append(pages: pages, databaseSize: header.pageCount, syncedFrames: syncedFrames, commitTime: stamp.time)
         let publishNow = configuration.synchronous != .full
         return state.withLock { s in
             var sequence = s.appended.sequence
@@ -32,7 +32,7 @@ extension StorageEngine {
                     s.walIndex[entry.page] = FrameVersions(entries: [frame])
                 }
             }
-            let point = CommitPoint(sequence: sequence, header: header, databaseSize: header.pageCount)
+            let point = CommitPoint(sequence: sequence, stamp: stamp, header: header, databaseSize: header.pageCount)
             s.appended = point
             s.unpublished.append((point, ChangeSet(trees: changedTrees, sequence: sequence)))
             s.walFrames = wal.frameCount
@@ -80,6 +80,9 @@ extension StorageEngine {
 
     /// The published commit's sequence.
     package var publishedSequence: UInt64 { state.withLock { $0.lastCommit } }
+
+    /// The published commit's number and time (WAL-6).
+    package var publishedStamp: CommitStamp { state.withLock { $0.lastCommitStamp } }
 
     /// Frames in the WAL since its last restart.
     package var walFrameCount: Int { state.withLock { $0.walFrames } }

@@ -78,9 +78,11 @@ extension StorageEngine {
                 throw GuildStoreError.corruptHeader(path: path, reason: "page count \(header.pageCount) exceeds the file's \(filePages) pages and the \(logPages) the log adds")
             }
 
+            // WAL-6: numbering goes on from the log's header and commits.
+            let stamp = recovered.map { CommitStamp(number: $0.lastCommitNumber, time: $0.lastCommitTime) } ?? .none
             var state = EngineState(lockFile: lockFile, view: view, fileBytes: fileBytes, header: header,
-                                    databaseSize: databaseSize, lastCommit: 0,
-                                    appended: CommitPoint(sequence: 0, header: header, databaseSize: databaseSize))
+                                    databaseSize: databaseSize, lastCommit: 0, lastCommitStamp: stamp,
+                                    appended: CommitPoint(sequence: 0, stamp: stamp, header: header, databaseSize: databaseSize))
             if let committed {
                 // No snapshot is older than recovery, so each page keeps only its newest image.
                 var sequence: UInt64 = 0
@@ -95,7 +97,7 @@ extension StorageEngine {
                 // on from there (a sync of this process raises it).
                 state.walSyncedFrames = min(committed.syncedFrames, committed.committedFrameCount)
             }
-            let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: committed)
+            let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: recovered)
             let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,
                                            pageSize: pageSize, fileSystem: fileSystem, wal: wal, walRecovery: report, state: state)
             try engine.validateCatalog()
@@ -204,7 +206,8 @@ extension StorageEngine {
         do {
             let header = DatabaseHeader(
                 pageSize: pageSize, pageCount: 2, freeListHead: 0, freePageCount: 0, catalogRoot: 1,
-                schemaCounter: 1, createdAt: UInt64(max(0, Date().timeIntervalSince1970)))
+                schemaCounter: 1, createdAt: UInt64(max(0, Date().timeIntervalSince1970)),
+                storedIdentity: .random())
             let pages = PageBuffer(size: pageSize * 2)
             header.write(to: pages.pointer)
             sealPage(pages.pointer, number: 0, size: pageSize)

@@ -94,6 +94,9 @@ extension StorageEngine {
                 }
             }
             tx.workingHeader.schemaCounter = schemaCounter
+            // BK-3: the same database, however its pages moved.
+            tx.workingHeader.storedIdentity = source.header.identity
+            tx.workingHeader.createdAt = source.header.createdAt
             try tx.commit()
             _ = try target.checkpoint(.truncate)
             try target.close()
@@ -126,7 +129,7 @@ extension StorageEngine {
                 s.fileBytes = fileBytes
                 s.header = header
                 s.databaseSize = header.pageCount
-                s.appended = CommitPoint(sequence: s.lastCommit, header: header, databaseSize: header.pageCount)
+                s.appended = CommitPoint(sequence: s.lastCommit, stamp: s.lastCommitStamp, header: header, databaseSize: header.pageCount)
                 s.walIndex = PageTable()
                 return oldLock
             }

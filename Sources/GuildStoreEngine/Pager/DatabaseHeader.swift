@@ -5,13 +5,14 @@
 ///          4    1  page type (1, header)
 ///          5    3  reserved, zero
 ///          8    8  magic "GSTORE\0\u{1}"
-///         16    4  format version (5: page checksums cover the page number, WALR-4;
-///                  4 leaf cells without a value field when the value is
+///         16    4  format version (6: the database identity at 56; 5: page checksums
+///                  cover the page number, WALR-4; 4 leaf cells without a value field when the value is
 ///                  empty, rows without a NULL bitmap when no column is NULL; 3 added leaf
 ///                  key prefixes and row values without the primary key;
 ///                  2 variable-length integer keys and empty non-unique index values).
-///                  Only the current version is read: older files are
-///                  `.unsupportedFormatVersion`
+///                  Versions 5 and 6 are read (a version-5 file has zero bytes at 56, so
+///                  its identity is derived, see `identity`); a header written by this
+///                  code is version 6. Older files are `.unsupportedFormatVersion`
 ///         20    4  page size in bytes
 ///         24    4  page count (pages in the database, header included)
 ///         28    4  first free-list trunk page, 0 when the free list is empty
@@ -19,11 +20,17 @@
 ///         36    4  catalog tree root page
 ///         40    8  schema counter: bumped whenever tree roots move (drop, vacuum)
 ///         48    8  creation time, seconds since 1970
+///         56   16  database identity: random bytes drawn when the file was created, never
+///                  changed afterwards (vacuum keeps it); backups and archived WAL segments
+///                  carry it, and a restore refuses pieces of another database (BK-3)
 ///
+/// Bytes 72..<pageSize are zero.
 /// The header travels through the WAL like any page; the newest committed copy wins.
 struct DatabaseHeader: Equatable, Sendable {
     static let magic: [UInt8] = Array("GSTORE".utf8) + [0, 1]
-    static let formatVersion: UInt32 = 5
+    static let formatVersion: UInt32 = 6
+    /// The oldest version `probe` accepts: 5 differs from 6 only by the zero identity.
+    static let oldestReadableVersion: UInt32 = 5
 
     var pageSize: Int
     var pageCount: UInt32
@@ -32,9 +39,17 @@ struct DatabaseHeader: Equatable, Sendable {
     var catalogRoot: UInt32
     var schemaCounter: UInt64
     var createdAt: UInt64
+    /// As stored: zero in a version-5 file.
+    var storedIdentity: DatabaseIdentity
+
+    /// The database's identity (BK-3): the stored one, or for a file made before identities
+    /// existed one derived from its creation time and page size, the same on every read.
+    var identity: DatabaseIdentity {
+        storedIdentity.isZero ? DatabaseIdentity(derivedFromCreationTime: createdAt, pageSize: pageSize) : storedIdentity
+    }
 
     func write(to page: UnsafeMutableRawPointer) {
-        page.initializeMemory(as: UInt8.self, repeating: 0, count: 56)
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: 72)
         page.setU8(4, PageType.header.rawValue)
         for (i, byte) in Self.magic.enumerated() { page.setU8(8 + i, byte) }
         page.setU32(16, Self.formatVersion)
@@ -45,6 +60,8 @@ struct DatabaseHeader: Equatable, Sendable {
         page.setU32(36, catalogRoot)
         page.setU64(40, schemaCounter)
         page.setU64(48, createdAt)
+        page.setU64(56, storedIdentity.high)
+        page.setU64(64, storedIdentity.low)
     }
 
     /// Reads the fields that come before the checksum can be checked: magic, version and
@@ -57,7 +74,7 @@ struct DatabaseHeader: Equatable, Sendable {
             throw GuildStoreError.notADatabase(path: path)
         }
         let version = base.u32(16)
-        guard version == formatVersion else {
+        guard version >= oldestReadableVersion, version <= formatVersion else {
             throw GuildStoreError.unsupportedFormatVersion(path: path, version: version)
         }
         let pageSize = Int(base.u32(20))
@@ -76,7 +93,8 @@ struct DatabaseHeader: Equatable, Sendable {
             freePageCount: page.u32(32),
             catalogRoot: page.u32(36),
             schemaCounter: page.u64(40),
-            createdAt: page.u64(48)
+            createdAt: page.u64(48),
+            storedIdentity: page.u32(16) >= 6 ? DatabaseIdentity(high: page.u64(56), low: page.u64(64)) : DatabaseIdentity(high: 0, low: 0)
         )
         guard page.u8(4) == PageType.header.rawValue, header.pageSize == pageSize else {
             throw GuildStoreError.corruptHeader(path: path, reason: "header page fields disagree")

@@ -112,31 +112,7 @@ extension WriteTransaction {
     /// per open. A stale trunk with as many entries as the current one is not caught here
     /// (`check` finds its pages used twice).
     func verifyFreeList() throws {
-        let head = workingHeader.freeListHead
-        let capacity = FreeListLayout.capacity(pageSize: pageSize)
-        var seen: Set<UInt32> = []
-        func listed(_ page: UInt32, in trunk: UInt32) throws {
-            guard page != 0, page != workingHeader.catalogRoot, page < workingHeader.pageCount, seen.insert(page).inserted else {
-                throw GuildStoreError.corruptPage(page: trunk, reason: "free list names page \(page), which is not a free page of the database")
-            }
-        }
-        var trunk = head, previous = head
-        while trunk != 0 {
-            try listed(trunk, in: previous)
-            let ref = try page(trunk)
-            let next = try withExtendedLifetime(ref.owner) {
-                let count = Int(ref.base.u32(12))
-                guard ref.base.u8(4) == PageType.freeTrunk.rawValue, count <= capacity else {
-                    throw GuildStoreError.corruptPage(page: trunk, reason: "free-list trunk has page type \(ref.base.u8(4)) and \(count) entries")
-                }
-                for i in 0..<count { try listed(ref.base.u32(FreeListLayout.headerSize + 4 * i), in: trunk) }
-                return ref.base.u32(8)
-            }
-            (previous, trunk) = (trunk, next)
-        }
-        guard seen.count == Int(workingHeader.freePageCount) else {
-            throw GuildStoreError.corruptPage(page: head, reason: "free list holds \(seen.count) pages, the header says \(workingHeader.freePageCount)")
-        }
+        _ = try freeListPages()
     }
 
     /// Adds a page to the header's free page count. DISK-3: the count comes from disk; free
@@ -147,5 +123,47 @@ extension WriteTransaction {
             throw GuildStoreError.corruptHeader(path: engine.path, reason: "free page count \(workingHeader.freePageCount) reaches the page count \(workingHeader.pageCount)")
         }
         workingHeader.freePageCount += 1
+    }
+}
+
+extension Transaction {
+    /// The free list as this transaction sees it, walked and checked as DISK-7 demands: its
+    /// trunk pages (which hold the list, so a copy of the database keeps them) and the free
+    /// pages they list (whose content nothing reads: a page taken from the list is handed out
+    /// zeroed). Throws `.corruptPage` for a list that is not a proper free list.
+    func freeListPages() throws -> (trunks: [UInt32], listed: [UInt32]) {
+        let header = self.header
+        let head = header.freeListHead
+        let capacity = FreeListLayout.capacity(pageSize: pageSize)
+        var seen: Set<UInt32> = []
+        var trunks: [UInt32] = [], listedPages: [UInt32] = []
+        func listed(_ page: UInt32, in trunk: UInt32) throws {
+            guard page != 0, page != header.catalogRoot, page < header.pageCount, seen.insert(page).inserted else {
+                throw GuildStoreError.corruptPage(page: trunk, reason: "free list names page \(page), which is not a free page of the database")
+            }
+        }
+        var trunk = head, previous = head
+        while trunk != 0 {
+            try listed(trunk, in: previous)
+            trunks.append(trunk)
+            let ref = try page(trunk)
+            let next = try withExtendedLifetime(ref.owner) {
+                let count = Int(ref.base.u32(12))
+                guard ref.base.u8(4) == PageType.freeTrunk.rawValue, count <= capacity else {
+                    throw GuildStoreError.corruptPage(page: trunk, reason: "free-list trunk has page type \(ref.base.u8(4)) and \(count) entries")
+                }
+                for i in 0..<count {
+                    let entry = ref.base.u32(FreeListLayout.headerSize + 4 * i)
+                    try listed(entry, in: trunk)
+                    listedPages.append(entry)
+                }
+                return ref.base.u32(8)
+            }
+            (previous, trunk) = (trunk, next)
+        }
+        guard seen.count == Int(header.freePageCount) else {
+            throw GuildStoreError.corruptPage(page: head, reason: "free list holds \(seen.count) pages, the header says \(header.freePageCount)")
+        }
+        return (trunks, listedPages)
     }
 }

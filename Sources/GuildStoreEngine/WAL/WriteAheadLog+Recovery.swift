@@ -12,6 +12,16 @@ struct RecoveredLog {
     /// The highest sync watermark among the applied frames (WALR-7): where the writer's
     /// watermark goes on from.
     var syncedFrames: Int
+    /// WAL-6: the last commit before this generation and its time, from the header.
+    var commitsBefore: UInt64
+    var timeBefore: UInt64
+    /// Commit markers among the applied frames.
+    var commits: Int
+    /// The time of the last applied commit (`timeBefore` when none).
+    var lastCommitTime: UInt64
+
+    /// The commit number of the last applied commit (WAL-6).
+    var lastCommitNumber: UInt64 { commitsBefore + UInt64(commits) }
 }
 
 /// What recovery left out of the WAL when the database opened.
@@ -83,28 +93,31 @@ extension WriteAheadLog {
     /// (`.unsupportedFormatVersion` naming the log).
     static func recover(file: any FileHandleIO, expectedPageSize: Int) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
         let size = try file.size()
+        if let legacy = try legacyHeader(file: file, size: size) {
+            // Versions 1 and 2: a generation without a frame is empty (everything in it was
+            // checkpointed, WAL-3): nothing to read, start anew.
+            if try !legacyLogHasFrames(file: file, version: legacy.version, salt: legacy.salt, size: size) {
+                return (nil, WALRecoveryReport())
+            }
+            throw GuildStoreError.unsupportedFormatVersion(path: file.path, version: legacy.version)
+        }
         var header = [UInt8](repeating: 0, count: headerSize)
         let n = size >= Int64(headerSize) ? try header.withUnsafeMutableBytes { try file.read(into: $0, at: 0) } : 0
-        let fields: (version: UInt32, salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
+        let fields: (version: UInt32, salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32, commitsBefore: UInt64, timeBefore: UInt64)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
             guard let p = raw.baseAddress else { return nil }
             for (i, byte) in magic.enumerated() where p.u8(i) != byte { return nil }
-            guard p.u32(28) == crc32c(UnsafeRawBufferPointer(start: p, count: 28)),
+            guard p.u32(48) == crc32c(UnsafeRawBufferPointer(start: p, count: 48)),
                   PageFormat.isValidPageSize(Int(p.u32(12))) else { return nil }
-            return (p.u32(8), p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(28))
+            return (p.u32(8), p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(48), p.u64(32), p.u64(40))
+        }
+        if let fields, fields.version != formatVersion {
+            throw GuildStoreError.unsupportedFormatVersion(path: file.path, version: fields.version)
         }
         if let fields, fields.pageSize != expectedPageSize {
             throw GuildStoreError.corruptWAL(path: file.path, reason: "page size \(fields.pageSize) differs from the database's \(expectedPageSize)")
         }
         let pageSize = expectedPageSize
         let frameSize = frameHeaderSize + pageSize
-        if let fields, fields.version != formatVersion {
-            // Version 1 frames have the whole salt at 8..<16. A generation without a frame is
-            // empty (everything in it was checkpointed, WAL-3): nothing to read, start anew.
-            if fields.version == 1, try !legacyLogHasFrames(file: file, salt: fields.salt, size: size) {
-                return (nil, WALRecoveryReport())
-            }
-            throw GuildStoreError.unsupportedFormatVersion(path: file.path, version: fields.version)
-        }
         let parsed = fields.map { (salt: $0.salt, sequence: $0.sequence, crc: $0.crc) }
 
         var report = WALRecoveryReport()
@@ -120,6 +133,8 @@ extension WriteAheadLog {
         var chain = parsed?.crc ?? 0
         var committedChain = chain
         var appliedWatermark = 0  // the highest watermark among the frames applied
+        var commits = 0
+        var lastCommitTime = fields?.timeBefore ?? 0
         var lastSoundCommitDiscarded: Int?
         var frameIndex = 0
         let framesPerChunk = max(1, (1 << 20) / frameSize)
@@ -155,6 +170,8 @@ extension WriteAheadLog {
                             databaseSize = commitSize
                             committedChain = chain
                             appliedWatermark = report.syncedFrames
+                            commits += 1
+                            lastCommitTime = frame.u64(24)
                             pending.removeAll(keepingCapacity: true)
                         }
                         frameIndex += 1
@@ -198,20 +215,41 @@ extension WriteAheadLog {
             report.lostFrames = max((lastSoundCommitDiscarded ?? -1) + 1, report.syncedFrames) - committedFrames
         }
         if report.discardedFrames == 0 { report.firstBadFrame = nil }
-        let log = parsed.map {
+        let log = fields.map {
             RecoveredLog(salt: $0.salt, checkpointSequence: $0.sequence, pageSize: pageSize, pages: pages,
                          databaseSize: databaseSize, committedFrameCount: committedFrames, chain: committedChain,
-                         syncedFrames: appliedWatermark)
+                         syncedFrames: appliedWatermark, commitsBefore: $0.commitsBefore, timeBefore: $0.timeBefore,
+                         commits: commits, lastCommitTime: lastCommitTime)
         }
         return (log, report)
     }
 
-    /// Whether a version-1 log holds a frame of its generation: frame 0 carries the header's
-    /// whole salt at its bytes 8..<16.
-    private static func legacyLogHasFrames(file: any FileHandleIO, salt: UInt64, size: Int64) throws -> Bool {
-        guard size >= Int64(headerSize + 16) else { return false }
+    /// The version and salt of a version-1 or -2 header (32 bytes, CRC at 28), or nil.
+    private static func legacyHeader(file: any FileHandleIO, size: Int64) throws -> (version: UInt32, salt: UInt64)? {
+        guard size >= Int64(legacyHeaderSize) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: legacyHeaderSize)
+        let n = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+        guard n == legacyHeaderSize else { return nil }
+        return bytes.withUnsafeBytes { raw -> (UInt32, UInt64)? in
+            guard let p = raw.baseAddress else { return nil }
+            for (i, byte) in magic.enumerated() where p.u8(i) != byte { return nil }
+            let version = p.u32(8)
+            guard version == 1 || version == 2,
+                  p.u32(28) == crc32c(UnsafeRawBufferPointer(start: p, count: 28)) else { return nil }
+            return (version, p.u64(16))
+        }
+    }
+
+    /// Whether a version-1 or -2 log holds a frame of its generation: frame 0 carries the
+    /// header's whole salt at its bytes 8..<16 (version 1) or its low 32 bits at 8..<12.
+    private static func legacyLogHasFrames(file: any FileHandleIO, version: UInt32, salt: UInt64, size: Int64) throws -> Bool {
+        guard size >= Int64(legacyHeaderSize + 16) else { return false }
         var bytes = [UInt8](repeating: 0, count: 16)
-        let n = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: Int64(headerSize)) }
-        return n == 16 && bytes.withUnsafeBytes { $0.baseAddress.map { $0.u64(8) == salt } ?? false }
+        let n = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: Int64(legacyHeaderSize)) }
+        guard n == 16 else { return false }
+        return bytes.withUnsafeBytes { raw in
+            guard let p = raw.baseAddress else { return false }
+            return version == 1 ? p.u64(8) == salt : p.u32(8) == UInt32(truncatingIfNeeded: salt)
+        }
     }
 }

@@ -1,16 +1,20 @@
 /// The write-ahead log file, `NAME.gsdb-wal`. All integers little-endian.
 ///
-/// WAL header, 32 bytes:
+/// WAL header, 56 bytes:
 ///
 ///     offset size  field
 ///          0    8  magic "GSWAL\0\0\u{1}"
-///          8    4  format version (2: frames carry a header check and a sync watermark)
+///          8    4  format version (3: commit numbers and commit times, WAL-6)
 ///         12    4  page size
 ///         16    8  salt: random, low bit set, new on every restart of the log
 ///         24    4  checkpoint sequence: how many times the log restarted
-///         28    4  CRC32C of bytes 0..<28
+///         28    4  zero
+///         32    8  commit number of the last commit before this generation (WAL-6)
+///         40    8  that commit's time, microseconds since 1970; 0 when unknown
+///         48    4  CRC32C of bytes 0..<48
+///         52    4  zero
 ///
-/// Then frames, each a 24-byte header followed by one page image:
+/// Then frames, each a 32-byte header followed by one page image:
 ///
 ///     offset size  field
 ///          0    4  page number
@@ -18,15 +22,17 @@
 ///                  last of its transaction (the commit marker)
 ///          8    4  salt: the low 32 bits of the WAL header's salt
 ///         12    4  frame header check (WALR-8): CRC32C over this header's bytes 0..<12 and
-///                  20..<24 and the page image's own checksum (its bytes 0..<4)
-///         16    4  running checksum: CRC32C over this header's bytes 0..<16 and 20..<24 and the
+///                  20..<32 and the page image's own checksum (its bytes 0..<4)
+///         16    4  running checksum: CRC32C over this header's bytes 0..<16 and 20..<32 and the
 ///                  page image's own checksum, seeded with the previous frame's running
 ///                  checksum (the header's CRC for the first frame)
 ///         20    4  sync watermark (WALR-7): how many frames of this generation were synced
 ///                  before this frame was written; never more than the frame's own index
+///         24    8  commit time: microseconds since 1970, the same on every frame of a commit
 ///
-/// Version 1 (before WALR-7) had the full 8-byte salt at 8..<16 and zero at 20..<24. A
-/// version-1 log that still holds a frame of its generation is refused
+/// Versions 1 and 2 had a 32-byte header and 24-byte frame headers (version 1 with the full
+/// salt at 8..<16 and no watermark; version 2 as above without the commit time). A log of an
+/// older version that still holds a frame of its generation is refused
 /// (`.unsupportedFormatVersion` naming the log); one without is treated as no log.
 ///
 /// Invariants:
@@ -55,11 +61,21 @@
 ///      of the frames recovery applied. Frames below a watermark are never rewritten within
 ///      their generation: appends only go past the last valid commit, which is at or past
 ///      every watermark.
+/// (WAL-6) Commits are numbered from 1 for the database's whole life, across restarts of the
+///      log and of the process: the header records the number and time of the last commit
+///      before its generation, and the k-th commit marker of the generation is commit
+///      `commitsBefore + k`. A restart writes the new header (durably, WAL-4) even when it
+///      truncates, so the number survives a truncating checkpoint and a clean close; only a
+///      log deleted from outside starts again from 0, which a backup chain sees as a break.
+///      Commit times never decrease within a database's life as the writer records them
+///      (`StorageEngine.appendCommit`).
 final class WriteAheadLog {
-    static let headerSize = 32
-    static let frameHeaderSize = 24
+    static let headerSize = 56
+    static let frameHeaderSize = 32
+    /// Header and frame-header sizes of versions 1 and 2.
+    static let legacyHeaderSize = 32
     static let magic: [UInt8] = Array("GSWAL".utf8) + [0, 0, 1]
-    static let formatVersion: UInt32 = 2
+    static let formatVersion: UInt32 = 3
 
     let file: any FileHandleIO
     let pageSize: Int
@@ -71,28 +87,46 @@ final class WriteAheadLog {
     private var chain: UInt32
     /// False after a restart until the next append writes the new header.
     private var headerWritten: Bool
+    /// WAL-6: the last commit before this generation, and its time (microseconds).
+    private(set) var commitsBefore: UInt64
+    private(set) var timeBefore: UInt64
 
     /// The salt as frames carry it (bytes 8..<12).
     var frameSalt: UInt32 { UInt32(truncatingIfNeeded: salt) }
 
     var frameSize: Int { Self.frameHeaderSize + pageSize }
 
+    /// Goes on from `recovered`'s generation when it holds committed frames; otherwise starts a
+    /// new one numbered after `recovered`'s last commit (0 without a log).
     init(file: any FileHandleIO, pageSize: Int, recovered: RecoveredLog?) {
         self.file = file
         self.pageSize = pageSize
-        if let recovered {
+        if let recovered, recovered.committedFrameCount > 0 {
             salt = recovered.salt
             checkpointSequence = recovered.checkpointSequence
             frameCount = recovered.committedFrameCount
             chain = recovered.chain
             headerWritten = true
+            commitsBefore = recovered.commitsBefore
+            timeBefore = recovered.timeBefore
         } else {
             salt = Self.randomSalt()
-            checkpointSequence = 0
+            checkpointSequence = recovered.map { $0.checkpointSequence &+ 1 } ?? 0
             frameCount = 0
             chain = 0
             headerWritten = false
+            commitsBefore = recovered?.commitsBefore ?? 0
+            timeBefore = recovered?.timeBefore ?? 0
         }
+    }
+
+    /// Writes a log with a header and no frame that numbers the next commit after
+    /// `commitNumber` (WAL-6), and syncs it: what a restored database starts with, so its
+    /// commits go on from the backup's.
+    static func writeEmpty(file: any FileHandleIO, pageSize: Int, commitNumber: UInt64, commitTime: UInt64) throws {
+        let log = WriteAheadLog(file: file, pageSize: pageSize, recovered: nil)
+        try file.truncate(to: 0)
+        try log.restart(truncate: false, durable: true, commitNumber: commitNumber, commitTime: commitTime)
     }
 
     private static func randomSalt() -> UInt64 {
@@ -100,12 +134,13 @@ final class WriteAheadLog {
         return generator.next() | 1
     }
 
-    /// Appends one transaction's pages as frames; the last frame carries the commit marker.
+    /// Appends one transaction's pages as frames; the last frame carries the commit marker and
+    /// every frame the commit's time (WAL-6, microseconds since 1970).
     /// The images must already be sealed (their own checksum written). `syncedFrames` is the
     /// sync watermark every frame records (WALR-7): frames of this generation a completed
     /// sync made durable. On a failed write nothing is published and the same offset is
     /// overwritten by the next commit, so the torn bytes never form a valid chain (WAL-1).
-    func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32, syncedFrames: Int) throws {
+    func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32, syncedFrames: Int, commitTime: UInt64) throws {
         assert(syncedFrames >= 0 && syncedFrames <= frameCount, "the watermark counts frames already in the log")
         // Never above the first new frame's index: recovery distrusts a frame claiming more.
         let watermark = UInt32(clamping: min(max(0, syncedFrames), frameCount))
@@ -115,7 +150,7 @@ final class WriteAheadLog {
         var newChain = chain
         if !headerWritten {
             headerBytes = encodeHeader()
-            newChain = headerBytes.withUnsafeBytes { $0.baseAddress!.u32(28) }
+            newChain = headerBytes.withUnsafeBytes { $0.baseAddress!.u32(48) }
         }
         // Frame headers in one small buffer; the page images are written from where they are.
         let headers = UnsafeMutableRawPointer.allocate(byteCount: max(1, pages.count * Self.frameHeaderSize), alignment: 8)
@@ -128,6 +163,7 @@ final class WriteAheadLog {
             frame.setU32(4, i == pages.count - 1 ? databaseSize : 0)
             frame.setU32(8, frameSalt)
             frame.setU32(20, watermark)
+            frame.setU64(24, commitTime)
             let pageChecksum = entry.image.pointer.load(as: UInt32.self)
             frame.setU32(12, Self.frameHeaderCheck(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum))
             newChain = Self.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum, previous: newChain)
@@ -154,15 +190,15 @@ final class WriteAheadLog {
         let bytes = encodeHeader()
         try bytes.withUnsafeBytes { try file.write($0, at: 0) }
         headerWritten = true
-        chain = bytes.withUnsafeBytes { $0.baseAddress!.u32(28) }
+        chain = bytes.withUnsafeBytes { $0.baseAddress!.u32(48) }
     }
 
-    /// The frame header check (WALR-8): CRC32C of the header's bytes 0..<12 and 20..<24 and
+    /// The frame header check (WALR-8): CRC32C of the header's bytes 0..<12 and 20..<32 and
     /// the image's own checksum. Unlike the running checksum it needs no earlier frame, so a
     /// frame past a break in the chain can still show its header was written as it reads.
     static func frameHeaderCheck(frameHeader: UnsafeRawPointer, pageChecksum: UInt32) -> UInt32 {
         var crc = crc32c(UnsafeRawBufferPointer(start: frameHeader, count: 12))
-        crc = crc32c(UnsafeRawBufferPointer(start: frameHeader + 20, count: 4), seed: crc)
+        crc = crc32c(UnsafeRawBufferPointer(start: frameHeader + 20, count: frameHeaderSize - 20), seed: crc)
         var pageCRC = pageChecksum
         withUnsafeBytes(of: &pageCRC) { crc = crc32c($0, seed: crc) }
         return crc
@@ -170,7 +206,7 @@ final class WriteAheadLog {
 
     static func chainChecksum(frameHeader: UnsafeRawPointer, pageChecksum: UInt32, previous: UInt32) -> UInt32 {
         var crc = crc32c(UnsafeRawBufferPointer(start: frameHeader, count: 16), seed: previous)
-        crc = crc32c(UnsafeRawBufferPointer(start: frameHeader + 20, count: 4), seed: crc)
+        crc = crc32c(UnsafeRawBufferPointer(start: frameHeader + 20, count: frameHeaderSize - 20), seed: crc)
         var pageCRC = pageChecksum  // stored little-endian bytes, hashed as they are on disk
         withUnsafeBytes(of: &pageCRC) { crc = crc32c($0, seed: crc) }
         return crc
@@ -180,24 +216,23 @@ final class WriteAheadLog {
         try file.sync()
     }
 
-    /// Starts a new generation of the log (WAL-3): a new salt; the header is written by the next
-    /// append. `truncate` also shrinks the file to zero bytes.
+    /// Starts a new generation of the log (WAL-3) after commit `commitNumber` (made at
+    /// `commitTime`): a new salt and a new header. `truncate` also shrinks the file to the
+    /// header alone.
     ///
-    /// WAL-4: without `truncate`, the new header is written (and synced when `durable`) before
-    /// this returns, so no frame of the new generation can reach the disk ahead of it. With
-    /// `truncate` the old frames are gone (synced when `durable`) and the header goes out with
-    /// the first frames.
-    func restart(truncate: Bool, durable: Bool) throws {
+    /// WAL-4: the new header is written (and synced when `durable`) before this returns, so no
+    /// frame of the new generation can reach the disk ahead of it. WAL-6: it carries the
+    /// commit number on, truncated or not.
+    func restart(truncate: Bool, durable: Bool, commitNumber: UInt64, commitTime: UInt64) throws {
         salt = Self.randomSalt()
         checkpointSequence &+= 1
         frameCount = 0
         chain = 0
         headerWritten = false
-        if truncate {
-            try file.truncate(to: 0)
-        } else {
-            try writeHeader()
-        }
+        commitsBefore = commitNumber
+        timeBefore = commitTime
+        if truncate { try file.truncate(to: 0) }
+        try writeHeader()
         if durable { try sync() }
     }
 
@@ -210,7 +245,9 @@ final class WriteAheadLog {
             p.setU32(12, UInt32(pageSize))
             p.setU64(16, salt)
             p.setU32(24, checkpointSequence)
-            p.setU32(28, crc32c(UnsafeRawBufferPointer(start: p, count: 28)))
+            p.setU64(32, commitsBefore)
+            p.setU64(40, timeBefore)
+            p.setU32(48, crc32c(UnsafeRawBufferPointer(start: p, count: 48)))
         }
         return bytes
     }
