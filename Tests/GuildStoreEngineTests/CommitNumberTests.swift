@@ -84,4 +84,52 @@ struct CommitNumberTests {
         defer { try? recovered.close() }
         #expect(recovered.publishedStamp == expected && expected.number == 7)
     }
+
+    @Test("WAL-7: a log left beside a file that replaced its own is never replayed over it")
+    func staleLogIgnored() throws {
+        let directory = try TemporaryDirectory("gs-stale-log")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb"), other = directory.file("other.gsdb")
+        let first = try StorageEngine.open(path: path, configuration: Self.configuration)
+        for key in 1...5 { try Self.commit(first, UInt64(key)) }
+        try first.close()  // the commits stay in db.gsdb-wal
+        let second = try StorageEngine.open(path: other, configuration: Self.configuration)
+        try Self.commit(second, 100)
+        _ = try second.checkpoint(.truncate)
+        try second.close()
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.copyItem(atPath: other, toPath: path)
+
+        let reopened = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? reopened.close() }
+        #expect(reopened.walRecovery.staleLogIgnored)
+        #expect(reopened.walRecoveryNotice?.contains("not replayed") == true)
+        let keys = try reopened.read { tx in
+            var keys: [[UInt8]] = []
+            try tx.scan(try #require(try tx.tree("t"))) { key, _ in keys.append(Array(key)); return true }
+            return keys
+        }
+        #expect(keys == [bigEndianKey(100)])
+        #expect(try reopened.check().isOK)
+    }
+
+    @Test("vacuum keeps the identity and the numbering: the next commit after it is the next number")
+    func vacuumKeepsNumbering() throws {
+        let directory = try TemporaryDirectory("gs-vacuum-numbers")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        var engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        for key in 1...6 { try Self.commit(engine, UInt64(key)) }
+        let identity = try engine.read { $0.snapshot.header.identity }
+        let nonce = try engine.read { $0.snapshot.header.fileNonce }
+        _ = try engine.vacuum()
+        #expect(try engine.read { $0.snapshot.header.identity } == identity)
+        #expect(try engine.read { $0.snapshot.header.fileNonce } != nonce, "a vacuumed file is a new file")
+        try Self.commit(engine, 7)
+        #expect(engine.publishedStamp.number == 7)
+        try engine.close()
+        engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        #expect(engine.publishedStamp.number == 7 && !engine.walRecovery.staleLogIgnored)
+        try engine.close()
+    }
 }

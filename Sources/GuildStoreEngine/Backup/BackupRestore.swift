@@ -28,9 +28,7 @@ enum BackupRestore {
         let pageSize = last.header.pageSize
 
         let temporary = destination + ".restore"
-        let temporaryLog = destination + ".restore-wal"
         try fileSystem.remove(temporary)
-        try fileSystem.remove(temporaryLog)
         var pagesWritten = 0
         do {
             let file = try fileSystem.open(temporary, create: true)
@@ -50,14 +48,10 @@ enum BackupRestore {
             }
             try file.truncate(to: Int64(last.header.pageCount) * Int64(pageSize))
             try verify(file, against: manifest, pageSize: pageSize, chain: chain)
+            try rebase(file, pageSize: pageSize, commit: last.header.commit, path: destination)
             try file.sync()
-            let log = try fileSystem.open(temporaryLog, create: true)
-            defer { try? log.close() }
-            try WriteAheadLog.writeEmpty(file: log, pageSize: pageSize, commitNumber: last.header.commit.number,
-                                         commitTime: last.header.commit.time)
         } catch {
             try? fileSystem.remove(temporary)
-            try? fileSystem.remove(temporaryLog)
             throw error
         }
 
@@ -65,14 +59,14 @@ enum BackupRestore {
         let lock = fileSystem.exists(destination) ? try fileSystem.open(destination, create: false) : nil
         do {
             try lock?.lockExclusive()
-            try fileSystem.rename(temporaryLog, to: destination + "-wal")
             try fileSystem.rename(temporary, to: destination)
             try fileSystem.syncDirectory(containing: destination)
+            // WAL-7: the old file's log is stale now; it would be ignored, and goes.
+            try fileSystem.remove(destination + "-wal")
             try lock?.close()
         } catch {
             try? lock?.close()
             try? fileSystem.remove(temporary)
-            try? fileSystem.remove(temporaryLog)
             throw error
         }
 
@@ -87,6 +81,20 @@ enum BackupRestore {
         return RestoreResult(path: destination, commitNumber: last.header.commit.number,
                              commitTime: last.header.commit.time == 0 ? nil : Date(microsecondsSince1970: last.header.commit.time),
                              backupsApplied: chain.map(\.path), pagesWritten: pagesWritten)
+    }
+
+    /// Gives the restored file's header page a new file nonce (WAL-7) and `commit` as its base
+    /// (WAL-6), and seals it again.
+    private static func rebase(_ file: any FileHandleIO, pageSize: Int, commit: CommitStamp, path: String) throws {
+        let page = PageBuffer(size: pageSize)
+        let n = try file.read(into: UnsafeMutableRawBufferPointer(start: page.pointer, count: pageSize), at: 0)
+        guard n == pageSize else { throw GuildStoreError.corruptHeader(path: path, reason: "the restored header page is short") }
+        var header = try DatabaseHeader.decode(page.pointer, pageSize: pageSize, path: path)
+        header.fileNonce = DatabaseHeader.randomNonce()
+        header.baseCommit = commit
+        header.write(to: page.pointer)
+        sealPage(page.pointer, number: 0, size: pageSize)
+        try file.write(UnsafeRawBufferPointer(start: page.pointer, count: pageSize), at: 0)
     }
 
     /// BK-4: every live page of the restored file hashes to the last manifest's entry.

@@ -1,8 +1,10 @@
 import CLZ4
 
 /// Compresses a stream of bytes into one LZ4 frame (`lz4frame.h`) written to a file as it
-/// goes, with the frame's content checksum on, so `lz4 -t` verifies the file and `lz4 -d`
-/// decompresses it. Memory stays at two buffers of about `stagingSize` bytes, however long the
+/// goes, with the frame's content checksum and every block's checksum on, so `lz4 -t`
+/// verifies the file and `lz4 -d` decompresses it. The block checksums cover the compressed
+/// bytes: a flipped bit that would still decode to the same content (a match offset moved
+/// within a run of zeros) is caught too, so any change to the file is damage. Memory stays at two buffers of about `stagingSize` bytes, however long the
 /// stream.
 ///
 /// ```swift
@@ -28,6 +30,7 @@ final class LZ4FrameWriter {
     init(file: any FileHandleIO, level: Int32 = 0) throws {
         self.file = file
         preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
+        preferences.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled
         preferences.frameInfo.blockSizeID = LZ4F_max4MB
         preferences.frameInfo.blockMode = LZ4F_blockLinked
         preferences.compressionLevel = level

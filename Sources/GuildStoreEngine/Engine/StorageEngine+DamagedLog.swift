@@ -27,6 +27,9 @@ extension StorageEngine {
     /// nil when nothing was left out or commits were lost (`walRecoveryWarning`).
     package var walRecoveryNotice: String? {
         let report = walRecovery
+        if report.staleLogIgnored {
+            return "\(walPath) belongs to a file that \(path) replaced (a restore or a vacuum ended before the log restarted): it was not replayed"
+        }
         guard !report.lostCommittedData, report.discardedFrames > 0 else { return nil }
         return "recovery of \(walPath) discarded \(report.discardedFrames) frame\(report.discardedFrames == 1 ? "" : "s") "
             + "after the last commit, none of them synced: a torn tail (an uncommitted transaction, or unsynced writes a crash cut)"

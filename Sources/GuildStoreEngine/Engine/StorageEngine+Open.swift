@@ -48,13 +48,17 @@ extension StorageEngine {
                 throw GuildStoreError.pageSizeMismatch(path: path, file: pageSize, requested: requested)
             }
 
+            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
+            // WAL-7: the file's own header, when it reads soundly, names the log that is its own.
+            let fileHeader = fileBytes >= Int64(pageSize)
+                ? try? DatabaseHeader.decode(readHeaderPage(view: view, fileBytes: fileBytes, path: path).base, pageSize: pageSize, path: path)
+                : nil
             let walExisted = fileSystem.exists(walPath)
             let walFile = try fileSystem.open(walPath, create: true)
             if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
-            let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize)
+            let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize, fileNonce: fileHeader?.fileNonce)
             let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
 
-            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
             let header: DatabaseHeader
             if let image = committed?.pages[0] {
                 header = try DatabaseHeader.decode(image.pointer, pageSize: pageSize, path: path)
@@ -78,8 +82,10 @@ extension StorageEngine {
                 throw GuildStoreError.corruptHeader(path: path, reason: "page count \(header.pageCount) exceeds the file's \(filePages) pages and the \(logPages) the log adds")
             }
 
-            // WAL-6: numbering goes on from the log's header and commits.
-            let stamp = recovered.map { CommitStamp(number: $0.lastCommitNumber, time: $0.lastCommitTime) } ?? .none
+            // WAL-6: numbering goes on from the log's header and commits, or without a log of
+            // the file's own from the base commit its header records.
+            let base = fileHeader?.baseCommit ?? header.baseCommit
+            let stamp = recovered.map { CommitStamp(number: $0.lastCommitNumber, time: $0.lastCommitTime) } ?? base
             var state = EngineState(lockFile: lockFile, view: view, fileBytes: fileBytes, header: header,
                                     databaseSize: databaseSize, lastCommit: 0, lastCommitStamp: stamp,
                                     appended: CommitPoint(sequence: 0, stamp: stamp, header: header, databaseSize: databaseSize))
@@ -97,7 +103,7 @@ extension StorageEngine {
                 // on from there (a sync of this process raises it).
                 state.walSyncedFrames = min(committed.syncedFrames, committed.committedFrameCount)
             }
-            let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: recovered)
+            let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: recovered, fileNonce: header.fileNonce, base: base)
             let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,
                                            pageSize: pageSize, fileSystem: fileSystem, wal: wal, walRecovery: report, state: state)
             try engine.validateCatalog()
@@ -207,7 +213,7 @@ extension StorageEngine {
             let header = DatabaseHeader(
                 pageSize: pageSize, pageCount: 2, freeListHead: 0, freePageCount: 0, catalogRoot: 1,
                 schemaCounter: 1, createdAt: UInt64(max(0, Date().timeIntervalSince1970)),
-                storedIdentity: .random())
+                storedIdentity: .random(), fileNonce: DatabaseHeader.randomNonce(), baseCommit: .none)
             let pages = PageBuffer(size: pageSize * 2)
             header.write(to: pages.pointer)
             sealPage(pages.pointer, number: 0, size: pageSize)

@@ -61,6 +61,7 @@ extension StorageEngine {
             try fileSystem.rename(temporary, to: path)
             try fileSystem.syncDirectory(containing: path)
             try swapInDatabaseFile()
+            try rebindLog()
             let after = state.withLock { (pages: Int($0.databaseSize), bytes: $0.fileBytes) }
             return VacuumResult(pagesBefore: before.pages, pagesAfter: after.pages,
                                 fileBytesBefore: before.bytes, fileBytesAfter: after.bytes)
@@ -97,12 +98,32 @@ extension StorageEngine {
             // BK-3: the same database, however its pages moved.
             tx.workingHeader.storedIdentity = source.header.identity
             tx.workingHeader.createdAt = source.header.createdAt
+            // WAL-6: without a log of its own, the new file goes on from the last commit.
+            tx.workingHeader.baseCommit = source.snapshot.stamp
             try tx.commit()
             _ = try target.checkpoint(.truncate)
             try target.close()
         } catch {
             try? target.close()
             throw error
+        }
+    }
+
+    /// WAL-7: the log (empty since the truncating checkpoint) restarts naming the new file's
+    /// nonce. A crash before this leaves the old file's log beside the new file: stale, never
+    /// replayed, and the new file numbers commits on from its base (WAL-6).
+    private func rebindLog() throws {
+        let (nonce, stamp) = state.withLock { ($0.header.fileNonce, $0.lastCommitStamp) }
+        do {
+            try wal.restart(truncate: true, durable: configuration.synchronous != .off,
+                            commitNumber: stamp.number, commitTime: stamp.time, fileNonce: nonce)
+        } catch {
+            poison("restarting the WAL after vacuum failed: \(error)")
+            throw error
+        }
+        state.withLock { s in
+            s.walGeneration &+= 1  // WALR-7: a new generation, nothing of it synced
+            s.walSyncedFrames = 0
         }
     }
 

@@ -5,7 +5,7 @@
 ///          4    1  page type (1, header)
 ///          5    3  reserved, zero
 ///          8    8  magic "GSTORE\0\u{1}"
-///         16    4  format version (6: the database identity at 56; 5: page checksums
+///         16    4  format version (6: the database identity, file nonce and base commit at 56..<96; 5: page checksums
 ///                  cover the page number, WALR-4; 4 leaf cells without a value field when the value is
 ///                  empty, rows without a NULL bitmap when no column is NULL; 3 added leaf
 ///                  key prefixes and row values without the primary key;
@@ -23,13 +23,18 @@
 ///         56   16  database identity: random bytes drawn when the file was created, never
 ///                  changed afterwards (vacuum keeps it); backups and archived WAL segments
 ///                  carry it, and a restore refuses pieces of another database (BK-3)
+///         72    8  file nonce: random, drawn anew for every file written whole (created,
+///                  vacuumed, restored); the WAL header names it (WAL-7)
+///         80    8  base commit number: the commit this file starts from when it has no log
+///                  of its own (WAL-6): 0 for a new file, the backup's for a restored one
+///         88    8  that commit's time, microseconds since 1970
 ///
-/// Bytes 72..<pageSize are zero.
+/// Bytes 96..<pageSize are zero.
 /// The header travels through the WAL like any page; the newest committed copy wins.
 struct DatabaseHeader: Equatable, Sendable {
     static let magic: [UInt8] = Array("GSTORE".utf8) + [0, 1]
     static let formatVersion: UInt32 = 6
-    /// The oldest version `probe` accepts: 5 differs from 6 only by the zero identity.
+    /// The oldest version `probe` accepts: 5 differs from 6 only by zeros at 56..<96.
     static let oldestReadableVersion: UInt32 = 5
 
     var pageSize: Int
@@ -41,6 +46,10 @@ struct DatabaseHeader: Equatable, Sendable {
     var createdAt: UInt64
     /// As stored: zero in a version-5 file.
     var storedIdentity: DatabaseIdentity
+    /// WAL-7: which file this is; 0 in a version-5 file.
+    var fileNonce: UInt64
+    /// WAL-6: where commit numbering starts when the file has no log of its own.
+    var baseCommit: CommitStamp
 
     /// The database's identity (BK-3): the stored one, or for a file made before identities
     /// existed one derived from its creation time and page size, the same on every read.
@@ -49,7 +58,7 @@ struct DatabaseHeader: Equatable, Sendable {
     }
 
     func write(to page: UnsafeMutableRawPointer) {
-        page.initializeMemory(as: UInt8.self, repeating: 0, count: 72)
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: 96)
         page.setU8(4, PageType.header.rawValue)
         for (i, byte) in Self.magic.enumerated() { page.setU8(8 + i, byte) }
         page.setU32(16, Self.formatVersion)
@@ -62,6 +71,15 @@ struct DatabaseHeader: Equatable, Sendable {
         page.setU64(48, createdAt)
         page.setU64(56, storedIdentity.high)
         page.setU64(64, storedIdentity.low)
+        page.setU64(72, fileNonce)
+        page.setU64(80, baseCommit.number)
+        page.setU64(88, baseCommit.time)
+    }
+
+    /// A random file nonce (never 0, which marks a version-5 file).
+    static func randomNonce() -> UInt64 {
+        var generator = SystemRandomNumberGenerator()
+        return generator.next() | 1
     }
 
     /// Reads the fields that come before the checksum can be checked: magic, version and
@@ -94,7 +112,9 @@ struct DatabaseHeader: Equatable, Sendable {
             catalogRoot: page.u32(36),
             schemaCounter: page.u64(40),
             createdAt: page.u64(48),
-            storedIdentity: page.u32(16) >= 6 ? DatabaseIdentity(high: page.u64(56), low: page.u64(64)) : DatabaseIdentity(high: 0, low: 0)
+            storedIdentity: page.u32(16) >= 6 ? DatabaseIdentity(high: page.u64(56), low: page.u64(64)) : DatabaseIdentity(high: 0, low: 0),
+            fileNonce: page.u32(16) >= 6 ? page.u64(72) : 0,
+            baseCommit: page.u32(16) >= 6 ? CommitStamp(number: page.u64(80), time: page.u64(88)) : .none
         )
         guard page.u8(4) == PageType.header.rawValue, header.pageSize == pageSize else {
             throw GuildStoreError.corruptHeader(path: path, reason: "header page fields disagree")

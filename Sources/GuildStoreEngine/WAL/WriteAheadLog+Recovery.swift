@@ -70,6 +70,8 @@ package struct WALRecoveryReport: Sendable, Equatable {
     package var firstBadFrame: Int?
     /// True when the file holds frames but its header fails its checksum.
     package var headerDamaged = false
+    /// True when the log belongs to another database file (WAL-7): it was not read at all.
+    package var staleLogIgnored = false
     /// The highest sync watermark a sound frame of the log's generation carries (WALR-7):
     /// frames 0..<syncedFrames were durable at some point. Above `recoveredFrames`, the
     /// discarded frames include synced ones and their commits are lost.
@@ -91,7 +93,10 @@ extension WriteAheadLog {
     /// log whose header is valid but names another page size is an error: it belongs to
     /// another database; so is a version-1 log that still holds frames of its generation
     /// (`.unsupportedFormatVersion` naming the log).
-    static func recover(file: any FileHandleIO, expectedPageSize: Int) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
+    ///
+    /// `fileNonce` is the database file's own (WAL-7), nil when its header page cannot be read
+    /// soundly (then the log is trusted: it may hold the only sound copy of the header).
+    static func recover(file: any FileHandleIO, expectedPageSize: Int, fileNonce: UInt64?) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
         let size = try file.size()
         if let legacy = try legacyHeader(file: file, size: size) {
             // Versions 1 and 2: a generation without a frame is empty (everything in it was
@@ -103,15 +108,21 @@ extension WriteAheadLog {
         }
         var header = [UInt8](repeating: 0, count: headerSize)
         let n = size >= Int64(headerSize) ? try header.withUnsafeMutableBytes { try file.read(into: $0, at: 0) } : 0
-        let fields: (version: UInt32, salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32, commitsBefore: UInt64, timeBefore: UInt64)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
+        let fields: (version: UInt32, salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32, commitsBefore: UInt64, timeBefore: UInt64, nonce: UInt64)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
             guard let p = raw.baseAddress else { return nil }
             for (i, byte) in magic.enumerated() where p.u8(i) != byte { return nil }
-            guard p.u32(48) == crc32c(UnsafeRawBufferPointer(start: p, count: 48)),
+            guard p.u32(56) == crc32c(UnsafeRawBufferPointer(start: p, count: 56)),
                   PageFormat.isValidPageSize(Int(p.u32(12))) else { return nil }
-            return (p.u32(8), p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(48), p.u64(32), p.u64(40))
+            return (p.u32(8), p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(56), p.u64(32), p.u64(40), p.u64(48))
         }
         if let fields, fields.version != formatVersion {
             throw GuildStoreError.unsupportedFormatVersion(path: file.path, version: fields.version)
+        }
+        if let fields, let fileNonce, fields.nonce != fileNonce {
+            // WAL-7: another file's log; none of its frames are this file's pages.
+            var report = WALRecoveryReport()
+            report.staleLogIgnored = true
+            return (nil, report)
         }
         if let fields, fields.pageSize != expectedPageSize {
             throw GuildStoreError.corruptWAL(path: file.path, reason: "page size \(fields.pageSize) differs from the database's \(expectedPageSize)")

@@ -1,6 +1,6 @@
 /// The write-ahead log file, `NAME.gsdb-wal`. All integers little-endian.
 ///
-/// WAL header, 56 bytes:
+/// WAL header, 64 bytes:
 ///
 ///     offset size  field
 ///          0    8  magic "GSWAL\0\0\u{1}"
@@ -11,8 +11,9 @@
 ///         28    4  zero
 ///         32    8  commit number of the last commit before this generation (WAL-6)
 ///         40    8  that commit's time, microseconds since 1970; 0 when unknown
-///         48    4  CRC32C of bytes 0..<48
-///         52    4  zero
+///         48    8  the database file's nonce (WAL-7)
+///         56    4  CRC32C of bytes 0..<56
+///         60    4  zero
 ///
 /// Then frames, each a 32-byte header followed by one page image:
 ///
@@ -68,9 +69,15 @@
 ///      truncates, so the number survives a truncating checkpoint and a clean close; only a
 ///      log deleted from outside starts again from 0, which a backup chain sees as a break.
 ///      Commit times never decrease within a database's life as the writer records them
-///      (`StorageEngine.appendCommit`).
+///      (`StorageEngine.appendCommit`). A file with no log of its own (a new, vacuumed or
+///      restored one) starts from the base commit its header records.
+/// (WAL-7) A log belongs to one database file: its header names the file's nonce, which every
+///      file written whole (created, vacuumed, restored) draws anew. Recovery applies no log
+///      whose nonce differs from the file's (a log left beside a file that replaced its own, by
+///      a restore or a vacuum that crashed between renaming the file and restarting the log):
+///      its frames are another file's pages. Such a log is set aside as stale, never replayed.
 final class WriteAheadLog {
-    static let headerSize = 56
+    static let headerSize = 64
     static let frameHeaderSize = 32
     /// Header and frame-header sizes of versions 1 and 2.
     static let legacyHeaderSize = 32
@@ -90,6 +97,8 @@ final class WriteAheadLog {
     /// WAL-6: the last commit before this generation, and its time (microseconds).
     private(set) var commitsBefore: UInt64
     private(set) var timeBefore: UInt64
+    /// WAL-7: the nonce of the database file this log belongs to.
+    private(set) var fileNonce: UInt64
 
     /// The salt as frames carry it (bytes 8..<12).
     var frameSalt: UInt32 { UInt32(truncatingIfNeeded: salt) }
@@ -97,10 +106,11 @@ final class WriteAheadLog {
     var frameSize: Int { Self.frameHeaderSize + pageSize }
 
     /// Goes on from `recovered`'s generation when it holds committed frames; otherwise starts a
-    /// new one numbered after `recovered`'s last commit (0 without a log).
-    init(file: any FileHandleIO, pageSize: Int, recovered: RecoveredLog?) {
+    /// new one numbered after `recovered`'s last commit, or after `base` without a log.
+    init(file: any FileHandleIO, pageSize: Int, recovered: RecoveredLog?, fileNonce: UInt64, base: CommitStamp) {
         self.file = file
         self.pageSize = pageSize
+        self.fileNonce = fileNonce
         if let recovered, recovered.committedFrameCount > 0 {
             salt = recovered.salt
             checkpointSequence = recovered.checkpointSequence
@@ -115,18 +125,9 @@ final class WriteAheadLog {
             frameCount = 0
             chain = 0
             headerWritten = false
-            commitsBefore = recovered?.commitsBefore ?? 0
-            timeBefore = recovered?.timeBefore ?? 0
+            commitsBefore = recovered?.commitsBefore ?? base.number
+            timeBefore = recovered?.timeBefore ?? base.time
         }
-    }
-
-    /// Writes a log with a header and no frame that numbers the next commit after
-    /// `commitNumber` (WAL-6), and syncs it: what a restored database starts with, so its
-    /// commits go on from the backup's.
-    static func writeEmpty(file: any FileHandleIO, pageSize: Int, commitNumber: UInt64, commitTime: UInt64) throws {
-        let log = WriteAheadLog(file: file, pageSize: pageSize, recovered: nil)
-        try file.truncate(to: 0)
-        try log.restart(truncate: false, durable: true, commitNumber: commitNumber, commitTime: commitTime)
     }
 
     private static func randomSalt() -> UInt64 {
@@ -150,7 +151,7 @@ final class WriteAheadLog {
         var newChain = chain
         if !headerWritten {
             headerBytes = encodeHeader()
-            newChain = headerBytes.withUnsafeBytes { $0.baseAddress!.u32(48) }
+            newChain = headerBytes.withUnsafeBytes { $0.baseAddress!.u32(56) }
         }
         // Frame headers in one small buffer; the page images are written from where they are.
         let headers = UnsafeMutableRawPointer.allocate(byteCount: max(1, pages.count * Self.frameHeaderSize), alignment: 8)
@@ -190,7 +191,7 @@ final class WriteAheadLog {
         let bytes = encodeHeader()
         try bytes.withUnsafeBytes { try file.write($0, at: 0) }
         headerWritten = true
-        chain = bytes.withUnsafeBytes { $0.baseAddress!.u32(48) }
+        chain = bytes.withUnsafeBytes { $0.baseAddress!.u32(56) }
     }
 
     /// The frame header check (WALR-8): CRC32C of the header's bytes 0..<12 and 20..<32 and
@@ -223,7 +224,8 @@ final class WriteAheadLog {
     /// WAL-4: the new header is written (and synced when `durable`) before this returns, so no
     /// frame of the new generation can reach the disk ahead of it. WAL-6: it carries the
     /// commit number on, truncated or not.
-    func restart(truncate: Bool, durable: Bool, commitNumber: UInt64, commitTime: UInt64) throws {
+    func restart(truncate: Bool, durable: Bool, commitNumber: UInt64, commitTime: UInt64, fileNonce: UInt64? = nil) throws {
+        if let fileNonce { self.fileNonce = fileNonce }
         salt = Self.randomSalt()
         checkpointSequence &+= 1
         frameCount = 0
@@ -247,7 +249,8 @@ final class WriteAheadLog {
             p.setU32(24, checkpointSequence)
             p.setU64(32, commitsBefore)
             p.setU64(40, timeBefore)
-            p.setU32(48, crc32c(UnsafeRawBufferPointer(start: p, count: 48)))
+            p.setU64(48, fileNonce)
+            p.setU32(56, crc32c(UnsafeRawBufferPointer(start: p, count: 56)))
         }
         return bytes
     }
