@@ -191,8 +191,7 @@ struct BackupTests {
             #expect(!FileManager.default.fileExists(atPath: destination + "-wal"))
         }
         #expect(throws: GuildStoreError.restorePointUnavailable(
-            requested: "commit \(first.commitNumber)", available: BackupRestore.describe(
-                try BackupRestore.collect([chainDirectory], fileSystem: PosixFileSystem()).filter { $0.header.kind == .full }))) {
+            requested: "commit \(first.commitNumber)", available: "commit \(full.commitNumber)")) {
             try BackupRestore.restore(from: [chainDirectory], to: destination, at: .commit(first.commitNumber), force: false,
                                       fileSystem: PosixFileSystem(), progress: nil)
         }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Restores a database from backup files: picks the chain (a full backup and the incrementals
-/// on it) that reaches the point asked for, checks it, and writes a new database file.
+/// Restores a database from backup files and archived WAL segments: follows the plan
+/// `BackupCatalog` makes for the point asked for (a chain of a full backup and incrementals,
+/// then the commits of segments after it), checks every piece, and writes a new database file.
 ///
 /// Invariant (BK-4): the destination is replaced only by a database that passed every check.
 /// Every piece is read whole and checked (BK-2) while its pages go to `DEST.restore`; after
@@ -13,19 +14,15 @@ import Foundation
 /// which the next restore replaces); after it, the restored database. The result is opened
 /// and run through `check` before the restore reports success.
 enum BackupRestore {
-    /// One backup file and its header.
-    struct Piece {
-        var path: String
-        var header: BackupHeader
-    }
-
     static func restore(from sources: [String], to destination: String, at point: RestorePoint, force: Bool,
                         fileSystem: any FileSystem, progress: ((BackupProgress) -> Void)?) throws -> RestoreResult {
-        let pieces = try collect(sources, fileSystem: fileSystem)
-        let chain = try chooseChain(pieces, at: point, sources: sources)
+        let catalog = try BackupCatalog(sources: sources, fileSystem: fileSystem)
+        let plan = try catalog.plan(for: point, fileSystem: fileSystem)
+        let chain = plan.chain
         if fileSystem.exists(destination) && !force { throw GuildStoreError.destinationExists(path: destination) }
-        guard let last = chain.last else { throw GuildStoreError.restorePointUnavailable(requested: point.description, available: "no backups") }
+        guard let last = chain.last else { throw GuildStoreError.restorePointUnavailable(requested: point.description, available: catalog.rangeDescription) }
         let pageSize = last.header.pageSize
+        var stamp = last.header.commit
 
         let temporary = destination + ".restore"
         try fileSystem.remove(temporary)
@@ -48,7 +45,28 @@ enum BackupRestore {
             }
             try file.truncate(to: Int64(last.header.pageCount) * Int64(pageSize))
             try verify(file, against: manifest, pageSize: pageSize, chain: chain)
-            try rebase(file, pageSize: pageSize, commit: last.header.commit, path: destination)
+            // AR-2: then the archived commits after the chain's, in order, up to the target.
+            var pageCount = last.header.pageCount
+            for segment in plan.segments {
+                _ = try WALSegment.scan(path: segment.path, fileSystem: fileSystem) { commit in
+                    guard commit.stamp.number > stamp.number, commit.stamp.number <= plan.target else { return }
+                    guard commit.stamp.number == stamp.number + 1 else {
+                        throw GuildStoreError.backupChainBroken(missing: "commit \(stamp.number + 1) (\(segment.path) goes on from \(commit.stamp.number))",
+                                                                restorableThrough: stamp.number)
+                    }
+                    for (number, image) in commit.pages {
+                        try image.withUnsafeBytes { try file.write($0, at: Int64(number) * Int64(pageSize)) }
+                        pagesWritten += 1
+                    }
+                    pageCount = commit.databaseSize
+                    stamp = commit.stamp
+                }
+            }
+            guard stamp.number == plan.target else {
+                throw GuildStoreError.backupChainBroken(missing: "commit \(stamp.number + 1)", restorableThrough: stamp.number)
+            }
+            try file.truncate(to: Int64(pageCount) * Int64(pageSize))
+            try rebase(file, pageSize: pageSize, commit: stamp, path: destination)
             try file.sync()
         } catch {
             try? fileSystem.remove(temporary)
@@ -74,13 +92,13 @@ enum BackupRestore {
         defer { try? engine.close() }
         let report = try engine.check()
         guard report.isOK else { throw GuildStoreError.integrityCheckFailed(path: destination, problems: report.problems) }
-        guard engine.publishedStamp.number == last.header.commit.number else {
-            throw GuildStoreError.backupDamaged(path: last.path, reason: "the restored database shows commit \(engine.publishedStamp.number), not \(last.header.commit.number)")
+        guard engine.publishedStamp == stamp else {
+            throw GuildStoreError.backupDamaged(path: last.path, reason: "the restored database shows commit \(engine.publishedStamp.number), not \(stamp.number)")
         }
         progress?(BackupProgress(pagesDone: pagesWritten, pagesTotal: pagesWritten))
-        return RestoreResult(path: destination, commitNumber: last.header.commit.number,
-                             commitTime: last.header.commit.time == 0 ? nil : Date(microsecondsSince1970: last.header.commit.time),
-                             backupsApplied: chain.map(\.path), pagesWritten: pagesWritten)
+        return RestoreResult(path: destination, commitNumber: stamp.number,
+                             commitTime: stamp.time == 0 ? nil : Date(microsecondsSince1970: stamp.time),
+                             backupsApplied: chain.map(\.path) + plan.segments.map(\.path), pagesWritten: pagesWritten)
     }
 
     /// Gives the restored file's header page a new file nonce (WAL-7) and `commit` as its base
@@ -98,7 +116,7 @@ enum BackupRestore {
     }
 
     /// BK-4: every live page of the restored file hashes to the last manifest's entry.
-    private static func verify(_ file: any FileHandleIO, against manifest: [UInt64], pageSize: Int, chain: [Piece]) throws {
+    private static func verify(_ file: any FileHandleIO, against manifest: [UInt64], pageSize: Int, chain: [BackupCatalog.Piece]) throws {
         let page = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 64)
         defer { page.deallocate() }
         for (number, expected) in manifest.enumerated() where expected != 0 {
@@ -110,91 +128,5 @@ enum BackupRestore {
                     restorableThrough: nil)
             }
         }
-    }
-
-    /// Every backup file the sources name (a directory stands for its `.gsbackup` files), with
-    /// its header; all of one database.
-    static func collect(_ sources: [String], fileSystem: any FileSystem) throws -> [Piece] {
-        var paths: [String] = []
-        for source in sources {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []
-                paths += names.filter { $0.hasSuffix(backupExtension) }.sorted().map { source + "/" + $0 }
-            } else {
-                paths.append(source)
-            }
-        }
-        var pieces: [Piece] = []
-        for path in paths {
-            let header = try BackupFile.readHeader(path: path, fileSystem: fileSystem).header
-            if let first = pieces.first {
-                guard header.identity == first.header.identity else {
-                    throw GuildStoreError.backupMismatch(path: path, reason: "it is a backup of database \(header.identity), \(first.path) of \(first.header.identity)")
-                }
-                guard header.pageSize == first.header.pageSize else {
-                    throw GuildStoreError.backupMismatch(path: path, reason: "its pages are \(header.pageSize) bytes, \(first.path)'s \(first.header.pageSize)")
-                }
-            }
-            pieces.append(Piece(path: path, header: header))
-        }
-        return pieces
-    }
-
-    /// The file name ending backups carry (`guildstore backup` names them so).
-    static let backupExtension = ".gsbackup"
-
-    /// The chain, full backup first, that restores exactly `point`.
-    static func chooseChain(_ pieces: [Piece], at point: RestorePoint, sources: [String]) throws -> [Piece] {
-        guard !pieces.isEmpty else {
-            throw GuildStoreError.restorePointUnavailable(requested: point.description, available: "no backups in \(sources.joined(separator: ", "))")
-        }
-        let byID = Dictionary(pieces.map { ($0.header.backupID, $0) }, uniquingKeysWith: { first, _ in first })
-        func chain(to piece: Piece) -> Result<[Piece], GuildStoreError> {
-            var result = [piece]
-            var current = piece
-            while let parentID = current.header.parentID {
-                guard let parent = byID[parentID], parent.header.commit.number == current.header.parentCommit,
-                      result.count <= pieces.count else {
-                    return .failure(.backupChainBroken(
-                        missing: "backup \(parentID) (commit \(current.header.parentCommit)), the parent of \(current.path)",
-                        restorableThrough: nil))
-                }
-                result.append(parent)
-                current = parent
-            }
-            return .success(result.reversed())
-        }
-        let complete = pieces.filter { if case .success = chain(to: $0) { true } else { false } }
-        let candidates: [Piece]
-        switch point {
-        case .latest:
-            candidates = pieces
-        case .commit(let number):
-            candidates = pieces.filter { $0.header.commit.number == number }
-        case .time(let date):
-            let micros = date.microsecondsSince1970
-            candidates = pieces.filter { $0.header.commit.time <= micros }
-        }
-        guard let target = candidates.max(by: { $0.header.commit.number < $1.header.commit.number }) else {
-            throw GuildStoreError.restorePointUnavailable(requested: point.description, available: describe(complete.isEmpty ? pieces : complete))
-        }
-        switch chain(to: target) {
-        case .success(let pieces): return pieces
-        case .failure(.backupChainBroken(let missing, _)):
-            let best = complete.filter { $0.header.commit.number <= target.header.commit.number }
-                .map(\.header.commit.number).max()
-            throw GuildStoreError.backupChainBroken(missing: missing, restorableThrough: best)
-        case .failure(let error): throw error
-        }
-    }
-
-    /// "commits 3 (2026-12-05T09:00:00Z), 17 (...)": the points the pieces restore to.
-    static func describe(_ pieces: [Piece]) -> String {
-        let points = pieces.sorted { $0.header.commit.number < $1.header.commit.number }.map { piece -> String in
-            let time = piece.header.commit.time == 0 ? "never committed" : Date(microsecondsSince1970: piece.header.commit.time).formatted(.iso8601)
-            return "\(piece.header.commit.number) (\(time))"
-        }
-        return points.isEmpty ? "nothing restorable" : "commit\(points.count == 1 ? "" : "s") " + points.joined(separator: ", ")
     }
 }

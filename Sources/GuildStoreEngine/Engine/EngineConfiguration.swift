@@ -62,6 +62,9 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// WAL. An existing file is never replaced, whatever this says (an empty one is
     /// `.emptyDatabaseFile`).
     package var createIfMissing: Bool
+    /// Continuous archiving (AR-1): the directory every generation of the log is copied into,
+    /// as a WAL segment, before the log restarts over it; nil archives nothing.
+    package var archiveDirectory: String?
 
     @_spi(Benchmarks) public init(
         pageSize: Int? = nil,
@@ -70,7 +73,8 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         mapReservation: Int = 1 << 36,
         maxKeySize: Int? = nil,
         queryLog: Logger? = nil,
-        createIfMissing: Bool = true
+        createIfMissing: Bool = true,
+        archiveDirectory: String? = nil
     ) {
         self.pageSize = pageSize
         self.synchronous = synchronous
@@ -79,6 +83,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         self.maxKeySize = maxKeySize
         self.queryLog = queryLog
         self.createIfMissing = createIfMissing
+        self.archiveDirectory = archiveDirectory
     }
 }
 
@@ -131,4 +136,11 @@ public struct EngineStatistics: Sendable {
     /// (WALR-2, WALR-7); not 0 means the engine refuses writes (WALR-3). A torn tail of
     /// unsynced frames counts in `walFramesDiscarded` only.
     public var walCommitsLost: Int
+    /// The last commit, numbered over the database's life (WAL-6).
+    public var commitNumber: UInt64
+    /// With continuous archiving: the last commit the archive holds (nil before the first
+    /// segment of this process), and the error of the last archiving attempt that failed
+    /// (nil once one succeeds). `commitNumber - archivedThrough` is the archive's lag.
+    public var archivedThrough: UInt64?
+    public var archiveError: String?
 }

@@ -53,6 +53,10 @@ struct EngineState {
     var writerActive = false
     var closed = false
     var poisonReason: String?
+    /// AR-1: the last commit a WAL segment in the archive holds (this process's), and the
+    /// last archiving error since.
+    var archivedThrough: UInt64?
+    var archiveError: String?
     var commits = 0
     var syncs = 0
     var checkpoints = 0

@@ -139,6 +139,8 @@ extension StorageEngine {
         }
         guard let stamp else { return false }
         assert(state.withLock { $0.walIndex.isEmpty }, "WAL-3: the log restarts with frames not in the database file")
+        // AR-1: the generation goes to the archive first; if it cannot, the log keeps it.
+        guard archiveGeneration(through: stamp) else { return false }
         let durable = configuration.synchronous != .off
         do {
             try wal.restart(truncate: truncate, durable: durable, commitNumber: stamp.number, commitTime: stamp.time)

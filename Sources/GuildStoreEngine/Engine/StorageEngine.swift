@@ -227,7 +227,8 @@
                 commits: s.commits, syncs: s.syncs, activeReaders: s.readers.count,
                 oldestReaderAge: age, framesHeldByReaders: held,
                 hardwareChecksums: ChecksumInfo.isHardware,
-                walFramesDiscarded: walRecovery.discardedFrames, walCommitsLost: walRecovery.lostCommits)
+                walFramesDiscarded: walRecovery.discardedFrames, walCommitsLost: walRecovery.lostCommits,
+                commitNumber: s.lastCommitStamp.number, archivedThrough: s.archivedThrough, archiveError: s.archiveError)
         }
     }
 
