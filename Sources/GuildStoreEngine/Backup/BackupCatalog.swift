@@ -3,10 +3,12 @@ import Foundation
 /// What a set of backup sources holds (full and incremental backups, archived WAL segments),
 /// and the plan that restores one point from them.
 ///
-/// A point is restorable from a *base*, a backup whose chain of parents reaches a full backup,
-/// at commit c, followed by segments that hold every commit from c + 1 to the point without a
-/// gap (a segment may start at or before c + 1: commits up to c are skipped). Each base thus
-/// reaches a range [c, r]; the catalog's restorable ranges are their union.
+/// Invariant (AR-2): a point is restorable from a *base*, a backup whose chain of parents
+/// reaches a full backup, at commit c, followed by segments of the same database file (the
+/// same file nonce, WAL-7: a vacuum or a restore starts a new file whose pages the older
+/// segments do not describe) that hold every commit from c + 1 to the point without a gap (a
+/// segment may start at or before c + 1: commits up to c are skipped). Each base thus reaches
+/// a range [c, r]; the catalog's restorable ranges are their union.
 struct BackupCatalog {
     struct Piece {
         var path: String
@@ -90,11 +92,12 @@ struct BackupCatalog {
         pieces.filter { if case .success = chain(to: $0) { true } else { false } }
     }
 
-    /// The segments that carry `base` on without a gap, and the last commit they reach.
-    func reach(from commit: UInt64) -> (segments: [Segment], through: UInt64) {
+    /// The segments that carry a base at `commit` of file `nonce` on without a gap, and the last
+    /// commit they reach.
+    func reach(from commit: UInt64, nonce: UInt64) -> (segments: [Segment], through: UInt64) {
         var through = commit
         var used: [Segment] = []
-        while let next = segments.filter({ $0.header.first.number <= through + 1 && $0.header.last.number > through })
+        while let next = segments.filter({ $0.header.fileNonce == nonce && $0.header.first.number <= through + 1 && $0.header.last.number > through })
             .max(by: { $0.header.last.number < $1.header.last.number }) {
             used.append(next)
             through = next.header.last.number
@@ -106,7 +109,7 @@ struct BackupCatalog {
     var ranges: [ClosedRange<UInt64>] {
         let spans = bases.map { base -> ClosedRange<UInt64> in
             let c = base.header.commit.number
-            return c...reach(from: c).through
+            return c...reach(from: c, nonce: base.header.fileNonce).through
         }.sorted { $0.lowerBound < $1.lowerBound }
         var merged: [ClosedRange<UInt64>] = []
         for span in spans {
@@ -144,24 +147,33 @@ struct BackupCatalog {
         guard !pieces.isEmpty else {
             throw GuildStoreError.restorePointUnavailable(requested: point.description, available: rangeDescription)
         }
-        let reaches = bases.map { base in (base: base, reach: reach(from: base.header.commit.number)) }
+        let reaches = bases.map { base in (base: base, reach: reach(from: base.header.commit.number, nonce: base.header.fileNonce)) }
         let newestKnown = max(pieces.map(\.header.commit.number).max() ?? 0, segments.map(\.header.last.number).max() ?? 0)
         switch point {
         case .latest:
-            guard let best = reaches.max(by: { ($0.reach.through, $0.base.header.commit.number) < ($1.reach.through, $1.base.header.commit.number) }) else {
+            // The newest timeline: the base whose reach ends at the latest commit time.
+            guard let best = reaches.max(by: { lastTime(of: $0) < lastTime(of: $1) }) else {
                 throw brokenChainError(upTo: newestKnown)
             }
-            guard best.reach.through >= newestKnown else { throw brokenChainError(upTo: newestKnown) }
+            // A later segment or backup of the same file that the chain cannot reach is a gap
+            // (another file's, after a vacuum or a restore, is another timeline).
+            let nonce = best.base.header.fileNonce
+            let newestOfFile = max(segments.filter { $0.header.fileNonce == nonce }.map(\.header.last.number).max() ?? 0,
+                                   pieces.filter { $0.header.fileNonce == nonce }.map(\.header.commit.number).max() ?? 0)
+            guard best.reach.through >= newestOfFile else { throw brokenChainError(upTo: newestOfFile) }
             return try plan(best.base, best.reach.segments, target: best.reach.through)
         case .commit(let number):
             let able = reaches.filter { $0.base.header.commit.number <= number && number <= $0.reach.through }
             if let best = able.max(by: { $0.base.header.commit.number < $1.base.header.commit.number }) {
                 return try plan(best.base, best.reach.segments, target: number)
             }
-            // A piece that holds the commit exists, but no complete chain reaches it: a gap.
+            // A gap: a piece holds the commit but no complete chain reaches it, or the archive
+            // went on past it (a later segment) from a base before it.
             let held = segments.contains { $0.header.first.number <= number && number <= $0.header.last.number }
                 || pieces.contains { $0.header.commit.number == number }
-            if held { throw brokenChainError(upTo: number) }
+            let archivedPast = segments.contains { $0.header.first.number > number }
+                && bases.contains { $0.header.commit.number <= number }
+            if held || archivedPast { throw brokenChainError(upTo: number) }
             throw GuildStoreError.restorePointUnavailable(requested: point.description, available: rangeDescription)
         case .time(let date):
             let micros = date.microsecondsSince1970
@@ -196,6 +208,10 @@ struct BackupCatalog {
             }
             return try plan(best.base, best.segments, target: best.target)
         }
+    }
+
+    private func lastTime(of reach: (base: Piece, reach: (segments: [Segment], through: UInt64))) -> (UInt64, UInt64) {
+        (reach.reach.segments.last?.header.last.time ?? reach.base.header.commit.time, reach.reach.through)
     }
 
     private func plan(_ base: Piece, _ segments: [Segment], target: UInt64) throws -> Plan {

@@ -25,7 +25,9 @@ import Foundation
 ///         72   16  parent backup's id; zero in a full backup
 ///         88    8  parent's commit number; 0 in a full backup
 ///         96    8  when the backup began, microseconds since 1970
-///        104   20  zero
+///        104    8  the database file's nonce at the snapshot (WAL-7): archived segments
+///                  carry a restore on from it only when theirs is the same (AR-2)
+///        112   12  zero
 ///        124    4  CRC32C of bytes 0..<124
 ///
 /// A full backup stores every page but the free ones; an incremental stores the pages whose
@@ -45,6 +47,7 @@ struct BackupHeader: Equatable {
     var parentID: UUID?
     var parentCommit: UInt64
     var startedAt: UInt64
+    var fileNonce: UInt64
 
     func encode() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Self.size)
@@ -63,6 +66,7 @@ struct BackupHeader: Equatable {
             if let parentID { Self.store(parentID, at: p + 72) }
             p.setU64(88, parentCommit)
             p.setU64(96, startedAt)
+            p.setU64(104, fileNonce)
             p.setU32(124, crc32c(UnsafeRawBufferPointer(start: p, count: 124)))
         }
         return bytes
@@ -109,7 +113,8 @@ struct BackupHeader: Equatable {
             }
             return BackupHeader(kind: kind, pageSize: pageSize, pageCount: pageCount, commit: commit,
                                 identity: DatabaseIdentity(high: p.u64(40), low: p.u64(48)),
-                                backupID: id, parentID: parent, parentCommit: parentCommit, startedAt: p.u64(96))
+                                backupID: id, parentID: parent, parentCommit: parentCommit, startedAt: p.u64(96),
+                                fileNonce: p.u64(104))
         }
     }
 

@@ -21,8 +21,9 @@ extension StorageEngine {
             let segment = WALSegment(
                 pageSize: pageSize, identity: state.withLock { $0.header.identity },
                 first: CommitStamp(number: first, time: UInt64(littleEndian: timeBytes)), last: stamp,
-                logBytes: Int64(WriteAheadLog.headerSize) + Int64(frames) * Int64(wal.frameSize))
-            let path = directory + "/" + WALSegment.fileName(first: first, last: stamp.number)
+                logBytes: Int64(WriteAheadLog.headerSize) + Int64(frames) * Int64(wal.frameSize),
+                fileNonce: wal.fileNonce)
+            let path = directory + "/" + segment.fileName
             try WALSegment.write(segment, from: wal.file, to: path, fileSystem: fileSystem)
             state.withLock { s in
                 s.archivedThrough = stamp.number

@@ -44,7 +44,7 @@ extension StorageEngine {
             kind: parent == nil ? .full : .incremental, pageSize: pageSize, pageCount: pageCount,
             commit: snapshot.stamp, identity: identity, backupID: UUID(),
             parentID: parent?.contents.header.backupID, parentCommit: parent?.contents.header.commit.number ?? 0,
-            startedAt: startedAt)
+            startedAt: startedAt, fileNonce: snapshot.header.fileNonce)
 
         let temporary = path + ".partial"
         try fileSystem.remove(temporary)

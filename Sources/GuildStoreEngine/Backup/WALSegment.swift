@@ -16,7 +16,8 @@ import Foundation
 ///         48    8  first commit's time, microseconds since 1970
 ///         56    8  last commit's time
 ///         64    8  bytes of log that follow
-///         72   52  zero
+///         72    8  the database file's nonce (WAL-7), as the log's header names it
+///         80   44  zero
 ///        124    4  CRC32C of bytes 0..<124
 ///
 /// Its frames are checked as recovery checks the live log (WAL-1, WALR-8): a segment whose
@@ -32,14 +33,23 @@ struct WALSegment: Equatable {
     var first: CommitStamp
     var last: CommitStamp
     var logBytes: Int64
+    var fileNonce: UInt64
 
-    /// The file name a segment gets in an archive: sorts by commit number.
-    static func fileName(first: UInt64, last: UInt64) -> String {
-        func padded(_ n: UInt64) -> String {
-            let digits = String(n)
-            return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
-        }
-        return "wal-\(padded(first))-\(padded(last))\(fileExtension)"
+    /// The file name a segment gets in an archive: sorts by commit number, and names the file
+    /// nonce, so two timelines (a restored database archiving beside the original) never
+    /// overwrite each other's segments.
+    var fileName: String {
+        "wal-\(Self.padded(first.number))-\(Self.padded(last.number))-\(Self.hex(fileNonce))\(Self.fileExtension)"
+    }
+
+    static func padded(_ n: UInt64) -> String {
+        let digits = String(n)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+
+    static func hex(_ n: UInt64) -> String {
+        let digits = String(n, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
     }
 
     func encode() -> [UInt8] {
@@ -56,6 +66,7 @@ struct WALSegment: Equatable {
             p.setU64(48, first.time)
             p.setU64(56, last.time)
             p.setU64(64, UInt64(logBytes))
+            p.setU64(72, fileNonce)
             p.setU32(124, crc32c(UnsafeRawBufferPointer(start: p, count: 124)))
         }
         return bytes
@@ -74,7 +85,8 @@ struct WALSegment: Equatable {
             }
             let segment = WALSegment(pageSize: Int(p.u32(12)), identity: DatabaseIdentity(high: p.u64(16), low: p.u64(24)),
                                      first: CommitStamp(number: p.u64(32), time: p.u64(48)),
-                                     last: CommitStamp(number: p.u64(40), time: p.u64(56)), logBytes: Int64(p.u64(64)))
+                                     last: CommitStamp(number: p.u64(40), time: p.u64(56)), logBytes: Int64(p.u64(64)),
+                                     fileNonce: p.u64(72))
             guard PageFormat.isValidPageSize(segment.pageSize), segment.first.number >= 1,
                   segment.first.number <= segment.last.number, segment.logBytes >= Int64(WriteAheadLog.headerSize),
                   segment.logBytes <= Int64(WriteAheadLog.headerSize) + Int64(UInt32.max) * Int64(WriteAheadLog.frameHeaderSize + segment.pageSize)
@@ -145,7 +157,7 @@ struct WALSegment: Equatable {
         let (salt, commitsBefore, crc) = try logHeader.withUnsafeBytes { raw -> (UInt32, UInt64, UInt32) in
             let p = raw.baseAddress!
             guard Array(raw[0..<8]) == WriteAheadLog.magic, p.u32(8) == WriteAheadLog.formatVersion,
-                  Int(p.u32(12)) == segment.pageSize,
+                  Int(p.u32(12)) == segment.pageSize, p.u64(48) == segment.fileNonce,
                   p.u32(56) == crc32c(UnsafeRawBufferPointer(start: p, count: 56)) else {
                 throw damaged("the archived log's header is not sound")
             }

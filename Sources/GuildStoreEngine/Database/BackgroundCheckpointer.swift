@@ -29,6 +29,8 @@ final class BackgroundCheckpointer: @unchecked Sendable {
     private let logger: Logger
     private let queue = DispatchQueue(label: "guildstore.checkpoint")
     private let pending = Locked(Pending())
+    /// Runs on the checkpoint queue after a log restart (the archive's new bases).
+    let afterRestart = Locked<(@Sendable () -> Void)?>(nil)
 
     init(engine: StorageEngine, writer: WriterActor, threshold: Int, readerWarningAge: Duration, logger: Logger) {
         self.engine = engine
@@ -86,7 +88,10 @@ final class BackgroundCheckpointer: @unchecked Sendable {
                     guard !p.stopped else { return }
                     p.restart = Task {
                         do {
-                            _ = try await writer.restartLogIfCheckpointed(threshold: threshold)
+                            if try await writer.restartLogIfCheckpointed(threshold: threshold),
+                               let afterRestart = self.afterRestart.withLock({ $0 }) {
+                                self.queue.async(execute: afterRestart)
+                            }
                         } catch GuildStoreError.closed {
                             return
                         } catch {

@@ -73,6 +73,15 @@ public final class Database: Sendable {
                 if let warning = engine.walRecoveryWarning { configuration.logger.warning("\(warning)") }
                 if let notice = engine.walRecoveryNotice { configuration.logger.info("\(notice)") }
                 let database = Database(engine: engine, configuration: configuration, registryKey: key, temporaryDirectory: nil)
+                do {
+                    try database.startArchive()
+                    if configuration.archive != nil {
+                        database.checkpointer.afterRestart.withLock { $0 = { [weak database] in database?.archiveMaintenance() } }
+                    }
+                } catch {
+                    try? engine.close()
+                    throw error
+                }
                 databases[key] = WeakDatabase(database: database)
                 return database
             }
@@ -147,7 +156,10 @@ public final class Database: Sendable {
     /// answers `.busy`.
     @discardableResult
     public func vacuum() async throws -> VacuumResult {
-        try await writer.vacuum()
+        let result = try await writer.vacuum()
+        // AR-2: the vacuumed file is a new file; the archive needs a base of it.
+        if configuration.archive != nil { archiveMaintenance() }
+        return result
     }
 
     /// Sizes and counters of the file, the WAL, commits and readers; cheap to read.
@@ -190,6 +202,9 @@ public final class Database: Sendable {
         }
         guard last else { return }
         await checkpointer.stop()
+        // AR-1: a clean close archives the commits still in the log (best effort: a reader
+        // still open, or a failure, leaves them for the next restart to archive).
+        if configuration.archive != nil { _ = try? await writer.checkpoint(.full) }
         do {
             try engine.close()
         } catch {

@@ -47,6 +47,8 @@ public struct DatabaseConfiguration: Sendable {
     /// for tools that must not mistake a mistyped path for an empty database. A `.temporary`
     /// database is always created.
     public var createIfMissing: Bool
+    /// Continuous archiving for point-in-time restore; nil (the default) archives nothing.
+    public var archive: ArchiveConfiguration?
 
     public init(
         _ location: Location,
@@ -57,11 +59,12 @@ public struct DatabaseConfiguration: Sendable {
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
         queryLog: Logger? = nil,
-        createIfMissing: Bool = true
+        createIfMissing: Bool = true,
+        archive: ArchiveConfiguration? = nil
     ) {
         self.init(location, pageSize: pageSize, synchronous: synchronous, checkpointThreshold: checkpointThreshold,
                   mapReservation: mapReservation, readerWarningAge: readerWarningAge, logger: logger,
-                  fileSystem: PosixFileSystem(), queryLog: queryLog, createIfMissing: createIfMissing)
+                  fileSystem: PosixFileSystem(), queryLog: queryLog, createIfMissing: createIfMissing, archive: archive)
     }
 
     /// As the public initializer, on another file layer (the tests' fault-injecting one).
@@ -75,7 +78,8 @@ public struct DatabaseConfiguration: Sendable {
         logger: Logger = Logger(label: "guildstore"),
         fileSystem: any FileSystem,
         queryLog: Logger? = nil,
-        createIfMissing: Bool = true
+        createIfMissing: Bool = true,
+        archive: ArchiveConfiguration? = nil
     ) {
         self.location = location
         self.pageSize = pageSize
@@ -87,12 +91,14 @@ public struct DatabaseConfiguration: Sendable {
         self.fileSystem = fileSystem
         self.queryLog = queryLog
         self.createIfMissing = createIfMissing
+        self.archive = archive
     }
 
     /// The engine's settings. Automatic checkpoints are the database's, in the background, so
     /// the engine's own (on the commit path) are off.
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
-                            mapReservation: mapReservation, queryLog: queryLog, createIfMissing: createIfMissing)
+                            mapReservation: mapReservation, queryLog: queryLog, createIfMissing: createIfMissing,
+                            archiveDirectory: archive?.directory)
     }
 }
