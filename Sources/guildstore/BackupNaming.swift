@@ -3,9 +3,9 @@ import Foundation
 
 /// The names `guildstore backup --dir` gives its files: the database's name, the UTC time the
 /// backup began and its kind, `bot-20261205T093000Z-full.gsbackup`, so a directory listing
-/// sorts oldest first. A name already taken (a backup or a backup being written) is never
-/// reused: the next free `.2`, `.3`, ... after the time is taken instead
-/// (`bot-20261205T093000Z.002-full.gsbackup`, which sorts after the first).
+/// sorts oldest first. A time already taken (by a backup of either kind, or one being
+/// written) is never reused: the next free `.002`, `.003`, ... after the time is taken instead
+/// (`bot-20261205T093000Z.002-incremental.gsbackup`, which sorts after the first).
 enum BackupNaming {
     /// The path of a new backup of the database at `database` in `directory`.
     static func path(in directory: String, database: String, kind: BackupKind, at date: Date,
@@ -15,8 +15,10 @@ enum BackupNaming {
         var ordinal = 1
         while true {
             let counter = ordinal == 1 ? "" : String(format: ".%03d", ordinal)
-            let path = "\(directory)/\(stem)-\(stamp)\(counter)-\(kind).gsbackup"
-            if !exists(path) && !exists(path + ".partial") { return path }
+            func name(_ kind: BackupKind) -> String { "\(directory)/\(stem)-\(stamp)\(counter)-\(kind).gsbackup" }
+            // A time and counter taken by a backup of either kind is taken: the names then sort as taken.
+            let taken = [BackupKind.full, .incremental].contains { exists(name($0)) || exists(name($0) + ".partial") }
+            if !taken { return name(kind) }
             ordinal += 1
         }
     }
