@@ -77,7 +77,7 @@ struct BackupCreateCommand: AsyncParsableCommand {
         }
         guard let dir else { throw ValidationError("give either --to FILE or --dir DIR") }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let parent = incremental ? BackupCatalog.read([dir]).newestRestorable?.path : nil
+        let parent = incremental ? BackupListing.read([dir]).newestRestorable?.path : nil
         let path = BackupNaming.path(in: dir, database: database.db, kind: parent == nil ? .full : .incremental, at: Date())
         return (path, parent)
     }

@@ -26,13 +26,13 @@ struct BackupListCommand: AsyncParsableCommand {
             report("no directory at \(dir)")
             throw ExitCode.failure
         }
-        let catalog = BackupCatalog.read([dir], wholeFiles: !headersOnly)
+        let catalog = BackupListing.read([dir], wholeFiles: !headersOnly)
         print(json ? Self.json(catalog).text : Self.text(catalog))
         if !catalog.problems.isEmpty { throw ExitCode.failure }
     }
 
     /// The table, then the summary lines.
-    static func text(_ catalog: BackupCatalog) -> String {
+    static func text(_ catalog: BackupListing) -> String {
         var rows = [["KIND", "COMMIT", "COMMIT TIME", "ID", "PARENT", "SIZE", "PAGES", "RESTORABLE", "FILE"]]
         for entry in catalog.entries {
             let info = entry.info
@@ -69,7 +69,7 @@ struct BackupListCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ catalog: BackupCatalog) -> JSONValue {
+    static func json(_ catalog: BackupListing) -> JSONValue {
         func time(_ date: Date?) -> JSONValue { .optional(date.map { $0.formatted(.iso8601) }) }
         let backups = catalog.entries.map { entry -> JSONValue in
             let info = entry.info
@@ -95,7 +95,7 @@ struct BackupListCommand: AsyncParsableCommand {
     }
 
     /// A sound backup of another database than the directory's latest.
-    private static func isForeign(_ problem: BackupCatalog.Problem) -> Bool {
+    private static func isForeign(_ problem: BackupListing.Problem) -> Bool {
         if case .backupMismatch = problem.error { true } else { false }
     }
 

@@ -22,7 +22,7 @@ struct BackupVerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let catalog = BackupCatalog.read(paths, wholeFiles: true)
+        let catalog = BackupListing.read(paths, wholeFiles: true)
         for entry in catalog.entries where entry.isRestorable {
             let info = entry.info
             let stored = info.pagesStored.map(String.init) ?? "?"

@@ -27,7 +27,7 @@ struct BackupRotationTests {
         let f2 = Self.backup("f2", commit: 40)
         let i3 = Self.backup("i3", commit: 50, parent: f2)
         let i4 = Self.backup("i4", commit: 60, parent: i3)
-        let catalog = BackupCatalog(backups: [i4, f1, i3, i2, f2, i1])
+        let catalog = BackupListing(backups: [i4, f1, i3, i2, f2, i1])
         #expect(catalog.entries.map(\.info.path) == ["f1", "i1", "i2", "f2", "i3", "i4"])
         #expect(catalog.entries.allSatisfy { $0.isRestorable })
         #expect(catalog.entries.last?.chain?.map(\.path) == ["f2", "i3", "i4"])
@@ -44,7 +44,7 @@ struct BackupRotationTests {
         let lost = Self.backup("lost", commit: 25)   // not in the catalog
         let orphanOld = Self.backup("orphan-old", commit: 15, parent: Self.backup("gone", commit: 12))
         let orphanNew = Self.backup("orphan-new", commit: 30, parent: lost)
-        let catalog = BackupCatalog(backups: [f1, f2, orphanOld, orphanNew])
+        let catalog = BackupListing(backups: [f1, f2, orphanOld, orphanNew])
         #expect(catalog.entries.map(\.isRestorable) == [true, false, true, false])
         #expect(catalog.entries[3].missing?.contains("the parent of orphan-new") == true)
         #expect(catalog.newestRestorable?.path == "f2")
@@ -52,7 +52,7 @@ struct BackupRotationTests {
         // keep 1: f2 is the newest restorable; the newer orphan stays, the older ones go.
         #expect(BackupRotation.plan(catalog, keep: 1) == ["f1", "orphan-old"])
         #expect(BackupRotation.plan(catalog, keep: 2) == [])
-        let onlyBroken = BackupCatalog(backups: [orphanOld, orphanNew])
+        let onlyBroken = BackupListing(backups: [orphanOld, orphanNew])
         #expect(BackupRotation.plan(onlyBroken, keep: 1) == [])
     }
 
@@ -73,9 +73,9 @@ struct BackupRotationTests {
                 backups.append(Self.backup("b\(commit)", commit: commit * 10, parent: parent))
             }
             let keep = Int(rng.next() % 5) + 1
-            let before = BackupCatalog(backups: backups)
+            let before = BackupListing(backups: backups)
             let removed = Set(BackupRotation.plan(before, keep: keep))
-            let after = BackupCatalog(backups: backups.filter { !removed.contains($0.path) })
+            let after = BackupListing(backups: backups.filter { !removed.contains($0.path) })
             let restorableAfter = Set(after.entries.filter(\.isRestorable).map(\.info.path))
             let keptRestorable = before.entries.filter { $0.isRestorable && !removed.contains($0.info.path) }
             for entry in keptRestorable {

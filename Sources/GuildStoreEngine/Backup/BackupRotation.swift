@@ -11,13 +11,13 @@ import Foundation
 /// known of them. With no restorable backup at all, nothing is removed.
 ///
 /// ```swift
-/// let catalog = BackupCatalog.read(["/backups"])
+/// let catalog = BackupListing.read(["/backups"])
 /// for path in BackupRotation.plan(catalog, keep: 7) { try FileManager.default.removeItem(atPath: path) }
 /// ```
 package enum BackupRotation {
     /// The backups of `catalog` to remove so that the `keep` newest restorable ones and their
     /// chains remain (BK-5), oldest first. `keep` below 1 keeps one.
-    package static func plan(_ catalog: BackupCatalog, keep: Int) -> [String] {
+    package static func plan(_ catalog: BackupListing, keep: Int) -> [String] {
         // Entries are oldest first: by commit, then by when the backup began.
         let restorable = catalog.entries.indices.filter { catalog.entries[$0].isRestorable }
         let kept = restorable.suffix(max(1, keep))
@@ -33,7 +33,7 @@ package enum BackupRotation {
     /// killed) in `directory` last modified before the newest backup there was: no backup
     /// still running writes to them. A `.partial` newer than every backup may be a backup in
     /// progress and is left alone.
-    package static func stalePartials(in directory: String, catalog: BackupCatalog) -> [String] {
+    package static func stalePartials(in directory: String, catalog: BackupListing) -> [String] {
         let newest = catalog.entries.compactMap { modificationDate($0.info.path) }.max()
         guard let newest else { return [] }
         let suffix = BackupRestore.backupExtension + partialSuffix

@@ -28,7 +28,7 @@ extension Database {
             throw GuildStoreError.io(operation: "opendir", path: directory, errno: ENOENT)
         }
         guard isDirectory.boolValue else { throw GuildStoreError.io(operation: "opendir", path: directory, errno: ENOTDIR) }
-        let catalog = BackupCatalog.read([directory])
+        let catalog = BackupListing.read([directory])
         if let mismatch = catalog.problems.first(where: { if case .backupMismatch = $0.error { true } else { false } }) {
             throw mismatch.error
         }

@@ -9,10 +9,10 @@ import Foundation
 /// so a listing shows every file and a rotation can leave the ones it cannot judge alone.
 ///
 /// ```swift
-/// let catalog = BackupCatalog.read(["/backups"])
+/// let catalog = BackupListing.read(["/backups"])
 /// let newest = catalog.entries.last { $0.isRestorable }   // where an incremental builds on
 /// ```
-package struct BackupCatalog: Sendable {
+package struct BackupListing: Sendable {
     /// A backup whose header reads.
     package struct Entry: Sendable, Equatable {
         package var info: BackupInfo
@@ -42,7 +42,7 @@ package struct BackupCatalog: Sendable {
     /// several databases, the backups of the one whose backup began last are the entries, the
     /// others problems (`.backupMismatch`).
     package static func read(_ sources: [String], wholeFiles: Bool = false,
-                             fileSystem: any FileSystem = PosixFileSystem()) -> BackupCatalog {
+                             fileSystem: any FileSystem = PosixFileSystem()) -> BackupListing {
         var infos: [BackupInfo] = []
         var problems: [Problem] = []
         for path in backupPaths(sources) {
@@ -69,7 +69,7 @@ package struct BackupCatalog: Sendable {
             }
             infos.removeAll { $0.databaseIdentity != identity }
         }
-        return BackupCatalog(backups: infos, problems: problems.sorted { $0.path < $1.path })
+        return BackupListing(backups: infos, problems: problems.sorted { $0.path < $1.path })
     }
 
     /// A catalog of `backups` (all of one database), each with its chain among them.
