@@ -7,19 +7,23 @@ import GuildStoreEngine
 /// prints its results on standard output and its errors on standard error with a non-zero exit.
 ///
 /// Only the commands that bring data in create a database (with the guild schema's migrations
-/// applied): `demo`, `seed`, `ingest`, `import-sqlite` (and `bench`, on its own file). Every
-/// other command on a path with no database exits 1 with "no database at PATH" and leaves
+/// applied): `demo`, `seed`, `ingest`, `import-sqlite` (and `bench`, on its own file), and
+/// `restore`, which writes one from backups (replacing an existing one only with `--force`).
+/// Every other command on a path with no database exits 1 with "no database at PATH" and leaves
 /// nothing behind, so a mistyped `--db` is never answered from an empty database. The commands
-/// that only read (`query`, `stats`, `export-sqlite`, `check`) write nothing to the database.
+/// that only read (`query`, `stats`, `export-sqlite`, `check`, `backup`) write nothing to the
+/// database; `backup list` and `backup verify` read backup files and no database.
 @main
 struct GuildStoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guildstore",
-        abstract: "Operate a GuildStore database: seed, import, ingest, query, maintain.",
+        abstract: "Operate a GuildStore database: seed, import, ingest, query, maintain, back up, restore.",
         discussion: """
-            demo, seed, ingest and import-sqlite create the database at --db when there is none. \
+            demo, seed, ingest and import-sqlite create the database at --db when there is none; \
+            restore writes it from backups (an existing one only with --force). \
             Every other command needs one there and otherwise exits 1 with "no database at PATH", creating nothing. \
-            query, stats, export-sqlite and check only read: they write nothing; query, stats and export-sqlite \
+            query, stats, export-sqlite, check and backup only read the database: they write nothing to it \
+            (backup writes its backup file; backup list and backup verify read backup files only); query, stats and export-sqlite \
             refuse a database whose schema migrations are not all applied (guildstore migrate applies them). \
             A database whose write-ahead log lost commits behind damage opens as of the damage and refuses writes \
             (check exits 1) until guildstore recover saves the log aside.
@@ -27,7 +31,7 @@ struct GuildStoreCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, BenchCommand.self, SeedCommand.self, ImportSQLiteCommand.self, ExportSQLiteCommand.self, IngestCommand.self,
             QueryCommand.self, RetentionCommand.self, StatsCommand.self, CheckCommand.self, CheckpointCommand.self,
-            VacuumCommand.self, MigrateCommand.self, RecoverCommand.self,
+            VacuumCommand.self, MigrateCommand.self, RecoverCommand.self, BackupCommand.self, RestoreCommand.self,
         ])
 }
 

@@ -104,15 +104,7 @@ extension GuildQueryPattern: ExpressibleByArgument {
 
     /// A text table: a header line, then one line per row, columns padded to their widest cell.
     func table(_ rows: [[JSONValue]]) -> String {
-        let cells = [columnNames] + rows.map { $0.map(\.cell) }
-        var widths = columnNames.map(\.count)
-        for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return cells.map { row in
-            // Padded by Characters (NSString's padding counts UTF-16 units and would cut an emoji).
-            let line = row.enumerated().map { i, cell in cell + String(repeating: " ", count: max(0, widths[i] - cell.count)) }
-                .joined(separator: "  ")
-            return String(line.reversed().drop { $0 == " " }.reversed())
-        }.joined(separator: "\n")
+        textTable([columnNames] + rows.map { $0.map(\.cell) })
     }
 }
 

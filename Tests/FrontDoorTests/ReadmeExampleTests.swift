@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import GuildStore
 
@@ -215,5 +216,56 @@ struct ReadmeExampleTests {
         #expect(hourlyViaRollup == withoutRollup)
         #expect(hourlyViaRollup.map(\.values) == [[.int(2), .int(1)], [.int(2), .int(2)]])
         try await db.close()
+    }
+
+    @Test("README \"Backups\": a full backup, an incremental, verify, list, restore to the latest and to a commit, prune")
+    func backups() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("readme-backups-\(UUID().uuidString)").path
+        let backups = folder + "/backups", restored = folder + "/restored"
+        try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: restored, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let db = try Database.open(DatabaseConfiguration(.file(folder + "/bot.gsdb")))
+        let notes = TableSchema("notes",
+            columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint), ColumnDefinition("text", .text)],
+            primaryKey: ["id"])
+        try await db.migrate([Migration("001_notes") { tx in try tx.createTable(notes) }])
+        try await db.write { tx in
+            try tx.insert(["id": .uint(1), "guild_id": .uint(42), "text": "hello"], into: "notes")
+            try tx.insert(["id": .uint(2), "guild_id": .uint(42), "text": "world"], into: "notes")
+        }
+
+        // README "Backups"
+        // A full backup of the last commit (writers are not stopped), then an incremental on it.
+        let sunday = try await db.backup(to: backups + "/bot-sunday.gsbackup")
+        print(sunday.kind, sunday.commitNumber, sunday.fileBytes)     // full, the commit it holds, its size
+        try await db.write { tx in try tx.insert(["id": .uint(3), "guild_id": .uint(42), "text": "later"], into: "notes") }
+        let monday = try await db.backup(to: backups + "/bot-monday.gsbackup", since: sunday.path)
+
+        let checked = try Database.verifyBackup(at: monday.path)     // reads it whole: checksums, manifest, frame
+        let listed = try Database.backups(in: backups)              // from the headers, oldest commit first
+
+        // The latest commit the backups hold, or exactly a commit (.commit(n)) or a time (.time(date)).
+        let latest = try Database.restore(from: [backups], to: restored + "/bot.gsdb")
+        let asOfSunday = try Database.restore(from: [backups], to: restored + "/sunday.gsdb", at: .commit(sunday.commitNumber))
+        print(latest.commitNumber, latest.backupsApplied)            // monday's commit, [sunday, monday]
+
+        // Keep the 7 newest restorable backups and every backup their chains need; remove the rest.
+        let removed = try Database.pruneBackups(in: backups, keep: 7)
+        // end of README "Backups"
+
+        #expect(sunday.kind == .full && monday.kind == .incremental)
+        #expect(monday.parentID == sunday.backupID && monday.commitNumber > sunday.commitNumber)
+        #expect(checked.pagesStored == monday.pagesStored)
+        #expect(listed.map(\.path) == [sunday.path, monday.path])
+        #expect(latest.commitNumber == monday.commitNumber && latest.backupsApplied == [sunday.path, monday.path])
+        #expect(asOfSunday.commitNumber == sunday.commitNumber && asOfSunday.backupsApplied == [sunday.path])
+        #expect(removed.isEmpty, "both are kept: monday needs sunday")
+        try await db.close()
+        for (path, count) in [(latest.path, 3), (asOfSunday.path, 2)] {
+            let copy = try Database.open(DatabaseConfiguration(.file(path), createIfMissing: false))
+            #expect(try await copy.read { try $0.count("notes") } == count)
+            try await copy.close()
+        }
     }
 }

@@ -86,7 +86,7 @@ extension Database {
         let pieces = try BackupCatalog(sources: [directory], fileSystem: PosixFileSystem()).pieces
         return pieces.sorted { $0.header.commit.number < $1.header.commit.number }.map { piece in
             let bytes = (try? FileManager.default.attributesOfItem(atPath: piece.path)[.size] as? Int64) ?? 0
-            return BackupInfo(path: piece.path, header: piece.header, pagesStored: nil, fileBytes: bytes ?? 0)
+            return BackupInfo(path: piece.path, header: piece.header, pagesStored: nil, fileBytes: bytes)
         }
     }
 }
