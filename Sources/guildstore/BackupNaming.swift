@@ -4,23 +4,28 @@ import Foundation
 /// The names `guildstore backup --dir` gives its files: the database's name, the UTC time the
 /// backup began and its kind, `bot-20261205T093000Z-full.gsbackup`, so a directory listing
 /// sorts oldest first. A time already taken (by a backup of either kind, or one being
-/// written) is never reused: the next free `.002`, `.003`, ... after the time is taken instead
-/// (`bot-20261205T093000Z.002-incremental.gsbackup`, which sorts after the first).
+/// written) is never reused: the counter after the highest taken in that second is taken
+/// instead (`bot-20261205T093000Z.002-incremental.gsbackup`, which sorts after the first), so
+/// a name freed by rotation in the same second is not handed out again either (rotation
+/// removes the oldest, never the newest).
 enum BackupNaming {
     /// The path of a new backup of the database at `database` in `directory`.
     static func path(in directory: String, database: String, kind: BackupKind, at date: Date,
-                     exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }) -> String {
+                     existing: [String]? = nil) -> String {
         let stem = stem(of: database)
-        let stamp = timestamp(date)
-        var ordinal = 1
-        while true {
-            let counter = ordinal == 1 ? "" : String(format: ".%03d", ordinal)
-            func name(_ kind: BackupKind) -> String { "\(directory)/\(stem)-\(stamp)\(counter)-\(kind).gsbackup" }
-            // A time and counter taken by a backup of either kind is taken: the names then sort as taken.
-            let taken = [BackupKind.full, .incremental].contains { exists(name($0)) || exists(name($0) + ".partial") }
-            if !taken { return name(kind) }
-            ordinal += 1
+        let prefix = "\(stem)-\(timestamp(date))"
+        let names = existing ?? ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+        // The counters taken in this second: "" is 1, ".002" is 2, ...
+        let taken = names.compactMap { name -> Int? in
+            guard name.hasPrefix(prefix) else { return nil }
+            let rest = name.dropFirst(prefix.count)
+            if rest.hasPrefix("-") { return 1 }
+            guard rest.hasPrefix("."), let dash = rest.firstIndex(of: "-") else { return nil }
+            return Int(rest[rest.index(after: rest.startIndex)..<dash])
         }
+        let ordinal = (taken.max() ?? 0) + 1
+        let counter = ordinal == 1 ? "" : String(format: ".%03d", ordinal)
+        return "\(directory)/\(prefix)\(counter)-\(kind).gsbackup"
     }
 
     /// The database file's name without its extension ("bot" for data/bot.gsdb).

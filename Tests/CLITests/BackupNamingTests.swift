@@ -17,7 +17,7 @@ struct BackupNamingTests {
         var taken: Set<String> = []
         var names: [String] = []
         for kind in [BackupKind.full, .incremental, .incremental, .full] {
-            let path = BackupNaming.path(in: "/b", database: "data/bot.gsdb", kind: kind, at: date) { taken.contains($0) }
+            let path = BackupNaming.path(in: "/b", database: "data/bot.gsdb", kind: kind, at: date, existing: Self.names(taken))
             taken.insert(path)
             names.append(path)
         }
@@ -25,11 +25,19 @@ struct BackupNamingTests {
                           "/b/bot-20261205T093000Z.003-incremental.gsbackup", "/b/bot-20261205T093000Z.004-full.gsbackup"])
         #expect(names.sorted() == names)
         // A backup still being written holds its name too.
-        let partial = BackupNaming.path(in: "/b", database: "bot.gsdb", kind: .full, at: date) {
-            $0 == "/b/bot-20261205T093000Z-full.gsbackup.partial"
-        }
+        let partial = BackupNaming.path(in: "/b", database: "bot.gsdb", kind: .full, at: date,
+                                        existing: ["bot-20261205T093000Z-full.gsbackup.partial"])
         #expect(partial == "/b/bot-20261205T093000Z.002-full.gsbackup")
-        let later = BackupNaming.path(in: "/b", database: "bot.gsdb", kind: .full, at: date.addingTimeInterval(1)) { taken.contains($0) }
+        // Rotation removed the older names of this second: the next one still comes after the
+        // newest, never a name used before.
+        let afterRotation = BackupNaming.path(in: "/b", database: "bot.gsdb", kind: .full, at: date,
+                                              existing: Self.names([names[3]]))
+        #expect(afterRotation == "/b/bot-20261205T093000Z.005-full.gsbackup")
+        let later = BackupNaming.path(in: "/b", database: "bot.gsdb", kind: .full, at: date.addingTimeInterval(1), existing: Self.names(taken))
         #expect(later == "/b/bot-20261205T093001Z-full.gsbackup" && names.allSatisfy { $0 < later })
+    }
+
+    static func names(_ paths: Set<String>) -> [String] {
+        paths.map { ($0 as NSString).lastPathComponent }
     }
 }

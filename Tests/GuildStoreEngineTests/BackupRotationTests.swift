@@ -15,7 +15,7 @@ struct BackupRotationTests {
         let header = BackupHeader(kind: parent == nil ? .full : .incremental, pageSize: 4096, pageCount: 10,
                                   commit: CommitStamp(number: commit, time: 1_000_000 * commit), identity: identity,
                                   backupID: UUID(), parentID: parent?.backupID, parentCommit: parent?.commitNumber ?? 0,
-                                  startedAt: 1_000_000 * commit)
+                                  startedAt: 1_000_000 * commit, fileNonce: 1)
         return BackupInfo(path: name, header: header, pagesStored: nil, fileBytes: 100)
     }
 

@@ -4,7 +4,7 @@ import Foundation
 /// a restore can reach: for every backup, the chain that restores it (its full backup and the
 /// incrementals up to it) or what breaks that chain.
 ///
-/// Unlike `BackupRestore.collect`, a file that does not read (a damaged header, a file cut
+/// Unlike `BackupCatalog.init`, a file that does not read (a damaged header, a file cut
 /// short, another database's backup) does not stop the reading: it is set apart in `problems`,
 /// so a listing shows every file and a rotation can leave the ones it cannot judge alone.
 ///
@@ -91,7 +91,7 @@ package struct BackupListing: Sendable {
     }
 
     /// The chain to `info`, full backup first: each incremental's parent is the backup with the
-    /// id it names and the commit number it records (as `BackupRestore.chooseChain` follows it).
+    /// id it names and the commit number it records (as `BackupCatalog.chain(to:)` follows it).
     private static func chain(to info: BackupInfo, byID: [UUID: BackupInfo]) -> Result<[BackupInfo], MissingParent> {
         var chain = [info]
         var current = info
@@ -136,7 +136,7 @@ package struct BackupListing: Sendable {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []
-                paths += names.filter { $0.hasSuffix(BackupRestore.backupExtension) }.sorted().map { source + "/" + $0 }
+                paths += names.filter { $0.hasSuffix(BackupCatalog.backupExtension) }.sorted().map { source + "/" + $0 }
             } else {
                 paths.append(source)
             }

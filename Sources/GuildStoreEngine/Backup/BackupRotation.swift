@@ -36,7 +36,7 @@ package enum BackupRotation {
     package static func stalePartials(in directory: String, catalog: BackupListing) -> [String] {
         let newest = catalog.entries.compactMap { modificationDate($0.info.path) }.max()
         guard let newest else { return [] }
-        let suffix = BackupRestore.backupExtension + partialSuffix
+        let suffix = BackupCatalog.backupExtension + partialSuffix
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(suffix) }.sorted().map { directory + "/" + $0 }.filter { path in
             modificationDate(path).map { $0 < newest } ?? false
