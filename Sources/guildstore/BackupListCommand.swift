@@ -27,12 +27,12 @@ struct BackupListCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let catalog = BackupListing.read([dir], wholeFiles: !headersOnly)
-        print(json ? Self.json(catalog).text : Self.text(catalog))
+        print(json ? Self.json(catalog).text : Self.text(catalog, directory: dir))
         if !catalog.problems.isEmpty { throw ExitCode.failure }
     }
 
     /// The table, then the summary lines.
-    static func text(_ catalog: BackupListing) -> String {
+    static func text(_ catalog: BackupListing, directory: String) -> String {
         var rows = [["KIND", "COMMIT", "COMMIT TIME", "ID", "PARENT", "SIZE", "PAGES", "RESTORABLE", "FILE"]]
         for entry in catalog.entries {
             let info = entry.info
@@ -55,6 +55,13 @@ struct BackupListCommand: AsyncParsableCommand {
             lines.append("\(Self.isForeign(problem) ? "foreign" : "damaged"): \(problem.error)")
         }
         let runs = catalog.restorableRuns
+        // An archive (continuous archiving): WAL segments carry restores on between backups.
+        let segments = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".gswal") }
+        if !segments.isEmpty {
+            let ranges = (try? Database.restorableRanges(from: [directory])) ?? []
+            lines.append("archive: \(segments.count) WAL segment\(segments.count == 1 ? "" : "s"); point-in-time restorable: "
+                + (ranges.isEmpty ? "nothing" : ranges.map { $0.count == 1 ? "commit \($0.lowerBound)" : "commits \($0.lowerBound)...\($0.upperBound)" }.joined(separator: ", ")))
+        }
         if runs.isEmpty {
             lines.append("restorable: nothing")
         }

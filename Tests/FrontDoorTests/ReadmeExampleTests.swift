@@ -268,4 +268,36 @@ struct ReadmeExampleTests {
             try await copy.close()
         }
     }
+
+    @Test("README \"Continuous archiving and point-in-time restore\": archive, undo a mistake by restoring the commit before it")
+    func archiving() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("readme-archive-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let notes = TableSchema("notes",
+            columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint), ColumnDefinition("text", .text)],
+            primaryKey: ["id"])
+        // README "Continuous archiving and point-in-time restore"
+        let archive = folder + "/archive"
+        let db = try Database.open(DatabaseConfiguration(
+            .file(folder + "/bot.gsdb"),
+            archive: ArchiveConfiguration(directory: archive,          // created when missing
+                                          newBaseEvery: .seconds(86_400), newBaseAfterBytes: 1 << 30)))
+        try await db.migrate([Migration("001_notes") { tx in try tx.createTable(notes) }])
+        try await db.write { tx in try tx.insert(["id": .uint(1), "guild_id": .uint(42), "text": "hello"], into: "notes") }
+        let beforeMistake = db.statistics().commitNumber             // commits are numbered over the database's life
+        try await db.write { tx in try tx.delete(from: "notes", key: [.uint(1)]) }
+        try await db.close()                                         // archives what is still in the log
+
+        print(try Database.restorableRanges(from: [archive]))        // e.g. [0...3]
+        let undone = try Database.restore(from: [archive], to: folder + "/undone.gsdb", at: .commit(beforeMistake))
+        // or at: .time(date): the last commit made at or before that moment
+        // end of README "Continuous archiving and point-in-time restore"
+
+        #expect(undone.commitNumber == beforeMistake)
+        #expect(try Database.restorableRanges(from: [archive]).last?.upperBound == beforeMistake + 1)
+        let copy = try Database.open(DatabaseConfiguration(.file(undone.path), createIfMissing: false))
+        #expect(try await copy.read { try $0.count("notes") } == 1)
+        try await copy.close()
+    }
 }

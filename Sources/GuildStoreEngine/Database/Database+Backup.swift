@@ -89,4 +89,15 @@ extension Database {
             return BackupInfo(path: piece.path, header: piece.header, pagesStored: nil, fileBytes: bytes)
         }
     }
+
+    /// The commits a restore from `sources` (backups, archived WAL segments, directories of
+    /// them) can reach, as ranges of commit numbers: each base (a backup whose chain is whole)
+    /// and the segments that carry it on without a gap (AR-2).
+    ///
+    /// ```swift
+    /// for range in try Database.restorableRanges(from: ["/backups/bot-archive"]) { print(range) }
+    /// ```
+    public static func restorableRanges(from sources: [String]) throws -> [ClosedRange<UInt64>] {
+        try BackupCatalog(sources: sources, fileSystem: PosixFileSystem()).ranges
+    }
 }
