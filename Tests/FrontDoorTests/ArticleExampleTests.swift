@@ -88,7 +88,7 @@ struct ArticleExampleTests {
         try await store.close()
     }
 
-    /// Durability.md and Backups.md: a durable store, and an emptied log before a copy.
+    /// Durability.md: a durable store, and an emptied log before a copy.
     @Test func durabilityAndBackups() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("article-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -111,6 +111,38 @@ struct ArticleExampleTests {
         let copied = try await GuildDatabase.open(DatabaseConfiguration(.file(copy), createIfMissing: false))
         #expect(try await copied.database.read { try $0.get(Guild.self, key: [.uint(1)]) }?.name == "Mocha")
         try await copied.close()
+    }
+
+    /// Backups.md: a full backup and an incremental, verify, restore to the latest and to a
+    /// commit; continuous archiving and a restore to a moment.
+    @Test func backupsArticle() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("article-backups-\(UUID().uuidString)").path
+        let backups = directory + "/backups", archive = directory + "/bot-archive"
+        try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await GuildDatabase.open(DatabaseConfiguration(
+            .file(directory + "/bot.gsdb"), archive: ArchiveConfiguration(directory: archive)))
+        let db = store.database
+        try await db.write { tx in try tx.createGuild(Guild(id: 1, name: "Mocha"), owner: User(id: 7, username: "ann")) }
+        let full = try await db.backup(to: backups + "/bot-sunday.gsbackup")
+        try await db.write { tx in try tx.insert(User(id: 8, username: "bea")) }
+        let monday = try await db.backup(to: backups + "/bot-monday.gsbackup", since: full.path)
+        let info = try Database.verifyBackup(at: monday.path)
+        #expect(info.kind == .incremental && info.parentID == full.backupID)
+        let twoPM = Date()
+        try await db.write { tx in _ = try tx.delete(from: "users", key: [.uint(8)]) }
+        try await store.close()
+
+        let latest = try Database.restore(from: [backups], to: directory + "/restored.gsdb")
+        let sunday = try Database.restore(from: [backups], to: directory + "/sunday.gsdb", at: .commit(full.commitNumber))
+        let undone = try Database.restore(from: [archive], to: directory + "/undone.gsdb", at: .time(twoPM))
+        #expect(latest.commitNumber == monday.commitNumber && sunday.commitNumber == full.commitNumber)
+        #expect(undone.commitNumber == monday.commitNumber, "the last commit at or before the moment")
+        for (path, users) in [(latest.path, 2), (sunday.path, 1), (undone.path, 2)] {
+            let copy = try Database.open(DatabaseConfiguration(.file(path), createIfMissing: false))
+            #expect(try await copy.read { try $0.count("users") } == users)
+            try await copy.close()
+        }
     }
 
     /// GuildStoreEngine.md: a program's own table, without the guild schema.
