@@ -25,6 +25,7 @@ struct StatsCommand: AsyncParsableCommand {
             ("hardware_checksums", .bool(statistics.hardwareChecksums)),
             ("wal_frames_discarded", .int(Int64(statistics.walFramesDiscarded))),
             ("wal_commits_lost", .int(Int64(statistics.walCommitsLost))),
+            ("commit_number", .int(Int64(clamping: statistics.commitNumber))),
         ]
         if json {
             print(JSONValue.object(figures + [("tables", .object(counts.map { ($0.0, .int($0.1)) }))]).text)

@@ -68,6 +68,8 @@ struct BackupCommandTests {
         #expect(full.lines.contains { $0.hasPrefix("pages: ") && $0.contains(" stored of ") }, "\(full.stdout)")
         #expect(full.lines.contains { $0.hasPrefix("bytes: ") && $0.contains("% of the database's ") }, "\(full.stdout)")
         let fullCommit = try Self.commitNumber(full)
+        let stats = try cli.run(["stats"], database: "a.gsdb")
+        #expect(stats.lines.contains("commit_number: \(fullCommit)"), "stats shows the commit a backup would hold: \(stats.stdout)")
 
         let retention = try cli.run(["retention", "--older-than", "1746144000"], database: "a.gsdb")
         #expect(retention.status == 0, "\(retention.stderr)")
