@@ -99,9 +99,15 @@ public final class WriteTransaction: Transaction {
     }
 
     func writableNode(_ number: UInt32) throws -> MutableNode {
+        let copied = dirty[number] == nil
         let buffer = try writable(number)
         let node = MutableNode(base: buffer.pointer, pageSize: pageSize, number: number)
-        _ = try node.node
+        let view = try node.node
+        // DISK-9: a node read from disk is edited only when its whole slot array points into
+        // its content area. Edits keep BT-8 for the slots they touch and assert it for all;
+        // a slot no read had touched yet would otherwise go on as written, or trap the
+        // assertion, after an edit elsewhere in the node.
+        if copied { for i in 0..<view.count { _ = try view.cellOffset(i) } }
         return node
     }
 
