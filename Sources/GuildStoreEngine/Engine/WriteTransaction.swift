@@ -17,6 +17,9 @@ public final class WriteTransaction: Transaction {
     let snapshot: Snapshot
     /// Pages changed by this transaction, by page number.
     var dirty = PageTable<PageBuffer>()
+    /// TX-7: the buffers of clean pages this transaction read (pread copies, WAL images),
+    /// kept until it ends.
+    private var readPins = PageTable<PageBuffer>()
     var workingHeader: DatabaseHeader
     /// Names of the trees this transaction wrote, for change observers.
     private(set) var changedTrees: Set<String> = []
@@ -63,7 +66,13 @@ public final class WriteTransaction: Transaction {
         guard number < workingHeader.pageCount else {
             throw GuildStoreError.corruptPage(page: number, reason: "beyond the end of the database (\(workingHeader.pageCount) pages)")
         }
-        return try engine.readPage(number, snapshot: snapshot)
+        let ref = try engine.readPage(number, snapshot: snapshot)
+        // TX-7: a page read with pread lives in a buffer of its own, and a WAL image may leave
+        // the index at a checkpoint; the B+tree code keeps `Node`s (raw pointers into the
+        // page) without their `PageRef`, so the buffer stays alive until the transaction
+        // ends, not until the caller drops the reference.
+        if let owner = ref.owner { readPins[number] = owner }
+        return ref
     }
 
     override func prefetchPage(_ number: UInt32) {
@@ -308,6 +317,7 @@ public final class WriteTransaction: Transaction {
         for entry in pages { sealPage(entry.image.pointer, number: entry.page, size: pageSize) }
         let sequence = try engine.appendCommit(pages: pages, header: workingHeader, changedTrees: changedTrees)
         dirty.removeAll()
+        readPins.removeAll()
         return sequence
     }
 
@@ -317,6 +327,7 @@ public final class WriteTransaction: Transaction {
         finished = true
         pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)
         dirty.removeAll()
+        readPins.removeAll()
         deferredPuts.removeAll()
         pendingRollups.removeAll()
         pendingRollupRoots.removeAll()
