@@ -73,18 +73,17 @@ final class MemoryFile: Sendable {
     }
 
     func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) {
+        guard let source = buffer.baseAddress, buffer.count > 0, offset >= 0 else { return }
         bytes.withLock { bytes in
             let end = Int(offset) + buffer.count
             if end > bytes.count { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
-            bytes.withUnsafeMutableBytes { raw in
-                if let source = buffer.baseAddress { (raw.baseAddress! + Int(offset)).copyMemory(from: source, byteCount: buffer.count) }
-            }
+            bytes.withUnsafeMutableBytes { raw in (raw.baseAddress! + Int(offset)).copyMemory(from: source, byteCount: buffer.count) }
         }
     }
 
     func truncate(to size: Int64) {
         bytes.withLock { bytes in
-            let size = Int(size)
+            let size = max(0, Int(size))
             if size < bytes.count { bytes.removeSubrange(size...) } else { bytes.append(contentsOf: repeatElement(0, count: size - bytes.count)) }
         }
     }
