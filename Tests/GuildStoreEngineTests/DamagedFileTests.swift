@@ -261,6 +261,30 @@ struct DamagedFileTests {
         #expect(try engine.read { tx in try tx.entries(try #require(try tx.tree("t"))) }.elementsEqual(entries) { $0 == $1 })
     }
 
+    // MARK: 5b. A slot no read touches
+
+    @Test("a leaf slot pointing outside the content area, which the insert's search never reads: the insert is .corruptPage, not a trap after the edit")
+    func slotOutsideContentArea() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("t", 10)])
+        let leaf = try Self.levels(path, tree: "t")[0][0]
+        // The last slot points into the slot array; a binary search for a key between the
+        // first two keys never reads it (found by the corruption fuzzer: the debug build's
+        // BT-8 assertion trapped after the insert, a release build wrote the page on).
+        try PageFile(path: path, pageSize: Self.pageSize).patch(leaf) { page in
+            page.setU16(NodeLayout.headerSize + 9 * NodeLayout.slotSize, NodeLayout.headerSize + 2)
+        }
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        var between = Self.key(0)
+        between[between.count - 1] += 1
+        let thrown = Self.error { try engine.write { tx in try tx.put(between, Self.value, in: try #require(try tx.tree("t"))) } }
+        #expect(Self.corruptPage(thrown) == leaf, "\(String(describing: thrown))")
+        #expect(try !engine.check().isOK)
+    }
+
     // MARK: 6. A stale free list
 
     @Test("a stale free-list trunk (a lost write) listing live pages: the next write that allocates is .corruptPage, nothing live is handed out")

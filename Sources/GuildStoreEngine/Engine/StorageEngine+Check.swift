@@ -138,6 +138,17 @@ private struct IntegrityChecker {
             problems.append("\(name): page \(page): \(error)")
             return
         }
+        // A cell the node's header cannot place is a problem to report, like a page that
+        // cannot be read: `check` names damage, it does not stop at the first.
+        do {
+            try checkNode(node, ref, name: name, page: page, depth: depth, lower: lower, upper: upper, totals: &totals)
+        } catch let error as GuildStoreError {
+            problems.append("\(name): page \(page): \(error)")
+        }
+    }
+
+    private mutating func checkNode(_ node: Node, _ ref: PageRef, name: String, page: UInt32, depth: Int,
+                                    lower: [UInt8]?, upper: [UInt8]?, totals: inout Totals) throws {
         try withExtendedLifetime(ref.owner) {
             totals.used += node.usedBytes
             totals.capacity += tx.pageSize - NodeLayout.headerSize

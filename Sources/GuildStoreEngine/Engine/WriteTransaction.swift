@@ -17,6 +17,9 @@ public final class WriteTransaction: Transaction {
     let snapshot: Snapshot
     /// Pages changed by this transaction, by page number.
     var dirty = PageTable<PageBuffer>()
+    /// TX-7: the buffers of clean pages this transaction read (pread copies, WAL images),
+    /// kept until it ends.
+    private var readPins = PageTable<PageBuffer>()
     var workingHeader: DatabaseHeader
     /// Names of the trees this transaction wrote, for change observers.
     private(set) var changedTrees: Set<String> = []
@@ -63,7 +66,13 @@ public final class WriteTransaction: Transaction {
         guard number < workingHeader.pageCount else {
             throw GuildStoreError.corruptPage(page: number, reason: "beyond the end of the database (\(workingHeader.pageCount) pages)")
         }
-        return try engine.readPage(number, snapshot: snapshot)
+        let ref = try engine.readPage(number, snapshot: snapshot)
+        // TX-7: a page read with pread lives in a buffer of its own, and a WAL image may leave
+        // the index at a checkpoint; the B+tree code keeps `Node`s (raw pointers into the
+        // page) without their `PageRef`, so the buffer stays alive until the transaction
+        // ends, not until the caller drops the reference.
+        if let owner = ref.owner { readPins[number] = owner }
+        return ref
     }
 
     override func prefetchPage(_ number: UInt32) {
@@ -99,9 +108,15 @@ public final class WriteTransaction: Transaction {
     }
 
     func writableNode(_ number: UInt32) throws -> MutableNode {
+        let copied = dirty[number] == nil
         let buffer = try writable(number)
         let node = MutableNode(base: buffer.pointer, pageSize: pageSize, number: number)
-        _ = try node.node
+        let view = try node.node
+        // DISK-9: a node read from disk is edited only when its whole slot array points into
+        // its content area. Edits keep BT-8 for the slots they touch and assert it for all;
+        // a slot no read had touched yet would otherwise go on as written, or trap the
+        // assertion, after an edit elsewhere in the node.
+        if copied { for i in 0..<view.count { _ = try view.cellOffset(i) } }
         return node
     }
 
@@ -302,6 +317,7 @@ public final class WriteTransaction: Transaction {
         for entry in pages { sealPage(entry.image.pointer, number: entry.page, size: pageSize) }
         let sequence = try engine.appendCommit(pages: pages, header: workingHeader, changedTrees: changedTrees)
         dirty.removeAll()
+        readPins.removeAll()
         return sequence
     }
 
@@ -311,6 +327,7 @@ public final class WriteTransaction: Transaction {
         finished = true
         pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)
         dirty.removeAll()
+        readPins.removeAll()
         deferredPuts.removeAll()
         pendingRollups.removeAll()
         pendingRollupRoots.removeAll()

@@ -1,0 +1,172 @@
+// Compiled twice: into the GuildStoreEngineTests target (`FuzzCorpusTests` replays
+// Tests/FuzzCorpus/ through it on every run), and by `scripts/fuzz` into one module with the
+// engine's sources and libFuzzer (GUILDSTORE_FUZZ_BUILD).
+#if !GUILDSTORE_FUZZ_BUILD
+@testable @_spi(Benchmarks) import GuildStoreEngine
+#endif
+
+/// The libFuzzer targets' bodies. Each takes the fuzzer's bytes, runs the engine on them and
+/// returns what it found wrong: errors that are not a `GuildStoreError` (a trap ends the
+/// process, which libFuzzer reports with the input). Checksums are sealed by the entry, so the
+/// fuzzer's mutations reach the structure behind them.
+enum FuzzEntries {
+    static let pageSize = 4096
+    static let databasePath = "/fuzz/db.gsdb"
+    static let targets = ["page-tree", "wal-recover"]
+
+    /// Runs target `name` on `data`.
+    static func run(_ name: String, _ data: [UInt8]) -> [String] {
+        switch name {
+        case "page-tree": pageTree(data)
+        case "wal-recover": walRecover(data)
+        default: ["no fuzz target \(name)"]
+        }
+    }
+
+    // MARK: page-tree
+
+    /// The bytes are pages 1, 2, ... of a database (4 KiB each, the last one zero-padded, at
+    /// most 16); page 0 is a header naming page 1 the catalog root. Every page is sealed as
+    /// its number. Each page is decoded as a node (every cell, key, child and lookup), then the
+    /// database is opened in memory and every tree walked with cursors in both directions,
+    /// counted, checked, written to, checkpointed and vacuumed.
+    static func pageTree(_ data: [UInt8]) -> [String] {
+        let chunks = min(16, (data.count + pageSize - 1) / pageSize)
+        guard chunks > 0 else { return [] }
+        var file = [UInt8](repeating: 0, count: (chunks + 1) * pageSize)
+        file.replaceSubrange(pageSize..<(pageSize + min(data.count, chunks * pageSize)), with: data.prefix(chunks * pageSize))
+        file.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            DatabaseHeader(pageSize: pageSize, pageCount: UInt32(chunks + 1), freeListHead: 0, freePageCount: 0,
+                           catalogRoot: 1, schemaCounter: 1, createdAt: 0).write(to: base)
+            for page in 0...chunks { sealPage(base + page * pageSize, number: UInt32(page), size: pageSize) }
+        }
+        var findings: [String] = []
+        file.withUnsafeBytes { raw in
+            for page in 1...chunks { decodeNode(raw.baseAddress! + page * pageSize, number: UInt32(page), findings: &findings) }
+        }
+        exerciseEngine(MemoryFileSystem([databasePath: file]), probe: Array(data.prefix(16)), findings: &findings)
+        return findings
+    }
+
+    /// Every accessor of `Node` on one page: each must return or throw a `GuildStoreError`.
+    static func decodeNode(_ page: UnsafeRawPointer, number: UInt32, findings: inout [String]) {
+        let probe = [UInt8](UnsafeRawBufferPointer(start: page + 24, count: 8))
+        record("node \(number)", &findings) {
+            let node = try Node(PageRef(base: page, owner: nil), number: number, pageSize: pageSize)
+            for i in 0..<node.count {
+                _ = try? node.withKey(i) { $0.count }
+                _ = try? node.cellSize(i)
+                _ = try? node.cellBytes(i)
+                if node.isLeaf {
+                    _ = try? node.leafCell(i)
+                    _ = try? node.scanCell(i)
+                } else {
+                    _ = try? node.child(i)
+                }
+            }
+            if !node.isLeaf { _ = try? node.child(node.count) }
+            try probe.withUnsafeBytes { key in
+                _ = try node.lowerBound(key)
+                if node.isLeaf { _ = try node.spans(key) } else { _ = try node.childIndex(for: key) }
+            }
+        }
+    }
+
+    /// Opens the database in `fileSystem` and runs every reader and writer over it.
+    static func exerciseEngine(_ fileSystem: MemoryFileSystem, probe: [UInt8], findings: inout [String]) {
+        let configuration = EngineConfiguration(pageSize: pageSize, synchronous: .normal, checkpointThreshold: 0,
+                                                mapReservation: 0, createIfMissing: false)
+        guard let engine = record("open", &findings, { try StorageEngine.open(path: databasePath, configuration: configuration, fileSystem: fileSystem) }) else { return }
+        defer { try? engine.close() }
+        _ = record("check", &findings) { try engine.check() }
+        _ = record("checkTables", &findings) { try engine.read { try $0.checkTables() } }
+        let trees = record("trees", &findings) { try engine.read { try $0.trees() } } ?? []
+        for tree in trees.prefix(8) {
+            _ = record("walk \(tree.name)", &findings) {
+                try engine.read { tx in
+                    var cursor = try tx.cursor(tree)
+                    var steps = 0
+                    if try cursor.first() { repeat { steps += 1; _ = try cursor.withEntry { $0.count + $1.count } } while try cursor.next() }
+                    if try cursor.last() { repeat { steps += 1 } while try cursor.previous() }
+                    if try cursor.seek(probe) { _ = try cursor.next() }
+                    _ = try tx.countEntries(tree, KeyRange())
+                    _ = try tx.get(probe, in: tree)
+                    return steps
+                }
+            }
+        }
+        _ = record("write", &findings) {
+            try engine.write { tx in
+                for tree in trees.prefix(4) {
+                    guard let current = try tx.tree(tree.name) else { continue }
+                    try tx.put(probe, [UInt8](repeating: 0x5A, count: 40), in: current)
+                    _ = try tx.delete(probe + [0], in: current)
+                }
+                _ = try tx.createTree("fuzz")
+            }
+        }
+        _ = record("checkpoint", &findings) { try engine.checkpoint(.truncate, timeout: .zero) }
+        _ = record("vacuum", &findings) { try engine.vacuum() }
+        _ = record("check after", &findings) { try engine.check() }
+    }
+
+    // MARK: wal-recover
+
+    /// Byte 0 says which checksums the entry seals (bit 0 the log header's, bit 1 each frame's
+    /// page image as its page number, bit 2 each frame's header check, bit 3 the running
+    /// checksums); the rest is the WAL file. `WriteAheadLog.recover` reads it; then a small
+    /// sound database opens beside it and is read, checked and written.
+    static func walRecover(_ data: [UInt8]) -> [String] {
+        guard let flags = data.first else { return [] }
+        var wal = Array(data.dropFirst())
+        seal(&wal, flags: flags)
+        var findings: [String] = []
+        let log = MemoryFileSystem([databasePath + "-wal": wal])
+        if let handle = try? log.open(databasePath + "-wal", create: false) {
+            _ = record("recover", &findings) { try WriteAheadLog.recover(file: handle, expectedPageSize: pageSize) }
+        }
+        let fileSystem = MemoryFileSystem()
+        guard record("create", &findings, { try StorageEngine.createDatabase(at: databasePath, pageSize: pageSize, fileSystem: fileSystem) }) != nil,
+              let handle = try? fileSystem.open(databasePath + "-wal", create: true),
+              (try? wal.withUnsafeBytes { try handle.write($0, at: 0) }) != nil else { return findings }
+        exerciseEngine(fileSystem, probe: Array(wal.prefix(8)), findings: &findings)
+        return findings
+    }
+
+    /// Seals the checksums `flags` names in a WAL's bytes, frame by frame.
+    static func seal(_ wal: inout [UInt8], flags: UInt8) {
+        let headerSize = WriteAheadLog.headerSize, frameSize = WriteAheadLog.frameHeaderSize + pageSize
+        guard wal.count >= headerSize else { return }
+        wal.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            if flags & 1 != 0 { base.setU32(28, crc32c(UnsafeRawBufferPointer(start: base, count: 28))) }
+            var previous = UnsafeRawPointer(base).u32(28)
+            var offset = headerSize
+            while offset + frameSize <= raw.count {
+                let frame = base + offset, image = frame + WriteAheadLog.frameHeaderSize
+                if flags & 2 != 0 { sealPage(image, number: UnsafeRawPointer(frame).u32(0), size: pageSize) }
+                let pageChecksum = UnsafeRawPointer(image).u32(0)
+                if flags & 4 != 0 { frame.setU32(12, WriteAheadLog.frameHeaderCheck(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum)) }
+                if flags & 8 != 0 { frame.setU32(16, WriteAheadLog.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum, previous: previous)) }
+                previous = UnsafeRawPointer(frame).u32(16)
+                offset += frameSize
+            }
+        }
+    }
+
+    // MARK: Findings
+
+    /// Runs `body`; an error that is not a `GuildStoreError` is a finding.
+    @discardableResult
+    static func record<T>(_ step: String, _ findings: inout [String], _ body: () throws -> T) -> T? {
+        do {
+            return try body()
+        } catch is GuildStoreError {
+            return nil
+        } catch {
+            findings.append("\(step): \(type(of: error)): \(error)")
+            return nil
+        }
+    }
+}
