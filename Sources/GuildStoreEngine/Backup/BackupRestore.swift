@@ -14,6 +14,7 @@ import Foundation
 /// which the next restore replaces); after it, the restored database. The result is opened
 /// and run through `check` before the restore reports success.
 enum BackupRestore {
+    @discardableResult
     static func restore(from sources: [String], to destination: String, at point: RestorePoint, force: Bool,
                         fileSystem: any FileSystem, progress: ((BackupProgress) -> Void)?) throws -> RestoreResult {
         let catalog = try BackupCatalog(sources: sources, fileSystem: fileSystem)

@@ -69,7 +69,7 @@ extension StorageEngine {
         } else if let newest, let limit = policy.newBaseAfterBytes {
             let bytes = catalog.segments.filter { $0.header.fileNonce == nonce && $0.header.last.number > newest.header.commit.number }
                 .reduce(Int64(0)) { total, segment in
-                    total + ((try? FileManager.default.attributesOfItem(atPath: segment.path)[.size] as? Int64) ?? 0 ?? 0)
+                    total + ((try? FileManager.default.attributesOfItem(atPath: segment.path)[.size] as? Int64) ?? 0)
                 }
             if bytes > limit { reason = "\(bytes) bytes of segments since the newest base" }
         }

@@ -38,7 +38,8 @@ enum FuzzEntries {
         file.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!
             DatabaseHeader(pageSize: pageSize, pageCount: UInt32(chunks + 1), freeListHead: 0, freePageCount: 0,
-                           catalogRoot: 1, schemaCounter: 1, createdAt: 0).write(to: base)
+                           catalogRoot: 1, schemaCounter: 1, createdAt: 0, storedIdentity: DatabaseIdentity(high: 1, low: 1),
+                           fileNonce: 1, baseCommit: .none).write(to: base)
             for page in 0...chunks { sealPage(base + page * pageSize, number: UInt32(page), size: pageSize) }
         }
         var findings: [String] = []
@@ -115,20 +116,28 @@ enum FuzzEntries {
 
     /// Byte 0 says which checksums the entry seals (bit 0 the log header's, bit 1 each frame's
     /// page image as its page number, bit 2 each frame's header check, bit 3 the running
-    /// checksums); the rest is the WAL file. `WriteAheadLog.recover` reads it; then a small
-    /// sound database opens beside it and is read, checked and written.
+    /// checksums); the rest is the WAL file, which with bit 0 also names the database's file
+    /// nonce (WAL-7). `WriteAheadLog.recover` reads it; then a small sound database opens
+    /// beside it and is read, checked and written.
     static func walRecover(_ data: [UInt8]) -> [String] {
         guard let flags = data.first else { return [] }
         var wal = Array(data.dropFirst())
-        seal(&wal, flags: flags)
         var findings: [String] = []
+        let fileSystem = MemoryFileSystem()
+        guard record("create", &findings, { try StorageEngine.createDatabase(at: databasePath, pageSize: pageSize, fileSystem: fileSystem) }) != nil
+        else { return findings }
+        // WAL-7: with bit 0, the log names the new database's file nonce, so the engine reads it.
+        if flags & 1 != 0, wal.count >= WriteAheadLog.headerSize, let file = try? fileSystem.open(databasePath, create: false) {
+            var nonce = [UInt8](repeating: 0, count: 8)
+            _ = try? nonce.withUnsafeMutableBytes { try file.read(into: $0, at: 72) }
+            wal.replaceSubrange(48..<56, with: nonce)
+        }
+        seal(&wal, flags: flags)
         let log = MemoryFileSystem([databasePath + "-wal": wal])
         if let handle = try? log.open(databasePath + "-wal", create: false) {
-            _ = record("recover", &findings) { try WriteAheadLog.recover(file: handle, expectedPageSize: pageSize) }
+            _ = record("recover", &findings) { try WriteAheadLog.recover(file: handle, expectedPageSize: pageSize, fileNonce: nil) }
         }
-        let fileSystem = MemoryFileSystem()
-        guard record("create", &findings, { try StorageEngine.createDatabase(at: databasePath, pageSize: pageSize, fileSystem: fileSystem) }) != nil,
-              let handle = try? fileSystem.open(databasePath + "-wal", create: true),
+        guard let handle = try? fileSystem.open(databasePath + "-wal", create: true),
               (try? wal.withUnsafeBytes { try handle.write($0, at: 0) }) != nil else { return findings }
         exerciseEngine(fileSystem, probe: Array(wal.prefix(8)), findings: &findings)
         return findings
@@ -140,8 +149,8 @@ enum FuzzEntries {
         guard wal.count >= headerSize else { return }
         wal.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!
-            if flags & 1 != 0 { base.setU32(28, crc32c(UnsafeRawBufferPointer(start: base, count: 28))) }
-            var previous = UnsafeRawPointer(base).u32(28)
+            if flags & 1 != 0 { base.setU32(56, crc32c(UnsafeRawBufferPointer(start: base, count: 56))) }
+            var previous = UnsafeRawPointer(base).u32(56)
             var offset = headerSize
             while offset + frameSize <= raw.count {
                 let frame = base + offset, image = frame + WriteAheadLog.frameHeaderSize
