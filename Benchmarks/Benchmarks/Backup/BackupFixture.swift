@@ -52,8 +52,9 @@ struct BackupFixture {
     /// The fixture, made and checked on the first call of the run; later calls reuse it.
     static func shared() async throws -> BackupFixture {
         let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        let directory = ProcessInfo.processInfo.environment["GUILDSTORE_BACKUP_FIXTURE"] ?? "\(base)/\(prefix)\(getppid())"
-        removeStale(in: base)
+        let named = ProcessInfo.processInfo.environment["GUILDSTORE_BACKUP_FIXTURE"]
+        let directory = named ?? "\(base)/\(prefix)\(getppid())"
+        if named == nil { removeStale(in: base) }
         let fixture = BackupFixture(directory: directory, databasePath: directory + "/default.gsdb",
                                     sqlitePath: directory + "/default.sqlite")
         if FileManager.default.fileExists(atPath: directory + "/" + readyMarker) {
