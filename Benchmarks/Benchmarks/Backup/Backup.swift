@@ -53,6 +53,8 @@ final class BackupRun: @unchecked Sendable {
     var database: Database?
     var store: GuildDatabase?
     var sqlite: SQLiteConnection?
+    /// Pages the first backup stored: the database does not change, so every backup stores as many.
+    var expectedPages: Int?
     /// A backup file made in setup, for the restore benchmarks.
     var backupFile = ""
 
@@ -85,17 +87,16 @@ func guildStoreBackup() {
         await orExit(name) {
             guard let db = run.database else { throw BenchmarkSupport.BenchError.setup("not open") }
             let path = run.file("full.gsbackup")
-            var expectedPages: Int?  // the database does not change: every backup stores as many pages
             for _ in benchmark.scaledIterations {
                 Files.remove(path)
                 TemporaryDirectory.settleFileSystem()
                 benchmark.startMeasurement()
                 let info = try await db.backup(to: path)
                 benchmark.stopMeasurement()
-                guard let stored = info.pagesStored, stored > 0, stored == expectedPages ?? stored, info.fileBytes == Files.size(path) else {
-                    verificationFailed("\(name): stored \(info.pagesStored.map(String.init) ?? "?") pages, \(expectedPages.map(String.init) ?? "?") before; \(info.fileBytes) bytes")
+                guard let stored = info.pagesStored, stored > 0, stored == run.expectedPages ?? stored, info.fileBytes == Files.size(path) else {
+                    verificationFailed("\(name): stored \(info.pagesStored.map(String.init) ?? "?") pages, \(run.expectedPages.map(String.init) ?? "?") before; \(info.fileBytes) bytes")
                 }
-                expectedPages = stored
+                run.expectedPages = stored
                 benchmark.measurement(sizeMetric, permille(info.fileBytes, of: run.fixture.databaseBytes))
             }
         }

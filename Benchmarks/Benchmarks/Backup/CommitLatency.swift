@@ -173,12 +173,20 @@ final class SQLiteSubject: LatencySubject, @unchecked Sendable {
     }
 }
 
-/// The pooled latencies of one benchmark's measured iterations, printed by its teardown.
+/// One commit-latency benchmark's writer and what carries over from one iteration to the next
+/// (package-benchmark calls the closure once per iteration): the next row, the idle half's
+/// length, and the pooled latencies of the measured iterations, printed by its teardown.
 final class LatencyTotals: @unchecked Sendable {
+    // Used from one thread at a time: package-benchmark runs setup, iterations, teardown in turn.
     nonisolated(unsafe) static var current: LatencyTotals?
+    let subject: any LatencySubject
+    var next = 0
+    var idleCommits = 200
     var idle: [Int] = []
     var busy: [Int] = []
     var after: [Int] = []
+
+    init(_ subject: any LatencySubject) { self.subject = subject }
 
     func summary(_ name: String) -> String {
         let i = Percentiles(idle), b = Percentiles(busy), a = Percentiles(after)
@@ -193,31 +201,28 @@ func commitLatency(_ engine: String, load: BackgroundLoad, make: @escaping @Send
     let name = "CommitLatency/\(engine)/\(load.rawValue)"
     Benchmark(name, configuration: latencyConfiguration) { (benchmark: Benchmark, run: BackupRun) in
         await orExit(name) {
-            let subject = try await make(run)
-            let totals = LatencyTotals()
-            LatencyTotals.current = totals
-            var next = 0
-            var idleCommits = 200
+            guard let totals = LatencyTotals.current else { throw BenchmarkSupport.BenchError.setup("no writer") }
+            let subject = totals.subject
             func timedCommit(_ into: inout [Int]) async throws {
                 let t0 = monotonicNanos()
-                try await subject.commit(next)
+                try await subject.commit(totals.next)
                 into.append(monotonicNanos() - t0)
-                next += 1
+                totals.next += 1
             }
             for iteration in benchmark.scaledIterations {
                 _ = iteration
                 try await subject.settle()
                 TemporaryDirectory.settleFileSystem()
                 var busy: [Int] = [], idle: [Int] = [], after: [Int] = []
-                for _ in 0..<idleCommits { try await timedCommit(&idle) }
+                for _ in 0..<totals.idleCommits { try await timedCommit(&idle) }
                 let done = StopFlag(), outcome = JobOutcome()
                 subject.start(load, done: done, outcome: outcome)
                 while !done.stopped { try await timedCommit(&busy) }
                 if let error = outcome.error { throw error }
                 for _ in 0..<200 { try await timedCommit(&after) }
-                idleCommits = max(busy.count, 200)
+                totals.idleCommits = max(busy.count, 200)
                 let committed = try await subject.committedRows()
-                guard committed == next else { verificationFailed("\(name): \(committed) rows committed, \(next) expected") }
+                guard committed == totals.next else { verificationFailed("\(name): \(committed) rows committed, \(totals.next) expected") }
                 let b = Percentiles(busy).nanos(99), i = Percentiles(idle).nanos(99)
                 benchmark.measurement(busyP99Metric, b / 1000)
                 benchmark.measurement(idleP99Metric, i / 1000)
@@ -229,12 +234,19 @@ func commitLatency(_ engine: String, load: BackgroundLoad, make: @escaping @Send
                     totals.after += after
                 }
             }
-            await subject.close()
         }
     } setup: {
-        await orExit("\(name) setup") { try await BackupRun(name) }
+        await orExit("\(name) setup") {
+            let run = try await BackupRun(name)
+            LatencyTotals.current = LatencyTotals(try await make(run))
+            return run
+        }
     } teardown: {
-        if let totals = LatencyTotals.current { printToStandardError(totals.summary(name)) }
+        if let totals = LatencyTotals.current {
+            printToStandardError(totals.summary(name))
+            await totals.subject.close()
+        }
+        LatencyTotals.current = nil
         await BackupRun.current?.finish()
     }
 }
