@@ -17,6 +17,10 @@
 // - Tables: seed 004's message_events with its four indexes: 1M-row bulk insert (rows per
 //   second, file bytes per row) and an index range scan with an aggregate, GuildStore's table
 //   API against SQLite with integer and with TEXT ids.
+// - Backup: snapshot backups (issue 12) on the default profile: GuildStore's `db.backup(to:)`
+//   and restore against SQLite's online backup API (nPage = -1) and `VACUUM INTO`, each then
+//   `lz4`, and lz4 -d + copy; the file sizes; a durable commit's p99 latency with and without a
+//   backup running. Answers of the restored copies checked equal first (GuildBench).
 //// - CLibPQ: system library shim for libpq, PostgreSQL's C client (pkg-config `libpq`, Debian
 //   `libpq-dev`); only Patterns links it.
 // - Patterns: GuildBench's workloads (`guildstore bench`: every query pattern on three inputs,
@@ -85,6 +89,19 @@ let package = Package(
                 .product(name: "GuildStoreSQLite", package: "GuildStore"),
             ],
             path: "Benchmarks/Tables",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "Backup",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "GuildBench", package: "GuildStore"),
+                .product(name: "GuildStore", package: "GuildStore"),
+                .product(name: "GuildStoreEngine", package: "GuildStore"),
+                .product(name: "GuildStoreSQLite", package: "GuildStore"),
+            ],
+            path: "Benchmarks/Backup",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(

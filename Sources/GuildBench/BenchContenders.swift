@@ -31,6 +31,17 @@ import GuildStoreEngine
          try SQLiteContender(key: seedKey, name: seedName, path: twin.seedPath),
          try SQLiteContender(key: coveringKey, name: coveringName, path: twin.coveringPath, indexStatements: CoveringIndexes.statements)]
     }
+
+    /// GuildStore alone, on `database` (the Backup suite's restored copy).
+    @_spi(Benchmarks) public static func guildStore(database: Database) -> any BenchContender {
+        GuildStoreContender(database: database)
+    }
+
+    /// SQLite with seed 004's pragmas on the file at `path` as it is (no indexes added): the
+    /// Backup suite's restored SQLite copies.
+    @_spi(Benchmarks) public static func sqlite(path: String, key: String, name: String) throws -> any BenchContender {
+        try SQLiteContender(key: key, name: name, path: path)
+    }
 }
 
 /// A contender as the report names it.

@@ -15,7 +15,7 @@ import Foundation
 /// - (BN-3) `covering` is rebuilt whenever `seed` is.
 @_spi(Benchmarks) public struct SQLiteTwin: Sendable {
     @_spi(Benchmarks) public var seedPath: String
-    package var coveringPath: String
+    @_spi(Benchmarks) public var coveringPath: String
 
     package init(seedPath: String, coveringPath: String) {
         self.seedPath = seedPath

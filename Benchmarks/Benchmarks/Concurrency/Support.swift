@@ -99,79 +99,8 @@ final class RowCounter: Sendable {
     }
 }
 
-/// A flag one task sets and another polls.
-final class StopFlag: Sendable {
-    private let flag = Atomic(false)
-    func stop() { flag.store(true, ordering: .releasing) }
-    var stopped: Bool { flag.load(ordering: .acquiring) }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (vDSO; on this VM's TSC clock source about 20 ns).
-@inline(__always)
-func monotonicNanos() -> Int {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
-
-/// An OS thread running a closure; SQLite's writers block in its busy handler and in fsync, so
-/// they get threads of their own rather than tasks on the cooperative pool.
-final class OSThread {
-    private final class Body {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-
-    #if canImport(Glibc)
-    private var thread = pthread_t()
-    #else
-    private var thread: pthread_t?
-    #endif
-
-    init(_ body: @escaping () -> Void) {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
-            body.run()
-            return nil
-        }, context)
-        if rc != 0 { verificationFailed("pthread_create failed: \(rc)") }
-    }
-
-    func join() {
-        #if canImport(Glibc)
-        pthread_join(thread, nil)
-        #else
-        pthread_join(thread!, nil)
-        #endif
-    }
-}
-
-/// Exact percentiles of a set of nanosecond samples (sorted once).
-struct Percentiles {
-    let sorted: [Int]
-
-    init(_ samples: [Int]) { sorted = samples.sorted() }
-
-    /// The sample at percentile `p` (0...100), nearest rank; 0 when there are none.
-    func nanos(_ p: Double) -> Int {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-        return sorted[min(max(rank, 1), sorted.count) - 1]
-    }
-
-    func micros(_ p: Double) -> String { format(Double(nanos(p)) / 1000, decimals: 0) }
-}
-
-/// "12.3" style formatting without Foundation.
-func format(_ value: Double, decimals: Int = 1) -> String {
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let rounded = (value * scale).rounded() / scale
-    var text = "\(rounded)"
-    if decimals == 0, text.hasSuffix(".0") { text.removeLast(2) }
-    return text
-}
+// StopFlag, monotonicNanos, OSThread, Percentiles and format are BenchmarkSupport's (the
+// Backup suite uses them too).
 
 // MARK: - A task executor standing in for the cooperative pool
 

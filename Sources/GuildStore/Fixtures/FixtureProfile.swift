@@ -60,7 +60,7 @@
         messages: 2_400, voiceEvents: 600, memberEvents: 300, presenceEvents: 900, reminderEvents: 10)
 
     /// About a million events across the four event tables.
-    package static let `default` = FixtureProfile(
+    @_spi(Benchmarks) public static let `default` = FixtureProfile(
         name: "default", guilds: 400, emptyGuilds: 20, inactiveGuilds: 40, users: 30_000, botPercent: 5,
         largestGuildMembers: 12_000, minGuildMembers: 5,
         messages: 700_000, voiceEvents: 120_000, memberEvents: 50_000, presenceEvents: 130_000, reminderEvents: 1_000)
