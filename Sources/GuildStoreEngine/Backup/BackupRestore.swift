@@ -6,8 +6,9 @@ import Foundation
 ///
 /// Invariant (BK-4): the destination is replaced only by a database that passed every check.
 /// Every piece is read whole and checked (BK-2) while its pages go to `DEST.restore`; after
-/// the last piece, every live page of the result is hashed and compared with the last piece's
-/// manifest, so a chain restores exactly the snapshot it names or not at all. Only then is the
+/// the last piece of a chain of incrementals, every live page of the result is hashed and
+/// compared with the last piece's manifest (a lone full backup's pages were each compared as
+/// they were read), so a chain restores exactly the snapshot it names or not at all. Only then is the
 /// file synced and renamed over the destination (a new log, numbering commits on from the
 /// backup's, WAL-6, is renamed into place first), and the directory synced. A failure or a
 /// crash before the rename leaves the destination as it was (and at most `DEST.restore`,
@@ -33,19 +34,24 @@ enum BackupRestore {
             defer { try? file.close() }
             let total = chain.reduce(0) { $0 + Int($1.header.pageCount) }
             var manifest: [UInt64] = []
+            let runs = PageRunWriter(file: file, pageSize: pageSize)
             for piece in chain {
                 let contents = try BackupFile.scan(path: piece.path, fileSystem: fileSystem) { number, image in
-                    try file.write(UnsafeRawBufferPointer(start: image, count: pageSize), at: Int64(number) * Int64(pageSize))
+                    try runs.write(page: number, image)
                     pagesWritten += 1
                     if let progress, pagesWritten % 4096 == 0 { progress(BackupProgress(pagesDone: pagesWritten, pagesTotal: total)) }
                 }
+                try runs.flush()
                 guard contents.header == piece.header else {
                     throw GuildStoreError.backupDamaged(path: piece.path, reason: "changed while it was being restored")
                 }
                 manifest = contents.manifest
             }
             try file.truncate(to: Int64(last.header.pageCount) * Int64(pageSize))
-            try verify(file, against: manifest, pageSize: pageSize, chain: chain)
+            // A lone full backup's pages were each compared with its manifest as they were read
+            // (BK-2) and all of them are there: reading them back would check nothing more.
+            // Incrementals overwrite some of them, so a chain is compared page by page.
+            if chain.count > 1 { try verify(file, against: manifest, pageSize: pageSize, chain: chain) }
             // AR-2: then the archived commits after the chain's, in order, up to the target.
             var pageCount = last.header.pageCount
             for segment in plan.segments {
