@@ -132,4 +132,27 @@ struct CommitNumberTests {
         #expect(engine.publishedStamp.number == 7 && !engine.walRecovery.staleLogIgnored)
         try engine.close()
     }
+
+    @Test("DISK-10: a log header whose commit number is beyond any database's life is damaged, never a trap on the next commit",
+          arguments: [UInt64.max, UInt64.max - 1, CommitStamp.maximumNumber])
+    func hugeCommitNumber(commitsBefore: UInt64) throws {
+        let directory = try TemporaryDirectory("gs-commit-huge")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try Self.commit(engine, 1)
+        _ = try engine.checkpoint(.truncate)  // the log is its header alone
+        try engine.close()
+        var wal = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "-wal")))
+        wal.withUnsafeMutableBytes { raw in
+            raw.baseAddress!.setU64(32, commitsBefore)
+            raw.baseAddress!.setU32(56, crc32c(UnsafeRawBufferPointer(start: raw.baseAddress!, count: 56)))
+        }
+        try Data(wal).write(to: URL(fileURLWithPath: path + "-wal"))
+        let reopened = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? reopened.close() }
+        #expect(reopened.publishedStamp.number < CommitStamp.maximumNumber)
+        try Self.commit(reopened, 2)
+        #expect(try reopened.check().isOK)
+    }
 }

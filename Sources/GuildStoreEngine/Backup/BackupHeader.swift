@@ -98,6 +98,9 @@ struct BackupHeader: Equatable {
             let parent = load(p + 72)
             let parentCommit = p.u64(88)
             let commit = CommitStamp(number: p.u64(24), time: p.u64(32))
+            guard commit.number < CommitStamp.maximumNumber else {  // DISK-10
+                throw GuildStoreError.backupDamaged(path: path, reason: "commit number \(commit.number) is beyond any database's life")
+            }
             switch kind {
             case .full:
                 guard parent == nil, parentCommit == 0 else {

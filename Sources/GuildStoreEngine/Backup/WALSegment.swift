@@ -87,7 +87,9 @@ struct WALSegment: Equatable {
                                      first: CommitStamp(number: p.u64(32), time: p.u64(48)),
                                      last: CommitStamp(number: p.u64(40), time: p.u64(56)), logBytes: Int64(p.u64(64)),
                                      fileNonce: p.u64(72))
+            // DISK-10: commit numbers below 2^62, so `last + 1` never wraps.
             guard PageFormat.isValidPageSize(segment.pageSize), segment.first.number >= 1,
+                  segment.last.number < CommitStamp.maximumNumber,
                   segment.first.number <= segment.last.number, segment.logBytes >= Int64(WriteAheadLog.headerSize),
                   segment.logBytes <= Int64(WriteAheadLog.headerSize) + Int64(UInt32.max) * Int64(WriteAheadLog.frameHeaderSize + segment.pageSize)
             else {
@@ -163,7 +165,7 @@ struct WALSegment: Equatable {
             }
             return (UInt32(truncatingIfNeeded: p.u64(16)), p.u64(32), p.u32(56))
         }
-        guard commitsBefore + 1 == segment.first.number else {
+        guard commitsBefore == segment.first.number - 1 else {  // first >= 1: no wrap (DISK-10)
             throw damaged("its log starts after commit \(commitsBefore), its header names commit \(segment.first.number)")
         }
         let pageSize = segment.pageSize

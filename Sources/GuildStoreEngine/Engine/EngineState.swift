@@ -108,8 +108,14 @@ package struct CommitStamp: Equatable, Sendable {
 
     package static let none = CommitStamp(number: 0, time: 0)
 
+    /// Invariant (DISK-10): a commit number read from disk (a log header, a database header's
+    /// base commit, a backup, an archived segment) is below this, or the structure holding it
+    /// is damaged. No database commits 2^62 times, and with the bound, adding the commits of a
+    /// log (fewer than 2^32 frames) or of a process's life never wraps.
+    package static let maximumNumber: UInt64 = 1 << 62
+
     /// The stamp of the commit after this one, made now: times never go backwards (WAL-6),
-    /// even when the clock does.
+    /// even when the clock does. DISK-10 keeps `number + 1` from wrapping.
     func next(now: Date = Date()) -> CommitStamp {
         let micros = UInt64(max(0, now.timeIntervalSince1970 * 1_000_000))
         return CommitStamp(number: number + 1, time: max(time, micros))

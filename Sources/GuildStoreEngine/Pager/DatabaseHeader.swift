@@ -119,6 +119,9 @@ struct DatabaseHeader: Equatable, Sendable {
         guard page.u8(4) == PageType.header.rawValue, header.pageSize == pageSize else {
             throw GuildStoreError.corruptHeader(path: path, reason: "header page fields disagree")
         }
+        guard header.baseCommit.number < CommitStamp.maximumNumber else {  // DISK-10
+            throw GuildStoreError.corruptHeader(path: path, reason: "base commit \(header.baseCommit.number) is beyond any database's life")
+        }
         guard header.pageCount >= 2, header.catalogRoot >= 1, header.catalogRoot < header.pageCount,
               header.freeListHead < header.pageCount, header.freePageCount < header.pageCount
         else {

@@ -111,8 +111,9 @@ extension WriteAheadLog {
         let fields: (version: UInt32, salt: UInt64, sequence: UInt32, pageSize: Int, crc: UInt32, commitsBefore: UInt64, timeBefore: UInt64, nonce: UInt64)? = n < headerSize ? nil : header.withUnsafeBytes { raw in
             guard let p = raw.baseAddress else { return nil }
             for (i, byte) in magic.enumerated() where p.u8(i) != byte { return nil }
+            // DISK-10: a commit number beyond any database's life is a damaged header.
             guard p.u32(56) == crc32c(UnsafeRawBufferPointer(start: p, count: 56)),
-                  PageFormat.isValidPageSize(Int(p.u32(12))) else { return nil }
+                  PageFormat.isValidPageSize(Int(p.u32(12))), p.u64(32) < CommitStamp.maximumNumber else { return nil }
             return (p.u32(8), p.u64(16), p.u32(24), Int(p.u32(12)), p.u32(56), p.u64(32), p.u64(40), p.u64(48))
         }
         if let fields, fields.version != formatVersion {
