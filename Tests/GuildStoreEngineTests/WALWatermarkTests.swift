@@ -129,6 +129,27 @@ struct WALWatermarkTests {
         wal = out
     }
 
+    @Test("a log cut fewer bytes into a frame than its salt reaches: the cut frame is reported discarded (a torn tail), never a silent rollback",
+          arguments: [1, 7, 11])
+    func cutBeforeTheSalt(bytesIntoFrame: Int) throws {
+        let directory = try TemporaryDirectory("gs-wal-short-cut")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        try engine.write { tx in try tx.put(bigEndianKey(1), [1], in: try tx.openTree("t")) }
+        try engine.close()
+        var wal = try Self.read(path + "-wal")
+        let frames = (wal.count - WriteAheadLog.headerSize) / Self.frameSize
+        // The next commit's first frame, cut short.
+        wal += [UInt8](repeating: 0x5A, count: bytesIntoFrame)
+        try Self.write(path + "-wal", wal)
+        let reopened = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? reopened.close() }
+        #expect(reopened.walRecovery.recoveredFrames == frames)
+        #expect(reopened.walRecovery.discardedFrames == 1 && !reopened.walRecovery.lostCommittedData)
+        #expect(reopened.walRecoveryNotice?.contains("torn") == true)
+    }
+
     @Test("a version-1 or -2 log with frames of its generation is refused naming the log, and left as it is",
           arguments: [UInt32(1), 2])
     func legacyVersionRefused(version: UInt32) throws {

@@ -207,9 +207,14 @@ extension WriteAheadLog {
                 frameIndex += 1
             }
             if whole < framesPerChunk {
-                // A frame cut short by the end of the file: a torn write.
+                // A frame cut short by the end of the file: a torn write. One too short to hold
+                // its salt is counted too: frames are whole in every generation, so bytes past
+                // the last whole frame are a write cut short (most likely of this generation's
+                // next commit), and a rollback to the commit before it is reported, never silent.
                 let rest = read - whole * frameSize
-                if rest >= 12, let salt, UnsafeRawPointer(chunkBase + whole * frameSize).u32(8) == salt {
+                let tornOfThisLog = rest >= 12 ? salt.map { UnsafeRawPointer(chunkBase + whole * frameSize).u32(8) == $0 } ?? false
+                                               : rest > 0 && parsed != nil
+                if tornOfThisLog {
                     if report.firstBadFrame == nil && parsed != nil { report.firstBadFrame = frameIndex }
                     report.discardedFrames += 1
                 }
