@@ -83,6 +83,9 @@ enum BackupFile {
         let manifest = manifestBytes.withUnsafeBytes { raw in
             (0..<Int(pageCount)).map { raw.baseAddress!.u64($0 * 8) }
         }
+        guard manifest[0] != 0 else {
+            throw GuildStoreError.backupDamaged(path: path, reason: "its manifest has no header page")
+        }
         for entry in stored where manifest[Int(entry.page)] != entry.hash {
             throw GuildStoreError.backupDamaged(path: path, reason: "page \(entry.page) differs from the manifest")
         }
