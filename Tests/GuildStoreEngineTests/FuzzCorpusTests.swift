@@ -87,6 +87,22 @@ struct FuzzCorpusTests {
             let wal = try build(commits, checkpoint: false).wal
             return [("seed-commits-sealed", [0x0F] + wal), ("seed-commits-as-is", [0x00] + wal),
                     ("seed-header-only", [0x0F] + wal.prefix(WriteAheadLog.headerSize))]
+        case "backup-read":
+            // A full backup and an archived segment of a small database, decompressed.
+            let fileSystem = MemoryFileSystem()
+            let configuration = EngineConfiguration(pageSize: FuzzEntries.pageSize, synchronous: .full, checkpointThreshold: 0,
+                                                    mapReservation: 0, archiveDirectory: "/fuzz/archive")
+            let engine = try StorageEngine.open(path: path, configuration: configuration, fileSystem: fileSystem)
+            try tables(engine)
+            _ = try engine.writeBackup(to: "/fuzz/full.gsbackup", parent: nil)
+            try commits(engine)
+            _ = try engine.checkpoint(.full)
+            try engine.close()
+            let backup = try LZ4Frame.decompress(try #require(fileSystem.contents(of: "/fuzz/full.gsbackup")))
+            let segmentPath = try #require(fileSystem.paths().first { $0.hasSuffix(WALSegment.fileExtension) })
+            let segment = try LZ4Frame.decompress(try #require(fileSystem.contents(of: segmentPath)))
+            return [("seed-full-sealed", [0x07] + backup), ("seed-full-as-is", [0x00] + backup),
+                    ("seed-segment", [0x00] + segment), ("seed-full-file", [0x80] + (try #require(fileSystem.contents(of: "/fuzz/full.gsbackup"))))]
         default:
             return []
         }

@@ -51,7 +51,7 @@ extension StorageEngine {
             let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
             // WAL-7: the file's own header, when it reads soundly, names the log that is its own.
             let fileHeader = fileBytes >= Int64(pageSize)
-                ? try? DatabaseHeader.decode(readHeaderPage(view: view, fileBytes: fileBytes, path: path).base, pageSize: pageSize, path: path)
+                ? try? Self.decodeHeaderPage(view: view, fileBytes: fileBytes, pageSize: pageSize, path: path)
                 : nil
             let walExisted = fileSystem.exists(walPath)
             let walFile = try fileSystem.open(walPath, create: true)
@@ -66,8 +66,7 @@ extension StorageEngine {
                 guard fileBytes >= Int64(pageSize) else {
                     throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
                 }
-                let page = try readHeaderPage(view: view, fileBytes: fileBytes, path: path)
-                header = try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path)
+                header = try Self.decodeHeaderPage(view: view, fileBytes: fileBytes, pageSize: pageSize, path: path)
             }
             let databaseSize = committed?.databaseSize ?? header.pageCount
             guard databaseSize == header.pageCount else {
@@ -193,6 +192,13 @@ extension StorageEngine {
                 throw notACatalog("holds no trees, yet \(inUse) pages besides it and the header are in use")
             }
         }
+    }
+
+    /// The file's header page, decoded while the page it was read into lives (a page read with
+    /// `pread` is owned by its `PageRef`; its bytes are freed once the reference goes).
+    private static func decodeHeaderPage(view: FileView, fileBytes: Int64, pageSize: Int, path: String) throws -> DatabaseHeader {
+        let page = try readHeaderPage(view: view, fileBytes: fileBytes, path: path)
+        return try withExtendedLifetime(page) { try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path) }
     }
 
     private static func readHeaderPage(view: FileView, fileBytes: Int64, path: String) throws -> PageRef {

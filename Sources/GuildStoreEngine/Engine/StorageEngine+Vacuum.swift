@@ -141,7 +141,8 @@ extension StorageEngine {
             let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
             let fileBytes = try file.size()
             let page = try view.page(0, fileBytes: fileBytes)
-            let header = try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path)
+            // A pread page lives in `page.owner`: decode while it does.
+            let header = try withExtendedLifetime(page) { try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path) }
             // The old view closes its file when the last snapshot using it lets go.
             let oldLock = state.withLock { s -> any FileHandleIO in
                 let oldLock = s.lockFile

@@ -12,13 +12,14 @@
 enum FuzzEntries {
     static let pageSize = 4096
     static let databasePath = "/fuzz/db.gsdb"
-    static let targets = ["page-tree", "wal-recover"]
+    static let targets = ["page-tree", "wal-recover", "backup-read"]
 
     /// Runs target `name` on `data`.
     static func run(_ name: String, _ data: [UInt8]) -> [String] {
         switch name {
         case "page-tree": pageTree(data)
         case "wal-recover": walRecover(data)
+        case "backup-read": backupRead(data)
         default: ["no fuzz target \(name)"]
         }
     }
@@ -160,6 +161,69 @@ enum FuzzEntries {
                 if flags & 8 != 0 { frame.setU32(16, WriteAheadLog.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum, previous: previous)) }
                 previous = UnsafeRawPointer(frame).u32(16)
                 offset += frameSize
+            }
+        }
+    }
+
+    // MARK: backup-read
+
+    /// Byte 0 is flags, the rest a backup's or an archived segment's decompressed content
+    /// (bit 7: the rest is the file itself, LZ4 frame and all). The entry compresses it into
+    /// a sound LZ4 frame, re-sealing first what the flags name (bit 0 the header's checksum,
+    /// bit 1 each page record's page checksum, bit 2 the trailer's checksum), so mutations
+    /// reach the structure; then reads it whole (`BackupFile.scan` or `WALSegment.scan`) and
+    /// restores from it into memory.
+    static func backupRead(_ data: [UInt8]) -> [String] {
+        guard let flags = data.first else { return [] }
+        var content = Array(data.dropFirst())
+        var findings: [String] = []
+        let file: [UInt8]
+        if flags & 0x80 != 0 {
+            file = content
+        } else {
+            sealBackup(&content, flags: flags)
+            guard let compressed = record("compress", &findings, { try LZ4Frame.compress(content) }) else { return findings }
+            file = compressed
+        }
+        let isSegment = content.starts(with: WALSegment.magic)
+        let source = "/fuzz/piece" + (isSegment ? WALSegment.fileExtension : BackupCatalog.backupExtension)
+        let fileSystem = MemoryFileSystem([source: file])
+        if isSegment {
+            _ = record("segment scan", &findings) { try WALSegment.scan(path: source, fileSystem: fileSystem) { _ in } }
+        } else {
+            _ = record("backup scan", &findings) { try BackupFile.scan(path: source, fileSystem: fileSystem) { _, _ in } }
+        }
+        _ = record("catalog", &findings) { try BackupCatalog(sources: [source], fileSystem: fileSystem).ranges }
+        _ = record("restore", &findings) {
+            try BackupRestore.restore(from: [source], to: databasePath, at: .latest, force: true, fileSystem: fileSystem, progress: nil)
+        }
+        return findings
+    }
+
+    /// Seals a backup's header checksum, page checksums and trailer checksum as `flags` say.
+    static func sealBackup(_ content: inout [UInt8], flags: UInt8) {
+        guard content.count >= BackupHeader.size else { return }
+        content.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            if flags & 1 != 0 { base.setU32(124, crc32c(UnsafeRawBufferPointer(start: base, count: 124))) }
+            let pageSize = Int(UnsafeRawPointer(base).u32(16))
+            guard PageFormat.isValidPageSize(pageSize) else { return }
+            var offset = BackupHeader.size
+            while offset + 4 <= raw.count {
+                let number = UnsafeRawPointer(base).u32(offset)
+                if number == BackupHeader.endOfPages {
+                    let trailer = offset + 4
+                    guard flags & 4 != 0, trailer + 8 <= raw.count else { return }
+                    let pageCount = Int(UnsafeRawPointer(base).u32(trailer + 4))
+                    let end = trailer + 8 + 8 * pageCount
+                    if end + 4 <= raw.count {
+                        base.setU32(end, crc32c(UnsafeRawBufferPointer(start: base + trailer, count: end - trailer)))
+                    }
+                    return
+                }
+                guard offset + 4 + pageSize <= raw.count else { return }
+                if flags & 2 != 0 { sealPage(base + offset + 4, number: number, size: pageSize) }
+                offset += 4 + pageSize
             }
         }
     }

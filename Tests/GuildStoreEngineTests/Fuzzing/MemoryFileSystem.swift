@@ -34,6 +34,9 @@ final class MemoryFileSystem: FileSystem {
 
     func exists(_ path: String) -> Bool { files.withLock { $0[path] != nil } }
 
+    /// Every file's path.
+    func paths() -> [String] { files.withLock { Array($0.keys) } }
+
     func remove(_ path: String) throws { _ = files.withLock { $0.removeValue(forKey: path) } }
 
     func rename(_ source: String, to destination: String) throws {
