@@ -26,13 +26,21 @@ struct CrashAtEveryOperationTests {
             }
         }
 
-        func powerLoss(_ k: Int) -> FaultPlan.PowerLossMode {
+        /// The power losses tried at each crash point: one, or several seeds of the disk
+        /// keeping part of its cache.
+        func powerLosses(_ k: Int) -> [FaultPlan.PowerLossMode] {
             switch self {
-            case .fullDropUnsynced, .normalDropUnsynced: .dropUnsynced
-            case .fullKeepSomeUnsynced, .normalKeepSomeUnsynced: .keepSomeUnsynced(seed: FaultRounds.seed &+ UInt64(k))
+            case .fullDropUnsynced, .normalDropUnsynced: [.dropUnsynced]
+            case .fullKeepSomeUnsynced, .normalKeepSomeUnsynced:
+                (0..<UInt64(CrashAtEveryOperationTests.seedsPerPoint)).map {
+                    .keepSomeUnsynced(seed: FaultRounds.seed &+ UInt64(k) &* 1_000 &+ $0)
+                }
             }
         }
     }
+
+    /// Seeds of `.keepSomeUnsynced` per crash point (`GUILDSTORE_FAULT_SEEDS_PER_POINT`).
+    static let seedsPerPoint = FaultRounds.environment["GUILDSTORE_FAULT_SEEDS_PER_POINT"].flatMap { Int($0) }.map { max(1, $0) } ?? 6
 
     /// Where the crash cut the workload.
     enum CutPoint { case open, commit, checkpoint, none }
@@ -56,13 +64,18 @@ struct CrashAtEveryOperationTests {
         var cuts: [CutPoint: Int] = [:]
         var inFlightRecovered = 0
         let points = FaultRounds.points(0...total, salt: UInt64(testCase.synchronous == .full ? 1 : 2))
+        var rounds = 0
         for k in points {
-            let outcome = try await Self.round(workload, crashAfter: k, powerLoss: testCase.powerLoss(k),
-                                               directory: directory, context: "\(testCase), crash after \(k) of \(total) operations")
-            cuts[outcome.cut, default: 0] += 1
-            if outcome.inFlightRecovered { inFlightRecovered += 1 }
+            for (index, powerLoss) in testCase.powerLosses(k).enumerated() {
+                let outcome = try await Self.round(workload, crashAfter: k, powerLoss: powerLoss, directory: directory,
+                                                   name: "crash-\(k)-\(index)",
+                                                   context: "\(testCase), crash after \(k) of \(total) operations, \(powerLoss)")
+                cuts[outcome.cut, default: 0] += 1
+                if outcome.inFlightRecovered { inFlightRecovered += 1 }
+                rounds += 1
+            }
         }
-        print("crash at every operation, \(testCase): \(points.count) rounds of \(total + 1) points; cut in open \(cuts[.open] ?? 0), in a commit \(cuts[.commit] ?? 0), in the checkpoint \(cuts[.checkpoint] ?? 0), after the end \(cuts[.none] ?? 0); in-flight commit recovered \(inFlightRecovered)")
+        print("crash at every operation, \(testCase): \(rounds) rounds at \(points.count) of \(total + 1) crash points; cut in open \(cuts[.open] ?? 0), in a commit \(cuts[.commit] ?? 0), in the checkpoint \(cuts[.checkpoint] ?? 0), after the end \(cuts[.none] ?? 0); in-flight commit recovered \(inFlightRecovered)")
         // The workload reaches every kind of place (a guard against a workload that changed).
         #expect((cuts[.commit] ?? 0) > 0 && (cuts[.checkpoint] ?? 0) > 0 && (cuts[.open] ?? 0) > 0)
     }
@@ -73,8 +86,8 @@ struct CrashAtEveryOperationTests {
     }
 
     static func round(_ workload: MixedWorkload, crashAfter k: Int, powerLoss: FaultPlan.PowerLossMode,
-                      directory: TemporaryDirectory, context: String) async throws -> RoundOutcome {
-        let path = directory.file("crash-\(k).gsdb")
+                      directory: TemporaryDirectory, name: String, context: String) async throws -> RoundOutcome {
+        let path = directory.file("\(name).gsdb")
         let plan = FaultPlan()
         plan.crash(afterOperations: k, powerLoss: powerLoss)
         let run = try await workload.run(path: path, fileSystem: FaultyFileSystem(plan), continueAfter: { _ in false })

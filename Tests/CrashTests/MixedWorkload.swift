@@ -164,7 +164,9 @@ struct MixedWorkload {
             // A range delete that empties and merges leaves.
             for key in 1_050..<1_350 { emit(.delete(tree: "accounts", key: UInt64(key))) }
         case 6:
-            // A dropped tree (its pages freed) and a new one.
+            // A dropped tree (its pages freed) and a new one. The put makes sure the tree
+            // exists when an I/O error rolled back the commit that created it.
+            emit(.put(tree: "blobs", key: 100, value: small(70_100)))
             emit(.drop(tree: "blobs"))
             for key in 0..<30 { emit(.put(tree: "archive", key: UInt64(key), value: small(70_000 + key))) }
         default:
