@@ -75,7 +75,6 @@ struct KilledIngestTests {
         try await Self.verify(database: database, present: everAcknowledged, context: "after \(Self.rounds) rounds")
         let seconds = Double((clock.now - started).components.seconds)
         print("kill -9 during ingest: \(Self.rounds) rounds, \(killedWhileRunning) killed while running, \(everAcknowledged.count) messages acknowledged, \(commitsAcknowledged) acknowledgements in all, ~\(Int(seconds)) s")
-        #expect(killedWhileRunning >= Self.rounds / 2, "most kills should land while the child runs: \(killedWhileRunning) of \(Self.rounds)")
     }
 
     /// Opens the database in this process: every id of `present` is a message row, the

@@ -4,9 +4,10 @@ import Testing
 import TestSupport
 
 /// The fault suite's I/O-error half: `MixedWorkload` through `Database` with the k-th write
-/// failing with EIO, the disk running full (ENOSPC) after k bytes, or the k-th sync failing
-/// with EIO, for every k (a seeded sample past `FaultRounds.limit`), under `.full` and
-/// `.normal`. The workload goes on after each error. Checked (TX-4):
+/// failing with EIO (writing nothing, or a torn prefix), the disk running full (ENOSPC) after
+/// about k writes' worth of bytes, or the k-th sync failing with EIO, for every k (a seeded
+/// sample past `FaultRounds.limit`), under `.full` and `.normal`. The workload goes on after
+/// each error. Checked (TX-4):
 ///
 /// - every error reaches the caller as a `GuildStoreError` of the fault's kind (`.io`,
 ///   `.diskFull`), or `.poisoned` after a failed sync; a failed sync always surfaces;
@@ -21,7 +22,8 @@ import TestSupport
 ///   failed may be recovered whole without a power loss), `check()` passes, writes go on.
 @Suite("I/O error countdown")
 struct IOErrorCountdownTests {
-    enum Fault: String, CaseIterable { case writeEIO, diskFull, syncEIO }
+    /// `tornWriteEIO`: the write keeps a seeded prefix of its bytes, then fails with EIO.
+    enum Fault: String, CaseIterable { case writeEIO, tornWriteEIO, diskFull, syncEIO }
 
     struct Case: CustomTestStringConvertible, Sendable {
         var fault: Fault
@@ -49,7 +51,7 @@ struct IOErrorCountdownTests {
         let salt = UInt64(Fault.allCases.firstIndex(of: testCase.fault) ?? 0) * 2 + (testCase.synchronous == .full ? 0 : 1)
         let points: [Int]
         switch testCase.fault {
-        case .writeEIO: points = FaultRounds.points(1...counters.writes, salt: salt)
+        case .writeEIO, .tornWriteEIO: points = FaultRounds.points(1...counters.writes, salt: salt)
         case .syncEIO: points = FaultRounds.points(1...counters.syncs, salt: salt)
         // Budgets spread over the bytes the workload writes, off page boundaries, so the disk
         // fills inside each kind of write (a byte budget lands on a write in proportion to
@@ -82,7 +84,7 @@ struct IOErrorCountdownTests {
 
     static func matchesFault(_ error: any Error, _ fault: Fault) -> Bool {
         switch (fault, error as? GuildStoreError) {
-        case (.writeEIO, .io(_, _, let code)?), (.syncEIO, .io(_, _, let code)?): code == EIO
+        case (.writeEIO, .io(_, _, let code)?), (.tornWriteEIO, .io(_, _, let code)?), (.syncEIO, .io(_, _, let code)?): code == EIO
         case (.diskFull, .diskFull?): true
         default: false
         }
@@ -94,6 +96,7 @@ struct IOErrorCountdownTests {
         let plan = FaultPlan()
         switch fault {
         case .writeEIO: plan.failWrite(k)
+        case .tornWriteEIO: plan.failWrite(k, as: .torn(keeping: (k &* 1_237) % 9_000))
         case .diskFull: plan.setDiskBudget(k)
         case .syncEIO: plan.failSync(k)
         }
@@ -107,7 +110,7 @@ struct IOErrorCountdownTests {
             }
         }
         let fired = switch fault {
-        case .writeEIO: plan.counters.writes >= k
+        case .writeEIO, .tornWriteEIO: plan.counters.writes >= k
         case .syncEIO: plan.counters.syncs >= k
         case .diskFull: run.openError.map { matchesFault($0, .diskFull) } ?? false || run.failures.contains { matchesFault($0.error, .diskFull) }
         }
@@ -139,7 +142,7 @@ struct IOErrorCountdownTests {
                     poisonedAt = failure.step
                     // Its frames may be in the file, unsynced: recovery may find the commit whole.
                     if let attempted = failure.attempted { unacknowledgedMayBeDurable.append(attempted) }
-                } else if fault == .writeEIO {
+                } else if fault == .writeEIO || fault == .tornWriteEIO {
                     #expect(run.failures.first?.step == failure.step || poisonedAt != nil,
                             "\(context): step \(failure.step) failed after the one failed write: \(failure.error)")
                 }
