@@ -52,10 +52,13 @@ struct KilledIngestChild {
             sentKill = true
         }
         if killAfter == 0 { killNow() }
+        var buffer = [UInt8](repeating: 0, count: 4_096)
         while true {
-            let chunk = reader.availableData  // blocks until output or end of file
-            if chunk.isEmpty { break }
-            pending.append(chunk)
+            // Blocks until output or end of file (plain read: an error ends the loop, never a trap).
+            let count = buffer.withUnsafeMutableBytes { read(reader.fileDescriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            pending.append(contentsOf: buffer[0..<count])
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                 pending.removeSubrange(pending.startIndex...newline)
