@@ -51,7 +51,9 @@ extension StorageEngine {
             let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
             // WAL-7: the file's own header, when it reads soundly, names the log that is its own.
             let fileHeader = fileBytes >= Int64(pageSize)
-                ? try? DatabaseHeader.decode(readHeaderPage(view: view, fileBytes: fileBytes, path: path).base, pageSize: pageSize, path: path)
+                ? try? readHeaderPage(view: view, fileBytes: fileBytes, path: path).withBase {  // PG-5
+                    try DatabaseHeader.decode($0, pageSize: pageSize, path: path)
+                }
                 : nil
             let walExisted = fileSystem.exists(walPath)
             let walFile = try fileSystem.open(walPath, create: true)
@@ -67,7 +69,7 @@ extension StorageEngine {
                     throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
                 }
                 let page = try readHeaderPage(view: view, fileBytes: fileBytes, path: path)
-                header = try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path)
+                header = try page.withBase { try DatabaseHeader.decode($0, pageSize: pageSize, path: path) }  // PG-5
             }
             let databaseSize = committed?.databaseSize ?? header.pageCount
             guard databaseSize == header.pageCount else {
