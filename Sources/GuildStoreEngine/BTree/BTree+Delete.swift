@@ -125,7 +125,7 @@ extension WriteTransaction {
             let child = try view.child(0)
             let childRef = try page(child)
             let rootBuffer = try writable(root)
-            rootBuffer.pointer.copyMemory(from: childRef.base, byteCount: pageSize)
+            childRef.withBase { rootBuffer.pointer.copyMemory(from: $0, byteCount: pageSize) }  // PG-5
             try freePage(child)
         }
     }

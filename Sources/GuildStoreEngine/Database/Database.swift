@@ -195,6 +195,10 @@ public final class Database: Sendable {
 
     /// Closes this opening. The engine closes when the last opening of the file closes;
     /// `.busy` while transactions are open. A temporary database is deleted.
+    ///
+    /// Invariant (DB-2): a database stays registered (the opening a later `open` of its path
+    /// returns) exactly while its engine is open. A close that fails releasing the engine's
+    /// files still closes it, unregisters it, and then throws that error.
     public func close() async throws {
         let last = opens.withLock { count -> Bool in
             count -= 1
@@ -205,12 +209,20 @@ public final class Database: Sendable {
         // AR-1: a clean close archives the commits still in the log (best effort: a reader
         // still open, or a failure, leaves them for the next restart to archive).
         if configuration.archive != nil { _ = try? await writer.checkpoint(.full) }
+        var releaseError: (any Error)?
         do {
             try engine.close()
         } catch {
-            opens.withLock { $0 += 1 }
-            checkpointer.resume()
-            throw error
+            // DB-2: only a close the engine refused (`.busy`) leaves this opening open. One
+            // that failed releasing a file (an I/O error, the files of a crashed process)
+            // closed the engine all the same: unregister below, or every later open of the
+            // path in this process would get back a database that answers `.closed`.
+            guard engine.isClosed else {
+                opens.withLock { $0 += 1 }
+                checkpointer.resume()
+                throw error
+            }
+            releaseError = error
         }
         if let registryKey {
             Self.registry.withLock { databases in
@@ -218,12 +230,13 @@ public final class Database: Sendable {
             }
         }
         if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
+        if let releaseError { throw releaseError }
     }
 
     /// Counts one more opening, unless the database already closed.
     private func retain() -> Bool {
         opens.withLock { count in
-            guard count > 0 else { return false }
+            guard count > 0, !engine.isClosed else { return false }  // DB-2
             count += 1
             return true
         }

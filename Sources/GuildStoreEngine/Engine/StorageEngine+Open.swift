@@ -51,7 +51,9 @@ extension StorageEngine {
             let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
             // WAL-7: the file's own header, when it reads soundly, names the log that is its own.
             let fileHeader = fileBytes >= Int64(pageSize)
-                ? try? Self.decodeHeaderPage(view: view, fileBytes: fileBytes, pageSize: pageSize, path: path)
+                ? try? readHeaderPage(view: view, fileBytes: fileBytes, path: path).withBase {  // PG-5
+                    try DatabaseHeader.decode($0, pageSize: pageSize, path: path)
+                }
                 : nil
             let walExisted = fileSystem.exists(walPath)
             let walFile = try fileSystem.open(walPath, create: true)
@@ -66,7 +68,8 @@ extension StorageEngine {
                 guard fileBytes >= Int64(pageSize) else {
                     throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
                 }
-                header = try Self.decodeHeaderPage(view: view, fileBytes: fileBytes, pageSize: pageSize, path: path)
+                let page = try readHeaderPage(view: view, fileBytes: fileBytes, path: path)
+                header = try page.withBase { try DatabaseHeader.decode($0, pageSize: pageSize, path: path) }  // PG-5
             }
             let databaseSize = committed?.databaseSize ?? header.pageCount
             guard databaseSize == header.pageCount else {
@@ -192,13 +195,6 @@ extension StorageEngine {
                 throw notACatalog("holds no trees, yet \(inUse) pages besides it and the header are in use")
             }
         }
-    }
-
-    /// The file's header page, decoded while the page it was read into lives (a page read with
-    /// `pread` is owned by its `PageRef`; its bytes are freed once the reference goes).
-    private static func decodeHeaderPage(view: FileView, fileBytes: Int64, pageSize: Int, path: String) throws -> DatabaseHeader {
-        let page = try readHeaderPage(view: view, fileBytes: fileBytes, path: path)
-        return try withExtendedLifetime(page) { try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path) }
     }
 
     private static func readHeaderPage(view: FileView, fileBytes: Int64, path: String) throws -> PageRef {

@@ -141,8 +141,7 @@ extension StorageEngine {
             let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
             let fileBytes = try file.size()
             let page = try view.page(0, fileBytes: fileBytes)
-            // A pread page lives in `page.owner`: decode while it does.
-            let header = try withExtendedLifetime(page) { try DatabaseHeader.decode(page.base, pageSize: pageSize, path: path) }
+            let header = try page.withBase { try DatabaseHeader.decode($0, pageSize: pageSize, path: path) }  // PG-5
             // The old view closes its file when the last snapshot using it lets go.
             let oldLock = state.withLock { s -> any FileHandleIO in
                 let oldLock = s.lockFile

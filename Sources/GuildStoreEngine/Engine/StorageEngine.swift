@@ -233,7 +233,12 @@
     }
 
     /// Closes the engine: later calls throw `.closed`. Fails with `.busy` while a transaction
-    /// is open. Committed work stays in the WAL and is checkpointed by the next open.
+    /// is open (the engine stays open). Committed work stays in the WAL and is checkpointed by
+    /// the next open. An error from releasing a file is thrown after the engine is closed
+    /// (`isClosed` then holds): the close is not to be retried as if nothing happened (DB-2).
+    /// Whether `close()` closed the engine, even if releasing a file then failed.
+    package var isClosed: Bool { state.withLock { $0.closed } }
+
     @_spi(Benchmarks) public func close() throws {
         let (files, observers) = try state.withLock { s -> ([any FileHandleIO], [ChangeObserver]) in
             guard !s.closed else { return ([], []) }

@@ -102,7 +102,7 @@ public final class WriteTransaction: Transaction {
         pageWrites &+= 1
         if let buffer = dirty[number] { return buffer }
         let ref = try page(number)
-        let buffer = PageBuffer(copying: ref.base, size: pageSize)
+        let buffer = ref.withBase { PageBuffer(copying: $0, size: pageSize) }  // PG-5
         dirty[number] = buffer
         return buffer
     }
@@ -338,7 +338,7 @@ public final class WriteTransaction: Transaction {
     private func writableUnchecked(_ number: UInt32) throws -> PageBuffer {
         if let buffer = dirty[number] { return buffer }
         let ref = try engine.readPage(number, snapshot: snapshot)
-        let buffer = PageBuffer(copying: ref.base, size: pageSize)
+        let buffer = ref.withBase { PageBuffer(copying: $0, size: pageSize) }  // PG-5
         dirty[number] = buffer
         return buffer
     }

@@ -36,9 +36,21 @@ final class PageBuffer: @unchecked Sendable {
 
 /// A page lent to a reader: a pointer that stays valid while `owner` (a WAL frame image or a
 /// page read by pread) is retained, or for the life of the mapping when `owner` is nil.
+///
+/// Invariant (PG-5): `base` is dereferenced only while `owner` is retained. Swift may release
+/// a value after its last use, not at the end of its scope, so holding the `PageRef` in a
+/// local is not enough once only `base` is used: read through `withBase` (or
+/// `withExtendedLifetime(ref.owner)`). AddressSanitizer found `decode(readHeaderPage(...).base)`
+/// reading a freed page-0 buffer on open.
 struct PageRef {
     let base: UnsafeRawPointer
     let owner: PageBuffer?
+
+    /// Runs `body` on the page's bytes with `owner` kept alive until it returns (PG-5).
+    @inline(__always)
+    func withBase<R>(_ body: (UnsafeRawPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(owner) { try body(base) }
+    }
 }
 
 // MARK: - Little-endian field access. Every on-disk integer in GuildStore is little-endian.
