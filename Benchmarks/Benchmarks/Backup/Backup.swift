@@ -62,6 +62,9 @@ final class BackupRun: @unchecked Sendable {
     var backupFile = ""
 
     init(_ name: String) async throws {
+        // The engine's default, whatever an earlier benchmark of this process set (the runner
+        // started alone runs every benchmark in one process).
+        StorageEngine.backupSyncEvery = nil
         fixture = try await BackupFixture.shared()
         folder = try fixture.scratch(name.replacingOccurrences(of: "/", with: "_"))
         Self.current = self
@@ -107,8 +110,8 @@ func guildStoreBackup(syncEvery16MB: Bool = false) {
         }
     } setup: {
         await orExit("\(name) setup") {
-            if syncEvery16MB { StorageEngine.backupSyncEvery = 16 << 20 }
             let run = try await BackupRun(name)
+            if syncEvery16MB { StorageEngine.backupSyncEvery = 16 << 20 }
             try await run.openGuildStore()
             return run
         }
