@@ -119,6 +119,10 @@ struct DatabaseHeader: Equatable, Sendable {
         guard page.u8(4) == PageType.header.rawValue, header.pageSize == pageSize else {
             throw GuildStoreError.corruptHeader(path: path, reason: "header page fields disagree")
         }
+        // A base commit no commit can follow (its number + 1 would overflow) is damage.
+        guard header.baseCommit.number < UInt64.max else {
+            throw GuildStoreError.corruptHeader(path: path, reason: "base commit number \(header.baseCommit.number) is impossible")
+        }
         guard header.pageCount >= 2, header.catalogRoot >= 1, header.catalogRoot < header.pageCount,
               header.freeListHead < header.pageCount, header.freePageCount < header.pageCount
         else {
