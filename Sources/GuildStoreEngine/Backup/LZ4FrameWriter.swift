@@ -13,6 +13,8 @@ import CLZ4
 /// let compressedBytes = try writer.finish()
 /// ```
 final class LZ4FrameWriter {
+    /// 1 MiB: LZ4F copies it on into its 4 MB block buffer. A 4 MiB staging buffer, compressed
+    /// straight from (no second copy), measured no faster (Benchmarks/RESULTS.md, 2026-12-05 round 2).
     static let stagingSize = 1 << 20
 
     private let file: any FileHandleIO
@@ -25,10 +27,16 @@ final class LZ4FrameWriter {
     private(set) var compressedBytes: Int64 = 0
     /// Bytes given to `write` so far.
     private(set) var uncompressedBytes: Int64 = 0
+    /// Sync the file each time this many more compressed bytes were written (nil: never; the
+    /// caller syncs at the end): a long file reaches the disk in pieces as it is written, not
+    /// in one flush at its end that queues ahead of every other writer's syncs.
+    private let syncEvery: Int64?
+    private var syncedThrough: Int64 = 0
 
     /// Starts the frame at offset 0 of `file`. `level` 0 is LZ4's fast mode; 3 and up its HC modes.
-    init(file: any FileHandleIO, level: Int32 = 0) throws {
+    init(file: any FileHandleIO, level: Int32 = 0, syncEvery: Int64? = nil) throws {
         self.file = file
+        self.syncEvery = syncEvery
         preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
         preferences.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled
         preferences.frameInfo.blockSizeID = LZ4F_max4MB
@@ -94,6 +102,10 @@ final class LZ4FrameWriter {
         guard count > 0 else { return }
         try file.write(UnsafeRawBufferPointer(rebasing: output[0..<count]), at: compressedBytes)
         compressedBytes += Int64(count)
+        if let syncEvery, compressedBytes - syncedThrough >= syncEvery {
+            try file.sync()
+            syncedThrough = compressedBytes
+        }
     }
 
     private static func check(_ code: Int, _ call: String) throws {

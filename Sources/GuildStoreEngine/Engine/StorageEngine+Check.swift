@@ -59,12 +59,28 @@ extension StorageEngine {
 private struct IntegrityChecker {
     let tx: ReadTransaction
     let header: DatabaseHeader
-    var owner: [UInt32: String] = [:]
+    /// Who claimed each page: 0 for no one, else 1 + an index into `ownerNames`. Dense, one
+    /// entry per page of the header's count (bounded by the file's size at open): a claim is
+    /// an array store, not a hashed insert of a name.
+    var owners: [UInt32]
+    var ownerNames: [String] = []
+    var ownerIndex: [String: UInt32] = [:]
+    var claimed = 0
     var problems: [String] = []
 
     init(_ tx: ReadTransaction) {
         self.tx = tx
         self.header = tx.header
+        self.owners = [UInt32](repeating: 0, count: Int(tx.header.pageCount))
+    }
+
+    /// The owner number of `name` for `claim` (names are few: one per tree, its overflow, the free list).
+    mutating func owner(_ name: String) -> UInt32 {
+        if let known = ownerIndex[name] { return known }
+        ownerNames.append(name)
+        let id = UInt32(ownerNames.count)
+        ownerIndex[name] = id
+        return id
     }
 
     mutating func run() throws -> IntegrityReport {
@@ -88,26 +104,33 @@ private struct IntegrityChecker {
         if free != Int(header.freePageCount) {
             problems.append("free list holds \(free) pages, header says \(header.freePageCount)")
         }
-        let used = owner.count + 1
+        let used = claimed + 1
         if used != Int(header.pageCount) {
-            // Lazy: at most owner.count + 10 pages are looked at, whatever the page count says.
-            let owner = self.owner
-            let missing = (1..<header.pageCount).lazy.filter { owner[$0] == nil }.prefix(10)
+            // Lazy: the first 10 pages no one claimed.
+            let owners = self.owners
+            let missing = (1..<header.pageCount).lazy.filter { owners[Int($0)] == 0 }.prefix(10)
             problems.append("\(Int(header.pageCount) - used) pages are neither in use nor free (first: \(missing.map(String.init).joined(separator: ", ")))")
         }
         return IntegrityReport(pageCount: Int(header.pageCount), freePages: free, trees: reports, problems: problems)
     }
 
+    @inline(__always)
     private mutating func claim(_ page: UInt32, for name: String) -> Bool {
+        claim(page, by: owner(name), name: name)
+    }
+
+    private mutating func claim(_ page: UInt32, by id: UInt32, name: String) -> Bool {
         guard page > 0, page < header.pageCount else {
             problems.append("\(name): page \(page) out of range")
             return false
         }
-        if let previous = owner[page] {
-            problems.append("page \(page) is used by both \(previous) and \(name)")
+        let previous = owners[Int(page)]
+        if previous != 0 {
+            problems.append("page \(page) is used by both \(ownerNames[Int(previous) - 1]) and \(name)")
             return false
         }
-        owner[page] = name
+        owners[Int(page)] = id
+        claimed += 1
         return true
     }
 
@@ -116,16 +139,27 @@ private struct IntegrityChecker {
         var leafDepth: Int?
     }
 
+    /// One tree's owner numbers and name for `claim`.
+    private struct Owner {
+        var name: String
+        var id: UInt32
+        var overflowName: String
+        var overflowID: UInt32
+    }
+
     private mutating func checkTree(name: String, root: UInt32) throws -> IntegrityReport.TreeReport {
         var totals = Totals()
-        try walk(name: name, page: root, depth: 1, lower: nil, upper: nil, totals: &totals)
+        let overflowName = "\(name) overflow"
+        let who = Owner(name: name, id: owner(name), overflowName: overflowName, overflowID: owner(overflowName))
+        try walk(who, page: root, depth: 1, lower: nil, upper: nil, totals: &totals)
         return .init(name: name, entries: totals.entries, depth: totals.leafDepth ?? 0,
                      leafPages: totals.leaves, interiorPages: totals.interiors, overflowPages: totals.overflow,
                      fillFactor: totals.capacity == 0 ? 0 : Double(totals.used) / Double(totals.capacity))
     }
 
-    private mutating func walk(name: String, page: UInt32, depth: Int, lower: [UInt8]?, upper: [UInt8]?, totals: inout Totals) throws {
-        guard claim(page, for: name) else { return }
+    private mutating func walk(_ who: Owner, page: UInt32, depth: Int, lower: [UInt8]?, upper: [UInt8]?, totals: inout Totals) throws {
+        let name = who.name
+        guard claim(page, by: who.id, name: name) else { return }
         guard depth <= Cursor.maximumDepth else {
             problems.append("\(name): deeper than \(Cursor.maximumDepth) levels at page \(page)")
             return
@@ -141,36 +175,52 @@ private struct IntegrityChecker {
         // A cell the node's header cannot place is a problem to report, like a page that
         // cannot be read: `check` names damage, it does not stop at the first.
         do {
-            try checkNode(node, ref, name: name, page: page, depth: depth, lower: lower, upper: upper, totals: &totals)
+            try checkNode(node, ref, who, page: page, depth: depth, lower: lower, upper: upper, totals: &totals)
         } catch let error as GuildStoreError {
             problems.append("\(name): page \(page): \(error)")
         }
     }
 
-    private mutating func checkNode(_ node: Node, _ ref: PageRef, name: String, page: UInt32, depth: Int,
+    private mutating func checkNode(_ node: Node, _ ref: PageRef, _ who: Owner, page: UInt32, depth: Int,
                                     lower: [UInt8]?, upper: [UInt8]?, totals: inout Totals) throws {
+        let name = who.name
         try withExtendedLifetime(ref.owner) {
             totals.used += node.usedBytes
             totals.capacity += tx.pageSize - NodeLayout.headerSize
+            // BT-1 and BT-2: strictly increasing, >= the lower bound, < the upper bound. Keys
+            // are compared where they lie in the page (a leaf's keys share its prefix, so two
+            // of its keys compare as their suffixes do); only an interior node's keys, its
+            // children's bounds, are copied.
+            let interior = !node.isLeaf
             var keys: [[UInt8]] = []
-            for i in 0..<node.count {
-                let key = try node.withKey(i) { Array($0) }
-                // BT-1 and BT-2: strictly increasing, >= the lower bound, < the upper bound.
-                if let previous = keys.last, !previous.lexicographicallyPrecedes(key) {
-                    problems.append("\(name): page \(page) key \(i) out of order")
+            var cellBytes = 0
+            var overflowCells = true
+            if !interior, let sound = Self.soundLeaf(node, lower: lower, upper: upper) {
+                // A sound leaf (the common case) in one pass: what the loops below would find
+                // in it is nothing, and its cells' sizes.
+                cellBytes = sound.cellBytes
+                overflowCells = sound.overflowCells
+            } else {
+                if interior { keys.reserveCapacity(node.count) }
+                var previous: UnsafeRawBufferPointer?
+                for i in 0..<node.count {
+                    let stored = try node.storedKey(i)
+                    if let previous, compareKeys(previous, stored) >= 0 {
+                        problems.append("\(name): page \(page) key \(i) out of order")
+                    }
+                    if i == 0, let lower, try lower.withUnsafeBytes({ try node.compareKey(0, $0) }) < 0 {
+                        problems.append("\(name): page \(page) key 0 below its parent's separator")
+                    }
+                    if let upper, try upper.withUnsafeBytes({ try node.compareKey(i, $0) }) >= 0 {
+                        problems.append("\(name): page \(page) key \(i) not below its parent's separator")
+                    }
+                    if interior { keys.append(Array(stored)) }
+                    previous = stored
                 }
-                if i == 0, let lower, key.lexicographicallyPrecedes(lower) {
-                    problems.append("\(name): page \(page) key 0 below its parent's separator")
-                }
-                if let upper, !key.lexicographicallyPrecedes(upper) {
-                    problems.append("\(name): page \(page) key \(i) not below its parent's separator")
-                }
-                keys.append(key)
+                for i in 0..<node.count { cellBytes += try node.cellSize(i) }
             }
             // DISK-6: the content area holds the cells and the holes the fragmented-bytes field
             // counts, nothing else (an insert trusts the field to find room).
-            var cellBytes = 0
-            for i in 0..<node.count { cellBytes += try node.cellSize(i) }
             let holes = node.contentEnd - node.contentStart - cellBytes
             if holes != node.fragmented {
                 problems.append("\(name): page \(page) counts \(node.fragmented) fragmented bytes, its content area has \(holes) outside its cells")
@@ -182,12 +232,12 @@ private struct IntegrityChecker {
                     problems.append("\(name): leaf \(page) at depth \(depth), others at \(expected)")
                 }
                 totals.leafDepth = totals.leafDepth ?? depth
-                for i in 0..<node.count {
+                for i in 0..<node.count where overflowCells {
                     let cell = try node.leafCell(i)
                     if cell.inlineValue == nil {
                         do {
                             for overflow in try tx.overflowPages(first: cell.overflowPage, length: cell.valueLength) {
-                                if claim(overflow, for: "\(name) overflow") { totals.overflow += 1 }
+                                if claim(overflow, by: who.overflowID, name: who.overflowName) { totals.overflow += 1 }
                             }
                         } catch let error as GuildStoreError {
                             problems.append("\(name): overflow chain of page \(page) cell \(i): \(error)")
@@ -199,10 +249,34 @@ private struct IntegrityChecker {
                 for i in 0...node.count {
                     let childLower = i == 0 ? lower : keys[i - 1]
                     let childUpper = i == node.count ? upper : keys[i]
-                    try walk(name: name, page: try node.child(i), depth: depth + 1, lower: childLower, upper: childUpper, totals: &totals)
+                    try walk(who, page: try node.child(i), depth: depth + 1, lower: childLower, upper: childUpper, totals: &totals)
                 }
             }
         }
+    }
+
+    /// One pass over a leaf that has nothing to report: every cell readable (`leafCell`, whose
+    /// checks include `storedKey`'s), keys strictly increasing, the first at or above `lower`
+    /// and the last below `upper` (with the keys in order, every key is then below it). Returns
+    /// the cells' bytes and whether any value overflows; nil when anything is amiss, and the
+    /// caller then runs the checks key by key, which name each problem.
+    private static func soundLeaf(_ node: Node, lower: [UInt8]?, upper: [UInt8]?) -> (cellBytes: Int, overflowCells: Bool)? {
+        let count = node.count
+        var cellBytes = 0
+        var overflowCells = false
+        var previous: UnsafeRawBufferPointer?
+        for i in 0..<count {
+            guard let cell = try? node.leafCell(i) else { return nil }
+            if let previous, compareKeys(previous, cell.suffix) >= 0 { return nil }
+            cellBytes += cell.size
+            if cell.inlineValue == nil { overflowCells = true }
+            previous = cell.suffix
+        }
+        if count > 0 {
+            if let lower, (try? lower.withUnsafeBytes({ try node.compareKey(0, $0) })).map({ $0 < 0 }) ?? true { return nil }
+            if let upper, (try? upper.withUnsafeBytes({ try node.compareKey(count - 1, $0) })).map({ $0 >= 0 }) ?? true { return nil }
+        }
+        return (cellBytes, overflowCells)
     }
 
     private mutating func checkFreeList() throws -> Int {
