@@ -373,6 +373,37 @@ struct DamagedFileTests {
         #expect(!FileManager.default.fileExists(atPath: path + "-vacuum-wal"))
         #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 3000)
     }
+
+    @Test("DISK-11: the strict mode refuses a commit that wrote a node with keys out of order; nothing reaches the log")
+    func strictModeRefusesBrokenNode() throws {
+        let directory = try TemporaryDirectory("gs-strict")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let engine = try StorageEngine.open(path: path, configuration: EngineConfiguration(synchronous: .full, checkpointThreshold: 0))
+        defer { try? engine.close() }
+        #expect(engine.configuration.verifiesPagesOnCommit, "on in the test builds")
+        try engine.write { tx in
+            let tree = try tx.createTree("t")
+            for i in UInt64(0)..<20 { try tx.put(bigEndianKey(i), [UInt8(i)], in: tree) }
+        }
+        let frames = engine.walFrameCount
+        #expect(throws: GuildStoreError.self) {
+            try engine.write { tx in
+                let tree = try #require(try tx.tree("t"))
+                try tx.put(bigEndianKey(100), [1], in: tree)  // the root leaf is now dirty
+                // An edit gone wrong: the first two slots swapped, so keys 0 and 1 are out of order.
+                let leaf = try tx.writable(tree.root)
+                let first = UnsafeRawPointer(leaf.pointer).u16(NodeLayout.headerSize)
+                let second = UnsafeRawPointer(leaf.pointer).u16(NodeLayout.headerSize + NodeLayout.slotSize)
+                leaf.pointer.setU16(NodeLayout.headerSize, second)
+                leaf.pointer.setU16(NodeLayout.headerSize + NodeLayout.slotSize, first)
+            }
+        }
+        #expect(engine.walFrameCount == frames, "nothing was appended")
+        #expect(try engine.check().isOK)
+        #expect(try engine.read { tx in try tx.get(bigEndianKey(100), in: try #require(try tx.tree("t"))) } == nil)
+        try engine.write { tx in try tx.put(bigEndianKey(101), [1], in: try #require(try tx.tree("t"))) }
+    }
 }
 
 /// A database file patched a page at a time.

@@ -65,6 +65,16 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Continuous archiving (AR-1): the directory every generation of the log is copied into,
     /// as a WAL segment, before the log restarts over it; nil archives nothing.
     package var archiveDirectory: String?
+    /// The strict mode (DISK-11): every B+tree node a commit wrote is read back and its keys
+    /// checked before the commit is sealed. On in debug builds (every test run), off in
+    /// release builds, where it would cost every commit a pass over its pages.
+    package var verifiesPagesOnCommit: Bool = EngineConfiguration.isDebugBuild
+
+    #if DEBUG
+    static let isDebugBuild = true
+    #else
+    static let isDebugBuild = false
+    #endif
 
     @_spi(Benchmarks) public init(
         pageSize: Int? = nil,

@@ -314,6 +314,7 @@ public final class WriteTransaction: Transaction {
         guard !dirty.isEmpty else { return nil }
         var pages = dirty.entries.map { (page: $0.page, image: $0.element) }
         pages.sort { $0.page < $1.page }
+        if engine.configuration.verifiesPagesOnCommit { try verifyWrittenNodes(pages) }  // DISK-11
         for entry in pages { sealPage(entry.image.pointer, number: entry.page, size: pageSize) }
         let sequence = try engine.appendCommit(pages: pages, header: workingHeader, changedTrees: changedTrees)
         dirty.removeAll()
