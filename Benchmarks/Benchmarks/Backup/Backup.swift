@@ -3,7 +3,6 @@
 // originals and on every restored copy before anything is timed).
 //
 //   Backup/GuildStore                     db.backup(to:): one LZ4 frame, synced and renamed
-//   Backup/GuildStore.sync16MB            the same, synced every 16 MB as it is written
 //   Backup/SQLite.backupAPI+lz4           sqlite3_backup_step(-1) into a file, lz4, fsync
 //   Backup/SQLite.vacuumInto+lz4          VACUUM INTO a file, lz4, fsync
 //   Restore/GuildStore                    Database.restore(from:to:) (checks, writes, syncs,
@@ -62,9 +61,6 @@ final class BackupRun: @unchecked Sendable {
     var backupFile = ""
 
     init(_ name: String) async throws {
-        // The engine's default, whatever an earlier benchmark of this process set (the runner
-        // started alone runs every benchmark in one process).
-        StorageEngine.backupSyncEvery = nil
         fixture = try await BackupFixture.shared()
         folder = try fixture.scratch(name.replacingOccurrences(of: "/", with: "_"))
         Self.current = self
@@ -87,10 +83,8 @@ final class BackupRun: @unchecked Sendable {
     }
 }
 
-func guildStoreBackup(syncEvery16MB: Bool = false) {
-    // `.sync16MB`: the file synced every 16 MB of compressed output as it is written
-    // (`StorageEngine.backupSyncEvery`), not once at its end.
-    let name = syncEvery16MB ? "Backup/GuildStore.sync16MB" : "Backup/GuildStore"
+func guildStoreBackup() {
+    let name = "Backup/GuildStore"
     Benchmark(name, configuration: wholeFileConfiguration([sizeMetric])) { (benchmark: Benchmark, run: BackupRun) in
         await orExit(name) {
             guard let db = run.database else { throw BenchmarkSupport.BenchError.setup("not open") }
@@ -111,7 +105,6 @@ func guildStoreBackup(syncEvery16MB: Bool = false) {
     } setup: {
         await orExit("\(name) setup") {
             let run = try await BackupRun(name)
-            if syncEvery16MB { StorageEngine.backupSyncEvery = 16 << 20 }
             try await run.openGuildStore()
             return run
         }
@@ -228,7 +221,6 @@ extension BackupRun {
 
 let benchmarks: @Sendable () -> Void = {
     guildStoreBackup()
-    guildStoreBackup(syncEvery16MB: true)
     for method in SQLiteBackupMethod.allCases { sqliteBackup(method) }
     guildStoreRestore()
     for method in SQLiteRestoreMethod.allCases { sqliteRestore(method) }

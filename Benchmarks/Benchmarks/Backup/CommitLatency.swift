@@ -47,9 +47,6 @@ var latencyConfiguration: Benchmark.Configuration { .init(
 /// What runs beside the writer in the first half of an iteration.
 enum BackgroundLoad: String {
     case backup
-    /// The backup with its file synced every 16 MB as it is written
-    /// (`StorageEngine.backupSyncEvery`), not once at its end: the write-behind experiment.
-    case backupSyncedEvery16MB = "backup.sync16MB"
     // case archiving: continuous archiving of the log, when it exists.
 }
 
@@ -257,9 +254,5 @@ func commitLatency(_ engine: String, load: BackgroundLoad, make: @escaping @Send
 
 func commitLatencyBenchmarks() {
     commitLatency("GuildStore", load: .backup) { try await GuildStoreSubject($0) }
-    commitLatency("GuildStore", load: .backupSyncedEvery16MB) { run in
-        StorageEngine.backupSyncEvery = 16 << 20
-        return try await GuildStoreSubject(run)
-    }
     commitLatency("SQLite", load: .backup) { try SQLiteSubject($0) }
 }

@@ -27,16 +27,10 @@ final class LZ4FrameWriter {
     private(set) var compressedBytes: Int64 = 0
     /// Bytes given to `write` so far.
     private(set) var uncompressedBytes: Int64 = 0
-    /// Sync the file each time this many more compressed bytes were written (nil: never; the
-    /// caller syncs at the end): a long file reaches the disk in pieces as it is written, not
-    /// in one flush at its end that queues ahead of every other writer's syncs.
-    private let syncEvery: Int64?
-    private var syncedThrough: Int64 = 0
 
     /// Starts the frame at offset 0 of `file`. `level` 0 is LZ4's fast mode; 3 and up its HC modes.
-    init(file: any FileHandleIO, level: Int32 = 0, syncEvery: Int64? = nil) throws {
+    init(file: any FileHandleIO, level: Int32 = 0) throws {
         self.file = file
-        self.syncEvery = syncEvery
         preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
         preferences.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled
         preferences.frameInfo.blockSizeID = LZ4F_max4MB
@@ -102,10 +96,6 @@ final class LZ4FrameWriter {
         guard count > 0 else { return }
         try file.write(UnsafeRawBufferPointer(rebasing: output[0..<count]), at: compressedBytes)
         compressedBytes += Int64(count)
-        if let syncEvery, compressedBytes - syncedThrough >= syncEvery {
-            try file.sync()
-            syncedThrough = compressedBytes
-        }
     }
 
     private static func check(_ code: Int, _ call: String) throws {

@@ -1,12 +1,6 @@
 import Foundation
 
 extension StorageEngine {
-    /// A backup syncs its file every this many compressed bytes as it writes it; nil (the
-    /// default): once, at the end. Syncing every 16 MB made backups slower and a concurrent
-    /// writer's commit tail no shorter (Benchmarks/RESULTS.md, 2026-12-05 round 2); settable
-    /// for the benchmarks that compare the two.
-    @_spi(Benchmarks) public nonisolated(unsafe) static var backupSyncEvery: Int64? = nil
-
     /// Writes a backup of the last published commit to `path` (layout in `BackupHeader`): a
     /// full backup, or with `parent` an incremental holding the pages whose hash differs from
     /// the parent's manifest.
@@ -62,7 +56,7 @@ extension StorageEngine {
                 try? fileSystem.remove(temporary)
             }
         }
-        let writer = try LZ4FrameWriter(file: file, syncEvery: Self.backupSyncEvery)
+        let writer = try LZ4FrameWriter(file: file)
         try writer.write(header.encode())
         var manifest = [UInt64](repeating: 0, count: Int(pageCount))
         var stored = 0

@@ -40,6 +40,11 @@ extension StorageEngine {
     /// live log's generation, or when `policy` asks for a new one by age or size.
     func archiveBaseIfNeeded(directory: String, policy: ArchiveConfiguration, logger: Logger) throws {
         let (nonce, identity) = try read { ($0.snapshot.header.fileNonce, $0.snapshot.header.identity) }
+        // The live log's commits start after `needed`: the archive must hold everything up to
+        // there for the next segment to continue it. Read before the directory is listed: a
+        // restart in between archives its generation first (AR-1), so the listing then holds
+        // at least what `needed` asks for, never less (which would write a needless base).
+        let needed = state.withLock { $0.logCommitsBefore }
         let catalog: BackupCatalog
         do {
             catalog = try BackupCatalog(sources: [directory], fileSystem: fileSystem)
@@ -55,9 +60,6 @@ extension StorageEngine {
         let mine = catalog.bases.filter { $0.header.fileNonce == nonce }
         let newest = mine.max { $0.header.commit.number < $1.header.commit.number }
         let reached = mine.map { catalog.reach(from: $0.header.commit.number, nonce: nonce).through }.max()
-        // The live log's commits start after `wal.commitsBefore`: the archive must hold
-        // everything up to there for the next segment to continue it.
-        let needed = wal.commitsBefore
         var reason: String?
         if newest == nil {
             reason = "no base of this database file yet"

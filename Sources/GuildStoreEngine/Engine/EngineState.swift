@@ -56,6 +56,9 @@ struct EngineState {
     /// AR-1: the last commit a WAL segment in the archive holds (this process's), and the
     /// last archiving error since.
     var archivedThrough: UInt64?
+    /// WAL-6: the commit the log's current generation starts after (`WriteAheadLog.commitsBefore`),
+    /// kept here so a thread without the writer token reads it under this lock.
+    var logCommitsBefore: UInt64 = 0
     var archiveError: String?
     var commits = 0
     var syncs = 0

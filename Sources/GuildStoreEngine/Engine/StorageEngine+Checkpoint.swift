@@ -156,6 +156,7 @@ extension StorageEngine {
             s.walGeneration &+= 1
             s.walSyncedFrames = 0
             s.walBase = sequence
+            s.logCommitsBefore = stamp.number
             s.backfilled = sequence
             s.syncedThrough = sequence
         }

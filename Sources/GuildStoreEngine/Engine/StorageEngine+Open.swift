@@ -108,6 +108,7 @@ extension StorageEngine {
             let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: recovered, fileNonce: header.fileNonce, base: base)
             let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,
                                            pageSize: pageSize, fileSystem: fileSystem, wal: wal, walRecovery: report, state: state)
+            engine.state.withLock { $0.logCommitsBefore = wal.commitsBefore }
             try engine.validateCatalog()
             return engine
         } catch {

@@ -122,6 +122,7 @@ extension StorageEngine {
             throw error
         }
         state.withLock { s in
+            s.logCommitsBefore = stamp.number
             s.walGeneration &+= 1  // WALR-7: a new generation, nothing of it synced
             s.walSyncedFrames = 0
         }
