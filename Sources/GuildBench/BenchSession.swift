@@ -14,12 +14,22 @@ package struct BenchSession: Sendable {
     /// `catalog.includeSlowWrites` says, bulk ingest, concurrent commits, open with a WAL).
     package var includeWrites: Bool
     package var catalog: WorkloadCatalog
+    /// Runs only the workloads whose name (`group · subject`) contains one of these, ignoring
+    /// case; empty: every workload.
+    package var only: [String]
 
-    package init(runs: Int = 7, lookups: Int = 1_000, includeWrites: Bool = true, catalog: WorkloadCatalog = WorkloadCatalog()) {
+    package init(runs: Int = 7, lookups: Int = 1_000, includeWrites: Bool = true, catalog: WorkloadCatalog = WorkloadCatalog(),
+                 only: [String] = []) {
         self.runs = runs
         self.lookups = lookups
         self.includeWrites = includeWrites
         self.catalog = catalog
+        self.only = only
+    }
+
+    /// Whether `workload` is one the session runs (`only`).
+    func selects(_ workload: Workload) -> Bool {
+        only.isEmpty || only.contains { workload.name.localizedCaseInsensitiveContains($0) }
     }
 
     /// What the session tells its caller while it works.
@@ -68,9 +78,9 @@ package struct BenchSession: Sendable {
             }
             observer.status("finding the busiest, a median and an empty guild")
             subjects = try BenchSubjects.discover(in: seed.connection, lookups: lookups)
-            let reads = catalog.reads(subjects)
+            let reads = catalog.reads(subjects).filter(selects)
             let scratchFolder = databasePath + ".bench-scratch"
-            let writes = includeWrites ? catalog.writes(subjects, scratchFolder: scratchFolder) : []
+            let writes = includeWrites ? catalog.writes(subjects, scratchFolder: scratchFolder).filter(selects) : []
             let total = reads.count + writes.count
             footprint = [
                 StorageFootprint(contender: BenchContenders.guildStoreKey, path: databasePath, walPath: databasePath + "-wal",

@@ -28,6 +28,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("skip-slow-writes"),
           help: "Skip the slow write workloads (bulk ingest, 8 and 64 concurrent writers, open with a WAL); keep the others.")
     var skipSlowWrites = false
+    @Option(help: ArgumentHelp("Run only the workloads whose name contains this text (any case); repeatable.",
+                               valueName: "text")) var only: [String] = []
     @Flag(help: "Print the report as JSON instead of a table.") var json = false
     @Option(help: "Also write the table as Markdown to this file.") var markdown: String?
     @Option(help: "Also write an SVG bar chart of the ratios to this file.") var svg: String?
@@ -89,7 +91,7 @@ struct BenchCommand: AsyncParsableCommand {
         catalog.ingestProfile = IngestSource.profile(events: min(100_000, profile.profile.gatewayEvents), world: profile.profile)
         // The small profile is the smoke test's: 8 and 64 writers make 10 and 2 commits each, not 50 and 10.
         if profile == .small { catalog.concurrentWriters = [(8, 10), (64, 2)] }
-        let session = BenchSession(runs: runs, lookups: lookups, includeWrites: !skipWrites, catalog: catalog)
+        let session = BenchSession(runs: runs, lookups: lookups, includeWrites: !skipWrites, catalog: catalog, only: only)
         let observer = BenchSession.Observer(status: { message in bar.finish(); status(message) },
                                              progress: { done, total, name in bar.update(done, of: total, detail: name) })
         let report = try await session.run(database: store.database, databasePath: path, command: Self.commandLine(),
