@@ -7,6 +7,10 @@
 /// commit, see `GroupCommitter`).
 actor WriterActor {
     let engine: StorageEngine
+    /// Set when a background checkpoint left commits to copy and the log could not restart
+    /// at once (a group sync in flight, a snapshot in the way): the pages the next write may
+    /// copy first to restart it (`restartLogIfCheckpointed`).
+    private var catchUpPages: Int?
 
     init(engine: StorageEngine) {
         self.engine = engine
@@ -17,9 +21,14 @@ actor WriterActor {
     /// changed).
     func perform<T: Sendable>(_ body: sending (WriteTransaction) throws -> T) throws -> (value: T, sequence: UInt64?) {
         try Task.checkCancellation()
-        // A log the background checkpoint has fully copied restarts here, in the writer's own
-        // turn, so a busy cooperative pool cannot starve the restart (and the WAL's growth).
-        if engine.isFullyCheckpointed { _ = try checkpoint(.passive) }
+        // A log the background checkpoint has fully copied (or nearly: `catchUpPages`) restarts
+        // here, in the writer's own turn, so a busy cooperative pool cannot starve the restart
+        // (and the WAL's growth).
+        if engine.isFullyCheckpointed {
+            _ = try checkpoint(.passive)
+        } else if let pages = catchUpPages, engine.canCatchUpAndRestart(copyingAtMost: pages) {
+            _ = try checkpoint(.passive)
+        }
         let tx = try engine.beginWrite()
         do {
             let value = try body(tx)
@@ -32,13 +41,25 @@ actor WriterActor {
         }
     }
 
-    /// Restarts the WAL when a background checkpoint has copied everything: in the writer's
-    /// turn, so no commit appends meanwhile. When the log has grown far past `threshold`
-    /// (writes never paused long enough), it also syncs, copies the rest and restarts.
+    /// Restarts the WAL after a background checkpoint, in the writer's turn, so no commit
+    /// appends meanwhile.
+    ///
+    /// The background copy took the log as it was when it began; the commits appended while
+    /// it copied are left. When they touched at most half a threshold of pages and the restart
+    /// can succeed (no group sync in flight, no older snapshot), they are copied here (a short
+    /// stall: those pages and one sync of the database file) and the log restarts; when it
+    /// cannot succeed yet, the next write that finds it can does the same (`catchUpPages`).
+    /// So under a steady writer the log wraps about every `threshold` frames, as SQLite's
+    /// does, and the commits after the wrap overwrite blocks the WAL file already has: on ext4
+    /// such an fdatasync needs no journal commit for the file's size, about half the cost of
+    /// an appending one. When more is left (a bulk load outran the copy), the next background
+    /// run takes it, unless the log has grown past 4x `threshold`: then this syncs, copies
+    /// the rest and restarts.
     func restartLogIfCheckpointed(threshold: Int) throws -> Bool {
-        if engine.isFullyCheckpointed {
+        if engine.isFullyCheckpointed || engine.canCatchUpAndRestart(copyingAtMost: threshold / 2) {
             return try checkpoint(.passive).walRestarted
         }
+        catchUpPages = threshold / 2
         guard engine.walFrameCount >= 4 * threshold else { return false }
         return try checkpoint(.full).walRestarted
     }
@@ -48,6 +69,8 @@ actor WriterActor {
     func checkpoint(_ mode: CheckpointMode) throws -> CheckpointResult {
         guard try engine.tryTakeWriterToken() else { throw GuildStoreError.writerBusy }
         defer { engine.releaseWriter() }
-        return try engine.checkpoint(mode: mode, timeout: .zero, restart: .holdingWriter)
+        let result = try engine.checkpoint(mode: mode, timeout: .zero, restart: .holdingWriter)
+        if result.walRestarted { catchUpPages = nil }
+        return result
     }
 }

@@ -103,6 +103,16 @@ extension StorageEngine {
         }
     }
 
+    /// True when a passive checkpoint now could copy everything and restart the log, copying
+    /// at most `pages` pages: every appended commit is published (no group sync in flight),
+    /// no snapshot is older than the last commit, and at most `pages` pages wait in the WAL.
+    func canCatchUpAndRestart(copyingAtMost pages: Int) -> Bool {
+        state.withLock { s in
+            s.walFrames > 0 && s.appended.sequence == s.lastCommit && s.oldestReaderSequence >= s.lastCommit
+                && s.walIndex.count <= pages
+        }
+    }
+
     /// Live snapshots that began more than `age` ago: reader id and how long it has been open.
     func snapshots(olderThan age: Duration) -> [(id: UInt64, age: Duration)] {
         let now = ContinuousClock.now
