@@ -41,6 +41,8 @@ extension WriteTransaction {
                 }
                 let lastKey = try view.withKey(view.count - 1) { Array($0) }
                 var first = true
+                // The keys ascend, so each one's place is at or after the previous one's.
+                var start = 0
                 while next < keys.count {
                     // Past the leaf's last key: the next descent's business (or absent).
                     if lastKey.precedes(keys[next]) {
@@ -48,8 +50,9 @@ extension WriteTransaction {
                         break
                     }
                     first = false
-                    let (position, found) = try keys[next].withUnsafeBytes { try view.lowerBound($0) }
+                    let (position, found) = try keys[next].withUnsafeBytes { try view.lowerBound($0, from: start) }
                     if found, positions.last != position { positions.append(position) }
+                    start = position
                     next += 1
                 }
             }

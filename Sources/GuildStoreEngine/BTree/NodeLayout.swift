@@ -356,6 +356,24 @@ struct Node {
         return (low, false)
     }
 
+    /// `lowerBound` among the cells from `start` on, for a caller that knows no earlier cell
+    /// is at or above `key` (it walks sorted keys through the node): a key at `start` itself,
+    /// the common case when a run of neighbours is sought, costs one comparison.
+    func lowerBound(_ key: UnsafeRawBufferPointer, from start: Int) throws -> (index: Int, found: Bool) {
+        let (order, rest) = againstPrefix(key)
+        if order != 0 { return (order < 0 ? count : 0, false) }
+        guard start < count else { return (count, false) }
+        let first = compareKeys(try storedKey(start), rest)
+        if first >= 0 { return (start, first == 0) }
+        var low = start + 1, high = count
+        while low < high {
+            let mid = (low + high) >> 1
+            let c = compareKeys(try storedKey(mid), rest)
+            if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return (mid, true) }
+        }
+        return (low, false)
+    }
+
     /// The child of an interior node that holds `key` (BT-2): the first i with key < Ki.
     @inline(__always)
     func childIndex(for key: UnsafeRawBufferPointer) throws -> Int {

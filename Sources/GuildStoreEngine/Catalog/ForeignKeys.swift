@@ -245,10 +245,17 @@ extension WriteTransaction {
         return result
     }
 
-    /// (FK-2) Works out what deleting `rows` of `schema` does, recursively, and throws
-    /// `.foreignKeyRestricted` if a `restrict` key forbids it. Writes nothing.
+    /// (FK-2) Works out what deleting `rows` of `schema` (distinct rows: each from a scan or a
+    /// key lookup) does, recursively, and throws `.foreignKeyRestricted` if a `restrict` key
+    /// forbids it. Writes nothing.
     func planDelete(_ rows: [[Value]], schema: TableSchema) throws -> DeletePlan {
         var plan = DeletePlan()
+        // No table references this one: nothing cascades, clears or protects, and the rows
+        // are distinct already, so the plan is the rows (no identity per row to hash).
+        if try references(to: schema.name).isEmpty {
+            plan.deletes = rows.map { (schema, $0) }
+            return plan
+        }
         for row in rows {
             let id = RowIdentity(table: schema.name, key: try schema.encodedPrimaryKey(row))
             if plan.deleted.insert(id).inserted { plan.deletes.append((schema, row)) }
@@ -313,7 +320,7 @@ extension WriteTransaction {
                 try deleteSorted(rows.filter { index.holds($0) }.map { index.entryKey(for: $0) }, in: try index.tree(of: name))
             }
             try deleteSorted(rows.map { table.encodedPrimaryKey($0) }, in: try table.rows())
-            for row in rows where !table.rollups.isEmpty { try noteRollups(row, sign: -1, table: table) }  // RU-2
+            if !table.rollups.isEmpty { try noteRollups(rows, sign: -1, table: table) }  // RU-2
         }
         for clear in plan.clears where !plan.deleted.contains(clear.id) {
             // Re-read: an earlier clear may have changed the row already.
