@@ -117,8 +117,12 @@ extension WriteTransaction {
         func corrupt(_ what: String) -> GuildStoreError {
             .corruptEncoding(reason: "rollup \(rollup.treeName): \(what) (run check)")
         }
-        let distinct = pending.distinct.filter { $0.value != 0 }.sorted { a, b in
-            a.key.value != b.key.value ? a.key.value < b.key.value : a.key.key.precedes(b.key.key)
+        // Sorted as positions into the dictionary's keys and values (which iterate alike), so
+        // sorting moves integers, not entries holding arrays.
+        let distinctEntries = Array(pending.distinct.keys), distinctDeltas = Array(pending.distinct.values)
+        let distinctOrder = distinctEntries.indices.filter { distinctDeltas[$0] != 0 }.sorted { i, j in
+            distinctEntries[i].value != distinctEntries[j].value
+                ? distinctEntries[i].value < distinctEntries[j].value : distinctEntries[i].key.precedes(distinctEntries[j].key)
         }
         // Everything is read first, in key order, each lookup starting from the leaf the last
         // one ended in; then the writes: new values put, entries that reach zero deleted as one
@@ -127,7 +131,8 @@ extension WriteTransaction {
         var removals: [(tree: Tree, keys: [[UInt8]])] = []
         var finger: LeafFinger?
         var distinctRoot: UInt32 = 0
-        for (entry, delta) in distinct {
+        for index in distinctOrder {
+            let (entry, delta) = (distinctEntries[index], distinctDeltas[index])
             guard case .countDistinct(_, let treeName) = rollup.counters[entry.value] else { continue }
             let tree = try rollup.tree(named: treeName)
             if removals.last?.tree != tree {
@@ -152,7 +157,9 @@ extension WriteTransaction {
         removals.append((tree, []))
         finger = nil
         let counterRoot = try root(of: tree)
-        for (key, delta) in pending.groups.sorted(by: { $0.key.precedes($1.key) }) where delta != zeros {
+        let groupKeys = Array(pending.groups.keys), groupDeltas = Array(pending.groups.values)
+        for index in groupKeys.indices.sorted(by: { groupKeys[$0].precedes(groupKeys[$1]) }) where groupDeltas[index] != zeros {
+            let (key, delta) = (groupKeys[index], groupDeltas[index])
             var counters = try key.withUnsafeBytes { key in
                 try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0) }
             } ?? zeros
