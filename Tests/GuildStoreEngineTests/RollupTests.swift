@@ -177,6 +177,70 @@ struct RollupTests {
         }
     }
 
+    @Test("range deletes drop the groups they empty whole and count the edges: every counter stays exact (RU-4)")
+    func rangeDeletesDropWholeGroups() throws {
+        let directory = try TemporaryDirectory("rollup-range-delete")
+        defer { directory.remove() }
+        var random = SplitMix64(seed: 0x4a4_4)
+        for round in 0..<12 {
+            let engine = try StorageEngine.open(path: directory.file("d\(round).gsdb"))
+            try engine.write { tx in
+                try tx.createTable(Self.events)
+                for id in 1...800 { try tx.insert(Self.row(UInt64(id), &random), into: "events") }
+            }
+            try engine.write { tx in
+                // Deltas wait in the rollups when the deletes come (RU-3).
+                for id in 801...850 { try tx.insert(Self.row(UInt64(id), &random), into: "events") }
+                for _ in 0..<3 {
+                    let guild = Value.uint(UInt64.random(in: 1...3, using: &random))
+                    let equals: [String: Value] = switch Int.random(in: 0..<4, using: &random) {
+                    case 0: ["user_id": .uint(UInt64.random(in: 1...6, using: &random))]  // leads no rollup: row by row
+                    case 1: ["guild_id": guild, "user_id": .uint(UInt64.random(in: 1...6, using: &random))]
+                    default: ["guild_id": guild]
+                    }
+                    let range = Self.range(&random)
+                    let expected = try tx.count("events", where: equals, range: range)
+                    #expect(try tx.delete(try tx.planScan("events", equals: equals, range: range)) == expected)
+                }
+                try Self.compareAnswers(tx, &random)
+            }
+            try engine.read { tx in
+                #expect(try tx.checkTables() == [], "round \(round)")
+                for _ in 0..<10 { try Self.compareAnswers(tx, &random) }
+            }
+            try engine.close()
+        }
+    }
+
+    @Test("the shortcut applies where the equalities lead a rollup's groups and the range is on its bucket")
+    func coveredGroupsShape() throws {
+        let directory = try TemporaryDirectory("rollup-covered")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("c.gsdb"))
+        defer { try? engine.close() }
+        try engine.write { tx in try tx.createTable(Self.events) }
+        try engine.write { tx in
+            let table = try tx.compiledTable("events")
+            let byName = Dictionary(uniqueKeysWithValues: table.rollups.map { ($0.definition.name, $0) })
+            let hourly = try #require(byName["by_guild_hour"]), daily = try #require(byName["by_guild_user_day"])
+            let cutoff = ColumnRange("created_at", below: .timestamp(Self.t0 + 86_400 + 1_800))
+            let guildOnly = ScanPlan.Selection(equals: ["guild_id": .uint(1)], range: cutoff)
+            let covered = try #require(tx.coveredGroups(hourly, table: table, selection: guildOnly))
+            #expect(covered.covers(bucketStart: .timestamp(Self.t0 + 86_400 - 3_600)), "the hour before the cutoff's is whole")
+            #expect(!covered.covers(bucketStart: .timestamp(Self.t0 + 86_400)), "the cutoff's hour is an edge")
+            #expect(!covered.covers(bucketStart: .timestamp(Self.t0 + 86_400 + 3_600)), "an hour after the cutoff is kept")
+            #expect(!covered.covers(bucketStart: .null))
+            let coveredDays = try #require(tx.coveredGroups(daily, table: table, selection: guildOnly))
+            #expect(coveredDays.covers(bucketStart: .timestamp(Self.t0)))
+            #expect(!coveredDays.covers(bucketStart: .timestamp(Self.t0 + 86_400)), "the cutoff's day is an edge")
+            #expect(tx.coveredGroups(hourly, table: table, selection: .init(equals: ["user_id": .uint(1)], range: cutoff)) == nil)
+            #expect(tx.coveredGroups(hourly, table: table, selection: .init(equals: ["guild_id": .uint(1), "user_id": .uint(1)],
+                                                                            range: cutoff)) == nil)
+            #expect(tx.coveredGroups(daily, table: table, selection: .init(equals: ["guild_id": .uint(1)],
+                                                                           range: ColumnRange("chars", below: .int(5)))) == nil)
+        }
+    }
+
     @Test("check reports a rollup whose counters disagree with its rows")
     func checkFindsDamage() throws {
         let directory = try TemporaryDirectory("rollup-check")

@@ -297,8 +297,10 @@ extension WriteTransaction {
 
     /// Carries out a plan from `planDelete`: deletes its rows and their index entries, then
     /// clears the columns of the surviving `setNull` children. Returns the rows deleted.
+    /// `selection`: the conditions that picked the rows of `table` (a `ScanPlan`'s), whose
+    /// rollup groups they empty whole are dropped as entries (RU-4).
     @discardableResult
-    func execute(_ plan: DeletePlan) throws -> Int {
+    func execute(_ plan: DeletePlan, selection: (table: String, conditions: ScanPlan.Selection)? = nil) throws -> Int {
         // A table at a time, each tree's keys as one sorted batch (`delete(sorted:in:)`): the
         // keys of one leaf leave it together, and each table is compiled once, not per row.
         var order: [String] = []
@@ -320,7 +322,15 @@ extension WriteTransaction {
                 try deleteSorted(rows.filter { index.holds($0) }.map { index.entryKey(for: $0) }, in: try index.tree(of: name))
             }
             try deleteSorted(rows.map { table.encodedPrimaryKey($0) }, in: try table.rows())
-            if !table.rollups.isEmpty { try noteRollups(rows, sign: -1, table: table) }  // RU-2
+            for rollup in table.rollups {
+                if let selection, selection.table == name,
+                   let covered = coveredGroups(rollup, table: table, selection: selection.conditions) {
+                    try dropCoveredGroups(rollup, covered)  // RU-4
+                    try noteRollups(rows.filter { !covered.holds($0) }, sign: -1, rollup: rollup)
+                } else {
+                    try noteRollups(rows, sign: -1, rollup: rollup)  // RU-2
+                }
+            }
         }
         for clear in plan.clears where !plan.deleted.contains(clear.id) {
             // Re-read: an earlier clear may have changed the row already.

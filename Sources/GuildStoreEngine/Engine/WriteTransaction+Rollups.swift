@@ -12,6 +12,8 @@
 /// (RU-3) No one sees a rollup tree while deltas to it wait: `root(of:)` flushes the rollup
 ///      first, and `commit`, `createTree` and `dropTree` flush every rollup (as DP-1 does for
 ///      deferred index entries); `rollback` drops the deltas.
+/// (RU-4) A range delete drops the groups it empties whole instead of counting them down
+///      (`WriteTransaction+CoveredRollupGroups.swift`).
 struct PendingRollup {
     /// A distinct tree's entry and the length of its group-key prefix.
     struct DistinctEntry: Hashable {
@@ -33,45 +35,43 @@ extension WriteTransaction {
         addRollups(row, groups: try rollupGroups(row, table.rollups), sign: sign, table.rollups)
     }
 
-    /// `noteRollups` for many rows of `table` (a statement's deletes): each rollup's waiting
+    /// `noteRollups` for many rows and one rollup (a statement's deletes): the rollup's waiting
     /// deltas are taken out once for the batch, not looked up by name per row, and a run of
     /// rows in one group (rows in time order fill a bucket at a time) adds to that group's
     /// delta without hashing its key again.
-    func noteRollups(_ rows: [[Value]], sign: Int128, table: CompiledTable) throws {
-        for rollup in table.rollups {
-            let name = rollup.treeName
-            var pending = pendingRollups.removeValue(forKey: name) ?? PendingRollup(rollup: rollup)
-            for tree in rollup.trees.values { pendingRollupRoots[tree.root] = name }
-            defer { pendingRollups[name] = pending }
-            if rollup.counters.contains(where: { if case .countDistinct = $0 { true } else { false } }) {
-                pending.distinct.reserveCapacity(pending.distinct.count + rows.count)  // one entry per row at most
-            }
-            let zeros = [Int128](repeating: 0, count: rollup.width)
-            // The group of the current run of rows (nil: none yet) and its delta so far.
-            var runKey: [UInt8]?
-            var runDelta = zeros
-            func endRun() {
-                guard let runKey else { return }
-                pending.groups[runKey, default: zeros].withUnsafeMutableBufferPointer { sums in
-                    for i in sums.indices { sums[i] += runDelta[i] }
-                }
-            }
-            for row in rows where rollup.holds(row) {
-                let group = try rollup.groupKey(of: row)
-                if runKey != group {
-                    endRun()
-                    (runKey, runDelta) = (group, zeros)
-                }
-                rollup.add(row, sign: sign, to: &runDelta)
-                for (j, counter) in rollup.counters.enumerated() {
-                    guard case .countDistinct(let p, _) = counter, !row[p].isNull else { continue }
-                    let entry = PendingRollup.DistinctEntry(value: j, groupLength: group.count,
-                                                            key: group + TupleEncoding.encode([row[p]]))
-                    pending.distinct[entry, default: 0] += Int64(sign)
-                }
-            }
-            endRun()
+    func noteRollups(_ rows: [[Value]], sign: Int128, rollup: CompiledRollup) throws {
+        let name = rollup.treeName
+        var pending = pendingRollups.removeValue(forKey: name) ?? PendingRollup(rollup: rollup)
+        for tree in rollup.trees.values { pendingRollupRoots[tree.root] = name }
+        defer { pendingRollups[name] = pending }
+        if rollup.counters.contains(where: { if case .countDistinct = $0 { true } else { false } }) {
+            pending.distinct.reserveCapacity(pending.distinct.count + rows.count)  // one entry per row at most
         }
+        let zeros = [Int128](repeating: 0, count: rollup.width)
+        // The group of the current run of rows (nil: none yet) and its delta so far.
+        var runKey: [UInt8]?
+        var runDelta = zeros
+        func endRun() {
+            guard let runKey else { return }
+            pending.groups[runKey, default: zeros].withUnsafeMutableBufferPointer { sums in
+                for i in sums.indices { sums[i] += runDelta[i] }
+            }
+        }
+        for row in rows where rollup.holds(row) {
+            let group = try rollup.groupKey(of: row)
+            if runKey != group {
+                endRun()
+                (runKey, runDelta) = (group, zeros)
+            }
+            rollup.add(row, sign: sign, to: &runDelta)
+            for (j, counter) in rollup.counters.enumerated() {
+                guard case .countDistinct(let p, _) = counter, !row[p].isNull else { continue }
+                let entry = PendingRollup.DistinctEntry(value: j, groupLength: group.count,
+                                                        key: group + TupleEncoding.encode([row[p]]))
+                pending.distinct[entry, default: 0] += Int64(sign)
+            }
+        }
+        endRun()
     }
 
     /// The key of `row`'s group in each of `rollups` (nil where it does not count the row).

@@ -285,6 +285,14 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
     /// Conditions the walk does not decide: equal values past the prefix, a range it cannot
     /// use (and NULL exclusion for a range without a lower end).
     let residual: [Residual]
+    /// The conditions the plan selects rows by, whole: every equality and the range, however
+    /// the walk splits them (a delete drops rollup groups they cover, `dropCoveredGroups`).
+    let selection: Selection
+
+    struct Selection: Sendable, Hashable {
+        var equals: [String: Value]
+        var range: ColumnRange?
+    }
 
     /// True when the plan walks the primary key.
     public var usesPrimaryKey: Bool { index == nil }
@@ -304,7 +312,8 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
             return condition
         }
         return ScanPlan(table: table, index: index, prefixColumns: prefixColumns, prefix: prefix, range: range == nil ? nil : newRange,
-                        reverse: reverse, indexOnly: indexOnly, order: order, fixed: fixed, residual: residual)
+                        reverse: reverse, indexOnly: indexOnly, order: order, fixed: fixed, residual: residual,
+                        selection: Selection(equals: equals, range: newRange))
     }
 
     /// Whether rows come out in `orderBy` order as they are (columns fixed by an equality may
@@ -462,7 +471,7 @@ extension Transaction {
         }
         return ScanPlan(table: schema.name, index: chosen.index?.name, prefixColumns: prefixColumns, prefix: prefix,
                         range: chosen.usesRange ? range : nil, reverse: reverse, indexOnly: chosen.indexOnly, order: order,
-                        fixed: fixed, residual: residual)
+                        fixed: fixed, residual: residual, selection: ScanPlan.Selection(equals: equals, range: range))
     }
 
     /// Whether every entry of an index with `predicate` satisfies the equality on `column`

@@ -118,7 +118,7 @@ extension WriteTransaction {
             return true
         }
         guard !matched.isEmpty else { return 0 }
-        try execute(try planDelete(matched, schema: try table(plan.table)))
+        try execute(try planDelete(matched, schema: try table(plan.table)), selection: (plan.table, plan.selection))
         return matched.count
     }
 
