@@ -52,7 +52,9 @@ extension WriteTransaction {
                     first = false
                     let (position, found) = try keys[next].withUnsafeBytes { try view.lowerBound($0, from: start) }
                     if found, positions.last != position { positions.append(position) }
-                    start = position
+                    // A key found is done with: the next (larger, or a repeat, which has
+                    // nothing left to remove) is sought from the cell after it.
+                    start = found ? position + 1 : position
                     next += 1
                 }
             }
