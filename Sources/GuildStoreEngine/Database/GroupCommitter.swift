@@ -24,25 +24,8 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Returns once commit `sequence` is durable and published.
-    ///
-    /// When no sync is running, the caller syncs itself, on its own thread, as SQLite's
-    /// committer does: a lone writer's commit costs its fdatasync, not also a hand-off to the
-    /// sync queue and back (two thread wake-ups). Commits that arrive meanwhile wait as
-    /// before; if any is left when the caller's sync ends, the queue takes over for them.
     func waitUntilDurable(_ sequence: UInt64) async throws {
         if engine.publishedSequence >= sequence { return }
-        let lead = waiting.withLock { w -> Bool in
-            guard !w.syncing else { return false }
-            w.syncing = true
-            return true
-        }
-        if lead {
-            let outcome = Result { try engine.syncWAL() }
-            if finish(outcome) { queue.async { self.syncUntilNoneWait() } }
-            if case .failure(let error) = outcome { throw error }
-            // syncWAL syncs and publishes everything appended, this commit included (TX-5).
-            return
-        }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let start = waiting.withLock { w -> Bool in
                 w.waiters.append((sequence, continuation))
@@ -55,34 +38,30 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     private func syncUntilNoneWait() {
-        while finish(Result { try engine.syncWAL() }) {}
-    }
-
-    /// Resumes the waiters a sync's outcome settles: those at or below the published
-    /// sequence, or all of them with the error. Returns whether some still wait, in which
-    /// case `syncing` stays set and the caller must run another sync.
-    private func finish(_ outcome: Result<UInt64, Error>) -> Bool {
-        let (ready, failed, more) = waiting.withLock { w -> ([CheckedContinuation<Void, Error>], Error?, Bool) in
-            var ready: [CheckedContinuation<Void, Error>] = []
-            switch outcome {
-            case .success(let published):
-                w.waiters.removeAll { waiter in
-                    guard waiter.sequence <= published else { return false }
-                    ready.append(waiter.continuation)
-                    return true
+        while true {
+            let outcome = Result { try engine.syncWAL() }
+            let (ready, failed, more) = waiting.withLock { w -> ([CheckedContinuation<Void, Error>], Error?, Bool) in
+                var ready: [CheckedContinuation<Void, Error>] = []
+                switch outcome {
+                case .success(let published):
+                    w.waiters.removeAll { waiter in
+                        guard waiter.sequence <= published else { return false }
+                        ready.append(waiter.continuation)
+                        return true
+                    }
+                    w.syncing = !w.waiters.isEmpty
+                    return (ready, nil, w.syncing)
+                case .failure(let error):
+                    ready = w.waiters.map(\.continuation)
+                    w.waiters = []
+                    w.syncing = false
+                    return (ready, error, false)
                 }
-                w.syncing = !w.waiters.isEmpty
-                return (ready, nil, w.syncing)
-            case .failure(let error):
-                ready = w.waiters.map(\.continuation)
-                w.waiters = []
-                w.syncing = false
-                return (ready, error, false)
             }
+            for continuation in ready {
+                if let failed { continuation.resume(throwing: failed) } else { continuation.resume() }
+            }
+            if !more { return }
         }
-        for continuation in ready {
-            if let failed { continuation.resume(throwing: failed) } else { continuation.resume() }
-        }
-        return more
     }
 }
