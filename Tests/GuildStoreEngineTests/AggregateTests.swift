@@ -183,6 +183,50 @@ struct AggregateTests {
         try engine.close()
     }
 
+    @Test("group by one uint column: the ids' groups and the NULL group, sums exact, in any walk order")
+    func groupByNullableUInt() throws {
+        let directory = try TemporaryDirectory("aggregates-uint")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("u.gsdb"))
+        defer { try? engine.close() }
+        let schema = TableSchema("replies", columns: [ColumnDefinition("id", .uint), ColumnDefinition("parent", .uint, nullable: true),
+                                                      ColumnDefinition("chars", .int)],
+                                 primaryKey: ["id"])
+        var random = SplitMix64(seed: 0x6f0b)
+        var model: [UInt64?: (count: Int64, chars: Int64)] = [:]
+        try engine.write { tx in
+            try tx.createTable(schema)
+            for id in 0..<2_000 {
+                // Parents scattered over the walk (by id), a fifth of them NULL.
+                let parent: UInt64? = Int.random(in: 0..<5, using: &random) == 0 ? nil : UInt64.random(in: 0..<300, using: &random) * 7_919
+                let chars = Int64.random(in: -100...1_000, using: &random)
+                try tx.insert(["id": .uint(UInt64(id)), "parent": parent.map(Value.uint) ?? .null, "chars": .int(chars)], into: "replies")
+                model[parent, default: (0, 0)].count += 1
+                model[parent, default: (0, 0)].chars += chars
+            }
+        }
+        try engine.read { tx throws in
+            let groups = try tx.aggregate("replies", groupBy: [.column("parent")], [.count, .sum("chars")])
+            // Ascending by the group key: NULL first, then the ids. (SQL's ascending order of this engine's values).
+            func precedes(_ a: UInt64?, _ b: UInt64?) -> Bool {
+                switch (a, b) {
+                case let (x?, y?): x < y
+                case (nil, _?): true
+                default: false
+                }
+            }
+            let expected = model.sorted { precedes($0.key, $1.key) }
+            #expect(groups.map(\.group) == expected.map { [$0.key.map(Value.uint) ?? .null] })
+            #expect(groups.map { $0.int(0) } == expected.map { $0.value.count })
+            #expect(groups.map { $0.int(1) } == expected.map { $0.value.chars })
+            let top = try tx.aggregate("replies", groupBy: [.column("parent")], [.count], orderBy: [.aggregate(0)], limit: 5)
+            let best = expected.sorted { a, b in
+                a.value.count != b.value.count ? a.value.count > b.value.count : precedes(a.key, b.key)
+            }.prefix(5)
+            #expect(top.map(\.group) == best.map { [$0.key.map(Value.uint) ?? .null] })
+        }
+    }
+
     @Test("group by one and two columns, top-N with ties broken by the group key")
     func groups() throws {
         try withEvents(checkGroups)

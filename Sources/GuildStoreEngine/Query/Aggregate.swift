@@ -392,6 +392,11 @@ extension Transaction {
         let contiguous = !groupBy.isEmpty && plan.provides(groupBy.compactMap { key in
             if case .column(let c) = key { SortKey(c) } else { nil }
         }) && groupBy.allSatisfy { if case .column = $0 { true } else { false } }
+        // Grouped by one plain uint column (a user, a channel): groups found by the id itself,
+        // which hashes as one word, not as an array of enum values. A NULL id takes the
+        // general path; the two maps never hold the same group.
+        let byUInt = !contiguous && keys.count == 1 && keys[0].bucket == nil && schema.columns[keys[0].position].type == .uint
+        var uintIndex: [UInt64: Int] = [:]
         var overflow: String?
         var key: [Value] = []
         key.reserveCapacity(keys.count)
@@ -403,7 +408,16 @@ extension Transaction {
         try resolved.withUnsafeBufferPointer { resolved in try walk(plan, reading: reading) { values in
             if let filter, try !filter(Row(table: schema.name, columns: columnNames, values: values)) { return true }
             var base = 0
-            if !keys.isEmpty {
+            if byUInt, case .uint(let id) = values[keys[0].position] {
+                if let found = uintIndex[id] {
+                    base = found * resolved.count
+                } else {
+                    uintIndex[id] = groups.count
+                    base = groups.count * resolved.count
+                    groups.append([.uint(id)])
+                    states.append(contentsOf: repeatElement(AggregateState(), count: resolved.count))
+                }
+            } else if !keys.isEmpty {
                 // One buffer for every row's key: a lookup allocates nothing, only a new group
                 // (whose stored key then owns the old buffer) costs a copy.
                 key.removeAll(keepingCapacity: true)
