@@ -11,6 +11,8 @@ final class CompiledTable: Sendable {
     let columnNames: [String]
     let primaryKeyPositions: [Int]
     let primaryKeyTypes: [ColumnType]
+    /// The positions of each foreign key's columns, in `schema.foreignKeys` order.
+    let foreignKeyPositions: [[Int]]
     /// How rows sit in the row tree (TB-2).
     let layout: RowLayout
     /// NOT NULL columns with a value default: what `TableSchema.fillingDefaults` fills (TB-1).
@@ -32,6 +34,7 @@ final class CompiledTable: Sendable {
         columnNames = schema.columns.map(\.name)
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
+        foreignKeyPositions = try schema.foreignKeys.map { key in try key.columns.map { try schema.columnIndex($0) } }
         layout = try RowLayout(schema)
         defaultRow = schema.columns.map { column in
             if case .value(let value) = column.defaultValue { value } else { .null }

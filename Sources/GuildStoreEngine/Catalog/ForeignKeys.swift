@@ -113,11 +113,6 @@ extension TableSchema {
         }
         return .scan
     }
-
-    /// The values of `key`'s columns in `row`.
-    func foreignKeyValues(_ key: ForeignKey, in row: [Value]) throws -> [Value] {
-        try key.columns.map { row[try columnIndex($0)] }
-    }
 }
 
 /// A row named by table and encoded primary key.
@@ -173,13 +168,14 @@ extension WriteTransaction {
     /// (FK-1) Throws `.foreignKeyViolation` when `row` names a parent row that does not exist.
     /// Keys whose values are the same in `old` (an update that leaves them alone) are not
     /// looked up again.
-    func checkParents(_ row: [Value], old: [Value]?, schema: TableSchema) throws {
-        for key in schema.foreignKeys {
-            let values = try schema.foreignKeyValues(key, in: row)
+    func checkParents(_ row: [Value], old: [Value]?, table: CompiledTable) throws {
+        let schema = table.schema
+        for (key, positions) in zip(schema.foreignKeys, table.foreignKeyPositions) {
+            let values = positions.map { row[$0] }
             if values.contains(where: \.isNull) { continue }
-            if let old, try schema.foreignKeyValues(key, in: old) == values { continue }
+            if let old, positions.map({ old[$0] }) == values { continue }
             // A row may reference itself (a self-referencing key on its own primary key).
-            if key.parentTable == schema.name, try schema.primaryKeyValues(row) == values { continue }
+            if key.parentTable == schema.name, table.primaryKeyValues(row) == values { continue }
             // Only whether the parent row exists: nothing of it is decoded. A parent found once
             // stays found until this transaction deletes a key of any tree (FK-4).
             let parent = ParentRow(table: key.parentTable, key: values)

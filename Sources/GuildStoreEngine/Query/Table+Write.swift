@@ -15,7 +15,7 @@ extension WriteTransaction {
         let table = try compiledTable(tableName)
         let schema = table.schema
         let row = try completeRow(values, table: table)
-        if !schema.foreignKeys.isEmpty { try checkParents(row, old: nil, schema: schema) }  // FK-1
+        if !schema.foreignKeys.isEmpty { try checkParents(row, old: nil, table: table) }  // FK-1
         let groups = table.rollups.isEmpty ? [] : try rollupGroups(row, table.rollups)
         let rows = try table.rows()
         let key = table.encodedPrimaryKey(row)
@@ -67,7 +67,7 @@ extension WriteTransaction {
         for (i, column) in schema.columns.enumerated() where column.updatedAtNow && changes[column.name] == nil {
             new[i] = now
         }
-        if !schema.foreignKeys.isEmpty { try checkParents(new, old: old, schema: schema) }  // FK-1
+        if !schema.foreignKeys.isEmpty { try checkParents(new, old: old, table: table) }  // FK-1
         if table.encodedPrimaryKey(new) != table.encodedPrimaryKey(old) {
             try checkNoChildren(old, schema: schema)  // FK-3
         }
