@@ -347,7 +347,13 @@ struct Node {
     func lowerBound(_ key: UnsafeRawBufferPointer) throws -> (index: Int, found: Bool) {
         let (order, rest) = againstPrefix(key)
         if order != 0 { return (order < 0 ? count : 0, false) }
-        var low = 0, high = count
+        return try search(rest, from: 0)
+    }
+
+    /// Binary search for the suffix `rest` among the cells from `low` on.
+    @inline(__always)
+    private func search(_ rest: UnsafeRawBufferPointer, from low: Int) throws -> (index: Int, found: Bool) {
+        var low = low, high = count
         while low < high {
             let mid = (low + high) >> 1
             let c = compareKeys(try storedKey(mid), rest)
@@ -365,13 +371,7 @@ struct Node {
         guard start < count else { return (count, false) }
         let first = compareKeys(try storedKey(start), rest)
         if first >= 0 { return (start, first == 0) }
-        var low = start + 1, high = count
-        while low < high {
-            let mid = (low + high) >> 1
-            let c = compareKeys(try storedKey(mid), rest)
-            if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return (mid, true) }
-        }
-        return (low, false)
+        return try search(rest, from: start + 1)
     }
 
     /// The child of an interior node that holds `key` (BT-2): the first i with key < Ki.

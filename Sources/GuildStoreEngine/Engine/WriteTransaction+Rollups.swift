@@ -7,8 +7,9 @@
 /// (RU-1) A rollup's trees hold exactly the counters of the table's rows that its predicate
 ///      admits, grouped as it says (format in `RollupDefinition`); `check` recomputes them.
 /// (RU-2) Every row write of a table with rollups (insert, replace, delete, cascades) adds its
-///      contribution in the same transaction: `noteRollups` is called next to the row tree
-///      write, with the old row subtracted and the new one added.
+///      contribution in the same transaction: `addRollups` (or, for a statement's deletes,
+///      `noteRollups`) is called next to the row tree write, with the old row subtracted and
+///      the new one added.
 /// (RU-3) No one sees a rollup tree while deltas to it wait: `root(of:)` flushes the rollup
 ///      first, and `commit`, `createTree` and `dropTree` flush every rollup (as DP-1 does for
 ///      deferred index entries); `rollback` drops the deltas.
@@ -26,17 +27,22 @@ struct PendingRollup {
     let rollup: CompiledRollup
     var groups: [[UInt8]: [Int128]] = [:]
     var distinct: [DistinctEntry: Int64] = [:]
+
+    /// Adds `sign` to the count of each of `row`'s distinct values in `group` (the distinct
+    /// counters themselves move at flush time).
+    mutating func addDistinct(_ row: [Value], group: [UInt8], sign: Int128) {
+        for (j, counter) in rollup.counters.enumerated() {
+            guard case .countDistinct(let p, _) = counter, !row[p].isNull else { continue }
+            let entry = DistinctEntry(value: j, groupLength: group.count, key: group + TupleEncoding.encode([row[p]]))
+            distinct[entry, default: 0] += Int64(sign)
+        }
+    }
 }
 
 extension WriteTransaction {
-    /// Adds `sign` (1: stored, -1: removed) times `row`'s contribution to each rollup of
-    /// `table` that counts it (RU-2).
-    func noteRollups(_ row: [Value], sign: Int128, table: CompiledTable) throws {
-        addRollups(row, groups: try rollupGroups(row, table.rollups), sign: sign, table.rollups)
-    }
-
-    /// `noteRollups` for many rows and one rollup (a statement's deletes): the rollup's waiting
-    /// deltas are taken out once for the batch, not looked up by name per row, and a run of
+    /// Adds `sign` (1: stored, -1: removed) times each of `rows`' contribution to `rollup`
+    /// (RU-2), for a statement's deletes: the rollup's waiting deltas are taken out once for
+    /// the batch, not looked up by name per row, and a run of
     /// rows in one group (rows in time order fill a bucket at a time) adds to that group's
     /// delta without hashing its key again.
     func noteRollups(_ rows: [[Value]], sign: Int128, rollup: CompiledRollup) throws {
@@ -64,12 +70,7 @@ extension WriteTransaction {
                 (runKey, runDelta) = (group, zeros)
             }
             rollup.add(row, sign: sign, to: &runDelta)
-            for (j, counter) in rollup.counters.enumerated() {
-                guard case .countDistinct(let p, _) = counter, !row[p].isNull else { continue }
-                let entry = PendingRollup.DistinctEntry(value: j, groupLength: group.count,
-                                                        key: group + TupleEncoding.encode([row[p]]))
-                pending.distinct[entry, default: 0] += Int64(sign)
-            }
+            pending.addDistinct(row, group: group, sign: sign)
         }
         endRun()
     }
@@ -80,7 +81,8 @@ extension WriteTransaction {
         try rollups.map { rollup in rollup.holds(row) ? try rollup.groupKey(of: row) : nil }
     }
 
-    /// `noteRollups` with the groups computed already.
+    /// Adds `sign` (1: stored, -1: removed) times `row`'s contribution to each of `rollups`
+    /// that counts it (RU-2), its groups computed already (`rollupGroups`).
     func addRollups(_ row: [Value], groups: [[UInt8]?], sign: Int128, _ rollups: [CompiledRollup]) {
         for (rollup, group) in zip(rollups, groups) {
             guard let group else { continue }
@@ -92,12 +94,7 @@ extension WriteTransaction {
             let width = rollup.width
             rollup.add(row, sign: sign, to: &pendingRollups[name, default: PendingRollup(rollup: rollup)]
                 .groups[group, default: Array(repeating: 0, count: width)])
-            for (j, counter) in rollup.counters.enumerated() {
-                guard case .countDistinct(let p, _) = counter, !row[p].isNull else { continue }
-                let entry = PendingRollup.DistinctEntry(value: j, groupLength: group.count,
-                                                        key: group + TupleEncoding.encode([row[p]]))
-                pendingRollups[name, default: PendingRollup(rollup: rollup)].distinct[entry, default: 0] += Int64(sign)
-            }
+            pendingRollups[name, default: PendingRollup(rollup: rollup)].addDistinct(row, group: group, sign: sign)
         }
     }
 
