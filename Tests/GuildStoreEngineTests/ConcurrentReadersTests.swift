@@ -8,13 +8,16 @@ import TestSupport
 /// automatic checkpoints and WAL restarts in between.
 @Suite("Concurrent snapshot readers")
 struct ConcurrentReadersTests {
-    @Test("every snapshot sees the same total while a writer moves amounts and checkpoints run")
-    func bankInvariant() throws {
+    /// Also with no WAL page cache: every WAL page a reader needs is read back from the log
+    /// file while checkpoints restart the log under it (WI-1).
+    @Test("every snapshot sees the same total while a writer moves amounts and checkpoints run",
+          arguments: [32 << 20, 0])
+    func bankInvariant(walCacheBytes: Int) throws {
         let dir = try TemporaryDirectory("bank")
         defer { dir.remove() }
         let engine = try StorageEngine.open(
             path: dir.file("bank.gsdb"),
-            configuration: EngineConfiguration(checkpointThreshold: 64))
+            configuration: EngineConfiguration(checkpointThreshold: 64, walCacheBytes: walCacheBytes))
         let accounts = 200
         let initial: UInt64 = 1_000
         try engine.write { tx in

@@ -33,6 +33,11 @@ public struct DatabaseConfiguration: Sendable {
     public var checkpointThreshold: Int
     /// Address space reserved for the database file's mapping.
     public var mapReservation: Int
+    /// Bytes of committed pages waiting in the WAL for a checkpoint that are kept in memory
+    /// (32 MiB by default); the rest are read back from the WAL file when a query needs them.
+    /// A bulk load, or a long-running snapshot that holds the checkpoint back, grows the WAL
+    /// file, not the process's memory.
+    public var walCacheBytes: Int
     /// A snapshot open longer than this while it holds back a checkpoint is logged as a
     /// warning (once per snapshot): a forgotten reader makes the WAL grow.
     public var readerWarningAge: Duration
@@ -56,6 +61,7 @@ public struct DatabaseConfiguration: Sendable {
         synchronous: SynchronousMode = .normal,
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
+        walCacheBytes: Int = 32 << 20,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
         queryLog: Logger? = nil,
@@ -63,7 +69,7 @@ public struct DatabaseConfiguration: Sendable {
         archive: ArchiveConfiguration? = nil
     ) {
         self.init(location, pageSize: pageSize, synchronous: synchronous, checkpointThreshold: checkpointThreshold,
-                  mapReservation: mapReservation, readerWarningAge: readerWarningAge, logger: logger,
+                  mapReservation: mapReservation, walCacheBytes: walCacheBytes, readerWarningAge: readerWarningAge, logger: logger,
                   fileSystem: PosixFileSystem(), queryLog: queryLog, createIfMissing: createIfMissing, archive: archive)
     }
 
@@ -74,6 +80,7 @@ public struct DatabaseConfiguration: Sendable {
         synchronous: SynchronousMode = .normal,
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
+        walCacheBytes: Int = 32 << 20,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
         fileSystem: any FileSystem,
@@ -86,6 +93,7 @@ public struct DatabaseConfiguration: Sendable {
         self.synchronous = synchronous
         self.checkpointThreshold = checkpointThreshold
         self.mapReservation = mapReservation
+        self.walCacheBytes = walCacheBytes
         self.readerWarningAge = readerWarningAge
         self.logger = logger
         self.fileSystem = fileSystem
@@ -98,7 +106,7 @@ public struct DatabaseConfiguration: Sendable {
     /// the engine's own (on the commit path) are off.
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
-                            mapReservation: mapReservation, queryLog: queryLog, createIfMissing: createIfMissing,
+                            mapReservation: mapReservation, walCacheBytes: walCacheBytes, queryLog: queryLog, createIfMissing: createIfMissing,
                             archiveDirectory: archive?.directory)
     }
 }

@@ -51,6 +51,12 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Bytes of address space reserved for the read-only mapping of the database file, so
     /// the file grows under it without remapping. Pages past it are read with pread.
     package var mapReservation: Int
+    /// Bytes of committed page images not yet checkpointed that are kept in memory; the
+    /// others are read back from the WAL file when a snapshot or the checkpoint needs them
+    /// (WI-2). Bounds the memory a bulk load or a long snapshot costs. 32 MiB by default:
+    /// 8,192 images of 4 KiB, eight times the default checkpoint threshold, so a database
+    /// that checkpoints as it goes never reads its WAL back.
+    package var walCacheBytes: Int
     /// Longest key in bytes. Nil takes the largest the page size allows
     /// (`StorageEngine.maximumKeySize(pageSize:)`).
     package var maxKeySize: Int?
@@ -81,6 +87,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         synchronous: SynchronousMode = .normal,
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
+        walCacheBytes: Int = 32 << 20,
         maxKeySize: Int? = nil,
         queryLog: Logger? = nil,
         createIfMissing: Bool = true,
@@ -90,6 +97,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         self.synchronous = synchronous
         self.checkpointThreshold = checkpointThreshold
         self.mapReservation = mapReservation
+        self.walCacheBytes = walCacheBytes
         self.maxKeySize = maxKeySize
         self.queryLog = queryLog
         self.createIfMissing = createIfMissing
@@ -138,6 +146,9 @@ public struct EngineStatistics: Sendable {
     public var oldestReaderAge: Double
     /// Frames a live snapshot keeps from being checkpointed.
     public var framesHeldByReaders: Int
+    /// Bytes of the WAL's page images held in memory: at most the configuration's
+    /// `walCacheBytes`; the rest are read back from the WAL file (WI-2).
+    public var walCachedBytes: Int
     public var hardwareChecksums: Bool
     /// Frames recovery left out of the WAL at open (WALR-2): a torn tail, or damage and what
     /// came after it.

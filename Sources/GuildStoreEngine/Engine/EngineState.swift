@@ -32,7 +32,7 @@ struct EngineState {
     var observers: [UInt64: ChangeObserver] = [:]
     var nextObserverID: UInt64 = 1
     /// Page number -> committed frames not yet superseded in the database file.
-    var walIndex = PageTable<FrameVersions>()
+    var walIndex: WALIndex
     /// Highest schema counter handed out, committed or not (see `nextSchemaCounter`).
     var schemaCounterHighWater: UInt64 = 0
     /// Whether the free list read from disk passed `verifyFreeList` (DISK-7).
@@ -43,6 +43,10 @@ struct EngineState {
     var walBase: UInt64 = 0
     /// Restarts of the WAL in this process: tells a sync which generation it covered.
     var walGeneration: UInt64 = 0
+    /// Restarts of the WAL begun in this process, counted before the restart touches the file:
+    /// a frame read outside this lock is the version looked up only if this did not move
+    /// meanwhile (WI-1).
+    var walRestartsBegun: UInt64 = 0
     /// Frames of the WAL's current generation a completed sync made durable: the watermark
     /// the next commit's frames record (WALR-7). Stays 0 under `.off`.
     var walSyncedFrames: Int = 0
@@ -143,43 +147,4 @@ struct Snapshot {
     /// False when the index was empty at begin: every page this snapshot reads is in the file
     /// already, and the index can only gain frames newer than it (TX-3).
     let consultsIndex: Bool
-}
-
-/// The committed versions of one page that live in the WAL, oldest first.
-struct FrameVersions {
-    struct Entry {
-        var sequence: UInt64
-        var image: PageBuffer
-    }
-    var entries: [Entry]
-
-    /// Drops versions no snapshot can read: a version is needed only while some snapshot's
-    /// sequence lies between it and the next newer version. `readerSequences` is sorted.
-    mutating func dropUnreadable(readerSequences: [UInt64]) {
-        guard entries.count > 1 else { return }
-        var kept: [Entry] = []
-        kept.reserveCapacity(2)
-        for i in 0..<(entries.count - 1) {
-            let from = entries[i].sequence, to = entries[i + 1].sequence
-            // First reader sequence >= from; needed when it is below `to`.
-            var low = 0, high = readerSequences.count
-            while low < high {
-                let mid = (low + high) / 2
-                if readerSequences[mid] < from { low = mid + 1 } else { high = mid }
-            }
-            if low < readerSequences.count && readerSequences[low] < to { kept.append(entries[i]) }
-        }
-        kept.append(entries[entries.count - 1])
-        entries = kept
-    }
-
-    @inline(__always)
-    func newest(atOrBelow sequence: UInt64) -> PageBuffer? {
-        var i = entries.count - 1
-        while i >= 0 {
-            if entries[i].sequence <= sequence { return entries[i].image }
-            i -= 1
-        }
-        return nil
-    }
 }

@@ -65,9 +65,9 @@ extension StorageEngine {
             // unpublished one: the limit is at most the published commit).
             let (limit, lastCommit, walBase, synced, copies) = state.withLock { s in
                 let limit = s.oldestReaderSequence
-                var copies: [(UInt32, PageBuffer)] = []
+                var copies: [(UInt32, WALIndex.Version)] = []
                 for (page, versions) in s.walIndex.entries {
-                    if let image = versions.newest(atOrBelow: limit) { copies.append((page, image)) }
+                    if let version = versions.newest(atOrBelow: limit) { copies.append((page, version)) }
                 }
                 return (limit, s.lastCommit, s.walBase, s.syncedThrough, copies.sorted { $0.0 < $1.0 })
             }
@@ -91,12 +91,17 @@ extension StorageEngine {
         }
     }
 
-    private func copyIntoDatabaseFile(_ copies: [(UInt32, PageBuffer)], limit: UInt64) throws {
+    /// Writes each version into the database file, its image from memory or read back from
+    /// its frame (WI-1: no restart can begin meanwhile, restarts run under `checkpointLock`
+    /// too, so every frame still holds its version; a frame damaged since it was written is
+    /// an error before anything reaches the file for it).
+    private func copyIntoDatabaseFile(_ copies: [(UInt32, WALIndex.Version)], limit: UInt64) throws {
         let view = state.withLock { $0.view }
         assert(state.withLock { $0.oldestReaderSequence >= limit },
                "TX-2: a live snapshot is older than the frames about to overwrite the database file")
         var end: Int64 = 0
-        for (page, image) in copies {
+        for (page, version) in copies {
+            let image = try version.image ?? WriteAheadLog.readImage(file: wal.file, pageSize: pageSize, frame: version.frame, page: page)
             view.invalidate(page)  // PG-3
             let offset = Int64(page) * Int64(pageSize)
             try view.file.write(image.bytes, at: offset)
@@ -111,11 +116,7 @@ extension StorageEngine {
         for (page, _) in copies { view.invalidate(page) }
         state.withLock { s in
             s.fileBytes = max(s.fileBytes, end)
-            for (page, _) in copies {
-                guard var versions = s.walIndex[page] else { continue }
-                versions.entries.removeAll { $0.sequence <= limit }
-                s.walIndex[page] = versions.entries.isEmpty ? nil : versions
-            }
+            for (page, _) in copies { s.walIndex.removeCheckpointed(page: page, through: limit) }
             s.framesCheckpointed += Int(limit - min(limit, s.backfilled))
             s.backfilled = max(s.backfilled, limit)
             s.checkpoints += 1
@@ -142,6 +143,7 @@ extension StorageEngine {
         // AR-1: the generation goes to the archive first; if it cannot, the log keeps it.
         guard archiveGeneration(through: stamp) else { return false }
         let durable = configuration.synchronous != .off
+        state.withLock { $0.walRestartsBegun &+= 1 }  // WI-1: before the file changes
         do {
             try wal.restart(truncate: truncate, durable: durable, commitNumber: stamp.number, commitTime: stamp.time)
         } catch {

@@ -11,26 +11,19 @@ extension StorageEngine {
         // WALR-7: the frames record what a completed sync made durable before them.
         try wal.append(pages: pages, databaseSize: header.pageCount, syncedFrames: syncedFrames, commitTime: stamp.time)
         let publishNow = configuration.synchronous != .full
+        // WI-1: the frames are in the file before the index names them.
+        let firstFrame = wal.frameCount - pages.count
         return state.withLock { s in
             var sequence = s.appended.sequence
             // Older versions nobody can read are dropped now, so a page rewritten by every
-            // commit keeps one image in memory, however long the WAL grows. The published
-            // commit counts as a reader: the next snapshot will pin it.
+            // commit keeps one version, however long the WAL grows. The published commit
+            // counts as a reader: the next snapshot will pin it.
             var pinned = s.readers.values.map(\.sequence)
             pinned.append(s.lastCommit)
             pinned.sort()
-            for entry in pages {
+            for (i, entry) in pages.enumerated() {
                 sequence += 1
-                let frame = FrameVersions.Entry(sequence: sequence, image: entry.image)
-                if var versions = s.walIndex.removeValue(forKey: entry.page) {
-                    assert(versions.entries.last.map { $0.sequence < frame.sequence } ?? true,
-                           "TX-3: a page's WAL versions must come in increasing sequence order")
-                    versions.entries.append(frame)
-                    versions.dropUnreadable(readerSequences: pinned)
-                    s.walIndex[entry.page] = versions
-                } else {
-                    s.walIndex[entry.page] = FrameVersions(entries: [frame])
-                }
+                s.walIndex.add(page: entry.page, WALIndex.Version(sequence: sequence, frame: firstFrame + i, image: entry.image), pinned: pinned)
             }
             let point = CommitPoint(sequence: sequence, stamp: stamp, header: header, databaseSize: header.pageCount)
             s.appended = point

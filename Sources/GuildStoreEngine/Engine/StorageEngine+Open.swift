@@ -62,8 +62,9 @@ extension StorageEngine {
             let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
 
             let header: DatabaseHeader
-            if let image = committed?.pages[0] {
-                header = try DatabaseHeader.decode(image.pointer, pageSize: pageSize, path: path)
+            if let frame = committed?.pages[0] {
+                let image = try WriteAheadLog.readImage(file: walFile, pageSize: pageSize, frame: frame, page: 0)
+                header = try withExtendedLifetime(image) { try DatabaseHeader.decode(image.pointer, pageSize: pageSize, path: path) }
             } else {
                 guard fileBytes >= Int64(pageSize) else {
                     throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
@@ -90,13 +91,14 @@ extension StorageEngine {
             let stamp = recovered.map { CommitStamp(number: $0.lastCommitNumber, time: $0.lastCommitTime) } ?? base
             var state = EngineState(lockFile: lockFile, view: view, fileBytes: fileBytes, header: header,
                                     databaseSize: databaseSize, lastCommit: 0, lastCommitStamp: stamp,
-                                    appended: CommitPoint(sequence: 0, stamp: stamp, header: header, databaseSize: databaseSize))
+                                    appended: CommitPoint(sequence: 0, stamp: stamp, header: header, databaseSize: databaseSize),
+                                    walIndex: WALIndex(residentLimit: configuration.walCacheBytes / pageSize))
             if let committed {
-                // No snapshot is older than recovery, so each page keeps only its newest image.
-                var sequence: UInt64 = 0
-                for (page, image) in committed.pages where page < databaseSize {
-                    sequence += 1
-                    state.walIndex[page] = FrameVersions(entries: [.init(sequence: sequence, image: image)])
+                // No snapshot is older than recovery, so each page keeps only its newest version,
+                // read from the log when first needed (WI-1). Frame k of the generation is
+                // sequence k + 1, as the writer numbers them.
+                for (page, frame) in committed.pages where page < databaseSize {
+                    state.walIndex.add(page: page, WALIndex.Version(sequence: UInt64(frame) + 1, frame: frame, image: nil), pinned: [])
                 }
                 state.lastCommit = UInt64(committed.committedFrameCount)
                 state.appended.sequence = state.lastCommit

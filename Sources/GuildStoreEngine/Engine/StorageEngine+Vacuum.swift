@@ -113,7 +113,10 @@ extension StorageEngine {
     /// nonce. A crash before this leaves the old file's log beside the new file: stale, never
     /// replayed, and the new file numbers commits on from its base (WAL-6).
     private func rebindLog() throws {
-        let (nonce, stamp) = state.withLock { ($0.header.fileNonce, $0.lastCommitStamp) }
+        let (nonce, stamp) = state.withLock { s in
+            s.walRestartsBegun &+= 1  // WI-1: before the file changes
+            return (s.header.fileNonce, s.lastCommitStamp)
+        }
         do {
             try wal.restart(truncate: true, durable: configuration.synchronous != .off,
                             commitNumber: stamp.number, commitTime: stamp.time, fileNonce: nonce)
@@ -152,7 +155,7 @@ extension StorageEngine {
                 s.header = header
                 s.databaseSize = header.pageCount
                 s.appended = CommitPoint(sequence: s.lastCommit, stamp: s.lastCommitStamp, header: header, databaseSize: header.pageCount)
-                s.walIndex = PageTable()
+                s.walIndex.removeAll()
                 return oldLock
             }
             try? oldLock.close()

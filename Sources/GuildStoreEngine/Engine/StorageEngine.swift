@@ -189,13 +189,41 @@
         }
         var fileBytes = snapshot.fileBytes
         if snapshot.consultsIndex {
-            let image = state.withLock { s -> PageBuffer? in
-                fileBytes = s.fileBytes
-                return s.walIndex[number]?.newest(atOrBelow: snapshot.sequence)
+            while true {
+                let (version, restarts) = state.withLock { s -> (WALIndex.Version?, UInt64) in
+                    fileBytes = s.fileBytes
+                    return (s.walIndex[number]?.newest(atOrBelow: snapshot.sequence), s.walRestartsBegun)
+                }
+                guard let version else { break }
+                if let image = version.image { return PageRef(base: image.pointer, owner: image) }
+                if let image = try readFrameImage(page: number, version: version, restarts: restarts) {
+                    return PageRef(base: image.pointer, owner: image)
+                }
+                // The log restarted while the frame was read: the version is in the database
+                // file now, or superseded there by what this snapshot sees (TX-2). Look again.
             }
-            if let image { return PageRef(base: image.pointer, owner: image) }
         }
         return try snapshot.view.page(number, fileBytes: fileBytes)
+    }
+
+    /// Reads `version` of `page` back from the WAL file (its image is not resident, WI-2) and
+    /// keeps it resident for the next reader. Nil when a restart of the log began since
+    /// `restarts` (`walRestartsBegun` when the version was looked up): the frame may hold
+    /// another page by now, or be cut off (WI-1). A frame that fails its checksum is an error
+    /// only if no restart began.
+    func readFrameImage(page: UInt32, version: WALIndex.Version, restarts: UInt64) throws -> PageBuffer? {
+        let image: PageBuffer
+        do {
+            image = try WriteAheadLog.readImage(file: wal.file, pageSize: pageSize, frame: version.frame, page: page)
+        } catch {
+            if state.withLock({ $0.walRestartsBegun }) != restarts { return nil }
+            throw error
+        }
+        return state.withLock { s in
+            guard s.walRestartsBegun == restarts else { return nil }
+            s.walIndex.promote(page: page, sequence: version.sequence, image: image)
+            return image
+        }
     }
 
     /// `FileView.prefetch` for a page this snapshot would read from the file. Pages that may
@@ -225,7 +253,7 @@
                 fileBytes: s.fileBytes, walFrames: s.walFrames, walBytes: walBytes,
                 framesCheckpointed: s.framesCheckpointed, checkpoints: s.checkpoints,
                 commits: s.commits, syncs: s.syncs, activeReaders: s.readers.count,
-                oldestReaderAge: age, framesHeldByReaders: held,
+                oldestReaderAge: age, framesHeldByReaders: held, walCachedBytes: s.walIndex.residentImages * pageSize,
                 hardwareChecksums: ChecksumInfo.isHardware,
                 walFramesDiscarded: walRecovery.discardedFrames, walCommitsLost: walRecovery.lostCommits,
                 commitNumber: s.lastCommitStamp.number, archivedThrough: s.archivedThrough, archiveError: s.archiveError)

@@ -3,8 +3,9 @@ struct RecoveredLog {
     var salt: UInt64
     var checkpointSequence: UInt32
     var pageSize: Int
-    /// The newest committed image of each page, in commit order of their last write.
-    var pages: [UInt32: PageBuffer]
+    /// The frame (index in the generation, from 0) holding the newest committed image of
+    /// each page; the images stay in the file (`readFrameImage`), checked as they were read.
+    var pages: [UInt32: Int]
     /// Database size in pages at the last commit marker.
     var databaseSize: UInt32
     var committedFrameCount: Int
@@ -138,8 +139,8 @@ extension WriteAheadLog {
         // frame names it.
         var salt = parsed.map { UInt32(truncatingIfNeeded: $0.salt) }
         var valid = parsed != nil  // still on the chain WAL-1 validates
-        var pending: [(UInt32, PageBuffer)] = []
-        var pages: [UInt32: PageBuffer] = [:]
+        var pending: [(page: UInt32, frame: Int)] = []
+        var pages: [UInt32: Int] = [:]
         var databaseSize: UInt32 = 0
         var committedFrames = 0
         var chain = parsed?.crc ?? 0
@@ -174,10 +175,10 @@ extension WriteAheadLog {
                     if frame.u32(8) == salt, sound, frame.u32(16) == expected {
                         chain = expected
                         report.syncedFrames = max(report.syncedFrames, watermark)
-                        pending.append((frame.u32(0), PageBuffer(copying: image, size: pageSize)))
+                        pending.append((frame.u32(0), frameIndex))
                         let commitSize = frame.u32(4)
                         if commitSize != 0 {
-                            for (page, buffer) in pending { pages[page] = buffer }
+                            for (page, index) in pending { pages[page] = index }
                             committedFrames = frameIndex + 1
                             databaseSize = commitSize
                             committedChain = chain
