@@ -6,7 +6,13 @@ func crc32c(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
     gs_crc32c(seed, bytes.baseAddress, bytes.count)
 }
 
-/// One page-sized heap allocation, page-aligned.
+/// One page-sized heap allocation, 16-byte aligned.
+///
+/// Not page-aligned: nothing needs it (no O_DIRECT, fields are read unaligned), and glibc
+/// serves a page-aligned request by carving an aligned chunk out of a larger one, leaving
+/// fragments that small allocations then pin. Seeding the default profile held 389 MB of
+/// anonymous memory with page-aligned buffers and 219 MB without, for the same 138 MB of
+/// live heap (heaptrack).
 ///
 /// A buffer is mutable only while it belongs to a write transaction's dirty set. Once the
 /// transaction commits it becomes a WAL frame image and is never written again, so readers on
@@ -18,13 +24,13 @@ final class PageBuffer: @unchecked Sendable {
     let size: Int
 
     init(size: Int) {
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: size)
         self.size = size
     }
 
     init(copying source: UnsafeRawPointer, size: Int) {
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
         pointer.copyMemory(from: source, byteCount: size)
         self.size = size
     }
