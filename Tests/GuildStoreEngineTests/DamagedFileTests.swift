@@ -358,6 +358,34 @@ struct DamagedFileTests {
         #expect(!FileManager.default.fileExists(atPath: path + "-vacuum"))
     }
 
+    @Test("a leaf of one tree copied over a leaf of another, checksum resealed: a backup refuses with the damage named and leaves no file (BK-6)")
+    func backupRefusesMisplacedLeaf() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        try Self.build(path, trees: [("a", 3000), ("b", 3000)])
+        let a = try Self.levels(path, tree: "a").last![5], b = try Self.levels(path, tree: "b").last![20]
+        // Every page passes its checksum, so only the check can see the damage: the backup's
+        // own reads copy it without a complaint.
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        let leafOfA = try file.page(a)
+        try file.patch(b) { page in leafOfA.withUnsafeBytes { page.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let target = directory.file("db.gsbackup")
+        let thrown = Self.error { _ = try engine.writeBackup(to: target, parent: nil) }
+        guard case .integrityCheckFailed(let errorPath, let problems)? = thrown else {
+            Issue.record("expected .integrityCheckFailed, got \(String(describing: thrown))")
+            return
+        }
+        #expect(errorPath == path)
+        #expect(problems.contains { $0.contains("page \(b)") }, "\(problems)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        #expect(!FileManager.default.fileExists(atPath: target + ".partial"))
+        #expect(engine.statistics().activeReaders == 0, "the backup's snapshot and its check's both ended")
+    }
+
     @Test("a vacuum whose copy fails leaves no half-made copy behind, and the database as it was")
     func failedVacuumCopyIsRemoved() throws {
         let directory = try TemporaryDirectory("gs-damage")

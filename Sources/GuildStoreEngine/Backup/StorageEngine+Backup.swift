@@ -15,14 +15,24 @@ extension StorageEngine {
     /// backup (`scan` needs the end record, the trailer and the frame's checksum), and which
     /// the next backup to the same path replaces.
     ///
+    /// Invariant (BK-6): a backup holds only a snapshot `check` passes, the rule vacuum keeps
+    /// (DISK-8): damage that page checksums cannot see (keys out of order, pages of one tree
+    /// in another, a page used twice) would otherwise be copied into every backup and
+    /// restored as if sound. The check runs on a second thread on the same snapshot while the
+    /// pages are copied (`SnapshotCheck`), and a failed one leaves no file at `path`.
+    ///
     /// Errors: `.backupMismatch` when `parent` is another database's, has another page size or
-    /// is newer than the snapshot; `.corruptPage` / `.checksumMismatch` for a damaged page (no
-    /// backup is written); `.io`, `.diskFull`.
+    /// is newer than the snapshot; `.integrityCheckFailed` naming the damage, and
+    /// `.corruptPage` / `.checksumMismatch` for a damaged page (no backup is written); `.io`,
+    /// `.diskFull`.
     func writeBackup(to path: String, parent: (path: String, contents: BackupFile.Contents)?,
                              progress: ((BackupProgress) -> Void)? = nil) throws -> BackupInfo {
         let startedAt = Date().microsecondsSince1970
         let tx = try beginRead()
         defer { tx.end() }
+        // BK-6; waited for on every path before `tx` ends (defers run last to first).
+        let verification = try SnapshotCheck(engine: self, sharing: tx)
+        defer { verification.wait() }
         let snapshot = tx.snapshot
         let pageCount = snapshot.databaseSize
         let identity = snapshot.header.identity
@@ -88,6 +98,8 @@ extension StorageEngine {
         }
         try writer.write(trailer)
         let fileBytes = try writer.finish()
+        let report = try verification.report()
+        guard report.isOK else { throw GuildStoreError.integrityCheckFailed(path: self.path, problems: report.problems) }
         try file.sync()
         try file.close()
         finished = true

@@ -49,10 +49,13 @@ extension StorageEngine {
     /// the free list, and checks that every page is used exactly once. Checksums are verified
     /// as pages are read.
     @_spi(Benchmarks) public func check() throws -> IntegrityReport {
-        try read { tx in
-            var checker = IntegrityChecker(tx)
-            return try checker.run()
-        }
+        try read { tx in try check(tx) }
+    }
+
+    /// `check()` on the snapshot `tx` holds.
+    func check(_ tx: ReadTransaction) throws -> IntegrityReport {
+        var checker = IntegrityChecker(tx)
+        return try checker.run()
     }
 }
 

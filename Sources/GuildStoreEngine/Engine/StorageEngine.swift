@@ -94,6 +94,22 @@
         return ReadTransaction(engine: self, snapshot: snapshot)
     }
 
+    /// Pins a second read transaction on `other`'s snapshot, for work on the same snapshot on
+    /// another thread (a transaction is used by one thread at a time). `other` still pins the
+    /// snapshot, so no checkpoint has copied past it (TX-2).
+    func beginRead(sharing other: ReadTransaction) throws -> ReadTransaction {
+        let shared = other.snapshot
+        let snapshot = try state.withLock { s -> Snapshot in
+            guard !s.closed else { throw GuildStoreError.closed }
+            let id = s.nextReaderID
+            s.nextReaderID += 1
+            s.readers[id] = ReaderRecord(sequence: shared.sequence, started: .now)
+            return Snapshot(readerID: id, sequence: shared.sequence, stamp: shared.stamp, databaseSize: shared.databaseSize,
+                            header: shared.header, view: shared.view, fileBytes: shared.fileBytes, consultsIndex: shared.consultsIndex)
+        }
+        return ReadTransaction(engine: self, snapshot: snapshot)
+    }
+
     /// Starts the write transaction. Only one runs at a time.
     package func beginWrite() throws -> WriteTransaction {
         try refuseWritesAfterLostCommits()
