@@ -329,6 +329,45 @@ struct DamagedFileTests {
         #expect(try engine.read { try $0.entries(try #require(try $0.tree("t"))).count } == 1800)
     }
 
+    // MARK: 6b. A page of another database
+
+    @Test("a leaf of another database copied in at its own page number: a checksum mismatch on read and in check (WALR-9)")
+    func foreignPageAtItsOwnNumber() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb"), otherPath = directory.file("other.gsdb")
+        try Self.build(path, trees: [("t", 3000)])
+        // Another database of the same shape, one key fewer at the front: its leaf at any
+        // number holds other keys than this one's.
+        let other = try StorageEngine.open(path: otherPath, configuration: Self.configuration)
+        try other.write { tx in
+            let tree = try tx.createTree("t")
+            for i in 1..<3001 { try tx.put(Self.key(i), Self.value, in: tree) }
+        }
+        _ = try other.checkpoint(.truncate)
+        try other.close()
+        let leaf = try Self.levels(path, tree: "t").last![3]
+        let foreign = try PageFile(path: otherPath, pageSize: Self.pageSize).page(leaf)
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        #expect(try file.page(leaf) != foreign, "the two leaves differ")
+        #expect(foreign.withUnsafeBytes { pageChecksumHolds($0.baseAddress!, number: leaf, size: Self.pageSize, salt: 0) } == false,
+                "sealed with its own database's identity, not unsalted")
+        try file.write(leaf, foreign)  // as it is: sealed by its own database as page `leaf`
+
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        defer { try? engine.close() }
+        let scanned = Self.error {
+            try engine.read { tx in try tx.scan(try #require(try tx.tree("t"))) { _, _ in true } }
+        }
+        guard case .checksumMismatch(_, let page)? = scanned else {
+            Issue.record("expected .checksumMismatch, got \(String(describing: scanned))")
+            return
+        }
+        #expect(page == leaf)
+        let report = try engine.check()
+        #expect(!report.isOK)
+    }
+
     // MARK: 7. Vacuum copies only what check passes
 
     @Test("two leaves of two trees swapped: vacuum refuses with the damage named and leaves the file alone")
@@ -462,9 +501,13 @@ struct PageFile {
     /// passes the checksum and only the structural damage remains.
     func patch(_ number: UInt32, _ body: (UnsafeMutableRawPointer) throws -> Void) throws {
         var bytes = try page(number)
+        // WALR-9: sealed with the salt the header names (the patched page's own, for page 0).
+        let header = number == 0 ? nil : try page(0)
         try bytes.withUnsafeMutableBytes { raw in
             try body(raw.baseAddress!)
-            sealPage(raw.baseAddress!, number: number, size: pageSize)
+            let salt = header?.withUnsafeBytes { namedChecksumSalt(headerPage: $0.baseAddress!) }
+                ?? namedChecksumSalt(headerPage: raw.baseAddress!)
+            sealPage(raw.baseAddress!, number: number, size: pageSize, salt: salt)
         }
         try write(number, bytes)
     }

@@ -179,7 +179,7 @@ struct NothingDestroyedTests {
         }
         bytes.withUnsafeMutableBytes { raw in
             raw.baseAddress!.setU32(36, page)
-            sealPage(raw.baseAddress!, number: 0, size: Self.pageSize)
+            sealHeaderPage(raw.baseAddress!, size: Self.pageSize)
         }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         do {

@@ -61,7 +61,7 @@ enum BackupFile {
                 throw GuildStoreError.backupDamaged(path: path, reason: "page record \(number) out of order or past the page count \(header.pageCount)")
             }
             try reader.read(into: image)
-            guard pageChecksumHolds(image.baseAddress!, number: number, size: pageSize) else {
+            guard pageChecksumHolds(image.baseAddress!, number: number, size: pageSize, identity: header.identity) else {
                 throw GuildStoreError.backupDamaged(path: path, reason: "page \(number) fails its checksum")
             }
             stored.append((number, pageHash(image.baseAddress!, pageSize: pageSize)))

@@ -118,7 +118,7 @@ enum BackupRestore {
         header.fileNonce = DatabaseHeader.randomNonce()
         header.baseCommit = commit
         header.write(to: page.pointer)
-        sealPage(page.pointer, number: 0, size: pageSize)
+        sealHeaderPage(page.pointer, size: pageSize)
         try file.write(UnsafeRawBufferPointer(start: page.pointer, count: pageSize), at: 0)
     }
 

@@ -186,7 +186,7 @@ struct WALSegment: Equatable {
                 let image = p + WriteAheadLog.frameHeaderSize
                 let pageChecksum = image.load(as: UInt32.self)
                 let expected = WriteAheadLog.chainChecksum(frameHeader: p, pageChecksum: pageChecksum, previous: chain)
-                guard p.u32(8) == salt, pageChecksumHolds(image, number: p.u32(0), size: pageSize),
+                guard p.u32(8) == salt, pageChecksumHolds(image, number: p.u32(0), size: pageSize, identity: segment.identity),
                       p.u32(12) == WriteAheadLog.frameHeaderCheck(frameHeader: p, pageChecksum: pageChecksum),
                       p.u32(16) == expected else {
                     throw damaged("frame \(index) fails its checks")

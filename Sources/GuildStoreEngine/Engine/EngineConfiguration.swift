@@ -71,6 +71,9 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Continuous archiving (AR-1): the directory every generation of the log is copied into,
     /// as a WAL segment, before the log restarts over it; nil archives nothing.
     package var archiveDirectory: String?
+    /// The identity a database created by this open takes (vacuum's copy keeps its source's,
+    /// BK-3, and seals its pages with it, WALR-9); nil draws a random one.
+    package var newDatabaseIdentity: DatabaseIdentity?
     /// The strict mode (DISK-11): every B+tree node a commit wrote is read back and its keys
     /// checked before the commit is sealed. On in debug builds (every test run), off in
     /// release builds, where it would cost every commit a pass over its pages.

@@ -97,11 +97,12 @@ extension StorageEngine {
     /// an error before anything reaches the file for it).
     private func copyIntoDatabaseFile(_ copies: [(UInt32, WALIndex.Version)], limit: UInt64) throws {
         let view = state.withLock { $0.view }
+        let salt = view.checksumSalt
         assert(state.withLock { $0.oldestReaderSequence >= limit },
                "TX-2: a live snapshot is older than the frames about to overwrite the database file")
         var end: Int64 = 0
         for (page, version) in copies {
-            let image = try version.image ?? WriteAheadLog.readImage(file: wal.file, pageSize: pageSize, frame: version.frame, page: page)
+            let image = try version.image ?? WriteAheadLog.readImage(file: wal.file, pageSize: pageSize, frame: version.frame, page: page, salt: salt)
             view.invalidate(page)  // PG-3
             let offset = Int64(page) * Int64(pageSize)
             try view.file.write(image.bytes, at: offset)

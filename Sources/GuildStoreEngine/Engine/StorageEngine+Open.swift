@@ -31,7 +31,8 @@ extension StorageEngine {
         let walPath = path + "-wal"
         if !fileSystem.exists(path) {
             guard configuration.createIfMissing else { throw GuildStoreError.databaseNotFound(path: path) }
-            try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize, fileSystem: fileSystem)
+            try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize,
+                               identity: configuration.newDatabaseIdentity, fileSystem: fileSystem)
         }
         let (lockFile, file) = try openLocked(path, fileSystem: fileSystem)
         do {
@@ -48,30 +49,30 @@ extension StorageEngine {
                 throw GuildStoreError.pageSizeMismatch(path: path, file: pageSize, requested: requested)
             }
 
-            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
-            // WAL-7: the file's own header, when it reads soundly, names the log that is its own.
-            let fileHeader = fileBytes >= Int64(pageSize)
-                ? try? readHeaderPage(view: view, fileBytes: fileBytes, path: path).withBase {  // PG-5
-                    try DatabaseHeader.decode($0, pageSize: pageSize, path: path)
-                }
-                : nil
+            // WAL-7, WALR-9: the file's own header, when it reads soundly, names the log that is
+            // its own and the salt of the database's page checksums.
+            let fileHeader = fileBytes >= Int64(pageSize) ? try? readHeaderPage(file, pageSize: pageSize, path: path) : nil
             let walExisted = fileSystem.exists(walPath)
             let walFile = try fileSystem.open(walPath, create: true)
             if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
-            let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize, fileNonce: fileHeader?.fileNonce)
+            let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize, fileNonce: fileHeader?.fileNonce,
+                                                                checksumSalt: fileHeader?.checksumSalt)
             let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
 
             let header: DatabaseHeader
-            if let frame = committed?.pages[0] {
-                let image = try WriteAheadLog.readImage(file: walFile, pageSize: pageSize, frame: frame, page: 0)
+            if let committed, let frame = committed.pages[0] {
+                let image = try WriteAheadLog.readImage(file: walFile, pageSize: pageSize, frame: frame, page: 0, salt: committed.checksumSalt)
                 header = try withExtendedLifetime(image) { try DatabaseHeader.decode(image.pointer, pageSize: pageSize, path: path) }
             } else {
                 guard fileBytes >= Int64(pageSize) else {
                     throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
                 }
-                let page = try readHeaderPage(view: view, fileBytes: fileBytes, path: path)
-                header = try page.withBase { try DatabaseHeader.decode($0, pageSize: pageSize, path: path) }  // PG-5
+                header = try fileHeader ?? readHeaderPage(file, pageSize: pageSize, path: path)
             }
+            // WALR-9: every page of this database is sealed with the header's salt; the log's
+            // were checked with it (or, without a sound file header, with the salt the log's
+            // own header pages name, which the header just decoded is one of).
+            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation, checksumSalt: header.checksumSalt)
             let databaseSize = committed?.databaseSize ?? header.pageCount
             guard databaseSize == header.pageCount else {
                 throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")
@@ -200,30 +201,40 @@ extension StorageEngine {
         }
     }
 
-    private static func readHeaderPage(view: FileView, fileBytes: Int64, path: String) throws -> PageRef {
-        do {
-            return try view.page(0, fileBytes: fileBytes)
-        } catch GuildStoreError.checksumMismatch {
-            throw GuildStoreError.corruptHeader(path: path, reason: "header page checksum mismatch")
+    /// Reads and decodes page 0 of the database file, checked with the salt it names itself
+    /// (WALR-9): the salt of every other page is only known once this is read.
+    static func readHeaderPage(_ file: any FileHandleIO, pageSize: Int, path: String) throws -> DatabaseHeader {
+        let page = PageBuffer(size: pageSize)
+        let n = try file.read(into: UnsafeMutableRawBufferPointer(start: page.pointer, count: pageSize), at: 0)
+        guard n == pageSize else {
+            throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
+        }
+        return try withExtendedLifetime(page) {
+            guard headerPageChecksum(page.pointer, size: pageSize).holds else {
+                throw GuildStoreError.corruptHeader(path: path, reason: "header page checksum mismatch")
+            }
+            return try DatabaseHeader.decode(page.pointer, pageSize: pageSize, path: path)
         }
     }
 
     /// Writes a new database (header page and an empty catalog leaf) to a temporary file,
     /// syncs it, and renames it into place, so a crash never leaves a half-made database.
-    static func createDatabase(at path: String, pageSize: Int, fileSystem: any FileSystem) throws {
+    /// `identity` is the new database's (BK-3; vacuum's copy keeps its source's), random
+    /// when nil; its pages are sealed with it from the first (WALR-9).
+    static func createDatabase(at path: String, pageSize: Int, identity: DatabaseIdentity? = nil, fileSystem: any FileSystem) throws {
         let temporary = path + "-create"
         try fileSystem.remove(temporary)
         let file = try fileSystem.open(temporary, create: true)
         do {
             let header = DatabaseHeader(
-                pageSize: pageSize, pageCount: 2, freeListHead: 0, freePageCount: 0, catalogRoot: 1,
+                version: DatabaseHeader.formatVersion, pageSize: pageSize, pageCount: 2, freeListHead: 0, freePageCount: 0, catalogRoot: 1,
                 schemaCounter: 1, createdAt: UInt64(max(0, Date().timeIntervalSince1970)),
-                storedIdentity: .random(), fileNonce: DatabaseHeader.randomNonce(), baseCommit: .none)
+                storedIdentity: identity ?? .random(), fileNonce: DatabaseHeader.randomNonce(), baseCommit: .none)
             let pages = PageBuffer(size: pageSize * 2)
             header.write(to: pages.pointer)
-            sealPage(pages.pointer, number: 0, size: pageSize)
+            sealPage(pages.pointer, number: 0, size: pageSize, salt: header.checksumSalt)
             NodeLayout.initialize(pages.pointer + pageSize, pageSize: pageSize, type: .leaf)
-            sealPage(pages.pointer + pageSize, number: 1, size: pageSize)
+            sealPage(pages.pointer + pageSize, number: 1, size: pageSize, salt: header.checksumSalt)
             try file.write(pages.bytes, at: 0)
             try file.sync()
             try file.close()

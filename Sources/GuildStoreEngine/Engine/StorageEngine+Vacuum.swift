@@ -71,10 +71,12 @@ extension StorageEngine {
     /// Copies every tree into a new database at `destination`, committing in batches so the
     /// copy never holds the whole database in memory, and leaves it checkpointed and synced.
     private func copyLiveData(to destination: String) throws {
+        var copyConfiguration = EngineConfiguration(pageSize: pageSize, synchronous: .normal, checkpointThreshold: 4096, mapReservation: 0)
+        // BK-3: the same database, however its pages moved; WALR-9: sealed with its identity.
+        copyConfiguration.newDatabaseIdentity = state.withLock { $0.header.identity }
         let target = try StorageEngine.open(
             path: destination,
-            configuration: EngineConfiguration(pageSize: pageSize, synchronous: .normal, checkpointThreshold: 4096, mapReservation: 0),
-            fileSystem: fileSystem)
+            configuration: copyConfiguration, fileSystem: fileSystem)
         do {
             let source = try beginRead()
             defer { source.end() }
@@ -142,10 +144,11 @@ extension StorageEngine {
             throw error
         }
         do {
-            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation)
+            // WALR-9: the copy was sealed with this database's identity from its creation, and
+            // a vacuum writes the current format: its salt may differ from the old file's.
+            let header = try Self.readHeaderPage(file, pageSize: pageSize, path: path)
+            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation, checksumSalt: header.checksumSalt)
             let fileBytes = try file.size()
-            let page = try view.page(0, fileBytes: fileBytes)
-            let header = try page.withBase { try DatabaseHeader.decode($0, pageSize: pageSize, path: path) }  // PG-5
             // The old view closes its file when the last snapshot using it lets go.
             let oldLock = state.withLock { s -> any FileHandleIO in
                 let oldLock = s.lockFile

@@ -212,7 +212,7 @@
                 }
                 guard let version else { break }
                 if let image = version.image { return PageRef(base: image.pointer, owner: image) }
-                if let image = try readFrameImage(page: number, version: version, restarts: restarts) {
+                if let image = try readFrameImage(page: number, version: version, restarts: restarts, salt: snapshot.view.checksumSalt) {
                     return PageRef(base: image.pointer, owner: image)
                 }
                 // The log restarted while the frame was read: the version is in the database
@@ -227,10 +227,10 @@
     /// `restarts` (`walRestartsBegun` when the version was looked up): the frame may hold
     /// another page by now, or be cut off (WI-1). A frame that fails its checksum is an error
     /// only if no restart began.
-    func readFrameImage(page: UInt32, version: WALIndex.Version, restarts: UInt64) throws -> PageBuffer? {
+    func readFrameImage(page: UInt32, version: WALIndex.Version, restarts: UInt64, salt: UInt32) throws -> PageBuffer? {
         let image: PageBuffer
         do {
-            image = try WriteAheadLog.readImage(file: wal.file, pageSize: pageSize, frame: version.frame, page: page)
+            image = try WriteAheadLog.readImage(file: wal.file, pageSize: pageSize, frame: version.frame, page: page, salt: salt)
         } catch {
             if state.withLock({ $0.walRestartsBegun }) != restarts { return nil }
             throw error

@@ -315,7 +315,10 @@ public final class WriteTransaction: Transaction {
         var pages = dirty.entries.map { (page: $0.page, image: $0.element) }
         pages.sort { $0.page < $1.page }
         if engine.configuration.verifiesPagesOnCommit { try verifyWrittenNodes(pages) }  // DISK-11
-        for entry in pages { sealPage(entry.image.pointer, number: entry.page, size: pageSize) }
+        // WALR-9: the file's salt; a header never changes the identity or format it names.
+        let salt = snapshot.view.checksumSalt
+        assert(workingHeader.checksumSalt == salt, "WALR-9: a commit changed the checksum salt its header names")
+        for entry in pages { sealPage(entry.image.pointer, number: entry.page, size: pageSize, salt: salt) }
         let sequence = try engine.appendCommit(pages: pages, header: workingHeader, changedTrees: changedTrees)
         dirty.removeAll()
         readPins.removeAll()

@@ -5,14 +5,17 @@
 ///          4    1  page type (1, header)
 ///          5    3  reserved, zero
 ///          8    8  magic "GSTORE\0\u{1}"
-///         16    4  format version (6: the database identity, file nonce and base commit at 56..<96; 5: page checksums
+///         16    4  format version (7: page checksums seeded with the identity, WALR-9;
+///                  6: the database identity, file nonce and base commit at 56..<96; 5: page checksums
 ///                  cover the page number, WALR-4; 4 leaf cells without a value field when the value is
 ///                  empty, rows without a NULL bitmap when no column is NULL; 3 added leaf
 ///                  key prefixes and row values without the primary key;
 ///                  2 variable-length integer keys and empty non-unique index values).
-///                  Versions 5 and 6 are read (a version-5 file has zero bytes at 56, so
-///                  its identity is derived, see `identity`); a header written by this
-///                  code is version 6. Older files are `.unsupportedFormatVersion`
+///                  Versions 5 to 7 are read (a version-5 file has zero bytes at 56, so
+///                  its identity is derived, see `identity`). A new file is version 7; a
+///                  file of version 5 or 6 is written as version 6, its checksums
+///                  unsalted, until a vacuum rewrites it as 7. Older files are
+///                  `.unsupportedFormatVersion`
 ///         20    4  page size in bytes
 ///         24    4  page count (pages in the database, header included)
 ///         28    4  first free-list trunk page, 0 when the free list is empty
@@ -33,9 +36,16 @@
 /// The header travels through the WAL like any page; the newest committed copy wins.
 struct DatabaseHeader: Equatable, Sendable {
     static let magic: [UInt8] = Array("GSTORE".utf8) + [0, 1]
-    static let formatVersion: UInt32 = 6
-    /// The oldest version `probe` accepts: 5 differs from 6 only by zeros at 56..<96.
+    static let formatVersion: UInt32 = 7
+    /// The oldest version `probe` accepts: 5 differs from 6 only by zeros at 56..<96, and 6
+    /// from 7 only by unsalted page checksums.
     static let oldestReadableVersion: UInt32 = 5
+    /// The first version whose page checksums are seeded with the identity (WALR-9).
+    static let identityInChecksumsVersion: UInt32 = 7
+
+    /// The format the file's pages are written in: 7 for a new or vacuumed file, 5 or 6 for
+    /// an older one (written back as 6: checksums unsalted, WALR-9).
+    var version: UInt32
 
     var pageSize: Int
     var pageCount: UInt32
@@ -51,6 +61,10 @@ struct DatabaseHeader: Equatable, Sendable {
     /// WAL-6: where commit numbering starts when the file has no log of its own.
     var baseCommit: CommitStamp
 
+    /// The salt of this database's page checksums (WALR-9): from the stored identity from
+    /// format 7 on, 0 before.
+    var checksumSalt: UInt32 { GuildStoreEngine.checksumSalt(formatVersion: version, identity: storedIdentity) }
+
     /// The database's identity (BK-3): the stored one, or for a file made before identities
     /// existed one derived from its creation time and page size, the same on every read.
     var identity: DatabaseIdentity {
@@ -61,7 +75,7 @@ struct DatabaseHeader: Equatable, Sendable {
         page.initializeMemory(as: UInt8.self, repeating: 0, count: 96)
         page.setU8(4, PageType.header.rawValue)
         for (i, byte) in Self.magic.enumerated() { page.setU8(8 + i, byte) }
-        page.setU32(16, Self.formatVersion)
+        page.setU32(16, max(version, 6))
         page.setU32(20, UInt32(pageSize))
         page.setU32(24, pageCount)
         page.setU32(28, freeListHead)
@@ -105,6 +119,7 @@ struct DatabaseHeader: Equatable, Sendable {
     /// Decodes a whole header page whose checksum was already verified.
     static func decode(_ page: UnsafeRawPointer, pageSize: Int, path: String) throws -> DatabaseHeader {
         let header = DatabaseHeader(
+            version: page.u32(16),
             pageSize: Int(page.u32(20)),
             pageCount: page.u32(24),
             freeListHead: page.u32(28),

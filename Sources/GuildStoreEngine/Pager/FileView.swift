@@ -16,12 +16,15 @@ final class FileView: @unchecked Sendable {
     let pageSize: Int
     /// Pages reachable through the mapping; pages past it are read with pread.
     let mappedPages: Int
+    /// The database's page checksum salt (WALR-9).
+    let checksumSalt: UInt32
     private let verified: UnsafeMutablePointer<UInt64>
     private let verifiedWords: Int
 
-    init(file: any FileHandleIO, pageSize: Int, reservation: Int) throws {
+    init(file: any FileHandleIO, pageSize: Int, reservation: Int, checksumSalt: UInt32) throws {
         self.file = file
         self.pageSize = pageSize
+        self.checksumSalt = checksumSalt
         let pages = max(1, reservation / pageSize)
         mapping = reservation > 0 ? try file.mapReadOnly(length: pages * pageSize) : nil
         mappedPages = mapping == nil ? 0 : pages
@@ -60,7 +63,7 @@ final class FileView: @unchecked Sendable {
         if Int(number) < mappedPages, let mapping {
             let base = mapping.base + Int(offset)
             if gs_bit_test(verified, UInt64(number)) == 0 {
-                guard pageChecksumHolds(base, number: number, size: pageSize) else {
+                guard pageChecksumHolds(base, number: number, size: pageSize, salt: checksumSalt) else {
                     throw GuildStoreError.checksumMismatch(path: file.path, page: number)
                 }
                 gs_bit_set(verified, UInt64(number))
@@ -72,7 +75,7 @@ final class FileView: @unchecked Sendable {
         guard n == pageSize else {
             throw GuildStoreError.corruptPage(page: number, reason: "short read from the database file")
         }
-        guard pageChecksumHolds(buffer.pointer, number: number, size: pageSize) else {
+        guard pageChecksumHolds(buffer.pointer, number: number, size: pageSize, salt: checksumSalt) else {
             throw GuildStoreError.checksumMismatch(path: file.path, page: number)
         }
         return PageRef(base: buffer.pointer, owner: buffer)

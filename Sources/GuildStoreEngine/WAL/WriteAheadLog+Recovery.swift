@@ -3,6 +3,8 @@ struct RecoveredLog {
     var salt: UInt64
     var checkpointSequence: UInt32
     var pageSize: Int
+    /// The salt the frames' page images were checked with (WALR-9).
+    var checksumSalt: UInt32
     /// The frame (index in the generation, from 0) holding the newest committed image of
     /// each page; the images stay in the file (`readFrameImage`), checked as they were read.
     var pages: [UInt32: Int]
@@ -95,9 +97,12 @@ extension WriteAheadLog {
     /// another database; so is a version-1 log that still holds frames of its generation
     /// (`.unsupportedFormatVersion` naming the log).
     ///
-    /// `fileNonce` is the database file's own (WAL-7), nil when its header page cannot be read
-    /// soundly (then the log is trusted: it may hold the only sound copy of the header).
-    static func recover(file: any FileHandleIO, expectedPageSize: Int, fileNonce: UInt64?) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
+    /// `fileNonce` is the database file's own (WAL-7) and `checksumSalt` the salt its header
+    /// names (WALR-9), both nil when its header page cannot be read soundly (then the log is
+    /// trusted: it may hold the only sound copy of the header, and the salt is the one the
+    /// log's first sound header page names).
+    static func recover(file: any FileHandleIO, expectedPageSize: Int, fileNonce: UInt64?,
+                        checksumSalt: UInt32?) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
         let size = try file.size()
         if let legacy = try legacyHeader(file: file, size: size) {
             // Versions 1 and 2: a generation without a frame is empty (everything in it was
@@ -138,6 +143,7 @@ extension WriteAheadLog {
         // WALR-2: the salt of the log's generation; with a damaged header, the first sound
         // frame names it.
         var salt = parsed.map { UInt32(truncatingIfNeeded: $0.salt) }
+        let pageSalt = try checksumSalt ?? loggedHeaderSalt(file: file, size: size, pageSize: pageSize, logSalt: salt) ?? 0
         var valid = parsed != nil  // still on the chain WAL-1 validates
         var pending: [(page: UInt32, frame: Int)] = []
         var pages: [UInt32: Int] = [:]
@@ -167,7 +173,7 @@ extension WriteAheadLog {
                 // WALR-8: a sound frame's header is as written, so its salt, commit marker and
                 // watermark can be believed even past a break; a watermark above the frame's
                 // own index is one no writer wrote.
-                let sound = pageChecksumHolds(image, number: frame.u32(0), size: pageSize)
+                let sound = pageChecksumHolds(image, number: frame.u32(0), size: pageSize, salt: pageSalt)
                     && frame.u32(12) == frameHeaderCheck(frameHeader: frame, pageChecksum: pageChecksum)
                     && watermark <= frameIndex
                 if valid {
@@ -234,12 +240,33 @@ extension WriteAheadLog {
         }
         if report.discardedFrames == 0 { report.firstBadFrame = nil }
         let log = fields.map {
-            RecoveredLog(salt: $0.salt, checkpointSequence: $0.sequence, pageSize: pageSize, pages: pages,
+            RecoveredLog(salt: $0.salt, checkpointSequence: $0.sequence, pageSize: pageSize, checksumSalt: pageSalt, pages: pages,
                          databaseSize: databaseSize, committedFrameCount: committedFrames, chain: committedChain,
                          syncedFrames: appliedWatermark, commitsBefore: $0.commitsBefore, timeBefore: $0.timeBefore,
                          commits: commits, lastCommitTime: lastCommitTime)
         }
         return (log, report)
+    }
+
+    /// WALR-9: the page checksum salt named by the first frame of page 0 whose image passes
+    /// its checksum with the salt it names itself (of the log's generation, when the log
+    /// header is sound), or nil when no frame does. Read only when the database file's own
+    /// header is unsound.
+    private static func loggedHeaderSalt(file: any FileHandleIO, size: Int64, pageSize: Int, logSalt: UInt32?) throws -> UInt32? {
+        let frameSize = frameHeaderSize + pageSize
+        let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: frameSize, alignment: 16)
+        defer { frame.deallocate() }
+        guard let base = UnsafeRawPointer(frame.baseAddress) else { return nil }
+        var offset = Int64(headerSize)
+        while offset + Int64(frameSize) <= size {
+            guard try file.read(into: frame, at: offset) == frameSize else { return nil }
+            if base.u32(0) == 0, logSalt.map({ base.u32(8) == $0 }) ?? true {
+                let check = headerPageChecksum(base + frameHeaderSize, size: pageSize)
+                if check.holds { return check.salt }
+            }
+            offset += Int64(frameSize)
+        }
+        return nil
     }
 
     /// The version and salt of a version-1 or -2 header (32 bytes, CRC at 28), or nil.

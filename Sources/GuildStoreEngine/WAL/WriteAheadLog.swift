@@ -216,14 +216,14 @@ final class WriteAheadLog {
     /// Reads the page image of frame `frame` (its index in the generation) of `file` and
     /// checks it as page `page` (WALR-4): a frame damaged since it was written, or a short
     /// read, is an error naming the log, never an image.
-    static func readImage(file: any FileHandleIO, pageSize: Int, frame: Int, page: UInt32) throws -> PageBuffer {
+    static func readImage(file: any FileHandleIO, pageSize: Int, frame: Int, page: UInt32, salt: UInt32) throws -> PageBuffer {
         let buffer = PageBuffer(size: pageSize)
         let offset = Int64(headerSize) + Int64(frame) * Int64(frameHeaderSize + pageSize) + Int64(frameHeaderSize)
         let n = try file.read(into: UnsafeMutableRawBufferPointer(start: buffer.pointer, count: pageSize), at: offset)
         guard n == pageSize else {
             throw GuildStoreError.corruptWAL(path: file.path, reason: "frame \(frame) of page \(page) is cut short (\(n) of \(pageSize) bytes)")
         }
-        guard pageChecksumHolds(buffer.pointer, number: page, size: pageSize) else {
+        guard pageChecksumHolds(buffer.pointer, number: page, size: pageSize, salt: salt) else {
             throw GuildStoreError.corruptWAL(path: file.path, reason: "frame \(frame) no longer holds a sound image of page \(page)")
         }
         return buffer

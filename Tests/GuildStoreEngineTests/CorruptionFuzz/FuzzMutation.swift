@@ -95,6 +95,8 @@ enum FuzzMutation: CustomStringConvertible {
     /// Applies the mutation to `database` and `wal`.
     func apply(to database: inout [UInt8], wal: inout [UInt8], fixture: FuzzFixture, rng: inout SplitMix64) {
         let pageSize = FuzzFixture.pageSize
+        // WALR-9: what the database's header names, so resealed log frames pass as written.
+        let databaseSalt = database.count >= pageSize ? database.withUnsafeBytes { namedChecksumSalt(headerPage: $0.baseAddress!) } : 0
         func fillBytes(_ bytes: inout [UInt8], _ range: Range<Int>, _ fill: Fill) {
             for i in range {
                 switch fill {
@@ -136,11 +138,11 @@ enum FuzzMutation: CustomStringConvertible {
                 if field == .schemaCounter { page.setU64(field.offset, value) } else { page.setU32(field.offset, UInt32(truncatingIfNeeded: value)) }
             }
             if let frame = WALBytes.newestFrame(of: 0, in: wal) {
-                WALBytes.edit(&wal, frame: frame, edit)
+                WALBytes.edit(&wal, frame: frame, checksumSalt: databaseSalt, edit)
             } else if database.count >= pageSize {
                 database.withUnsafeMutableBytes { raw in
                     edit(raw.baseAddress!)
-                    sealPage(raw.baseAddress!, number: 0, size: pageSize)
+                    sealHeaderPage(raw.baseAddress!, size: pageSize)
                 }
             }
         case .resealedRun(let t, let page, let offset, let length, let fill):
@@ -149,14 +151,15 @@ enum FuzzMutation: CustomStringConvertible {
                 guard page < WALBytes.frameCount(wal) else { return }
                 var bytes = [UInt8](repeating: 0, count: end - offset)
                 fillBytes(&bytes, 0..<bytes.count, fill)
-                WALBytes.edit(&wal, frame: page) { image in
+                WALBytes.edit(&wal, frame: page, checksumSalt: databaseSalt) { image in
                     for (i, byte) in bytes.enumerated() { image.setU8(offset + i, byte) }
                 }
             } else {
                 guard let range = pageRange(UInt32(page)) else { return }
                 fillBytes(&database, (range.lowerBound + offset)..<(range.lowerBound + end), fill)
                 database.withUnsafeMutableBytes { raw in
-                    sealPage(raw.baseAddress! + range.lowerBound, number: UInt32(page), size: pageSize)
+                    sealPage(raw.baseAddress! + range.lowerBound, number: UInt32(page), size: pageSize,
+                             salt: namedChecksumSalt(headerPage: raw.baseAddress!))
                 }
             }
         }
@@ -181,7 +184,7 @@ enum WALBytes {
     /// Lets `body` change frame `frame`'s page image, then seals the image as the frame's page
     /// and recomputes the frame's header check and every running checksum from it on, so
     /// recovery accepts the changed frame as written (when the log was sound before).
-    static func edit(_ wal: inout [UInt8], frame: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+    static func edit(_ wal: inout [UInt8], frame: Int, checksumSalt: UInt32, _ body: (UnsafeMutableRawPointer) -> Void) {
         let pageSize = FuzzFixture.pageSize, count = frameCount(wal)
         guard frame < count else { return }
         wal.withUnsafeMutableBytes { raw in
@@ -198,7 +201,11 @@ enum WALBytes {
             while following < count, UnsafeRawPointer(header(following)).u32(16) == chain(following) { following += 1 }
             let h = header(frame)
             body(h + WriteAheadLog.frameHeaderSize)
-            sealPage(h + WriteAheadLog.frameHeaderSize, number: UnsafeRawPointer(h).u32(0), size: pageSize)
+            // WALR-9: the fixtures' files are all sealed with the salt the log's own header
+            // pages name; a frame of page 0 names its own.
+            let image = h + WriteAheadLog.frameHeaderSize
+            let salt = UnsafeRawPointer(h).u32(0) == 0 ? namedChecksumSalt(headerPage: image) : checksumSalt
+            sealPage(image, number: UnsafeRawPointer(h).u32(0), size: pageSize, salt: salt)
             h.setU32(12, WriteAheadLog.frameHeaderCheck(frameHeader: UnsafeRawPointer(h),
                                                         pageChecksum: UnsafeRawPointer(h + WriteAheadLog.frameHeaderSize).u32(0)))
             for i in frame..<following { header(i).setU32(16, chain(i)) }

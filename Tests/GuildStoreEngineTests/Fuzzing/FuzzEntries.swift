@@ -38,10 +38,11 @@ enum FuzzEntries {
         file.replaceSubrange(pageSize..<(pageSize + min(data.count, chunks * pageSize)), with: data.prefix(chunks * pageSize))
         file.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!
-            DatabaseHeader(pageSize: pageSize, pageCount: UInt32(chunks + 1), freeListHead: 0, freePageCount: 0,
-                           catalogRoot: 1, schemaCounter: 1, createdAt: 0, storedIdentity: DatabaseIdentity(high: 1, low: 1),
-                           fileNonce: 1, baseCommit: .none).write(to: base)
-            for page in 0...chunks { sealPage(base + page * pageSize, number: UInt32(page), size: pageSize) }
+            let header = DatabaseHeader(version: DatabaseHeader.formatVersion, pageSize: pageSize, pageCount: UInt32(chunks + 1),
+                                        freeListHead: 0, freePageCount: 0, catalogRoot: 1, schemaCounter: 1, createdAt: 0,
+                                        storedIdentity: DatabaseIdentity(high: 1, low: 1), fileNonce: 1, baseCommit: .none)
+            header.write(to: base)
+            for page in 0...chunks { sealPage(base + page * pageSize, number: UInt32(page), size: pageSize, salt: header.checksumSalt) }
         }
         var findings: [String] = []
         file.withUnsafeBytes { raw in
@@ -128,15 +129,20 @@ enum FuzzEntries {
         guard record("create", &findings, { try StorageEngine.createDatabase(at: databasePath, pageSize: pageSize, fileSystem: fileSystem) }) != nil
         else { return findings }
         // WAL-7: with bit 0, the log names the new database's file nonce, so the engine reads it.
-        if flags & 1 != 0, wal.count >= WriteAheadLog.headerSize, let file = try? fileSystem.open(databasePath, create: false) {
-            var nonce = [UInt8](repeating: 0, count: 8)
-            _ = try? nonce.withUnsafeMutableBytes { try file.read(into: $0, at: 72) }
-            wal.replaceSubrange(48..<56, with: nonce)
+        var salt: UInt32 = 0
+        if let file = try? fileSystem.open(databasePath, create: false) {
+            var page0 = [UInt8](repeating: 0, count: pageSize)
+            if (try? page0.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }) == pageSize {
+                salt = page0.withUnsafeBytes { namedChecksumSalt(headerPage: $0.baseAddress!) }  // WALR-9
+            }
+            if flags & 1 != 0, wal.count >= WriteAheadLog.headerSize {
+                wal.replaceSubrange(48..<56, with: page0[72..<80])
+            }
         }
-        seal(&wal, flags: flags)
+        seal(&wal, flags: flags, salt: salt)
         let log = MemoryFileSystem([databasePath + "-wal": wal])
         if let handle = try? log.open(databasePath + "-wal", create: false) {
-            _ = record("recover", &findings) { try WriteAheadLog.recover(file: handle, expectedPageSize: pageSize, fileNonce: nil) }
+            _ = record("recover", &findings) { try WriteAheadLog.recover(file: handle, expectedPageSize: pageSize, fileNonce: nil, checksumSalt: nil) }
         }
         guard let handle = try? fileSystem.open(databasePath + "-wal", create: true),
               (try? wal.withUnsafeBytes { try handle.write($0, at: 0) }) != nil else { return findings }
@@ -145,7 +151,7 @@ enum FuzzEntries {
     }
 
     /// Seals the checksums `flags` names in a WAL's bytes, frame by frame.
-    static func seal(_ wal: inout [UInt8], flags: UInt8) {
+    static func seal(_ wal: inout [UInt8], flags: UInt8, salt: UInt32) {
         let headerSize = WriteAheadLog.headerSize, frameSize = WriteAheadLog.frameHeaderSize + pageSize
         guard wal.count >= headerSize else { return }
         wal.withUnsafeMutableBytes { raw in
@@ -155,7 +161,7 @@ enum FuzzEntries {
             var offset = headerSize
             while offset + frameSize <= raw.count {
                 let frame = base + offset, image = frame + WriteAheadLog.frameHeaderSize
-                if flags & 2 != 0 { sealPage(image, number: UnsafeRawPointer(frame).u32(0), size: pageSize) }
+                if flags & 2 != 0 { sealPage(image, number: UnsafeRawPointer(frame).u32(0), size: pageSize, salt: salt) }
                 let pageChecksum = UnsafeRawPointer(image).u32(0)
                 if flags & 4 != 0 { frame.setU32(12, WriteAheadLog.frameHeaderCheck(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum)) }
                 if flags & 8 != 0 { frame.setU32(16, WriteAheadLog.chainChecksum(frameHeader: UnsafeRawPointer(frame), pageChecksum: pageChecksum, previous: previous)) }
@@ -222,7 +228,7 @@ enum FuzzEntries {
                     return
                 }
                 guard offset + 4 + pageSize <= raw.count else { return }
-                if flags & 2 != 0 { sealPage(base + offset + 4, number: number, size: pageSize) }
+                if flags & 2 != 0 { sealPage(base + offset + 4, number: number, size: pageSize, salt: 0) }  // formats 5-6: accepted
                 offset += 4 + pageSize
             }
         }
