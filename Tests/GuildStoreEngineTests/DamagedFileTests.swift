@@ -368,16 +368,22 @@ struct DamagedFileTests {
         #expect(!report.isOK)
     }
 
-    // MARK: 7. Vacuum copies only what check passes
+    // MARK: 7. Vacuum and backup copy only what check passes
+
+    /// A database with two trees "a" and "b" of 3,000 entries, and a leaf of each.
+    static func twoTrees(in directory: TemporaryDirectory) throws -> (path: String, leafOfA: UInt32, leafOfB: UInt32) {
+        let path = directory.file("db.gsdb")
+        try build(path, trees: [("a", 3000), ("b", 3000)])
+        return (path, try levels(path, tree: "a").last![5], try levels(path, tree: "b").last![20])
+    }
 
     @Test("two leaves of two trees swapped: vacuum refuses with the damage named and leaves the file alone")
     func vacuumRefusesSwappedLeaves() throws {
         let directory = try TemporaryDirectory("gs-damage")
         defer { directory.remove() }
-        let path = directory.file("db.gsdb")
-        try Self.build(path, trees: [("a", 3000), ("b", 3000)])
-        let a = try Self.levels(path, tree: "a").last![5], b = try Self.levels(path, tree: "b").last![20]
-        // Whole pages swapped keep their checksums: only where they sit is wrong.
+        let (path, a, b) = try Self.twoTrees(in: directory)
+        // Whole pages swapped: each fails its checksum as the other's number (WALR-4), and
+        // the check names them.
         let file = PageFile(path: path, pageSize: Self.pageSize)
         let (pageA, pageB) = (try file.page(a), try file.page(b))
         try file.write(a, pageB)
@@ -401,9 +407,7 @@ struct DamagedFileTests {
     func backupRefusesMisplacedLeaf() throws {
         let directory = try TemporaryDirectory("gs-damage")
         defer { directory.remove() }
-        let path = directory.file("db.gsdb")
-        try Self.build(path, trees: [("a", 3000), ("b", 3000)])
-        let a = try Self.levels(path, tree: "a").last![5], b = try Self.levels(path, tree: "b").last![20]
+        let (path, a, b) = try Self.twoTrees(in: directory)
         // Every page passes its checksum, so only the check can see the damage: the backup's
         // own reads copy it without a complaint.
         let file = PageFile(path: path, pageSize: Self.pageSize)
