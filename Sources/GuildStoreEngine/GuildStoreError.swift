@@ -51,8 +51,9 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case writerBusy
     /// The operation needs readers to finish first (vacuum, a full checkpoint that timed out).
     case busy(String)
-    /// Another process holds the database's lock.
-    case locked(path: String)
+    /// Another process holds the database's lock: `holders` are the processes the kernel
+    /// lists for it (empty when its lock table cannot be read).
+    case locked(path: String, holders: [LockHolder])
     /// Each of `attempts` opens found another file at the path once the lock was held than
     /// the one locked: another process kept renaming files over it. Nothing was read.
     case databaseReplaced(path: String, attempts: Int)
@@ -153,7 +154,9 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .readOnlyTransaction: "cannot write through a read-only snapshot"
         case .writerBusy: "another write transaction is in progress"
         case .busy(let message): "busy: \(message)"
-        case .locked(let path): "database is locked: \(path) is open in another process"
+        case .locked(let path, let holders):
+            holders.isEmpty ? "database is locked: \(path) is open in another process"
+                : "database is locked: \(path) is open in \(holders.map(\.description).joined(separator: ", "))"
         case .databaseReplaced(let path, let attempts):
             "\(path) was replaced by another file during each of \(attempts) opens (another process renaming files over it); nothing was read"
         case .treeNotFound(let name): "no tree named \(name)"

@@ -175,7 +175,7 @@ struct BackupDamageTests {
         try restored.close()
         // While another engine holds it open, even a forced restore is refused.
         let holder = try BackupTests.open(database)
-        #expect(throws: GuildStoreError.locked(path: database)) {
+        #expect(throws: GuildStoreError.locked(path: database, holders: [thisProcessAsLockHolder()])) {
             try BackupRestore.restore(from: [info.path], to: database, at: .latest, force: true, fileSystem: PosixFileSystem(), progress: nil)
         }
         try holder.close()

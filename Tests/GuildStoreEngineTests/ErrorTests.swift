@@ -305,14 +305,14 @@ struct ErrorTests {
         let path = directory.file("l.gsdb")
         let first = try StorageEngine.open(path: path)
         try first.write { tx in _ = try tx.createTree("t") }
-        #expect(error { _ = try StorageEngine.open(path: path) } == .locked(path: path))
+        #expect(error { _ = try StorageEngine.open(path: path) } == .locked(path: path, holders: [thisProcessAsLockHolder()]))
         // The failed open disturbed nothing.
         try first.write { tx in try tx.put([1], [1], in: try tx.openTree("t")) }
         try first.close()
         // After close the lock is gone.
         let second = try StorageEngine.open(path: path)
         #expect(try second.read { try $0.get([1], in: try #require(try $0.tree("t"))) } == [1])
-        #expect(error { _ = try StorageEngine.open(path: path) } == .locked(path: path))
+        #expect(error { _ = try StorageEngine.open(path: path) } == .locked(path: path, holders: [thisProcessAsLockHolder()]))
         try second.close()
     }
 

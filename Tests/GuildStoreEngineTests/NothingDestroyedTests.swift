@@ -248,7 +248,7 @@ struct NothingDestroyedTests {
         defer { try? engine.close() }
         #expect(try engine.read { try $0.trees().map(\.name) } == ["new"])
         // The engine holds the lock of the file now at the path: another open is refused.
-        #expect(throws: GuildStoreError.locked(path: path)) {
+        #expect(throws: GuildStoreError.locked(path: path, holders: [thisProcessAsLockHolder()])) {
             let other = try StorageEngine.open(path: path, configuration: Self.configuration)
             try? other.close()
         }

@@ -54,7 +54,7 @@ struct PosixFileTests {
         let refused = try files.open(path, create: false)
         defer { try? refused.close() }
         let start = ContinuousClock.now
-        #expect(throws: GuildStoreError.locked(path: path)) { try refused.lockExclusive() }
+        #expect(throws: GuildStoreError.locked(path: path, holders: [thisProcessAsLockHolder()])) { try refused.lockExclusive() }
         #expect(ContinuousClock.now - start >= PosixFile.lockPatience)
     }
 }

@@ -156,7 +156,9 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         let deadline = ContinuousClock.now + Self.lockPatience
         while retryingEINTR({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
             guard errno == EWOULDBLOCK else { throw fileError("flock", path: path, errno: errno) }
-            guard ContinuousClock.now < deadline else { throw GuildStoreError.locked(path: path) }
+            guard ContinuousClock.now < deadline else {
+                throw GuildStoreError.locked(path: path, holders: LockHolder.flockHolders(of: fd))
+            }
             usleep(2_000)
         }
     }
