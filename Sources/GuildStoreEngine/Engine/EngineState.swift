@@ -147,4 +147,10 @@ struct Snapshot {
     /// False when the index was empty at begin: every page this snapshot reads is in the file
     /// already, and the index can only gain frames newer than it (TX-3).
     let consultsIndex: Bool
+
+    /// The same snapshot, pinned by another reader.
+    func pinned(as readerID: UInt64) -> Snapshot {
+        Snapshot(readerID: readerID, sequence: sequence, stamp: stamp, databaseSize: databaseSize, header: header,
+                 view: view, fileBytes: fileBytes, consultsIndex: consultsIndex)
+    }
 }

@@ -84,14 +84,7 @@
     /// Pins a snapshot of the last commit. End it (or let it go) promptly: a live snapshot
     /// holds back checkpoints.
     @_spi(Benchmarks) public func beginRead() throws -> ReadTransaction {
-        let snapshot = try state.withLock { s -> Snapshot in
-            guard !s.closed else { throw GuildStoreError.closed }
-            let id = s.nextReaderID
-            s.nextReaderID += 1
-            s.readers[id] = ReaderRecord(sequence: s.lastCommit, started: .now)
-            return s.snapshot(readerID: id)
-        }
-        return ReadTransaction(engine: self, snapshot: snapshot)
+        try beginRead { s, id in s.snapshot(readerID: id) }
     }
 
     /// Pins a second read transaction on `other`'s snapshot, for work on the same snapshot on
@@ -99,13 +92,19 @@
     /// snapshot, so no checkpoint has copied past it (TX-2).
     func beginRead(sharing other: ReadTransaction) throws -> ReadTransaction {
         let shared = other.snapshot
+        return try beginRead { _, id in shared.pinned(as: id) }
+    }
+
+    /// Registers a reader under a new id with the snapshot `pin` makes for it.
+    @inline(__always)
+    private func beginRead(_ pin: (EngineState, UInt64) -> Snapshot) throws -> ReadTransaction {
         let snapshot = try state.withLock { s -> Snapshot in
             guard !s.closed else { throw GuildStoreError.closed }
             let id = s.nextReaderID
             s.nextReaderID += 1
-            s.readers[id] = ReaderRecord(sequence: shared.sequence, started: .now)
-            return Snapshot(readerID: id, sequence: shared.sequence, stamp: shared.stamp, databaseSize: shared.databaseSize,
-                            header: shared.header, view: shared.view, fileBytes: shared.fileBytes, consultsIndex: shared.consultsIndex)
+            let snapshot = pin(s, id)
+            s.readers[id] = ReaderRecord(sequence: snapshot.sequence, started: .now)
+            return snapshot
         }
         return ReadTransaction(engine: self, snapshot: snapshot)
     }
