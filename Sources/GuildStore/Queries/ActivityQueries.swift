@@ -104,10 +104,6 @@ public enum TimeBucket: Int64, Sendable, Hashable, CaseIterable {
 }
 
 extension Transaction {
-    static func timeRange(since: Int64, until: Int64?) -> ColumnRange {
-        ColumnRange("created_at", from: .timestamp(since), below: until.map { .timestamp($0) })
-    }
-
     /// The latest `created_at` of the gateway event tables (`GuildTables.eventTables`); nil
     /// when they hold no event. The data's own "now": events imported or ingested from another
     /// time are measured against themselves, not against the clock.
@@ -145,9 +141,8 @@ extension Transaction {
     ///
     /// One walk of `idx_message_events_guild_user (guild_id, user_id, created_at)`.
     public final func userStats(guild: UInt64, user: UInt64, since: Int64, until: Int64? = nil) throws -> UserStats {
-        let row = try aggregate("message_events", where: ["guild_id": .uint(guild), "user_id": .uint(user)],
-                                range: Self.timeRange(since: since, until: until),
-                                [.count, .sum("character_count"), .countWhere("has_attachment", equals: true)]).first
+        let row = try aggregate(PreparedPatterns.userStats, equals: [.uint(guild), .uint(user)],
+                                from: .timestamp(since), below: until.map { .timestamp($0) }).first
         return UserStats(messageCount: row?.int(0) ?? 0, totalCharacters: row?.int(1) ?? 0, attachments: row?.int(2) ?? 0)
     }
 
@@ -161,8 +156,8 @@ extension Transaction {
     /// users with more messages, who all come earlier in this order, so ranks within the first
     /// N equal the ranks over every user.
     public final func leaderboard(guild: UInt64, since: Int64, until: Int64? = nil, limit: Int) throws -> [LeaderboardEntry] {
-        let rows = try aggregate("message_events", where: ["guild_id": .uint(guild)], range: Self.timeRange(since: since, until: until),
-                                 groupBy: [.column("user_id")], [.count], orderBy: [.aggregate(0)], limit: limit)
+        let rows = try aggregate(PreparedPatterns.leaderboard, equals: [.uint(guild)], from: .timestamp(since),
+                                 below: until.map { .timestamp($0) }, limit: limit)
         var result: [LeaderboardEntry] = []
         result.reserveCapacity(rows.count)
         for (position, row) in rows.enumerated() {
@@ -179,9 +174,8 @@ extension Transaction {
     ///     FROM voice_events WHERE guild_id = G AND created_at >= S AND created_at < E AND event_type = 'leave'
     ///     GROUP BY user_id ORDER BY total_voice_time DESC, user_id ASC LIMIT N
     public final func voiceActivity(guild: UInt64, since: Int64, until: Int64? = nil, limit: Int) throws -> [VoiceActivity] {
-        try aggregate("voice_events", where: ["guild_id": .uint(guild), "event_type": "leave"],
-                      range: Self.timeRange(since: since, until: until), groupBy: [.column("user_id")],
-                      [.sum("duration"), .count], orderBy: [.aggregate(0)], limit: limit).compactMap { row in
+        try aggregate(PreparedPatterns.voiceActivity, equals: [.uint(guild), "leave"], from: .timestamp(since),
+                      below: until.map { .timestamp($0) }, limit: limit).compactMap { row in
             guard case .uint(let user) = row.group[0] else { return nil }
             return VoiceActivity(userID: user, totalVoiceTime: row.int(0) ?? 0, sessionCount: row.int(1) ?? 0)
         }
@@ -193,8 +187,8 @@ extension Transaction {
     ///     FROM message_events WHERE guild_id = G AND created_at >= S AND created_at < E
     ///     GROUP BY hour ORDER BY hour
     public final func hourlyActivity(guild: UInt64, since: Int64, until: Int64? = nil) throws -> [HourlyActivity] {
-        try aggregate("message_events", where: ["guild_id": .uint(guild)], range: Self.timeRange(since: since, until: until),
-                      groupBy: [.hour("created_at")], [.count, .countDistinct("user_id")]).compactMap { row in
+        try aggregate(PreparedPatterns.hourlyActivity, equals: [.uint(guild)], from: .timestamp(since),
+                      below: until.map { .timestamp($0) }).compactMap { row in
             guard let hour = row.timestamp(group: 0) else { return nil }
             return HourlyActivity(hour: hour, messages: row.int(0) ?? 0, uniqueUsers: row.int(1) ?? 0)
         }
@@ -206,9 +200,8 @@ extension Transaction {
     ///     FROM member_events WHERE guild_id = G AND created_at >= S AND created_at < E
     ///     GROUP BY bucket ORDER BY bucket
     public final func memberGrowth(guild: UInt64, since: Int64, until: Int64? = nil, bucket: TimeBucket) throws -> [MemberGrowth] {
-        try aggregate("member_events", where: ["guild_id": .uint(guild)], range: Self.timeRange(since: since, until: until),
-                      groupBy: [.timeBucket("created_at", seconds: bucket.rawValue)],
-                      [.countWhere("event_type", equals: "join"), .countWhere("event_type", equals: "leave")]).compactMap { row in
+        guard let prepared = PreparedPatterns.memberGrowth[bucket] else { return [] }
+        return try aggregate(prepared, equals: [.uint(guild)], from: .timestamp(since), below: until.map { .timestamp($0) }).compactMap { row in
             guard let start = row.timestamp(group: 0) else { return nil }
             return MemberGrowth(bucket: start, joins: row.int(0) ?? 0, leaves: row.int(1) ?? 0)
         }
@@ -220,8 +213,8 @@ extension Transaction {
     ///     WHERE guild_id = G AND created_at >= S AND created_at < E
     ///     GROUP BY status ORDER BY events DESC, status ASC
     public final func presenceDistribution(guild: UInt64, since: Int64, until: Int64? = nil) throws -> [PresenceCount] {
-        try aggregate("presence_events", where: ["guild_id": .uint(guild)], range: Self.timeRange(since: since, until: until),
-                      groupBy: [.column("status")], [.count], orderBy: [.aggregate(0)]).map { row in
+        try aggregate(PreparedPatterns.presenceDistribution, equals: [.uint(guild)], from: .timestamp(since),
+                      below: until.map { .timestamp($0) }).map { row in
             var status: String?
             if case .text(let s) = row.group[0] { status = s }
             return PresenceCount(status: status, events: row.int(0) ?? 0)

@@ -113,7 +113,7 @@ extension Transaction {
             return true
         }
         var totals: [UInt64: (members: Int64, joined: Int64, joinedSum: Int64?)] = [:]
-        for row in try aggregate("members", groupBy: [.column("guild_id")], [.count, .countNonNull("joined_at"), .sum("joined_at")]) {
+        for row in try aggregate(PreparedPatterns.membersPerGuild) {
             guard case .uint(let guild) = row.group[0] else { continue }
             var sum: Int64?
             if case .int(let s) = row.values[2] { sum = s }

@@ -51,6 +51,8 @@
     let schemaCache = Locked<[String: (counter: UInt64, compiled: CompiledTable)]>([:])
     /// `planScan`'s choices by shape (QP-1).
     let planCache = Locked<[PlanShape: ScanPlan]>([:])
+    /// Prepared aggregates resolved, by the query's id, each valid for its schema counter.
+    let preparedAggregates = Locked<[UInt64: AggregateResolution]>([:])
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.

@@ -58,13 +58,13 @@ extension WriteTransaction {
     func coveredGroups(_ rollup: CompiledRollup, table: CompiledTable, selection: ScanPlan.Selection) -> CoveredGroups? {
         let groupBy = rollup.definition.groupBy
         let leading = groupBy.prefix { key in
-            if case .column(let c) = key { selection.equals[c] != nil } else { false }
+            if case .column(let c) = key { selection.value(of: c) != nil } else { false }
         }.count
-        guard leading == selection.equals.count else { return nil }
+        guard leading == selection.columns.count else { return nil }
         var fixed: [(position: Int, value: Value)] = []
         var prefixValues: [Value] = []
         for i in 0..<leading {
-            guard let value = selection.equals[groupBy[i].column] else { return nil }
+            guard let value = selection.value(of: groupBy[i].column) else { return nil }
             fixed.append((rollup.groupPositions[i], value))
             prefixValues.append(value)
         }

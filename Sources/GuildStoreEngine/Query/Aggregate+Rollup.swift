@@ -13,65 +13,64 @@
 ///   `countDistinct` it keeps when the aggregate's groups are exactly the rollup's (every
 ///   group column after F grouped, the bucket at the same width), so no two rollup groups
 ///   meet in one result.
-extension Transaction {
-    /// How one aggregate reads a rollup's counters: the counter's position (0: the rows).
-    private enum RollupRead {
-        case additive(Int)
-        /// A sum, NULL when the counter at `nonNull` (its column's non-NULL rows; 0 for the
-        /// rows of a NOT NULL column) is zero.
-        case sum(Int, nonNull: Int)
-        case distinct(Int)
+/// How one aggregate reads a rollup's counters: the counter's position (0: the rows).
+enum RollupRead: Sendable {
+    case additive(Int)
+    /// A sum, NULL when the counter at `nonNull` (its column's non-NULL rows; 0 for the
+    /// rows of a NOT NULL column) is zero.
+    case sum(Int, nonNull: Int)
+    case distinct(Int)
 
-        var counter: Int {
-            switch self {
-            case .additive(let c), .sum(let c, _), .distinct(let c): c
-            }
+    var counter: Int {
+        switch self {
+        case .additive(let c), .sum(let c, _), .distinct(let c): c
         }
     }
+}
 
-    /// The aggregate from a rollup of `tableName`, or nil when none answers it (the caller
-    /// walks the rows).
-    final func aggregateFromRollup(_ tableName: String, where equals: [String: Value], range: ColumnRange?, groupBy: [GroupKey],
-                                   _ aggregates: [Aggregate], orderBy: [AggregateOrder], limit: Int) throws -> [AggregateRow]? {
-        let table = try compiledTable(tableName)
-        guard !table.rollups.isEmpty else { return nil }
-        for rollup in table.rollups {
-            guard let reads = Self.reads(rollup, equals: equals, range: range, groupBy: groupBy, aggregates),
-                  let answer = try aggregate(rollup, table: table, reads: reads, equals: equals, range: range,
-                                             groupBy: groupBy, aggregates, orderBy: orderBy, limit: limit) else { continue }
-            return answer
-        }
-        return nil
-    }
+/// How one rollup answers an aggregate query's shape, values aside (a prepared query keeps it):
+/// the counters each aggregate reads, how many leading group columns the equalities fix, the
+/// predicate value the query's values must meet, and the aggregate the partial edges run on
+/// the rows. A class: a prepared query hands it to every run without copying its arrays.
+final class RollupAnswer: Sendable {
+    let rollup: CompiledRollup
+    let shape: AggregateShape
+    let reads: [RollupRead]
+    /// The rollup's leading plain group columns the equalities fix, in group order.
+    let fixedColumns: [String]
+    /// The rollup's predicate `column = value`: the query's equality on `column` must be `value`.
+    let predicate: (column: String, value: Value)?
+    /// The edges' aggregate over the rows: the rows, the query's aggregates, and each sum's
+    /// non-NULL rows.
+    let edgeShape: AggregateShape
 
-    /// How many leading group keys of `rollup` the equalities fix: the longest run of plain
-    /// columns they all name.
-    private static func fixedCount(_ rollup: RollupDefinition, equals: [String: Value]) -> Int {
-        rollup.groupBy.prefix { key in if case .column(let c) = key { equals[c] != nil } else { false } }.count
-    }
-
-    /// Which counter answers each aggregate, or nil when the rollup cannot answer.
-    private static func reads(_ rollup: CompiledRollup, equals: [String: Value], range: ColumnRange?, groupBy: [GroupKey],
-                              _ aggregates: [Aggregate]) -> [RollupRead]? {
+    /// Nil when the rollup cannot answer queries of this shape: equalities on `equalColumns`,
+    /// a range on `rangeColumn` (if any).
+    init?(_ rollup: CompiledRollup, equalColumns: Set<String>, rangeColumn: String?, shape: AggregateShape) throws {
         let definition = rollup.definition
-        let fixedCount = Self.fixedCount(definition, equals: equals)
-        // The equalities are the fixed columns (all present, by `fixedCount`) and the
-        // predicate's, nothing else: counting them suffices.
+        let fixedColumns = definition.groupBy.prefix { key in if case .column(let c) = key { equalColumns.contains(c) } else { false } }
+            .map(\.column)
+        // The equalities are the fixed columns and the predicate's, nothing else: counting
+        // them suffices.
         switch definition.predicate {
         case nil:
-            guard equals.count == fixedCount else { return nil }
+            guard equalColumns.count == fixedColumns.count else { return nil }
+            predicate = nil
         case .equals(let column, let value):
-            guard let given = equals[column], given == value, equals.count == fixedCount + 1,
-                  !definition.groupBy.prefix(fixedCount).contains(.column(column)) else { return nil }
+            guard equalColumns.contains(column), equalColumns.count == fixedColumns.count + 1,
+                  !fixedColumns.contains(column) else { return nil }
+            predicate = (column, value)
         case .isNotNull: return nil
         }
+        let fixedCount = fixedColumns.count
         var bucketColumn: String?
         var bucketSeconds: Int64 = 0
         if let bucket = definition.bucketPosition, case .timeBucket(let column, let seconds) = definition.groupBy[bucket] {
             (bucketColumn, bucketSeconds) = (column, seconds)
-            if range != nil, bucket != fixedCount { return nil }
+            if rangeColumn != nil, bucket != fixedCount { return nil }
         }
-        if let range, range.column != bucketColumn { return nil }
+        if let rangeColumn, rangeColumn != bucketColumn { return nil }
+        let groupBy = shape.groupBy
         // The rollup's groups after the fixed ones, all grouped alike: one rollup group per result.
         let exact = definition.groupBy.suffix(from: fixedCount).allSatisfy { groupBy.contains($0) }
         for key in groupBy {
@@ -86,7 +85,7 @@ extension Transaction {
             if let j = definition.values.firstIndex(of: .countNonNull(c)) { return j + 1 }
             return rollup.notNullColumns.contains(c) ? 0 : nil
         }
-        for aggregate in aggregates {
+        for aggregate in shape.aggregates {
             let counter: Int?
             switch aggregate {
             case .count: counter = 0
@@ -106,21 +105,52 @@ extension Transaction {
             guard let counter else { return nil }
             reads.append(.additive(counter))
         }
-        return reads
+        let nonNullCounts = zip(reads, shape.aggregates).map { read, aggregate -> Aggregate in
+            if case .sum = read, let column = aggregate.column { .countNonNull(column) } else { .count }
+        }
+        self.rollup = rollup
+        self.shape = shape
+        self.reads = reads
+        self.fixedColumns = fixedColumns
+        edgeShape = try AggregateShape(shape.schema, groupBy: groupBy, [.count] + shape.aggregates + nonNullCounts, orderBy: [])
+    }
+}
+
+extension Transaction {
+    /// The aggregate from a rollup of `tableName`, or nil when none answers it (the caller
+    /// walks the rows).
+    final func aggregateFromRollup(_ tableName: String, where equals: [String: Value], range: ColumnRange?, groupBy: [GroupKey],
+                                   _ aggregates: [Aggregate], orderBy: [AggregateOrder], limit: Int) throws -> [AggregateRow]? {
+        let table = try compiledTable(tableName)
+        guard !table.rollups.isEmpty else { return nil }
+        let shape = try AggregateShape(table.schema, groupBy: groupBy, aggregates, orderBy: orderBy)
+        let equalColumns = Set(equals.keys)
+        for rollup in table.rollups {
+            guard let answer = try RollupAnswer(rollup, equalColumns: equalColumns, rangeColumn: range?.column, shape: shape) else { continue }
+            if let predicate = answer.predicate, equals[predicate.column] != predicate.value { continue }
+            let prefix = answer.fixedColumns.compactMap { equals[$0] }
+            guard let result = try aggregate(answer, table: table, prefix: prefix, range: range, limit: limit, edges: { edge in
+                try self.aggregateRows(tableName, where: equals, range: edge, shape: answer.edgeShape)
+            }) else { continue }
+            return result
+        }
+        return nil
     }
 
-    private func aggregate(_ rollup: CompiledRollup, table: CompiledTable, reads: [RollupRead], equals: [String: Value],
-                           range: ColumnRange?, groupBy: [GroupKey], _ aggregates: [Aggregate], orderBy: [AggregateOrder],
-                           limit: Int) throws -> [AggregateRow]? {
+    /// The aggregate `answer` gives for the equal values `prefix` (of its fixed columns, in
+    /// group order) and `range`, its partial edges aggregated by `edges` over the rows; nil when
+    /// the rollup cannot answer these values (another type than a column's, a range without a
+    /// whole bucket).
+    final func aggregate(_ answer: RollupAnswer, table: CompiledTable, prefix: [Value], range: ColumnRange?, limit: Int,
+                         edges aggregateEdge: (ColumnRange) throws -> [AggregateRow]) throws -> [AggregateRow]? {
+        let (rollup, reads) = (answer.rollup, answer.reads)
+        let (groupBy, aggregates, orderBy) = (answer.shape.groupBy, answer.shape.aggregates, answer.shape.orderBy)
         let definition = rollup.definition
         let bucket = definition.bucketPosition
-        let fixedCount = Self.fixedCount(definition, equals: equals)
+        let fixedCount = answer.fixedColumns.count
         // Values of another type than their column's are the rows' path to refuse.
-        var prefix: [Value] = []
-        for (i, key) in definition.groupBy.prefix(fixedCount).enumerated() {
-            guard let value = equals[key.column], value.fits(rollup.groupTypes[i]) else { return nil }
-            prefix.append(value)
-        }
+        guard prefix.count == fixedCount else { return nil }
+        for (i, value) in prefix.enumerated() where !value.fits(rollup.groupTypes[i]) { return nil }
         if let range, let bucket {
             for bound in [range.from, range.below] {
                 if let bound, !bound.fits(rollup.groupTypes[bucket]) { return nil }
@@ -240,13 +270,10 @@ extension Transaction {
             groups[result] = totals
             return true
         }
-        // The edges, from the rows: the rows, the same aggregates, and each sum's non-NULL rows.
-        let nonNullCounts = zip(reads, aggregates).map { read, aggregate -> Aggregate in
-            if case .sum = read, let column = aggregate.column { .countNonNull(column) } else { .count }
-        }
+        // The edges, from the rows: the rows, the same aggregates, and each sum's non-NULL rows
+        // (`RollupAnswer.edgeShape`).
         for (edge, bucket) in edges where edgeBucketsSeen.contains(bucket) {
-            let rows = try aggregateRows(table.schema.name, where: equals, range: edge, filter: nil, groupBy: groupBy,
-                                         [.count] + aggregates + nonNullCounts, orderBy: [], limit: .max)
+            let rows = try aggregateEdge(edge)
             for row in rows {
                 guard let count = row.int(0), count > 0 else { continue }
                 var totals = groups[row.group] ?? Array(repeating: 0, count: width)

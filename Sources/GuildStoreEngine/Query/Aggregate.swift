@@ -205,7 +205,7 @@ struct AggregateState {
 }
 
 /// An aggregate resolved against a schema: the column's position and type.
-struct ResolvedAggregate {
+struct ResolvedAggregate: Sendable {
     var aggregate: Aggregate
     var position: Int
     var type: ColumnType?
@@ -311,6 +311,54 @@ struct ResolvedAggregate {
     }
 }
 
+/// The grouping, aggregates and order of an aggregate query resolved against one table's
+/// schema, values aside: column positions and types, checked once (a prepared query keeps it).
+struct AggregateShape: Sendable {
+    let schema: TableSchema
+    let groupBy: [GroupKey]
+    let aggregates: [Aggregate]
+    let orderBy: [AggregateOrder]
+    let resolved: [ResolvedAggregate]
+    /// Each group key's column position, and its bucket width for a time bucket.
+    let keys: [(position: Int, bucket: Int64?)]
+
+    init(_ schema: TableSchema, groupBy: [GroupKey], _ aggregates: [Aggregate], orderBy: [AggregateOrder]) throws {
+        var resolved = try aggregates.map { aggregate in
+            let position = try aggregate.column.map { try schema.columnIndex($0) } ?? 0
+            return ResolvedAggregate(aggregate: aggregate, position: position,
+                                     type: aggregate.column == nil ? nil : schema.columns[position].type)
+        }
+        for i in resolved.indices { try resolved[i].validate(table: schema.name) }
+        let keys = try groupBy.map { key -> (position: Int, bucket: Int64?) in
+            let position = try schema.columnIndex(key.column)
+            guard case .timeBucket(let column, let seconds) = key else { return (position, nil) }
+            guard seconds > 0 else { throw GuildStoreError.invalidQuery("time bucket of \(seconds) seconds on \(column)") }
+            guard [.timestamp, .int].contains(schema.columns[position].type) else {
+                throw GuildStoreError.invalidQuery("time bucket on \(schema.name).\(column): the column is not a timestamp")
+            }
+            return (position, seconds)
+        }
+        for order in orderBy {
+            switch order.target {
+            case .group(let i) where !keys.indices.contains(i),
+                 .aggregate(let i) where !resolved.indices.contains(i):
+                throw GuildStoreError.invalidQuery("order by \(order.target): no such group key or aggregate")
+            default: break
+            }
+        }
+        (self.schema, self.groupBy, self.aggregates, self.orderBy) = (schema, groupBy, aggregates, orderBy)
+        (self.resolved, self.keys) = (resolved, keys)
+        columnsRead = groupBy.map(\.column) + aggregates.compactMap(\.column)
+        positionsRead = keys.map(\.position) + resolved.filter { $0.aggregate.column != nil }.map(\.position)
+    }
+
+    /// The columns the grouping and the aggregates read, by name (a plan made `reading` them
+    /// may read an index alone).
+    let columnsRead: [String]
+    /// The same columns by position.
+    let positionsRead: [Int]
+}
+
 extension Transaction {
     /// Aggregates the rows of `table` that `planScan(table, equals:, range:)` and `filter`
     /// select, grouped by `groupBy` (one result row per group; exactly one row without
@@ -336,9 +384,16 @@ extension Transaction {
                              filter: ((Row) throws -> Bool)?, groupBy: [GroupKey], _ aggregates: [Aggregate],
                              orderBy: [AggregateOrder], limit: Int) throws -> [AggregateRow] {
         // Without a filter the columns read are known: an index that carries them answers alone.
-        let reading = filter == nil ? groupBy.map(\.column) + aggregates.compactMap(\.column) : nil
-        let plan = try planScan(tableName, equals: equals, range: range, reading: reading)
-        return try aggregate(plan, filter: filter, groupBy: groupBy, aggregates, orderBy: orderBy, limit: limit)
+        let shape = try AggregateShape(try table(tableName), groupBy: groupBy, aggregates, orderBy: orderBy)
+        let plan = try planScan(tableName, equals: equals, range: range, reading: filter == nil ? shape.columnsRead : nil)
+        return try aggregate(plan, shape: shape, filter: filter, limit: limit)
+    }
+
+    /// `aggregateRows` of a shape resolved already, without a filter, every row.
+    final func aggregateRows(_ tableName: String, where equals: [String: Value], range: ColumnRange?,
+                             shape: AggregateShape) throws -> [AggregateRow] {
+        let plan = try planScan(tableName, equals: equals, range: range, reading: shape.columnsRead)
+        return try aggregate(plan, shape: shape, filter: nil, limit: .max)
     }
 
     /// `aggregate` over a plan made already (see `planScan`). A plan that reads the index alone
@@ -346,30 +401,17 @@ extension Transaction {
     public final func aggregate(_ plan: ScanPlan, filter: ((Row) throws -> Bool)? = nil, groupBy: [GroupKey] = [],
                                 _ aggregates: [Aggregate], orderBy: [AggregateOrder] = [],
                                 limit: Int = .max) throws -> [AggregateRow] {
-        let schema = try table(plan.table)
-        var resolved = try aggregates.map { aggregate in
-            let position = try aggregate.column.map { try schema.columnIndex($0) } ?? 0
-            return ResolvedAggregate(aggregate: aggregate, position: position,
-                                     type: aggregate.column == nil ? nil : schema.columns[position].type)
-        }
-        for i in resolved.indices { try resolved[i].validate(table: schema.name) }
-        let keys = try groupBy.map { key -> (position: Int, bucket: Int64?) in
-            let position = try schema.columnIndex(key.column)
-            guard case .timeBucket(let column, let seconds) = key else { return (position, nil) }
-            guard seconds > 0 else { throw GuildStoreError.invalidQuery("time bucket of \(seconds) seconds on \(column)") }
-            guard [.timestamp, .int].contains(schema.columns[position].type) else {
-                throw GuildStoreError.invalidQuery("time bucket on \(schema.name).\(column): the column is not a timestamp")
-            }
-            return (position, seconds)
-        }
-        for order in orderBy {
-            switch order.target {
-            case .group(let i) where !keys.indices.contains(i),
-                 .aggregate(let i) where !resolved.indices.contains(i):
-                throw GuildStoreError.invalidQuery("order by \(order.target): no such group key or aggregate")
-            default: break
-            }
-        }
+        let shape = try AggregateShape(try table(plan.table), groupBy: groupBy, aggregates, orderBy: orderBy)
+        return try aggregate(plan, shape: shape, filter: filter, limit: limit)
+    }
+
+    /// The rows `plan` selects aggregated as `shape` says (resolved against the plan's table).
+    final func aggregate(_ plan: ScanPlan, shape: AggregateShape, filter: ((Row) throws -> Bool)?, limit: Int) throws -> [AggregateRow] {
+        let schema = shape.schema
+        let resolved = shape.resolved
+        let keys = shape.keys
+        let groupBy = shape.groupBy
+        let orderBy = shape.orderBy
 
         // A bare count of what the walk visits needs no entry decoded: leaves count themselves.
         if keys.isEmpty, filter == nil, plan.residual.isEmpty, !resolved.isEmpty,
@@ -400,10 +442,10 @@ extension Transaction {
         var overflow: String?
         var key: [Value] = []
         key.reserveCapacity(keys.count)
-        let columnNames = schema.columns.map(\.name)
+        let columnNames = filter == nil ? [] : schema.columns.map(\.name)
         // Without a filter (which sees whole rows) only the grouped and aggregated columns
         // are decoded.
-        let reading = filter == nil ? keys.map(\.position) + resolved.filter { $0.aggregate.column != nil }.map(\.position) : nil
+        let reading = filter == nil ? shape.positionsRead : nil
         // Through a buffer pointer: an aggregate (and its column name) is not copied per row.
         try resolved.withUnsafeBufferPointer { resolved in try walk(plan, reading: reading) { values in
             if let filter, try !filter(Row(table: schema.name, columns: columnNames, values: values)) { return true }

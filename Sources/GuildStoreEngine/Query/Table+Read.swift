@@ -26,29 +26,33 @@ extension Transaction {
     func walkTarget(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
                     reverse: Bool, typesChecked: Bool = false) throws -> (tree: Tree, range: KeyRange, index: CompiledIndex?) {
         let schema = table.schema
-        let order: (columns: [String], descending: [Bool], tree: Tree?, index: CompiledIndex?)
+        // The walk's order: the index's columns (or none), then the primary key's, ascending.
+        let index: CompiledIndex?
         if let indexName {
-            guard let index = table.index(named: indexName) else {
+            guard let found = table.index(named: indexName) else {
                 throw GuildStoreError.invalidSchema("table \(schema.name) has no index \(indexName)")
             }
-            order = (index.definition.columns + schema.primaryKey, index.definition.descending + schema.primaryKey.map { _ in false },
-                     index.tree, index)
+            index = found
         } else {
-            order = (schema.primaryKey, schema.primaryKey.map { _ in false }, table.rowTree, nil)
+            index = nil
         }
+        let leading = index?.definition.columns ?? []
+        let columnCount = leading.count + schema.primaryKey.count
+        func column(_ i: Int) -> String { i < leading.count ? leading[i] : schema.primaryKey[i - leading.count] }
         let bounded = prefix.count + (lower != nil || upper != nil ? 1 : 0)
-        guard bounded <= order.columns.count else {
-            throw GuildStoreError.invalidSchema("\(prefix.count) equal values and a range exceed the \(order.columns.count) columns of that order")
+        guard bounded <= columnCount else {
+            throw GuildStoreError.invalidSchema("\(prefix.count) equal values and a range exceed the \(columnCount) columns of that order")
         }
         if !typesChecked {
-            for (i, value) in prefix.enumerated() { try checkType(value, column: order.columns[i], table: table) }
-            if let lower { try checkType(lower, column: order.columns[prefix.count], table: table) }
-            if let upper { try checkType(upper, column: order.columns[prefix.count], table: table) }
+            for (i, value) in prefix.enumerated() { try checkType(value, column: column(i), table: table) }
+            if let lower { try checkType(lower, column: column(prefix.count), table: table) }
+            if let upper { try checkType(upper, column: column(prefix.count), table: table) }
         }
-        let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper,
-                                  descending: Array(order.descending.prefix(bounded)), reverse: reverse)
-        guard let tree = order.tree else { throw GuildStoreError.unknownTable(schema.name) }
-        return (tree, range, order.index)
+        let flags = index?.definition.descending ?? []
+        let descending = (0..<bounded).map { i in i < leading.count && i < flags.count && flags[i] }
+        let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper, descending: descending, reverse: reverse)
+        guard let tree = index?.tree ?? (index == nil ? table.rowTree : nil) else { throw GuildStoreError.unknownTable(schema.name) }
+        return (tree, range, index)
     }
 
     /// The number of entries a plan's walk visits, when it checks nothing on them (no
@@ -290,8 +294,24 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
     let selection: Selection
 
     struct Selection: Sendable, Hashable {
-        var equals: [String: Value]
+        /// The equalities, `columns[i] = values[i]`, each column once.
+        var columns: [String]
+        var values: [Value]
         var range: ColumnRange?
+
+        init(columns: [String], values: [Value], range: ColumnRange?) {
+            (self.columns, self.values, self.range) = (columns, values, range)
+        }
+
+        init(equals: [String: Value], range: ColumnRange?) {
+            let sorted = equals.sorted { $0.key < $1.key }
+            self.init(columns: sorted.map(\.key), values: sorted.map(\.value), range: range)
+        }
+
+        /// The value the equalities give `column`, if any.
+        func value(of column: String) -> Value? {
+            columns.firstIndex(of: column).map { values[$0] }
+        }
     }
 
     /// True when the plan walks the primary key.
@@ -401,7 +421,7 @@ extension Transaction {
     }
 
     /// `planScan`'s choice, made anew.
-    private func choosePlan(_ compiled: CompiledTable, equals: [String: Value], range: ColumnRange?, orderBy: [SortKey],
+    func choosePlan(_ compiled: CompiledTable, equals: [String: Value], range: ColumnRange?, orderBy: [SortKey],
                             reading: [String]?) throws -> ScanPlan {
         let schema = compiled.schema
         let tableName = schema.name
@@ -518,7 +538,7 @@ extension Transaction {
             }
         }
         let table = try compiledTable(plan.table)
-        let reading = reading.map { $0 + plan.residual.map(\.position) }
+        let reading = plan.residual.isEmpty ? reading : reading.map { $0 + plan.residual.map(\.position) }
         // `planScan` checked the plan's values against their columns.
         try walk(table, index: plan.index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
                  reverse: plan.reverse, indexOnly: plan.indexOnly, reading: reading, typesChecked: true) { values in
