@@ -63,3 +63,61 @@ struct PlanCacheTests {
         #expect(cached.planCache.withLock { $0.count } > 0)
     }
 }
+
+/// A prepared scan's plan for a run's values equals `planScan`'s for the same conditions
+/// (QP-1), including where the values sway a partial index's predicate, and follows a schema
+/// change.
+@Suite("Prepared scans")
+struct PreparedScanTests {
+    @Test("prepared plans equal planScan's for random values, before and after an index is added and dropped")
+    func equalsPlanScan() throws {
+        let directory = try TemporaryDirectory("prepared-scan")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("s.gsdb"))
+        defer { try? engine.close() }
+        try engine.write { tx in try tx.createTable(PlanCacheTests.events) }
+        let scans = [
+            PreparedScan("events", equals: ["guild_id"], range: "created_at", reading: ["id", "guild_id"]),
+            PreparedScan("events", equals: ["active"], range: "created_at", orderBy: [.descending("created_at")], reading: ["guild_id"]),
+            PreparedScan("events", equals: ["label"], reading: ["id"]),
+            PreparedScan("events", equals: ["guild_id", "active"], range: "created_at", orderBy: [.ascending("created_at")]),
+            // Listed out of name order: the plan's selection lists them sorted either way.
+            PreparedScan("events", equals: ["label", "guild_id"], range: "created_at"),
+            PreparedScan("events", orderBy: [.descending("created_at")]),
+        ]
+        var random = SplitMix64(seed: 0x51ce)
+        func value(_ column: String) -> Value {
+            switch column {
+            case "guild_id": .uint(UInt64.random(in: 0...9, using: &random))
+            case "active": .bool(Bool.random(using: &random))
+            default: Bool.random(using: &random) ? .null : .text("l\(Int.random(in: 0...3, using: &random))")
+            }
+        }
+        func compare(rounds: Int) throws {
+            try engine.read { tx in
+                for round in 0..<rounds {
+                    for scan in scans {
+                        let values = scan.equalColumns.map(value)
+                        let t = Int64.random(in: 0...1_000, using: &random)
+                        let bounds: (Value?, Value?) = switch scan.rangeColumn == nil ? 0 : Int.random(in: 0..<4, using: &random) {
+                        case 0: (nil, nil)
+                        case 1: (.timestamp(t), nil)
+                        case 2: (nil, .timestamp(t))
+                        default: (.timestamp(t), .timestamp(t + 50))
+                        }
+                        let range = bounds.0 == nil && bounds.1 == nil ? nil : scan.rangeColumn.map { ColumnRange($0, from: bounds.0, below: bounds.1) }
+                        let prepared = try tx.planScan(scan, equals: values, from: bounds.0, below: bounds.1)
+                        let expected = try tx.planScan("events", equals: Dictionary(uniqueKeysWithValues: zip(scan.equalColumns, values)),
+                                                       range: range, orderBy: scan.orderBy, reading: scan.reading)
+                        #expect(prepared == expected, "round \(round): \(scan) \(values) \(String(describing: range))")
+                    }
+                }
+            }
+        }
+        try compare(rounds: 100)
+        try engine.write { tx in try tx.addIndex(to: "events", IndexDefinition("guild_active", on: ["guild_id", "active", "created_at"])) }
+        try compare(rounds: 20)
+        try engine.write { tx in try tx.dropIndex(from: "events", named: "by_guild_created") }
+        try compare(rounds: 20)
+    }
+}

@@ -121,8 +121,9 @@ extension Transaction {
         var latest: Int64?
         for events in GuildTables.eventTables {
             let createdAt = try table(events.name).columnIndex("created_at")
+            guard let newest = PreparedPatterns.newestEvents[events.name] else { continue }
             for guild in guilds {
-                let plan = try planScan(events.name, equals: ["guild_id": .uint(guild)], orderBy: newestFirst, reading: ["created_at"])
+                let plan = try planScan(newest, equals: [.uint(guild)])
                 let ordered = plan.provides(newestFirst)
                 try walk(plan, reading: [createdAt]) { values in
                     if case .timestamp(let time) = values[createdAt] { latest = max(latest ?? time, time) }
@@ -236,9 +237,7 @@ extension Transaction {
     public final func activeUsers(guild: UInt64) throws -> [ActiveUser] {
         let presence = try table("presence_events")
         let (presenceUser, presenceStatus) = (try presence.columnIndex("user_id"), try presence.columnIndex("status"))
-        let presencePlan = try planScan("presence_events", equals: ["guild_id": .uint(guild)],
-                                        orderBy: [.ascending("user_id"), .ascending("created_at"), .ascending("id")],
-                                        reading: ["user_id", "status", "created_at", "id"])
+        let presencePlan = try planScan(PreparedPatterns.presenceByUser, equals: [.uint(guild)])
         // Each user's latest status, by user id. Without that index (a schema changed by
         // hand) the entries are sorted here: the answer never depends on the plan.
         var latest: [(user: UInt64, status: Value)] = []
@@ -268,7 +267,7 @@ extension Transaction {
         }
         let members = try table("members")
         let memberUser = try members.columnIndex("user_id")
-        let memberPlan = try planScan("members", equals: ["guild_id": .uint(guild)], orderBy: [.ascending("user_id")], reading: ["user_id"])
+        let memberPlan = try planScan(PreparedPatterns.membersByUser, equals: [.uint(guild)])
         var users: [UInt64] = []
         try walk(memberPlan, reading: [memberUser]) { values in
             if case .uint(let user) = values[memberUser] { users.append(user) }

@@ -59,7 +59,7 @@ extension Transaction {
         let (id, name, memberCount, createdAt) = (try schema.columnIndex("id"), try schema.columnIndex("name"),
                                                   try schema.columnIndex("member_count"), try schema.columnIndex("created_at"))
         let orderBy: [SortKey] = [.descending("created_at"), .descending("id")]
-        let plan = try planScan("guilds", equals: ["is_active": true], orderBy: orderBy, reading: ["id", "name", "member_count", "created_at"])
+        let plan = try planScan(PreparedPatterns.activeGuilds, equals: [true])
         let ordered = plan.provides(orderBy)
         var result: [ActiveGuild] = []
         try walk(plan, reading: [id, name, memberCount, createdAt]) { values in
@@ -105,7 +105,7 @@ extension Transaction {
         let guildsSchema = try table("guilds")
         let (guildID, guildName) = (try guildsSchema.columnIndex("id"), try guildsSchema.columnIndex("name"))
         var active: [(id: UInt64, name: String?)] = []
-        try walk(try planScan("guilds", equals: ["is_active": true], reading: ["id", "name"]), reading: [guildID, guildName]) { values in
+        try walk(try planScan(PreparedPatterns.activeGuildNames, equals: [true]), reading: [guildID, guildName]) { values in
             guard case .uint(let id) = values[guildID] else { return true }
             var name: String?
             if case .text(let text) = values[guildName] { name = text }
@@ -138,7 +138,7 @@ extension Transaction {
             // The greatest join time: NULLs sort first, so a reverse walk meets them last.
             var lastJoin: Int64?
             if guild.joined > 0 {
-                let plan = try planScan("members", equals: ["guild_id": .uint(id)], orderBy: [.descending("joined_at")], reading: ["joined_at"])
+                let plan = try planScan(PreparedPatterns.membersByJoin, equals: [.uint(id)])
                 // In the index's order the first value is the greatest; otherwise every row is read.
                 let ordered = plan.provides([.descending("joined_at")])
                 try walk(plan, reading: [joinedAt]) { values in

@@ -1,7 +1,8 @@
 import GuildStoreEngine
 
-/// The query patterns' aggregates, prepared once for the process (`PreparedAggregate`): each
-/// run binds its guild, user and time range; nothing is looked up by name per call.
+/// The query patterns' walks and aggregates, prepared once for the process (`PreparedScan`,
+/// `PreparedAggregate`): each run binds its guild, user and time range; no plan is chosen and
+/// nothing is looked up by name per call.
 enum PreparedPatterns {
     static let userStats = PreparedAggregate(
         "message_events", equals: ["guild_id", "user_id"], range: "created_at",
@@ -33,4 +34,40 @@ enum PreparedPatterns {
     /// Members, joined members and the sum of join times, per guild (guild stats).
     static let membersPerGuild = PreparedAggregate(
         "members", groupBy: [.column("guild_id")], [.count, .countNonNull("joined_at"), .sum("joined_at")])
+
+    /// Each user's presence events in a guild, by user, each user's latest last (active users).
+    static let presenceByUser = PreparedScan(
+        "presence_events", equals: ["guild_id"], orderBy: [.ascending("user_id"), .ascending("created_at"), .ascending("id")],
+        reading: ["user_id", "status", "created_at", "id"])
+
+    /// A guild's members by user id (active users, reminder targets).
+    static let membersByUser = PreparedScan("members", equals: ["guild_id"], orderBy: [.ascending("user_id")], reading: ["user_id"])
+
+    /// A guild's members, latest join first (guild stats).
+    static let membersByJoin = PreparedScan("members", equals: ["guild_id"], orderBy: [.descending("joined_at")], reading: ["joined_at"])
+
+    /// Active guilds, newest first (active guilds).
+    static let activeGuilds = PreparedScan(
+        "guilds", equals: ["is_active"], orderBy: [.descending("created_at"), .descending("id")],
+        reading: ["id", "name", "member_count", "created_at"])
+
+    /// Active guilds' ids and names (guild stats).
+    static let activeGuildNames = PreparedScan("guilds", equals: ["is_active"], reading: ["id", "name"])
+
+    /// What a due reminder reads of its event.
+    static let dueReminderColumns = ["id", "guild_id", "channel_id", "message_id", "title", "last_reminder", "interval_minutes"]
+
+    /// Reminder events not paused (due reminders).
+    static let remindersNotPaused = PreparedScan("reminder_events", equals: ["is_paused"], reading: dueReminderColumns)
+
+    /// The users who reacted to an event (reminder targets).
+    static let reactors = PreparedScan("reactions", equals: ["event_id"], reading: ["user_id"])
+
+    /// The bots' user ids (reminder targets).
+    static let bots = PreparedScan("users", equals: ["bot"], reading: ["id"])
+
+    /// A guild's events of one table, newest first (the latest event time), per event table.
+    static let newestEvents: [String: PreparedScan] = Dictionary(uniqueKeysWithValues: GuildTables.eventTables.map { events in
+        (events.name, PreparedScan(events.name, equals: ["guild_id"], orderBy: [.descending("created_at")], reading: ["created_at"]))
+    })
 }

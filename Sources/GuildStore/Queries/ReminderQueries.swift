@@ -31,12 +31,11 @@ extension Transaction {
     /// `interval_minutes`) and reads only the rows of due events.
     public final func dueReminders(now: Int64) throws -> [DueReminder] {
         let schema = try table("reminder_events")
-        let names = ["id", "guild_id", "channel_id", "message_id", "title", "last_reminder", "interval_minutes"]
-        let positions = try names.map { try schema.columnIndex($0) }
+        let positions = try PreparedPatterns.dueReminderColumns.map { try schema.columnIndex($0) }
         let (id, guild, channel, message, title, last, interval) =
             (positions[0], positions[1], positions[2], positions[3], positions[4], positions[5], positions[6])
         var due: [DueReminder] = []
-        try walk(try planScan("reminder_events", equals: ["is_paused": false], reading: names), reading: positions) { values in
+        try walk(try planScan(PreparedPatterns.remindersNotPaused, equals: [false]), reading: positions) { values in
             var dueAt: Int64?
             if case .timestamp(let lastReminder) = values[last] {
                 guard case .int(let minutes) = values[interval] else { return true }
@@ -81,18 +80,18 @@ extension Transaction {
     public final func reminderTargets(event: UInt64) throws -> [UInt64] {
         guard let row = try get("reminder_events", key: [.uint(event)]) else { return [] }
         let guild = try row.uint("guild_id")
-        func ids(_ table: String, _ column: String, where equals: [String: Value]) throws -> Set<UInt64> {
-            let position = try self.table(table).columnIndex(column)
+        func ids(_ scan: PreparedScan, _ column: String, where value: Value) throws -> Set<UInt64> {
+            let position = try self.table(scan.table).columnIndex(column)
             var found: Set<UInt64> = []
-            try walk(try planScan(table, equals: equals, reading: [column]), reading: [position]) { values in
+            try walk(try planScan(scan, equals: [value]), reading: [position]) { values in
                 if case .uint(let id) = values[position] { found.insert(id) }
                 return true
             }
             return found
         }
-        let excluded = try ids("reactions", "user_id", where: ["event_id": .uint(event)]).union(ids("users", "id", where: ["bot": true]))
+        let excluded = try ids(PreparedPatterns.reactors, "user_id", where: .uint(event)).union(ids(PreparedPatterns.bots, "id", where: true))
         let memberUser = try table("members").columnIndex("user_id")
-        let plan = try planScan("members", equals: ["guild_id": .uint(guild)], orderBy: [.ascending("user_id")], reading: ["user_id"])
+        let plan = try planScan(PreparedPatterns.membersByUser, equals: [.uint(guild)])
         var targets: [UInt64] = []
         try walk(plan, reading: [memberUser]) { values in
             if case .uint(let user) = values[memberUser], !excluded.contains(user) { targets.append(user) }

@@ -1,0 +1,244 @@
+/// A read's walk planned once and made again for each run's values, as a prepared statement's
+/// plan is: the table, the columns its equalities and its range name, the order and the columns
+/// read are fixed; each run gives the values.
+///
+/// `planScan(_:equals:from:below:)` returns exactly the plan `planScan(_:equals:range:orderBy:reading:)`
+/// makes for the same conditions (QP-1), without building a dictionary or hashing a plan shape:
+/// the choice is resolved once per schema counter and per combination of what the values make
+/// of the partial indexes' predicates and of which range bounds are given.
+///
+/// ```swift
+/// let recent = PreparedScan("message_events", equals: ["guild_id"], range: "created_at",
+///                           orderBy: [.descending("created_at")], reading: ["user_id", "created_at"])
+/// let rows = try await db.read { tx in
+///     try tx.select(try tx.planScan(recent, equals: [.uint(guild)], from: .timestamp(since)), limit: 20)
+/// }
+/// ```
+public final class PreparedScan: Sendable, CustomStringConvertible {
+    public let table: String
+    /// The columns the equalities fix, in the order `planScan(_:equals:...)` gives their values.
+    public let equalColumns: [String]
+    /// The column the range bounds, if the read has one.
+    public let rangeColumn: String?
+    public let orderBy: [SortKey]
+    /// The columns the caller reads from the rows (nil: all of them), as in `planScan`.
+    public let reading: [String]?
+    /// Names this read in the engine's cache of resolutions (`PreparedQueryID`).
+    let id = PreparedQueryID.next()
+
+    public init(_ table: String, equals equalColumns: [String] = [], range rangeColumn: String? = nil, orderBy: [SortKey] = [],
+                reading: [String]? = nil) {
+        self.table = table
+        self.equalColumns = equalColumns
+        self.rangeColumn = rangeColumn
+        self.orderBy = orderBy
+        self.reading = reading
+    }
+
+    public var description: String {
+        var text = "scan of \(table)"
+        if !equalColumns.isEmpty { text += " where " + equalColumns.map { "\($0) = ?" }.joined(separator: " and ") }
+        if let rangeColumn { text += " and \(rangeColumn) in [?, ?)" }
+        if !orderBy.isEmpty { text += " order by " + orderBy.map(\.description).joined(separator: ", ") }
+        return text
+    }
+}
+
+extension Transaction {
+    /// The plan `planScan(query.table, equals:range:orderBy:reading:)` makes for these values:
+    /// `values[i]` for `query.equalColumns[i]` (NULL equals NULL), and
+    /// `from <= rangeColumn < below` when a bound is given (no bound: no range condition).
+    public final func planScan(_ query: PreparedScan, equals values: [Value] = [], from lower: Value? = nil,
+                               below upper: Value? = nil) throws -> ScanPlan {
+        let resolution = try engine.preparedScans.resolution(query.id, counter: header.schemaCounter) {
+            try ScanResolution(try compiledTable(query.table), equalColumns: query.equalColumns, rangeColumn: query.rangeColumn,
+                               orderBy: query.orderBy, reading: query.reading, counter: $0)
+        }
+        return try resolution.plan(values, range: try resolution.range(values, from: lower, below: upper), in: self)
+    }
+}
+
+/// Ids of prepared queries: unique in the process and never reused (an address could be, once
+/// a query is gone), so an engine's cache entry never answers for another query.
+enum PreparedQueryID {
+    private static let last = Locked<UInt64>(0)
+
+    static func next() -> UInt64 {
+        last.withLock { last in
+            last += 1
+            return last
+        }
+    }
+}
+
+/// Prepared queries resolved by one engine, by the query's id; a resolution serves only the
+/// schema counter it was made under.
+final class PreparedResolutions<Resolution: PreparedResolution>: Sendable {
+    private let cache = Locked<[UInt64: Resolution]>([:])
+
+    /// The resolution of query `id` under `counter`: the cached one, or `make`'s (kept).
+    func resolution(_ id: UInt64, counter: UInt64, make: (UInt64) throws -> Resolution) throws -> Resolution {
+        if let cached = cache.withLock({ $0[id] }), cached.counter == counter { return cached }
+        let made = try make(counter)
+        cache.withLock { cache in
+            // Resolutions past this many are dropped all at once, as `planScan`'s plans are.
+            if cache.count >= PlanShape.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[id] = made
+        }
+        return made
+    }
+}
+
+protocol PreparedResolution: AnyObject, Sendable {
+    /// The schema counter the resolution was made under.
+    var counter: UInt64 { get }
+}
+
+/// A prepared read resolved against one schema counter: the columns' types, and the plans
+/// `planScan` chose, one per combination of what the values make of the partial indexes'
+/// predicates and of which range bounds are given (QP-1's shape, values aside).
+final class ScanResolution: PreparedResolution, @unchecked Sendable {
+    // Safe to share: every stored property is immutable but `templates`, behind its lock.
+    let counter: UInt64
+    let compiled: CompiledTable
+    let equalColumns: [String]
+    let rangeColumn: String?
+    let orderBy: [SortKey]
+    let reading: [String]?
+    private let equalTypes: [ColumnType]
+    private let rangeType: ColumnType?
+    /// The equal columns sorted by name, as a plan's `selection` lists them, and where each
+    /// one's value sits among a run's values (nil: they come sorted already).
+    private let selectionColumns: [String]
+    private let selectionSources: [Int]?
+    /// The partial indexes' predicates in schema order, each one bit of a template's key (after
+    /// the two range bits); nil past 62 of them, when plans come from `planScan`.
+    private let predicates: [PredicateTest]?
+    private let templates = Locked<[UInt64: PlanTemplate]>([:])
+
+    /// Whether a partial index's predicate holds for every row the values select (as
+    /// `Transaction.implies` decides it).
+    private enum PredicateTest {
+        /// `column = value`: the equality on it (its source among the values) gives that value.
+        case equals(source: Int?, value: Value)
+        /// `column IS NOT NULL`: an equality gives it a value, or the range is on it.
+        case notNull(source: Int?, rangeColumn: Bool)
+
+        func holds(_ values: [Value], range: ColumnRange?) -> Bool {
+            switch self {
+            case .equals(let source, let value): return source.map { values[$0] == value } ?? false
+            case .notNull(let source, let rangeColumn):
+                if let source, !values[source].isNull { return true }
+                return rangeColumn && range != nil
+            }
+        }
+    }
+
+    /// A plan `planScan` chose, and where its values come from among a run's values.
+    private struct PlanTemplate {
+        let plan: ScanPlan
+        let prefixSources: [Int]
+        /// The prefix is the values' first `prefixSources.count` (the common case: the
+        /// equalities name the index's leading columns in its order).
+        let prefixLeads: Bool
+        /// Per residual condition, the source of its equality (nil: a range condition).
+        let residualSources: [Int?]
+    }
+
+    init(_ compiled: CompiledTable, equalColumns: [String], rangeColumn: String?, orderBy: [SortKey], reading: [String]?,
+         counter: UInt64) throws {
+        let schema = compiled.schema
+        if let repeated = equalColumns.enumerated().first(where: { equalColumns.firstIndex(of: $0.element) != $0.offset }) {
+            throw GuildStoreError.invalidQuery("prepared query of \(schema.name) names \(repeated.element) twice")
+        }
+        equalTypes = try equalColumns.map { schema.columns[try schema.columnIndex($0)].type }
+        rangeType = try rangeColumn.map { schema.columns[try schema.columnIndex($0)].type }
+        for column in orderBy.map(\.column) + (reading ?? []) { _ = try schema.columnIndex(column) }
+        let partial = schema.indexes.compactMap(\.predicate)
+        predicates = partial.count > 62 ? nil : partial.map { predicate in
+            switch predicate {
+            case .equals(let column, let value): .equals(source: equalColumns.firstIndex(of: column), value: value)
+            case .isNotNull(let column): .notNull(source: equalColumns.firstIndex(of: column), rangeColumn: rangeColumn == column)
+            }
+        }
+        let sorted = equalColumns.indices.sorted { equalColumns[$0] < equalColumns[$1] }
+        selectionColumns = sorted.map { equalColumns[$0] }
+        selectionSources = sorted == Array(equalColumns.indices) ? nil : sorted
+        (self.counter, self.compiled, self.equalColumns, self.rangeColumn) = (counter, compiled, equalColumns, rangeColumn)
+        (self.orderBy, self.reading) = (orderBy, reading)
+    }
+
+    /// The run's range, its values checked against the columns' types.
+    func range(_ values: [Value], from lower: Value?, below upper: Value?) throws -> ColumnRange? {
+        let table = compiled.schema.name
+        guard values.count == equalTypes.count else {
+            throw GuildStoreError.invalidQuery("prepared query of \(table) takes \(equalTypes.count) equal values, given \(values.count)")
+        }
+        for (i, value) in values.enumerated() where !value.isNull && !value.fits(equalTypes[i]) {
+            throw mismatch(equalColumns[i], equalTypes[i], value)
+        }
+        guard lower != nil || upper != nil else { return nil }
+        guard let column = rangeColumn, let rangeType else {
+            throw GuildStoreError.invalidQuery("prepared query of \(table) has no range column, given a range")
+        }
+        for bound in [lower, upper] {
+            if let bound, !bound.isNull, !bound.fits(rangeType) { throw mismatch(column, rangeType, bound) }
+        }
+        return ColumnRange(column, from: lower, below: upper)
+    }
+
+    private func mismatch(_ column: String, _ type: ColumnType, _ value: Value) -> GuildStoreError {
+        .columnTypeMismatch(table: compiled.schema.name, column: column, expected: "\(type)",
+                            found: value.columnType.map { "\($0)" } ?? "null")
+    }
+
+    /// The plan for these values (checked by `range`).
+    func plan(_ values: [Value], range: ColumnRange?, in transaction: Transaction) throws -> ScanPlan {
+        func equals() -> [String: Value] { Dictionary(uniqueKeysWithValues: zip(equalColumns, values)) }
+        guard let predicates else {
+            return try transaction.planScan(compiled.schema.name, equals: equals(), range: range, orderBy: orderBy, reading: reading)
+        }
+        var key: UInt64 = (range?.from != nil ? 1 : 0) | (range?.below != nil ? 2 : 0)
+        for (i, predicate) in predicates.enumerated() where predicate.holds(values, range: range) { key |= 1 << (i + 2) }
+        let template: PlanTemplate
+        if let known = templates.withLock({ $0[key] }) {
+            template = known
+        } else {
+            template = try makeTemplate(equals: equals(), range: range, in: transaction)
+            templates.withLock { $0[key] = template }
+        }
+        let plan = template.plan
+        let prefix = template.prefixLeads && template.prefixSources.count == values.count
+            ? values : template.prefixSources.map { values[$0] }
+        var residual = plan.residual
+        for (i, source) in template.residualSources.enumerated() {
+            if let source { residual[i].equals = values[source] } else { residual[i].range = range }
+        }
+        return ScanPlan(table: plan.table, index: plan.index, prefixColumns: plan.prefixColumns, prefix: prefix,
+                        range: plan.range == nil ? nil : range, reverse: plan.reverse, indexOnly: plan.indexOnly, order: plan.order,
+                        fixed: plan.fixed, residual: residual,
+                        selection: ScanPlan.Selection(columns: selectionColumns, values: selectionSources.map { $0.map { values[$0] } } ?? values,
+                                                      range: range))
+    }
+
+    private func makeTemplate(equals: [String: Value], range: ColumnRange?, in transaction: Transaction) throws -> PlanTemplate {
+        let plan = try transaction.choosePlan(compiled, equals: equals, range: range, orderBy: orderBy, reading: reading)
+        let prefixSources = plan.prefixColumns.compactMap { equalColumns.firstIndex(of: $0) }
+        guard prefixSources.count == plan.prefixColumns.count else {
+            throw GuildStoreError.invalidQuery("prepared query of \(compiled.schema.name): a plan fixes a column it was given no value for")
+        }
+        var residualSources: [Int?] = []
+        for condition in plan.residual {
+            guard condition.equals != nil else {
+                residualSources.append(nil)
+                continue
+            }
+            guard let source = equalColumns.firstIndex(of: compiled.schema.columns[condition.position].name) else {
+                throw GuildStoreError.invalidQuery("prepared query of \(compiled.schema.name): a plan checks a column it was given no value for")
+            }
+            residualSources.append(source)
+        }
+        return PlanTemplate(plan: plan, prefixSources: prefixSources, prefixLeads: prefixSources == Array(prefixSources.indices),
+                            residualSources: residualSources)
+    }
+}
