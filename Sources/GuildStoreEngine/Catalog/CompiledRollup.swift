@@ -115,8 +115,15 @@ final class CompiledRollup: Sendable {
     }
 
     func decodeCounters(_ bytes: UnsafeRawBufferPointer) throws -> [Int128] {
-        var offset = 0
         var counters: [Int128] = []
+        try decodeCounters(bytes, into: &counters)
+        return counters
+    }
+
+    /// `decodeCounters` into `counters` (emptied first), which keeps its storage across calls.
+    func decodeCounters(_ bytes: UnsafeRawBufferPointer, into counters: inout [Int128]) throws {
+        var offset = 0
+        counters.removeAll(keepingCapacity: true)
         counters.reserveCapacity(width)
         while counters.count < width {
             guard let counter = Self.readZigzag(bytes, &offset) else {
@@ -127,7 +134,6 @@ final class CompiledRollup: Sendable {
         guard offset == bytes.count else {
             throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): \(bytes.count - offset) bytes after the counters")
         }
-        return counters
     }
 
     static func encodeDistinctCount(_ count: Int64) -> [UInt8] {

@@ -43,6 +43,10 @@ final class RollupAnswer: Sendable {
     /// The edges' aggregate over the rows: the rows, the query's aggregates, and each sum's
     /// non-NULL rows.
     let edgeShape: AggregateShape
+    /// Each rollup entry the walk reads is a result group of its own: the query groups by
+    /// every group key of the rollup after the fixed ones (the bucket at the rollup's width),
+    /// and entries differ in those.
+    let entryPerGroup: Bool
 
     /// Nil when the rollup cannot answer queries of this shape: equalities on `equalColumns`,
     /// a range on `rangeColumn` (if any).
@@ -112,6 +116,7 @@ final class RollupAnswer: Sendable {
         self.shape = shape
         self.reads = reads
         self.fixedColumns = fixedColumns
+        entryPerGroup = exact
         edgeShape = try AggregateShape(shape.schema, groupBy: groupBy, [.count] + shape.aggregates + nonNullCounts, orderBy: [])
     }
 }
@@ -204,9 +209,12 @@ extension Transaction {
             return nil
         }
 
-        // Result groups -> the rows, one counter per aggregate, then per aggregate the non-NULL
-        // rows its sum adds up (the rows of a NOT NULL column; unused but for sums).
-        var groups: [[Value]: [Int128]] = [:]
+        // Result groups, each with its totals at `g * width` in `totals`: the rows, one counter
+        // per aggregate, then per aggregate the non-NULL rows its sum adds up (the rows of a NOT
+        // NULL column; unused but for sums).
+        var groups: [[Value]] = []
+        var totals: [Int128] = []
+        var groupIndex: [[Value]: Int] = [:]
         let width = 1 + 2 * reads.count
         let nonNullBase = 1 + reads.count
         let keyPositions = groupBy.map { key in
@@ -214,6 +222,17 @@ extension Transaction {
             case .column: definition.groupBy.firstIndex(of: key) ?? 0
             case .timeBucket: bucket ?? 0
             }
+        }
+        // Each rollup entry its own result group (`RollupAnswer.entryPerGroup`): entries are
+        // distinct groups, so the walk appends them unlooked-up; the index is built only for
+        // the edges' rows to find theirs.
+        let entryPerGroup = answer.entryPerGroup
+        func group(_ key: [Value]) -> Int {
+            if let found = groupIndex[key] { return found }
+            groupIndex[key] = groups.count
+            groups.append(key)
+            totals.append(contentsOf: repeatElement(0, count: width))
+            return groups.count - 1
         }
         let keyRange = Self.keyRange(prefix: prefix, lower: walked.from, upper: walked.below,
                                      descending: Array(repeating: false, count: fixedCount + (walked.from == nil && walked.below == nil ? 0 : 1)),
@@ -224,6 +243,16 @@ extension Transaction {
         defer {
             // The query log, as `walk` writes it for the rows.
             engine.configuration.queryLog?.debug("query \(table.schema.name) via rollup \(definition.name): \(read) groups read, \(edges.count) partial edges")
+        }
+        var counters: [Int128] = []
+        // DISK-3: counters come from disk; sound ones (sums of Int64 values over fewer than
+        // 2^64 rows) never overflow Int128, so an overflow is a damaged rollup, not a trap.
+        func add(_ value: Int128, to total: Int) throws {
+            let (sum, overflow) = totals[total].addingReportingOverflow(value)
+            guard !overflow else {
+                throw GuildStoreError.corruptEncoding(reason: "rollup \(rollup.treeName): counters add up past 128 bits (run check)")
+            }
+            totals[total] = sum
         }
         try scan(tree, keyRange) { key, value in
             read += 1
@@ -238,7 +267,7 @@ extension Transaction {
                     return true
                 }
             }
-            let counters = try rollup.decodeCounters(value)
+            try rollup.decodeCounters(value, into: &counters)
             var result: [Value] = []
             result.reserveCapacity(groupBy.count)
             for (i, key) in groupBy.enumerated() {
@@ -252,23 +281,23 @@ extension Transaction {
                     result.append(stored)
                 }
             }
-            var totals = groups[result] ?? Array(repeating: 0, count: width)
-            // DISK-3: counters come from disk; sound ones (sums of Int64 values over fewer than
-            // 2^64 rows) never overflow Int128, so an overflow is a damaged rollup, not a trap.
-            func add(_ counter: Int, to total: Int) throws {
-                let (sum, overflow) = totals[total].addingReportingOverflow(counters[counter])
-                guard !overflow else {
-                    throw GuildStoreError.corruptEncoding(reason: "rollup \(rollup.treeName): counters add up past 128 bits (run check)")
-                }
-                totals[total] = sum
+            let base: Int
+            if entryPerGroup {
+                groups.append(result)
+                totals.append(contentsOf: repeatElement(0, count: width))
+                base = (groups.count - 1) * width
+            } else {
+                base = group(result) * width
             }
-            try add(0, to: 0)
+            try add(counters[0], to: base)
             for (j, read) in reads.enumerated() {
-                try add(read.counter, to: 1 + j)
-                if case .sum(_, let nonNull) = read { try add(nonNull, to: nonNullBase + j) }
+                try add(counters[read.counter], to: base + 1 + j)
+                if case .sum(_, let nonNull) = read { try add(counters[nonNull], to: base + nonNullBase + j) }
             }
-            groups[result] = totals
             return true
+        }
+        if entryPerGroup, !edges.isEmpty {
+            for (g, key) in groups.enumerated() { groupIndex[key] = g }
         }
         // The edges, from the rows: the rows, the same aggregates, and each sum's non-NULL rows
         // (`RollupAnswer.edgeShape`).
@@ -276,34 +305,34 @@ extension Transaction {
             let rows = try aggregateEdge(edge)
             for row in rows {
                 guard let count = row.int(0), count > 0 else { continue }
-                var totals = groups[row.group] ?? Array(repeating: 0, count: width)
-                totals[0] += Int128(count)
+                let base = group(row.group) * width
+                try add(Int128(count), to: base)
                 for j in reads.indices {
-                    if case .int(let v) = row.values[1 + j] { totals[1 + j] += Int128(v) }
-                    if case .int(let v) = row.values[1 + aggregates.count + j] { totals[nonNullBase + j] += Int128(v) }
+                    if case .int(let v) = row.values[1 + j] { try add(Int128(v), to: base + 1 + j) }
+                    if case .int(let v) = row.values[1 + aggregates.count + j] { try add(Int128(v), to: base + nonNullBase + j) }
                 }
-                groups[row.group] = totals
             }
         }
-        if groupBy.isEmpty, groups.isEmpty { groups[[]] = Array(repeating: 0, count: width) }
+        if groupBy.isEmpty, groups.isEmpty { _ = group([]) }
         var result: [AggregateRow] = []
         result.reserveCapacity(groups.count)
-        for (group, totals) in groups {
+        for (g, key) in groups.enumerated() {
+            let base = g * width
             let values = try aggregates.enumerated().map { j, aggregate -> Value in
                 if case .sum(let column) = aggregate {
                     // SUM of no rows, or of NULLs alone.
-                    guard totals[nonNullBase + j] > 0 else { return .null }
-                    guard let sum = Int64(exactly: totals[1 + j]) else {
+                    guard totals[base + nonNullBase + j] > 0 else { return .null }
+                    guard let sum = Int64(exactly: totals[base + 1 + j]) else {
                         throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: column)
                     }
                     return .int(sum)
                 }
-                guard let count = Int64(exactly: totals[1 + j]) else {
+                guard let count = Int64(exactly: totals[base + 1 + j]) else {
                     throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: aggregate.column ?? "*")
                 }
                 return .int(count)
             }
-            result.append(AggregateRow(group: group, values: values))
+            result.append(AggregateRow(group: key, values: values))
         }
         return Self.ordered(result, grouped: !groupBy.isEmpty, orderBy: orderBy, limit: limit)
     }
