@@ -136,6 +136,48 @@ struct ReadmeExampleTests {
         try await db.close()
     }
 
+    @Test("README \"Tables, indexes and queries\" (prepared): prepared aggregates and scans answer as the where: forms")
+    func preparedQueries() async throws {
+        let db = try Database.open(DatabaseConfiguration(.temporary))
+        let guild: UInt64 = 10, user: UInt64 = 20, since: Int64 = 1_748_736_000
+        try await db.write { tx in
+            try tx.createTable(TableSchema("message_events",
+                columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint), ColumnDefinition("user_id", .uint),
+                          ColumnDefinition("character_count", .int), ColumnDefinition("created_at", .timestamp)],
+                primaryKey: ["id"], indexes: [IndexDefinition("by_guild_created", on: ["guild_id", "created_at"])]))
+            for id in 1...40 {
+                try tx.insert(["id": .uint(UInt64(id)), "guild_id": .uint(guild - UInt64(id % 2)), "user_id": .uint(user + UInt64(id % 3)),
+                               "character_count": .int(Int64(id)), "created_at": .timestamp(since - 20 + Int64(id))], into: "message_events")
+            }
+        }
+        // README "Tables, indexes and queries" (prepared)
+        // Once, for the process (a query is Sendable; it may serve any number of databases).
+        let userStats = PreparedAggregate("message_events", equals: ["guild_id", "user_id"], range: "created_at",
+                                          [.count, .sum("character_count")])
+        let newest = PreparedScan("message_events", equals: ["guild_id"], range: "created_at",
+                                  orderBy: [.descending("created_at")], reading: ["user_id", "created_at"])
+
+        // Each run binds values, in the order the query names its columns.
+        let (stats, page) = try await db.read { tx in
+            (try tx.aggregate(userStats, equals: [.uint(guild), .uint(user)], from: .timestamp(since)),
+             try tx.select(try tx.planScan(newest, equals: [.uint(guild)], from: .timestamp(since)),
+                           orderBy: [.descending("created_at")], limit: 20))
+        }
+        // end of README "Tables, indexes and queries" (prepared)
+
+        let (expectedStats, expectedPage) = try await db.read { tx in
+            (try tx.aggregate("message_events", where: ["guild_id": .uint(guild), "user_id": .uint(user)],
+                              range: ColumnRange("created_at", from: .timestamp(since)), [.count, .sum("character_count")]),
+             try tx.select("message_events", where: ["guild_id": .uint(guild)], range: ColumnRange("created_at", from: .timestamp(since)),
+                           orderBy: [.descending("created_at")], limit: 20))
+        }
+        // ids 20...40 are at or after `since`; the 11 even ones are guild 10, and of those 24, 30 and 36 are user 20.
+        #expect(stats == expectedStats && stats.first?.int(0) == 3)
+        #expect(try page.map { try $0.timestamp("created_at") } == expectedPage.map { try $0.timestamp("created_at") })
+        #expect(page.count == 11)
+        try await db.close()
+    }
+
     @Test("README \"Quick start for a bot\": the guild schema example runs and its reads see its writes")
     func quickStartForABot() async throws {
         // README "Quick start for a bot"
