@@ -206,11 +206,35 @@ struct AggregateState {
 
 /// An aggregate resolved against a schema: the column's position and type.
 struct ResolvedAggregate: Sendable {
-    var aggregate: Aggregate
-    var position: Int
-    var type: ColumnType?
+    let aggregate: Aggregate
+    let position: Int
+    let type: ColumnType?
+    /// What `add` does per row, without the column's name: switching on `aggregate` itself
+    /// would copy its string (a retain and a release) for every row.
+    let kind: Kind
+    /// The value `countWhere` counts.
+    let expected: Value
 
-    mutating func validate(table: String) throws {
+    enum Kind: Sendable { case count, countNonNull, countWhere, countDistinct, min, max, sumOrAvg }
+
+    init(aggregate: Aggregate, position: Int, type: ColumnType?) {
+        (self.aggregate, self.position, self.type) = (aggregate, position, type)
+        (kind, expected) = Self.kind(of: aggregate)
+    }
+
+    private static func kind(of aggregate: Aggregate) -> (Kind, Value) {
+        switch aggregate {
+        case .count: (.count, .null)
+        case .countNonNull: (.countNonNull, .null)
+        case .countWhere(_, let value): (.countWhere, value)
+        case .countDistinct: (.countDistinct, .null)
+        case .min: (.min, .null)
+        case .max: (.max, .null)
+        case .sum, .avg: (.sumOrAvg, .null)
+        }
+    }
+
+    func validate(table: String) throws {
         switch aggregate {
         case .sum(let c), .avg(let c):
             guard let type, [.int, .uint, .double, .timestamp, .bool].contains(type) else {
@@ -226,12 +250,12 @@ struct ResolvedAggregate: Sendable {
     }
 
     func add(_ values: [Value], to state: inout AggregateState) {
-        switch aggregate {
+        switch kind {
         case .count:
             state.count += 1
         case .countNonNull:
             if !values[position].isNull { state.count += 1 }
-        case .countWhere(_, let expected):
+        case .countWhere:
             let value = values[position]
             if !value.isNull, value == expected { state.count += 1 }
         case .countDistinct:
@@ -243,7 +267,7 @@ struct ResolvedAggregate: Sendable {
         case .max:
             let value = values[position]
             if !value.isNull, state.extreme.isNull || state.extreme < value { state.extreme = value }
-        case .sum, .avg:
+        case .sumOrAvg:
             let value = values[position]
             state.count += value.isNull ? 0 : 1
             switch value {
@@ -323,12 +347,12 @@ struct AggregateShape: Sendable {
     let keys: [(position: Int, bucket: Int64?)]
 
     init(_ schema: TableSchema, groupBy: [GroupKey], _ aggregates: [Aggregate], orderBy: [AggregateOrder]) throws {
-        var resolved = try aggregates.map { aggregate in
+        let resolved = try aggregates.map { aggregate in
             let position = try aggregate.column.map { try schema.columnIndex($0) } ?? 0
             return ResolvedAggregate(aggregate: aggregate, position: position,
                                      type: aggregate.column == nil ? nil : schema.columns[position].type)
         }
-        for i in resolved.indices { try resolved[i].validate(table: schema.name) }
+        for aggregate in resolved { try aggregate.validate(table: schema.name) }
         let keys = try groupBy.map { key -> (position: Int, bucket: Int64?) in
             let position = try schema.columnIndex(key.column)
             guard case .timeBucket(let column, let seconds) = key else { return (position, nil) }
@@ -415,7 +439,7 @@ extension Transaction {
 
         // A bare count of what the walk visits needs no entry decoded: leaves count themselves.
         if keys.isEmpty, filter == nil, plan.residual.isEmpty, !resolved.isEmpty,
-           resolved.allSatisfy({ $0.aggregate == .count }) {
+           resolved.allSatisfy({ $0.kind == .count }) {
             let count = Value.int(try countEntries(plan))
             let row = AggregateRow(group: [], values: Array(repeating: count, count: resolved.count))
             return limit > 0 ? [row] : []
