@@ -195,7 +195,8 @@ public enum GuildTables {
     /// buckets plus the events of its two partial edges, whatever the table's size.
     /// - user stats: messages, characters and attachments per (guild, user, day);
     /// - hourly activity: messages and distinct authors per (guild, hour);
-    /// - member growth: joins and leaves per (guild, hour), which day buckets add up;
+    /// - member growth: joins and leaves per (guild, hour) for hour buckets, and per
+    ///   (guild, day) for day buckets (a query takes the widest rollup that answers it);
     /// - presence distribution: events per (guild, day, status);
     /// - guild stats: members, members with a join time and the sum of join times per guild.
     ///
@@ -203,7 +204,10 @@ public enum GuildTables {
     /// rollup holds about as many entries as a busy guild has events in the range, so it
     /// would cost every insert without making those patterns cheaper (measured: voice
     /// activity 4.2 ms from the index, 5.2 ms from such a rollup, on `default`).
-    package static let rollups: [(table: String, rollup: RollupDefinition)] = [
+    package static let rollups: [(table: String, rollup: RollupDefinition)] = activityRollups + memberRollups + memberDayRollups
+
+    /// The rollups of migration `0002_activity_rollups`.
+    static let activityRollups: [(table: String, rollup: RollupDefinition)] = [
         ("message_events", RollupDefinition("by_guild_user_day", groupBy: [.column("guild_id"), .column("user_id"), .day("created_at")],
                                             [.sum("character_count"), .countWhere("has_attachment", equals: true)])),
         ("message_events", RollupDefinition("by_guild_hour", groupBy: [.column("guild_id"), .hour("created_at")],
@@ -212,7 +216,18 @@ public enum GuildTables {
                                            [.countWhere("event_type", equals: "join"), .countWhere("event_type", equals: "leave")])),
         ("presence_events", RollupDefinition("by_guild_day_status", groupBy: [.column("guild_id"), .day("created_at"), .column("status")],
                                              [])),
+    ]
+
+    /// The rollup of migration `0003_member_rollup`.
+    static let memberRollups: [(table: String, rollup: RollupDefinition)] = [
         ("members", RollupDefinition("by_guild", groupBy: [.column("guild_id")], [.countNonNull("joined_at"), .sum("joined_at")])),
+    ]
+
+    /// The rollup of migration `0004_member_growth_days`: member growth by day reads 24 times
+    /// fewer entries than from the hour rollup.
+    static let memberDayRollups: [(table: String, rollup: RollupDefinition)] = [
+        ("member_events", RollupDefinition("by_guild_day", groupBy: [.column("guild_id"), .day("created_at")],
+                                           [.countWhere("event_type", equals: "join"), .countWhere("event_type", equals: "leave")])),
     ]
 
     /// The schema's migrations, in order: applied once each by `GuildDatabase.open`
@@ -223,7 +238,7 @@ public enum GuildTables {
         },
         // Built from the events already stored, in the migration's transaction.
         Migration("0002_activity_rollups") { tx in
-            for (table, rollup) in rollups where table != "members" { try tx.addRollup(to: table, rollup) }
+            for (table, rollup) in activityRollups { try tx.addRollup(to: table, rollup) }
         },
         // Guild stats from a rollup and one seek per guild; databases made before the index
         // was declared get it here.
@@ -231,7 +246,10 @@ public enum GuildTables {
             if try !tx.table("members").indexes.contains(where: { $0.name == "idx_members_guild_joined" }) {
                 try tx.addIndex(to: "members", index("idx_members_guild_joined", "guild_id", "joined_at"))
             }
-            for (table, rollup) in rollups where table == "members" { try tx.addRollup(to: table, rollup) }
+            for (table, rollup) in memberRollups { try tx.addRollup(to: table, rollup) }
+        },
+        Migration("0004_member_growth_days") { tx in
+            for (table, rollup) in memberDayRollups { try tx.addRollup(to: table, rollup) }
         },
     ]
 }

@@ -43,6 +43,10 @@ final class RollupAnswer: Sendable {
     /// The edges' aggregate over the rows: the rows, the query's aggregates, and each sum's
     /// non-NULL rows.
     let edgeShape: AggregateShape
+    /// The width of the rollup's time bucket; `Int64.max` without one (a group spans all time).
+    /// Among the rollups that answer a query the widest is tried first: it has the fewest
+    /// entries to read.
+    let bucketWidth: Int64
     /// Each rollup entry the walk reads is a result group of its own: the query groups by
     /// every group key of the rollup after the fixed ones (the bucket at the rollup's width),
     /// and entries differ in those.
@@ -116,8 +120,23 @@ final class RollupAnswer: Sendable {
         self.shape = shape
         self.reads = reads
         self.fixedColumns = fixedColumns
+        bucketWidth = bucketColumn == nil ? Int64.max : bucketSeconds
         entryPerGroup = exact
         edgeShape = try AggregateShape(shape.schema, groupBy: groupBy, [.count] + shape.aggregates + nonNullCounts, orderBy: [])
+    }
+}
+
+extension RollupAnswer {
+    /// The table's rollups that can answer queries of this shape, widest bucket first (table
+    /// order among equals): the order a query tries them in.
+    static func candidates(_ table: CompiledTable, equalColumns: Set<String>, rangeColumn: String?,
+                           shape: AggregateShape) throws -> [RollupAnswer] {
+        let answers = try table.rollups.compactMap {
+            try RollupAnswer($0, equalColumns: equalColumns, rangeColumn: rangeColumn, shape: shape)
+        }
+        return answers.enumerated().sorted { a, b in
+            a.element.bucketWidth != b.element.bucketWidth ? a.element.bucketWidth > b.element.bucketWidth : a.offset < b.offset
+        }.map(\.element)
     }
 }
 
@@ -130,8 +149,7 @@ extension Transaction {
         guard !table.rollups.isEmpty else { return nil }
         let shape = try AggregateShape(table.schema, groupBy: groupBy, aggregates, orderBy: orderBy)
         let equalColumns = Set(equals.keys)
-        for rollup in table.rollups {
-            guard let answer = try RollupAnswer(rollup, equalColumns: equalColumns, rangeColumn: range?.column, shape: shape) else { continue }
+        for answer in try RollupAnswer.candidates(table, equalColumns: equalColumns, rangeColumn: range?.column, shape: shape) {
             if let predicate = answer.predicate, equals[predicate.column] != predicate.value { continue }
             let prefix = answer.fixedColumns.compactMap { equals[$0] }
             guard let result = try aggregate(answer, table: table, prefix: prefix, range: range, limit: limit, edges: { edge in

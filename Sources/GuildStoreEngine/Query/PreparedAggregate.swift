@@ -85,9 +85,9 @@ final class AggregateResolution: PreparedResolution {
     /// The walk of the rows, reading the columns the shape reads (every edge aggregate of a
     /// rollup reads the same columns: counts, the sums' columns).
     let scan: ScanResolution
-    /// The rollups that can answer the shape, in the table's order (the order
-    /// `aggregate(_:where:...)` tries them in): where each fixed group value comes from among
-    /// the values, and the value a predicate wants.
+    /// The rollups that can answer the shape, in the order `aggregate(_:where:...)` tries them
+    /// in (`RollupAnswer.candidates`): where each fixed group value comes from among the
+    /// values, and the value a predicate wants.
     let rollups: [(answer: RollupAnswer, prefixSources: [Int], predicate: (source: Int, value: Value)?)]
 
     init(_ query: PreparedAggregate, compiled: CompiledTable, counter: UInt64) throws {
@@ -97,10 +97,7 @@ final class AggregateResolution: PreparedResolution {
                                       reading: shape.columnsRead, counter: counter)
         let columns = query.equalColumns
         let equalSet = Set(columns)
-        rollups = try compiled.rollups.compactMap { rollup in
-            guard let answer = try RollupAnswer(rollup, equalColumns: equalSet, rangeColumn: query.rangeColumn, shape: shape) else {
-                return nil
-            }
+        rollups = try RollupAnswer.candidates(compiled, equalColumns: equalSet, rangeColumn: query.rangeColumn, shape: shape).compactMap { answer in
             // Every fixed column and the predicate's column is among the equalities (`RollupAnswer`).
             let prefixSources = answer.fixedColumns.compactMap { columns.firstIndex(of: $0) }
             guard prefixSources.count == answer.fixedColumns.count else { return nil }
