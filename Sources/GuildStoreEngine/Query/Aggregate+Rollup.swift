@@ -272,6 +272,28 @@ extension Transaction {
             }
             totals[total] = sum
         }
+        /// The totals' base of the result group an entry's group values fall in.
+        func groupBase(_ groupValues: [Value]) throws -> Int {
+            var result: [Value] = []
+            result.reserveCapacity(groupBy.count)
+            for (i, key) in groupBy.enumerated() {
+                let stored = groupValues[keyPositions[i]]
+                if case .timeBucket(_, let seconds) = key {
+                    guard let start = Self.bucket(stored, seconds: seconds) else {
+                        throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: key.column)
+                    }
+                    result.append(start)
+                } else {
+                    result.append(stored)
+                }
+            }
+            guard entryPerGroup else { return group(result) * width }
+            groups.append(result)
+            totals.append(contentsOf: repeatElement(0, count: width))
+            return (groups.count - 1) * width
+        }
+        // Without grouping every entry adds to the one result group, made first.
+        if groupBy.isEmpty { _ = group([]) }
         try scan(tree, keyRange) { key, value in
             read += 1
             let groupValues = try TupleEncoding.decode(key, types: rollup.groupTypes)
@@ -286,27 +308,7 @@ extension Transaction {
                 }
             }
             try rollup.decodeCounters(value, into: &counters)
-            var result: [Value] = []
-            result.reserveCapacity(groupBy.count)
-            for (i, key) in groupBy.enumerated() {
-                let stored = groupValues[keyPositions[i]]
-                if case .timeBucket(_, let seconds) = key {
-                    guard let start = Self.bucket(stored, seconds: seconds) else {
-                        throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: key.column)
-                    }
-                    result.append(start)
-                } else {
-                    result.append(stored)
-                }
-            }
-            let base: Int
-            if entryPerGroup {
-                groups.append(result)
-                totals.append(contentsOf: repeatElement(0, count: width))
-                base = (groups.count - 1) * width
-            } else {
-                base = group(result) * width
-            }
+            let base = groupBy.isEmpty ? 0 : try groupBase(groupValues)
             try add(counters[0], to: base)
             for (j, read) in reads.enumerated() {
                 try add(counters[read.counter], to: base + 1 + j)
@@ -331,7 +333,6 @@ extension Transaction {
                 }
             }
         }
-        if groupBy.isEmpty, groups.isEmpty { _ = group([]) }
         var result: [AggregateRow] = []
         result.reserveCapacity(groups.count)
         for (g, key) in groups.enumerated() {
