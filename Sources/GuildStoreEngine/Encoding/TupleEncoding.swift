@@ -93,8 +93,15 @@
 
     /// `decode` straight from page memory (a key a cursor lends).
     @_spi(Benchmarks) public static func decode(_ bytes: UnsafeRawBufferPointer, types: [ColumnType], descending: [Bool] = []) throws -> [Value] {
-        var decoder = TupleDecoder(bytes)
         var values: [Value] = []
+        try decode(bytes, types: types, descending: descending, into: &values)
+        return values
+    }
+
+    /// `decode` into `values` (emptied first), which keeps its storage across calls.
+    static func decode(_ bytes: UnsafeRawBufferPointer, types: [ColumnType], descending: [Bool] = [], into values: inout [Value]) throws {
+        var decoder = TupleDecoder(bytes)
+        values.removeAll(keepingCapacity: true)
         values.reserveCapacity(types.count)
         for (i, type) in types.enumerated() {
             values.append(try decoder.next(type, descending: i < descending.count && descending[i]))
@@ -103,7 +110,6 @@
             throw GuildStoreError.corruptEncoding(
                 reason: "key has \(bytes.count - decoder.offset) bytes left after its \(types.count) elements")
         }
-        return values
     }
 
     /// The smallest key greater than every key that starts with `prefix`, or nil when there is

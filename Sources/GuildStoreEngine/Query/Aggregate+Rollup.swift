@@ -294,9 +294,10 @@ extension Transaction {
         }
         // Without grouping every entry adds to the one result group, made first.
         if groupBy.isEmpty { _ = group([]) }
+        var groupValues: [Value] = []
         try scan(tree, keyRange) { key, value in
             read += 1
-            let groupValues = try TupleEncoding.decode(key, types: rollup.groupTypes)
+            try TupleEncoding.decode(key, types: rollup.groupTypes, into: &groupValues)
             if let wholeTimes, let bucket {
                 let time: Int64? = switch groupValues[bucket] {
                 case .timestamp(let t), .int(let t): t
