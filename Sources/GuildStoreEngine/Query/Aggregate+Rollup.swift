@@ -246,7 +246,12 @@ extension Transaction {
         // the edges' rows to find theirs.
         let entryPerGroup = answer.entryPerGroup
         func group(_ key: [Value]) -> Int {
-            if let found = groupIndex[key] { return found }
+            // A few groups (statuses, kinds) are found faster by comparing than by hashing.
+            if groups.count <= Self.groupsComparedInLine {
+                if let found = groups.firstIndex(of: key) { return found }
+            } else if let found = groupIndex[key] {
+                return found
+            }
             groupIndex[key] = groups.count
             groups.append(key)
             totals.append(contentsOf: repeatElement(0, count: width))

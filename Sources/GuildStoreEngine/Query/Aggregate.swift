@@ -498,7 +498,10 @@ extension Transaction {
                 }
                 if contiguous, let last = groups.last, last == key {
                     base = (groups.count - 1) * resolved.count
-                } else if !contiguous, let found = groupIndex[key] {
+                } else if !contiguous, groups.count <= Self.groupsComparedInLine, let found = groups.firstIndex(of: key) {
+                    // A few groups (statuses, kinds) are found faster by comparing than by hashing.
+                    base = found * resolved.count
+                } else if !contiguous, groups.count > Self.groupsComparedInLine, let found = groupIndex[key] {
                     base = found * resolved.count
                 } else {
                     if !contiguous { groupIndex[key] = groups.count }
@@ -522,6 +525,10 @@ extension Transaction {
         }
         return Self.ordered(result, grouped: !keys.isEmpty, orderBy: orderBy, limit: limit)
     }
+
+    /// Up to this many groups, an aggregate finds a row's group by comparing keys one by one;
+    /// past it, through a hash index (which holds every group either way).
+    static let groupsComparedInLine = 8
 
     /// Aggregate rows in `orderBy` order, then by group keys ascending, at most `limit`.
     /// Groups are distinct, so the order is total. A small `limit` (a top-N of many groups)
