@@ -24,8 +24,8 @@ public final class PreparedAggregate: Sendable, CustomStringConvertible {
     public let groupBy: [GroupKey]
     public let aggregates: [Aggregate]
     public let orderBy: [AggregateOrder]
-    /// Names this query in the engine's cache of resolutions (`PreparedQueryID`).
-    let id = PreparedQueryID.next()
+    /// Names this query in the engine's cache of resolutions (`PreparedQuery.nextID`).
+    let id = PreparedQuery.nextID()
 
     public init(_ table: String, equals equalColumns: [String] = [], range rangeColumn: String? = nil, groupBy: [GroupKey] = [],
                 _ aggregates: [Aggregate], orderBy: [AggregateOrder] = []) {
@@ -39,8 +39,7 @@ public final class PreparedAggregate: Sendable, CustomStringConvertible {
 
     public var description: String {
         var text = "aggregate \(aggregates.map(\.description).joined(separator: ", ")) of \(table)"
-        if !equalColumns.isEmpty { text += " where " + equalColumns.map { "\($0) = ?" }.joined(separator: " and ") }
-        if let rangeColumn { text += " and \(rangeColumn) in [?, ?)" }
+        text += PreparedQuery.conditions(equalColumns, rangeColumn)
         if !groupBy.isEmpty { text += " group by " + groupBy.map(\.description).joined(separator: ", ") }
         return text
     }

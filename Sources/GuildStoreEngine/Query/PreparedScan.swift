@@ -23,8 +23,8 @@ public final class PreparedScan: Sendable, CustomStringConvertible {
     public let orderBy: [SortKey]
     /// The columns the caller reads from the rows (nil: all of them), as in `planScan`.
     public let reading: [String]?
-    /// Names this read in the engine's cache of resolutions (`PreparedQueryID`).
-    let id = PreparedQueryID.next()
+    /// Names this read in the engine's cache of resolutions (`PreparedQuery.nextID`).
+    let id = PreparedQuery.nextID()
 
     public init(_ table: String, equals equalColumns: [String] = [], range rangeColumn: String? = nil, orderBy: [SortKey] = [],
                 reading: [String]? = nil) {
@@ -37,8 +37,7 @@ public final class PreparedScan: Sendable, CustomStringConvertible {
 
     public var description: String {
         var text = "scan of \(table)"
-        if !equalColumns.isEmpty { text += " where " + equalColumns.map { "\($0) = ?" }.joined(separator: " and ") }
-        if let rangeColumn { text += " and \(rangeColumn) in [?, ?)" }
+        text += PreparedQuery.conditions(equalColumns, rangeColumn)
         if !orderBy.isEmpty { text += " order by " + orderBy.map(\.description).joined(separator: ", ") }
         return text
     }
@@ -58,16 +57,24 @@ extension Transaction {
     }
 }
 
-/// Ids of prepared queries: unique in the process and never reused (an address could be, once
-/// a query is gone), so an engine's cache entry never answers for another query.
-enum PreparedQueryID {
+/// What prepared scans and aggregates share: their ids, unique in the process and never reused
+/// (an address could be, once a query is gone) so an engine's cache entry never answers for
+/// another query, and how they describe their conditions.
+enum PreparedQuery {
     private static let last = Locked<UInt64>(0)
 
-    static func next() -> UInt64 {
+    static func nextID() -> UInt64 {
         last.withLock { last in
             last += 1
             return last
         }
+    }
+
+    /// A prepared query's conditions as its description shows them: " where a = ? and
+    /// t in [?, ?)", or nothing.
+    static func conditions(_ equalColumns: [String], _ rangeColumn: String?) -> String {
+        let conditions = equalColumns.map { "\($0) = ?" } + (rangeColumn.map { ["\($0) in [?, ?)"] } ?? [])
+        return conditions.isEmpty ? "" : " where " + conditions.joined(separator: " and ")
     }
 }
 
