@@ -345,6 +345,11 @@ struct AggregateShape: Sendable {
     let resolved: [ResolvedAggregate]
     /// Each group key's column position, and its bucket width for a time bucket.
     let keys: [(position: Int, bucket: Int64?)]
+    /// The columns the grouping and the aggregates read, by name (a plan made `reading` them
+    /// may read an index alone).
+    let columnsRead: [String]
+    /// The same columns by position.
+    let positionsRead: [Int]
 
     init(_ schema: TableSchema, groupBy: [GroupKey], _ aggregates: [Aggregate], orderBy: [AggregateOrder]) throws {
         let resolved = try aggregates.map { aggregate in
@@ -375,12 +380,6 @@ struct AggregateShape: Sendable {
         columnsRead = groupBy.map(\.column) + aggregates.compactMap(\.column)
         positionsRead = keys.map(\.position) + resolved.filter { $0.aggregate.column != nil }.map(\.position)
     }
-
-    /// The columns the grouping and the aggregates read, by name (a plan made `reading` them
-    /// may read an index alone).
-    let columnsRead: [String]
-    /// The same columns by position.
-    let positionsRead: [Int]
 }
 
 extension Transaction {
