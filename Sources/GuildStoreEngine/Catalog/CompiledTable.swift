@@ -206,6 +206,56 @@ final class CompiledIndex: Sendable {
         try RowEncoding.decode(value, types: valueTypes, into: &values, at: valuePositions)
     }
 
+    /// What a walk that reads only some columns decodes of each entry (`entryReading`): the
+    /// indexed columns up to the last one it reads (the key is parsed no further), and of the
+    /// stored value the columns it reads (nil: the value is not parsed at all).
+    struct EntryReading: Sendable {
+        let keyColumns: Int
+        /// Per indexed column before `keyColumns`, whether its value is stored.
+        let keyWanted: [Bool]
+        /// Per stored value column (primary key, then included columns).
+        let valueWanted: [Bool]?
+        /// Without a stored value, whether the primary key is read from the key's suffix
+        /// (which takes every indexed column first).
+        let primaryKeyFromKey: Bool
+    }
+
+    /// The parts of each entry a walk reading the columns at `positions` decodes.
+    func entryReading(_ positions: [Int]) -> EntryReading {
+        let wanted = Set(positions)
+        let primaryKeyRead = primaryKeyPositions.contains { wanted.contains($0) }
+        let keyWanted = columnPositions.map { wanted.contains($0) }
+        let lastKeyColumn = keyWanted.lastIndex(of: true).map { $0 + 1 } ?? 0
+        if emptyValue {
+            let keyColumns = primaryKeyRead ? columnPositions.count : lastKeyColumn
+            return EntryReading(keyColumns: keyColumns, keyWanted: Array(keyWanted.prefix(keyColumns)), valueWanted: nil,
+                                primaryKeyFromKey: primaryKeyRead)
+        }
+        let valueWanted = valuePositions.map { wanted.contains($0) }
+        return EntryReading(keyColumns: lastKeyColumn, keyWanted: Array(keyWanted.prefix(lastKeyColumn)),
+                            valueWanted: valueWanted.contains(true) ? valueWanted : nil, primaryKeyFromKey: false)
+    }
+
+    /// `decodeEntry` writing only what `reading` says; the other positions are left as they are.
+    /// The parts it parses are checked as `decodeEntry` checks them (the stored value whole).
+    func decodeEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into values: inout [Value],
+                     reading: EntryReading) throws {
+        var decoder = TupleDecoder(key)
+        for i in 0..<reading.keyColumns {
+            let decoded = try decoder.next(columnTypes[i], descending: definition.descending[i])
+            if reading.keyWanted[i] { values[columnPositions[i]] = decoded }
+        }
+        if reading.primaryKeyFromKey {
+            for (i, p) in primaryKeyPositions.enumerated() { values[p] = try decoder.next(primaryKeyTypes[i], descending: false) }
+            guard decoder.isAtEnd else {
+                throw GuildStoreError.corruptEncoding(reason: "an entry of index \(treeName) has bytes after its primary key")
+            }
+        }
+        if let valueWanted = reading.valueWanted {
+            try RowEncoding.decode(value, types: valueTypes, into: &values, at: valuePositions, reading: valueWanted)
+        }
+    }
+
     /// Calls `body` with the row tree key (TB-2) of the row an entry names: the key's suffix
     /// after the indexed columns in a non-unique index (no copy), the encoded primary key of
     /// the value otherwise.

@@ -67,9 +67,11 @@ extension Transaction {
     /// The walk under every scan: each entry of the primary key or of the index in the bounds,
     /// as a row's values in column order. With `indexOnly` the values come from the index
     /// entries alone (the caller checked the index carries what it reads, `CompiledIndex.covers`):
-    /// the positions the entry does not carry hold NULL. Otherwise each index entry fetches its
-    /// row; with `reading`, only the columns at those positions and the primary key's are
-    /// decoded, the others hold NULL (or their default).
+    /// the positions the entry does not carry hold NULL, and with `reading` only the columns at
+    /// those positions are decoded (`CompiledIndex.entryReading`: the key is parsed up to the
+    /// last indexed column read, the stored value only when it holds one read). Otherwise each
+    /// index entry fetches its row; with `reading`, only the columns at those positions and the
+    /// primary key's are decoded, the others hold NULL (or their default).
     func walk(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
               reverse: Bool, indexOnly: Bool, reading: [Int]? = nil, typesChecked: Bool = false,
               _ body: ([Value]) throws -> Bool) throws {
@@ -84,6 +86,7 @@ extension Transaction {
         // its entries carry, every time; the others stay NULL.
         var values = [Value](repeating: .null, count: schema.columns.count)
         let valueColumns = reading.map { table.layout.valueColumns(reading: $0) }
+        let entryReading = indexOnly ? reading.flatMap { index?.entryReading($0) } : nil
         // Index entries in one range mostly name rows that sit near each other (rows of one
         // guild's hour): each fetch starts at the leaf the previous one ended in. The row
         // tree's root is found again after the body changes anything (it may drop the table).
@@ -92,7 +95,9 @@ extension Transaction {
         var finger: LeafFinger?
         try scan(tree, range) { key, value in
             if let index {
-                if indexOnly {
+                if let entryReading {
+                    try index.decodeEntry(key: key, value: value, into: &values, reading: entryReading)
+                } else if indexOnly {
                     try index.decodeEntry(key: key, value: value, into: &values)
                 } else {
                     if pageWrites != rootFoundAt, let rows {
@@ -523,7 +528,8 @@ extension Transaction {
 
     /// `scan` handing each row's values, in column order, without making a `Row`. With
     /// `reading` (column positions; they must include every column `plan` checks), only those
-    /// columns and the primary key's are decoded, the others are NULL or their default.
+    /// columns are sure to be decoded (a walk of the rows decodes the primary key's too), the
+    /// others are NULL or their default.
     package final func walk(_ plan: ScanPlan, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
         // The query log (seed 000 logs each query and its duration in development); the clock
         // is read only when there is one.
