@@ -222,16 +222,15 @@ final class CompiledIndex: Sendable {
 
     /// The parts of each entry a walk reading the columns at `positions` decodes.
     func entryReading(_ positions: [Int]) -> EntryReading {
-        let wanted = Set(positions)
-        let primaryKeyRead = primaryKeyPositions.contains { wanted.contains($0) }
-        let keyWanted = columnPositions.map { wanted.contains($0) }
+        let primaryKeyRead = primaryKeyPositions.contains { positions.contains($0) }
+        let keyWanted = columnPositions.map { positions.contains($0) }
         let lastKeyColumn = keyWanted.lastIndex(of: true).map { $0 + 1 } ?? 0
         if emptyValue {
             let keyColumns = primaryKeyRead ? columnPositions.count : lastKeyColumn
             return EntryReading(keyColumns: keyColumns, keyWanted: Array(keyWanted.prefix(keyColumns)), valueWanted: nil,
                                 primaryKeyFromKey: primaryKeyRead)
         }
-        let valueWanted = valuePositions.map { wanted.contains($0) }
+        let valueWanted = valuePositions.map { positions.contains($0) }
         return EntryReading(keyColumns: lastKeyColumn, keyWanted: Array(keyWanted.prefix(lastKeyColumn)),
                             valueWanted: valueWanted.contains(true) ? valueWanted : nil, primaryKeyFromKey: false)
     }
