@@ -87,8 +87,7 @@ extension Transaction {
         var values = [Value](repeating: .null, count: schema.columns.count)
         // The row columns `reading` marks; an index-only walk decodes no row.
         let valueColumns = indexOnly && index != nil ? nil : reading.map { table.layout.valueColumns(reading: $0) }
-        // Made at the first entry: a walk that finds none (a small answer) pays nothing for it.
-        var entryReading: CompiledIndex.EntryReading?
+        let entryReading = indexOnly ? reading.flatMap { index?.entryReading($0) } : nil
         // Index entries in one range mostly name rows that sit near each other (rows of one
         // guild's hour): each fetch starts at the leaf the previous one ended in. The row
         // tree's root is found again after the body changes anything (it may drop the table).
@@ -97,10 +96,8 @@ extension Transaction {
         var finger: LeafFinger?
         try scan(tree, range) { key, value in
             if let index {
-                if indexOnly, let reading {
-                    let parts = entryReading ?? index.entryReading(reading)
-                    entryReading = parts
-                    try index.decodeEntry(key: key, value: value, into: &values, reading: parts)
+                if let entryReading {
+                    try index.decodeEntry(key: key, value: value, into: &values, reading: entryReading)
                 } else if indexOnly {
                     try index.decodeEntry(key: key, value: value, into: &values)
                 } else {
