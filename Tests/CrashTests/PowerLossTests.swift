@@ -66,16 +66,19 @@ struct PowerLossRun {
         /// Recovery discarded whole commits after a hole in the WAL: unsynced writes the disk
         /// kept out of order, a torn tail all the same (WALR-2).
         var commitsAfterHole = false
+        /// Transactions wrote pages to the log ahead of their commits (TS-1).
+        var spilled = false
 
         static func expectCoverage(_ outcomes: [Outcome], batch: Int) {
             func count(_ point: CrashPoint) -> Int { outcomes.filter { $0.crashPoint == point }.count }
-            let summary = "batch \(batch): crashes in open \(count(.open)), in a commit \(count(.commit)), in a checkpoint after a commit \(count(.afterCommit)), none \(count(.end)); in-flight commit recovered \(outcomes.filter(\.recoveredInFlight).count); commits discarded after a hole \(outcomes.filter(\.commitsAfterHole).count); with checkpoints \(outcomes.filter { $0.databaseWrites > 0 }.count); mean acknowledged \(outcomes.map(\.acknowledged).reduce(0, +) / max(1, outcomes.count)), mean operations \(outcomes.map(\.operations).reduce(0, +) / max(1, outcomes.count))"
+            let summary = "batch \(batch): crashes in open \(count(.open)), in a commit \(count(.commit)), in a checkpoint after a commit \(count(.afterCommit)), none \(count(.end)); in-flight commit recovered \(outcomes.filter(\.recoveredInFlight).count); spilled \(outcomes.filter(\.spilled).count); commits discarded after a hole \(outcomes.filter(\.commitsAfterHole).count); with checkpoints \(outcomes.filter { $0.databaseWrites > 0 }.count); mean acknowledged \(outcomes.map(\.acknowledged).reduce(0, +) / max(1, outcomes.count)), mean operations \(outcomes.map(\.operations).reduce(0, +) / max(1, outcomes.count))"
             print(summary)
             // Loose bounds: the seeds are fixed, this only guards against a workload that stops
             // reaching the interesting places.
             #expect(count(.commit) >= outcomes.count / 5, "too few crashes inside a commit: \(summary)")
             #expect(count(.afterCommit) >= outcomes.count / 10, "too few crashes inside a checkpoint: \(summary)")
             #expect(outcomes.filter { $0.databaseWrites > 0 }.count >= outcomes.count / 4, "too few checkpoints: \(summary)")
+            #expect(outcomes.filter(\.spilled).count >= outcomes.count / 10, "too few runs spilled: \(summary)")
         }
     }
 
@@ -87,6 +90,8 @@ struct PowerLossRun {
         /// The state the commit in flight at the crash would have made.
         var inFlight: DatabaseModel?
         var crashPoint = Outcome.CrashPoint.end
+        /// Pages the workload's transactions spilled before the crash (TS-1).
+        var spilledPages = 0
     }
 
     /// Opens the database through `plan` and runs `transactions` random transactions from
@@ -106,6 +111,7 @@ struct PowerLossRun {
         }
         for index in 0..<transactions {
             var pending = result.committed.last!
+            defer { result.spilledPages = engine.statistics().spilledPages }
             do {
                 try engine.write { tx in
                     try randomTransaction(tx, index: index, model: &pending, rng: &rng)
@@ -141,9 +147,13 @@ struct PowerLossRun {
         let transactions = Int.random(in: 5...60, using: &rng)
         let workloadSeed = rng.next()
         let mode: FaultPlan.PowerLossMode = Bool.random(using: &rng) ? .dropUnsynced : .keepSomeUnsynced(seed: rng.next())
+        // Half the runs give transactions the smallest budget, so most bulk loads and range
+        // deletes spill their pages to the log before they commit (TS-1).
+        let spills = Bool.random(using: &rng)
         let configuration = EngineConfiguration(
-            synchronous: synchronous, checkpointThreshold: threshold, mapReservation: 1 << 26)
-        var context = "seed \(seed) (\(synchronous), threshold \(threshold), \(transactions) transactions, \(mode))"
+            synchronous: synchronous, checkpointThreshold: threshold, mapReservation: 1 << 26,
+            transactionCacheBytes: spills ? 0 : 32 << 20)
+        var context = "seed \(seed) (\(synchronous), threshold \(threshold), \(transactions) transactions, \(mode)\(spills ? ", spilling" : ""))"
 
         // A dry run counts the workload's operations, so the crash point is uniform over all
         // of them (the workload is deterministic; only the WAL salts differ).
@@ -173,6 +183,7 @@ struct PowerLossRun {
         context += ", \(counters.operations) operations, \(committed.count - 1) acknowledged"
         var outcome = Outcome(crashPoint: crashPoint, acknowledged: committed.count - 1, operations: counters.operations,
                               databaseWrites: plan.counters(pathSuffix: ".gsdb").writes, recoveredInFlight: false)
+        outcome.spilled = workload.spilledPages > 0
 
         // The rebooted process: plain files.
         let engine: StorageEngine

@@ -38,6 +38,12 @@ public struct DatabaseConfiguration: Sendable {
     /// A bulk load, or a long-running snapshot that holds the checkpoint back, grows the WAL
     /// file, not the process's memory.
     public var walCacheBytes: Int
+    /// Bytes of changed pages one write transaction keeps in memory (32 MiB by default). A
+    /// transaction that changes more writes its changed pages to the WAL ahead of its commit
+    /// and reads them back when it touches them again, so a bulk load of any size in one
+    /// transaction costs log file, not memory. The commit is still all or nothing. Values
+    /// below 8 pages count as 8 pages.
+    public var transactionCacheBytes: Int
     /// A snapshot open longer than this while it holds back a checkpoint is logged as a
     /// warning (once per snapshot): a forgotten reader makes the WAL grow.
     public var readerWarningAge: Duration
@@ -62,6 +68,7 @@ public struct DatabaseConfiguration: Sendable {
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
         walCacheBytes: Int = 32 << 20,
+        transactionCacheBytes: Int = 32 << 20,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
         queryLog: Logger? = nil,
@@ -69,8 +76,9 @@ public struct DatabaseConfiguration: Sendable {
         archive: ArchiveConfiguration? = nil
     ) {
         self.init(location, pageSize: pageSize, synchronous: synchronous, checkpointThreshold: checkpointThreshold,
-                  mapReservation: mapReservation, walCacheBytes: walCacheBytes, readerWarningAge: readerWarningAge, logger: logger,
-                  fileSystem: PosixFileSystem(), queryLog: queryLog, createIfMissing: createIfMissing, archive: archive)
+                  mapReservation: mapReservation, walCacheBytes: walCacheBytes, transactionCacheBytes: transactionCacheBytes,
+                  readerWarningAge: readerWarningAge, logger: logger, fileSystem: PosixFileSystem(), queryLog: queryLog,
+                  createIfMissing: createIfMissing, archive: archive)
     }
 
     /// As the public initializer, on another file layer (the tests' fault-injecting one).
@@ -81,6 +89,7 @@ public struct DatabaseConfiguration: Sendable {
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
         walCacheBytes: Int = 32 << 20,
+        transactionCacheBytes: Int = 32 << 20,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
         fileSystem: any FileSystem,
@@ -94,6 +103,7 @@ public struct DatabaseConfiguration: Sendable {
         self.checkpointThreshold = checkpointThreshold
         self.mapReservation = mapReservation
         self.walCacheBytes = walCacheBytes
+        self.transactionCacheBytes = transactionCacheBytes
         self.readerWarningAge = readerWarningAge
         self.logger = logger
         self.fileSystem = fileSystem
@@ -106,7 +116,8 @@ public struct DatabaseConfiguration: Sendable {
     /// the engine's own (on the commit path) are off.
     var engineConfiguration: EngineConfiguration {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
-                            mapReservation: mapReservation, walCacheBytes: walCacheBytes, queryLog: queryLog, createIfMissing: createIfMissing,
+                            mapReservation: mapReservation, walCacheBytes: walCacheBytes,
+                            transactionCacheBytes: transactionCacheBytes, queryLog: queryLog, createIfMissing: createIfMissing,
                             archiveDirectory: archive?.directory)
     }
 }

@@ -57,6 +57,11 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// 8,192 images of 4 KiB, eight times the default checkpoint threshold, so a database
     /// that checkpoints as it goes never reads its WAL back.
     package var walCacheBytes: Int
+    /// Bytes of changed pages an open write transaction keeps in memory; past it, its changed
+    /// leaves are written to the WAL as frames without a commit marker and read back when
+    /// touched again (TS-1). Bounds the memory of one transaction, however much it writes.
+    /// 32 MiB by default; at least 8 pages whatever it says.
+    package var transactionCacheBytes: Int
     /// Longest key in bytes. Nil takes the largest the page size allows
     /// (`StorageEngine.maximumKeySize(pageSize:)`).
     package var maxKeySize: Int?
@@ -91,6 +96,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
         walCacheBytes: Int = 32 << 20,
+        transactionCacheBytes: Int = 32 << 20,
         maxKeySize: Int? = nil,
         queryLog: Logger? = nil,
         createIfMissing: Bool = true,
@@ -101,6 +107,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         self.checkpointThreshold = checkpointThreshold
         self.mapReservation = mapReservation
         self.walCacheBytes = walCacheBytes
+        self.transactionCacheBytes = transactionCacheBytes
         self.maxKeySize = maxKeySize
         self.queryLog = queryLog
         self.createIfMissing = createIfMissing
@@ -152,6 +159,9 @@ public struct EngineStatistics: Sendable {
     /// Bytes of the WAL's page images held in memory: at most the configuration's
     /// `walCacheBytes`; the rest are read back from the WAL file (WI-2).
     public var walCachedBytes: Int
+    /// Pages write transactions wrote to the WAL before their commits, since open: changes
+    /// past `transactionCacheBytes` wait in the log file instead of memory (TS-1).
+    public var spilledPages: Int
     public var hardwareChecksums: Bool
     /// Frames recovery left out of the WAL at open (WALR-2): a torn tail, or damage and what
     /// came after it.

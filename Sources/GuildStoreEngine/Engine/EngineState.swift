@@ -38,6 +38,8 @@ struct EngineState {
     /// Whether the free list read from disk passed `verifyFreeList` (DISK-7).
     var freeListVerified = false
     /// Frames in the WAL file since its last restart.
+    /// Pages write transactions spilled to the WAL before their commits (TS-1), since open.
+    var spilledPages = 0
     var walFrames: Int = 0
     /// `lastCommit` when the WAL last restarted: its frames have sequences above this.
     var walBase: UInt64 = 0

@@ -2,10 +2,15 @@ extension StorageEngine {
     /// Appends a transaction's sealed pages to the WAL and makes them the writer's view. Under
     /// `.full` they are published only by a later `syncWAL()` (TX-5); otherwise at once.
     /// Called while holding the writer token. Returns the commit's sequence.
-    func appendCommit(pages: [(page: UInt32, image: PageBuffer)], header: DatabaseHeader, changedTrees: Set<String>) throws -> UInt64 {
+    ///
+    /// A transaction that spilled (TS-1) passes the stamp its spills carried and its spilled
+    /// pages that `pages` does not hold again: the commit's versions of those are the frames
+    /// the spills appended, read back from the log when asked for (WI-2).
+    func appendCommit(pages: [(page: UInt32, image: PageBuffer)], spilled: [(page: UInt32, frame: Int)] = [],
+                      stamp spillStamp: CommitStamp? = nil, header: DatabaseHeader, changedTrees: Set<String>) throws -> UInt64 {
         let (syncedFrames, stamp) = try state.withLock { s in
             if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
-            return (s.walSyncedFrames, s.appended.stamp.next())
+            return (s.walSyncedFrames, spillStamp ?? s.appended.stamp.next())
         }
         // TX-4: a failed append leaves nothing published; the next append overwrites the bytes.
         // WALR-7: the frames record what a completed sync made durable before them.
@@ -21,6 +26,10 @@ extension StorageEngine {
             var pinned = s.readers.values.map(\.sequence)
             pinned.append(s.lastCommit)
             pinned.sort()
+            for entry in spilled {
+                sequence += 1
+                s.walIndex.add(page: entry.page, WALIndex.Version(sequence: sequence, frame: entry.frame, image: nil), pinned: pinned)
+            }
             for (i, entry) in pages.enumerated() {
                 sequence += 1
                 s.walIndex.add(page: entry.page, WALIndex.Version(sequence: sequence, frame: firstFrame + i, image: entry.image), pinned: pinned)
@@ -33,6 +42,46 @@ extension StorageEngine {
             if publishNow { s.publish(through: sequence) }
             return sequence
         }
+    }
+
+    /// The stamp a transaction's first spill takes (TS-1): the number and time its commit will
+    /// carry. Nothing else appends while the writer holds the token, so the number is still
+    /// the next one when the transaction commits.
+    func spillStamp() throws -> CommitStamp {
+        try state.withLock { s in
+            if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
+            return s.appended.stamp.next()
+        }
+    }
+
+    /// Appends sealed pages of the open write transaction as frames without a commit marker
+    /// (TS-1); returns the frame index of the first. Nothing reads them but that transaction
+    /// until its commit names them, and recovery never applies them without it (WAL-2).
+    /// Called while holding the writer token.
+    func spill(pages: [(page: UInt32, image: PageBuffer)], stamp: CommitStamp) throws -> Int {
+        let syncedFrames = try state.withLock { s in
+            if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
+            return s.walSyncedFrames
+        }
+        let first = wal.frameCount
+        try wal.append(pages: pages, databaseSize: nil, syncedFrames: syncedFrames, commitTime: stamp.time)
+        state.withLock { $0.spilledPages += pages.count }
+        return first
+    }
+
+    /// Where the log's appends go on from, before a transaction's first spill (TS-2).
+    var walTail: WriteAheadLog.Tail { wal.tail }
+
+    /// Forgets a rolled-back transaction's spilled frames (TS-2). Called while holding the
+    /// writer token.
+    func rewindLog(to tail: WriteAheadLog.Tail) {
+        wal.rewind(to: tail)
+    }
+
+    /// The image the open write transaction spilled to frame `frame` (TS-1), checked as page
+    /// `page` (WALR-4).
+    func readSpilledImage(frame: Int, page: UInt32, checksumSalt: UInt32) throws -> PageBuffer {
+        try WriteAheadLog.readImage(file: wal.file, pageSize: pageSize, frame: frame, page: page, salt: checksumSalt)
     }
 
     /// Syncs the WAL and publishes every commit appended before the sync began (TX-5). Safe to

@@ -272,6 +272,7 @@
                 framesCheckpointed: s.framesCheckpointed, checkpoints: s.checkpoints,
                 commits: s.commits, syncs: s.syncs, activeReaders: s.readers.count,
                 oldestReaderAge: age, framesHeldByReaders: held, walCachedBytes: s.walIndex.residentImages * pageSize,
+                spilledPages: s.spilledPages,
                 hardwareChecksums: ChecksumInfo.isHardware,
                 walFramesDiscarded: walRecovery.discardedFrames, walCommitsLost: walRecovery.lostCommits,
                 commitNumber: s.lastCommitStamp.number, archivedThrough: s.archivedThrough, archiveError: s.archiveError)

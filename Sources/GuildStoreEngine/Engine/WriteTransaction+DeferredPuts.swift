@@ -87,6 +87,7 @@ extension WriteTransaction {
             let treeRoot = try self.root(of: puts.tree)
             var current: (leaf: UInt32, upper: [UInt8]?)?
             try puts.forEachSorted { key, value in
+                try spillIfOverBudget()  // TS-3: between two entries
                 if let (leaf, upper) = current,
                    upper.map({ fence in fence.withUnsafeBytes { compareKeys(key, $0) < 0 } }) ?? true,
                    try insertInPlace(key, value, leaf: leaf) {

@@ -15,11 +15,19 @@ import CGuildStoreSupport
 /// ```
 public final class WriteTransaction: Transaction {
     let snapshot: Snapshot
-    /// Pages changed by this transaction, by page number.
+    /// Pages changed by this transaction, by page number, held in memory.
     var dirty = PageTable<PageBuffer>()
-    /// TX-7: the buffers of clean pages this transaction read (pread copies, WAL images),
-    /// kept until it ends.
-    private var readPins = PageTable<PageBuffer>()
+    /// Changed pages written to the WAL ahead of the commit, by page number: the frame each
+    /// went to (TS-1).
+    var spilled = PageTable<Int>()
+    /// Where the log stood before the first spill, and the stamp the spills carry (TS-1, TS-2).
+    var spillTail: WriteAheadLog.Tail?
+    var spillStamp: CommitStamp?
+    /// Changed pages held in memory past which a spill point spills (TS-3).
+    let spillPageLimit: Int
+    /// TX-7: the buffers of clean pages this transaction read (pread copies, WAL images,
+    /// spilled frames), kept until it ends or spills.
+    var readPins = PageTable<PageBuffer>()
     var workingHeader: DatabaseHeader
     /// Names of the trees this transaction wrote, for change observers.
     private(set) var changedTrees: Set<String> = []
@@ -53,6 +61,7 @@ public final class WriteTransaction: Transaction {
     init(engine: StorageEngine, snapshot: Snapshot) {
         self.snapshot = snapshot
         self.workingHeader = snapshot.header
+        self.spillPageLimit = max(8, engine.configuration.transactionCacheBytes / snapshot.view.pageSize)
         super.init(engine: engine)
     }
 
@@ -63,6 +72,13 @@ public final class WriteTransaction: Transaction {
     override func page(_ number: UInt32) throws -> PageRef {
         guard !finished else { throw GuildStoreError.transactionFinished }
         if let buffer = dirty[number] { return PageRef(base: buffer.pointer, owner: buffer) }
+        if !spilled.isEmpty, let frame = spilled[number] {  // TS-1
+            // A pin of a spilled page was read from its frame: a spill drops every pin (TS-3).
+            if let pinned = readPins[number] { return PageRef(base: pinned.pointer, owner: pinned) }
+            let buffer = try readSpilled(number, frame: frame)
+            readPins[number] = buffer
+            return PageRef(base: buffer.pointer, owner: buffer)
+        }
         guard number < workingHeader.pageCount else {
             throw GuildStoreError.corruptPage(page: number, reason: "beyond the end of the database (\(workingHeader.pageCount) pages)")
         }
@@ -79,7 +95,7 @@ public final class WriteTransaction: Transaction {
         guard !finished else { return }
         if let buffer = dirty[number] {
             gs_prefetch(buffer.pointer, pageSize)
-        } else {
+        } else if spilled.isEmpty || spilled[number] == nil {
             engine.prefetchPage(number, snapshot: snapshot)
         }
     }
@@ -101,6 +117,11 @@ public final class WriteTransaction: Transaction {
         guard !finished else { throw GuildStoreError.transactionFinished }
         pageWrites &+= 1
         if let buffer = dirty[number] { return buffer }
+        if !spilled.isEmpty, let frame = spilled.removeValue(forKey: number) {  // TS-1: back into `dirty`
+            let buffer = try readSpilled(number, frame: frame)
+            dirty[number] = buffer
+            return buffer
+        }
         let ref = try page(number)
         let buffer = ref.withBase { PageBuffer(copying: $0, size: pageSize) }  // PG-5
         dirty[number] = buffer
@@ -139,6 +160,7 @@ public final class WriteTransaction: Transaction {
         guard value.count <= OverflowLayout.maximumValueSize else {
             throw GuildStoreError.valueTooLarge(size: value.count, limit: OverflowLayout.maximumValueSize)
         }
+        try spillIfOverBudget()  // TS-3
         let root = try root(of: tree)
         let stored = try key.withUnsafeBytes { k in
             try value.withUnsafeBytes { v in try insert(key: k, value: v, root: root, ifAbsent: true) }
@@ -155,6 +177,7 @@ public final class WriteTransaction: Transaction {
         guard value.count <= OverflowLayout.maximumValueSize else {
             throw GuildStoreError.valueTooLarge(size: value.count, limit: OverflowLayout.maximumValueSize)
         }
+        try spillIfOverBudget()  // TS-3
         try insert(key: key, value: value, root: try root(of: tree))
         noteChange(tree.name)
     }
@@ -173,6 +196,7 @@ public final class WriteTransaction: Transaction {
     package func delete(_ key: [UInt8], in tree: Tree) throws -> Bool {
         guard !finished else { throw GuildStoreError.transactionFinished }
         knownParents.removeAll()  // FK-4
+        try spillIfOverBudget()  // TS-3
         let root = try root(of: tree)
         let removed = try key.withUnsafeBytes { try remove(key: $0, root: root) }
         if removed { noteChange(tree.name) }
@@ -190,6 +214,7 @@ public final class WriteTransaction: Transaction {
         for i in keys.indices.dropFirst() where keys[i].precedes(keys[i - 1]) {
             throw GuildStoreError.invalidQuery("delete(sorted:in:) needs keys in ascending order")
         }
+        try spillIfOverBudget()  // TS-3
         let removed = try remove(sorted: keys, root: try root(of: tree))
         if removed > 0 { noteChange(tree.name) }
         return removed
@@ -303,11 +328,22 @@ public final class WriteTransaction: Transaction {
         return try append()
     }
 
-    /// Seals the dirty pages and appends them as one commit; finishes the transaction.
+    /// Seals the dirty pages and appends them as one commit; finishes the transaction. A throw
+    /// leaves nothing of it in the log (TS-2).
     private func append() throws -> UInt64? {
         finished = true
         pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)
-        if workingHeader != snapshot.header {
+        do {
+            return try appendPages()
+        } catch {
+            discardSpills()  // TS-2
+            throw error
+        }
+    }
+
+    private func appendPages() throws -> UInt64? {
+        // A commit that spilled appends at least the header page: its commit marker (TS-1).
+        if workingHeader != snapshot.header || (dirty.isEmpty && !spilled.isEmpty) {
             let page0 = try writableUnchecked(0)
             workingHeader.write(to: page0.pointer)
         }
@@ -319,8 +355,10 @@ public final class WriteTransaction: Transaction {
         let salt = snapshot.view.checksumSalt
         assert(workingHeader.checksumSalt == salt, "WALR-9: a commit changed the checksum salt its header names")
         for entry in pages { sealPage(entry.image.pointer, number: entry.page, size: pageSize, salt: salt) }
-        let sequence = try engine.appendCommit(pages: pages, header: workingHeader, changedTrees: changedTrees)
+        let sequence = try engine.appendCommit(pages: pages, spilled: spilledVersions, stamp: spillStamp,
+                                               header: workingHeader, changedTrees: changedTrees)
         dirty.removeAll()
+        spilled.removeAll()
         readPins.removeAll()
         return sequence
     }
@@ -331,6 +369,7 @@ public final class WriteTransaction: Transaction {
         finished = true
         pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)
         dirty.removeAll()
+        discardSpills()  // TS-2
         readPins.removeAll()
         deferredPuts.removeAll()
         pendingRollups.removeAll()
@@ -341,6 +380,7 @@ public final class WriteTransaction: Transaction {
     /// `writable` without the finished check, for commit's header write.
     private func writableUnchecked(_ number: UInt32) throws -> PageBuffer {
         if let buffer = dirty[number] { return buffer }
+        assert(spilled[number] == nil, "TS-1: the header page is never spilled")
         let ref = try engine.readPage(number, snapshot: snapshot)
         let buffer = ref.withBase { PageBuffer(copying: $0, size: pageSize) }  // PG-5
         dirty[number] = buffer

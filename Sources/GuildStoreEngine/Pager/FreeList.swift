@@ -79,6 +79,7 @@ extension WriteTransaction {
             dirty[number] = PageBuffer(size: pageSize)
         } else {
             dirty.removeValue(forKey: number)
+            spilled.removeValue(forKey: number)  // TS-1: a free page's content is nobody's
         }
         let head = workingHeader.freeListHead
         if head != 0 {

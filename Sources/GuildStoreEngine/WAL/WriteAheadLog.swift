@@ -50,8 +50,11 @@
 ///      new frames but not the new header, and the old header would validate a prefix of the
 ///      old generation, whose images are older than the database file's: recovery would roll
 ///      checkpointed commits back (SQLite ticket ff5be73dee).
-/// (WAL-5) A commit writes each page once, in increasing page order, so the newest frame of a
-///      page in a commit is its only frame there.
+/// (WAL-5) One append writes each page once, in increasing page order. A commit whose
+///      transaction spilled (TS-1) also owns the frames its spills appended before it, where a
+///      page may appear again: the last frame of a page up to the commit marker is the page's
+///      version in that commit; earlier ones are dead. Recovery, the archive's replay and the
+///      live WAL index all take the last.
 /// (WALR-7) The sync watermark is a promise: a frame carrying watermark w was written after a
 ///      sync of the log had completed while frames 0..<w of this generation were in it, so
 ///      those frames were durable (on a disk that honours fsync) before this frame existed.
@@ -135,18 +138,42 @@ final class WriteAheadLog {
         return generator.next() | 1
     }
 
-    /// Appends one transaction's pages as frames; the last frame carries the commit marker and
-    /// every frame the commit's time (WAL-6, microseconds since 1970).
+    /// Where the log's appends go on from: what a transaction that spilled (TS-1) rewinds to
+    /// when it rolls back.
+    struct Tail: Equatable {
+        var frameCount: Int
+        var chain: UInt32
+        var headerWritten: Bool
+    }
+
+    var tail: Tail { Tail(frameCount: frameCount, chain: chain, headerWritten: headerWritten) }
+
+    /// Forgets the frames appended after `tail` (a spilled transaction that rolled back,
+    /// TS-2): the next append overwrites them, and since none of them carries a commit marker
+    /// recovery never applies them (WAL-2). The file is cut back to `tail` so that a reopen
+    /// does not report them as a torn tail; a cut that fails leaves only that report.
+    func rewind(to tail: Tail) {
+        precondition(tail.frameCount <= frameCount, "a rewind goes back, never forward")
+        frameCount = tail.frameCount
+        chain = tail.chain
+        headerWritten = tail.headerWritten
+        if headerWritten { try? file.truncate(to: Int64(Self.headerSize) + Int64(frameCount) * Int64(frameSize)) }
+    }
+
+    /// Appends one transaction's pages as frames; with `databaseSize` the last frame carries
+    /// the commit marker, without it (a spill, TS-1) none does. Every frame carries the
+    /// commit's time (WAL-6, microseconds since 1970).
     /// The images must already be sealed (their own checksum written). `syncedFrames` is the
     /// sync watermark every frame records (WALR-7): frames of this generation a completed
     /// sync made durable. On a failed write nothing is published and the same offset is
     /// overwritten by the next commit, so the torn bytes never form a valid chain (WAL-1).
-    func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32, syncedFrames: Int, commitTime: UInt64) throws {
+    func append(pages: [(page: UInt32, image: PageBuffer)], databaseSize: UInt32?, syncedFrames: Int, commitTime: UInt64) throws {
         assert(syncedFrames >= 0 && syncedFrames <= frameCount, "the watermark counts frames already in the log")
         // Never above the first new frame's index: recovery distrusts a frame claiming more.
         let watermark = UInt32(clamping: min(max(0, syncedFrames), frameCount))
         precondition(!pages.isEmpty, "a commit appends at least one frame")
-        assert(zip(pages, pages.dropFirst()).allSatisfy { $0.page < $1.page }, "WAL-5: a commit's pages in increasing order, each once")
+        assert(zip(pages, pages.dropFirst()).allSatisfy { $0.page < $1.page }, "WAL-5: an append's pages in increasing order, each once")
+        assert(databaseSize != 0, "a commit marker names a database of at least its header page")
         var headerBytes: [UInt8] = []
         var newChain = chain
         if !headerWritten {
@@ -161,7 +188,7 @@ final class WriteAheadLog {
         for (i, entry) in pages.enumerated() {
             let frame = headers + i * Self.frameHeaderSize
             frame.setU32(0, entry.page)
-            frame.setU32(4, i == pages.count - 1 ? databaseSize : 0)
+            frame.setU32(4, i == pages.count - 1 ? databaseSize ?? 0 : 0)
             frame.setU32(8, frameSalt)
             frame.setU32(20, watermark)
             frame.setU64(24, commitTime)
