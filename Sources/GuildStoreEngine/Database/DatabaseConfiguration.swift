@@ -38,7 +38,7 @@ public struct DatabaseConfiguration: Sendable {
     /// A bulk load, or a long-running snapshot that holds the checkpoint back, grows the WAL
     /// file, not the process's memory.
     public var walCacheBytes: Int
-    /// Bytes of changed pages one write transaction keeps in memory (32 MiB by default). A
+    /// Bytes of changed pages one write transaction keeps in memory (64 MiB by default). A
     /// transaction that changes more writes its changed pages to the WAL ahead of its commit
     /// and reads them back when it touches them again, so a bulk load of any size in one
     /// transaction costs log file, not memory. The commit is still all or nothing. Values
@@ -68,7 +68,7 @@ public struct DatabaseConfiguration: Sendable {
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
         walCacheBytes: Int = 32 << 20,
-        transactionCacheBytes: Int = 32 << 20,
+        transactionCacheBytes: Int = 64 << 20,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
         queryLog: Logger? = nil,
@@ -89,7 +89,7 @@ public struct DatabaseConfiguration: Sendable {
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
         walCacheBytes: Int = 32 << 20,
-        transactionCacheBytes: Int = 32 << 20,
+        transactionCacheBytes: Int = 64 << 20,
         readerWarningAge: Duration = .seconds(60),
         logger: Logger = Logger(label: "guildstore"),
         fileSystem: any FileSystem,

@@ -60,7 +60,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Bytes of changed pages an open write transaction keeps in memory; past it, its changed
     /// leaves are written to the WAL as frames without a commit marker and read back when
     /// touched again (TS-1). Bounds the memory of one transaction, however much it writes.
-    /// 32 MiB by default; at least 8 pages whatever it says.
+    /// 64 MiB by default; at least 8 pages whatever it says.
     package var transactionCacheBytes: Int
     /// Longest key in bytes. Nil takes the largest the page size allows
     /// (`StorageEngine.maximumKeySize(pageSize:)`).
@@ -96,7 +96,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         checkpointThreshold: Int = 1000,
         mapReservation: Int = 1 << 36,
         walCacheBytes: Int = 32 << 20,
-        transactionCacheBytes: Int = 32 << 20,
+        transactionCacheBytes: Int = 64 << 20,
         maxKeySize: Int? = nil,
         queryLog: Logger? = nil,
         createIfMissing: Bool = true,

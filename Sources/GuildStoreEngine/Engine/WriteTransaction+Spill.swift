@@ -28,18 +28,22 @@ extension WriteTransaction {
         if dirty.count > spillPageLimit { try spill() }
     }
 
-    /// Writes changed pages to the WAL (TS-1). Interior nodes, the header page and the leaves
-    /// sequential inserts are filling (BT-5) stay: they are touched again soonest. When they
-    /// alone fill half the budget, they go too (all but the header).
+    /// Writes changed pages to the WAL until half the budget is left in memory (TS-1): the pages
+    /// touched longest ago first. Interior nodes, the header page and the leaves sequential
+    /// inserts are filling (BT-5) stay: they are touched again soonest. When they alone fill
+    /// half the budget, they go too (all but the header).
     private func spill() throws {
         let kept = Set(appendHints.map(\.leaf)).union([0])
         let interior = PageType.interior.rawValue
-        var pages = dirty.entries.filter { entry in
+        var candidates = dirty.entries.filter { entry in
             !kept.contains(entry.page) && entry.element.pointer.load(fromByteOffset: 4, as: UInt8.self) != interior
         }
-        if dirty.count - pages.count > spillPageLimit / 2 {
-            pages = dirty.entries.filter { $0.page != 0 }
+        let target = spillPageLimit / 2
+        if dirty.count - candidates.count > target {
+            candidates = dirty.entries.filter { $0.page != 0 }
         }
+        candidates.sort { $0.element.lastTouched < $1.element.lastTouched }
+        var pages = candidates.prefix(max(0, dirty.count - target))
         guard !pages.isEmpty else { return }
         pages.sort { $0.page < $1.page }
         let images = pages.map { (page: $0.page, image: $0.element) }

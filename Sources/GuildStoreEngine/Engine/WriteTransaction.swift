@@ -116,14 +116,19 @@ public final class WriteTransaction: Transaction {
     func writable(_ number: UInt32) throws -> PageBuffer {
         guard !finished else { throw GuildStoreError.transactionFinished }
         pageWrites &+= 1
-        if let buffer = dirty[number] { return buffer }
-        if !spilled.isEmpty, let frame = spilled.removeValue(forKey: number) {  // TS-1: back into `dirty`
-            let buffer = try readSpilled(number, frame: frame)
-            dirty[number] = buffer
+        if let buffer = dirty[number] {
+            buffer.lastTouched = pageWrites
             return buffer
         }
-        let ref = try page(number)
-        let buffer = ref.withBase { PageBuffer(copying: $0, size: pageSize) }  // PG-5
+        let buffer: PageBuffer
+        if !spilled.isEmpty, let frame = spilled.removeValue(forKey: number) {  // TS-1: back into `dirty`
+            // A pin of a spilled page was read from its frame (TS-3) and is this transaction's
+            // own copy: it becomes the dirty buffer, no second read.
+            buffer = try readPins.removeValue(forKey: number) ?? readSpilled(number, frame: frame)
+        } else {
+            buffer = try page(number).withBase { PageBuffer(copying: $0, size: pageSize) }  // PG-5
+        }
+        buffer.lastTouched = pageWrites
         dirty[number] = buffer
         return buffer
     }
@@ -311,7 +316,7 @@ public final class WriteTransaction: Transaction {
         try flushRollups()  // RU-3: rollup deltas become puts first
         try applyDeferredPuts()  // DP-1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
-        let pages = dirty.count
+        let pages = dirty.count + spilled.count  // the commit's pages, spilled ones too (TS-1)
         guard try append() != nil else { return }
         if engine.configuration.synchronous == .full { try engine.syncWAL() }
         engine.automaticCheckpoint(afterCommitOf: pages)

@@ -61,6 +61,7 @@ extension WriteTransaction {
             workingHeader.pageCount += 1
         }
         let buffer = PageBuffer(size: pageSize)
+        buffer.lastTouched = pageWrites
         dirty[number] = buffer
         return (number, buffer)
     }

@@ -22,6 +22,10 @@ final class PageBuffer: @unchecked Sendable {
     // publication goes through the engine's lock (a happens-before edge).
     let pointer: UnsafeMutableRawPointer
     let size: Int
+    /// While the buffer is in a write transaction's dirty set: that transaction's
+    /// `pageWrites` when it last asked for the page writable. Spills take the pages touched
+    /// longest ago first (TS-1).
+    var lastTouched = 0
 
     init(size: Int) {
         pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
