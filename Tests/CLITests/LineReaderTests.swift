@@ -49,19 +49,28 @@ struct LineReaderTests {
         #expect(reader.mostBuffered >= 1)
     }
 
-    @Test("a producer that waits for each line to be taken gets it taken alone", .timeLimit(.minutes(1)))
+    @Test("a producer that waits for each line to be taken gets it taken alone")
     func slowProducer() async throws {
         let taken = DispatchSemaphore(value: 0)
         let chunks = (1...20).map { Data("{\"n\":\($0)}\n".utf8) }
-        // The producer writes the next line only once the previous one was taken, so no batch can
-        // hold two: a reader that waited for a fuller batch would never finish.
-        let reader = LineReader(Self.producer(chunks) { _ in taken.wait() }, capacity: 1_000)
-        var batches: [[String]] = []
-        while true {
-            let lines = try await reader.next()
-            if lines.isEmpty { break }
-            batches.append(lines.map(\.text))
-            taken.signal()
+        // The producer writes the next line only once the previous one was taken, so a reader
+        // that waited for a fuller batch would wait forever. To fail rather than hang, the
+        // producer stops waiting after five minutes in all and writes the rest at once: such a
+        // reader then takes several lines in one batch. A sound reader is far inside that bound,
+        // however loaded the machine: the consumer runs on a thread of its own, so each line
+        // waits only for the kernel to schedule two threads, never for the cooperative pool.
+        let deadline = DispatchTime.now() + .seconds(300)
+        let reader = LineReader(Self.producer(chunks) { _ in _ = taken.wait(timeout: deadline) }, capacity: 1_000)
+        let executor = ThreadTaskExecutor()
+        defer { executor.stop() }
+        let batches = try await withTaskExecutorPreference(executor) {
+            var batches: [[String]] = []
+            while true {
+                let lines = try await reader.next()
+                if lines.isEmpty { return batches }
+                batches.append(lines.map(\.text))
+                taken.signal()
+            }
         }
         #expect(batches == (1...20).map { ["{\"n\":\($0)}"] })
     }

@@ -42,14 +42,15 @@ struct PosixFileTests {
         try holder.lockExclusive()
         let waiting = try files.open(path, create: false)
         defer { try? waiting.close() }
-        // A thread of its own: the retry sleeps on this one.
+        // A thread of its own: the retry sleeps on this one. The wait is given minutes of
+        // patience, so a loaded machine that runs the releasing thread late cannot fail it.
         let released = Locked(false)
         Thread.detachNewThread {
             usleep(40_000)
             released.withLock { $0 = true }  // before the close: the lock cannot be taken earlier
             try? holder.close()
         }
-        try waiting.lockExclusive()  // retried until the holder lets go
+        try #require(waiting as? PosixFile).lockExclusive(patience: .seconds(300))  // retried until the holder lets go
         #expect(released.withLock { $0 })
         let refused = try files.open(path, create: false)
         defer { try? refused.close() }

@@ -153,7 +153,12 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
     static let lockPatience: Duration = .milliseconds(200)
 
     func lockExclusive() throws {
-        let deadline = ContinuousClock.now + Self.lockPatience
+        try lockExclusive(patience: Self.lockPatience)
+    }
+
+    /// Takes the lock, trying again for up to `patience` while it is held elsewhere.
+    func lockExclusive(patience: Duration) throws {
+        let deadline = ContinuousClock.now + patience
         while retryingEINTR({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
             guard errno == EWOULDBLOCK else { throw fileError("flock", path: path, errno: errno) }
             guard ContinuousClock.now < deadline else {
