@@ -18,8 +18,9 @@ struct TransactionSpillTests {
     }
 
     /// Random puts and deletes over `keys` keys (a few values large enough for overflow
-    /// pages), checking after each that the transaction holds at most its budget in memory,
-    /// plus what one operation can touch. Returns the most pages it held.
+    /// pages), checking after each that the transaction holds at most its budget in memory
+    /// (changed pages and read pins, TS-3), plus what one operation can touch. Returns the most
+    /// pages it held.
     static func churn(_ tx: WriteTransaction, _ tree: Tree, _ model: inout ReferenceMap, rng: inout SplitMix64,
                       operations: Int, keys: UInt64) throws -> Int {
         var most = 0
@@ -35,7 +36,7 @@ struct TransactionSpillTests {
                 try tx.put(key, value, in: tree)
                 model.put(key, value)
             }
-            most = max(most, tx.dirty.count)
+            most = max(most, tx.dirty.count + tx.readPins.count)
         }
         return most
     }
@@ -99,6 +100,46 @@ struct TransactionSpillTests {
         #expect(try engine.check().isOK)
         try engine.close()
         #expect(spilled > 3 * Self.budgetPages, "spilled \(spilled) pages")
+    }
+
+    @Test("pages a transaction reads from a long WAL count in its budget: it holds at most the budget of them")
+    func readPinsWithinBudget() throws {
+        let directory = try TemporaryDirectory("gs-spill-reads")
+        defer { directory.remove() }
+        // No WAL cache and no automatic checkpoint: every committed page the transaction reads
+        // is a buffer of its own, read back from the log and pinned (TX-7).
+        let configuration = EngineConfiguration(pageSize: Self.pageSize, synchronous: .normal, checkpointThreshold: 0,
+                                                walCacheBytes: 0, transactionCacheBytes: Self.budgetPages * Self.pageSize)
+        let engine = try StorageEngine.open(path: directory.file("r.gsdb"), configuration: configuration)
+        let (big, small) = try engine.write { tx in (try tx.createTree("big"), try tx.createTree("small")) }
+        let keys: UInt64 = 20_000  // about 80 pages, all in the log
+        for start in stride(from: UInt64(0), to: keys, by: 2_000) {
+            try engine.write { tx in
+                for k in start..<start + 2_000 { try tx.put(bigEndianKey(k), bigEndianKey(k &* 31), in: big) }
+            }
+        }
+        var rng = SplitMix64(seed: 23)
+        var most = 0
+        try engine.write { tx in
+            // Lookups all over the big tree, each followed by a put (a spill point) that
+            // changes only a few pages of the small one: the changed pages stay far inside the
+            // budget while the pages read would pass it three times over.
+            for i in 0..<3_000 {
+                let k = rng.next() % keys
+                #expect(try tx.get(bigEndianKey(k), in: big) == bigEndianKey(k &* 31))
+                try tx.put(bigEndianKey(UInt64(i)), [1], in: small)
+                most = max(most, tx.dirty.count + tx.readPins.count)
+            }
+            #expect(tx.dirty.count < tx.spillPageLimit / 2)
+            #expect(most <= tx.spillPageLimit + 16, "held \(most) pages against a budget of \(tx.spillPageLimit)")
+        }
+        #expect(engine.statistics().spilledPages == 0, "the read pins went, not the changed pages")
+        try engine.read { reader throws in
+            #expect(try reader.get(bigEndianKey(2_999), in: small) == [1])
+            #expect(try reader.get(bigEndianKey(keys - 1), in: big) == bigEndianKey((keys - 1) &* 31))
+        }
+        #expect(try engine.check().isOK)
+        try engine.close()
     }
 
     @Test("a rolled-back transaction that spilled leaves nothing in the log, and the next commit recovers alone")
