@@ -205,6 +205,7 @@ public enum GuildTables {
     /// would cost every insert without making those patterns cheaper (measured: voice
     /// activity 4.2 ms from the index, 5.2 ms from such a rollup, on `default`).
     package static let rollups: [(table: String, rollup: RollupDefinition)] = activityRollups + memberRollups + memberDayRollups
+        + allTimeRollups
 
     /// The rollups of migration `0002_activity_rollups`.
     static let activityRollups: [(table: String, rollup: RollupDefinition)] = [
@@ -230,6 +231,17 @@ public enum GuildTables {
                                            [.countWhere("event_type", equals: "join"), .countWhere("event_type", equals: "leave")])),
     ]
 
+    /// The rollups of migration `0005_all_time_rankings`: one entry per (guild, user), no time
+    /// bucket. They answer the leaderboard and voice activity for any range that holds all of
+    /// the guild's events (all time, typically; checked per call through the `(guild_id,
+    /// created_at)` index, see `RollupCoverage`): one entry per user read instead of one per
+    /// event. Other ranges go to the rows as before.
+    static let allTimeRollups: [(table: String, rollup: RollupDefinition)] = [
+        ("message_events", RollupDefinition("by_guild_user", groupBy: [.column("guild_id"), .column("user_id")], [])),
+        ("voice_events", RollupDefinition("leaves_by_guild_user", groupBy: [.column("guild_id"), .column("user_id")], [.sum("duration")],
+                                          where: .equals("event_type", "leave"))),
+    ]
+
     /// The schema's migrations, in order: applied once each by `GuildDatabase.open`
     /// (`prisma migrate deploy`). Append new ones; never edit an applied one.
     public static let migrations: [Migration] = [
@@ -250,6 +262,9 @@ public enum GuildTables {
         },
         Migration("0004_member_growth_days") { tx in
             for (table, rollup) in memberDayRollups { try tx.addRollup(to: table, rollup) }
+        },
+        Migration("0005_all_time_rankings") { tx in
+            for (table, rollup) in allTimeRollups { try tx.addRollup(to: table, rollup) }
         },
     ]
 }

@@ -22,6 +22,11 @@ struct RollupTests {
                              [.sum("chars"), .countWhere("flag", equals: true), .sum("score"), .countNonNull("score")]),
             RollupDefinition("leaves_by_guild_day_user", groupBy: [.column("guild_id"), .day("created_at"), .column("user_id")],
                              [.sum("chars")], where: .equals("kind", "leave")),
+            // No bucket: ranges holding every row of their guild (`RollupCoverage`, through
+            // `by_guild_created`).
+            RollupDefinition("by_guild_user", groupBy: [.column("guild_id"), .column("user_id")], [.sum("chars")]),
+            RollupDefinition("leaves_by_guild_user", groupBy: [.column("guild_id"), .column("user_id")], [.sum("chars")],
+                             where: .equals("kind", "leave")),
         ])
 
     static let t0: Int64 = 1_700_000_000 - 1_700_000_000 % 86_400
@@ -71,6 +76,7 @@ struct RollupTests {
                 (["guild_id": guild, "user_id": user], [], [.sum("score")], []),
                 (["guild_id": guild, "user_id": user], [.day("created_at")], [.countNonNull("score"), .sum("score"), .countNonNull("chars")], []),
                 (["guild_id": guild, "kind": "leave"], [.column("user_id")], [.sum("chars"), .count], [.aggregate(0)]),
+                (["guild_id": guild], [.column("user_id")], [.count, .sum("chars")], [.aggregate(0)]),
             ]
             for query in queries {
                 let rollup = try tx.aggregateFromRollup("events", where: query.equals, range: range, groupBy: query.groupBy,
@@ -85,7 +91,7 @@ struct RollupTests {
             #expect(try tx.aggregateFromRollup("events", where: ["guild_id": guild], range: range, groupBy: [.column("user_id")],
                                                [.countDistinct("kind")], orderBy: [], limit: .max) == nil)
         }
-        #expect(answered >= 140, "rollups answered \(answered) of 280 queries")
+        #expect(answered >= 140, "rollups answered \(answered) of 320 queries")
     }
 
     @Test("counters equal the rows' after random writes, rollbacks and reopens; answers equal the rows'")
@@ -238,6 +244,112 @@ struct RollupTests {
                                                                             range: cutoff)) == nil)
             #expect(tx.coveredGroups(daily, table: table, selection: .init(equals: ["guild_id": .uint(1)],
                                                                            range: ColumnRange("chars", below: .int(5)))) == nil)
+        }
+    }
+
+    @Test("a rollup without a bucket answers a range exactly when the range holds every row of its values")
+    func bucketlessRollupCoverage() throws {
+        let directory = try TemporaryDirectory("rollup-coverage")
+        defer { directory.remove() }
+        var random = SplitMix64(seed: 0xc0_7e4)
+        let engine = try StorageEngine.open(path: directory.file("c.gsdb"))
+        defer { try? engine.close() }
+        // Only the bucketless rollups can answer a per-user ranking with a range.
+        var schema = Self.events
+        schema.rollups = Self.events.rollups.filter { $0.bucketPosition == nil }
+        try engine.write { tx in
+            try tx.createTable(schema)
+            for id in 1...300 { try tx.insert(Self.row(UInt64(id), &random), into: "events") }
+        }
+        func ranking(_ tx: Transaction, _ equals: [String: Value], _ range: ColumnRange?) throws -> (rollup: [AggregateRow]?, rows: [AggregateRow]) {
+            let aggregates: [Aggregate] = [.count, .sum("chars")]
+            let rollup = try tx.aggregateFromRollup("events", where: equals, range: range, groupBy: [.column("user_id")], aggregates,
+                                                    orderBy: [.aggregate(0)], limit: .max)
+            let rows = try tx.aggregateRows("events", where: equals, range: range, filter: nil, groupBy: [.column("user_id")], aggregates,
+                                            orderBy: [.aggregate(0)], limit: .max)
+            return (rollup, rows)
+        }
+        func times(_ tx: Transaction, guild: UInt64) throws -> (first: Int64, last: Int64) {
+            let stamps = try tx.select("events", columns: ["created_at"], where: ["guild_id": .uint(guild)]).map { try $0.timestamp("created_at") }
+            return (try #require(stamps.min()), try #require(stamps.max()))
+        }
+        try engine.read { tx in
+            let (first, last) = try times(tx, guild: 1)
+            let guild: [String: Value] = ["guild_id": .uint(1)]
+            // Ranges holding every row of guild 1: answered from the rollup, equal to the rows.
+            for range in [ColumnRange("created_at", from: .timestamp(0)), ColumnRange("created_at", from: .timestamp(first)),
+                          ColumnRange("created_at", below: .timestamp(last + 1)),
+                          ColumnRange("created_at", from: .timestamp(first), below: .timestamp(last + 1))] {
+                let (rollup, rows) = try ranking(tx, guild, range)
+                #expect(rollup != nil && rollup == rows, "\(range)")
+                #expect(rows.count == 6 && rows.reduce(0) { $0 + ($1.int(0) ?? 0) } > 50)
+            }
+            // A range that leaves out the first or the last row: the rows answer it.
+            for range in [ColumnRange("created_at", from: .timestamp(first + 1)), ColumnRange("created_at", below: .timestamp(last))] {
+                #expect(try ranking(tx, guild, range).rollup == nil, "\(range)")
+            }
+            // The rollup with a predicate, through the same index (a superset of its rows).
+            let leaves = try ranking(tx, ["guild_id": .uint(1), "kind": "leave"], ColumnRange("created_at", from: .timestamp(first)))
+            #expect(leaves.rollup != nil && leaves.rollup == leaves.rows && !leaves.rows.isEmpty)
+            // A guild without rows: every range holds all of them (none).
+            let empty = try ranking(tx, ["guild_id": .uint(9)], ColumnRange("created_at", from: .timestamp(first), below: .timestamp(first + 1)))
+            #expect(empty.rollup == [] && empty.rows == [])
+            // Bounds of another type, NULL, or a range on a column no index orders under the
+            // guild: the rows'.
+            #expect(try tx.aggregateFromRollup("events", where: guild, range: ColumnRange("created_at", from: .null), groupBy: [.column("user_id")],
+                                               [.count], orderBy: [], limit: .max) == nil)
+            #expect(try tx.aggregateFromRollup("events", where: guild, range: ColumnRange("created_at", from: .int(0)), groupBy: [.column("user_id")],
+                                               [.count], orderBy: [], limit: .max) == nil)
+            #expect(try tx.aggregateFromRollup("events", where: guild, range: ColumnRange("chars", from: .int(-1_000)), groupBy: [.column("user_id")],
+                                               [.count], orderBy: [], limit: .max) == nil)
+        }
+        // Inside a write transaction, after deletes that bring guild 2's rows inside a range:
+        // the probes and the counters see the transaction's own writes (RU-3).
+        try engine.write { tx in
+            let (first, last) = try times(tx, guild: 2)
+            let cutoff = first + (last - first) / 2
+            #expect(try ranking(tx, ["guild_id": .uint(2)], ColumnRange("created_at", from: .timestamp(cutoff))).rollup == nil)
+            #expect(try tx.delete(try tx.planScan("events", equals: ["guild_id": .uint(2)], range: ColumnRange("created_at", below: .timestamp(cutoff)))) > 0)
+            let after = try ranking(tx, ["guild_id": .uint(2)], ColumnRange("created_at", from: .timestamp(cutoff)))
+            #expect(after.rollup != nil && after.rollup == after.rows && !after.rows.isEmpty)
+        }
+        let problems = try engine.read { tx in try tx.checkTables() }
+        #expect(problems == [])
+    }
+
+    @Test("a rollup without a bucket takes no range when no complete index orders its rows by the range's NOT NULL column")
+    func bucketlessRollupNeedsCoverageIndex() throws {
+        let directory = try TemporaryDirectory("rollup-coverage-index")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("c.gsdb"))
+        defer { try? engine.close() }
+        let rollup = RollupDefinition("by_guild", groupBy: [.column("guild_id")], [])
+        // A partial index holds some rows only; a nullable column's NULLs are in no range.
+        let partial = TableSchema("partial", columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint),
+                                                       ColumnDefinition("kind", .text), ColumnDefinition("at", .timestamp)],
+                                  primaryKey: ["id"], indexes: [IndexDefinition("leaves", on: ["guild_id", "at"], where: .equals("kind", "leave"))],
+                                  rollups: [rollup])
+        let nullable = TableSchema("nullable", columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint),
+                                                         ColumnDefinition("at", .timestamp, nullable: true)],
+                                   primaryKey: ["id"], indexes: [IndexDefinition("by_guild_at", on: ["guild_id", "at"])], rollups: [rollup])
+        try engine.write { tx in
+            try tx.createTable(partial)
+            try tx.createTable(nullable)
+            try tx.insert(["id": .uint(1), "guild_id": .uint(1), "kind": "join", "at": .timestamp(10)], into: "partial")
+            try tx.insert(["id": .uint(1), "guild_id": .uint(1), "at": .null], into: "nullable")
+            try tx.insert(["id": .uint(2), "guild_id": .uint(1), "at": .timestamp(10)], into: "nullable")
+        }
+        try engine.read { tx in
+            for table in ["partial", "nullable"] {
+                let all = try tx.aggregateFromRollup(table, where: ["guild_id": .uint(1)], range: nil, groupBy: [], [.count], orderBy: [], limit: .max)
+                #expect(all?.first?.int(0) == (table == "partial" ? 1 : 2), "\(table): no range, the rollup answers")
+                let ranged = try tx.aggregateFromRollup(table, where: ["guild_id": .uint(1)], range: ColumnRange("at", from: .timestamp(0)),
+                                                        groupBy: [], [.count], orderBy: [], limit: .max)
+                #expect(ranged == nil, "\(table)")
+                let rows = try tx.aggregateRows(table, where: ["guild_id": .uint(1)], range: ColumnRange("at", from: .timestamp(0)), filter: nil,
+                                                groupBy: [], [.count], orderBy: [], limit: .max)
+                #expect(rows.first?.int(0) == 1, "\(table): the rows count only the row in the range")
+            }
         }
     }
 

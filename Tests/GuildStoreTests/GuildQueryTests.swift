@@ -161,6 +161,24 @@ struct GuildQueryTests {
         #expect(stats.messageCount == userExpected)
         #expect(lines.count == 1 && lines[0].contains("via rollup by_guild_user_day") && (groupsRead(lines[0]) ?? .max) <= 7,
                 "user stats: \(lines)")
+        // All time: the leaderboard and voice activity read one rollup entry per user (the range
+        // holds every event of the guild), not one per event; the answers are checked above.
+        for (table, rollup, filter) in [("message_events", "by_guild_user", ""), ("voice_events", "leaves_by_guild_user", " AND event_type = 'leave'")] {
+            let counts = try fixture.expected("SELECT COUNT(DISTINCT user_id), COUNT(*) FROM \(table) WHERE guild_id = ?\(filter)", [id(guild)])
+            guard case .integer(let users)? = counts.first?.first, case .integer(let events)? = counts.first?.last, users > 0 else {
+                Issue.record("no \(table) in guild \(guild)")
+                continue
+            }
+            #expect(users < events, "\(table): fewer users than events, so reading per user is visible")
+            fixture.log.clear()
+            let ranked = try await fixture.store.database.read { tx in
+                table == "message_events" ? try tx.leaderboard(guild: guild, since: 0, limit: 3).count
+                    : try tx.voiceActivity(guild: guild, since: 0, limit: 3).count
+            }
+            lines = fixture.log.messages.map(\.message)
+            #expect(ranked == min(3, Int(users)))
+            #expect(lines.count == 1 && lines[0].contains("via rollup \(rollup)") && groupsRead(lines[0]) == Int(users), "\(table): \(lines)")
+        }
     }
 
     @Test("voice activity, member growth (hour and day buckets), presence distribution")

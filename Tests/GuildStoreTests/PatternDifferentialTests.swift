@@ -331,7 +331,8 @@ struct PatternDifferentialTests {
         }
         inputs.since = drawTime(&rng, world, guild: inputs.guild)
         switch rng.int(below: 20) {
-        case 0..<4: inputs.until = nil
+        case 0..<3: inputs.until = nil
+        case 3: (inputs.since, inputs.until) = (rng.pick([0, world.windowStart - 86_400]), nil) // all time: every event of the guild
         case 4: inputs.until = inputs.since                                               // empty
         case 5: inputs.until = inputs.since - Int64(rng.int(in: 1...7_200))               // reversed: empty
         case 6..<10: inputs.until = inputs.since + rng.pick([1, 2, 59, 3_599, 3_600, 3_601, 7_200, 86_399, 86_400, 86_401, 604_800])

@@ -6,7 +6,11 @@
 /// - the equalities fix exactly its leading plain group columns (any number of them, F),
 ///   plus the rollup's predicate when it has one (`column = value`);
 /// - the range, if any, is on the column of the rollup's time bucket, which comes right
-///   after F (so whole buckets are one key range);
+///   after F (so whole buckets are one key range); or the rollup has no bucket, the range's
+///   column is NOT NULL, and an index of every row (not partial) leads with some of F and then
+///   that column: the rollup then answers the values whose rows all lie in the range, which
+///   two probes of that index outside the range prove (`RollupCoverage`; an all-time
+///   leaderboard reads one entry per user instead of one per event);
 /// - each group key of the aggregate is a group column of the rollup, or a bucket of its
 ///   bucket column whose width is a multiple of the rollup's;
 /// - each aggregate is `count`, or a `sum` / `countWhere` the rollup keeps, or a
@@ -51,10 +55,14 @@ final class RollupAnswer: Sendable {
     /// every group key of the rollup after the fixed ones (the bucket at the rollup's width),
     /// and entries differ in those.
     let entryPerGroup: Bool
+    /// For a rollup without a bucket asked about a range: the index that shows whether the
+    /// range holds every row of the fixed values (nil otherwise).
+    let coverage: RollupCoverage?
 
     /// Nil when the rollup cannot answer queries of this shape: equalities on `equalColumns`,
     /// a range on `rangeColumn` (if any).
-    init?(_ rollup: CompiledRollup, equalColumns: Set<String>, rangeColumn: String?, shape: AggregateShape) throws {
+    init?(_ rollup: CompiledRollup, table: CompiledTable, equalColumns: Set<String>, rangeColumn: String?,
+          shape: AggregateShape) throws {
         let definition = rollup.definition
         let fixedColumns = definition.groupBy.prefix { key in if case .column(let c) = key { equalColumns.contains(c) } else { false } }
             .map(\.column)
@@ -77,7 +85,12 @@ final class RollupAnswer: Sendable {
             (bucketColumn, bucketSeconds) = (column, seconds)
             if rangeColumn != nil, bucket != fixedCount { return nil }
         }
-        if let rangeColumn, rangeColumn != bucketColumn { return nil }
+        var coverage: RollupCoverage?
+        if let rangeColumn, rangeColumn != bucketColumn {
+            guard bucketColumn == nil,
+                  let found = RollupCoverage(table: table, fixedColumns: fixedColumns, rangeColumn: rangeColumn) else { return nil }
+            coverage = found
+        }
         let groupBy = shape.groupBy
         // The rollup's groups after the fixed ones, all grouped alike: one rollup group per result.
         let exact = definition.groupBy.suffix(from: fixedCount).allSatisfy { groupBy.contains($0) }
@@ -122,6 +135,7 @@ final class RollupAnswer: Sendable {
         self.fixedColumns = fixedColumns
         bucketWidth = bucketColumn == nil ? Int64.max : bucketSeconds
         entryPerGroup = exact
+        self.coverage = coverage
         edgeShape = try AggregateShape(shape.schema, groupBy: groupBy, [.count] + shape.aggregates + nonNullCounts, orderBy: [])
     }
 }
@@ -132,7 +146,7 @@ extension RollupAnswer {
     static func candidates(_ table: CompiledTable, equalColumns: Set<String>, rangeColumn: String?,
                            shape: AggregateShape) throws -> [RollupAnswer] {
         let answers = try table.rollups.compactMap {
-            try RollupAnswer($0, equalColumns: equalColumns, rangeColumn: rangeColumn, shape: shape)
+            try RollupAnswer($0, table: table, equalColumns: equalColumns, rangeColumn: rangeColumn, shape: shape)
         }
         return answers.enumerated().sorted { a, b in
             a.element.bucketWidth != b.element.bucketWidth ? a.element.bucketWidth > b.element.bucketWidth : a.offset < b.offset
@@ -223,8 +237,12 @@ extension Transaction {
             if since < start { edges.append((ColumnRange(column, from: value(since), below: value(start)), floor)) }
             wholeTimes = (start, end)
             walked = (value(since < start ? floor : start), walkedEnd.map(value))
-        } else if range != nil {
-            return nil
+        } else if let range {
+            // No bucket: the rollup's groups span all time, so it answers only values whose rows
+            // all lie in the range, and then as if there were no range.
+            guard let coverage = answer.coverage, try rangeHoldsEveryRow(range, of: coverage, table: table, prefix: prefix) else {
+                return nil
+            }
         }
 
         // Result groups, each with its totals at `g * width` in `totals`: the rows, one counter
