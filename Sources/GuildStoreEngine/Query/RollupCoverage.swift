@@ -4,7 +4,7 @@
 /// for every row (no partial predicate), its key leads with some of the rollup's fixed columns
 /// and then the range's column (NOT NULL, so every row has a place in that order), and it has
 /// no entry under the fixed values before the range's start nor at or past its end. Two
-/// probes, one descent each, whatever the number of rows.
+/// probes, one descent each, whatever the number of rows (RU-5).
 ///
 /// An all-time leaderboard is the case: `message_events` by (guild, user) answers
 /// `created_at >= 0` from one entry per user instead of one per message, while a range that
