@@ -357,26 +357,32 @@ extension Transaction {
                 }
             }
         }
-        var result: [AggregateRow] = []
-        result.reserveCapacity(groups.count)
-        for (g, key) in groups.enumerated() {
+        // Every group's results in one array (an overflow in any group throws); rows are made
+        // only for the groups returned (`ordered`).
+        var values: [Value] = []
+        values.reserveCapacity(groups.count * aggregates.count)
+        for g in groups.indices {
             let base = g * width
-            let values = try aggregates.enumerated().map { j, aggregate -> Value in
+            for (j, aggregate) in aggregates.enumerated() {
                 if case .sum(let column) = aggregate {
                     // SUM of no rows, or of NULLs alone.
-                    guard totals[base + nonNullBase + j] > 0 else { return .null }
+                    guard totals[base + nonNullBase + j] > 0 else {
+                        values.append(.null)
+                        continue
+                    }
                     guard let sum = Int64(exactly: totals[base + 1 + j]) else {
                         throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: column)
                     }
-                    return .int(sum)
+                    values.append(.int(sum))
+                    continue
                 }
                 guard let count = Int64(exactly: totals[base + 1 + j]) else {
                     throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: aggregate.column ?? "*")
                 }
-                return .int(count)
+                values.append(.int(count))
             }
-            result.append(AggregateRow(group: key, values: values))
         }
-        return Self.ordered(result, grouped: !groupBy.isEmpty, orderBy: orderBy, limit: limit)
+        return Self.ordered(groups: groups, values: values, width: aggregates.count, grouped: !groupBy.isEmpty, orderBy: orderBy,
+                            limit: limit)
     }
 }
