@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Testing
 import TestSupport
@@ -57,5 +60,34 @@ struct PosixFileTests {
         let start = ContinuousClock.now
         #expect(throws: GuildStoreError.locked(path: path, holders: [thisProcessAsLockHolder()])) { try refused.lockExclusive() }
         #expect(ContinuousClock.now - start >= PosixFile.lockPatience)
+    }
+
+    @Test("a lock's holders are found while other locks come and go (the kernel hands its lock table out a page per read)")
+    func lockHoldersWhileLocksChange() throws {
+        let directory = try TemporaryDirectory("posix-lock-table")
+        defer { directory.remove() }
+        let path = directory.file("held")
+        let held = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        try #require(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0)
+        defer { close(held) }
+        // 400 other locks, taken and released over and over by a thread of its own: the table
+        // spans several pages, and entries listed before this one keep leaving and returning.
+        let others = (0..<400).map { Glibc.open(directory.file("other-\($0)"), O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+        try #require(others.allSatisfy { $0 >= 0 })
+        defer { for fd in others { close(fd) } }
+        let stop = Locked(false)
+        let stopped = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            while !stop.withLock({ $0 }) {
+                for fd in others { flock(fd, LOCK_EX | LOCK_NB) }
+                for fd in others { flock(fd, LOCK_UN) }
+            }
+            stopped.signal()
+        }
+        var missed = 0
+        for _ in 0..<3_000 where LockHolder.flockHolders(of: held) != [thisProcessAsLockHolder()] { missed += 1 }
+        stop.withLock { $0 = true }
+        stopped.wait()
+        #expect(missed == 0, "the holder was missing from \(missed) of 3,000 reads")
     }
 }
