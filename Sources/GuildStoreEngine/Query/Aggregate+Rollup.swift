@@ -245,14 +245,11 @@ extension Transaction {
             }
         }
 
-        // Result groups, each with its totals at `g * width` in `totals`: the rows, one counter
-        // per aggregate, then per aggregate the non-NULL rows its sum adds up (the rows of a NOT
+        // Result groups, each with its totals at `g * width`: the rows, one counter per
+        // aggregate, then per aggregate the non-NULL rows its sum adds up (the rows of a NOT
         // NULL column; unused but for sums).
-        var groups: [[Value]] = []
-        var totals: [Int128] = []
-        var groupIndex: [[Value]: Int] = [:]
-        let width = 1 + 2 * reads.count
         let nonNullBase = 1 + reads.count
+        var result = GroupTotals(width: 1 + 2 * reads.count, treeName: rollup.treeName)
         let keyPositions = groupBy.map { key in
             switch key {
             case .column: definition.groupBy.firstIndex(of: key) ?? 0
@@ -263,18 +260,6 @@ extension Transaction {
         // distinct groups, so the walk appends them unlooked-up; the index is built only for
         // the edges' rows to find theirs.
         let entryPerGroup = answer.entryPerGroup
-        func group(_ key: [Value]) -> Int {
-            // A few groups (statuses, kinds) are found faster by comparing than by hashing.
-            if groups.count <= Self.groupsComparedInLine {
-                if let found = groups.firstIndex(of: key) { return found }
-            } else if let found = groupIndex[key] {
-                return found
-            }
-            groupIndex[key] = groups.count
-            groups.append(key)
-            totals.append(contentsOf: repeatElement(0, count: width))
-            return groups.count - 1
-        }
         let keyRange = Self.keyRange(prefix: prefix, lower: walked.from, upper: walked.below,
                                      descending: Array(repeating: false, count: fixedCount + (walked.from == nil && walked.below == nil ? 0 : 1)),
                                      reverse: false)
@@ -286,38 +271,12 @@ extension Transaction {
             engine.configuration.queryLog?.debug("query \(table.schema.name) via rollup \(definition.name): \(read) groups read, \(edges.count) partial edges")
         }
         var counters: [Int128] = []
-        // DISK-3: counters come from disk; sound ones (sums of Int64 values over fewer than
-        // 2^64 rows) never overflow Int128, so an overflow is a damaged rollup, not a trap.
-        func add(_ value: Int128, to total: Int) throws {
-            let (sum, overflow) = totals[total].addingReportingOverflow(value)
-            guard !overflow else {
-                throw GuildStoreError.corruptEncoding(reason: "rollup \(rollup.treeName): counters add up past 128 bits (run check)")
-            }
-            totals[total] = sum
-        }
-        /// The totals' base of the result group an entry's group values fall in.
-        func groupBase(_ groupValues: [Value]) throws -> Int {
-            var result: [Value] = []
-            result.reserveCapacity(groupBy.count)
-            for (i, key) in groupBy.enumerated() {
-                let stored = groupValues[keyPositions[i]]
-                if case .timeBucket(_, let seconds) = key {
-                    guard let start = Self.bucket(stored, seconds: seconds) else {
-                        throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: key.column)
-                    }
-                    result.append(start)
-                } else {
-                    result.append(stored)
-                }
-            }
-            guard entryPerGroup else { return group(result) * width }
-            groups.append(result)
-            totals.append(contentsOf: repeatElement(0, count: width))
-            return (groups.count - 1) * width
-        }
         // Without grouping every entry adds to the one result group, made first.
-        if groupBy.isEmpty { _ = group([]) }
+        if groupBy.isEmpty { _ = result.group([]) }
         var groupValues: [Value] = []
+        // The walk's state is in the values above, not in local functions: what a closure
+        // captures through a local function is checked for exclusive access at run time, on
+        // every entry.
         try scan(tree, keyRange) { key, value in
             read += 1
             try TupleEncoding.decode(key, types: rollup.groupTypes, into: &groupValues)
@@ -332,37 +291,49 @@ extension Transaction {
                 }
             }
             try rollup.decodeCounters(value, into: &counters)
-            let base = groupBy.isEmpty ? 0 : try groupBase(groupValues)
-            try add(counters[0], to: base)
-            for (j, read) in reads.enumerated() {
-                try add(counters[read.counter], to: base + 1 + j)
-                if case .sum(_, let nonNull) = read { try add(counters[nonNull], to: base + nonNullBase + j) }
+            var base = 0
+            if !groupBy.isEmpty {
+                // The result group the entry's group values fall in.
+                let groupKey = try groupBy.indices.map { i -> Value in
+                    let stored = groupValues[keyPositions[i]]
+                    guard case .timeBucket(_, let seconds) = groupBy[i] else { return stored }
+                    guard let start = Self.bucket(stored, seconds: seconds) else {
+                        throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: groupBy[i].column)
+                    }
+                    return start
+                }
+                base = (entryPerGroup ? result.append(groupKey) : result.group(groupKey)) * result.width
+            }
+            try result.add(counters[0], to: base)
+            for j in reads.indices {
+                let read = reads[j]
+                try result.add(counters[read.counter], to: base + 1 + j)
+                if case .sum(_, let nonNull) = read { try result.add(counters[nonNull], to: base + nonNullBase + j) }
             }
             return true
         }
-        if entryPerGroup, !edges.isEmpty {
-            for (g, key) in groups.enumerated() { groupIndex[key] = g }
-        }
+        if entryPerGroup, !edges.isEmpty { result.indexGroups() }
         // The edges, from the rows: the rows, the same aggregates, and each sum's non-NULL rows
         // (`RollupAnswer.edgeShape`).
         for (edge, bucket) in edges where edgeBucketsSeen.contains(bucket) {
             let rows = try aggregateEdge(edge)
             for row in rows {
                 guard let count = row.int(0), count > 0 else { continue }
-                let base = group(row.group) * width
-                try add(Int128(count), to: base)
+                let base = result.group(row.group) * result.width
+                try result.add(Int128(count), to: base)
                 for j in reads.indices {
-                    if case .int(let v) = row.values[1 + j] { try add(Int128(v), to: base + 1 + j) }
-                    if case .int(let v) = row.values[1 + aggregates.count + j] { try add(Int128(v), to: base + nonNullBase + j) }
+                    if case .int(let v) = row.values[1 + j] { try result.add(Int128(v), to: base + 1 + j) }
+                    if case .int(let v) = row.values[1 + aggregates.count + j] { try result.add(Int128(v), to: base + nonNullBase + j) }
                 }
             }
         }
         // Every group's results in one array (an overflow in any group throws); rows are made
         // only for the groups returned (`ordered`).
+        let totals = result.totals
         var values: [Value] = []
-        values.reserveCapacity(groups.count * aggregates.count)
-        for g in groups.indices {
-            let base = g * width
+        values.reserveCapacity(result.groups.count * aggregates.count)
+        for g in result.groups.indices {
+            let base = g * result.width
             for (j, aggregate) in aggregates.enumerated() {
                 if case .sum(let column) = aggregate {
                     // SUM of no rows, or of NULLs alone.
@@ -382,7 +353,57 @@ extension Transaction {
                 values.append(.int(count))
             }
         }
-        return Self.ordered(groups: groups, values: values, width: aggregates.count, grouped: !groupBy.isEmpty, orderBy: orderBy,
+        return Self.ordered(groups: result.groups, values: values, width: aggregates.count, grouped: !groupBy.isEmpty, orderBy: orderBy,
                             limit: limit)
+    }
+}
+
+/// The result groups of a rollup read and their counters: group `g` is `groups[g]`, its
+/// counters `totals[g * width ..< (g + 1) * width]`.
+private struct GroupTotals {
+    let width: Int
+    let treeName: String
+    private(set) var groups: [[Value]] = []
+    private(set) var totals: [Int128] = []
+    private var index: [[Value]: Int] = [:]
+
+    init(width: Int, treeName: String) {
+        self.width = width
+        self.treeName = treeName
+    }
+
+    /// The group `key`, found or added. A few groups (statuses, kinds) are found faster by
+    /// comparing than by hashing.
+    mutating func group(_ key: [Value]) -> Int {
+        if groups.count <= Transaction.groupsComparedInLine {
+            if let found = groups.firstIndex(of: key) { return found }
+        } else if let found = index[key] {
+            return found
+        }
+        index[key] = groups.count
+        return append(key)
+    }
+
+    /// A group known to be new, added without a lookup (and left out of the index until
+    /// `indexGroups`).
+    mutating func append(_ key: [Value]) -> Int {
+        groups.append(key)
+        totals.append(contentsOf: repeatElement(0, count: width))
+        return groups.count - 1
+    }
+
+    /// Puts every group in the index, for lookups after groups were appended unlooked-up.
+    mutating func indexGroups() {
+        for (g, key) in groups.enumerated() { index[key] = g }
+    }
+
+    /// DISK-3: counters come from disk; sound ones (sums of Int64 values over fewer than
+    /// 2^64 rows) never overflow Int128, so an overflow is a damaged rollup, not a trap.
+    mutating func add(_ value: Int128, to total: Int) throws {
+        let (sum, overflow) = totals[total].addingReportingOverflow(value)
+        guard !overflow else {
+            throw GuildStoreError.corruptEncoding(reason: "rollup \(treeName): counters add up past 128 bits (run check)")
+        }
+        totals[total] = sum
     }
 }
