@@ -249,15 +249,27 @@ struct ResolvedAggregate: Sendable {
         }
     }
 
-    func add(_ values: [Value], to state: inout AggregateState) {
-        switch kind {
+    /// What `add` reads of an aggregate, per row: trivial values, so a walk copies no string
+    /// or `Value` (no reference counting) to call it.
+    struct Step {
+        let kind: Kind
+        let position: Int
+        /// Where `expected` is among the walk's `countWhere` values.
+        let expectedIndex: Int
+    }
+
+    /// Adds one row to `state` for the aggregate `step` describes; `expected` holds the
+    /// `countWhere` values (`Step.expectedIndex`).
+    static func add(_ step: Step, expected: [Value], _ values: [Value], to state: inout AggregateState) {
+        let position = step.position
+        switch step.kind {
         case .count:
             state.count += 1
         case .countNonNull:
             if !values[position].isNull { state.count += 1 }
         case .countWhere:
             let value = values[position]
-            if !value.isNull, value == expected { state.count += 1 }
+            if !value.isNull, value == expected[step.expectedIndex] { state.count += 1 }
         case .countDistinct:
             let value = values[position]
             if !value.isNull { state.distinct.insert(value) }
@@ -469,18 +481,21 @@ extension Transaction {
         // Without a filter (which sees whole rows) only the grouped and aggregated columns
         // are decoded.
         let reading = filter == nil ? shape.positionsRead : nil
-        // Through a buffer pointer: an aggregate (and its column name) is not copied per row.
-        try resolved.withUnsafeBufferPointer { resolved in try walk(plan, reading: reading) { values in
+        // Each aggregate's step as trivial values: nothing is retained per row.
+        let expected = resolved.map(\.expected)
+        let steps = resolved.indices.map { ResolvedAggregate.Step(kind: resolved[$0].kind, position: resolved[$0].position, expectedIndex: $0) }
+        let width = resolved.count
+        try steps.withUnsafeBufferPointer { steps in try walk(plan, reading: reading) { values in
             if let filter, try !filter(Row(table: schema.name, columns: columnNames, values: values)) { return true }
             var base = 0
             if byUInt, case .uint(let id) = values[keys[0].position] {
                 if let found = uintIndex[id] {
-                    base = found * resolved.count
+                    base = found * width
                 } else {
                     uintIndex[id] = groups.count
-                    base = groups.count * resolved.count
+                    base = groups.count * width
                     groups.append([.uint(id)])
-                    states.append(contentsOf: repeatElement(AggregateState(), count: resolved.count))
+                    states.append(contentsOf: repeatElement(AggregateState(), count: width))
                 }
             } else if !keys.isEmpty {
                 // One buffer for every row's key: a lookup allocates nothing, only a new group
@@ -496,20 +511,20 @@ extension Transaction {
                     key.append(bucketed)
                 }
                 if contiguous, let last = groups.last, last == key {
-                    base = (groups.count - 1) * resolved.count
+                    base = (groups.count - 1) * width
                 } else if !contiguous, groups.count <= Self.groupsComparedInLine, let found = groups.firstIndex(of: key) {
                     // A few groups (statuses, kinds) are found faster by comparing than by hashing.
-                    base = found * resolved.count
+                    base = found * width
                 } else if !contiguous, groups.count > Self.groupsComparedInLine, let found = groupIndex[key] {
-                    base = found * resolved.count
+                    base = found * width
                 } else {
                     if !contiguous { groupIndex[key] = groups.count }
-                    base = groups.count * resolved.count
+                    base = groups.count * width
                     groups.append(key)
-                    states.append(contentsOf: repeatElement(AggregateState(), count: resolved.count))
+                    states.append(contentsOf: repeatElement(AggregateState(), count: width))
                 }
             }
-            for j in 0..<resolved.count { resolved[j].add(values, to: &states[base + j]) }
+            for j in 0..<width { ResolvedAggregate.add(steps[j], expected: expected, values, to: &states[base + j]) }
             return true
         } }
         if let overflow { throw GuildStoreError.aggregateOverflow(table: schema.name, column: overflow) }
