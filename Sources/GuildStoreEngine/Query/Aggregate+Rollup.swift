@@ -249,7 +249,7 @@ extension Transaction {
         // aggregate, then per aggregate the non-NULL rows its sum adds up (the rows of a NOT
         // NULL column; unused but for sums).
         let nonNullBase = 1 + reads.count
-        var result = GroupTotals(width: 1 + 2 * reads.count, treeName: rollup.treeName)
+        var result = GroupTotals(width: 1 + 2 * reads.count, keyWidth: groupBy.count, treeName: rollup.treeName)
         let keyPositions = groupBy.map { key in
             switch key {
             case .column: definition.groupBy.firstIndex(of: key) ?? 0
@@ -274,6 +274,8 @@ extension Transaction {
         // Without grouping every entry adds to the one result group, made first.
         if groupBy.isEmpty { _ = result.group([]) }
         var groupValues: [Value] = []
+        var groupKey: [Value] = []
+        groupKey.reserveCapacity(groupBy.count)
         // The walk's state is in the values above, not in local functions: what a closure
         // captures through a local function is checked for exclusive access at run time, on
         // every entry.
@@ -293,14 +295,19 @@ extension Transaction {
             try rollup.decodeCounters(value, into: &counters)
             var base = 0
             if !groupBy.isEmpty {
-                // The result group the entry's group values fall in.
-                let groupKey = try groupBy.indices.map { i -> Value in
+                // The result group the entry's group values fall in, its key made in one
+                // reused buffer.
+                groupKey.removeAll(keepingCapacity: true)
+                for i in groupBy.indices {
                     let stored = groupValues[keyPositions[i]]
-                    guard case .timeBucket(_, let seconds) = groupBy[i] else { return stored }
+                    guard case .timeBucket(_, let seconds) = groupBy[i] else {
+                        groupKey.append(stored)
+                        continue
+                    }
                     guard let start = Self.bucket(stored, seconds: seconds) else {
                         throw GuildStoreError.aggregateOverflow(table: table.schema.name, column: groupBy[i].column)
                     }
-                    return start
+                    groupKey.append(start)
                 }
                 base = (entryPerGroup ? result.append(groupKey) : result.group(groupKey)) * result.width
             }
@@ -331,8 +338,8 @@ extension Transaction {
         // only for the groups returned (`ordered`).
         let totals = result.totals
         var values: [Value] = []
-        values.reserveCapacity(result.groups.count * aggregates.count)
-        for g in result.groups.indices {
+        values.reserveCapacity(result.count * aggregates.count)
+        for g in 0..<result.count {
             let base = g * result.width
             for (j, aggregate) in aggregates.enumerated() {
                 if case .sum(let column) = aggregate {
@@ -353,48 +360,53 @@ extension Transaction {
                 values.append(.int(count))
             }
         }
-        return Self.ordered(groups: result.groups, values: values, width: aggregates.count, grouped: !groupBy.isEmpty, orderBy: orderBy,
-                            limit: limit)
+        return Self.ordered(GroupKeys(result.keys, width: groupBy.count, count: result.count), values: values, width: aggregates.count,
+                            grouped: !groupBy.isEmpty, orderBy: orderBy, limit: limit)
     }
 }
 
-/// The result groups of a rollup read and their counters: group `g` is `groups[g]`, its
-/// counters `totals[g * width ..< (g + 1) * width]`.
+/// The result groups of a rollup read and their counters: group `g`'s key is
+/// `keys[g * keyWidth ..< (g + 1) * keyWidth]`, its counters `totals[g * width ..< (g + 1) * width]`.
+/// Keys are kept flat, so a new group costs no array of its own.
 private struct GroupTotals {
     let width: Int
+    let keyWidth: Int
     let treeName: String
-    private(set) var groups: [[Value]] = []
+    private(set) var count = 0
+    private(set) var keys: [Value] = []
     private(set) var totals: [Int128] = []
     private var index: [[Value]: Int] = [:]
 
-    init(width: Int, treeName: String) {
-        self.width = width
-        self.treeName = treeName
+    init(width: Int, keyWidth: Int, treeName: String) {
+        (self.width, self.keyWidth, self.treeName) = (width, keyWidth, treeName)
     }
+
+    private func key(_ g: Int) -> ArraySlice<Value> { keys[g * keyWidth ..< (g + 1) * keyWidth] }
 
     /// The group `key`, found or added. A few groups (statuses, kinds) are found faster by
     /// comparing than by hashing.
     mutating func group(_ key: [Value]) -> Int {
-        if groups.count <= Transaction.groupsComparedInLine {
-            if let found = groups.firstIndex(of: key) { return found }
+        if count <= Transaction.groupsComparedInLine {
+            for g in 0..<count where self.key(g).elementsEqual(key) { return g }
         } else if let found = index[key] {
             return found
         }
-        index[key] = groups.count
+        index[key] = count
         return append(key)
     }
 
     /// A group known to be new, added without a lookup (and left out of the index until
     /// `indexGroups`).
     mutating func append(_ key: [Value]) -> Int {
-        groups.append(key)
-        totals.append(contentsOf: repeatElement(0, count: width))
-        return groups.count - 1
+        keys.append(contentsOf: key)
+        for _ in 0..<width { totals.append(0) }
+        count += 1
+        return count - 1
     }
 
     /// Puts every group in the index, for lookups after groups were appended unlooked-up.
     mutating func indexGroups() {
-        for (g, key) in groups.enumerated() { index[key] = g }
+        for g in 0..<count { index[Array(key(g))] = g }
     }
 
     /// DISK-3: counters come from disk; sound ones (sums of Int64 values over fewer than

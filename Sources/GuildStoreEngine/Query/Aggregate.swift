@@ -181,6 +181,19 @@ public struct AggregateRow: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The running state of one aggregate of one group. Only the fields its kind needs move.
+/// The keys of an aggregate's groups, flat: group `g`'s key is `keys[g * width ..< (g + 1) * width]`.
+struct GroupKeys {
+    let keys: [Value]
+    let width: Int
+    let count: Int
+
+    init(_ keys: [Value], width: Int, count: Int) {
+        (self.keys, self.width, self.count) = (keys, width, count)
+    }
+
+    func key(_ g: Int) -> ArraySlice<Value> { keys[g * width ..< (g + 1) * width] }
+}
+
 struct AggregateState {
     var count: Int64 = 0
     var intSum: Int64 = 0
@@ -536,7 +549,8 @@ extension Transaction {
         for (i, state) in states.enumerated() {
             values.append(try resolved[i % resolved.count].result(state, table: schema.name))
         }
-        return Self.ordered(groups: groups, values: values, width: resolved.count, grouped: !keys.isEmpty, orderBy: orderBy, limit: limit)
+        return Self.ordered(GroupKeys(groups.flatMap { $0 }, width: keys.count, count: groups.count), values: values, width: resolved.count,
+                            grouped: !keys.isEmpty, orderBy: orderBy, limit: limit)
     }
 
     /// Up to this many groups, an aggregate finds a row's group by comparing keys one by one;
@@ -544,29 +558,31 @@ extension Transaction {
     static let groupsComparedInLine = 8
 
     /// Aggregate rows in `orderBy` order, then by group keys ascending, at most `limit`: group
-    /// `g` is `groups[g]` with the aggregates `values[g * width ..< (g + 1) * width]`. Groups
-    /// are distinct, so the order is total. A small `limit` (a top-N of many groups) keeps the
-    /// best N by binary insertion instead of sorting every group, and only the rows returned
-    /// are made: an all-time leaderboard of 12,000 users builds 10 rows, not 12,000.
-    static func ordered(groups: [[Value]], values: [Value], width: Int, grouped: Bool, orderBy: [AggregateOrder],
+    /// `g` is `groups.key(g)` with the aggregates `values[g * width ..< (g + 1) * width]`.
+    /// Groups are distinct, so the order is total. A small `limit` (a top-N of many groups)
+    /// keeps the best N by binary insertion instead of sorting every group, and only the rows
+    /// returned are made: an all-time leaderboard of 12,000 users builds 10 rows, not 12,000.
+    static func ordered(_ groups: GroupKeys, values: [Value], width: Int, grouped: Bool, orderBy: [AggregateOrder],
                         limit: Int) -> [AggregateRow] {
-        func row(_ g: Int) -> AggregateRow { AggregateRow(group: groups[g], values: Array(values[g * width ..< (g + 1) * width])) }
+        func row(_ g: Int) -> AggregateRow {
+            AggregateRow(group: Array(groups.key(g)), values: Array(values[g * width ..< (g + 1) * width]))
+        }
         guard grouped || !orderBy.isEmpty else { return (0..<min(groups.count, max(0, limit))).map(row) }
         guard limit > 0 else { return [] }
         func precedes(_ a: Int, _ b: Int) -> Bool {
             for order in orderBy {
                 let c = switch order.target {
-                case .group(let i): Value.compare(groups[a][i], groups[b][i])
+                case .group(let i): Value.compare(groups.keys[a * groups.width + i], groups.keys[b * groups.width + i])
                 case .aggregate(let i): Value.compare(values[a * width + i], values[b * width + i])
                 }
                 if c != 0 { return order.descending ? c > 0 : c < 0 }
             }
-            return groups[a].lexicographicallyPrecedes(groups[b])
+            return groups.key(a).lexicographicallyPrecedes(groups.key(b))
         }
-        guard limit < groups.count / 4 else { return groups.indices.sorted(by: precedes).prefix(limit).map(row) }
+        guard limit < groups.count / 4 else { return (0..<groups.count).sorted(by: precedes).prefix(limit).map(row) }
         var best: [Int] = []
         best.reserveCapacity(limit + 1)
-        for g in groups.indices {
+        for g in 0..<groups.count {
             if best.count == limit, let last = best.last, !precedes(g, last) { continue }
             var low = 0, high = best.count
             while low < high {
