@@ -238,8 +238,8 @@ extension Transaction {
             wholeTimes = (start, end)
             walked = (value(since < start ? floor : start), walkedEnd.map(value))
         } else if let range {
-            // RU-5: without a bucket the rollup's groups span all time, so it answers only values whose rows
-            // all lie in the range, and then as if there were no range.
+            // RU-5: without a bucket the rollup's groups span all time, so it answers only
+            // values whose rows all lie in the range, and then as if there were no range.
             guard let coverage = answer.coverage, try rangeHoldsEveryRow(range, of: coverage, table: table, prefix: prefix) else {
                 return nil
             }

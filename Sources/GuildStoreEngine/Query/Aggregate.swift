@@ -180,7 +180,6 @@ public struct AggregateRow: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The running state of one aggregate of one group. Only the fields its kind needs move.
 /// The keys of an aggregate's groups, flat: group `g`'s key is `keys[g * width ..< (g + 1) * width]`.
 struct GroupKeys {
     let keys: [Value]
@@ -194,6 +193,7 @@ struct GroupKeys {
     func key(_ g: Int) -> ArraySlice<Value> { keys[g * width ..< (g + 1) * width] }
 }
 
+/// The running state of one aggregate of one group. Only the fields its kind needs move.
 struct AggregateState {
     var count: Int64 = 0
     var intSum: Int64 = 0
