@@ -26,40 +26,65 @@ public struct LockHolder: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { command.map { "pid \(pid) (\($0))" } ?? "pid \(pid)" }
 
-    /// The processes holding a `flock` on the file open at `fd`, from the kernel's lock table
-    /// (`/proc/locks`, Linux): its entries for the file's device and inode. Empty when the
-    /// table cannot be read, or lists no holder in `reads` reads. A process that took the lock
-    /// and forked lists the lock once, under the pid that took it.
+    /// The processes holding a `flock` on the file open at `fd`, as the kernel lists them
+    /// (Linux): their pid, and their command from `/proc/PID/comm`. Empty when nothing can be
+    /// read. A process that took the lock and forked lists the lock once, under the pid that
+    /// took it.
     ///
-    /// The kernel hands the table out a page per `read`, resuming each page at an entry count:
-    /// while other locks come and go, a read of a table longer than a page skips entries (one
-    /// that moved up into a page already read) or repeats them. So the caller, which has just
-    /// been refused the lock, reads again until a read lists a holder: an exclusive lock has
-    /// one entry, and a read that shows it is complete for this file.
-    static func flockHolders(of fd: Int32, reads: Int = 500) -> [LockHolder] {
+    /// First from the lock table, `/proc/locks`: its entries for the file's device and inode.
+    /// The kernel hands that table out a page per `read`, resuming each page at an entry count,
+    /// so while other locks come and go a table longer than a page can skip an entry (one
+    /// that moved up into a page already read). An entry it does list is a holder, and an
+    /// exclusive lock has one; so when a few reads list none, the holders are read exactly,
+    /// from every process's descriptors on the file (`holdersByDescriptor`), which costs a
+    /// `stat` per open descriptor on the machine. Processes of other users whose descriptors
+    /// cannot be read are not named.
+    static func flockHolders(of fd: Int32) -> [LockHolder] {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return [] }
         let device = UInt64(info.st_dev)
         // The kernel's encoding of a device number (glibc's gnu_dev_major / gnu_dev_minor).
         let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfff)
         let minor = (device & 0xff) | ((device >> 12) & ~0xff)
-        for _ in 0..<max(1, reads) {
-            guard let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return [] }
-            let pids = holders(in: table, major: major, minor: minor, inode: UInt64(info.st_ino))
-            guard pids.isEmpty else {
-                return pids.map { pid in
-                    let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
-                    return LockHolder(pid: pid, command: comm?.trimmingCharacters(in: .whitespacesAndNewlines))
-                }
-            }
+        let inode = UInt64(info.st_ino)
+        var pids: [Int32] = []
+        for _ in 0..<3 where pids.isEmpty {
+            guard let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { break }
+            pids = holders(in: table.split(separator: "\n"), major: major, minor: minor, inode: inode)
         }
-        return []
+        if pids.isEmpty { pids = holdersByDescriptor(device: device, inode: inode, major: major, minor: minor) }
+        return pids.map { pid in
+            let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
+            return LockHolder(pid: pid, command: comm?.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
 
-    /// The pids of the `flock` entries of one file in one read of `/proc/locks`.
-    private static func holders(in table: String, major: UInt64, minor: UInt64, inode: UInt64) -> [Int32] {
+    /// The pids of the `flock` entries on the file that every process's open descriptors show:
+    /// each `/proc/PID/fd/N` that is the file (same device and inode) has its locks listed in
+    /// `/proc/PID/fdinfo/N` ("lock:" lines, as `/proc/locks` writes them), one small read each.
+    private static func holdersByDescriptor(device: UInt64, inode: UInt64, major: UInt64, minor: UInt64) -> [Int32] {
+        guard let processes = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         var pids: [Int32] = []
-        for line in table.split(separator: "\n") {
+        for process in processes where Int32(process) != nil {
+            guard let descriptors = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd") else { continue }
+            for descriptor in descriptors {
+                var target = stat()
+                guard stat("/proc/\(process)/fd/\(descriptor)", &target) == 0, UInt64(target.st_dev) == device,
+                      UInt64(target.st_ino) == inode,
+                      let info = try? String(contentsOfFile: "/proc/\(process)/fdinfo/\(descriptor)", encoding: .utf8) else { continue }
+                let locks = info.split(separator: "\n").compactMap { line in
+                    line.hasPrefix("lock:") ? line.dropFirst("lock:".count) : nil
+                }
+                for pid in holders(in: locks, major: major, minor: minor, inode: inode) where !pids.contains(pid) { pids.append(pid) }
+            }
+        }
+        return pids
+    }
+
+    /// The pids of the `flock` entries of one file among lock-table lines.
+    private static func holders(in lines: [Substring], major: UInt64, minor: UInt64, inode: UInt64) -> [Int32] {
+        var pids: [Int32] = []
+        for line in lines {
             // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1837 0 EOF"; waiters have "->" after the
             // number and hold nothing.
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
