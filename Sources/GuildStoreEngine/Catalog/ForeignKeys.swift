@@ -121,11 +121,10 @@ struct RowIdentity: Hashable {
     let key: [UInt8]
 }
 
-/// Everything one delete statement does (FK-2), worked out before anything is written.
 /// A parent row an insert or update in this transaction found (FK-4): by its id when its
 /// key is one `uint` column (every key of the seeds' schema: a lookup builds no array), else
-/// by its key's values. Hashed by the key alone; equality also compares the table (a table
-/// name the schema holds compares without reading its bytes twice).
+/// by its key's values. Hashed by the key alone, so no table name is hashed per lookup;
+/// equality compares the table too, so the same id in two tables is two parents.
 enum ParentRow: Hashable {
     case id(table: String, UInt64)
     case key(table: String, [Value])
@@ -146,6 +145,7 @@ enum ParentRow: Hashable {
     }
 }
 
+/// Everything one delete statement does (FK-2), worked out before anything is written.
 struct DeletePlan {
     /// Rows to delete, parents before children.
     var deletes: [(schema: TableSchema, row: [Value])] = []
