@@ -92,4 +92,51 @@ struct DeferredIndexEntryTests {
         }
         try engine.close()
     }
+
+    /// A rollup's flush puts its groups' counters again each time, so deferred puts meet present
+    /// keys: a small old value is replaced in the leaf; a longer new value that no longer fits
+    /// goes through the ordinary insert (a split), as does one replacing an overflow chain.
+    @Test("deferred puts of present keys replace their values, in place or through a split, overflow chains included")
+    func deferredPutsReplacePresentKeys() throws {
+        let directory = try TemporaryDirectory("deferred-replace")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("r.gsdb"))
+        defer { try? engine.close() }
+        var random = SplitMix64(seed: 0xdefe_4ed)
+        var model: [UInt64: [UInt8]] = [:]
+        func value(_ k: UInt64, _ length: Int) -> [UInt8] { (0..<length).map { UInt8(truncatingIfNeeded: k &+ UInt64($0)) } }
+        try engine.write { tx in
+            let tree = try tx.openTree("t")
+            for k in 0..<UInt64(20_000) {
+                // Every 211th value lives in overflow pages.
+                let v = value(k, k % 211 == 0 ? 6_000 : Int(k % 24))
+                try tx.put(bigEndianKey(k), v, in: tree)
+                model[k] = v
+            }
+        }
+        for round in 0..<24 {
+            try engine.write { tx in
+                let tree = try tx.openTree("t")
+                for _ in 0..<Int.random(in: 1...4_000, using: &random) {
+                    let k = UInt64.random(in: 0..<21_000, using: &random)  // a few absent keys
+                    let length = switch round % 3 {
+                    case 0: Int.random(in: 0..<6, using: &random)  // shrinking
+                    case 1: Int.random(in: 30..<300, using: &random)  // growing: leaves fill and split
+                    default: Int.random(in: 0..<40, using: &random) == 0 ? 6_000 : Int.random(in: 0..<40, using: &random)
+                    }
+                    let v = value(k &+ UInt64(round), length)
+                    try tx.deferPut(bigEndianKey(k), v, in: tree)
+                    model[k] = v  // the last put of a key wins (DP-1)
+                }
+            }
+            try engine.read { tx in
+                let tree = try #require(try tx.tree("t"))
+                let entries = try tx.entries(tree)
+                #expect(entries.count == model.count, "round \(round)")
+                #expect(entries.elementsEqual(model.sorted { $0.key < $1.key }) { $0.key == bigEndianKey($1.key) && $0.value == $1.value },
+                        "round \(round)")
+                #expect(try checkStructure(tx).entries["t"] == model.count, "round \(round)")
+            }
+        }
+    }
 }

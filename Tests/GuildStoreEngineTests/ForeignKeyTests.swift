@@ -97,6 +97,26 @@ struct ForeignKeyTests {
         try engine.close()
     }
 
+    @Test("a parent found in one table does not stand for the same id in another (F4 keeps parents by table and id)")
+    func knownParentsAreKeptPerTable() throws {
+        let (directory, engine) = try open("fk-known-per-table")
+        defer { directory.remove() }
+        try engine.write { tx in
+            // Guild 1 and channel 10 are found and kept.
+            try tx.insert(["id": .uint(500), "guild_id": .uint(1), "channel_id": .uint(10), "created_at": .timestamp(0)], into: "messages")
+            // Guild 10 does not exist, though channel 10, with the same id, was just found.
+            #expect(throws: GuildStoreError.foreignKeyViolation(table: "messages", column: "guild_id", value: "(10u)", parent: "guilds")) {
+                try tx.insert(["id": .uint(501), "guild_id": .uint(10), "channel_id": .uint(10), "created_at": .timestamp(0)], into: "messages")
+            }
+            // Channel 1 does not exist, though guild 1 was found.
+            #expect(throws: GuildStoreError.foreignKeyViolation(table: "messages", column: "channel_id", value: "(1u)", parent: "channels")) {
+                try tx.insert(["id": .uint(502), "guild_id": .uint(1), "channel_id": .uint(1), "created_at": .timestamp(0)], into: "messages")
+            }
+        }
+        try engine.read { tx throws in #expect(try tx.count("messages") == 13) }
+        try engine.close()
+    }
+
     @Test("a row naming a missing parent is refused with the table, column and value; NULL references nothing")
     func missingParent() throws {
         let (directory, engine) = try open("fk-parent")

@@ -105,6 +105,62 @@ struct TableTests {
         try engine.close()
     }
 
+    /// `insert` matches each row's names to columns against the previous row's order: rows
+    /// whose dictionaries iterate in different orders, give different columns, or name a
+    /// column the table lacks must each be stored column by column.
+    @Test("rows named in any order, with any columns left out, are stored column by column; an unknown name is refused between them")
+    func rowsByNameInAnyOrder() throws {
+        let directory = try TemporaryDirectory("tables-names")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("t.gsdb"))
+        defer { try? engine.close() }
+        var random = SplitMix64(seed: 0x0_4de5)
+        // Per id: the name given (nil: left out) and the times given (nil: the insert's time).
+        var given: [UInt64: (name: Value?, times: (Int64, Int64)?)] = [:]
+        let before = Int64(Date().timeIntervalSince1970)
+        try engine.write { tx in
+            try tx.createTable(Self.users)
+            for i in 1...600 as ClosedRange<UInt64> {
+                var pairs: [(String, Value)] = [("id", .uint(i)), ("email", .text("u\(i)@example.com"))]
+                var name: Value?
+                var times: (Int64, Int64)?
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0: name = .text("n\(i)")
+                case 1: name = .null
+                case 2: (name, times) = (.text("all\(i)"), (Int64(i), Int64(i) + 7))
+                default: break
+                }
+                if let name { pairs.append(("name", name)) }
+                if let times { pairs += [("created_at", .timestamp(times.0)), ("updated_at", .timestamp(times.1))] }
+                pairs.shuffle(using: &random)
+                let values = Dictionary(uniqueKeysWithValues: pairs)
+                if i % 50 == 0 {
+                    #expect(throws: GuildStoreError.unknownColumn(table: "users", column: "mail")) {
+                        try tx.insert(values.merging(["mail": .text("x")]) { a, _ in a }, into: "users")
+                    }
+                }
+                try tx.insert(values, into: "users")
+                given[i] = (name, times)
+            }
+        }
+        let after = Int64(Date().timeIntervalSince1970)
+        try engine.read { tx in
+            #expect(try tx.count("users") == 600)
+            for (id, (name, times)) in given {
+                let row = try #require(try tx.get("users", key: [.uint(id)]))
+                #expect(row["email"] == .text("u\(id)@example.com"))
+                #expect(row["name"] == name ?? .null, "user \(id)")
+                for (column, expected) in [("created_at", times?.0), ("updated_at", times?.1)] {
+                    guard case .timestamp(let t)? = row[column] else {
+                        Issue.record("user \(id): \(column) is \(String(describing: row[column]))")
+                        continue
+                    }
+                    if let expected { #expect(t == expected, "user \(id) \(column)") } else { #expect((before...after).contains(t), "user \(id) \(column)") }
+                }
+            }
+        }
+    }
+
     @Test("unique index: a duplicate is a typed error and changes nothing; insert-or-ignore and upsert")
     func uniqueAndConflicts() throws {
         let directory = try TemporaryDirectory("tables-unique")

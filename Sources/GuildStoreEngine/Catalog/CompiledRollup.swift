@@ -23,6 +23,8 @@ final class CompiledRollup: Sendable {
     let predicate: CompiledIndex.Predicate?
     /// One per `definition.values` entry.
     let counters: [Counter]
+    /// Whether some counter is a `countDistinct` (its values' counts are kept per row).
+    let hasDistinctCounters: Bool
     /// The table's NOT NULL columns: their non-NULL rows are the group's rows.
     let notNullColumns: Set<String>
 
@@ -50,6 +52,7 @@ final class CompiledRollup: Sendable {
             case .countDistinct(let c): .countDistinct(try schema.columnIndex(c), tree: schema.rollupDistinctTreeName(rollup, value: j))
             }
         }
+        hasDistinctCounters = counters.contains { if case .countDistinct = $0 { true } else { false } }
     }
 
     func tree(named name: String) throws -> Tree {
@@ -63,27 +66,29 @@ final class CompiledRollup: Sendable {
         predicate?.admits(values) ?? true
     }
 
-    /// The group's values of a row: time buckets as their first second.
-    func group(of values: [Value]) throws -> [Value] {
-        try groupPositions.indices.map { i in
+    /// The key of the row's group in the counter tree: its group-by values encoded, time
+    /// buckets as their first second. Runs for every row written, per rollup: no array of
+    /// values between.
+    func groupKey(of values: [Value]) throws -> [UInt8] {
+        var encoder = TupleEncoder(reservingCapacity: 10 * groupPositions.count)
+        for i in groupPositions.indices {
             let value = values[groupPositions[i]]
-            guard let seconds = bucketSeconds[i] else { return value }
+            guard let seconds = bucketSeconds[i] else {
+                encoder.append(value)
+                continue
+            }
             guard let start = Transaction.bucket(value, seconds: seconds) else {
                 throw GuildStoreError.aggregateOverflow(table: treeName, column: definition.groupBy[i].column)
             }
-            return start
+            encoder.append(start)
         }
+        return encoder.bytes
     }
 
-    /// The key of the row's group in the counter tree.
-    func groupKey(of values: [Value]) throws -> [UInt8] {
-        TupleEncoding.encode(try group(of: values))
-    }
-
-    /// Adds `sign` times the row's contribution to `deltas` (`width` counters), except the
-    /// distinct counters, which move at flush time (`WriteTransaction.flushRollup`).
+    /// Adds `sign` times the row's contribution to `deltas` (`width` counters, indexed from 0),
+    /// except the distinct counters, which move at flush time (`WriteTransaction.flushRollup`).
     @inline(__always)
-    func add(_ values: [Value], sign: Int128, to deltas: inout [Int128]) {
+    func add<Deltas: MutableCollection<Int128>>(_ values: [Value], sign: Int128, to deltas: inout Deltas) where Deltas.Index == Int {
         deltas[0] += sign
         for (j, counter) in counters.enumerated() {
             switch counter {

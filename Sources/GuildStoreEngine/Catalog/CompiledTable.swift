@@ -9,6 +9,9 @@ final class CompiledTable: Sendable {
     let positions: [String: Int]
     /// The columns' names in order: every `Row` of the table shares this one array.
     let columnNames: [String]
+    /// Each column's type and whether it takes NULL, in order (an insert checks every value).
+    let columnTypes: [ColumnType]
+    let nullable: [Bool]
     let primaryKeyPositions: [Int]
     let primaryKeyTypes: [ColumnType]
     /// The positions of each foreign key's columns, in `schema.foreignKeys` order.
@@ -32,6 +35,8 @@ final class CompiledTable: Sendable {
         for (i, column) in schema.columns.enumerated() where positions[column.name] == nil { positions[column.name] = i }
         self.positions = positions
         columnNames = schema.columns.map(\.name)
+        columnTypes = schema.columns.map(\.type)
+        nullable = schema.columns.map(\.nullable)
         primaryKeyPositions = try schema.primaryKey.map { try schema.columnIndex($0) }
         primaryKeyTypes = primaryKeyPositions.map { schema.columns[$0].type }
         foreignKeyPositions = try schema.foreignKeys.map { key in try key.columns.map { try schema.columnIndex($0) } }

@@ -121,13 +121,31 @@ struct RowIdentity: Hashable {
     let key: [UInt8]
 }
 
-/// Everything one delete statement does (FK-2), worked out before anything is written.
-/// A parent row an insert or update in this transaction found (FK-4).
-struct ParentRow: Hashable {
-    var table: String
-    var key: [Value]
+/// A parent row an insert or update in this transaction found (FK-4): by its id when its
+/// key is one `uint` column (every key of the seeds' schema: a lookup builds no array), else
+/// by its key's values. Hashed by the key alone, so no table name is hashed per lookup;
+/// equality compares the table too, so the same id in two tables is two parents.
+enum ParentRow: Hashable {
+    case id(table: String, UInt64)
+    case key(table: String, [Value])
+
+    func hash(into hasher: inout Hasher) {
+        switch self {
+        case .id(_, let id): hasher.combine(id)
+        case .key(_, let key): hasher.combine(key)
+        }
+    }
+
+    /// The parent's primary key.
+    var values: [Value] {
+        switch self {
+        case .id(_, let id): [.uint(id)]
+        case .key(_, let key): key
+        }
+    }
 }
 
+/// Everything one delete statement does (FK-2), worked out before anything is written.
 struct DeletePlan {
     /// Rows to delete, parents before children.
     var deletes: [(schema: TableSchema, row: [Value])] = []
@@ -171,15 +189,22 @@ extension WriteTransaction {
     func checkParents(_ row: [Value], old: [Value]?, table: CompiledTable) throws {
         let schema = table.schema
         for (key, positions) in zip(schema.foreignKeys, table.foreignKeyPositions) {
-            let values = positions.map { row[$0] }
-            if values.contains(where: \.isNull) { continue }
-            if let old, positions.map({ old[$0] }) == values { continue }
-            // A row may reference itself (a self-referencing key on its own primary key).
-            if key.parentTable == schema.name, table.primaryKeyValues(row) == values { continue }
+            let parent: ParentRow
+            if positions.count == 1, case .uint(let id) = row[positions[0]] {
+                if let old, old[positions[0]] == row[positions[0]] { continue }
+                parent = .id(table: key.parentTable, id)
+            } else {
+                let values = positions.map { row[$0] }
+                if values.contains(where: \.isNull) { continue }
+                if let old, positions.map({ old[$0] }) == values { continue }
+                parent = .key(table: key.parentTable, values)
+            }
             // Only whether the parent row exists: nothing of it is decoded. A parent found once
             // stays found until this transaction deletes a key of any tree (FK-4).
-            let parent = ParentRow(table: key.parentTable, key: values)
             if knownParents.contains(parent) { continue }
+            let values = parent.values
+            // A row may reference itself (a self-referencing key on its own primary key).
+            if key.parentTable == schema.name, table.primaryKeyValues(row) == values { continue }
             let exists = key.parentTable == schema.name ? try fetchRow(schema, key: values) != nil
                                                          : try rowExists(try compiledTable(key.parentTable), key: values)
             if exists { knownParents.insert(parent) }

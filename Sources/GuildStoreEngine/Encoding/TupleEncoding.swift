@@ -159,6 +159,11 @@ package struct TupleEncoder: Sendable {
         }
     }
 
+    /// Appends elements encoded before (a key's leading elements).
+    package mutating func append(encoded: [UInt8]) {
+        bytes.append(contentsOf: encoded)
+    }
+
     /// Appends one element.
     package mutating func append(_ value: Value, descending: Bool = false) {
         let start = bytes.count

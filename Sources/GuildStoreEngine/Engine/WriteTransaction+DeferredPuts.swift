@@ -1,8 +1,9 @@
-/// Deferred puts: a table's non-unique index entries wait in the transaction and go into
-/// their trees sorted, when the transaction commits or first touches the tree again. A bulk
-/// load's entries of one index otherwise land at thousands of scattered places, one cold
-/// descent each; sorted, consecutive entries share their path and their leaf stays in cache.
-/// Only entries nothing checks are deferred: unique entries are checked when they are put.
+/// Deferred puts: a table's non-unique index entries, and the entries a rollup's flush writes
+/// (`flushRollup`), wait in the transaction and go into their trees sorted, when the
+/// transaction commits or first touches the tree again. A bulk load's entries of one index
+/// otherwise land at thousands of scattered places, one cold descent each; sorted,
+/// consecutive entries share their path and their leaf stays in cache. Only entries nothing
+/// checks are deferred: unique entries are checked when they are put.
 ///
 /// Invariant:
 /// (DP-1) No one sees a tree while puts to it are deferred: every tree access resolves the
@@ -118,16 +119,24 @@ extension WriteTransaction {
         return nil
     }
 
-    /// Inserts a new key with a small value into `leaf` when it belongs there and fits,
-    /// changing nothing otherwise; false when the ordinary `insert` must do it (the key is
-    /// present, the cell needs overflow pages, or the leaf is full).
+    /// Puts a small value under `key` into `leaf` when the key belongs there and the cell
+    /// fits; false when the ordinary `insert` must do it (the cell needs overflow pages, the
+    /// key's old value has them, or the leaf is full). A present key's old cell is replaced
+    /// (a rollup's counters, put again at each flush); when the new cell then does not fit,
+    /// the key is gone from the leaf and the ordinary `insert` puts it back.
     private func insertInPlace(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, leaf page: UInt32) throws -> Bool {
         guard Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize) else {
             return false
         }
         let leaf = try writableNode(page)
         let (position, found) = try leaf.node.lowerBound(key)
-        if found { return false }
+        if found {
+            guard try leaf.node.leafCell(position).inlineValue != nil else { return false }
+            try leaf.removeCell(at: position)
+            return try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in
+                try leaf.insertCell(cell, at: position)
+            }
+        }
         let hints = (leaf.appendRun, leaf.lastInsert)
         _ = leaf.noteInsert(at: position)
         let inserted = try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in

@@ -15,64 +15,38 @@
 ///      deferred index entries); `rollback` drops the deltas.
 /// (RU-4) A range delete drops the groups it empties whole instead of counting them down
 ///      (`WriteTransaction+CoveredRollupGroups.swift`).
-struct PendingRollup {
-    /// A distinct tree's entry and the length of its group-key prefix.
-    struct DistinctEntry: Hashable {
-        /// The `countDistinct` value's position among the rollup's values.
-        var value: Int
-        var groupLength: Int
-        var key: [UInt8]
-    }
-
-    let rollup: CompiledRollup
-    var groups: [[UInt8]: [Int128]] = [:]
-    var distinct: [DistinctEntry: Int64] = [:]
-
-    /// Adds `sign` to the count of each of `row`'s distinct values in `group` (the distinct
-    /// counters themselves move at flush time).
-    mutating func addDistinct(_ row: [Value], group: [UInt8], sign: Int128) {
-        for (j, counter) in rollup.counters.enumerated() {
-            guard case .countDistinct(let p, _) = counter, !row[p].isNull else { continue }
-            let entry = DistinctEntry(value: j, groupLength: group.count, key: group + TupleEncoding.encode([row[p]]))
-            distinct[entry, default: 0] += Int64(sign)
-        }
-    }
-}
-
 extension WriteTransaction {
+    /// Where `rollup`'s waiting deltas are in `pendingRollups`, added empty when none wait.
+    /// Found by identity (a table's rollups stay the same objects while it is written); by
+    /// the counter tree's name for another compilation of the same rollup.
+    func pendingIndex(of rollup: CompiledRollup) -> Int {
+        if let i = pendingRollups.firstIndex(where: { $0.rollup === rollup }) { return i }
+        if let i = pendingRollups.firstIndex(where: { $0.rollup.treeName == rollup.treeName }) { return i }
+        pendingRollups.append(PendingRollup(rollup))
+        for tree in rollup.trees.values { pendingRollupRoots[tree.root] = rollup.treeName }
+        return pendingRollups.count - 1
+    }
+
     /// Adds `sign` (1: stored, -1: removed) times each of `rows`' contribution to `rollup`
-    /// (RU-2), for a statement's deletes: the rollup's waiting deltas are taken out once for
-    /// the batch, not looked up by name per row, and a run of
-    /// rows in one group (rows in time order fill a bucket at a time) adds to that group's
-    /// delta without hashing its key again.
+    /// (RU-2), for a statement's deletes: a run of rows in one group (rows in time order fill
+    /// a bucket at a time) adds to that group's delta without looking its key up again.
     func noteRollups(_ rows: [[Value]], sign: Int128, rollup: CompiledRollup) throws {
-        let name = rollup.treeName
-        var pending = pendingRollups.removeValue(forKey: name) ?? PendingRollup(rollup: rollup)
-        for tree in rollup.trees.values { pendingRollupRoots[tree.root] = name }
-        defer { pendingRollups[name] = pending }
-        if rollup.counters.contains(where: { if case .countDistinct = $0 { true } else { false } }) {
-            pending.distinct.reserveCapacity(pending.distinct.count + rows.count)  // one entry per row at most
-        }
+        let index = pendingIndex(of: rollup)
+        if rollup.hasDistinctCounters { pendingRollups[index].reserveDistinct(rows.count) }
         let zeros = [Int128](repeating: 0, count: rollup.width)
         // The group of the current run of rows (nil: none yet) and its delta so far.
         var runKey: [UInt8]?
         var runDelta = zeros
-        func endRun() {
-            guard let runKey else { return }
-            pending.groups[runKey, default: zeros].withUnsafeMutableBufferPointer { sums in
-                for i in sums.indices { sums[i] += runDelta[i] }
-            }
-        }
         for row in rows where rollup.holds(row) {
             let group = try rollup.groupKey(of: row)
             if runKey != group {
-                endRun()
+                if let runKey { pendingRollups[index].add(runDelta, group: runKey) }
                 (runKey, runDelta) = (group, zeros)
             }
             rollup.add(row, sign: sign, to: &runDelta)
-            pending.addDistinct(row, group: group, sign: sign)
+            if rollup.hasDistinctCounters { pendingRollups[index].addDistinct(row, group: group, sign: sign) }
         }
-        endRun()
+        if let runKey { pendingRollups[index].add(runDelta, group: runKey) }
     }
 
     /// The key of `row`'s group in each of `rollups` (nil where it does not count the row).
@@ -86,31 +60,30 @@ extension WriteTransaction {
     func addRollups(_ row: [Value], groups: [[UInt8]?], sign: Int128, _ rollups: [CompiledRollup]) {
         for (rollup, group) in zip(rollups, groups) {
             guard let group else { continue }
-            let name = rollup.treeName
-            if pendingRollups[name] == nil {
-                pendingRollups[name] = PendingRollup(rollup: rollup)
-                for tree in rollup.trees.values { pendingRollupRoots[tree.root] = name }
-            }
-            let width = rollup.width
-            rollup.add(row, sign: sign, to: &pendingRollups[name, default: PendingRollup(rollup: rollup)]
-                .groups[group, default: Array(repeating: 0, count: width)])
-            pendingRollups[name, default: PendingRollup(rollup: rollup)].addDistinct(row, group: group, sign: sign)
+            pendingRollups[pendingIndex(of: rollup)].add(row, group: group, sign: sign)
         }
     }
 
     /// Flushes every rollup whose deltas wait (RU-3).
     func flushRollups() throws {
-        while let name = pendingRollups.keys.first { try flushRollup(named: name) }
+        while let first = pendingRollups.first { try flushRollup(named: first.rollup.treeName) }
     }
 
     /// Writes a rollup's waiting deltas into its trees, in key order: distinct counts first
     /// (a value whose count leaves or reaches zero moves its group's distinct counter), then
     /// the counters. A group whose rows reach zero loses its entry (RU-1).
+    ///
+    /// Everything is read first, in key order, each lookup starting from the leaf the last one
+    /// ended in; then the writes: new values as deferred puts (DP-1: applied in key order, each
+    /// into the leaf the last one went to while it belongs there), entries that reach zero
+    /// deleted as one sorted batch per tree (`delete(sorted:in:)`, which applies the tree's
+    /// deferred puts first; the keys it deletes are not among them).
     func flushRollup(named name: String) throws {
-        guard var pending = pendingRollups.removeValue(forKey: name) else { return }
+        guard let index = pendingRollups.firstIndex(where: { $0.rollup.treeName == name }) else { return }
+        var pending = pendingRollups.remove(at: index)
         for tree in pending.rollup.trees.values { pendingRollupRoots[tree.root] = nil }
         let rollup = pending.rollup
-        let zeros = [Int128](repeating: 0, count: rollup.width)
+        let width = pending.width
         func corrupt(_ what: String) -> GuildStoreError {
             .corruptEncoding(reason: "rollup \(rollup.treeName): \(what) (run check)")
         }
@@ -119,11 +92,8 @@ extension WriteTransaction {
         let distinctEntries = Array(pending.distinct.keys), distinctDeltas = Array(pending.distinct.values)
         let distinctOrder = distinctEntries.indices.filter { distinctDeltas[$0] != 0 }.sorted { i, j in
             distinctEntries[i].value != distinctEntries[j].value
-                ? distinctEntries[i].value < distinctEntries[j].value : distinctEntries[i].key.precedes(distinctEntries[j].key)
+                ? distinctEntries[i].value < distinctEntries[j].value : distinctEntries[i].key.bytes.precedes(distinctEntries[j].key.bytes)
         }
-        // Everything is read first, in key order, each lookup starting from the leaf the last
-        // one ended in; then the writes: new values put, entries that reach zero deleted as one
-        // sorted batch per tree (`delete(sorted:in:)`).
         var puts: [(tree: Tree, key: [UInt8], value: [UInt8])] = []
         var removals: [(tree: Tree, keys: [[UInt8]])] = []
         var finger: LeafFinger?
@@ -137,44 +107,46 @@ extension WriteTransaction {
                 finger = nil
                 distinctRoot = try root(of: tree)
             }
-            let old = try entry.key.withUnsafeBytes { key in
+            let old = try entry.key.bytes.withUnsafeBytes { key in
                 try withValue(key, root: distinctRoot, near: &finger) { try rollup.decodeDistinctCount($0) }
             } ?? 0
             let (new, overflow) = old.addingReportingOverflow(delta)
             guard !overflow, new >= 0 else { throw corrupt("a distinct count below zero") }
             if new == 0 {
-                removals[removals.count - 1].keys.append(entry.key)
+                removals[removals.count - 1].keys.append(entry.key.bytes)
             } else {
-                puts.append((tree, entry.key, CompiledRollup.encodeDistinctCount(new)))
+                puts.append((tree, entry.key.bytes, CompiledRollup.encodeDistinctCount(new)))
             }
             guard (old == 0) != (new == 0) else { continue }
-            pending.groups[Array(entry.key.prefix(entry.groupLength)), default: zeros][1 + entry.value] += old == 0 ? 1 : -1
+            pending.add(old == 0 ? 1 : -1, counter: 1 + entry.value, group: Array(entry.key.bytes.prefix(entry.groupLength)))
         }
         guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
         removals.append((tree, []))
         finger = nil
         let counterRoot = try root(of: tree)
-        let groupKeys = Array(pending.groups.keys), groupDeltas = Array(pending.groups.values)
-        for index in groupKeys.indices.sorted(by: { groupKeys[$0].precedes(groupKeys[$1]) }) where groupDeltas[index] != zeros {
-            let (key, delta) = (groupKeys[index], groupDeltas[index])
-            var counters = try key.withUnsafeBytes { key in
-                try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0) }
-            } ?? zeros
-            for i in counters.indices {
+        let groupKeys = pending.groupKeys
+        var counters: [Int128] = []
+        for slot in groupKeys.indices.sorted(by: { groupKeys[$0].precedes(groupKeys[$1]) }) where !pending.isZero(slot: slot) {
+            let key = groupKeys[slot]
+            let stored = try key.withUnsafeBytes { key in
+                try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0, into: &counters) } != nil
+            }
+            if !stored { counters = [Int128](repeating: 0, count: width) }
+            for i in 0..<width {
                 // DISK-3: a counter from disk plus a delta overflows only when the counter is damaged.
-                let (sum, overflow) = counters[i].addingReportingOverflow(delta[i])
+                let (sum, overflow) = counters[i].addingReportingOverflow(pending.deltas[slot * width + i])
                 guard !overflow else { throw corrupt("a counter out of range") }
                 counters[i] = sum
             }
             guard counters[0] >= 0 else { throw corrupt("a group with fewer than no rows") }
             if counters[0] == 0 {
-                guard counters == zeros else { throw corrupt("a group without rows keeps counts") }
+                guard counters.allSatisfy({ $0 == 0 }) else { throw corrupt("a group without rows keeps counts") }
                 removals[removals.count - 1].keys.append(key)
             } else {
                 puts.append((tree, key, CompiledRollup.encodeCounters(counters)))
             }
         }
-        for (tree, key, value) in puts { try put(key, value, in: tree) }
+        for (tree, key, value) in puts { try deferPut(key, value, in: tree) }
         for removal in removals { try delete(sorted: removal.keys, in: removal.tree) }
     }
 

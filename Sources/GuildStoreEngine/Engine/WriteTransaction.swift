@@ -45,10 +45,11 @@ public final class WriteTransaction: Transaction {
     /// Entries of trees whose inserts wait to be applied in key order (`deferPut`): per tree
     /// (a table's non-unique indexes), the entries in the order they were put (DP-1).
     var deferredPuts: [DeferredPuts] = []
-    /// Rollup deltas waiting, by the rollup's counter tree, and the rollup that owns each tree
-    /// they will touch, by the tree's root (RU-3; roots do not move while deltas wait, as DP-1 says
-    /// of deferred puts, so a root names its tree).
-    var pendingRollups: [String: PendingRollup] = [:]
+    /// Rollup deltas waiting, one entry per rollup (a few per table written: found by a walk,
+    /// `pendingIndex(of:)`), and the rollup that owns each tree they will touch, by the tree's
+    /// root and the rollup's counter tree name (RU-3; roots do not move while deltas wait, as
+    /// DP-1 says of deferred puts, so a root names its tree).
+    var pendingRollups: [PendingRollup] = []
     var pendingRollupRoots: [UInt32: String] = [:]
     /// Parent rows foreign-key checks found in this transaction (FK-4): emptied by any delete of
     /// a key from any tree and by dropping a tree, so a parent the transaction removed is

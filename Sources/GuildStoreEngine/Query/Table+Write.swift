@@ -187,32 +187,42 @@ extension WriteTransaction {
 
     /// Fills defaults, checks names, types and NOT NULL.
     private func completeRow(_ values: [String: Value], table: CompiledTable) throws -> [Value] {
-        let columns = table.schema.columns
         var row = table.defaultRow
-        // Rows of one table usually come as dictionaries with the same keys, which iterate in
-        // the same order: each name is first matched against the previous row's name at that
-        // step (equal strings from one literal compare without hashing), then looked up.
-        let cached = rowNameOrder?.table === table ? rowNameOrder?.names : nil
-        var matches = cached?.count == values.count
+        // Rows of one table often come as dictionaries with the same keys in the same iteration
+        // order (a dictionary's order follows its storage: a reused or rebuilt-alike one keeps
+        // it): each name is first matched against the previous row's name at that step (equal
+        // strings from one literal compare without hashing), else looked up, and the order is
+        // noted in place for the next row. Taken out of the transaction while it is written,
+        // so it is written without a copy.
+        var order = rowNameOrder?.table === table ? rowNameOrder?.names ?? [] : []
+        rowNameOrder = nil
         var step = 0
         for (name, value) in values {
             let i: Int
-            if matches, let cached, cached[step].name == name {
-                i = cached[step].position
+            if step < order.count, order[step].name == name {
+                i = order[step].position
             } else {
                 guard let position = table.positions[name] else { throw GuildStoreError.unknownColumn(table: table.schema.name, column: name) }
-                (i, matches) = (position, false)
+                i = position
+                if step < order.count { order[step] = (name, position) } else { order.append((name, position)) }
             }
             row[i] = value
             step += 1
         }
-        if !matches { rowNameOrder = (table, values.map { name, _ in (name, table.positions[name] ?? 0) }) }
-        var now: Value?
-        for i in table.nowColumns where values[columns[i].name] == nil {
-            if now == nil { now = Value.timestamp(Int64(Date().timeIntervalSince1970)) }
-            row[i] = now ?? .null
+        order.removeLast(order.count - step)
+        rowNameOrder = (table, order)
+        // Names are distinct and each names one column: a row giving as many values as the
+        // table has columns gives every column.
+        if values.count < row.count {
+            var now: Value?
+            for i in table.nowColumns where values[table.columnNames[i]] == nil {
+                if now == nil { now = Value.timestamp(Int64(Date().timeIntervalSince1970)) }
+                row[i] = now ?? .null
+            }
         }
-        for i in row.indices { try check(row[i], for: columns[i], table: table.schema.name) }
+        for i in row.indices where !(row[i].isNull ? table.nullable[i] : row[i].fits(table.columnTypes[i])) {
+            try check(row[i], for: table.schema.columns[i], table: table.schema.name)  // throws the precise error
+        }
         return row
     }
 
