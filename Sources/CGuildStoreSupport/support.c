@@ -1,4 +1,7 @@
+#define _GNU_SOURCE
 #include "CGuildStoreSupport.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 
 // ---- CRC32C --------------------------------------------------------------------------------
@@ -170,4 +173,19 @@ uint64_t gs_hash64(const void *data, size_t length) {
     h ^= h >> 33; h *= 0xC4CEB9FE1A85EC53ULL;
     h ^= h >> 33;
     return h;
+}
+
+// ---- Open-file-description locks -----------------------------------------------------------
+
+int gs_ofd_lock_byte(int fd, int kind, int64_t offset) {
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = kind == 2 ? F_WRLCK : kind == 1 ? F_RDLCK : F_UNLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = (off_t)offset;
+    lock.l_len = 1;
+    int result;
+    do { result = fcntl(fd, F_OFD_SETLK, &lock); } while (result != 0 && errno == EINTR);
+    if (result == 0) return 0;
+    return (errno == EAGAIN || errno == EACCES) ? 1 : -1;
 }

@@ -47,6 +47,10 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case transactionFinished
     /// A write was attempted through a read-only snapshot.
     case readOnlyTransaction
+    /// A write, checkpoint, vacuum or migration on a database opened read-only
+    /// (`DatabaseConfiguration.readOnly`): it sees the database as of its open and changes
+    /// nothing.
+    case readOnlyDatabase(path: String)
     /// Another write transaction is in progress.
     case writerBusy
     /// The operation needs readers to finish first (vacuum, a full checkpoint that timed out).
@@ -152,6 +156,7 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .closed: "the database is closed"
         case .transactionFinished: "the transaction has already finished"
         case .readOnlyTransaction: "cannot write through a read-only snapshot"
+        case .readOnlyDatabase(let path): "\(path) is open read-only: nothing can be written to it through this opening"
         case .writerBusy: "another write transaction is in progress"
         case .busy(let message): "busy: \(message)"
         case .locked(let path, let holders):

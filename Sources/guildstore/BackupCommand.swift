@@ -18,14 +18,14 @@ struct BackupCommand: AsyncParsableCommand {
 }
 
 /// `guildstore backup [create] --db D (--to FILE [--since PARENT] | --dir DIR [--incremental]
-/// [--keep N])`: a full or incremental backup of the database, taken from one snapshot while
-/// it stays open for writers in this process; then, with `--keep`, the rotation of DIR.
+/// [--keep N])`: a full or incremental backup of the database, taken from one snapshot of a
+/// read-only opening (a bot may have the database open); then, with `--keep`, the rotation of DIR.
 struct BackupCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Write a full or incremental backup of the database (the default).",
         discussion: """
             Needs a database at --db (otherwise exits 1 with "no database at PATH", creating nothing) and writes nothing \
-            to it. The backup holds the last commit; it is written to FILE.partial, synced and renamed into place, so a \
+            to it: it opens the database read-only, so it works while a bot has it open. The backup holds the last commit; it is written to FILE.partial, synced and renamed into place, so a \
             file with the backup's name is always complete. --to never replaces an existing file. \
             --dir names the file after the database and the UTC time (bot-20261205T093000Z-full.gsbackup), never \
             reusing a name; --incremental builds on the newest backup in DIR whose chain is complete (a full backup when \
@@ -52,7 +52,7 @@ struct BackupCreateCommand: AsyncParsableCommand {
 
     func run() async throws {
         // The database is opened first: a missing one creates no directory and no file.
-        let info = try await withDatabase(database) { db in
+        let info = try await withDatabase(database, readOnly: true) { db in
             let (path, parent) = try target()
             let bar = ProgressBar(parent == nil ? "full backup" : "incremental backup")
             defer { bar.finish() }

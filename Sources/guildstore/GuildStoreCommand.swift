@@ -50,7 +50,8 @@ let existingDiscussion = "Needs a database at --db (otherwise exits 1 with \"no 
 /// The help text of the commands that read the guild tables and nothing else.
 let readOnlyDiscussion = """
     Reads only: needs a database at --db with every schema migration applied (otherwise exits 1 with \
-    "no database at PATH", or naming the migrations), and writes nothing to it.
+    "no database at PATH", or naming the migrations), and writes nothing to it. Opens it read-only, so it works \
+    while a bot has the database open, on the database as of the moment it opened.
     """
 
 /// What a command may do to the database at `--db`.
@@ -59,7 +60,8 @@ enum StoreAccess {
     case create
     /// Needs it to exist; applies the migrations it lacks (a command that writes anyway).
     case write
-    /// Needs it to exist with every migration applied, and writes nothing to it.
+    /// Needs it to exist with every migration applied, and writes nothing to it: opens it
+    /// read-only (RO-1), so it works beside a bot that has the database open.
     case read
 }
 
@@ -74,7 +76,8 @@ func withStore<T>(_ options: DatabaseOptions, _ access: StoreAccess, synchronous
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
     }
-    let configuration = DatabaseConfiguration(.file(path), synchronous: synchronous, createIfMissing: access == .create)
+    var configuration = DatabaseConfiguration(.file(path), synchronous: synchronous, createIfMissing: access == .create)
+    configuration.readOnly = access == .read
     let store: GuildDatabase
     do {
         store = try await GuildDatabase.open(configuration, migrations: access == .read ? .requireApplied : .apply)
@@ -88,8 +91,11 @@ func withStore<T>(_ options: DatabaseOptions, _ access: StoreAccess, synchronous
 
 /// Runs `body` with the database at `--db`, which must exist, as the engine sees it: any
 /// GuildStore database, whatever migrations it has; nothing is migrated. Closes it after.
-func withDatabase<T>(_ options: DatabaseOptions, _ body: (Database) async throws -> T) async throws -> T {
-    let database = try Database.open(DatabaseConfiguration(.file(options.db), createIfMissing: false))
+/// `readOnly` opens it read-only (RO-1): beside a bot that has it open, as of the open.
+func withDatabase<T>(_ options: DatabaseOptions, readOnly: Bool = false, _ body: (Database) async throws -> T) async throws -> T {
+    var configuration = DatabaseConfiguration(.file(options.db), createIfMissing: false)
+    configuration.readOnly = readOnly
+    let database = try Database.open(configuration)
     return try await closing(database) { try await body(database) }
 }
 

@@ -45,14 +45,15 @@ struct CheckCommand: AsyncParsableCommand {
         commandName: "check", abstract: "Check the database's integrity.",
         discussion: """
             Reads only: needs a database at --db (otherwise exits 1 with "no database at PATH") and writes nothing to it; \
-            any GuildStore database is checked as it is, pending migrations and all. \
+            any GuildStore database is checked as it is, pending migrations and all, read-only, so while a bot has it \
+            open too, as of the moment it opened. \
             Exits 1 too when recovering the write-ahead log lost commits behind damage (guildstore recover).
             """)
 
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let (integrity, tableProblems, walProblem) = try await withDatabase(database) { database in
+        let (integrity, tableProblems, walProblem) = try await withDatabase(database, readOnly: true) { database in
             let report = try await database.check()
             // Rows and indexes are compared only on sound pages.
             let tables = report.isOK ? try await database.read { try $0.checkTables() } : []

@@ -100,6 +100,19 @@ struct WALDamageTests {
         try engine.close()
         #expect(try readFile(path + "-wal") == wal, "the damaged log is left as it is")
 
+        // RO-1: a read-only opening reads the recovered commits from the log; setting the log
+        // aside under it would need them copied into the file first, which it holds back.
+        let reader = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true))
+        #expect(try readDatabase(reader) == source.states[2].model)
+        do {
+            _ = try StorageEngine.setAsideDamagedLog(path: path)
+            Issue.record("the log was set aside under a read-only opening")
+        } catch GuildStoreError.busy(let message) {
+            #expect(message.contains("read-only opening"), "\(message)")
+        }
+        #expect(try readFile(path + "-wal") == wal)
+        try reader.close()
+
         // Set aside: the log moves, whole; the recovered commits are in the database file.
         let now = Date(timeIntervalSince1970: 1_700_000_000)
         let result = try StorageEngine.setAsideDamagedLog(path: path, now: now)

@@ -23,6 +23,13 @@ int gs_bit_test(const uint64_t *words, uint64_t bit);
 void gs_bit_set(uint64_t *words, uint64_t bit);
 void gs_bit_clear(uint64_t *words, uint64_t bit);
 
+/// An open-file-description lock (Linux `F_OFD_SETLK`) on one byte at `offset` of the file
+/// open at `fd`: `kind` 1 shared, 2 exclusive, 0 releases it. Never waits. Returns 0 when
+/// taken (or released), 1 when another open file description holds a conflicting lock, -1
+/// with errno set on any other failure. The kernel releases the lock when the last
+/// descriptor of the description closes, so a process that dies holds nothing.
+int gs_ofd_lock_byte(int fd, int kind, int64_t offset);
+
 /// Asks the CPU to start loading `length` bytes at `address` into its caches (a hint: it
 /// never faults and changes nothing). Inline, so a Swift caller pays no call.
 static inline void gs_prefetch(const void *address, size_t length) {

@@ -52,6 +52,9 @@ public final class Database: Sendable {
     public static func open(_ configuration: DatabaseConfiguration) throws -> Database {
         switch configuration.location {
         case .temporary:
+            guard !configuration.readOnly else {
+                throw GuildStoreError.invalidConfiguration("a temporary database cannot be opened read-only")
+            }
             let directory = try makeTemporaryDirectory()
             do {
                 var engineConfiguration = configuration.engineConfiguration
@@ -65,13 +68,16 @@ public final class Database: Sendable {
                 throw error
             }
         case .file(let path):
-            let key = canonicalPath(path)
+            // A read-only opening is an engine of its own (RO-1), never the writable one.
+            let key = (configuration.readOnly ? "read-only:" : "") + canonicalPath(path)
             return try registry.withLock { databases in
                 if let existing = databases[key]?.database, existing.retain() { return existing }
                 let engine = try StorageEngine.open(path: path, configuration: configuration.engineConfiguration,
                                                     fileSystem: configuration.fileSystem)
                 if let warning = engine.walRecoveryWarning { configuration.logger.warning("\(warning)") }
-                if let notice = engine.walRecoveryNotice { configuration.logger.info("\(notice)") }
+                // Beside a writer, a read-only opening meets the owner's append in progress as a
+                // torn tail: nothing to report.
+                if !configuration.readOnly, let notice = engine.walRecoveryNotice { configuration.logger.info("\(notice)") }
                 let database = Database(engine: engine, configuration: configuration, registryKey: key, temporaryDirectory: nil)
                 do {
                     try database.startArchive()

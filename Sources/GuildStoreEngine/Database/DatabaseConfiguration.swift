@@ -60,6 +60,21 @@ public struct DatabaseConfiguration: Sendable {
     public var createIfMissing: Bool
     /// Continuous archiving for point-in-time restore; nil (the default) archives nothing.
     public var archive: ArchiveConfiguration?
+    /// Opens an existing database read-only, beside the process that owns it (a running bot)
+    /// or alone: reads see its last commit as of the open (whole frames of the log included)
+    /// for as long as it stays open; nothing is written or created, and writes, migrations,
+    /// checkpoints and vacuums answer `.readOnlyDatabase`. Meanwhile the owner's checkpoints
+    /// wait (its log grows; `EngineStatistics.checkpointsHeldByReadOnlyOpenings` counts
+    /// them), so close it when done, and open it again to see later commits. A `.temporary`
+    /// location cannot be read-only.
+    ///
+    /// ```swift
+    /// // Beside a bot that has data/bot.gsdb open for writing:
+    /// var configuration = DatabaseConfiguration(.file("data/bot.gsdb"))
+    /// configuration.readOnly = true
+    /// let db = try Database.open(configuration)
+    /// ```
+    public var readOnly = false
 
     public init(
         _ location: Location,
@@ -118,6 +133,6 @@ public struct DatabaseConfiguration: Sendable {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
                             mapReservation: mapReservation, walCacheBytes: walCacheBytes,
                             transactionCacheBytes: transactionCacheBytes, queryLog: queryLog, createIfMissing: createIfMissing,
-                            archiveDirectory: archive?.directory)
+                            archiveDirectory: archive?.directory, readOnly: readOnly)
     }
 }

@@ -79,6 +79,13 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// The identity a database created by this open takes (vacuum's copy keeps its source's,
     /// BK-3, and seals its pages with it, WALR-9); nil draws a random one.
     package var newDatabaseIdentity: DatabaseIdentity?
+    /// Opens the database read-only, beside its owner (RO-1, `ReaderLock`): the opening sees
+    /// the last commit whose frames were whole in the log when it opened, for as long as it
+    /// is open, and writes nothing, creates nothing (not even a log) and takes no exclusive
+    /// lock, so it works while another process has the database open for writing. Its owner
+    /// checkpoints nothing meanwhile. Writes, checkpoints and vacuums answer
+    /// `.readOnlyDatabase`.
+    package var readOnly = false
     /// The strict mode (DISK-11): every B+tree node a commit wrote is read back and its keys
     /// checked before the commit is sealed. On in debug builds (every test run), off in
     /// release builds, where it would cost every commit a pass over its pages.
@@ -100,7 +107,8 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         maxKeySize: Int? = nil,
         queryLog: Logger? = nil,
         createIfMissing: Bool = true,
-        archiveDirectory: String? = nil
+        archiveDirectory: String? = nil,
+        readOnly: Bool = false
     ) {
         self.pageSize = pageSize
         self.synchronous = synchronous
@@ -112,6 +120,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         self.queryLog = queryLog
         self.createIfMissing = createIfMissing
         self.archiveDirectory = archiveDirectory
+        self.readOnly = readOnly
     }
 }
 
@@ -177,4 +186,11 @@ public struct EngineStatistics: Sendable {
     /// (nil once one succeeds). `commitNumber - archivedThrough` is the archive's lag.
     public var archivedThrough: UInt64?
     public var archiveError: String?
+    /// Whether this opening is read-only (`DatabaseConfiguration.readOnly`): it shows the
+    /// database as of its open.
+    public var readOnly: Bool
+    /// Checkpoints since open that copied nothing because a read-only opening of the database
+    /// (another process's `guildstore stats`, say) was reading it (RO-1); the log grows
+    /// meanwhile and is checkpointed once they close.
+    public var checkpointsHeldByReadOnlyOpenings: Int
 }

@@ -70,6 +70,8 @@ struct EngineState {
     var syncs = 0
     var checkpoints = 0
     var framesCheckpointed = 0
+    /// Checkpoints that found a read-only opening holding the readers' byte (RO-1) and copied nothing.
+    var checkpointsHeldByReadOnlyOpenings = 0
 
     func snapshot(readerID: UInt64?) -> Snapshot {
         Snapshot(readerID: readerID, sequence: lastCommit, stamp: lastCommitStamp, databaseSize: databaseSize, header: header,

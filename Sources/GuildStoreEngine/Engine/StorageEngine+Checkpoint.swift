@@ -50,16 +50,27 @@ extension StorageEngine {
     }
 
     func checkpoint(mode: CheckpointMode, timeout: Duration, restart policy: RestartPolicy) throws -> CheckpointResult {
-        try checkpointLock.run {
+        if configuration.readOnly { throw GuildStoreError.readOnlyDatabase(path: path) }
+        return try checkpointLock.run {
             let deadline = ContinuousClock.now + timeout
             if mode != .passive {
                 try syncWAL()
                 waitForReaders(until: deadline)
             }
-            try state.withLock { s in
+            let lockFile = try state.withLock { s in
                 guard !s.closed else { throw GuildStoreError.closed }
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
+                return s.lockFile
             }
+            // RO-1: no read-only opening may be there while the file or the log's frames change.
+            guard try excludeReadOnlyOpenings(lockFile, waitUntil: mode == .passive ? nil : deadline) else {
+                return state.withLock { s in
+                    s.checkpointsHeldByReadOnlyOpenings += 1
+                    let inFile = Int(min(s.backfilled, s.lastCommit) - min(s.walBase, s.backfilled))
+                    return CheckpointResult(framesInWAL: s.walFrames, framesCheckpointed: inFile, walRestarted: false, blockedByReaders: true)
+                }
+            }
+            defer { _ = try? lockFile.lockReaders(.none) }
             let framesInWAL = walFrameCount
             // Invariant (TX-2): never copy a frame newer than the oldest live snapshot (nor an
             // unpublished one: the limit is at most the published commit).
@@ -162,6 +173,16 @@ extension StorageEngine {
             s.logCommitsBefore = stamp.number
             s.backfilled = sequence
             s.syncedThrough = sequence
+        }
+        return true
+    }
+
+    /// Takes the readers' byte exclusively (RO-1), trying again until `deadline` (once without
+    /// one): false while a read-only opening holds it.
+    private func excludeReadOnlyOpenings(_ lockFile: any FileHandleIO, waitUntil deadline: ContinuousClock.Instant?) throws -> Bool {
+        while !(try lockFile.lockReaders(.exclusive)) {
+            guard let deadline, ContinuousClock.now < deadline else { return false }
+            usleep(1000)
         }
         return true
     }

@@ -55,7 +55,11 @@ extension StorageEngine {
                 try engine.close()
                 return SetAsideLogResult(report: report, savedAs: nil)
             }
-            _ = try engine.checkpoint(mode: .passive, timeout: .zero, restart: .never)
+            // RO-1: a read-only opening elsewhere keeps the recovered commits out of the file;
+            // the log must not go while it holds them.
+            guard !(try engine.checkpoint(mode: .passive, timeout: .zero, restart: .never)).blockedByReaders else {
+                throw GuildStoreError.busy("the recovered commits cannot reach the database file while a read-only opening reads it; close it and run recover again")
+            }
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withYear, .withMonth, .withDay, .withTime, .withTimeZone]
             let stem = engine.walPath + ".damaged-" + formatter.string(from: now)

@@ -29,12 +29,15 @@ extension StorageEngine {
             throw GuildStoreError.invalidConfiguration("checkpointThreshold and mapReservation must not be negative")
         }
         let walPath = path + "-wal"
+        if configuration.readOnly && configuration.archiveDirectory != nil {
+            throw GuildStoreError.invalidConfiguration("a read-only opening archives nothing: it has no log of its own to archive")
+        }
         if !fileSystem.exists(path) {
-            guard configuration.createIfMissing else { throw GuildStoreError.databaseNotFound(path: path) }
+            guard configuration.createIfMissing && !configuration.readOnly else { throw GuildStoreError.databaseNotFound(path: path) }
             try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize,
                                identity: configuration.newDatabaseIdentity, fileSystem: fileSystem)
         }
-        let (lockFile, file) = try openLocked(path, fileSystem: fileSystem)
+        let (lockFile, file) = try openLocked(path, readOnly: configuration.readOnly, fileSystem: fileSystem)
         do {
             let fileBytes = try file.size()
             // WALR-1: an existing database file is never replaced. The engine makes a database
@@ -53,8 +56,15 @@ extension StorageEngine {
             // its own and the salt of the database's page checksums.
             let fileHeader = fileBytes >= Int64(pageSize) ? try? readHeaderPage(file, pageSize: pageSize, path: path) : nil
             let walExisted = fileSystem.exists(walPath)
-            let walFile = try fileSystem.open(walPath, create: true)
-            if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
+            let walFile: any FileHandleIO
+            if configuration.readOnly {
+                // RO-1: the readers' byte is held, so no checkpoint restarts or truncates the log
+                // while it is read; the owner's appends past its end are torn frames to this scan.
+                walFile = walExisted ? try fileSystem.openForReading(walPath) : AbsentLogFile(path: walPath)
+            } else {
+                walFile = try fileSystem.open(walPath, create: true)
+                if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
+            }
             let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize, fileNonce: fileHeader?.fileNonce,
                                                                 checksumSalt: fileHeader?.checksumSalt)
             let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
@@ -132,12 +142,15 @@ extension StorageEngine {
     /// one would let two engines write one file. So once the lock is held the two identities
     /// are compared; on a mismatch both descriptors are closed and the open starts again, at
     /// most `openAttempts` times, then `.databaseReplaced`.
-    static func openLocked(_ path: String, fileSystem: any FileSystem) throws -> (lock: any FileHandleIO, file: any FileHandleIO) {
+    ///
+    /// A read-only opening (RO-1) opens both for reading and takes the readers' byte shared
+    /// instead of the exclusive lock, waiting out a checkpoint in progress.
+    static func openLocked(_ path: String, readOnly: Bool = false, fileSystem: any FileSystem) throws -> (lock: any FileHandleIO, file: any FileHandleIO) {
         for _ in 0..<openAttempts {
-            let lockFile = try fileSystem.open(path, create: false)
+            let lockFile = readOnly ? try fileSystem.openForReading(path) : try fileSystem.open(path, create: false)
             do {
-                try lockFile.lockExclusive()
-                let file = try fileSystem.open(path, create: false)
+                if readOnly { try ReaderLock.takeShared(lockFile) } else { try lockFile.lockExclusive() }
+                let file = readOnly ? try fileSystem.openForReading(path) : try fileSystem.open(path, create: false)
                 let same: Bool
                 do {
                     same = try lockFile.identity() == file.identity()

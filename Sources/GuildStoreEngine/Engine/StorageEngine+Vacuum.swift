@@ -24,10 +24,16 @@ extension StorageEngine {
     /// Needs the writer and no open read transactions (`.busy` otherwise). Tree handles taken
     /// before are found again by name (the schema counter moves on).
     package func vacuum() throws -> VacuumResult {
-        try withWriterToken {
-            try state.withLock { s in
+        if configuration.readOnly { throw GuildStoreError.readOnlyDatabase(path: path) }
+        return try withWriterToken {
+            let lockFile = try state.withLock { s in
                 guard s.readers.isEmpty else { throw GuildStoreError.busy("vacuum needs every read transaction to end (\(s.readers.count) open)") }
+                return s.lockFile
             }
+            // RO-1: named here, before the check's pass over the file; one that opens after
+            // this still holds back the checkpoint below, which then refuses.
+            try ReaderLock.excludeReaders(lockFile, doing: "vacuum")
+            _ = try? lockFile.lockReaders(.none)
             // DISK-8: vacuum copies only a database the integrity check passes. It copies
             // what scans read, so keys out of order or out of their bounds (leaves swapped
             // between trees) would become a sound-looking file holding the wrong data; the

@@ -114,6 +114,7 @@
 
     /// Starts the write transaction. Only one runs at a time.
     package func beginWrite() throws -> WriteTransaction {
+        if configuration.readOnly { throw GuildStoreError.readOnlyDatabase(path: path) }
         try refuseWritesAfterLostCommits()
         let snapshot = try state.withLock { s -> Snapshot in
             guard !s.closed else { throw GuildStoreError.closed }
@@ -275,7 +276,8 @@
                 spilledPages: s.spilledPages,
                 hardwareChecksums: ChecksumInfo.isHardware,
                 walFramesDiscarded: walRecovery.discardedFrames, walCommitsLost: walRecovery.lostCommits,
-                commitNumber: s.lastCommitStamp.number, archivedThrough: s.archivedThrough, archiveError: s.archiveError)
+                commitNumber: s.lastCommitStamp.number, archivedThrough: s.archivedThrough, archiveError: s.archiveError,
+                readOnly: configuration.readOnly, checkpointsHeldByReadOnlyOpenings: s.checkpointsHeldByReadOnlyOpenings)
         }
     }
 

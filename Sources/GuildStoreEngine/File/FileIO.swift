@@ -11,6 +11,9 @@ import Darwin
 package protocol FileSystem: Sendable {
     /// Opens `path` for reading and writing, creating it when `create` is true.
     func open(_ path: String, create: Bool) throws -> any FileHandleIO
+    /// Opens an existing `path` for reading only (a reader beside the database's owner, which
+    /// may not write the file).
+    func openForReading(_ path: String) throws -> any FileHandleIO
     func exists(_ path: String) -> Bool
     func remove(_ path: String) throws
     /// Atomically replaces `destination` with `source`.
@@ -41,6 +44,14 @@ package protocol FileHandleIO: AnyObject, Sendable {
     /// Takes an exclusive advisory lock without blocking (a refusal may be retried for a
     /// moment); throws `.locked` when another process holds it.
     func lockExclusive() throws
+    /// Takes (`.shared`, `.exclusive`) or releases (`.none`) the lock on the readers' byte of
+    /// the file (`ReaderLock`), without waiting: false when another open file description
+    /// holds a conflicting lock. Locks of open file descriptions conflict between processes
+    /// and between two openings of the file in one process alike, and the kernel releases
+    /// them when the holder's descriptor closes or its process dies.
+    func lockReaders(_ mode: ReaderLockMode) throws -> Bool
+    /// The processes holding the readers' byte shared, as far as they can be read.
+    func readerLockHolders() -> [LockHolder]
     /// Which file this handle has open: equal identities are the same file, whatever path
     /// opened them and whatever was renamed over that path since.
     func identity() throws -> FileIdentity
@@ -58,7 +69,29 @@ package struct FileIdentity: Equatable, Sendable {
     }
 }
 
+/// What `lockReaders` asks for.
+package enum ReaderLockMode: Sendable {
+    /// A reader in another process than the owner's: no checkpoint may change the file under it.
+    case shared
+    /// The owner, before it changes the file or restarts the log: no reader of another opening is there.
+    case exclusive
+    /// Gives back what this handle holds.
+    case none
+}
+
+extension FileSystem {
+    /// Layers of one process (the tests' in-memory and fault-injecting ones) open the file as
+    /// they open any.
+    package func openForReading(_ path: String) throws -> any FileHandleIO {
+        try open(path, create: false)
+    }
+}
+
 extension FileHandleIO {
+    /// Layers that no other process can open have no other readers.
+    package func lockReaders(_ mode: ReaderLockMode) throws -> Bool { true }
+    package func readerLockHolders() -> [LockHolder] { [] }
+
     /// One `write` per piece: for layers without a vectored write.
     package func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws {
         var position = offset

@@ -63,22 +63,53 @@ public struct LockHolder: Equatable, Sendable, CustomStringConvertible {
     /// each `/proc/PID/fd/N` that is the file (same device and inode) has its locks listed in
     /// `/proc/PID/fdinfo/N` ("lock:" lines, as `/proc/locks` writes them), one small read each.
     private static func holdersByDescriptor(device: UInt64, inode: UInt64, major: UInt64, minor: UInt64) -> [Int32] {
-        guard let processes = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         var pids: [Int32] = []
-        for process in processes where Int32(process) != nil {
-            guard let descriptors = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd") else { continue }
+        forEachDescriptor(device: device, inode: inode) { _, locks in
+            for pid in holders(in: locks, major: major, minor: minor, inode: inode) where !pids.contains(pid) { pids.append(pid) }
+        }
+        return pids
+    }
+
+    /// The processes holding the readers' byte of the file open at `fd` shared (`ReaderLock`):
+    /// the readers that keep its owner from checkpointing. Read from every process's
+    /// descriptors on the file, since the lock table lists an open file description's lock
+    /// under no pid. Processes of other users whose descriptors cannot be read are not named.
+    static func readerLockHolders(of fd: Int32) -> [LockHolder] {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return [] }
+        let offset = String(ReaderLock.offset)
+        var pids: [Int32] = []
+        forEachDescriptor(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) { pid, locks in
+            // "1: OFDLCK ADVISORY  READ -1 08:01:1837 1099511627776 1099511627776"
+            let reads = locks.contains { line in
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                return fields.count >= 8 && fields[1] == "OFDLCK" && fields[3] == "READ" && fields[6] == offset
+            }
+            if reads && !pids.contains(pid) { pids.append(pid) }
+        }
+        return pids.map { pid in
+            let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
+            return LockHolder(pid: pid, command: comm?.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    /// Calls `body` with the pid and the "lock:" lines of every descriptor on the machine that
+    /// has the file (device and inode) open.
+    private static func forEachDescriptor(device: UInt64, inode: UInt64, _ body: (Int32, [Substring]) -> Void) {
+        guard let processes = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for process in processes {
+            guard let pid = Int32(process),
+                  let descriptors = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd") else { continue }
             for descriptor in descriptors {
                 var target = stat()
                 guard stat("/proc/\(process)/fd/\(descriptor)", &target) == 0, UInt64(target.st_dev) == device,
                       UInt64(target.st_ino) == inode,
                       let info = try? String(contentsOfFile: "/proc/\(process)/fdinfo/\(descriptor)", encoding: .utf8) else { continue }
-                let locks = info.split(separator: "\n").compactMap { line in
+                body(pid, info.split(separator: "\n").compactMap { line in
                     line.hasPrefix("lock:") ? line.dropFirst("lock:".count) : nil
-                }
-                for pid in holders(in: locks, major: major, minor: minor, inode: inode) where !pids.contains(pid) { pids.append(pid) }
+                })
             }
         }
-        return pids
     }
 
     /// The pids of the `flock` entries of one file among lock-table lines.

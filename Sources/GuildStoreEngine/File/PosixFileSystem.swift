@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CGuildStoreSupport
 
 /// The real File layer: POSIX calls, each retried on EINTR.
 package struct PosixFileSystem: FileSystem {
@@ -11,6 +12,12 @@ package struct PosixFileSystem: FileSystem {
     package func open(_ path: String, create: Bool) throws -> any FileHandleIO {
         let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
         let fd = retryingEINTR { Glibc.open(path, flags, 0o644) }
+        guard fd >= 0 else { throw fileError("open", path: path, errno: errno) }
+        return PosixFile(fd: fd, path: path)
+    }
+
+    package func openForReading(_ path: String) throws -> any FileHandleIO {
+        let fd = retryingEINTR { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw fileError("open", path: path, errno: errno) }
         return PosixFile(fd: fd, path: path)
     }
@@ -166,6 +173,23 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
             }
             usleep(2_000)
         }
+    }
+
+    func lockReaders(_ mode: ReaderLockMode) throws -> Bool {
+        let kind: Int32 = switch mode {
+        case .none: 0
+        case .shared: 1
+        case .exclusive: 2
+        }
+        switch gs_ofd_lock_byte(fd, kind, ReaderLock.offset) {
+        case 0: return true
+        case 1: return false
+        default: throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
+        }
+    }
+
+    func readerLockHolders() -> [LockHolder] {
+        LockHolder.readerLockHolders(of: fd)
     }
 
     func close() throws {
