@@ -260,6 +260,40 @@ struct ReadmeExampleTests {
         try await db.close()
     }
 
+    @Test("README \"Using the database\" (read-only): an opening beside the writer reads and backs up the commits before it")
+    func readOnlyOpening() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("readme-readonly-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder + "/backups", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bot = try Database.open(DatabaseConfiguration(.file(folder + "/bot.gsdb")))
+        let notes = TableSchema("notes", columns: [ColumnDefinition("id", .uint), ColumnDefinition("text", .text)], primaryKey: ["id"])
+        try await bot.migrate([Migration("001_notes") { tx in try tx.createTable(notes) }])
+        try await bot.write { tx in
+            try tx.insert(["id": .uint(1), "text": "hello"], into: "notes")
+            try tx.insert(["id": .uint(2), "text": "world"], into: "notes")
+        }
+
+        // README "Using the database" (read-only)
+        var configuration = DatabaseConfiguration(.file(folder + "/bot.gsdb"))
+        configuration.readOnly = true                 // the bot keeps writing meanwhile
+        let view = try Database.open(configuration)
+        let count = try await view.read { try $0.count("notes") }       // as of the open
+        let backup = try await view.backup(to: folder + "/backups/bot.gsbackup")  // a backup of a live bot
+        try await view.close()                        // open it again to see later commits
+        // end of README "Using the database" (read-only)
+
+        #expect(count == 2)
+        #expect(backup.commitNumber == bot.statistics().commitNumber)
+        let again = try Database.open(configuration)
+        try await bot.write { tx in try tx.insert(["id": .uint(3), "text": "later"], into: "notes") }
+        #expect(try await again.read { try $0.count("notes") } == 2, "the commit after the open is not seen")
+        await #expect(throws: GuildStoreError.readOnlyDatabase(path: folder + "/bot.gsdb")) {
+            try await again.write { tx in try tx.insert(["id": .uint(4), "text": "no"], into: "notes") }
+        }
+        try await again.close()
+        try await bot.close()
+    }
+
     @Test("README \"Backups\": a full backup, an incremental, verify, list, restore to the latest and to a commit, prune")
     func backups() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("readme-backups-\(UUID().uuidString)").path
