@@ -260,7 +260,7 @@ struct ReadmeExampleTests {
         try await db.close()
     }
 
-    @Test("README \"Using the database\" (read-only): an opening beside the writer reads and backs up the commits before it")
+    @Test("README \"Using the database\" (read-only): an opening beside the writer reads, follows and backs up its commits")
     func readOnlyOpening() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("readme-readonly-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/backups", withIntermediateDirectories: true)
@@ -279,14 +279,17 @@ struct ReadmeExampleTests {
         let view = try Database.open(configuration)
         let count = try await view.read { try $0.count("notes") }       // as of the open
         let backup = try await view.backup(to: folder + "/backups/bot.gsbackup")  // a backup of a live bot
-        try await view.close()                        // open it again to see later commits
+        try await view.close()
         // end of README "Using the database" (read-only)
 
         #expect(count == 2)
         #expect(backup.commitNumber == bot.statistics().commitNumber)
         let again = try Database.open(configuration)
+        let pinned = try again.beginRead()
         try await bot.write { tx in try tx.insert(["id": .uint(3), "text": "later"], into: "notes") }
-        #expect(try await again.read { try $0.count("notes") } == 2, "the commit after the open is not seen")
+        #expect(try pinned.count("notes") == 2, "a snapshot keeps its view")
+        pinned.end()
+        #expect(try await again.read { try $0.count("notes") } == 3, "the next snapshot sees the later commit")
         await #expect(throws: GuildStoreError.readOnlyDatabase(path: folder + "/bot.gsdb")) {
             try await again.write { tx in try tx.insert(["id": .uint(4), "text": "no"], into: "notes") }
         }

@@ -29,8 +29,8 @@ struct ReadOnlyOpeningTests {
         }
     }
 
-    @Test("a read-only opening sees the commits made before it opened, holds back every checkpoint until it closes, and the owner goes on committing")
-    func holdsBackCheckpoints() throws {
+    @Test("a read-only opening's snapshot holds back every checkpoint until it ends; between snapshots the owner checkpoints and the opening follows its commits")
+    func holdsBackCheckpointsWhileReading() throws {
         let directory = try TemporaryDirectory("gs-readonly")
         defer { directory.remove() }
         let path = directory.file("owner.gsdb")
@@ -40,28 +40,35 @@ struct ReadOnlyOpeningTests {
         try insert(300..<400, into: owner)  // in the log only
 
         let reader = try readOnly(path)
+        let pinned = try reader.beginRead()
         #expect(try keys(reader) == Array(0..<400))
         try insert(400..<700, into: owner)
         let fileBefore = try Data(contentsOf: URL(fileURLWithPath: path))
-
         for mode in [CheckpointMode.passive, .full, .truncate] {
             let result = try owner.checkpoint(mode, timeout: .milliseconds(20))
             #expect(result.blockedByReaders, "\(mode)")
             #expect(!result.walRestarted, "\(mode)")
         }
         #expect(owner.statistics().checkpointsHeldByReadOnlyOpenings == 3)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == fileBefore, "no checkpoint wrote the file under the reader")
-        #expect(try keys(reader) == Array(0..<400))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == fileBefore, "no checkpoint wrote the file under the snapshot")
+        #expect(try pinned.entries(try #require(try pinned.tree("t"))).count == 400, "the pinned snapshot keeps its view")
+        #expect(try keys(reader) == Array(0..<400), "a snapshot begun while another is live shares the catch-up of the first")
         #expect(try reader.check().isOK)
         #expect(reader.statistics().readOnly)
-        #expect(try keys(owner) == Array(0..<700))
+        pinned.end()
 
+        // Idle, the opening holds nothing back; its next snapshot catches up.
+        #expect(try keys(reader) == Array(0..<700))
+        let copied = try owner.checkpoint(.passive)
+        #expect(!copied.blockedByReaders && copied.framesCheckpointed == copied.framesInWAL)
+        #expect(try keys(reader) == Array(0..<700))
+        let truncated = try owner.checkpoint(.truncate)
+        #expect(!truncated.blockedByReaders && owner.statistics().walFrames == 0, "the log restarted")
+        try insert(700..<750, into: owner)  // into the new generation of the log
+        #expect(try keys(reader) == Array(0..<750))
+        #expect(reader.statistics().commitNumber == owner.statistics().commitNumber)
+        #expect(try reader.check().isOK)
         try reader.close()
-        let result = try owner.checkpoint(.truncate)
-        #expect(!result.blockedByReaders && result.walRestarted)
-        let later = try readOnly(path)
-        #expect(try keys(later) == Array(0..<700))
-        try later.close()
         try owner.close()
     }
 
@@ -99,7 +106,7 @@ struct ReadOnlyOpeningTests {
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
-    @Test("vacuum and restore refuse while a read-only opening reads the database, naming its process")
+    @Test("vacuum and restore refuse while a read-only opening has a snapshot, naming its process; idle, the opening then answers .databaseReplacedSinceOpen")
     func replacingRefusesReaders() throws {
         let directory = try TemporaryDirectory("gs-readonly")
         defer { directory.remove() }
@@ -112,38 +119,43 @@ struct ReadOnlyOpeningTests {
 
         let reader = try readOnly(path)
         let us = "pid \(getpid())"
+        var pinned = try reader.beginRead()
         do {
             _ = try owner.vacuum()
-            Issue.record("vacuum ran under a read-only opening")
+            Issue.record("vacuum ran under a read-only opening's snapshot")
         } catch GuildStoreError.busy(let message) {
             #expect(message.contains("vacuum") && message.contains(us), "\(message)")
         }
         #expect(try keys(owner) == Array(0..<120))
+        pinned.end()
+        _ = try owner.vacuum()
+        #expect(throws: GuildStoreError.databaseReplacedSinceOpen(path: path)) { _ = try keys(reader) }
+        try reader.close()
         try owner.close()
 
+        let second = try readOnly(path)
+        #expect(try keys(second) == Array(0..<120))
+        pinned = try second.beginRead()
         do {
             _ = try Database.restore(from: [backup], to: path, force: true)
-            Issue.record("restore replaced a database a read-only opening reads")
+            Issue.record("restore replaced a database under a read-only opening's snapshot")
         } catch GuildStoreError.busy(let message) {
             #expect(message.contains("restore") && message.contains(us), "\(message)")
         }
-        #expect(try keys(reader) == Array(0..<120))
-        try reader.close()
-
-        // Once it has closed, both go ahead.
-        let reopened = try StorageEngine.open(path: path)
-        _ = try reopened.vacuum()
-        try reopened.close()
+        pinned.end()
         _ = try Database.restore(from: [backup], to: path, force: true)
+        #expect(throws: GuildStoreError.databaseReplacedSinceOpen(path: path)) { _ = try keys(second) }
+        try second.close()
         let restored = try readOnly(path)
         #expect(try keys(restored) == Array(0..<100))
         try restored.close()
     }
 
-    /// Openings come and go while the owner commits and checkpoints: each must find the log
-    /// whole up to a commit (the owner's append in progress is a torn tail to it, never a
-    /// damaged log), and the checkpoints in between must wait for it or finish before it reads.
-    @Test("read-only openings while the owner commits and checkpoints: every one sees the same total")
+    /// Openings come and go, and one stays open reading again and again, while the owner
+    /// commits and checkpoints: each catch-up must find the log whole up to a commit (the
+    /// owner's append in progress is a torn tail to it, never a damaged log), and the
+    /// checkpoints in between must wait for a snapshot or finish before it begins.
+    @Test("read-only openings while the owner commits and checkpoints: every snapshot sees the same total, and a long-lived opening follows")
     func bankInvariantAcrossOpenings() throws {
         let directory = try TemporaryDirectory("gs-readonly")
         defer { directory.remove() }
@@ -177,10 +189,14 @@ struct ReadOnlyOpeningTests {
             }
             done.withLock { $0 = true }
         }
+        let followed = Locked<[UInt64]>([])
+        let longLived = try readOnly(path)
         let readerWork: @Sendable () -> Void = {
             repeat {
                 do {
-                    let reader = try readOnly(path)
+                    // The long-lived opening every other round, a fresh one in between.
+                    let fresh = openings.withLock { $0 } % 2 == 0
+                    let reader = fresh ? try readOnly(path) : longLived
                     let total = try reader.read { tx -> UInt64? in
                         guard let tree = try tx.tree("accounts") else { return nil }
                         var sum: UInt64 = 0
@@ -190,7 +206,7 @@ struct ReadOnlyOpeningTests {
                         }
                         return sum
                     }
-                    try reader.close()
+                    if fresh { try reader.close() } else { followed.withLock { $0.append(reader.statistics().commitNumber) } }
                     if total != accounts * initial { failures.withLock { $0.append("an opening saw \(String(describing: total))") } }
                     openings.withLock { $0 += 1 }
                 } catch {
@@ -212,6 +228,11 @@ struct ReadOnlyOpeningTests {
         finished.wait()
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(5) })")
         #expect(openings.withLock { $0 } > 0)
+        let seen = followed.withLock { $0 }
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 <= $1 }, "the long-lived opening never goes back")
+        #expect(try longLived.read { tx in try tx.entries(try #require(try tx.tree("accounts"))).count } == Int(accounts))
+        #expect(longLived.statistics().commitNumber == owner.statistics().commitNumber, "idle, it caught up with the last commit")
+        try longLived.close()
         #expect(try owner.check().isOK)
         _ = try owner.checkpoint(.truncate)
         try owner.close()

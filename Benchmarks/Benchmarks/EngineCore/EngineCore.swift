@@ -5,6 +5,8 @@
 //   PointLookup/<engine>   one random existing key, value bytes read   (per lookup; 1,000
 //                          lookups share one read transaction)
 //   PointLookupTxn/<engine> the same, each lookup in a read transaction of its own
+//                          (both also for "GuildStore read-only opening": the same file
+//                          opened a second time, read-only, beside its owner, RO-1)
 //   SortedInsert/<engine>  1M keys in increasing order into an empty database, one transaction
 //   RandomInsert/<engine>  the same 1M keys in a seeded random order, one transaction
 //   RangeScan/<engine>     10,000 consecutive entries from a random start (per scan)
@@ -31,6 +33,7 @@ import Darwin
 final class ReadFixture: @unchecked Sendable {
     // Used from one thread at a time: the benchmark runner calls setup, then the iterations.
     let guild: GuildStoreKV
+    let guildReadOnly: GuildStoreReadOnlyKV
     let sqlite: SQLiteKV
     let lmdb: LMDBKV
     let lookupKeys: [UInt64]
@@ -62,6 +65,7 @@ final class ReadFixture: @unchecked Sendable {
         try guild.load(sorted)
         try guild.settle()
         lap("GuildStore loaded \(n) keys (\(guild.directory.bytes >> 10) KiB on disk)")
+        guildReadOnly = try GuildStoreReadOnlyKV(beside: guild)
         sqlite = try SQLiteKV()
         try sqlite.load(sorted)
         try sqlite.settle()
@@ -74,6 +78,7 @@ final class ReadFixture: @unchecked Sendable {
         // Full contents of each, then the same sample of answers from all three. The full
         // scans also warm each engine's pages (and GuildStore's verified-page bits).
         try Checks.contents(guild, count: n)
+        try Checks.contents(guildReadOnly, count: n)
         try Checks.contents(sqlite, count: n)
         try Checks.contents(lmdb, count: n)
         try Checks.agree(guild, sqlite, lmdb, count: n)
@@ -85,11 +90,13 @@ final class ReadFixture: @unchecked Sendable {
 
     func store<S: KVStore>(_: S.Type) -> S {
         if S.self == GuildStoreKV.self { return guild as! S }
+        if S.self == GuildStoreReadOnlyKV.self { return guildReadOnly as! S }
         if S.self == SQLiteKV.self { return sqlite as! S }
         return lmdb as! S
     }
 
     func close() {
+        guildReadOnly.close()
         guild.close()
         sqlite.close()
         lmdb.close()
@@ -222,10 +229,12 @@ let benchmarks: @Sendable () -> Void = {
                  "insertConfiguration.scalingFactor assumes 1M keys per load")
 
     pointLookup(GuildStoreKV.self)
+    pointLookup(GuildStoreReadOnlyKV.self)
     pointLookup(SQLiteKV.self)
     pointLookup(LMDBKV.self)
 
     pointLookupOwnTransaction(GuildStoreKV.self)
+    pointLookupOwnTransaction(GuildStoreReadOnlyKV.self)
     pointLookupOwnTransaction(SQLiteKV.self)
     pointLookupOwnTransaction(LMDBKV.self)
 

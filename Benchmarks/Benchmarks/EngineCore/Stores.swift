@@ -104,6 +104,67 @@ final class GuildStoreKV: KVStore {
     }
 }
 
+/// The GuildStore fixture's file opened a second time, read-only (RO-1), while its owner keeps
+/// it open: the path a second process's lookups take (issue 15's goal: within 1.2x of the
+/// owner's own lookups). Two openings in one process hold separate open file descriptions,
+/// locked as two processes' would be.
+final class GuildStoreReadOnlyKV: KVStore {
+    static let engineName = "GuildStore read-only opening"
+    let engine: StorageEngine
+    let tree: Tree
+    var reader: ReadTransaction?
+
+    /// A read-only opening needs an owner's database: `init(beside:)`.
+    init() throws { throw BenchError.setup("a read-only opening is made beside an owner (init(beside:))") }
+
+    init(beside owner: GuildStoreKV) throws {
+        engine = try StorageEngine.open(
+            path: owner.directory.file("bench.gsdb"),
+            configuration: EngineConfiguration(createIfMissing: false, readOnly: true))
+        guard let tree = try engine.read({ try $0.tree("kv") }) else { throw BenchError.setup("the read-only opening has no tree kv") }
+        self.tree = tree
+    }
+
+    func load(_ indices: [Int]) throws { throw BenchError.setup("a read-only opening loads nothing") }
+    func settle() throws {}
+    func beginRead() throws { reader = try engine.beginRead() }
+
+    func endRead() throws {
+        reader?.end()
+        reader = nil
+    }
+
+    @inline(__always)
+    func get(_ key: UInt64) throws -> UInt64? {
+        var k = key.bigEndian
+        return try withUnsafeBytes(of: &k) { kb in
+            try reader!.withValue(kb, in: tree) { value -> UInt64 in
+                guard value.count == 8 else { return .max }
+                return value.loadUnaligned(as: UInt64.self)
+            }
+        }
+    }
+
+    func scan(from key: UInt64, limit: Int, _ body: (UInt64, UInt64) -> Void) throws -> Int {
+        var visited = 0
+        guard limit > 0 else { return 0 }
+        let lower = withUnsafeBytes(of: key.bigEndian) { Array($0) }
+        try reader!.scan(tree, KeyRange(lower: .inclusive(lower))) { k, v in
+            let key = k.count == 8 ? UInt64(bigEndian: k.loadUnaligned(as: UInt64.self)) : .max
+            let value = v.count == 8 ? v.loadUnaligned(as: UInt64.self) : .max
+            body(key, value)
+            visited += 1
+            return visited < limit
+        }
+        return visited
+    }
+
+    func close() {
+        try? endRead()
+        try? engine.close()
+    }
+}
+
 // MARK: - SQLite
 
 /// SQLite through GuildStoreSQLite's `SQLiteConnection` (the C API, one call each): one

@@ -73,6 +73,37 @@ struct EngineState {
     /// Checkpoints that found a read-only opening holding the readers' byte (RO-1) and copied nothing.
     var checkpointsHeldByReadOnlyOpenings = 0
 
+    /// Takes what an open read (`StorageEngine.load`) as the published and appended state:
+    /// the header, the file's mapping and size, and the log's committed frames in the WAL
+    /// index, frame k as sequence `sequenceBase + k + 1` (0 at open, as the writer numbers a
+    /// generation's frames; past every earlier sequence at a read-only opening's refresh,
+    /// TX-3). No snapshot may be live: each page keeps only its newest version, read from the
+    /// log when first needed (WI-1).
+    mutating func adopt(_ loaded: StorageEngine.LoadedDatabase, sequenceBase: UInt64) {
+        view = loaded.view
+        fileBytes = loaded.fileBytes
+        header = loaded.header
+        databaseSize = loaded.databaseSize
+        lastCommitStamp = loaded.stamp
+        walIndex = WALIndex(residentLimit: walIndex.residentLimit)
+        freeListVerified = false
+        var frames = 0
+        if let committed = loaded.committed {
+            for (page, frame) in committed.pages where page < loaded.databaseSize {
+                walIndex.add(page: page, WALIndex.Version(sequence: sequenceBase + UInt64(frame) + 1, frame: frame, image: nil), pinned: [])
+            }
+            frames = committed.committedFrameCount
+            // WALR-7: what the applied frames say was synced still was; the writer goes on
+            // from there (a sync of this process raises it).
+            walSyncedFrames = min(committed.syncedFrames, committed.committedFrameCount)
+        }
+        lastCommit = sequenceBase + UInt64(frames)
+        appended = CommitPoint(sequence: lastCommit, stamp: loaded.stamp, header: loaded.header, databaseSize: loaded.databaseSize)
+        walFrames = frames
+        walBase = sequenceBase
+        backfilled = sequenceBase
+    }
+
     func snapshot(readerID: UInt64?) -> Snapshot {
         Snapshot(readerID: readerID, sequence: lastCommit, stamp: lastCommitStamp, databaseSize: databaseSize, header: header,
                  view: view, fileBytes: fileBytes, consultsIndex: !walIndex.isEmpty)

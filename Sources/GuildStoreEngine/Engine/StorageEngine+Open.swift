@@ -52,75 +52,33 @@ extension StorageEngine {
                 throw GuildStoreError.pageSizeMismatch(path: path, file: pageSize, requested: requested)
             }
 
-            // WAL-7, WALR-9: the file's own header, when it reads soundly, names the log that is
-            // its own and the salt of the database's page checksums.
-            let fileHeader = fileBytes >= Int64(pageSize) ? try? readHeaderPage(file, pageSize: pageSize, path: path) : nil
             let walExisted = fileSystem.exists(walPath)
             let walFile: any FileHandleIO
+            let loaded: LoadedDatabase
+            var position: LogPosition?
             if configuration.readOnly {
                 // RO-1: the readers' byte is held, so no checkpoint restarts or truncates the log
                 // while it is read; the owner's appends past its end are torn frames to this scan.
-                walFile = walExisted ? try fileSystem.openForReading(walPath) : AbsentLogFile(path: walPath)
+                let log = try ReadOnlyLogFile(path: walPath, fileSystem: fileSystem)
+                walFile = log
+                (loaded, position) = try loadFollowing(path: path, file: file, log: log, pageSize: pageSize,
+                                                       mapReservation: configuration.mapReservation)
             } else {
                 walFile = try fileSystem.open(walPath, create: true)
                 if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
+                loaded = try load(path: path, file: file, fileBytes: fileBytes, walFile: walFile, pageSize: pageSize,
+                                  mapReservation: configuration.mapReservation)
             }
-            let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize, fileNonce: fileHeader?.fileNonce,
-                                                                checksumSalt: fileHeader?.checksumSalt)
-            let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
-
-            let header: DatabaseHeader
-            if let committed, let frame = committed.pages[0] {
-                let image = try WriteAheadLog.readImage(file: walFile, pageSize: pageSize, frame: frame, page: 0, salt: committed.checksumSalt)
-                header = try withExtendedLifetime(image) { try DatabaseHeader.decode(image.pointer, pageSize: pageSize, path: path) }
-            } else {
-                guard fileBytes >= Int64(pageSize) else {
-                    throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
-                }
-                header = try fileHeader ?? readHeaderPage(file, pageSize: pageSize, path: path)
-            }
-            // WALR-9: every page of this database is sealed with the header's salt; the log's
-            // were checked with it (or, without a sound file header, with the salt the log's
-            // own header pages name, which the header just decoded is one of).
-            let view = try FileView(file: file, pageSize: pageSize, reservation: configuration.mapReservation, checksumSalt: header.checksumSalt)
-            let databaseSize = committed?.databaseSize ?? header.pageCount
-            guard databaseSize == header.pageCount else {
-                throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")
-            }
-            // DISK-4: every page below the page count lies in the file or in the log (a page
-            // allocated past the file's end goes to the log even when freed), so a count beyond
-            // both is a damaged header, refused before anything walks 1..<pageCount.
-            let filePages = fileBytes / Int64(pageSize)
-            let logPages = committed?.pages.keys.count { Int64($0) >= filePages } ?? 0
-            guard Int64(header.pageCount) <= filePages + Int64(logPages) else {
-                throw GuildStoreError.corruptHeader(path: path, reason: "page count \(header.pageCount) exceeds the file's \(filePages) pages and the \(logPages) the log adds")
-            }
-
-            // WAL-6: numbering goes on from the log's header and commits, or without a log of
-            // the file's own from the base commit its header records.
-            let base = fileHeader?.baseCommit ?? header.baseCommit
-            let stamp = recovered.map { CommitStamp(number: $0.lastCommitNumber, time: $0.lastCommitTime) } ?? base
-            var state = EngineState(lockFile: lockFile, view: view, fileBytes: fileBytes, header: header,
-                                    databaseSize: databaseSize, lastCommit: 0, lastCommitStamp: stamp,
-                                    appended: CommitPoint(sequence: 0, stamp: stamp, header: header, databaseSize: databaseSize),
+            var state = EngineState(lockFile: lockFile, view: loaded.view, fileBytes: fileBytes, header: loaded.header,
+                                    databaseSize: loaded.databaseSize, lastCommit: 0, lastCommitStamp: loaded.stamp,
+                                    appended: CommitPoint(sequence: 0, stamp: loaded.stamp, header: loaded.header, databaseSize: loaded.databaseSize),
                                     walIndex: WALIndex(residentLimit: configuration.walCacheBytes / pageSize))
-            if let committed {
-                // No snapshot is older than recovery, so each page keeps only its newest version,
-                // read from the log when first needed (WI-1). Frame k of the generation is
-                // sequence k + 1, as the writer numbers them.
-                for (page, frame) in committed.pages where page < databaseSize {
-                    state.walIndex.add(page: page, WALIndex.Version(sequence: UInt64(frame) + 1, frame: frame, image: nil), pinned: [])
-                }
-                state.lastCommit = UInt64(committed.committedFrameCount)
-                state.appended.sequence = state.lastCommit
-                state.walFrames = committed.committedFrameCount
-                // WALR-7: what the applied frames say was synced still was; the writer goes
-                // on from there (a sync of this process raises it).
-                state.walSyncedFrames = min(committed.syncedFrames, committed.committedFrameCount)
-            }
+            state.adopt(loaded, sequenceBase: 0)
+            let (recovered, report, header, base) = (loaded.recovered, loaded.report, loaded.header, loaded.base)
             let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: recovered, fileNonce: header.fileNonce, base: base)
             let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,
-                                           pageSize: pageSize, fileSystem: fileSystem, wal: wal, walRecovery: report, state: state)
+                                           pageSize: pageSize, fileSystem: fileSystem, wal: wal, walRecovery: report, state: state,
+                                           logPosition: position)
             engine.state.withLock { $0.logCommitsBefore = wal.commitsBefore }
             try engine.validateCatalog()
             return engine
@@ -129,6 +87,70 @@ extension StorageEngine {
             try? lockFile.close()
             throw error
         }
+    }
+
+    /// What open reads of a database file and its log: the header, the log's committed frames,
+    /// and a fresh mapping of the file.
+    struct LoadedDatabase {
+        var fileBytes: Int64
+        var header: DatabaseHeader
+        var recovered: RecoveredLog?
+        var report: WALRecoveryReport
+        /// The log's committed frames, when it has any.
+        var committed: RecoveredLog?
+        var databaseSize: UInt32
+        /// WAL-6: where numbering starts without a log of the file's own.
+        var base: CommitStamp
+        /// The last commit's number and time.
+        var stamp: CommitStamp
+        var view: FileView
+    }
+
+    /// Reads the database file's header and its log's committed frames as recovery does,
+    /// writing nothing, and maps the file: what an open (and a read-only opening's refresh,
+    /// RO-2) builds its state from.
+    static func load(path: String, file: any FileHandleIO, fileBytes: Int64, walFile: any FileHandleIO, pageSize: Int,
+                     mapReservation: Int) throws -> LoadedDatabase {
+        // WAL-7, WALR-9: the file's own header, when it reads soundly, names the log that is
+        // its own and the salt of the database's page checksums.
+        let fileHeader = fileBytes >= Int64(pageSize) ? try? readHeaderPage(file, pageSize: pageSize, path: path) : nil
+        let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize, fileNonce: fileHeader?.fileNonce,
+                                                            checksumSalt: fileHeader?.checksumSalt)
+        let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
+
+        let header: DatabaseHeader
+        if let committed, let frame = committed.pages[0] {
+            let image = try WriteAheadLog.readImage(file: walFile, pageSize: pageSize, frame: frame, page: 0, salt: committed.checksumSalt)
+            header = try withExtendedLifetime(image) { try DatabaseHeader.decode(image.pointer, pageSize: pageSize, path: path) }
+        } else {
+            guard fileBytes >= Int64(pageSize) else {
+                throw GuildStoreError.corruptHeader(path: path, reason: "the file is shorter than one page")
+            }
+            header = try fileHeader ?? readHeaderPage(file, pageSize: pageSize, path: path)
+        }
+        // WALR-9: every page of this database is sealed with the header's salt; the log's
+        // were checked with it (or, without a sound file header, with the salt the log's
+        // own header pages name, which the header just decoded is one of).
+        let view = try FileView(file: file, pageSize: pageSize, reservation: mapReservation, checksumSalt: header.checksumSalt)
+        let databaseSize = committed?.databaseSize ?? header.pageCount
+        guard databaseSize == header.pageCount else {
+            throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")
+        }
+        // DISK-4: every page below the page count lies in the file or in the log (a page
+        // allocated past the file's end goes to the log even when freed), so a count beyond
+        // both is a damaged header, refused before anything walks 1..<pageCount.
+        let filePages = fileBytes / Int64(pageSize)
+        let logPages = committed?.pages.keys.count { Int64($0) >= filePages } ?? 0
+        guard Int64(header.pageCount) <= filePages + Int64(logPages) else {
+            throw GuildStoreError.corruptHeader(path: path, reason: "page count \(header.pageCount) exceeds the file's \(filePages) pages and the \(logPages) the log adds")
+        }
+
+        // WAL-6: numbering goes on from the log's header and commits, or without a log of
+        // the file's own from the base commit its header records.
+        let base = fileHeader?.baseCommit ?? header.baseCommit
+        let stamp = recovered.map { CommitStamp(number: $0.lastCommitNumber, time: $0.lastCommitTime) } ?? base
+        return LoadedDatabase(fileBytes: fileBytes, header: header, recovered: recovered, report: report, committed: committed,
+                              databaseSize: databaseSize, base: base, stamp: stamp, view: view)
     }
 
     /// Opens the database file twice: once to hold the advisory lock, once to read, write and

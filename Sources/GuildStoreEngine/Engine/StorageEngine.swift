@@ -43,6 +43,8 @@
     /// read-only (WALR-3).
     package let walRecovery: WALRecoveryReport
     let state: Locked<EngineState>
+    /// A read-only opening's hold on the readers' byte (RO-2); unused by an owner.
+    let readOnlyHold: Locked<ReadOnlyHold>
     /// Serializes WAL syncs (`syncWAL`). Lock order: checkpointLock, then syncLock, then state.
     let syncLock = SerialLock()
     /// One checkpoint at a time.
@@ -62,7 +64,8 @@
     }
 
     init(path: String, walPath: String, configuration: EngineConfiguration, pageSize: Int,
-         fileSystem: any FileSystem, wal: WriteAheadLog, walRecovery: WALRecoveryReport, state: EngineState) throws {
+         fileSystem: any FileSystem, wal: WriteAheadLog, walRecovery: WALRecoveryReport, state: EngineState,
+         logPosition: LogPosition? = nil) throws {
         self.path = path
         self.walPath = walPath
         self.configuration = configuration
@@ -80,6 +83,8 @@
         self.wal = wal
         self.walRecovery = walRecovery
         self.state = Locked(state)
+        // A read-only opening holds the byte from `openLocked` until its first snapshot ends.
+        readOnlyHold = Locked(ReadOnlyHold(held: configuration.readOnly, seen: logPosition))
     }
 
     // MARK: Transactions
@@ -98,9 +103,38 @@
         return try beginRead { _, id in shared.pinned(as: id) }
     }
 
-    /// Registers a reader under a new id with the snapshot `pin` makes for it.
+    /// Registers a reader under a new id with the snapshot `pin` makes for it. A read-only
+    /// opening without a live snapshot first takes the readers' byte and catches up (RO-2).
     @inline(__always)
     private func beginRead(_ pin: (EngineState, UInt64) -> Snapshot) throws -> ReadTransaction {
+        guard configuration.readOnly else { return try register(pin) }
+        return try readOnlyHold.withLock { hold in
+            let lockFile = state.withLock { $0.lockFile }
+            if !hold.held {
+                try ReaderLock.takeShared(lockFile)
+                hold.held = true
+                do {
+                    try refreshReadOnlyView(&hold)
+                } catch {
+                    _ = try? lockFile.lockReaders(.none)
+                    hold.held = false
+                    throw error
+                }
+            }
+            do {
+                return try register(pin)
+            } catch {
+                if state.withLock({ $0.readers.isEmpty }) {
+                    _ = try? lockFile.lockReaders(.none)
+                    hold.held = false
+                }
+                throw error
+            }
+        }
+    }
+
+    @inline(__always)
+    private func register(_ pin: (EngineState, UInt64) -> Snapshot) throws -> ReadTransaction {
         let snapshot = try state.withLock { s -> Snapshot in
             guard !s.closed else { throw GuildStoreError.closed }
             let id = s.nextReaderID
@@ -174,7 +208,22 @@
     }
 
     func endReader(_ id: UInt64) {
-        state.withLock { _ = $0.readers.removeValue(forKey: id) }
+        guard configuration.readOnly else {
+            state.withLock { _ = $0.readers.removeValue(forKey: id) }
+            return
+        }
+        // RO-2: the last snapshot of a read-only opening gives the readers' byte back, so the
+        // owner's checkpoints run while it is idle.
+        readOnlyHold.withLock { hold in
+            let (idle, lockFile) = state.withLock { s in
+                s.readers.removeValue(forKey: id)
+                return (s.readers.isEmpty, s.lockFile)
+            }
+            if idle && hold.held {
+                _ = try? lockFile.lockReaders(.none)
+                hold.held = false
+            }
+        }
     }
 
     func releaseWriter() {

@@ -14,6 +14,8 @@ package protocol FileSystem: Sendable {
     /// Opens an existing `path` for reading only (a reader beside the database's owner, which
     /// may not write the file).
     func openForReading(_ path: String) throws -> any FileHandleIO
+    /// Which file is at `path` now (nil when none is).
+    func identity(of path: String) -> FileIdentity?
     func exists(_ path: String) -> Bool
     func remove(_ path: String) throws
     /// Atomically replaces `destination` with `source`.
@@ -84,6 +86,12 @@ extension FileSystem {
     /// they open any.
     package func openForReading(_ path: String) throws -> any FileHandleIO {
         try open(path, create: false)
+    }
+
+    package func identity(of path: String) -> FileIdentity? {
+        guard exists(path), let file = try? open(path, create: false) else { return nil }
+        defer { try? file.close() }
+        return try? file.identity()
     }
 }
 

@@ -22,6 +22,12 @@ package struct PosixFileSystem: FileSystem {
         return PosixFile(fd: fd, path: path)
     }
 
+    package func identity(of path: String) -> FileIdentity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
     package func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

@@ -50,23 +50,3 @@ package enum ReaderLock {
         }
     }
 }
-
-/// The log of a database opened read-only that has none: a file of no bytes that accepts no
-/// writes (a read-only opening creates nothing).
-final class AbsentLogFile: FileHandleIO {
-    let path: String
-
-    init(path: String) {
-        self.path = path
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int { 0 }
-    func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws { throw GuildStoreError.readOnlyDatabase(path: path) }
-    func sync() throws {}
-    func truncate(to size: Int64) throws { throw GuildStoreError.readOnlyDatabase(path: path) }
-    func size() throws -> Int64 { 0 }
-    func mapReadOnly(length: Int) throws -> MappedRegion? { nil }
-    func lockExclusive() throws {}
-    func identity() throws -> FileIdentity { FileIdentity(device: 0, inode: 0) }
-    func close() throws {}
-}

@@ -1,0 +1,88 @@
+/// A read-only opening's hold on the readers' byte and where it last read the log to.
+///
+/// Invariant (RO-2): a read-only opening holds the readers' byte (RO-1) exactly while it has a
+/// live snapshot, from taking it at the first snapshot's begin (or at open) to giving it back
+/// when the last one ends, both under `StorageEngine.readOnlyHold`'s lock. With the byte
+/// freshly taken and no snapshot live it catches up before the new snapshot when the log
+/// changed since it last read it (`LogPosition.changed`): it reads the file's header and the
+/// log's committed frames again, as open does, and takes them as its state with frame
+/// sequences past every earlier one (TX-3). Between its snapshots the owner checkpoints and
+/// restarts the log freely; a file replaced at the path (vacuum, restore) is
+/// `.databaseReplacedSinceOpen`, never read as if it were the one opened.
+struct ReadOnlyHold {
+    var held: Bool
+    var seen: LogPosition?
+}
+
+/// Where a read-only opening last read the log to: the file, its header as read before the
+/// frames were, and the committed frames found.
+///
+/// The log changed since exactly when another file is at its path, its header differs (a
+/// restart: new salt), or a sound frame of the header's generation lies where the next frame
+/// after those commits goes: the owner writes that slot first whenever it appends, and frames
+/// it wrote before (stale bytes of an older generation) carry another salt. A frame there that
+/// belongs to a transaction still open (a spill, TS-1) counts as a change too: the catch-up
+/// then finds no new commit, which costs a read of the log, never a wrong answer.
+struct LogPosition {
+    var identity: FileIdentity?
+    var header: [UInt8]
+    var committedFrames: Int
+
+    /// The header bytes of `log` now (fewer than 64 when it is shorter).
+    static func header(of log: ReadOnlyLogFile) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: WriteAheadLog.headerSize)
+        let n = try bytes.withUnsafeMutableBytes { try log.read(into: $0, at: 0) }
+        return Array(bytes.prefix(n))
+    }
+
+    func changed(_ log: ReadOnlyLogFile, pageSize: Int) throws -> Bool {
+        guard log.heldIdentity == identity else { return true }
+        let now = try Self.header(of: log)
+        guard now == header else { return true }
+        guard now.count == WriteAheadLog.headerSize else { return false }
+        var next = [UInt8](repeating: 0, count: WriteAheadLog.frameHeaderSize + 4)
+        let offset = Int64(WriteAheadLog.headerSize) + Int64(committedFrames) * Int64(WriteAheadLog.frameHeaderSize + pageSize)
+        let n = try next.withUnsafeMutableBytes { try log.read(into: $0, at: offset) }
+        guard n == next.count else { return false }
+        return next.withUnsafeBytes { frame in
+            now.withUnsafeBytes { header in
+                let base = frame.baseAddress!
+                return base.u32(8) == header.baseAddress!.u32(16)
+                    && base.u32(12) == WriteAheadLog.frameHeaderCheck(frameHeader: base, pageChecksum: base.u32(WriteAheadLog.frameHeaderSize))
+            }
+        }
+    }
+}
+
+extension StorageEngine {
+    /// Catches a read-only opening up with what its owner committed since it last read the log
+    /// (RO-2). The caller holds `readOnlyHold`'s lock and the readers' byte, with no snapshot live.
+    func refreshReadOnlyView(_ hold: inout ReadOnlyHold) throws {
+        guard let log = wal.file as? ReadOnlyLogFile else { return }
+        let file = state.withLock { $0.view.file }
+        guard fileSystem.identity(of: path) == (try file.identity()) else {
+            throw GuildStoreError.databaseReplacedSinceOpen(path: path)
+        }
+        _ = try log.follow()
+        if let seen = hold.seen, !(try seen.changed(log, pageSize: pageSize)) { return }
+        let (loaded, position) = try Self.loadFollowing(path: path, file: file, log: log, pageSize: pageSize,
+                                                        mapReservation: configuration.mapReservation)
+        state.withLock { s in
+            s.walRestartsBegun &+= 1  // WI-1: no frame read before this is taken for a version after it
+            s.adopt(loaded, sequenceBase: s.lastCommit + 1)
+            s.logCommitsBefore = loaded.recovered?.commitsBefore ?? loaded.base.number
+        }
+        hold.seen = position
+    }
+
+    /// `load` for a read-only opening, with the position it read the log to (its header taken
+    /// before the frames, so a restart meanwhile is seen as a change next time).
+    static func loadFollowing(path: String, file: any FileHandleIO, log: ReadOnlyLogFile, pageSize: Int,
+                              mapReservation: Int) throws -> (LoadedDatabase, LogPosition) {
+        let identity = log.heldIdentity
+        let header = try LogPosition.header(of: log)
+        let loaded = try load(path: path, file: file, fileBytes: try file.size(), walFile: log, pageSize: pageSize,
+                              mapReservation: mapReservation)
+        return (loaded, LogPosition(identity: identity, header: header, committedFrames: loaded.committed?.committedFrameCount ?? 0))
+    }
+}
