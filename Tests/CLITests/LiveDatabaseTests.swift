@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+@_spi(Benchmarks) import GuildStoreEngine
 @_spi(Benchmarks) import GuildStoreSQLite
 
 /// A database a bot holds open (here a `guildstore ingest` process waiting for input): the
@@ -85,5 +86,63 @@ struct LiveDatabaseTests {
         let restore = try cli.run(["restore", "--from", directory.file("live.gsbackup"), "--db", directory.file("restored.gsdb")])
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(try Self.rows(cli, directory.file("restored.gsdb"), "users") == 3)
+    }
+
+    /// Issue 15: "kill -9 of a reader holding back a checkpoint: the others go on, the dead
+    /// reader's slot is reclaimed, and the WAL restarts". The reader is `guildstore check`,
+    /// killed once it is seen holding the readers' byte (probed through a descriptor of the
+    /// test's own, which takes the byte exclusively for an instant when it is free); a child
+    /// that finished before it was seen holding it is run again.
+    @Test("guildstore check killed with SIGKILL while its snapshot holds back the owner's checkpoint: the byte is free again, the checkpoint copies and restarts the log, nothing is lost")
+    func killedReader() throws {
+        let directory = try TemporaryDirectory("gs-cli-killed-reader")
+        defer { directory.remove() }
+        let path = directory.file("owner.gsdb")
+        let owner = try StorageEngine.open(path: path, configuration: EngineConfiguration(checkpointThreshold: 0))
+        defer { try? owner.close() }
+        // Enough pages that a check takes a while, and commits in the log for the checkpoint.
+        try owner.write { tx in
+            let tree = try tx.createTree("t")
+            for key in UInt64(0)..<120_000 { try tx.put(bigEndianKey(key), bigEndianKey(key &* 7), in: tree) }
+        }
+        _ = try owner.checkpoint(.truncate)
+        try owner.write { tx in
+            let tree = try tx.openTree("t")
+            for key in UInt64(120_000)..<121_000 { try tx.put(bigEndianKey(key), bigEndianKey(key &* 7), in: tree) }
+        }
+        let probe = try PosixFileSystem().open(path, create: false)
+        defer { try? probe.close() }
+        /// Whether a read-only opening holds the byte now (the probe gives it back at once).
+        func readerHolds() throws -> Bool {
+            guard try probe.lockReaders(.exclusive) else { return true }
+            _ = try probe.lockReaders(.none)
+            return false
+        }
+
+        var killedWhileHolding = false
+        for _ in 0..<20 where !killedWhileHolding {
+            let child = Process()
+            child.executableURL = CommandLineRunner.executable
+            child.arguments = ["check", "--db", path]
+            child.standardOutput = FileHandle.nullDevice
+            child.standardError = FileHandle.nullDevice
+            try child.run()
+            while child.isRunning {
+                if try readerHolds() {
+                    kill(child.processIdentifier, SIGKILL)
+                    killedWhileHolding = true
+                    break
+                }
+                usleep(200)
+            }
+            child.waitUntilExit()
+            if killedWhileHolding { #expect(child.terminationReason == .uncaughtSignal) }
+        }
+        #expect(killedWhileHolding, "no check was seen holding the byte in 20 runs")
+        #expect(try !readerHolds(), "the kernel released the dead reader's lock")
+        let result = try owner.checkpoint(.truncate)
+        #expect(!result.blockedByReaders && owner.statistics().walFrames == 0, "the checkpoint copied and restarted the log: \(result)")
+        #expect(try owner.read { tx in try tx.entries(try #require(try tx.tree("t"))).count } == 121_000)
+        #expect(try owner.check().isOK)
     }
 }
