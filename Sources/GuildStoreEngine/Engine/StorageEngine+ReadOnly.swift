@@ -59,12 +59,14 @@ extension StorageEngine {
     /// (RO-2). The caller holds `readOnlyHold`'s lock and the readers' byte, with no snapshot live.
     func refreshReadOnlyView(_ hold: inout ReadOnlyHold) throws {
         guard let log = wal.file as? ReadOnlyLogFile else { return }
+        _ = try log.follow()
+        if let seen = hold.seen, !(try seen.changed(log, pageSize: pageSize)) { return }
+        // A vacuum or a restore that replaced the file changed the log too (a vacuum rebinds
+        // it with a new header, a restore removes it), so the file is looked at only now.
         let file = state.withLock { $0.view.file }
         guard fileSystem.identity(of: path) == (try file.identity()) else {
             throw GuildStoreError.databaseReplacedSinceOpen(path: path)
         }
-        _ = try log.follow()
-        if let seen = hold.seen, !(try seen.changed(log, pageSize: pageSize)) { return }
         let (loaded, position) = try Self.loadFollowing(path: path, file: file, log: log, pageSize: pageSize,
                                                         mapReservation: configuration.mapReservation)
         state.withLock { s in
