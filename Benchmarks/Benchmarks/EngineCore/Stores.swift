@@ -30,7 +30,48 @@ protocol KVStore: AnyObject {
 
 // MARK: - GuildStore
 
-final class GuildStoreKV: KVStore {
+/// The reads both GuildStore stores share: one tree of one engine, through a read transaction.
+protocol GuildStoreTreeReads: AnyObject {
+    var engine: StorageEngine { get }
+    var tree: Tree { get }
+    var reader: ReadTransaction? { get set }
+}
+
+extension GuildStoreTreeReads {
+    func beginRead() throws { reader = try engine.beginRead() }
+
+    func endRead() throws {
+        reader?.end()
+        reader = nil
+    }
+
+    @inline(__always)
+    func get(_ key: UInt64) throws -> UInt64? {
+        var k = key.bigEndian
+        return try withUnsafeBytes(of: &k) { kb in
+            try reader!.withValue(kb, in: tree) { value -> UInt64 in
+                guard value.count == 8 else { return .max }
+                return value.loadUnaligned(as: UInt64.self)
+            }
+        }
+    }
+
+    func scan(from key: UInt64, limit: Int, _ body: (UInt64, UInt64) -> Void) throws -> Int {
+        var visited = 0
+        guard limit > 0 else { return 0 }
+        let lower = withUnsafeBytes(of: key.bigEndian) { Array($0) }
+        try reader!.scan(tree, KeyRange(lower: .inclusive(lower))) { k, v in
+            let key = k.count == 8 ? UInt64(bigEndian: k.loadUnaligned(as: UInt64.self)) : .max
+            let value = v.count == 8 ? v.loadUnaligned(as: UInt64.self) : .max
+            body(key, value)
+            visited += 1
+            return visited < limit
+        }
+        return visited
+    }
+}
+
+final class GuildStoreKV: KVStore, GuildStoreTreeReads {
     static let engineName = "GuildStore"
     let directory: TemporaryDirectory
     let engine: StorageEngine
@@ -65,37 +106,6 @@ final class GuildStoreKV: KVStore {
         }
     }
 
-    func beginRead() throws { reader = try engine.beginRead() }
-
-    func endRead() throws {
-        reader?.end()
-        reader = nil
-    }
-
-    @inline(__always)
-    func get(_ key: UInt64) throws -> UInt64? {
-        var k = key.bigEndian
-        return try withUnsafeBytes(of: &k) { kb in
-            try reader!.withValue(kb, in: tree) { value -> UInt64 in
-                guard value.count == 8 else { return .max }
-                return value.loadUnaligned(as: UInt64.self)
-            }
-        }
-    }
-
-    func scan(from key: UInt64, limit: Int, _ body: (UInt64, UInt64) -> Void) throws -> Int {
-        var visited = 0
-        guard limit > 0 else { return 0 }
-        let lower = withUnsafeBytes(of: key.bigEndian) { Array($0) }
-        try reader!.scan(tree, KeyRange(lower: .inclusive(lower))) { k, v in
-            let key = k.count == 8 ? UInt64(bigEndian: k.loadUnaligned(as: UInt64.self)) : .max
-            let value = v.count == 8 ? v.loadUnaligned(as: UInt64.self) : .max
-            body(key, value)
-            visited += 1
-            return visited < limit
-        }
-        return visited
-    }
 
     func close() {
         try? endRead()
@@ -108,7 +118,7 @@ final class GuildStoreKV: KVStore {
 /// it open: the path a second process's lookups take (issue 15's goal: within 1.2x of the
 /// owner's own lookups). Two openings in one process hold separate open file descriptions,
 /// locked as two processes' would be.
-final class GuildStoreReadOnlyKV: KVStore {
+final class GuildStoreReadOnlyKV: KVStore, GuildStoreTreeReads {
     static let engineName = "GuildStore read-only opening"
     let engine: StorageEngine
     let tree: Tree
@@ -127,37 +137,6 @@ final class GuildStoreReadOnlyKV: KVStore {
 
     func load(_ indices: [Int]) throws { throw BenchError.setup("a read-only opening loads nothing") }
     func settle() throws {}
-    func beginRead() throws { reader = try engine.beginRead() }
-
-    func endRead() throws {
-        reader?.end()
-        reader = nil
-    }
-
-    @inline(__always)
-    func get(_ key: UInt64) throws -> UInt64? {
-        var k = key.bigEndian
-        return try withUnsafeBytes(of: &k) { kb in
-            try reader!.withValue(kb, in: tree) { value -> UInt64 in
-                guard value.count == 8 else { return .max }
-                return value.loadUnaligned(as: UInt64.self)
-            }
-        }
-    }
-
-    func scan(from key: UInt64, limit: Int, _ body: (UInt64, UInt64) -> Void) throws -> Int {
-        var visited = 0
-        guard limit > 0 else { return 0 }
-        let lower = withUnsafeBytes(of: key.bigEndian) { Array($0) }
-        try reader!.scan(tree, KeyRange(lower: .inclusive(lower))) { k, v in
-            let key = k.count == 8 ? UInt64(bigEndian: k.loadUnaligned(as: UInt64.self)) : .max
-            let value = v.count == 8 ? v.loadUnaligned(as: UInt64.self) : .max
-            body(key, value)
-            visited += 1
-            return visited < limit
-        }
-        return visited
-    }
 
     func close() {
         try? endRead()
