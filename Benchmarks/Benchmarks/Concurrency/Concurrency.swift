@@ -33,6 +33,8 @@ let benchmarks: @Sendable () -> Void = {
 
     guildReadLatency(bulkWriter: false)
     guildReadLatency(bulkWriter: true)
+    guildReadLatency(bulkWriter: false, readOnlyOpening: true)
+    guildReadLatency(bulkWriter: true, readOnlyOpening: true)
     sqliteReadLatency(bulkWriter: false)
     sqliteReadLatency(bulkWriter: true)
 }

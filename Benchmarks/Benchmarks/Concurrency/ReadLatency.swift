@@ -1,6 +1,7 @@
 // Point-lookup latency, each lookup in a read transaction of its own (`db.read` per lookup),
 // on a database of 100,000 rows, idle and while a concurrent bulk writer commits
-// 1,000-row transactions back to back.
+// 1,000-row transactions back to back; for GuildStore also through a read-only opening of the
+// file beside the database that writes it (RO-1, RO-2).
 //
 // Every lookup is timed on its own (CLOCK_MONOTONIC around the read transaction) and recorded
 // in a custom metric, so package-benchmark's percentiles are per lookup. The value is copied
@@ -93,10 +94,14 @@ final class GuildReadFixture: @unchecked Sendable {
     let directory: TemporaryDirectory
     let db: Database
     let tree: Tree
+    /// Where the lookups go: `db` itself, or a read-only opening of its file beside it (RO-1,
+    /// RO-2: the path another process's lookups take), with its own handle of the tree.
+    let reader: Database
+    let readerTree: Tree
     let lookups = LookupState()
     var writer: Task<Void, Never>?
 
-    init(bulkWriter: Bool) async throws {
+    init(bulkWriter: Bool, readOnlyOpening: Bool) async throws {
         directory = try TemporaryDirectory("guildstore-read")
         db = try Database.open(DatabaseConfiguration(.file(directory.file("bench.gsdb")), synchronous: .normal))
         tree = try await db.write { tx in try tx.openTree("t") }
@@ -106,6 +111,16 @@ final class GuildReadFixture: @unchecked Sendable {
             throw BenchError.setup("GuildStore checkpoint left frames in the WAL: \(settled)")
         }
         try await GuildRows.check(db, tree, rows: Rows.fixtureRows, label: "GuildStore fixture")
+        if readOnlyOpening {
+            var configuration = DatabaseConfiguration(.file(directory.file("bench.gsdb")))
+            configuration.readOnly = true
+            reader = try Database.open(configuration)
+            guard let found = try await reader.read({ try $0.tree("t") }) else { throw BenchError.setup("the read-only opening has no tree t") }
+            readerTree = found
+        } else {
+            reader = db
+            readerTree = tree
+        }
         if bulkWriter { startWriter() }
     }
 
@@ -155,16 +170,20 @@ final class GuildReadFixture: @unchecked Sendable {
     }
 
     func close() async {
+        if reader !== db { try? await reader.close() }
         try? await db.close()
         directory.remove()
     }
 }
 
-func guildReadLatency(bulkWriter: Bool) {
-    let name = "ReadLatency/GuildStore/\(bulkWriter ? "bulkWriter" : "idle")"
+/// `readOnlyOpening`: the lookups go through a read-only opening of the file beside the
+/// owner that writes it (issue 15's goal: a reader's p99 while another process bulk-loads at
+/// most 2x its idle p99).
+func guildReadLatency(bulkWriter: Bool, readOnlyOpening: Bool = false) {
+    let name = "ReadLatency/GuildStore\(readOnlyOpening ? " read-only opening" : "")/\(bulkWriter ? "bulkWriter" : "idle")"
     Benchmark(name, configuration: readConfiguration) { (benchmark: Benchmark, fixture: GuildReadFixture) async in
         await orExit(name) {
-            let db = fixture.db, tree = fixture.tree, lookups = fixture.lookups
+            let db = fixture.reader, tree = fixture.readerTree, lookups = fixture.lookups
             let key = UnsafeRawBufferPointer(start: lookups.key, count: 8)
             let value = lookups.value
             let measured = isMeasured(benchmark)
@@ -188,7 +207,7 @@ func guildReadLatency(bulkWriter: Bool) {
             }
         }
     } setup: {
-        let fixture = await orExit("\(name) setup") { try await GuildReadFixture(bulkWriter: bulkWriter) }
+        let fixture = await orExit("\(name) setup") { try await GuildReadFixture(bulkWriter: bulkWriter, readOnlyOpening: readOnlyOpening) }
         GuildReadFixture.current = fixture
         return fixture
     } teardown: {
