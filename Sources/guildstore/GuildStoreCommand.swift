@@ -39,6 +39,21 @@ struct GuildStoreCommand: AsyncParsableCommand {
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The database file. demo, seed, ingest and import-sqlite create it; other commands need it to exist.")
     var db: String = "./data/guildstore.gsdb"
+
+    @Option(name: .long, help: "Seconds a command that writes waits while another process holds the database (then exits 1 naming it). Reading commands never wait.")
+    var busyTimeout: Double = 0.2
+
+    func validate() throws {
+        guard busyTimeout >= 0, busyTimeout.isFinite else { throw ValidationError("--busy-timeout must be a number of seconds, 0 or more") }
+    }
+
+    /// The database at `db` with these options.
+    func configuration(synchronous: SynchronousMode = .normal, createIfMissing: Bool, readOnly: Bool) -> DatabaseConfiguration {
+        var configuration = DatabaseConfiguration(.file(db), synchronous: synchronous, createIfMissing: createIfMissing)
+        configuration.readOnly = readOnly
+        configuration.busyTimeout = .milliseconds(Int64((busyTimeout * 1_000).rounded()))
+        return configuration
+    }
 }
 
 /// The help text of the commands that create a database.
@@ -76,8 +91,7 @@ func withStore<T>(_ options: DatabaseOptions, _ access: StoreAccess, synchronous
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
     }
-    var configuration = DatabaseConfiguration(.file(path), synchronous: synchronous, createIfMissing: access == .create)
-    configuration.readOnly = access == .read
+    let configuration = options.configuration(synchronous: synchronous, createIfMissing: access == .create, readOnly: access == .read)
     let store: GuildDatabase
     do {
         store = try await GuildDatabase.open(configuration, migrations: access == .read ? .requireApplied : .apply)
@@ -93,9 +107,7 @@ func withStore<T>(_ options: DatabaseOptions, _ access: StoreAccess, synchronous
 /// GuildStore database, whatever migrations it has; nothing is migrated. Closes it after.
 /// `readOnly` opens it read-only (RO-1): beside a bot that has it open, as of the open.
 func withDatabase<T>(_ options: DatabaseOptions, readOnly: Bool = false, _ body: (Database) async throws -> T) async throws -> T {
-    var configuration = DatabaseConfiguration(.file(options.db), createIfMissing: false)
-    configuration.readOnly = readOnly
-    let database = try Database.open(configuration)
+    let database = try Database.open(options.configuration(createIfMissing: false, readOnly: readOnly))
     return try await closing(database) { try await body(database) }
 }
 

@@ -88,6 +88,33 @@ struct LiveDatabaseTests {
         #expect(try Self.rows(cli, directory.file("restored.gsdb"), "users") == 3)
     }
 
+    @Test("--busy-timeout: a command that writes waits for the ingest holding the database to exit, then runs")
+    func writerWaitsForTheHolder() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let directory = try TemporaryDirectory("gs-cli-busy")
+        defer { directory.remove() }
+        let database = directory.file("bot.gsdb")
+        let ingest = try Ingest(database: database, directory: directory)
+        defer { _ = ingest.finish() }
+        #expect(try ingest.addUser(80351110224678901) == "ok 80351110224678901")
+        let refused = try CommandLineRunner(directory: directory).run(["checkpoint", "--db", database, "--busy-timeout", "0"])
+        #expect(refused.status == 1 && refused.stderr.contains("is open in pid \(ingest.process.processIdentifier)"), "\(refused.stderr)")
+
+        let waiting = Process()
+        waiting.executableURL = CommandLineRunner.executable
+        waiting.arguments = ["checkpoint", "--db", database, "--mode", "truncate", "--busy-timeout", "300"]
+        waiting.standardOutput = FileHandle.nullDevice
+        waiting.standardError = FileHandle.nullDevice
+        try waiting.run()
+        // Time for it to reach the lock, usually; the default 200 ms would have ended it by then.
+        usleep(500_000)
+        #expect(ingest.finish() == 0)
+        waiting.waitUntilExit()
+        #expect(waiting.terminationStatus == 0, "the checkpoint ran once the ingest let go")
+        let invalid = try CommandLineRunner(directory: directory).run(["stats", "--db", database, "--busy-timeout", "-1"])
+        #expect(invalid.status != 0 && invalid.stderr.contains("--busy-timeout"), "\(invalid.stderr)")
+    }
+
     /// Issue 15: "kill -9 of a reader holding back a checkpoint: the others go on, the dead
     /// reader's slot is reclaimed, and the WAL restarts". The reader is `guildstore check`,
     /// killed once it is seen holding the readers' byte (probed through a descriptor of the

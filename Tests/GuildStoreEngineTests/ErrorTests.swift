@@ -316,6 +316,31 @@ struct ErrorTests {
         try second.close()
     }
 
+    @Test("a writer's open waits up to its busy timeout for the holder to close, then opens; past it, .locked names the holder")
+    func busyTimeout() throws {
+        let directory = try TemporaryDirectory("gs-errors")
+        defer { directory.remove() }
+        let path = directory.file("busy.gsdb")
+        let holder = try StorageEngine.open(path: path)
+        try holder.write { tx in try tx.put([1], [1], in: try tx.createTree("t")) }
+        // The holder closes on a thread of its own; the open is given minutes, so a loaded
+        // machine that runs that thread late cannot fail it.
+        let released = Locked(false)
+        Thread.detachNewThread {
+            usleep(40_000)
+            released.withLock { $0 = true }  // before the close: the lock cannot be taken earlier
+            try? holder.close()
+        }
+        let waited = try StorageEngine.open(path: path, configuration: EngineConfiguration(busyTimeout: .seconds(300)))
+        #expect(released.withLock { $0 })
+        #expect(try waited.read { try $0.get([1], in: try #require(try $0.tree("t"))) } == [1])
+        let start = ContinuousClock.now
+        #expect(error { _ = try StorageEngine.open(path: path, configuration: EngineConfiguration(busyTimeout: .milliseconds(400))) }
+                == .locked(path: path, holders: [thisProcessAsLockHolder()]))
+        #expect(ContinuousClock.now - start >= .milliseconds(400), "it waited its whole timeout")
+        try waited.close()
+    }
+
     /// The names in `directory`, sorted.
     private func listing(_ directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).sorted()

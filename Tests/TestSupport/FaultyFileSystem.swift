@@ -693,6 +693,10 @@ final class FaultyFileHandle: FileHandleIO {
         try live("flock").lockExclusive()
     }
 
+    func lockExclusive(patience: Duration) throws {
+        try live("flock").lockExclusive(patience: patience)
+    }
+
     func identity() throws -> FileIdentity {
         try live("fstat").identity()
     }

@@ -75,6 +75,16 @@ public struct DatabaseConfiguration: Sendable {
     /// let db = try Database.open(configuration)
     /// ```
     public var readOnly = false
+    /// How long opening waits while another process holds the database for writing (a bot,
+    /// a `guildstore ingest`) before it answers `.locked(path:holders:)` naming that process.
+    /// 200 ms by default; the wait sleeps between tries (2 ms growing to 50 ms), it does not
+    /// spin. A read-only opening never waits for a writer.
+    ///
+    /// ```swift
+    /// var maintenance = DatabaseConfiguration(.file("data/bot.gsdb"))
+    /// maintenance.busyTimeout = .seconds(60)       // wait for the nightly import to finish
+    /// ```
+    public var busyTimeout: Duration = .milliseconds(200)
 
     public init(
         _ location: Location,
@@ -133,6 +143,6 @@ public struct DatabaseConfiguration: Sendable {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
                             mapReservation: mapReservation, walCacheBytes: walCacheBytes,
                             transactionCacheBytes: transactionCacheBytes, queryLog: queryLog, createIfMissing: createIfMissing,
-                            archiveDirectory: archive?.directory, readOnly: readOnly)
+                            archiveDirectory: archive?.directory, readOnly: readOnly, busyTimeout: busyTimeout)
     }
 }

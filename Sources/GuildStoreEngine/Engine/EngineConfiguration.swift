@@ -86,6 +86,9 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// checkpoints nothing meanwhile. Writes, checkpoints and vacuums answer
     /// `.readOnlyDatabase`.
     package var readOnly = false
+    /// How long `open` waits for another process that holds the database for writing before
+    /// it answers `.locked` naming it; nil waits `PosixFile.lockPatience` (200 ms).
+    package var busyTimeout: Duration?
     /// The strict mode (DISK-11): every B+tree node a commit wrote is read back and its keys
     /// checked before the commit is sealed. On in debug builds (every test run), off in
     /// release builds, where it would cost every commit a pass over its pages.
@@ -108,7 +111,8 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         queryLog: Logger? = nil,
         createIfMissing: Bool = true,
         archiveDirectory: String? = nil,
-        readOnly: Bool = false
+        readOnly: Bool = false,
+        busyTimeout: Duration? = nil
     ) {
         self.pageSize = pageSize
         self.synchronous = synchronous
@@ -121,6 +125,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         self.createIfMissing = createIfMissing
         self.archiveDirectory = archiveDirectory
         self.readOnly = readOnly
+        self.busyTimeout = busyTimeout
     }
 }
 

@@ -37,7 +37,8 @@ extension StorageEngine {
             try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize,
                                identity: configuration.newDatabaseIdentity, fileSystem: fileSystem)
         }
-        let (lockFile, file) = try openLocked(path, readOnly: configuration.readOnly, fileSystem: fileSystem)
+        let (lockFile, file) = try openLocked(path, readOnly: configuration.readOnly, busyTimeout: configuration.busyTimeout,
+                                              fileSystem: fileSystem)
         do {
             let fileBytes = try file.size()
             // WALR-1: an existing database file is never replaced. The engine makes a database
@@ -167,11 +168,20 @@ extension StorageEngine {
     ///
     /// A read-only opening (RO-1) opens both for reading and takes the readers' byte shared
     /// instead of the exclusive lock, waiting out a checkpoint in progress.
-    static func openLocked(_ path: String, readOnly: Bool = false, fileSystem: any FileSystem) throws -> (lock: any FileHandleIO, file: any FileHandleIO) {
+    /// `busyTimeout` is how long a writer's open waits for another process to let go of the
+    /// lock (nil: `PosixFile.lockPatience`).
+    static func openLocked(_ path: String, readOnly: Bool = false, busyTimeout: Duration? = nil,
+                           fileSystem: any FileSystem) throws -> (lock: any FileHandleIO, file: any FileHandleIO) {
         for _ in 0..<openAttempts {
             let lockFile = readOnly ? try fileSystem.openForReading(path) : try fileSystem.open(path, create: false)
             do {
-                if readOnly { try ReaderLock.takeShared(lockFile) } else { try lockFile.lockExclusive() }
+                if readOnly {
+                    try ReaderLock.takeShared(lockFile)
+                } else if let busyTimeout {
+                    try lockFile.lockExclusive(patience: busyTimeout)
+                } else {
+                    try lockFile.lockExclusive()
+                }
                 let file = readOnly ? try fileSystem.openForReading(path) : try fileSystem.open(path, create: false)
                 let same: Bool
                 do {

@@ -46,6 +46,8 @@ package protocol FileHandleIO: AnyObject, Sendable {
     /// Takes an exclusive advisory lock without blocking (a refusal may be retried for a
     /// moment); throws `.locked` when another process holds it.
     func lockExclusive() throws
+    /// `lockExclusive`, trying again while another process holds the lock, for up to `patience`.
+    func lockExclusive(patience: Duration) throws
     /// Takes (`.shared`, `.exclusive`) or releases (`.none`) the lock on the readers' byte of
     /// the file (`ReaderLock`), without waiting: false when another open file description
     /// holds a conflicting lock. Locks of open file descriptions conflict between processes
@@ -99,6 +101,8 @@ extension FileHandleIO {
     /// Layers that no other process can open have no other readers.
     package func lockReaders(_ mode: ReaderLockMode) throws -> Bool { true }
     package func readerLockHolders() -> [LockHolder] { [] }
+    /// Layers of one process have no other process to wait for.
+    package func lockExclusive(patience: Duration) throws { try lockExclusive() }
 
     /// One `write` per piece: for layers without a vectored write.
     package func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws {
