@@ -72,6 +72,53 @@ struct ReadOnlyOpeningTests {
         try owner.close()
     }
 
+    /// RO-3: a checkpoint that announced its intent keeps new snapshots of read-only openings
+    /// out while it waits for the live ones, so readers whose snapshots follow one another
+    /// without a gap cannot starve it. Checked without timing: the intent is seen through a
+    /// descriptor of the test's own before a new snapshot is tried, and the live snapshot the
+    /// checkpoint waits for ends only after that.
+    @Test("a waiting checkpoint's intent keeps new read-only snapshots out; it runs once the live one ends")
+    func checkpointIntentKeepsNewSnapshotsOut() throws {
+        let directory = try TemporaryDirectory("gs-readonly")
+        defer { directory.remove() }
+        let path = directory.file("intent.gsdb")
+        let owner = try StorageEngine.open(path: path, configuration: EngineConfiguration(checkpointThreshold: 0))
+        try insert(0..<100, into: owner)
+        let reader = try readOnly(path)
+        let pinned = try reader.beginRead()
+        try insert(100..<200, into: owner)
+
+        let result = Locked<CheckpointResult?>(nil)
+        let finished = DispatchGroup()
+        finished.enter()
+        Thread.detachNewThread {
+            defer { finished.leave() }
+            result.withLock { $0 = try? owner.checkpoint(.full, timeout: .seconds(300)) }
+        }
+        let probe = try PosixFileSystem().openForReading(path)
+        defer { try? probe.close() }
+        // Until the owner holds the intent byte, a shared lock on it is granted (and given back).
+        while try probe.lockCheckpointIntent(.shared) {
+            _ = try probe.lockCheckpointIntent(.none)
+            usleep(100)
+        }
+        let newcomer = try PosixFileSystem().openForReading(path)
+        defer { try? newcomer.close() }
+        #expect(throws: GuildStoreError.self, "a new snapshot waits while the checkpoint wants the byte") {
+            try ReaderLock.takeShared(newcomer, patience: .zero)
+        }
+        #expect(try pinned.entries(try #require(try pinned.tree("t"))).count == 100)
+        pinned.end()
+        finished.wait()
+        let done = try #require(result.withLock { $0 })
+        #expect(!done.blockedByReaders && owner.statistics().walFrames == 0, "\(done)")
+        try ReaderLock.takeShared(newcomer, patience: .seconds(300))
+        _ = try newcomer.lockReaders(.none)
+        #expect(try keys(reader) == Array(0..<200))
+        try reader.close()
+        try owner.close()
+    }
+
     @Test("a read-only opening writes nothing and creates nothing: writes, checkpoints and vacuums answer .readOnlyDatabase")
     func writesNothing() throws {
         let directory = try TemporaryDirectory("gs-readonly")

@@ -62,8 +62,10 @@ extension StorageEngine {
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
                 return s.lockFile
             }
-            // RO-1: no read-only opening may be there while the file or the log's frames change.
-            guard try excludeReadOnlyOpenings(lockFile, waitUntil: mode == .passive ? nil : deadline) else {
+            // RO-1: no read-only opening's snapshot may be live while the file or the log's
+            // frames change; RO-3: new ones wait while this one waits for the live ones to end.
+            let readersDeadline = mode == .passive ? ContinuousClock.now + ReaderLock.ownerPatience : max(deadline, ContinuousClock.now + ReaderLock.ownerPatience)
+            guard try ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline) else {
                 return state.withLock { s in
                     s.checkpointsHeldByReadOnlyOpenings += 1
                     let inFile = Int(min(s.backfilled, s.lastCommit) - min(s.walBase, s.backfilled))
@@ -173,16 +175,6 @@ extension StorageEngine {
             s.logCommitsBefore = stamp.number
             s.backfilled = sequence
             s.syncedThrough = sequence
-        }
-        return true
-    }
-
-    /// Takes the readers' byte exclusively (RO-1), trying again until `deadline` (once without
-    /// one): false while a read-only opening holds it.
-    private func excludeReadOnlyOpenings(_ lockFile: any FileHandleIO, waitUntil deadline: ContinuousClock.Instant?) throws -> Bool {
-        while !(try lockFile.lockReaders(.exclusive)) {
-            guard let deadline, ContinuousClock.now < deadline else { return false }
-            usleep(1000)
         }
         return true
     }

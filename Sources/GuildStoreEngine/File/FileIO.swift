@@ -54,6 +54,10 @@ package protocol FileHandleIO: AnyObject, Sendable {
     /// and between two openings of the file in one process alike, and the kernel releases
     /// them when the holder's descriptor closes or its process dies.
     func lockReaders(_ mode: ReaderLockMode) throws -> Bool
+    /// The same for the checkpoint-intent byte next to it (`ReaderLock`): the owner holds it
+    /// exclusively while it waits for the readers' byte, and a read-only opening takes the
+    /// readers' byte only while it can take this one shared.
+    func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool
     /// The processes holding the readers' byte shared, as far as they can be read.
     func readerLockHolders() -> [LockHolder]
     /// Which file this handle has open: equal identities are the same file, whatever path
@@ -100,6 +104,7 @@ extension FileSystem {
 extension FileHandleIO {
     /// Layers that no other process can open have no other readers.
     package func lockReaders(_ mode: ReaderLockMode) throws -> Bool { true }
+    package func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { true }
     package func readerLockHolders() -> [LockHolder] { [] }
     /// Layers of one process have no other process to wait for.
     package func lockExclusive(patience: Duration) throws { try lockExclusive() }

@@ -186,12 +186,20 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
     }
 
     func lockReaders(_ mode: ReaderLockMode) throws -> Bool {
+        try lockByte(at: ReaderLock.offset, mode)
+    }
+
+    func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool {
+        try lockByte(at: ReaderLock.intentOffset, mode)
+    }
+
+    private func lockByte(at offset: Int64, _ mode: ReaderLockMode) throws -> Bool {
         let kind: Int32 = switch mode {
         case .none: 0
         case .shared: 1
         case .exclusive: 2
         }
-        switch gs_ofd_lock_byte(fd, kind, ReaderLock.offset) {
+        switch gs_ofd_lock_byte(fd, kind, offset) {
         case 0: return true
         case 1: return false
         default: throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)

@@ -6,37 +6,73 @@ import Glibc
 /// usually in another process than the bot that owns it) keeps its owner from changing what
 /// it reads.
 ///
-/// Invariant (RO-1): while any read-only opening of a database is open, no other opening
-/// writes its database file or restarts, rewrites or truncates its log before the last frame
-/// that opening read. A read-only opening holds a shared lock of its open file description
-/// (`F_OFD_SETLK`) on one byte of the database file, at `offset` (far past any real file's
-/// end, so it locks no data), from before it reads the file's header until it closes. The
-/// owner takes the same byte exclusively, without waiting, around every change of the file
-/// or of the log's earlier frames: each checkpoint (its copy and the log's restart,
-/// `StorageEngine+Checkpoint`) and a vacuum; refused, a checkpoint copies nothing and
-/// reports `blockedByReaders`, a vacuum answers `.busy` naming the readers. The owner's
-/// commits only append frames past the end a reader read, which it never looks at (its
-/// snapshot is the last commit whose frames it read whole at open). The kernel drops a lock
-/// when its holder's descriptor closes or its process dies: a dead reader holds nothing back.
+/// Invariant (RO-1): while a read-only opening holds the readers' byte (shared, from before it
+/// reads anything of a snapshot until that snapshot ends, RO-2), no other opening writes its
+/// database file or restarts, rewrites or truncates its log before the last frame it read.
+/// The byte is an open-file-description lock (`F_OFD_SETLK`) at `offset` (far past any real
+/// file's end, so it locks no data). The owner takes it exclusively around every change of
+/// the file or of the log's earlier frames: each checkpoint (its copy and the log's restart,
+/// `StorageEngine+Checkpoint`) and a vacuum; a checkpoint that cannot have it copies nothing
+/// and reports `blockedByReaders`, a vacuum or a restore answers `.busy` naming the readers.
+/// The owner's commits only append frames past the end a reader read, which its snapshot
+/// never looks at. The kernel drops a lock when its holder's descriptor closes or its process
+/// dies: a dead reader holds nothing back.
+///
+/// Invariant (RO-3): a checkpoint is not starved by readers whose snapshots follow one another
+/// without a gap. It first takes the checkpoint-intent byte (`intentOffset`) exclusively; a
+/// read-only opening takes the readers' byte only while it can take the intent byte shared
+/// (for an instant, then gives it back), so once the owner has announced its intent no new
+/// snapshot begins, the live ones end, and the owner gets the readers' byte. It waits for that
+/// at most until its deadline (`ownerPatience` for a passive checkpoint), then gives the
+/// intent back and reports `blockedByReaders`, so a long snapshot (an export) delays new
+/// snapshots by at most that much.
 package enum ReaderLock {
     /// 2^40: 1 TiB into the file, beyond any database a page count of 2^32 pages of 4 KiB
     /// reaches, and far below where `off_t` ends.
     package static let offset: Int64 = 1 << 40
+    /// The checkpoint-intent byte, next to the readers' (RO-3).
+    package static let intentOffset: Int64 = offset + 1
 
     /// How long a read-only opening waits for the owner's checkpoint in progress (which holds
     /// the byte exclusively while it copies) before it answers `.busy`.
     static let patience: Duration = .seconds(10)
 
-    /// Takes the readers' byte shared through `file`, waiting while a checkpoint holds it.
+    /// How long the owner's passive checkpoint waits for the live snapshots of read-only
+    /// openings to end once it has announced its intent (RO-3).
+    static let ownerPatience: Duration = .milliseconds(2)
+
+    /// Takes the readers' byte shared through `file` (RO-3: only while no checkpoint has
+    /// announced its intent), waiting while a checkpoint holds or wants it.
     /// Errors: `.busy` after `patience`, `.io`.
     static func takeShared(_ file: any FileHandleIO, patience: Duration = ReaderLock.patience) throws {
         let deadline = ContinuousClock.now + patience
-        while !(try file.lockReaders(.shared)) {
+        while true {
+            if try file.lockCheckpointIntent(.shared) {
+                let taken = try file.lockReaders(.shared)
+                _ = try file.lockCheckpointIntent(.none)
+                if taken { return }
+            }
             guard ContinuousClock.now < deadline else {
                 throw GuildStoreError.busy("\(file.path) is being checkpointed by the process that owns it; try again")
             }
-            usleep(1_000)
+            usleep(100)
         }
+    }
+
+    /// The owner's side (RO-3): announces the checkpoint's intent, waits until `deadline` for
+    /// the readers' byte, and gives the intent back. True with the readers' byte held
+    /// exclusively (the caller gives it back); false, holding nothing, when readers kept it.
+    static func takeForCheckpoint(_ file: any FileHandleIO, deadline: ContinuousClock.Instant) throws -> Bool {
+        while !(try file.lockCheckpointIntent(.exclusive)) {  // a reader holds it for an instant
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(50)
+        }
+        defer { _ = try? file.lockCheckpointIntent(.none) }
+        while !(try file.lockReaders(.exclusive)) {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(50)
+        }
+        return true
     }
 
     /// Takes the readers' byte exclusively through `file`, without waiting, for an operation
