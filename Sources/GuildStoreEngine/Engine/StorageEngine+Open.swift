@@ -79,7 +79,7 @@ extension StorageEngine {
             let wal = WriteAheadLog(file: walFile, pageSize: pageSize, recovered: recovered, fileNonce: header.fileNonce, base: base)
             let engine = try StorageEngine(path: path, walPath: walPath, configuration: configuration,
                                            pageSize: pageSize, fileSystem: fileSystem, wal: wal, walRecovery: report, state: state,
-                                           logPosition: position)
+                                           logPosition: position, recoveredLog: configuration.readOnly ? loaded.recovered : nil)
             engine.state.withLock { $0.logCommitsBefore = wal.commitsBefore }
             try engine.validateCatalog()
             return engine
@@ -117,6 +117,16 @@ extension StorageEngine {
         let fileHeader = fileBytes >= Int64(pageSize) ? try? readHeaderPage(file, pageSize: pageSize, path: path) : nil
         let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize, fileNonce: fileHeader?.fileNonce,
                                                             checksumSalt: fileHeader?.checksumSalt)
+        return try assemble(path: path, file: file, fileBytes: fileBytes, fileHeader: fileHeader, recovered: recovered, report: report,
+                            walFile: walFile, pageSize: pageSize, view: nil, mapReservation: mapReservation)
+    }
+
+    /// `load`'s result from a log already read: the header (the log's newest page 0, else the
+    /// file's), checked against the file's size (DISK-4), and `view`, or a fresh mapping of
+    /// the file when nil.
+    static func assemble(path: String, file: any FileHandleIO, fileBytes: Int64, fileHeader: DatabaseHeader?,
+                         recovered: RecoveredLog?, report: WALRecoveryReport, walFile: any FileHandleIO, pageSize: Int,
+                         view existing: FileView?, mapReservation: Int) throws -> LoadedDatabase {
         let committed = recovered.flatMap { $0.committedFrameCount > 0 ? $0 : nil }
 
         let header: DatabaseHeader
@@ -132,7 +142,7 @@ extension StorageEngine {
         // WALR-9: every page of this database is sealed with the header's salt; the log's
         // were checked with it (or, without a sound file header, with the salt the log's
         // own header pages name, which the header just decoded is one of).
-        let view = try FileView(file: file, pageSize: pageSize, reservation: mapReservation, checksumSalt: header.checksumSalt)
+        let view = try existing ?? FileView(file: file, pageSize: pageSize, reservation: mapReservation, checksumSalt: header.checksumSalt)
         let databaseSize = committed?.databaseSize ?? header.pageCount
         guard databaseSize == header.pageCount else {
             throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")

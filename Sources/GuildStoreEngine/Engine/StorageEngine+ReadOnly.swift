@@ -12,6 +12,8 @@
 struct ReadOnlyHold {
     var held: Bool
     var seen: LogPosition?
+    /// The log as last read, to go on from while its generation lasts.
+    var recovered: RecoveredLog?
 }
 
 /// Where a read-only opening last read the log to: the file, its header as read before the
@@ -60,21 +62,45 @@ extension StorageEngine {
     func refreshReadOnlyView(_ hold: inout ReadOnlyHold) throws {
         guard let log = wal.file as? ReadOnlyLogFile else { return }
         _ = try log.follow()
-        if let seen = hold.seen, !(try seen.changed(log, pageSize: pageSize)) { return }
+        guard let seen = hold.seen, !(try seen.changed(log, pageSize: pageSize)) else { return try catchUp(log, &hold) }
+    }
+
+    /// The catch-up itself, the log having changed: only its new frames while its generation
+    /// lasts (same file, same header: `WriteAheadLog.continueRecovery`, the file's mapping
+    /// kept, since a checkpoint rewrites only pages the log holds), else all of it again.
+    private func catchUp(_ log: ReadOnlyLogFile, _ hold: inout ReadOnlyHold) throws {
         // A vacuum or a restore that replaced the file changed the log too (a vacuum rebinds
         // it with a new header, a restore removes it), so the file is looked at only now.
-        let file = state.withLock { $0.view.file }
+        let (file, view) = state.withLock { ($0.view.file, $0.view) }
         guard fileSystem.identity(of: path) == (try file.identity()) else {
             throw GuildStoreError.databaseReplacedSinceOpen(path: path)
         }
-        let (loaded, position) = try Self.loadFollowing(path: path, file: file, log: log, pageSize: pageSize,
+        let loaded: LoadedDatabase
+        let position: LogPosition
+        let header = try LogPosition.header(of: log)
+        if let seen = hold.seen, let previous = hold.recovered, seen.identity == log.heldIdentity, seen.header == header {
+            let next = try WriteAheadLog.continueRecovery(file: log, from: previous)
+            position = LogPosition(identity: seen.identity, header: header, committedFrames: next.committedFrameCount)
+            guard next.committedFrameCount > previous.committedFrameCount else {
+                hold.seen = position  // a commit still being written: nothing new to show
+                return
+            }
+            let fileBytes = try file.size()
+            let fileHeader = fileBytes >= Int64(pageSize) ? try? Self.readHeaderPage(file, pageSize: pageSize, path: path) : nil
+            loaded = try Self.assemble(path: path, file: file, fileBytes: fileBytes, fileHeader: fileHeader, recovered: next,
+                                       report: WALRecoveryReport(), walFile: log, pageSize: pageSize, view: view,
+                                       mapReservation: configuration.mapReservation)
+        } else {
+            (loaded, position) = try Self.loadFollowing(path: path, file: file, log: log, pageSize: pageSize,
                                                         mapReservation: configuration.mapReservation)
+        }
         state.withLock { s in
             s.walRestartsBegun &+= 1  // WI-1: no frame read before this is taken for a version after it
             s.adopt(loaded, sequenceBase: s.lastCommit + 1)
             s.logCommitsBefore = loaded.recovered?.commitsBefore ?? loaded.base.number
         }
         hold.seen = position
+        hold.recovered = loaded.recovered
     }
 
     /// `load` for a read-only opening, with the position it read the log to (its header taken

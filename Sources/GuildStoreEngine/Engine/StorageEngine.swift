@@ -65,7 +65,7 @@
 
     init(path: String, walPath: String, configuration: EngineConfiguration, pageSize: Int,
          fileSystem: any FileSystem, wal: WriteAheadLog, walRecovery: WALRecoveryReport, state: EngineState,
-         logPosition: LogPosition? = nil) throws {
+         logPosition: LogPosition? = nil, recoveredLog: RecoveredLog? = nil) throws {
         self.path = path
         self.walPath = walPath
         self.configuration = configuration
@@ -84,7 +84,7 @@
         self.walRecovery = walRecovery
         self.state = Locked(state)
         // A read-only opening holds the byte from `openLocked` until its first snapshot ends.
-        readOnlyHold = Locked(ReadOnlyHold(held: configuration.readOnly, seen: logPosition))
+        readOnlyHold = Locked(ReadOnlyHold(held: configuration.readOnly, seen: logPosition, recovered: recoveredLog))
     }
 
     // MARK: Transactions
