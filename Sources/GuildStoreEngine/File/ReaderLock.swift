@@ -82,7 +82,7 @@ package enum ReaderLock {
         guard try file.lockReaders(.exclusive) else {
             let holders = file.readerLockHolders()
             let who = holders.isEmpty ? "another process" : holders.map(\.description).joined(separator: ", ")
-            throw GuildStoreError.busy("\(operation) needs \(file.path) closed by the read-only openings of \(who)")
+            throw GuildStoreError.busy("\(operation) of \(file.path) waits for the snapshots of its read-only openings in \(who) to end; try again")
         }
     }
 }
