@@ -159,6 +159,53 @@ struct BackupTests {
         try reopened.close()
     }
 
+    /// The nodes' gaps (slot array end to content start) of every node page of the file at `path`:
+    /// how many nodes there are and how many have a byte other than zero in their gap.
+    static func nodeGaps(_ path: String) throws -> (nodes: Int, dirty: Int) {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let pageSize = 4096
+        var nodes = 0, dirty = 0
+        for number in 1..<(bytes.count / pageSize) {
+            let page = bytes[(number * pageSize)..<((number + 1) * pageSize)]
+            let base = page.startIndex
+            guard page[base + 4] == PageType.leaf.rawValue || page[base + 4] == PageType.interior.rawValue else { continue }
+            let count = Int(page[base + 6]) | Int(page[base + 7]) << 8
+            let contentStart = Int(page[base + 8]) | Int(page[base + 9]) << 8 | Int(page[base + 10]) << 16 | Int(page[base + 11]) << 24
+            let gapStart = NodeLayout.headerSize + NodeLayout.slotSize * count
+            nodes += 1
+            if gapStart < contentStart, page[(base + gapStart)..<(base + contentStart)].contains(where: { $0 != 0 }) { dirty += 1 }
+        }
+        return (nodes, dirty)
+    }
+
+    @Test("BK-7: a backup stores nodes with the gap between slots and cells zeroed; restores are exact and their pages pass their checksums; incrementals stay small")
+    func nodeGapsZeroed() throws {
+        let directory = try TemporaryDirectory("gs-backup-gaps")
+        defer { directory.remove() }
+        let path = directory.file("db.gsdb")
+        let engine = try Self.open(path)
+        var model = DatabaseModel()
+        var rng = SplitMix64(seed: 21)
+        try Self.populate(engine, &model, seed: 8)
+        for _ in 0..<10 { try Self.churn(engine, &model, rng: &rng) }
+        _ = try engine.checkpoint(.truncate)
+        let source = try Self.nodeGaps(path)
+        #expect(source.dirty > 0, "the scenario leaves stale bytes in some gaps (\(source))")
+        let full = try engine.writeBackup(to: directory.file("full.gsbackup"), parent: nil)
+        // Nothing changed: an incremental on it stores no page (its hashes are the zeroed pages').
+        let parent = try BackupFile.scan(path: full.path, fileSystem: PosixFileSystem())
+        let same = try engine.writeBackup(to: directory.file("same.gsbackup"), parent: (full.path, parent))
+        #expect(same.pagesStored == 0)
+        try engine.close()
+
+        let restored = try Self.restored(from: [full.path], in: directory, name: "restored.gsdb")
+        #expect(restored.model == model)
+        let gaps = try Self.nodeGaps(directory.file("restored.gsdb"))
+        // (The source's count includes freed pages that still look like nodes; a backup leaves them out.)
+        #expect(gaps.nodes > 0 && gaps.dirty == 0, "\(gaps) against \(source)")
+        #expect(try BackupFile.scan(path: full.path, fileSystem: PosixFileSystem()).pagesStored == full.pagesStored)
+    }
+
     @Test("a chain with a missing piece is refused naming it and the last restorable commit; the destination never appears")
     func brokenChain() throws {
         let directory = try TemporaryDirectory("gs-backup-broken")

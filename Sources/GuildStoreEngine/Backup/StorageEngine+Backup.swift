@@ -72,15 +72,19 @@ extension StorageEngine {
         var stored = 0
         let parentManifest = parent?.contents.manifest ?? []
         let reportEvery = 4096
+        let scratch = PageBuffer(size: pageSize)
+        let salt = snapshot.view.checksumSalt
         for number in 0..<pageCount where !free[Int(number)] {
             let ref = try tx.page(number)
-            try withExtendedLifetime(ref.owner) {
-                let hash = BackupFile.pageHash(ref.base, pageSize: pageSize)
+            try withExtendedLifetime((ref.owner, scratch)) {
+                // BK-7: nodes are stored (and hashed) with their gaps zeroed.
+                let image = BackupPageImage.image(of: ref.base, number: number, pageSize: pageSize, salt: salt, scratch: scratch.pointer)
+                let hash = BackupFile.pageHash(image, pageSize: pageSize)
                 manifest[Int(number)] = hash
                 if Int(number) < parentManifest.count && parentManifest[Int(number)] == hash { return }
                 var record = number.littleEndian
                 try withUnsafeBytes(of: &record) { try writer.write($0) }
-                try writer.write(UnsafeRawBufferPointer(start: ref.base, count: pageSize))
+                try writer.write(UnsafeRawBufferPointer(start: image, count: pageSize))
                 stored += 1
             }
             if let progress, number % UInt32(reportEvery) == 0 {
