@@ -4,20 +4,28 @@
 /// live snapshot, from taking it at the first snapshot's begin (or at open) to giving it back
 /// when the last one ends, both under `StorageEngine.readOnlyHold`'s lock. With the byte
 /// freshly taken and no snapshot live it catches up before the new snapshot when the log
-/// changed since it last read it (`LogPosition.changed`): it reads the file's header and the
-/// log's committed frames again, as open does, and takes them as its state with frame
-/// sequences past every earlier one (TX-3). Between its snapshots the owner checkpoints and
+/// changed since it last read it (`LogPosition.changed`): it follows the new frames from its
+/// last commit while the log's generation lasts (`WriteAheadLog.continueRecovery`), or reads
+/// the file's header and the whole log again as open does, and takes the result as its state
+/// with frame sequences past every earlier one (TX-3). Between its snapshots the owner checkpoints and
 /// restarts the log freely; a file replaced at the path (vacuum, restore) is
 /// `.databaseReplacedSinceOpen`, never read as if it were the one opened.
 struct ReadOnlyHold {
     var held: Bool
     var seen: LogPosition?
-    /// The log as last read, to go on from while its generation lasts.
+    /// The log as last read (its committed frames among it), to go on from while its
+    /// generation lasts.
     var recovered: RecoveredLog?
+
+    /// Gives the readers' byte back (the last snapshot ended, or the first could not begin).
+    mutating func release(_ lockFile: any FileHandleIO) {
+        _ = try? lockFile.lockReaders(.none)
+        held = false
+    }
 }
 
-/// Where a read-only opening last read the log to: the file, its header as read before the
-/// frames were, and the committed frames found.
+/// Which log a read-only opening last read: the file, and its header as read before the frames
+/// were (the committed frames it found are `ReadOnlyHold.recovered`'s).
 ///
 /// The log changed since exactly when another file is at its path, its header differs (a
 /// restart: new salt), or a sound frame of the header's generation lies where the next frame
@@ -28,7 +36,6 @@ struct ReadOnlyHold {
 struct LogPosition {
     var identity: FileIdentity?
     var header: [UInt8]
-    var committedFrames: Int
 
     /// The header bytes of `log` now (fewer than 64 when it is shorter).
     static func header(of log: ReadOnlyLogFile) throws -> [UInt8] {
@@ -37,7 +44,8 @@ struct LogPosition {
         return Array(bytes.prefix(n))
     }
 
-    func changed(_ log: ReadOnlyLogFile, pageSize: Int) throws -> Bool {
+    /// Whether `log` changed since it was read to `committedFrames` committed frames.
+    func changed(_ log: ReadOnlyLogFile, committedFrames: Int, pageSize: Int) throws -> Bool {
         guard log.heldIdentity == identity else { return true }
         let now = try Self.header(of: log)
         guard now == header else { return true }
@@ -62,7 +70,10 @@ extension StorageEngine {
     func refreshReadOnlyView(_ hold: inout ReadOnlyHold) throws {
         guard let log = wal.file as? ReadOnlyLogFile else { return }
         _ = try log.follow()
-        guard let seen = hold.seen, !(try seen.changed(log, pageSize: pageSize)) else { return try catchUp(log, &hold) }
+        let committedFrames = hold.recovered?.committedFrameCount ?? 0
+        guard let seen = hold.seen, !(try seen.changed(log, committedFrames: committedFrames, pageSize: pageSize)) else {
+            return try catchUp(log, &hold)
+        }
     }
 
     /// The catch-up itself, the log having changed: only its new frames while its generation
@@ -80,11 +91,9 @@ extension StorageEngine {
         let header = try LogPosition.header(of: log)
         if let seen = hold.seen, let previous = hold.recovered, seen.identity == log.heldIdentity, seen.header == header {
             let next = try WriteAheadLog.continueRecovery(file: log, from: previous)
-            position = LogPosition(identity: seen.identity, header: header, committedFrames: next.committedFrameCount)
-            guard next.committedFrameCount > previous.committedFrameCount else {
-                hold.seen = position  // a commit still being written: nothing new to show
-                return
-            }
+            // A commit still being written (or a spill): nothing new to show yet.
+            guard next.committedFrameCount > previous.committedFrameCount else { return }
+            position = seen
             let fileBytes = try file.size()
             let fileHeader = fileBytes >= Int64(pageSize) ? try? Self.readHeaderPage(file, pageSize: pageSize, path: path) : nil
             loaded = try Self.assemble(path: path, file: file, fileBytes: fileBytes, fileHeader: fileHeader, recovered: next,
@@ -111,6 +120,6 @@ extension StorageEngine {
         let header = try LogPosition.header(of: log)
         let loaded = try load(path: path, file: file, fileBytes: try file.size(), walFile: log, pageSize: pageSize,
                               mapReservation: mapReservation)
-        return (loaded, LogPosition(identity: identity, header: header, committedFrames: loaded.committed?.committedFrameCount ?? 0))
+        return (loaded, LogPosition(identity: identity, header: header))
     }
 }

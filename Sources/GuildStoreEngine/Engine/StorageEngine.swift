@@ -116,18 +116,14 @@
                 do {
                     try refreshReadOnlyView(&hold)
                 } catch {
-                    _ = try? lockFile.lockReaders(.none)
-                    hold.held = false
+                    hold.release(lockFile)
                     throw error
                 }
             }
             do {
                 return try register(pin)
             } catch {
-                if state.withLock({ $0.readers.isEmpty }) {
-                    _ = try? lockFile.lockReaders(.none)
-                    hold.held = false
-                }
+                if state.withLock({ $0.readers.isEmpty }) { hold.release(lockFile) }
                 throw error
             }
         }
@@ -219,10 +215,7 @@
                 s.readers.removeValue(forKey: id)
                 return (s.readers.isEmpty, s.lockFile)
             }
-            if idle && hold.held {
-                _ = try? lockFile.lockReaders(.none)
-                hold.held = false
-            }
+            if idle && hold.held { hold.release(lockFile) }
         }
     }
 
