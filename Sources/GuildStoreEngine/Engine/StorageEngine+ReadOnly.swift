@@ -69,7 +69,7 @@ extension StorageEngine {
     /// (RO-2). The caller holds `readOnlyHold`'s lock and the readers' byte, with no snapshot live.
     func refreshReadOnlyView(_ hold: inout ReadOnlyHold) throws {
         guard let log = wal.file as? ReadOnlyLogFile else { return }
-        _ = try log.follow()
+        try log.follow()
         let committedFrames = hold.recovered?.committedFrameCount ?? 0
         guard let seen = hold.seen, !(try seen.changed(log, committedFrames: committedFrames, pageSize: pageSize)) else {
             return try catchUp(log, &hold)

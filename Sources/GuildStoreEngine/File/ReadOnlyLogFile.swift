@@ -15,16 +15,15 @@ final class ReadOnlyLogFile: FileHandleIO, @unchecked Sendable {
         self.path = path
         self.fileSystem = fileSystem
         current = Locked((nil, nil))
-        _ = try follow()
+        try follow()
     }
 
     private var file: (any FileHandleIO)? { current.withLock { $0.file } }
 
-    /// Opens the file at the path when it is not the one held (or drops it when there is
-    /// none); returns whether it changed.
-    func follow() throws -> Bool {
+    /// Opens the file at the path when it is not the one held (or drops it when there is none).
+    func follow() throws {
         let identity = fileSystem.identity(of: path)
-        guard identity != current.withLock({ $0.identity }) else { return false }
+        guard identity != current.withLock({ $0.identity }) else { return }
         let opened = identity == nil ? nil : try fileSystem.openForReading(path)
         // The file just opened is what the path holds now, whatever `identity` saw.
         let openedIdentity = try opened?.identity()
@@ -33,7 +32,6 @@ final class ReadOnlyLogFile: FileHandleIO, @unchecked Sendable {
             return held.file
         }
         try? old?.close()
-        return true
     }
 
     /// The identity of the file held (nil when none is).
