@@ -48,8 +48,7 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// A write was attempted through a read-only snapshot.
     case readOnlyTransaction
     /// A write, checkpoint, vacuum or migration on a database opened read-only
-    /// (`DatabaseConfiguration.readOnly`): it sees the database as of its open and changes
-    /// nothing.
+    /// (`DatabaseConfiguration.readOnly`): it reads its owner's commits and changes nothing.
     case readOnlyDatabase(path: String)
     /// A read-only opening found another file at its database's path than the one it opened
     /// (its owner vacuumed or restored it): it shows the old file no further. Open it again.

@@ -40,7 +40,7 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The database file. demo, seed, ingest and import-sqlite create it; other commands need it to exist.")
     var db: String = "./data/guildstore.gsdb"
 
-    @Option(name: .long, help: "Seconds a command that writes waits while another process holds the database (then exits 1 naming it). Reading commands never wait.")
+    @Option(name: .long, help: "Seconds a command that writes waits while another process holds the database (then exits 1 naming it). Reading commands do not wait for a writer.")
     var busyTimeout: Double = 0.2
 
     func validate() throws {
@@ -105,7 +105,7 @@ func withStore<T>(_ options: DatabaseOptions, _ access: StoreAccess, synchronous
 
 /// Runs `body` with the database at `--db`, which must exist, as the engine sees it: any
 /// GuildStore database, whatever migrations it has; nothing is migrated. Closes it after.
-/// `readOnly` opens it read-only (RO-1): beside a bot that has it open, as of the open.
+/// `readOnly` opens it read-only (RO-1): beside a bot that has it open, on its last commit.
 func withDatabase<T>(_ options: DatabaseOptions, readOnly: Bool = false, _ body: (Database) async throws -> T) async throws -> T {
     let database = try Database.open(options.configuration(createIfMissing: false, readOnly: readOnly))
     return try await closing(database) { try await body(database) }

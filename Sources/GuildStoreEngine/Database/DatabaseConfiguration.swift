@@ -61,11 +61,13 @@ public struct DatabaseConfiguration: Sendable {
     /// Continuous archiving for point-in-time restore; nil (the default) archives nothing.
     public var archive: ArchiveConfiguration?
     /// Opens an existing database read-only, beside the process that owns it (a running bot)
-    /// or alone: reads see its last commit as of the open (whole frames of the log included)
-    /// for as long as it stays open; nothing is written or created, and writes, migrations,
-    /// checkpoints and vacuums answer `.readOnlyDatabase`. Meanwhile the owner's checkpoints
-    /// wait (its log grows; `EngineStatistics.checkpointsHeldByReadOnlyOpenings` counts
-    /// them), so close it when done, and open it again to see later commits. A `.temporary`
+    /// or alone: each snapshot (`read`, `beginRead`) shows the owner's last commit whose frames
+    /// were whole in the log when it began; nothing is written or created, and writes,
+    /// migrations, checkpoints and vacuums answer `.readOnlyDatabase`. While one of its
+    /// snapshots is live the owner's checkpoints wait (RO-1..RO-3;
+    /// `EngineStatistics.checkpointsHeldByReadOnlyOpenings` counts the ones that gave up), so
+    /// keep snapshots short; between them the owner checkpoints freely. After a vacuum or a
+    /// restore replaced the file, `.databaseReplacedSinceOpen`: open it again. A `.temporary`
     /// location cannot be read-only.
     ///
     /// ```swift

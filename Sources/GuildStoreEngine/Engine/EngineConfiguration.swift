@@ -79,12 +79,12 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// The identity a database created by this open takes (vacuum's copy keeps its source's,
     /// BK-3, and seals its pages with it, WALR-9); nil draws a random one.
     package var newDatabaseIdentity: DatabaseIdentity?
-    /// Opens the database read-only, beside its owner (RO-1, `ReaderLock`): the opening sees
-    /// the last commit whose frames were whole in the log when it opened, for as long as it
-    /// is open, and writes nothing, creates nothing (not even a log) and takes no exclusive
-    /// lock, so it works while another process has the database open for writing. Its owner
-    /// checkpoints nothing meanwhile. Writes, checkpoints and vacuums answer
-    /// `.readOnlyDatabase`.
+    /// Opens the database read-only, beside its owner (RO-1..RO-3, `ReaderLock`): each
+    /// snapshot sees the last commit whose frames were whole in the log when it began; the
+    /// opening writes nothing, creates nothing (not even a log) and takes no exclusive lock,
+    /// so it works while another process has the database open for writing. Its owner
+    /// checkpoints nothing while one of its snapshots is live. Writes, checkpoints and vacuums
+    /// answer `.readOnlyDatabase`.
     package var readOnly = false
     /// How long `open` waits for another process that holds the database for writing before
     /// it answers `.locked` naming it; nil waits `PosixFile.lockPatience` (200 ms).
@@ -192,7 +192,7 @@ public struct EngineStatistics: Sendable {
     public var archivedThrough: UInt64?
     public var archiveError: String?
     /// Whether this opening is read-only (`DatabaseConfiguration.readOnly`): it shows the
-    /// database as of its open.
+    /// owner's commits as of each snapshot's catch-up (RO-2).
     public var readOnly: Bool
     /// Checkpoints since open that copied nothing because a read-only opening of the database
     /// (another process's `guildstore stats`, say) was reading it (RO-1); the log grows
