@@ -66,7 +66,8 @@ struct PlanCacheTests {
 
 /// A prepared scan's plan for a run's values equals `planScan`'s for the same conditions
 /// (QP-1), including where the values sway a partial index's predicate, and follows a schema
-/// change.
+/// change; `walkPlan` gives that plan with its reading columns' positions and whether it
+/// comes in the query's order.
 @Suite("Prepared scans")
 struct PreparedScanTests {
     @Test("prepared plans equal planScan's for random values, before and after an index is added and dropped")
@@ -110,6 +111,13 @@ struct PreparedScanTests {
                         let expected = try tx.planScan("events", equals: Dictionary(uniqueKeysWithValues: zip(scan.equalColumns, values)),
                                                        range: range, orderBy: scan.orderBy, reading: scan.reading)
                         #expect(prepared == expected, "round \(round): \(scan) \(values) \(String(describing: range))")
+                        // What a walk's caller reads without a name lookup: the same plan, the
+                        // reading columns' positions, whether the walk gives the query's order.
+                        let walk = try tx.walkPlan(scan, equals: values, from: bounds.0, below: bounds.1)
+                        let schema = try tx.table("events")
+                        #expect(walk.plan == expected)
+                        #expect(walk.columns == (try (scan.reading ?? []).map { try schema.columnIndex($0) }))
+                        #expect(walk.ordered == expected.provides(scan.orderBy), "round \(round): \(scan) \(values)")
                     }
                 }
             }

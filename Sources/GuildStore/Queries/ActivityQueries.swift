@@ -117,15 +117,13 @@ extension Transaction {
     /// guild's events are walked; the answer never depends on the plan.
     public final func latestEventTime() throws -> Int64? {
         let guilds = try select("guilds", columns: ["id"]).map { try $0.uint("id") }
-        let newestFirst: [SortKey] = [.descending("created_at")]
         var latest: Int64?
         for events in GuildTables.eventTables {
-            let createdAt = try table(events.name).columnIndex("created_at")
             guard let newest = PreparedPatterns.newestEvents[events.name] else { continue }
             for guild in guilds {
-                let plan = try planScan(newest, equals: [.uint(guild)])
-                let ordered = plan.provides(newestFirst)
-                try walk(plan, reading: [createdAt]) { values in
+                let scan = try walkPlan(newest, equals: [.uint(guild)])
+                let (createdAt, ordered) = (scan.columns[0], scan.ordered)
+                try walk(scan.plan, reading: scan.columns) { values in
                     if case .timestamp(let time) = values[createdAt] { latest = max(latest ?? time, time) }
                     return !ordered
                 }
@@ -235,9 +233,8 @@ extension Transaction {
     /// `status`) come by user, each user's latest last; the guild's members come by user from
     /// the members' primary key.
     public final func activeUsers(guild: UInt64) throws -> [ActiveUser] {
-        let presence = try table("presence_events")
-        let (presenceUser, presenceStatus) = (try presence.columnIndex("user_id"), try presence.columnIndex("status"))
-        let presencePlan = try planScan(PreparedPatterns.presenceByUser, equals: [.uint(guild)])
+        let presence = try walkPlan(PreparedPatterns.presenceByUser, equals: [.uint(guild)])
+        let (presenceUser, presenceStatus) = (presence.columns[0], presence.columns[1])
         // Each user's latest status, by user id. Without that index (a schema changed by
         // hand) the entries are sorted here: the answer never depends on the plan.
         var latest: [(user: UInt64, status: Value)] = []
@@ -248,15 +245,15 @@ extension Transaction {
                 latest.append((user, status))
             }
         }
-        let (presenceTime, presenceID) = (try presence.columnIndex("created_at"), try presence.columnIndex("id"))
-        if presencePlan.provides([.ascending("user_id"), .ascending("created_at"), .ascending("id")]) {
-            try walk(presencePlan, reading: [presenceUser, presenceStatus]) { values in
+        if presence.ordered {
+            try walk(presence.plan, reading: [presenceUser, presenceStatus]) { values in
                 if case .uint(let user) = values[presenceUser] { keep(user, values[presenceStatus]) }
                 return true
             }
         } else {
+            let (presenceTime, presenceID) = (presence.columns[2], presence.columns[3])
             var entries: [(user: UInt64, time: Value, id: Value, status: Value)] = []
-            try walk(presencePlan, reading: [presenceUser, presenceStatus, presenceTime, presenceID]) { values in
+            try walk(presence.plan, reading: presence.columns) { values in
                 if case .uint(let user) = values[presenceUser] {
                     entries.append((user, values[presenceTime], values[presenceID], values[presenceStatus]))
                 }
@@ -265,15 +262,14 @@ extension Transaction {
             entries.sort { a, b in a.user != b.user ? a.user < b.user : a.time != b.time ? a.time < b.time : a.id < b.id }
             for entry in entries { keep(entry.user, entry.status) }
         }
-        let members = try table("members")
-        let memberUser = try members.columnIndex("user_id")
-        let memberPlan = try planScan(PreparedPatterns.membersByUser, equals: [.uint(guild)])
+        let members = try walkPlan(PreparedPatterns.membersByUser, equals: [.uint(guild)])
+        let memberUser = members.columns[0]
         var users: [UInt64] = []
-        try walk(memberPlan, reading: [memberUser]) { values in
+        try walk(members.plan, reading: members.columns) { values in
             if case .uint(let user) = values[memberUser] { users.append(user) }
             return true
         }
-        if !memberPlan.provides([.ascending("user_id")]) { users.sort() }
+        if !members.ordered { users.sort() }
         var result: [ActiveUser] = []
         var next = 0
         for user in users {

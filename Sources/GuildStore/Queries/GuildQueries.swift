@@ -55,14 +55,11 @@ extension Transaction {
     /// columns: no row is read, and the walk stops after `limit` entries.
     public final func activeGuilds(limit: Int) throws -> [ActiveGuild] {
         guard limit > 0 else { return [] }
-        let schema = try table("guilds")
-        let (id, name, memberCount, createdAt) = (try schema.columnIndex("id"), try schema.columnIndex("name"),
-                                                  try schema.columnIndex("member_count"), try schema.columnIndex("created_at"))
-        let orderBy: [SortKey] = [.descending("created_at"), .descending("id")]
-        let plan = try planScan(PreparedPatterns.activeGuilds, equals: [true])
-        let ordered = plan.provides(orderBy)
+        let scan = try walkPlan(PreparedPatterns.activeGuilds, equals: [true])
+        let (id, name, memberCount, createdAt) = (scan.columns[0], scan.columns[1], scan.columns[2], scan.columns[3])
+        let ordered = scan.ordered
         var result: [ActiveGuild] = []
-        try walk(plan, reading: [id, name, memberCount, createdAt]) { values in
+        try walk(scan.plan, reading: scan.columns) { values in
             guard case .uint(let guild) = values[id], case .timestamp(let created) = values[createdAt] else {
                 throw GuildStoreError.invalidSchema("guilds: a row does not match the table's column types")
             }
@@ -102,10 +99,10 @@ extension Transaction {
     /// latest join from one reverse seek of `idx_members_guild_joined` per active guild. The
     /// mean is SQL's: the exact integer sum of `now - joined_at`, divided once.
     public final func guildStats(now: Int64) throws -> [GuildStats] {
-        let guildsSchema = try table("guilds")
-        let (guildID, guildName) = (try guildsSchema.columnIndex("id"), try guildsSchema.columnIndex("name"))
+        let guilds = try walkPlan(PreparedPatterns.activeGuildNames, equals: [true])
+        let (guildID, guildName) = (guilds.columns[0], guilds.columns[1])
         var active: [(id: UInt64, name: String?)] = []
-        try walk(try planScan(PreparedPatterns.activeGuildNames, equals: [true]), reading: [guildID, guildName]) { values in
+        try walk(guilds.plan, reading: guilds.columns) { values in
             guard case .uint(let id) = values[guildID] else { return true }
             var name: String?
             if case .text(let text) = values[guildName] { name = text }
@@ -119,8 +116,6 @@ extension Transaction {
             if case .int(let s) = row.values[2] { sum = s }
             totals[guild] = (row.int(0) ?? 0, row.int(1) ?? 0, sum)
         }
-        let members = try table("members")
-        let joinedAt = try members.columnIndex("joined_at")
         var result: [GuildStats] = []
         result.reserveCapacity(active.count)
         for (id, name) in active {
@@ -138,10 +133,10 @@ extension Transaction {
             // The greatest join time: NULLs sort first, so a reverse walk meets them last.
             var lastJoin: Int64?
             if guild.joined > 0 {
-                let plan = try planScan(PreparedPatterns.membersByJoin, equals: [.uint(id)])
+                let members = try walkPlan(PreparedPatterns.membersByJoin, equals: [.uint(id)])
+                let (joinedAt, ordered) = (members.columns[0], members.ordered)
                 // In the index's order the first value is the greatest; otherwise every row is read.
-                let ordered = plan.provides([.descending("joined_at")])
-                try walk(plan, reading: [joinedAt]) { values in
+                try walk(members.plan, reading: members.columns) { values in
                     if case .timestamp(let t) = values[joinedAt] { lastJoin = max(lastJoin ?? t, t) }
                     return !ordered
                 }
@@ -152,8 +147,9 @@ extension Transaction {
         return result
     }
 
-    /// The number of members of `guild` (a prefix count of the members' primary key).
+    /// The number of members of `guild`: one entry of the members' rollup `by_guild` (without
+    /// it, a prefix count of the members' primary key).
     public final func memberCount(guild: UInt64) throws -> Int64 {
-        try count("members", where: ["guild_id": .uint(guild)])
+        try aggregate(PreparedPatterns.memberCount, equals: [.uint(guild)]).first?.int(0) ?? 0
     }
 }

@@ -35,7 +35,11 @@ enum PreparedPatterns {
     static let membersPerGuild = PreparedAggregate(
         "members", groupBy: [.column("guild_id")], [.count, .countNonNull("joined_at"), .sum("joined_at")])
 
-    /// Each user's presence events in a guild, by user, each user's latest last (active users).
+    /// Members per guild (guild member count), from the members' rollup `by_guild`.
+    static let memberCount = PreparedAggregate("members", equals: ["guild_id"], [.count])
+
+    /// Each user's presence events in a guild, by user, each user's latest last (active users):
+    /// `reading` is user, status, then what orders a user's events when the walk does not.
     static let presenceByUser = PreparedScan(
         "presence_events", equals: ["guild_id"], orderBy: [.ascending("user_id"), .ascending("created_at"), .ascending("id")],
         reading: ["user_id", "status", "created_at", "id"])

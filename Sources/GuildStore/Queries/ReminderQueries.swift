@@ -30,12 +30,12 @@ extension Transaction {
     /// Walks the partial index `idx_reminder_events_active` (events not paused, carrying
     /// `interval_minutes`) and reads only the rows of due events.
     public final func dueReminders(now: Int64) throws -> [DueReminder] {
-        let schema = try table("reminder_events")
-        let positions = try PreparedPatterns.dueReminderColumns.map { try schema.columnIndex($0) }
+        let scan = try walkPlan(PreparedPatterns.remindersNotPaused, equals: [false])
+        let positions = scan.columns
         let (id, guild, channel, message, title, last, interval) =
             (positions[0], positions[1], positions[2], positions[3], positions[4], positions[5], positions[6])
         var due: [DueReminder] = []
-        try walk(try planScan(PreparedPatterns.remindersNotPaused, equals: [false]), reading: positions) { values in
+        try walk(scan.plan, reading: positions) { values in
             var dueAt: Int64?
             if case .timestamp(let lastReminder) = values[last] {
                 guard case .int(let minutes) = values[interval] else { return true }
@@ -78,26 +78,27 @@ extension Transaction {
     /// (`idx_reactions_event_user`, the members' primary key, `idx_users_bot`), no lookup per
     /// member. Every member has a user row (the members' foreign key, FK-1).
     public final func reminderTargets(event: UInt64) throws -> [UInt64] {
-        guard let row = try get("reminder_events", key: [.uint(event)]) else { return [] }
-        let guild = try row.uint("guild_id")
-        func ids(_ scan: PreparedScan, _ column: String, where value: Value) throws -> Set<UInt64> {
-            let position = try self.table(scan.table).columnIndex(column)
+        /// The ids in the first column `scan` reads, of the rows whose equal column is `value`.
+        func ids(_ scan: PreparedScan, where value: Value) throws -> Set<UInt64> {
+            let walk = try walkPlan(scan, equals: [value])
+            let position = walk.columns[0]
             var found: Set<UInt64> = []
-            try walk(try planScan(scan, equals: [value]), reading: [position]) { values in
+            try self.walk(walk.plan, reading: walk.columns) { values in
                 if case .uint(let id) = values[position] { found.insert(id) }
                 return true
             }
             return found
         }
-        let excluded = try ids(PreparedPatterns.reactors, "user_id", where: .uint(event)).union(ids(PreparedPatterns.bots, "id", where: true))
-        let memberUser = try table("members").columnIndex("user_id")
-        let plan = try planScan(PreparedPatterns.membersByUser, equals: [.uint(guild)])
+        guard let guild = try get("reminder_events", key: [.uint(event)])?.uint("guild_id") else { return [] }
+        let excluded = try ids(PreparedPatterns.reactors, where: .uint(event)).union(ids(PreparedPatterns.bots, where: true))
+        let members = try walkPlan(PreparedPatterns.membersByUser, equals: [.uint(guild)])
+        let memberUser = members.columns[0]
         var targets: [UInt64] = []
-        try walk(plan, reading: [memberUser]) { values in
+        try walk(members.plan, reading: members.columns) { values in
             if case .uint(let user) = values[memberUser], !excluded.contains(user) { targets.append(user) }
             return true
         }
-        if !plan.provides([.ascending("user_id")]) { targets.sort() }
+        if !members.ordered { targets.sort() }
         return targets
     }
 }

@@ -58,12 +58,12 @@ extension Transaction {
             if let predicate = candidate.predicate, values[predicate.source] != predicate.value { continue }
             let prefix = candidate.prefixSources.map { values[$0] }
             if let answer = try aggregate(candidate.answer, table: resolution.compiled, prefix: prefix, range: range, limit: limit, edges: { edge in
-                try self.aggregate(try resolution.scan.plan(values, range: edge, in: self), shape: candidate.answer.edgeShape, filter: nil, limit: .max)
+                try self.aggregate(try resolution.scan.plan(values, range: edge, in: self).0, shape: candidate.answer.edgeShape, filter: nil, limit: .max)
             }) {
                 return answer
             }
         }
-        return try aggregate(try resolution.scan.plan(values, range: range, in: self), shape: resolution.shape, filter: nil, limit: limit)
+        return try aggregate(try resolution.scan.plan(values, range: range, in: self).0, shape: resolution.shape, filter: nil, limit: limit)
     }
 
     /// `query` resolved under this transaction's schema counter: the engine's, or made now.

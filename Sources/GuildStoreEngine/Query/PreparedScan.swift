@@ -49,12 +49,31 @@ extension Transaction {
     /// `from <= rangeColumn < below` when a bound is given (no bound: no range condition).
     public final func planScan(_ query: PreparedScan, equals values: [Value] = [], from lower: Value? = nil,
                                below upper: Value? = nil) throws -> ScanPlan {
+        try walkPlan(query, equals: values, from: lower, below: upper).plan
+    }
+
+    /// As `planScan(_:equals:from:below:)`, with what a caller of the walk needs to know
+    /// without looking a column up by name: where the query's `reading` columns sit in the
+    /// values the walk gives, and whether it comes in the query's `orderBy`.
+    package final func walkPlan(_ query: PreparedScan, equals values: [Value] = [], from lower: Value? = nil,
+                                below upper: Value? = nil) throws -> PreparedWalk {
         let resolution = try engine.preparedScans.resolution(query.id, counter: header.schemaCounter) {
             try ScanResolution(try compiledTable(query.table), equalColumns: query.equalColumns, rangeColumn: query.rangeColumn,
                                orderBy: query.orderBy, reading: query.reading, counter: $0)
         }
-        return try resolution.plan(values, range: try resolution.range(values, from: lower, below: upper), in: self)
+        let (plan, ordered) = try resolution.plan(values, range: try resolution.range(values, from: lower, below: upper), in: self)
+        return PreparedWalk(plan: plan, columns: resolution.readingPositions, ordered: ordered)
     }
+}
+
+/// One run's plan of a `PreparedScan` (`walkPlan`).
+package struct PreparedWalk {
+    package let plan: ScanPlan
+    /// Where each of the query's `reading` columns sits in the values a walk of `plan` gives,
+    /// in `reading`'s order (none when it reads every column).
+    package let columns: [Int]
+    /// Whether the walk gives the rows in the query's `orderBy` (otherwise its caller sorts).
+    package let ordered: Bool
 }
 
 /// What prepared scans and aggregates share: their ids, unique in the process and never reused
@@ -118,6 +137,8 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
     /// one's value sits among a run's values (nil: they come sorted already).
     private let selectionColumns: [String]
     private let selectionSources: [Int]?
+    /// Where each of `reading`'s columns sits in a row's values.
+    let readingPositions: [Int]
     /// The partial indexes' predicates in schema order, each one bit of a template's key (after
     /// the two range bits); nil past 62 of them, when plans come from `planScan`.
     private let predicates: [PredicateTest]?
@@ -150,6 +171,8 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
         let prefixLeads: Bool
         /// Per residual condition, the source of its equality (nil: a range condition).
         let residualSources: [Int?]
+        /// Whether the plan's walk gives the query's `orderBy`.
+        let ordered: Bool
     }
 
     init(_ compiled: CompiledTable, equalColumns: [String], rangeColumn: String?, orderBy: [SortKey], reading: [String]?,
@@ -160,7 +183,8 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
         }
         equalTypes = try equalColumns.map { schema.columns[try schema.columnIndex($0)].type }
         rangeType = try rangeColumn.map { schema.columns[try schema.columnIndex($0)].type }
-        for column in orderBy.map(\.column) + (reading ?? []) { _ = try schema.columnIndex(column) }
+        for column in orderBy.map(\.column) { _ = try schema.columnIndex(column) }
+        readingPositions = try (reading ?? []).map { try schema.columnIndex($0) }
         let partial = schema.indexes.compactMap(\.predicate)
         predicates = partial.count > 62 ? nil : partial.map { predicate in
             switch predicate {
@@ -199,11 +223,12 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
                             found: value.columnType.map { "\($0)" } ?? "null")
     }
 
-    /// The plan for these values (checked by `range`).
-    func plan(_ values: [Value], range: ColumnRange?, in transaction: Transaction) throws -> ScanPlan {
+    /// The plan for these values (checked by `range`), and whether it gives `orderBy`.
+    func plan(_ values: [Value], range: ColumnRange?, in transaction: Transaction) throws -> (ScanPlan, ordered: Bool) {
         func equals() -> [String: Value] { Dictionary(uniqueKeysWithValues: zip(equalColumns, values)) }
         guard let predicates else {
-            return try transaction.planScan(compiled.schema.name, equals: equals(), range: range, orderBy: orderBy, reading: reading)
+            let plan = try transaction.planScan(compiled.schema.name, equals: equals(), range: range, orderBy: orderBy, reading: reading)
+            return (plan, plan.provides(orderBy))
         }
         var key: UInt64 = (range?.from != nil ? 1 : 0) | (range?.below != nil ? 2 : 0)
         for (i, predicate) in predicates.enumerated() where predicate.holds(values, range: range) { key |= 1 << (i + 2) }
@@ -221,11 +246,12 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
         for (i, source) in template.residualSources.enumerated() {
             if let source { residual[i].equals = values[source] } else { residual[i].range = range }
         }
-        return ScanPlan(table: plan.table, index: plan.index, prefixColumns: plan.prefixColumns, prefix: prefix,
-                        range: plan.range == nil ? nil : range, reverse: plan.reverse, indexOnly: plan.indexOnly, order: plan.order,
-                        fixed: plan.fixed, residual: residual,
-                        selection: ScanPlan.Selection(columns: selectionColumns, values: selectionSources.map { $0.map { values[$0] } } ?? values,
-                                                      range: range))
+        return (ScanPlan(table: plan.table, index: plan.index, prefixColumns: plan.prefixColumns, prefix: prefix,
+                         range: plan.range == nil ? nil : range, reverse: plan.reverse, indexOnly: plan.indexOnly, order: plan.order,
+                         fixed: plan.fixed, residual: residual,
+                         selection: ScanPlan.Selection(columns: selectionColumns, values: selectionSources.map { $0.map { values[$0] } } ?? values,
+                                                       range: range)),
+                template.ordered)
     }
 
     private func makeTemplate(equals: [String: Value], range: ColumnRange?, in transaction: Transaction) throws -> PlanTemplate {
@@ -246,6 +272,6 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
             residualSources.append(source)
         }
         return PlanTemplate(plan: plan, prefixSources: prefixSources, prefixLeads: prefixSources == Array(prefixSources.indices),
-                            residualSources: residualSources)
+                            residualSources: residualSources, ordered: plan.provides(orderBy))
     }
 }
