@@ -189,9 +189,9 @@ extension Transaction {
         guard prefix.count == fixedCount else { return nil }
         for (i, value) in prefix.enumerated() where !value.fits(rollup.groupTypes[i]) { return nil }
         if let range, let bucket {
-            for bound in [range.from, range.below] {
-                if let bound, !bound.fits(rollup.groupTypes[bucket]) { return nil }
-            }
+            let type = rollup.groupTypes[bucket]
+            if let from = range.from, !from.fits(type) { return nil }
+            if let below = range.below, !below.fits(type) { return nil }
         }
         // The whole buckets the range holds: [start, end); the rest are its edges, each inside
         // one bucket. The walk of the rollup also reads the edges' buckets: an edge whose
@@ -260,9 +260,8 @@ extension Transaction {
         // distinct groups, so the walk appends them unlooked-up; the index is built only for
         // the edges' rows to find theirs.
         let entryPerGroup = answer.entryPerGroup
-        let keyRange = Self.keyRange(prefix: prefix, lower: walked.from, upper: walked.below,
-                                     descending: Array(repeating: false, count: fixedCount + (walked.from == nil && walked.below == nil ? 0 : 1)),
-                                     reverse: false)
+        // Rollup keys are all ascending.
+        let keyRange = Self.keyRange(prefix: prefix, lower: walked.from, upper: walked.below, descending: [], reverse: false)
         var edgeBucketsSeen: Set<Int64> = []
         guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
         var read = 0
@@ -319,7 +318,6 @@ extension Transaction {
             }
             return true
         }
-        if entryPerGroup, !edges.isEmpty { result.indexGroups() }
         // The edges, from the rows: the rows, the same aggregates, and each sum's non-NULL rows
         // (`RollupAnswer.edgeShape`).
         for (edge, bucket) in edges where edgeBucketsSeen.contains(bucket) {
@@ -376,6 +374,9 @@ private struct GroupTotals {
     private(set) var keys: [Value] = []
     private(set) var totals: [Int128] = []
     private var index: [[Value]: Int] = [:]
+    /// Invariant: when `indexed`, `index` holds every group. Until more than
+    /// `groupsComparedInLine` groups are looked up among, it is not built at all.
+    private var indexed = false
 
     init(width: Int, keyWidth: Int, treeName: String) {
         (self.width, self.keyWidth, self.treeName) = (width, keyWidth, treeName)
@@ -384,29 +385,30 @@ private struct GroupTotals {
     private func key(_ g: Int) -> ArraySlice<Value> { keys[g * keyWidth ..< (g + 1) * keyWidth] }
 
     /// The group `key`, found or added. A few groups (statuses, kinds) are found faster by
-    /// comparing than by hashing.
+    /// comparing than by hashing: the index is built only once there are more (`indexed`).
     mutating func group(_ key: [Value]) -> Int {
         if count <= Transaction.groupsComparedInLine {
             for g in 0..<count where self.key(g).elementsEqual(key) { return g }
-        } else if let found = index[key] {
-            return found
+        } else {
+            if !indexed { indexGroups() }
+            if let found = index[key] { return found }
         }
-        index[key] = count
         return append(key)
     }
 
-    /// A group known to be new, added without a lookup (and left out of the index until
-    /// `indexGroups`).
+    /// A group known to be new, added without a lookup.
     mutating func append(_ key: [Value]) -> Int {
         keys.append(contentsOf: key)
-        for _ in 0..<width { totals.append(0) }
+        totals.append(contentsOf: repeatElement(0, count: width))
+        if indexed { index[key] = count }
         count += 1
         return count - 1
     }
 
-    /// Puts every group in the index, for lookups after groups were appended unlooked-up.
-    mutating func indexGroups() {
+    /// Puts every group in the index: from then on `append` keeps it whole.
+    private mutating func indexGroups() {
         for g in 0..<count { index[Array(key(g))] = g }
+        indexed = true
     }
 
     /// DISK-3: counters come from disk; sound ones (sums of Int64 values over fewer than

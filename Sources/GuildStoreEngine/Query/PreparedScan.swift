@@ -212,9 +212,8 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
         guard let column = rangeColumn, let rangeType else {
             throw GuildStoreError.invalidQuery("prepared query of \(table) has no range column, given a range")
         }
-        for bound in [lower, upper] {
-            if let bound, !bound.isNull, !bound.fits(rangeType) { throw mismatch(column, rangeType, bound) }
-        }
+        if let lower, !lower.isNull, !lower.fits(rangeType) { throw mismatch(column, rangeType, lower) }
+        if let upper, !upper.isNull, !upper.fits(rangeType) { throw mismatch(column, rangeType, upper) }
         return ColumnRange(column, from: lower, below: upper)
     }
 

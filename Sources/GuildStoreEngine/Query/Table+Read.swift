@@ -156,15 +156,15 @@ extension Transaction {
             encoder.append(value, descending: rangeDescending)
             return encoder.bytes
         }
-        let everything = KeyRange.prefix(base.bytes)
+        // An open end is the prefix's own (`KeyRange.prefix`), made only when an end is open.
         var range = KeyRange(reverse: reverse)
         if !rangeDescending {
-            range.lower = lower.map { .inclusive(bound($0)) } ?? everything.lower
-            range.upper = upper.map { .exclusive(bound($0)) } ?? everything.upper
+            range.lower = .inclusive(lower.map(bound) ?? base.bytes)
+            range.upper = upper.map { .exclusive(bound($0)) } ?? KeyRange.prefix(base.bytes).upper
         } else {
             // Larger values come first: keys of `upper` and above precede the range.
-            range.lower = upper.map { u in TupleEncoding.prefixSuccessor(bound(u)).map { .inclusive($0) } ?? .exclusive(bound(u)) } ?? everything.lower
-            range.upper = lower.map { l in TupleEncoding.prefixSuccessor(bound(l)).map { .exclusive($0) } } ?? everything.upper
+            range.lower = upper.map { u in TupleEncoding.prefixSuccessor(bound(u)).map { .inclusive($0) } ?? .exclusive(bound(u)) } ?? .inclusive(base.bytes)
+            range.upper = lower.map { l in TupleEncoding.prefixSuccessor(bound(l)).map { .exclusive($0) } } ?? KeyRange.prefix(base.bytes).upper
         }
         return range
     }
