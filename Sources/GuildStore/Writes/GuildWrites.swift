@@ -57,23 +57,42 @@ extension WriteTransaction {
     }
 
     /// Deletes every event older than `cutoff` (`created_at < cutoff`) from the four event
-    /// tables (seed 004's cleanup). Each guild's old events are one range of its
-    /// `(guild_id, created_at)` index, deleted as one statement (`delete(_ plan:)`: each tree's
-    /// keys in order); every event belongs to a guild (foreign key), so walking the guilds
-    /// finds them all. Memory holds one guild's old events of one table at a time.
+    /// tables (seed 004's cleanup). Every event belongs to a guild (foreign key), so each
+    /// guild's old events, one range of its `(guild_id, created_at)` index, are all of them.
+    ///
+    /// A table loses them one of two ways, whichever costs less for the share that goes
+    /// (counted first from those ranges, a leaf at a time):
+    /// - a quarter of its rows or more: its trees are rewritten without them
+    ///   (`deleteRewriting`), which reads every page once and writes only what stays;
+    /// - less: each guild's range is deleted as one statement (`delete(_ plan:)`: each tree's
+    ///   keys in one sorted batch), which touches only the leaves that hold them. Memory holds
+    ///   one guild's old events of one table at a time.
     public func deleteEvents(olderThan cutoff: Int64) throws -> RetentionResult {
         let guilds = try select("guilds", columns: ["id"]).map { try $0.uint("id") }
+        let old = ColumnRange("created_at", below: .timestamp(cutoff))
         var counts: [Int] = []
         for table in GuildTables.eventTables {
+            var going: Int64 = 0
+            for guild in guilds { going += try count(table.name, where: ["guild_id": .uint(guild)], range: old) }
+            guard going > 0 else {
+                counts.append(0)
+                continue
+            }
+            if going * Self.rewriteShare >= (try count(table.name)) {
+                counts.append(try deleteRewriting(from: table.name, range: old))
+                continue
+            }
             var deleted = 0
             for guild in guilds {
-                deleted += try delete(try planScan(table.name, equals: ["guild_id": .uint(guild)],
-                                                   range: ColumnRange("created_at", below: .timestamp(cutoff))))
+                deleted += try delete(try planScan(table.name, equals: ["guild_id": .uint(guild)], range: old))
             }
             counts.append(deleted)
         }
         return RetentionResult(messageEvents: counts[0], voiceEvents: counts[1], memberEvents: counts[2], presenceEvents: counts[3])
     }
+
+    /// Retention rewrites a table when at least 1 / `rewriteShare` of its rows go.
+    static let rewriteShare: Int64 = 4
 
     /// Recomputes the hourly and daily rollups (seed 001's continuous aggregates) of `guild`
     /// for the days overlapping `since ..< until`: the buckets are dropped and rebuilt from

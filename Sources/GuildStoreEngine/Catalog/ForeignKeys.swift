@@ -346,8 +346,8 @@ extension WriteTransaction {
             for rollup in table.rollups {
                 if let selection, selection.table == name,
                    let covered = coveredGroups(rollup, table: table, selection: selection.conditions) {
-                    try dropCoveredGroups(rollup, covered)  // RU-4
-                    try noteRollups(rows.filter { !covered.holds($0) }, sign: -1, rollup: rollup)
+                    let current = try dropCoveredGroups(rollup, covered, of: name)  // RU-4
+                    try noteRollups(rows.filter { !covered.holds($0) }, sign: -1, rollup: current)
                 } else {
                     try noteRollups(rows, sign: -1, rollup: rollup)  // RU-2
                 }

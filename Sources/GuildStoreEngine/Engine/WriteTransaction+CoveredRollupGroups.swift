@@ -77,8 +77,10 @@ extension WriteTransaction {
         return CoveredGroups(prefix: TupleEncoding.encode(prefixValues), fixed: fixed, bucket: bucket, range: selection.range)
     }
 
-    /// Deletes the counter entries and distinct entries of the groups `covered` names (RU-4).
-    func dropCoveredGroups(_ rollup: CompiledRollup, _ covered: CoveredGroups) throws {
+    /// Deletes the counter entries and distinct entries of the groups `covered` names (RU-4);
+    /// returns `rollup` as table `tableName` now has it: a rewritten tree has a new root and
+    /// the schema a new counter, and the rows' deltas go to the trees as they now are.
+    func dropCoveredGroups(_ rollup: CompiledRollup, _ covered: CoveredGroups, of tableName: String) throws -> CompiledRollup {
         let keyTypes = Array(rollup.groupTypes.prefix((covered.bucket?.key ?? -1) + 1))
         // A key's bucket: the group values decoded up to it (the distinct trees' keys go on
         // with the counted value, which is not read).
@@ -95,6 +97,12 @@ extension WriteTransaction {
             if case .countDistinct(_, let name) = counter { trees.append(try rollup.tree(named: name)) }
         }
         for tree in trees {
+            // A delete that fixes no group column (a whole table's range) may empty most of a
+            // tree: it is rewritten without those groups (RW-1, RW-2) instead.
+            if covered.prefix.isEmpty {
+                _ = try rewriteTree(tree.name) { key, _ in try !isCovered(key) }
+                continue
+            }
             var doomed: [[UInt8]] = []
             try scan(tree, .prefix(covered.prefix)) { key, _ in
                 if try isCovered(key) { doomed.append(Array(key)) }
@@ -102,5 +110,10 @@ extension WriteTransaction {
             }
             try delete(sorted: doomed, in: tree)
         }
+        guard covered.prefix.isEmpty else { return rollup }
+        guard let current = try compiledTable(tableName).rollups.first(where: { $0.treeName == rollup.treeName }) else {
+            throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing")
+        }
+        return current
     }
 }

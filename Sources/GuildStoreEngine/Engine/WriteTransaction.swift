@@ -287,7 +287,7 @@ public final class WriteTransaction: Transaction {
 
     /// Frees the subtree at `page`. DISK-5: `freed` holds the tree's pages met so far; a page
     /// met twice (children shared by two parents) is corruption, not a second free.
-    private func freeTree(page: UInt32, depth: Int, freed: inout Set<UInt32>) throws {
+    func freeTree(page: UInt32, depth: Int, freed: inout Set<UInt32>) throws {
         guard depth < Cursor.maximumDepth else {
             throw GuildStoreError.corruptPage(page: page, reason: "tree deeper than \(Cursor.maximumDepth) levels (a cycle?)")
         }
