@@ -257,6 +257,20 @@ struct ReadmeExampleTests {
 
         #expect(hourlyViaRollup == withoutRollup)
         #expect(hourlyViaRollup.map(\.values) == [[.int(2), .int(1)], [.int(2), .int(2)]])
+
+        // The first hour goes, by rewriting the table (the README's `deleteRewriting` example).
+        let cutoff = since + 3_600
+        let removed = try await db.write { tx in
+            try tx.deleteRewriting(from: "message_events", range: ColumnRange("created_at", below: .timestamp(cutoff)))
+        }
+        #expect(removed == 2)
+        let afterRewrite = try await db.read { tx in
+            try tx.aggregate("message_events", where: ["guild_id": .uint(guild)],
+                             range: ColumnRange("created_at", from: .timestamp(since)),
+                             groupBy: [.hour("created_at")], [.count, .countDistinct("user_id")])
+        }
+        #expect(afterRewrite.map(\.values) == [[.int(2), .int(2)]])
+        #expect(try await db.read { try $0.checkTables() } == [])
         try await db.close()
     }
 
