@@ -47,15 +47,17 @@ extension WriteTransaction {
             return (try dropCoveredGroups(rollup, covered, of: tableName), covered)
         }
         // Each row is first decoded only as far as the range's column; the rows that go are
-        // decoded whole, for the rollups, and their keys kept for the index rewrites.
+        // decoded whole, for the rollups. An index keyed by the range's column decides each
+        // entry by it; for the others the deleted rows' keys are kept.
         let rangeOnly = table.layout.valueColumns(reading: [position])
         var scratch = [Value](repeating: .null, count: table.layout.columnCount)
-        var deletedKeys = RowKeySet(table.schema.primaryKeyTypes)
+        let keyedByRange = table.indexes.map { $0.columnPositions.firstIndex(of: position) }
+        var deletedKeys = keyedByRange.contains(nil) ? RowKeySet(table.schema.primaryKeyTypes) : nil
         var gone: [[Value]] = []
         let removed = try rewriteTree(rows.name, batch: batch, keeping: { key, value in
             try table.decodeRow(key: key, value: value, into: &scratch, reading: rangeOnly)
             guard range.contains(scratch[position]) else { return true }
-            try deletedKeys.insert(key)
+            try deletedKeys?.insert(key)
             if !table.rollups.isEmpty { gone.append(try table.decodeRow(key: key, value: value)) }
             return false
         }, afterBatch: { _ in
@@ -65,9 +67,20 @@ extension WriteTransaction {
             gone.removeAll(keepingCapacity: true)
         })
         guard removed > 0 else { return 0 }
-        for index in table.indexes {
-            _ = try rewriteTree(table.schema.indexTreeName(index.definition), batch: batch) { key, value in
-                try index.withRowKey(key: key, value: value) { try !deletedKeys.contains($0) }
+        for (index, keyColumn) in zip(table.indexes, keyedByRange) {
+            let name = table.schema.indexTreeName(index.definition)
+            if let keyColumn {
+                // The entry's key holds the row's value of the range's column: decoded as far as it.
+                let (types, descending) = (index.columnTypes, index.definition.descending)
+                _ = try rewriteTree(name, batch: batch) { key, _ in
+                    var decoder = TupleDecoder(key)
+                    for i in 0..<keyColumn { _ = try decoder.next(types[i], descending: descending[i]) }
+                    return !range.contains(try decoder.next(types[keyColumn], descending: descending[keyColumn]))
+                }
+            } else if let deletedKeys {
+                _ = try rewriteTree(name, batch: batch) { key, value in
+                    try index.withRowKey(key: key, value: value) { try !deletedKeys.contains($0) }
+                }
             }
         }
         return removed
