@@ -141,6 +141,12 @@ struct RangeDeleteTests {
         }
         #expect(try Self.contents(engine) == before)
         #expect(try engine.check().isOK)
+        // An empty range deletes nothing and rewrites nothing (the schema counter stays).
+        let counter = try engine.read { $0.header.schemaCounter }
+        let t = Value.timestamp(RollupTests.t0 + 86_400)
+        #expect(try engine.write { tx in try tx.deleteRewriting(from: "events", range: ColumnRange("created_at", from: t, below: t)) } == 0)
+        #expect(try engine.read { $0.header.schemaCounter } == counter)
+        #expect(try Self.contents(engine) == before)
 
         let removed = try engine.write { tx in try tx.deleteRewriting(from: "events", range: range) }
         #expect(removed > 0)

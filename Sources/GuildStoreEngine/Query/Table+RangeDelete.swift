@@ -10,7 +10,9 @@ extension WriteTransaction {
     /// `delete(_ plan:)` (a walk of an index range, then each tree's keys in one sorted batch)
     /// follows the rows deleted and is the cheaper one for a small share. A table that others
     /// reference by foreign key goes through `delete(_ plan:)`, whose plan carries out each
-    /// row's cascades, clears and restrictions (FK-2).
+    /// row's cascades, clears and restrictions (FK-2). As with any statement, an error thrown
+    /// part way (a damaged page) leaves the transaction to be rolled back, as `Database.write`
+    /// does.
     ///
     /// ```swift
     /// let removed = try await db.write { tx in
@@ -34,6 +36,8 @@ extension WriteTransaction {
             throw GuildStoreError.columnTypeMismatch(table: tableName, column: range.column, expected: "\(type)",
                                                      found: bound.columnType.map { "\($0)" } ?? "null")
         }
+        // An empty range deletes nothing: no tree is rewritten for it.
+        if let from = range.from, let below = range.below, !(from < below) { return 0 }
         guard try references(to: tableName).isEmpty else {
             return try delete(try planScan(tableName, range: range))
         }
