@@ -212,7 +212,7 @@ public final class WriteTransaction: Transaction {
     /// Deletes `keys` (sorted ascending in memcmp order; absent ones are skipped) from `tree`,
     /// a leaf at a time (`removeSorted`); returns how many it deleted. A batch of keys that
     /// sit together costs one descent and one rebalance per leaf, not per key; a batch of a
-    /// quarter of the tree or more rewrites it instead (`rewriteTree`).
+    /// half of the tree or more rewrites it instead (`rewriteTree`).
     @discardableResult
     package func delete(sorted keys: [[UInt8]], in tree: Tree) throws -> Int {
         guard !finished else { throw GuildStoreError.transactionFinished }
@@ -221,10 +221,11 @@ public final class WriteTransaction: Transaction {
         for i in keys.indices.dropFirst() where keys[i].precedes(keys[i - 1]) {
             throw GuildStoreError.invalidQuery("delete(sorted:in:) needs keys in ascending order")
         }
-        // A quarter of the tree or more: rewritten without the keys (RW-1, RW-2), a merge of
-        // its entries with the keys, both in order. Fewer keys than `rewriteMinimum` never
-        // count the tree.
-        if keys.count >= Self.rewriteMinimum, keys.count * 4 >= (try countEntries(tree, KeyRange())) {
+        // Half of the tree or more: rewritten without the keys (RW-1, RW-2), a merge of its
+        // entries with the keys, both in order. Below that, keys that sit together (a time
+        // range) touch few enough leaves that removing them costs less than writing the rest
+        // anew. Fewer keys than `rewriteMinimum` never count the tree.
+        if keys.count >= Self.rewriteMinimum, keys.count * 2 >= (try countEntries(tree, KeyRange())) {
             var next = 0
             return try rewriteTree(tree.name) { key, _ in
                 while next < keys.count {
