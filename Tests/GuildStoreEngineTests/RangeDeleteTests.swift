@@ -220,3 +220,65 @@ struct IntegerSetTests {
         }
     }
 }
+
+/// RW-2 with RU-3: a rollup tree rewritten in the middle of a transaction (a delete that
+/// empties half its groups or more) takes a new root; the deltas noted after it are filed
+/// under that root, so a read in the same transaction flushes them, and the commit holds
+/// exactly what the rows imply.
+@Suite("Rollups rewritten inside a transaction")
+struct RollupRewriteInTransactionTests {
+    static let events = TableSchema(
+        "events",
+        columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint), ColumnDefinition("created_at", .timestamp)],
+        primaryKey: ["id"],
+        indexes: [IndexDefinition("by_guild_created", on: ["guild_id", "created_at"])],
+        rollups: [RollupDefinition("by_guild_hour", groupBy: [.column("guild_id"), .hour("created_at")], [])])
+
+    @Test("deltas after a rewrite of the rollup's tree are seen by the same transaction and committed exactly")
+    func deltasAfterRewrite() throws {
+        let directory = try TemporaryDirectory("rollup-rewrite")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("r.gsdb"))
+        defer { try? engine.close() }
+        let t0: Int64 = 1_700_000_000 - 1_700_000_000 % 3_600
+        // Guild 1: two events an hour for 2,400 hours; guild 2: a few.
+        try engine.write { tx in
+            try tx.createTable(Self.events)
+            var id: UInt64 = 0
+            for hour in 0..<Int64(2_400) {
+                for minute: Int64 in [10, 40] {
+                    id += 1
+                    try tx.insert(["id": .uint(id), "guild_id": .uint(1), "created_at": .timestamp(t0 + hour * 3_600 + minute * 60)], into: "events")
+                }
+            }
+            for hour: Int64 in [5, 6, 7] {
+                id += 1
+                try tx.insert(["id": .uint(id), "guild_id": .uint(2), "created_at": .timestamp(t0 + hour * 3_600 + 600)], into: "events")
+            }
+        }
+        // The cutoff falls inside an hour: that hour is an edge, counted down row by row.
+        let cutoff = t0 + 2_300 * 3_600 + 30 * 60
+        func perHour(_ tx: Transaction, guild: UInt64) throws -> [[Value]] {
+            try tx.aggregate("events", where: ["guild_id": .uint(guild)], range: ColumnRange("created_at", from: .timestamp(t0)),
+                             groupBy: [.hour("created_at")], [.count]).map { $0.group + $0.values }
+        }
+        try engine.write { tx in
+            // Empties 2,300 of guild 1's 2,400 hour groups whole: the rollup's tree is rewritten.
+            let removed = try tx.delete(try tx.planScan("events", equals: ["guild_id": .uint(1)], range: ColumnRange("created_at", below: .timestamp(cutoff))))
+            #expect(removed == 4_601)
+            let edge = try perHour(tx, guild: 1).first
+            #expect(edge == [.timestamp(t0 + 2_300 * 3_600), .int(1)])  // the edge hour's deleted row is counted down
+            // A late event of guild 2, then its old events deleted: the groups stay exact.
+            try tx.insert(["id": .uint(10_000), "guild_id": .uint(2), "created_at": .timestamp(t0 + 6 * 3_600 + 1_200)], into: "events")
+            #expect(try tx.delete(try tx.planScan("events", equals: ["guild_id": .uint(2)], range: ColumnRange("created_at", below: .timestamp(cutoff)))) == 4)
+            #expect(try perHour(tx, guild: 2) == [])
+        }
+        let (problems, guild2, guild1Hours) = try engine.read { tx in
+            (try tx.checkTables(), try perHour(tx, guild: 2), try perHour(tx, guild: 1).count)
+        }
+        #expect(problems == [])
+        #expect(guild2 == [])
+        #expect(guild1Hours == 100)
+        #expect(try engine.check().isOK)
+    }
+}

@@ -30,6 +30,9 @@ struct PendingRollup {
     let rollup: CompiledRollup
     /// `rollup.width`: counters per group.
     let width: Int
+    /// The roots of the rollup's trees as they were when the deltas began to wait, under
+    /// which `pendingRollupRoots` names them (RU-3).
+    let roots: [UInt32]
     /// Each group's slot: its key is `groupKeys[slot]`, its deltas
     /// `deltas[slot * width ..< (slot + 1) * width]` (rows first, then one per value).
     private(set) var slots: [Key: Int] = [:]
@@ -37,9 +40,10 @@ struct PendingRollup {
     private(set) var deltas: [Int128] = []
     private(set) var distinct: [DistinctEntry: Int64] = [:]
 
-    init(_ rollup: CompiledRollup) {
+    init(_ rollup: CompiledRollup, roots: [UInt32]) {
         self.rollup = rollup
         width = rollup.width
+        self.roots = roots
     }
 
     /// The slot of `group`, added with zero deltas when it has none yet.

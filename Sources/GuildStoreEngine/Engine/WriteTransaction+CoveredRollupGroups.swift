@@ -110,7 +110,7 @@ extension WriteTransaction {
             }
             try delete(sorted: doomed, in: tree)
         }
-        guard covered.prefix.isEmpty else { return rollup }
+        // Either path may have rewritten a tree (`delete(sorted:in:)` rewrites half a tree or more).
         guard let current = try compiledTable(tableName).rollups.first(where: { $0.treeName == rollup.treeName }) else {
             throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing")
         }

@@ -19,11 +19,24 @@ extension WriteTransaction {
     /// Where `rollup`'s waiting deltas are in `pendingRollups`, added empty when none wait.
     /// Found by identity (a table's rollups stay the same objects while it is written); by
     /// the counter tree's name for another compilation of the same rollup.
-    func pendingIndex(of rollup: CompiledRollup) -> Int {
+    ///
+    /// RU-3 names the rollup's trees by their roots as they are now: a handle made before a
+    /// rewrite gave one of them a new root (RW-2) still holds the old one, so a handle of
+    /// another schema counter has its tree found again by name (`tree(_:)`).
+    func pendingIndex(of rollup: CompiledRollup) throws -> Int {
         if let i = pendingRollups.firstIndex(where: { $0.rollup === rollup }) { return i }
         if let i = pendingRollups.firstIndex(where: { $0.rollup.treeName == rollup.treeName }) { return i }
-        pendingRollups.append(PendingRollup(rollup))
-        for tree in rollup.trees.values { pendingRollupRoots[tree.root] = rollup.treeName }
+        var roots: [UInt32] = []
+        for handle in rollup.trees.values {
+            if handle.schemaCounter == workingHeader.schemaCounter {
+                roots.append(handle.root)
+            } else {
+                guard let current = try tree(handle.name) else { throw GuildStoreError.treeNotFound(handle.name) }
+                roots.append(current.root)
+            }
+        }
+        pendingRollups.append(PendingRollup(rollup, roots: roots))
+        for root in roots { pendingRollupRoots[root] = rollup.treeName }
         return pendingRollups.count - 1
     }
 
@@ -31,7 +44,7 @@ extension WriteTransaction {
     /// (RU-2), for a statement's deletes: a run of rows in one group (rows in time order fill
     /// a bucket at a time) adds to that group's delta without looking its key up again.
     func noteRollups(_ rows: [[Value]], sign: Int128, rollup: CompiledRollup) throws {
-        let index = pendingIndex(of: rollup)
+        let index = try pendingIndex(of: rollup)
         if rollup.hasDistinctCounters { pendingRollups[index].reserveDistinct(rows.count) }
         let zeros = [Int128](repeating: 0, count: rollup.width)
         // The group of the current run of rows (nil: none yet) and its delta so far.
@@ -57,10 +70,10 @@ extension WriteTransaction {
 
     /// Adds `sign` (1: stored, -1: removed) times `row`'s contribution to each of `rollups`
     /// that counts it (RU-2), its groups computed already (`rollupGroups`).
-    func addRollups(_ row: [Value], groups: [[UInt8]?], sign: Int128, _ rollups: [CompiledRollup]) {
+    func addRollups(_ row: [Value], groups: [[UInt8]?], sign: Int128, _ rollups: [CompiledRollup]) throws {
         for (rollup, group) in zip(rollups, groups) {
             guard let group else { continue }
-            pendingRollups[pendingIndex(of: rollup)].add(row, group: group, sign: sign)
+            pendingRollups[try pendingIndex(of: rollup)].add(row, group: group, sign: sign)
         }
     }
 
@@ -81,7 +94,7 @@ extension WriteTransaction {
     func flushRollup(named name: String) throws {
         guard let index = pendingRollups.firstIndex(where: { $0.rollup.treeName == name }) else { return }
         var pending = pendingRollups.remove(at: index)
-        for tree in pending.rollup.trees.values { pendingRollupRoots[tree.root] = nil }
+        for root in pending.roots { pendingRollupRoots[root] = nil }
         let rollup = pending.rollup
         let width = pending.width
         func corrupt(_ what: String) -> GuildStoreError {
@@ -162,7 +175,7 @@ extension WriteTransaction {
         let added = table.rollups.filter { $0.definition.name == rollup.name }
         try scan(try table.rows()) { key, value in
             let row = try table.decodeRow(key: key, value: value)
-            addRollups(row, groups: try rollupGroups(row, added), sign: 1, added)
+            try addRollups(row, groups: try rollupGroups(row, added), sign: 1, added)
             return true
         }
         try flushRollups()

@@ -48,7 +48,8 @@ public final class WriteTransaction: Transaction {
     /// Rollup deltas waiting, one entry per rollup (a few per table written: found by a walk,
     /// `pendingIndex(of:)`), and the rollup that owns each tree they will touch, by the tree's
     /// root and the rollup's counter tree name (RU-3; roots do not move while deltas wait, as
-    /// DP-1 says of deferred puts, so a root names its tree).
+    /// DP-1 says of deferred puts, so a root names its tree: a rewrite, RW-2, flushes every
+    /// rollup first, and deltas noted after it are filed under the trees' current roots).
     var pendingRollups: [PendingRollup] = []
     var pendingRollupRoots: [UInt32: String] = [:]
     /// Parent rows foreign-key checks found in this transaction (FK-4): emptied by any delete of

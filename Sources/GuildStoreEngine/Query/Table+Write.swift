@@ -47,7 +47,7 @@ extension WriteTransaction {
                 try deferPut(entry.key, entry.value, in: try index.tree(of: schema.name))
             }
         }
-        addRollups(row, groups: groups, sign: 1, table.rollups)  // RU-2
+        try addRollups(row, groups: groups, sign: 1, table.rollups)  // RU-2
         return true
     }
 
@@ -159,8 +159,8 @@ extension WriteTransaction {
             let entry = try index.entry(for: new)
             try put(entry.key, entry.value, in: try index.tree(of: schema.name))
         }
-        addRollups(old, groups: oldGroups, sign: -1, table.rollups)  // RU-2
-        addRollups(new, groups: newGroups, sign: 1, table.rollups)
+        try addRollups(old, groups: oldGroups, sign: -1, table.rollups)  // RU-2
+        try addRollups(new, groups: newGroups, sign: 1, table.rollups)
     }
 
     func removeIndexEntries(_ row: [Value], schema: TableSchema) throws {
