@@ -100,9 +100,11 @@ struct RangeDeleteTests {
             let extra = (701...720).map { Self.eventRow(UInt64($0), &more) }
             // Each side deletes, then writes more and reads its rollups in the same transaction.
             let (countA, answerA) = try rewritten.write { tx in
-                // Small batches: a tree takes many, each resumed after the last key read.
-                let events = try tx.deleteRewriting(from: "events", range: range, batch: [1, 7, 64, 4_096][round % 4])
-                let pairs = try tx.deleteRewriting(from: "pairs", range: pairRange, batch: 16)
+                // Small batches: a tree takes many, each resumed after the last key read; one
+                // byte limit is below a long `body`, another stops batches of short entries.
+                let events = try tx.deleteRewriting(from: "events", range: range, batch: [1, 7, 64, 4_096][round % 4],
+                                                    batchBytes: [1 << 22, 1_000, 1 << 22, 200][round % 4])
+                let pairs = try tx.deleteRewriting(from: "pairs", range: pairRange, batch: 16, batchBytes: 1 << 22)
                 for row in extra { try tx.insert(row, into: "events") }
                 let answer = try tx.aggregate("events", where: ["guild_id": .uint(2)], range: ColumnRange("created_at"),
                                               groupBy: [.hour("created_at")], [.count, .countDistinct("user_id")])

@@ -16,14 +16,17 @@
 ///      trees first (RU-3, DP-1), as `createTree` and `dropTree` do. The whole rewrite is part
 ///      of the transaction: a rollback or crash leaves the old tree as it was.
 extension WriteTransaction {
-    /// Entries read per batch of a rewrite.
+    /// Entries read per batch of a rewrite, at most.
     static let rewriteBatch = 4_096
+    /// Bytes of kept entries a batch holds before it is written (large values, stored in
+    /// overflow pages, would otherwise make 4,096 entries any size).
+    static let rewriteBatchBytes = 4 << 20
 
     /// Rewrites tree `name` keeping the entries `keep` accepts, in key order, reading `batch`
-    /// entries at a time; `written` is called after each batch's kept entries are in the new
+    /// entries at a time (fewer once the kept ones hold `batchBytes`); `written` is called after each batch's kept entries are in the new
     /// tree, with the batch's number of entries left out (a caller does its own per-batch work
     /// there, outside any walk). Returns the number of entries left out.
-    package func rewriteTree(_ name: String, batch: Int = rewriteBatch,
+    package func rewriteTree(_ name: String, batch: Int = rewriteBatch, batchBytes: Int = rewriteBatchBytes,
                              keeping keep: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool,
                              afterBatch written: (Int) throws -> Void = { _ in }) throws -> Int {
         precondition(batch > 0, "a rewrite reads at least one entry per batch")
@@ -45,7 +48,8 @@ extension WriteTransaction {
             spans.removeAll(keepingCapacity: true)
             var read = 0
             var left = 0
-            var lastKey: [UInt8] = []
+            // Where the batch stopped, when it stopped before the tree's end.
+            var stoppedAfter: [UInt8]?
             var range = KeyRange()
             if let resumeAfter { range.lower = .exclusive(resumeAfter) }
             try scan(root: old.root, range: range) { key, value in
@@ -57,8 +61,8 @@ extension WriteTransaction {
                 } else {
                     left += 1
                 }
-                guard read < batch else {
-                    lastKey = Array(key)
+                guard read < batch, bytes.count < batchBytes else {
+                    stoppedAfter = Array(key)
                     return false
                 }
                 return true
@@ -76,8 +80,8 @@ extension WriteTransaction {
             }
             removed += left
             try written(left)
-            guard read == batch else { break }
-            resumeAfter = lastKey
+            guard let stoppedAfter else { break }
+            resumeAfter = stoppedAfter
         }
 
         // RW-2: the new root in the catalog entry (the rest of it as it was), a new schema

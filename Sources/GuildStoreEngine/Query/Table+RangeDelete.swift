@@ -21,11 +21,12 @@ extension WriteTransaction {
     /// ```
     @discardableResult
     public func deleteRewriting(from tableName: String, range: ColumnRange) throws -> Int {
-        try deleteRewriting(from: tableName, range: range, batch: Self.rewriteBatch)
+        try deleteRewriting(from: tableName, range: range, batch: Self.rewriteBatch, batchBytes: Self.rewriteBatchBytes)
     }
 
-    /// `deleteRewriting(from:range:)`, each tree read `batch` entries at a time.
-    func deleteRewriting(from tableName: String, range: ColumnRange, batch: Int) throws -> Int {
+    /// `deleteRewriting(from:range:)`, each tree read `batch` entries at a time, fewer once the
+    /// kept ones hold `batchBytes`.
+    func deleteRewriting(from tableName: String, range: ColumnRange, batch: Int, batchBytes: Int) throws -> Int {
         let table = try compiledTable(tableName)
         guard let position = table.positions[range.column] else {
             throw GuildStoreError.unknownColumn(table: tableName, column: range.column)
@@ -58,7 +59,7 @@ extension WriteTransaction {
         let keyedByRange = table.indexes.map { $0.columnPositions.firstIndex(of: position) }
         var deletedKeys = keyedByRange.contains(nil) ? RowKeySet(table.schema.primaryKeyTypes) : nil
         var gone: [[Value]] = []
-        let removed = try rewriteTree(rows.name, batch: batch, keeping: { key, value in
+        let removed = try rewriteTree(rows.name, batch: batch, batchBytes: batchBytes, keeping: { key, value in
             try table.decodeRow(key: key, value: value, into: &scratch, reading: rangeOnly)
             guard range.contains(scratch[position]) else { return true }
             try deletedKeys?.insert(key)
@@ -76,13 +77,13 @@ extension WriteTransaction {
             if let keyColumn {
                 // The entry's key holds the row's value of the range's column: decoded as far as it.
                 let (types, descending) = (index.columnTypes, index.definition.descending)
-                _ = try rewriteTree(name, batch: batch) { key, _ in
+                _ = try rewriteTree(name, batch: batch, batchBytes: batchBytes) { key, _ in
                     var decoder = TupleDecoder(key)
                     for i in 0..<keyColumn { _ = try decoder.next(types[i], descending: descending[i]) }
                     return !range.contains(try decoder.next(types[keyColumn], descending: descending[keyColumn]))
                 }
             } else if let deletedKeys {
-                _ = try rewriteTree(name, batch: batch) { key, value in
+                _ = try rewriteTree(name, batch: batch, batchBytes: batchBytes) { key, value in
                     try index.withRowKey(key: key, value: value) { try !deletedKeys.contains($0) }
                 }
             }
