@@ -23,12 +23,12 @@ extension WriteTransaction {
     static let rewriteBatchBytes = 4 << 20
 
     /// Rewrites tree `name` keeping the entries `keep` accepts, in key order, reading `batch`
-    /// entries at a time (fewer once the kept ones hold `batchBytes`); `written` is called after each batch's kept entries are in the new
-    /// tree, with the batch's number of entries left out (a caller does its own per-batch work
-    /// there, outside any walk). Returns the number of entries left out.
+    /// entries at a time (fewer once the kept ones hold `batchBytes`); `written` is called
+    /// after each batch's kept entries are in the new tree (a caller does its own per-batch
+    /// work there, outside any walk). Returns the number of entries left out.
     package func rewriteTree(_ name: String, batch: Int = rewriteBatch, batchBytes: Int = rewriteBatchBytes,
                              keeping keep: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool,
-                             afterBatch written: (Int) throws -> Void = { _ in }) throws -> Int {
+                             afterBatch written: () throws -> Void = {}) throws -> Int {
         precondition(batch > 0, "a rewrite reads at least one entry per batch")
         guard !finished else { throw GuildStoreError.transactionFinished }
         knownParents.removeAll()  // FK-4
@@ -79,7 +79,7 @@ extension WriteTransaction {
                 }
             }
             removed += left
-            try written(left)
+            try written()
             guard let stoppedAfter else { break }
             resumeAfter = stoppedAfter
         }

@@ -65,7 +65,7 @@ extension WriteTransaction {
             try deletedKeys?.insert(key)
             if !table.rollups.isEmpty { gone.append(try table.decodeRow(key: key, value: value)) }
             return false
-        }, afterBatch: { _ in
+        }, afterBatch: {
             for (rollup, covered) in rollups {
                 try noteRollups(covered.map { covered in gone.filter { !covered.holds($0) } } ?? gone, sign: -1, rollup: rollup)
             }
