@@ -175,6 +175,93 @@ uint64_t gs_hash64(const void *data, size_t length) {
     return h;
 }
 
+// ---- XXH32, the checksum of the LZ4 frame format ----------------------------------------------
+// The frame format (lz4_Frame_format.md) checksums its descriptor, each block and the whole
+// content with XXH32 (seed 0). Written here from the published algorithm, because liblz4 does
+// not export its own copy.
+
+#define GS_XXH_P1 0x9E3779B1U
+#define GS_XXH_P2 0x85EBCA77U
+#define GS_XXH_P3 0xC2B2AE3DU
+#define GS_XXH_P4 0x27D4EB2FU
+#define GS_XXH_P5 0x165667B1U
+
+static inline uint32_t gs_rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+
+static inline uint32_t gs_load32(const unsigned char *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+static inline uint32_t gs_xxh_round(uint32_t acc, uint32_t input) {
+    return gs_rotl32(acc + input * GS_XXH_P2, 13) * GS_XXH_P1;
+}
+
+void gs_xxh32_reset(gs_xxh32_state *state, uint32_t seed) {
+    memset(state, 0, sizeof *state);
+    state->lanes[0] = seed + GS_XXH_P1 + GS_XXH_P2;
+    state->lanes[1] = seed + GS_XXH_P2;
+    state->lanes[2] = seed;
+    state->lanes[3] = seed - GS_XXH_P1;
+}
+
+static inline void gs_xxh_stripe(uint32_t lanes[4], const unsigned char *p) {
+    lanes[0] = gs_xxh_round(lanes[0], gs_load32(p));
+    lanes[1] = gs_xxh_round(lanes[1], gs_load32(p + 4));
+    lanes[2] = gs_xxh_round(lanes[2], gs_load32(p + 8));
+    lanes[3] = gs_xxh_round(lanes[3], gs_load32(p + 12));
+}
+
+void gs_xxh32_update(gs_xxh32_state *state, const void *data, size_t length) {
+    const unsigned char *p = (const unsigned char *)data, *end = p + length;
+    state->total += length;
+    if (state->buffered + length < 16) {
+        memcpy(state->buffer + state->buffered, p, length);
+        state->buffered += (uint32_t)length;
+        return;
+    }
+    if (state->buffered > 0) {
+        size_t fill = 16 - state->buffered;
+        memcpy(state->buffer + state->buffered, p, fill);
+        gs_xxh_stripe(state->lanes, state->buffer);
+        p += fill;
+        state->buffered = 0;
+    }
+    uint32_t lanes[4] = { state->lanes[0], state->lanes[1], state->lanes[2], state->lanes[3] };
+    for (; p + 16 <= end; p += 16) gs_xxh_stripe(lanes, p);
+    memcpy(state->lanes, lanes, sizeof lanes);
+    if (p < end) {
+        memcpy(state->buffer, p, (size_t)(end - p));
+        state->buffered = (uint32_t)(end - p);
+    }
+}
+
+uint32_t gs_xxh32_digest(const gs_xxh32_state *state) {
+    uint32_t h;
+    if (state->total >= 16) {
+        h = gs_rotl32(state->lanes[0], 1) + gs_rotl32(state->lanes[1], 7)
+          + gs_rotl32(state->lanes[2], 12) + gs_rotl32(state->lanes[3], 18);
+    } else {
+        h = state->lanes[2] + GS_XXH_P5;  // lanes[2] is the seed until a stripe is taken
+    }
+    h += (uint32_t)state->total;
+    const unsigned char *p = state->buffer, *end = state->buffer + state->buffered;
+    for (; p + 4 <= end; p += 4) h = gs_rotl32(h + gs_load32(p) * GS_XXH_P3, 17) * GS_XXH_P4;
+    for (; p < end; p++) h = gs_rotl32(h + (*p) * GS_XXH_P5, 11) * GS_XXH_P1;
+    h ^= h >> 15; h *= GS_XXH_P2;
+    h ^= h >> 13; h *= GS_XXH_P3;
+    h ^= h >> 16;
+    return h;
+}
+
+uint32_t gs_xxh32(const void *data, size_t length, uint32_t seed) {
+    gs_xxh32_state state;
+    gs_xxh32_reset(&state, seed);
+    gs_xxh32_update(&state, data, length);
+    return gs_xxh32_digest(&state);
+}
+
 // ---- Open-file-description locks -----------------------------------------------------------
 
 int gs_ofd_lock_byte(int fd, int kind, int64_t offset) {

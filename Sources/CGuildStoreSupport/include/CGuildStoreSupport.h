@@ -14,6 +14,22 @@ uint32_t gs_crc32c(uint32_t crc, const void *data, size_t length);
 /// cryptographic; equal inputs always give equal values, on every machine (little-endian).
 uint64_t gs_hash64(const void *data, size_t length);
 
+/// XXH32 (the checksum of the LZ4 frame format), streaming: reset with a seed, update with
+/// the bytes in order in any pieces, digest at any point. The same bytes give the same value
+/// however they were split.
+typedef struct {
+    uint64_t total;
+    uint32_t lanes[4];
+    unsigned char buffer[16];
+    uint32_t buffered;
+} gs_xxh32_state;
+
+void gs_xxh32_reset(gs_xxh32_state *state, uint32_t seed);
+void gs_xxh32_update(gs_xxh32_state *state, const void *data, size_t length);
+uint32_t gs_xxh32_digest(const gs_xxh32_state *state);
+/// XXH32 of `length` bytes in one call.
+uint32_t gs_xxh32(const void *data, size_t length, uint32_t seed);
+
 /// 1 when gs_crc32c runs on the hardware instruction.
 int gs_crc32c_is_hardware(void);
 

@@ -16,7 +16,7 @@ package enum LZ4Frame {
             }
         }
         if LZ4F_isError(written) != 0 {
-            throw GuildStoreError.compression("LZ4F_compressFrame: \(String(cString: LZ4F_getErrorName(written)))")
+            throw GuildStoreError.compression("LZ4F_compressFrame: \(errorName(written))")
         }
         output.removeSubrange(written...)
         return output
@@ -42,7 +42,7 @@ package enum LZ4Frame {
                     LZ4F_decompress(context, out.baseAddress, &destinationSize, inp.baseAddress.map { $0 + consumed }, &sourceSize, nil)
                 }
                 if LZ4F_isError(hint) != 0 {
-                    throw GuildStoreError.compression("LZ4F_decompress: \(String(cString: LZ4F_getErrorName(hint)))")
+                    throw GuildStoreError.compression("LZ4F_decompress: \(errorName(hint))")
                 }
                 consumed += sourceSize
                 output.append(contentsOf: chunk[..<destinationSize])
@@ -53,4 +53,7 @@ package enum LZ4Frame {
         }
         return output
     }
+
+    /// LZ4F's name for an error code.
+    static func errorName(_ code: Int) -> String { String(cString: LZ4F_getErrorName(code)) }
 }

@@ -35,7 +35,7 @@ final class LZ4FrameReader {
         let created = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
         guard LZ4F_isError(created) == 0, context != nil else {
             input.deallocate()
-            throw GuildStoreError.compression("LZ4F_createDecompressionContext: \(LZ4FrameWriter.name(created))")
+            throw GuildStoreError.compression("LZ4F_createDecompressionContext: \(LZ4Frame.errorName(created))")
         }
     }
 
@@ -96,7 +96,7 @@ final class LZ4FrameReader {
         var sourceSize = inputEnd - inputStart
         let hint = LZ4F_decompress(context, destination, &destinationSize, input.baseAddress! + inputStart, &sourceSize, nil)
         if LZ4F_isError(hint) != 0 {
-            throw GuildStoreError.backupDamaged(path: path, reason: "LZ4: \(LZ4FrameWriter.name(hint)) near byte \(fileOffset - Int64(inputEnd - inputStart))")
+            throw GuildStoreError.backupDamaged(path: path, reason: "LZ4: \(LZ4Frame.errorName(hint)) near byte \(fileOffset - Int64(inputEnd - inputStart))")
         }
         if hint != 0 && destinationSize == 0 && sourceSize == 0 && inputStart == inputEnd && fileOffset >= fileSize {
             throw GuildStoreError.backupDamaged(path: path, reason: "the file ends inside the LZ4 frame (\(fileSize) bytes): cut short")

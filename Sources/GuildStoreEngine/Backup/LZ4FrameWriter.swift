@@ -1,11 +1,23 @@
+import CGuildStoreSupport
 import CLZ4
+import Foundation
 
-/// Compresses a stream of bytes into one LZ4 frame (`lz4frame.h`) written to a file as it
-/// goes, with the frame's content checksum and every block's checksum on, so `lz4 -t`
-/// verifies the file and `lz4 -d` decompresses it. The block checksums cover the compressed
-/// bytes: a flipped bit that would still decode to the same content (a match offset moved
-/// within a run of zeros) is caught too, so any change to the file is damage. Memory stays at two buffers of about `stagingSize` bytes, however long the
-/// stream.
+/// Compresses a stream of bytes into one LZ4 frame (`lz4_Frame_format.md`) written to a file
+/// as it goes, with the frame's content checksum and every block's checksum on, so `lz4 -t`
+/// verifies the file and `lz4 -d` (or `LZ4F_decompress`) decompresses it. The block checksums
+/// cover the compressed bytes: a flipped bit that would still decode to the same content (a
+/// match offset moved within a run of zeros) is caught too, so any change to the file is damage.
+///
+/// The frame's blocks are independent (4 MiB each, no match reaches into the block before), so
+/// they are compressed on threads of their own, up to `inFlight` at once, while the caller fills
+/// the next; they are written to the file in order as they finish. On two cores a backup's
+/// compression, which is most of its time, then runs on both.
+///
+/// Invariant (LZ-1): a block's buffers belong to exactly one thread at a time. The caller's
+/// thread fills a block, hands it to a compressing thread (`Thread.start`), and touches it
+/// again only after waiting on its `compressed` semaphore, which the compressing thread
+/// signals as its last act; `deinit` waits for every block in flight, so no compressing thread
+/// outlives the buffers it writes. Memory: `inFlight + 1` blocks of about 8 MiB each.
 ///
 /// ```swift
 /// let writer = try LZ4FrameWriter(file: file)
@@ -13,58 +25,42 @@ import CLZ4
 /// let compressedBytes = try writer.finish()
 /// ```
 final class LZ4FrameWriter {
-    /// 1 MiB: LZ4F copies it on into its 4 MB block buffer. A 4 MiB staging buffer, compressed
-    /// straight from (no second copy), measured no faster (Benchmarks/RESULTS.md, 2026-12-05 round 2).
-    static let stagingSize = 1 << 20
+    /// The frame's block size: the largest the format has (block maximum size code 7).
+    static let blockSize = 4 << 20
+    /// Blocks being compressed at once, besides the one being filled.
+    static let inFlight = 2
 
     private let file: any FileHandleIO
-    private var context: OpaquePointer?
-    private var preferences = LZ4F_preferences_t()
-    private let staging: UnsafeMutableRawBufferPointer
-    private var staged = 0
-    private let output: UnsafeMutableRawBufferPointer
+    private var filling: LZ4FrameBlock
+    private var compressing: [LZ4FrameBlock] = []
+    private var spare: [LZ4FrameBlock] = []
+    private var content = gs_xxh32_state()
     /// Bytes written to the file so far.
     private(set) var compressedBytes: Int64 = 0
     /// Bytes given to `write` so far.
     private(set) var uncompressedBytes: Int64 = 0
 
-    /// Starts the frame at offset 0 of `file`. `level` 0 is LZ4's fast mode; 3 and up its HC modes.
-    init(file: any FileHandleIO, level: Int32 = 0) throws {
+    /// Starts the frame at offset 0 of `file`.
+    init(file: any FileHandleIO) throws {
         self.file = file
-        preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
-        preferences.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled
-        preferences.frameInfo.blockSizeID = LZ4F_max4MB
-        preferences.frameInfo.blockMode = LZ4F_blockLinked
-        preferences.compressionLevel = level
-        staging = .allocate(byteCount: Self.stagingSize, alignment: 64)
-        let bound = max(Int(LZ4F_HEADER_SIZE_MAX), LZ4F_compressBound(Self.stagingSize, &preferences))
-        output = .allocate(byteCount: bound, alignment: 64)
-        let created = LZ4F_createCompressionContext(&context, UInt32(LZ4F_VERSION))
-        guard LZ4F_isError(created) == 0, context != nil else {
-            staging.deallocate()
-            output.deallocate()
-            throw GuildStoreError.compression("LZ4F_createCompressionContext: \(Self.name(created))")
-        }
-        let header = LZ4F_compressBegin(context, output.baseAddress, output.count, &preferences)
-        try Self.check(header, "LZ4F_compressBegin")
-        try emit(header)
+        filling = LZ4FrameBlock()
+        gs_xxh32_reset(&content, 0)
+        try emit(Self.frameHeader())
     }
 
     deinit {
-        LZ4F_freeCompressionContext(context)
-        staging.deallocate()
-        output.deallocate()
+        for block in compressing { block.compressed.wait() }
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let source = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let n = min(bytes.count - offset, staging.count - staged)
-            (staging.baseAddress! + staged).copyMemory(from: source + offset, byteCount: n)
-            staged += n
+            let n = min(bytes.count - offset, Self.blockSize - filling.filled)
+            (filling.input + filling.filled).copyMemory(from: source + offset, byteCount: n)
+            filling.filled += n
             offset += n
-            if staged == staging.count { try flushStaging() }
+            if filling.filled == Self.blockSize { try submitFilling() }
         }
         uncompressedBytes += Int64(bytes.count)
     }
@@ -73,34 +69,104 @@ final class LZ4FrameWriter {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
-    /// Ends the frame (its end mark and content checksum) and returns the file's size. The
-    /// caller syncs and closes the file.
+    /// Ends the frame (its last blocks, the end mark and the content checksum) and returns the
+    /// file's size. The caller syncs and closes the file.
     @discardableResult
     func finish() throws -> Int64 {
-        try flushStaging()
-        let end = LZ4F_compressEnd(context, output.baseAddress, output.count, nil)
-        try Self.check(end, "LZ4F_compressEnd")
-        try emit(end)
+        if filling.filled > 0 { try submitFilling() }
+        while !compressing.isEmpty { try writeOldest() }
+        var trailer = [UInt8](repeating: 0, count: 8)
+        trailer.withUnsafeMutableBytes { $0.baseAddress!.setU32(4, gs_xxh32_digest(&content)) }
+        try emit(trailer)
         return compressedBytes
     }
 
-    private func flushStaging() throws {
-        guard staged > 0 else { return }
-        let n = LZ4F_compressUpdate(context, output.baseAddress, output.count, staging.baseAddress, staged, nil)
-        try Self.check(n, "LZ4F_compressUpdate")
-        staged = 0
-        try emit(n)
+    /// Starts compressing the block being filled, writing the oldest blocks first while too
+    /// many are in flight, and takes a free block to fill next.
+    private func submitFilling() throws {
+        let block = filling
+        block.startCompressing()
+        gs_xxh32_update(&content, block.input, block.filled)
+        compressing.append(block)
+        filling = spare.popLast() ?? LZ4FrameBlock()
+        while compressing.count > Self.inFlight { try writeOldest() }
     }
 
-    private func emit(_ count: Int) throws {
-        guard count > 0 else { return }
-        try file.write(UnsafeRawBufferPointer(rebasing: output[0..<count]), at: compressedBytes)
-        compressedBytes += Int64(count)
+    private func writeOldest() throws {
+        let block = compressing.removeFirst()
+        block.compressed.wait()
+        try emit(UnsafeRawBufferPointer(start: block.output, count: block.outputCount))
+        block.filled = 0
+        spare.append(block)
     }
 
-    private static func check(_ code: Int, _ call: String) throws {
-        if LZ4F_isError(code) != 0 { throw GuildStoreError.compression("\(call): \(name(code))") }
+    private func emit(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        try file.write(bytes, at: compressedBytes)
+        compressedBytes += Int64(bytes.count)
     }
 
-    static func name(_ code: Int) -> String { String(cString: LZ4F_getErrorName(code)) }
+    private func emit(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try emit($0) }
+    }
+
+    /// Magic number, then the descriptor: FLG (version 01, independent blocks, block
+    /// checksums, no content size, content checksum, no dictionary), BD (4 MiB blocks), and
+    /// the descriptor's checksum byte (the second byte of XXH32 over FLG and BD).
+    static func frameHeader() -> [UInt8] {
+        let descriptor: [UInt8] = [0b0111_0100, 0b0111_0000]
+        let check = descriptor.withUnsafeBytes { UInt8(truncatingIfNeeded: gs_xxh32($0.baseAddress, 2, 0) >> 8) }
+        return [0x04, 0x22, 0x4D, 0x18] + descriptor + [check]
+    }
+}
+
+/// One block of an `LZ4FrameWriter`'s frame: its input, and its output as the frame stores it
+/// (size word, data, checksum). Ownership moves between threads as LZ-1 says.
+final class LZ4FrameBlock: @unchecked Sendable {
+    let input: UnsafeMutableRawPointer
+    let output: UnsafeMutableRawPointer
+    private let outputCapacity: Int
+    private let state: UnsafeMutableRawPointer
+    var filled = 0
+    private(set) var outputCount = 0
+    let compressed = DispatchSemaphore(value: 0)
+
+    init() {
+        input = .allocate(byteCount: LZ4FrameWriter.blockSize, alignment: 64)
+        outputCapacity = 8 + Int(LZ4_compressBound(Int32(LZ4FrameWriter.blockSize)))
+        output = .allocate(byteCount: outputCapacity, alignment: 64)
+        state = .allocate(byteCount: Int(LZ4_sizeofState()), alignment: 64)
+    }
+
+    deinit {
+        input.deallocate()
+        output.deallocate()
+        state.deallocate()
+    }
+
+    /// Compresses `input[0..<filled]` on a new thread, which signals `compressed` when done.
+    func startCompressing() {
+        let thread = Thread { [self] in
+            compress()
+            compressed.signal()
+        }
+        thread.name = "guildstore.lz4-block"
+        thread.start()
+    }
+
+    /// The frame's block: a little-endian size word (its top bit set when the data is stored
+    /// uncompressed, because LZ4 would not make it smaller), the data, and XXH32 of the data.
+    private func compress() {
+        let data = output + 4
+        var size = Int(LZ4_compress_fast_extState(state, input, data, Int32(filled), Int32(outputCapacity - 8), 1))
+        var word = UInt32(size)
+        if size <= 0 || size >= filled {
+            data.copyMemory(from: input, byteCount: filled)
+            size = filled
+            word = UInt32(filled) | 0x8000_0000
+        }
+        output.setU32(0, word)
+        output.setU32(4 + size, gs_xxh32(data, size, 0))
+        outputCount = 8 + size
+    }
 }
