@@ -3,6 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // ---- CRC32C --------------------------------------------------------------------------------
 
@@ -275,4 +279,14 @@ int gs_ofd_lock_byte(int fd, int kind, int64_t offset) {
     do { result = fcntl(fd, F_OFD_SETLK, &lock); } while (result != 0 && errno == EINTR);
     if (result == 0) return 0;
     return (errno == EAGAIN || errno == EACCES) ? 1 : -1;
+}
+
+// ---- Thread priority -----------------------------------------------------------------------
+
+int gs_lower_thread_priority(void) {
+    pid_t thread = (pid_t)syscall(SYS_gettid);
+    struct sched_param param;
+    memset(&param, 0, sizeof param);
+    if (sched_setscheduler(thread, SCHED_IDLE, &param) == 0) return 0;
+    return setpriority(PRIO_PROCESS, (id_t)thread, 19);
 }

@@ -46,6 +46,13 @@ void gs_bit_clear(uint64_t *words, uint64_t bit);
 /// descriptor of the description closes, so a process that dies holds nothing.
 int gs_ofd_lock_byte(int fd, int kind, int64_t offset);
 
+/// Gives the calling thread the lowest CPU priority for the rest of its life: Linux's
+/// SCHED_IDLE policy (a waking thread of normal priority takes the CPU from it at once; it
+/// runs whenever a core is free and keeps a small share when none is), or nice 19 where that
+/// policy is refused. The threads it starts afterwards inherit it. Returns 0, or -1 with
+/// errno set when neither could be set.
+int gs_lower_thread_priority(void);
+
 /// Asks the CPU to start loading `length` bytes at `address` into its caches (a hint: it
 /// never faults and changes nothing). Inline, so a Swift caller pays no call.
 static inline void gs_prefetch(const void *address, size_t length) {
