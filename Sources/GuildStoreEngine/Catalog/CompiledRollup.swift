@@ -25,6 +25,9 @@ final class CompiledRollup: Sendable {
     let counters: [Counter]
     /// Whether some counter is a `countDistinct` (its values' counts are kept per row).
     let hasDistinctCounters: Bool
+    /// Every column the rollup reads (groups, predicate, counters): a row decoded only as far
+    /// as these counts exactly as the whole row would.
+    let readPositions: [Int]
     /// The table's NOT NULL columns: their non-NULL rows are the group's rows.
     let notNullColumns: Set<String>
 
@@ -53,6 +56,18 @@ final class CompiledRollup: Sendable {
             }
         }
         hasDistinctCounters = counters.contains { if case .countDistinct = $0 { true } else { false } }
+        var read = groupPositions
+        switch predicate {
+        case .equals(let p, _), .isNotNull(let p): read.append(p)
+        case nil: break
+        }
+        for counter in counters {
+            switch counter {
+            case .count: break
+            case .sum(let p), .countNonNull(let p), .countWhere(let p, _), .countDistinct(let p, _): read.append(p)
+            }
+        }
+        readPositions = Array(Set(read)).sorted()
     }
 
     func tree(named name: String) throws -> Tree {

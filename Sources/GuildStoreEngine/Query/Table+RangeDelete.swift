@@ -52,10 +52,13 @@ extension WriteTransaction {
             return (try dropCoveredGroups(rollup, covered, of: tableName), covered)
         }
         // Each row is first decoded only as far as the range's column; the rows that go are
-        // decoded whole, for the rollups. An index keyed by the range's column decides each
-        // entry by it; for the others the deleted rows' keys are kept.
+        // decoded as far as the rollups read (`readPositions`: no message text, for one). An
+        // index keyed by the range's column decides each entry by it; for the others the
+        // deleted rows' keys are kept.
         let rangeOnly = table.layout.valueColumns(reading: [position])
+        let rollupColumns = table.layout.valueColumns(reading: Array(Set(table.rollups.flatMap(\.readPositions))))
         var scratch = [Value](repeating: .null, count: table.layout.columnCount)
+        var goneRow = scratch
         let keyedByRange = table.indexes.map { $0.columnPositions.firstIndex(of: position) }
         var deletedKeys = keyedByRange.contains(nil) ? RowKeySet(table.schema.primaryKeyTypes) : nil
         var gone: [[Value]] = []
@@ -63,7 +66,10 @@ extension WriteTransaction {
             try table.decodeRow(key: key, value: value, into: &scratch, reading: rangeOnly)
             guard range.contains(scratch[position]) else { return true }
             try deletedKeys?.insert(key)
-            if !table.rollups.isEmpty { gone.append(try table.decodeRow(key: key, value: value)) }
+            if !table.rollups.isEmpty {
+                try table.decodeRow(key: key, value: value, into: &goneRow, reading: rollupColumns)
+                gone.append(goneRow)
+            }
             return false
         }, afterBatch: {
             for (rollup, covered) in rollups {
