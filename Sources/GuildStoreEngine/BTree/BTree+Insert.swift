@@ -44,13 +44,28 @@ extension WriteTransaction {
     @discardableResult
     func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, root: UInt32, ifAbsent: Bool = false) throws -> Bool {
         pageWrites &+= 1  // the BT-5 path below writes a dirty leaf without `writable`
+        let hinted = appendHintIndex(root)
+        if let hinted, case let hintLeaf = appendHints[hinted].leaf, let buffer = dirty[hintLeaf],
+           let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hintLeaf),
+           Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize) {
+            // BT-5, the common case of a load in key order: an inline cell past the rightmost
+            // leaf's last key goes into that leaf; the path is read only when the leaf splits.
+            let leaf = MutableNode(base: buffer.pointer, pageSize: pageSize, number: hintLeaf)
+            let sequential = leaf.noteInsert(at: last)
+            try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in
+                guard try leaf.insertCell(cell, at: last) else {
+                    try split(page: hintLeaf, path: appendHints[hinted].path, position: last, cell: Array(cell), root: root, sequential: sequential)
+                    return
+                }
+            }
+            return true
+        }
         let path: [PathEntry]
         let leafPage: UInt32
         let position: Int
         let found: Bool
         let leaf: MutableNode
         let descended: Bool
-        let hinted = appendHints.firstIndex { $0.root == root }
         if let hinted, case let hint = appendHints[hinted], let buffer = dirty[hint.leaf],
            let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hint.leaf) {
             // BT-5: past the rightmost leaf's last key: that leaf, no descent.
@@ -99,6 +114,13 @@ extension WriteTransaction {
             }
         }
         return true
+    }
+
+    /// Where `root`'s tree is in `appendHints` (BT-5), if it is.
+    @inline(__always)
+    private func appendHintIndex(_ root: UInt32) -> Int? {
+        for i in appendHints.indices where appendHints[i].root == root { return i }
+        return nil
     }
 
     /// The number of cells in the leaf when `key` sorts after all of them (the insert
