@@ -29,18 +29,6 @@ struct BackupCommandTests {
         return try #require((try parseJSON(stats.stdout) as? [String: Any])?["tables"] as? [String: Int])
     }
 
-    /// Whether the Debian `lz4` tool accepts the file as a whole, checksummed LZ4 frame.
-    static func lz4Accepts(_ path: String) throws -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["lz4", "-t", path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
-
     /// The `.gsbackup` files in `directory`, by name.
     static func backups(in directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".gsbackup") }.sorted()
@@ -107,7 +95,7 @@ struct BackupCommandTests {
         let broken = try cli.run(["restore", "--from", directory.file("inc.gsbackup"), "--db", directory.file("d.gsdb")])
         #expect(broken.status == 1 && broken.stderr.contains("the backup chain is broken"), "\(broken.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory.file("d.gsdb")))
-        for file in ["full.gsbackup", "inc.gsbackup"] { #expect(try Self.lz4Accepts(directory.file(file)), "\(file)") }
+        for file in ["full.gsbackup", "inc.gsbackup"] { #expect(try lz4ToolAccepts(directory.file(file)), "\(file)") }
     }
 
     @Test("backup --dir --incremental --keep 2 over eight commits: exactly the newest backups and their chains stay, each restores")
@@ -165,7 +153,7 @@ struct BackupCommandTests {
             #expect(try cli.run(["check"], database: name).lines.last == "ok")
         }
         #expect(try Self.rowCounts(cli, "r1.gsdb") == Self.rowCounts(cli, "bot.gsdb"))
-        for path in written where FileManager.default.fileExists(atPath: path) { #expect(try Self.lz4Accepts(path), "\(path)") }
+        for path in written where FileManager.default.fileExists(atPath: path) { #expect(try lz4ToolAccepts(path), "\(path)") }
     }
 
     @Test("list and verify a directory with a truncated and a bit-flipped backup: listed as damaged, exit 1 naming them and the broken chain")
@@ -184,7 +172,7 @@ struct BackupCommandTests {
         #expect(try cli.run(["backup", "--to", flipped], database: "d.gsdb").status == 0)
         #expect(try cli.run(["ingest"], database: "d.gsdb", stdin: Self.guildLine(3)).status == 0)
         #expect(try cli.run(["backup", "--to", orphan, "--since", flipped], database: "d.gsdb").status == 0)
-        for path in [full, incremental, truncated, flipped, orphan] { #expect(try Self.lz4Accepts(path), "\(path)") }
+        for path in [full, incremental, truncated, flipped, orphan] { #expect(try lz4ToolAccepts(path), "\(path)") }
 
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: truncated)))
         try Data(bytes.prefix(bytes.count / 2)).write(to: URL(fileURLWithPath: truncated))
@@ -318,7 +306,7 @@ struct BackupCommandTests {
             // The kill came after the rename: the backup is complete.
             let verify = try cli.run(["backup", "verify", target])
             #expect(verify.status == 0, "killed: \(killed); \(verify.stderr)")
-            #expect(try Self.lz4Accepts(target))
+            #expect(try lz4ToolAccepts(target))
         }
         let list = try cli.run(["backup", "list", "--dir", dir, "--json"])
         let rows = try #require((try parseJSON(list.stdout) as? [String: Any])?["backups"] as? [Any])
@@ -329,7 +317,7 @@ struct BackupCommandTests {
         #expect(next.status == 0, "\(next.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasSuffix(".partial") })
         let written = try Self.writtenPath(next)
-        #expect(try Self.lz4Accepts(written))
+        #expect(try lz4ToolAccepts(written))
         #expect(try cli.run(["backup", "verify", dir]).status == 0)
     }
 
@@ -368,6 +356,6 @@ struct BackupCommandTests {
         let again = try cli.run(["restore", "--from", backup, "--db", fresh, "--force"])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try await Self.blobRows(fresh) == rows)
-        #expect(try Self.lz4Accepts(backup))
+        #expect(try lz4ToolAccepts(backup))
     }
 }
