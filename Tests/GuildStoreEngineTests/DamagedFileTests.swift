@@ -429,6 +429,65 @@ struct DamagedFileTests {
         #expect(engine.statistics().activeReaders == 0, "the backup's snapshot and its check's both ended")
     }
 
+    @Test("a backup whose pages and manifest are sound but whose database fails check is not restored: the destination stays as it was (BK-4)")
+    func restoreChecksBeforeReplacing() throws {
+        let directory = try TemporaryDirectory("gs-damage")
+        defer { directory.remove() }
+        let (path, a, b) = try Self.twoTrees(in: directory)
+        let engine = try StorageEngine.open(path: path, configuration: Self.configuration)
+        let sound = try engine.writeBackup(to: directory.file("sound.gsbackup"), parent: nil)
+        try engine.close()
+        // The misplaced leaf of `backupRefusesMisplacedLeaf`, which a backup would refuse
+        // (BK-6): put into the sound backup's content by hand, its manifest entry and the
+        // trailer's checksum made to match, so every check a backup file gets passes.
+        let file = PageFile(path: path, pageSize: Self.pageSize)
+        let leafOfA = try file.page(a)
+        try file.patch(b) { page in leafOfA.withUnsafeBytes { page.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        let damagedPage = try file.page(b)
+        var content = try LZ4Frame.decompress(try readFile(sound.path))
+        let pageCount = sound.pageCount
+        var offset = BackupHeader.size
+        var replaced = false
+        while true {
+            let number = content.withUnsafeBytes { $0.baseAddress!.u32(offset) }
+            if number == BackupHeader.endOfPages { break }
+            if number == b {
+                content.replaceSubrange((offset + 4)..<(offset + 4 + Self.pageSize), with: damagedPage)
+                replaced = true
+            }
+            offset += 4 + Self.pageSize
+        }
+        try #require(replaced)
+        let manifest = offset + 12
+        content.withUnsafeMutableBytes { raw in
+            let hash = damagedPage.withUnsafeBytes { BackupFile.pageHash($0.baseAddress!, pageSize: Self.pageSize) }
+            raw.baseAddress!.setU64(manifest + 8 * Int(b), hash)
+            let trailer = UnsafeRawBufferPointer(start: raw.baseAddress! + offset + 4, count: 8 + 8 * pageCount)
+            raw.baseAddress!.setU32(offset + 12 + 8 * pageCount, crc32c(trailer))
+        }
+        let crafted = directory.file("crafted.gsbackup")
+        try writeFile(crafted, try LZ4Frame.compress(content))
+        _ = try BackupFile.scan(path: crafted, fileSystem: PosixFileSystem())  // every backup check passes
+
+        // Restored over an existing database, with force: refused by the check, and the
+        // database there is what it was, byte for byte, with nothing left beside it.
+        let destination = directory.file("live.gsdb")
+        try Self.build(destination, trees: [("c", 500)])
+        let before = try readFile(destination)
+        let thrown = Self.error {
+            try BackupRestore.restore(from: [crafted], to: destination, at: .latest, force: true, fileSystem: PosixFileSystem(), progress: nil)
+        }
+        guard case .integrityCheckFailed(_, let problems)? = thrown else {
+            Issue.record("expected .integrityCheckFailed, got \(String(describing: thrown))")
+            return
+        }
+        #expect(problems.contains { $0.contains("page \(b)") }, "\(problems)")
+        #expect(try readFile(destination) == before)
+        for leftover in [".restore", ".restore-wal"] {
+            #expect(!FileManager.default.fileExists(atPath: destination + leftover), "\(leftover)")
+        }
+    }
+
     @Test("a vacuum whose copy fails leaves no half-made copy behind, and the database as it was")
     func failedVacuumCopyIsRemoved() throws {
         let directory = try TemporaryDirectory("gs-damage")

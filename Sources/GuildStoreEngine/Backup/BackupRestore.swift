@@ -8,12 +8,13 @@ import Foundation
 /// Every piece is read whole and checked (BK-2) while its pages go to `DEST.restore`; after
 /// the last piece of a chain of incrementals, every live page of the result is hashed and
 /// compared with the last piece's manifest (a lone full backup's pages were each compared as
-/// they were read), so a chain restores exactly the snapshot it names or not at all. Only then is the
-/// file synced and renamed over the destination (a new log, numbering commits on from the
-/// backup's, WAL-6, is renamed into place first), and the directory synced. A failure or a
-/// crash before the rename leaves the destination as it was (and at most `DEST.restore`,
-/// which the next restore replaces); after it, the restored database. The result is opened
-/// and run through `check` before the restore reports success.
+/// they were read), so a chain restores exactly the snapshot it names or not at all. Then the
+/// new file is opened read-only and run through `check`, then synced, and only a file that
+/// passes is renamed over the destination, and the directory synced: damage
+/// that no page checksum or manifest entry shows (a sound page in the wrong tree) never
+/// replaces a database. A failure or a crash before the rename leaves the destination as it
+/// was (and at most `DEST.restore`, which the next restore replaces); after it, the restored
+/// database.
 enum BackupRestore {
     @discardableResult
     static func restore(from sources: [String], to destination: String, at point: RestorePoint, force: Bool,
@@ -74,6 +75,10 @@ enum BackupRestore {
             }
             try file.truncate(to: Int64(pageCount) * Int64(pageSize))
             try rebase(file, pageSize: pageSize, commit: stamp, path: destination)
+            // BK-4: the new file is checked before it replaces anything (reading what the page
+            // cache holds), then synced. Not both at once: the check maps the file, and a
+            // crash test's simulated power loss rewrites it under the mapping.
+            try checkRestored(temporary, destination: destination, stamp: stamp, last: last.path, fileSystem: fileSystem)
             try file.sync()
         } catch {
             try? fileSystem.remove(temporary)
@@ -96,17 +101,24 @@ enum BackupRestore {
             throw error
         }
 
-        let engine = try StorageEngine.open(path: destination, configuration: EngineConfiguration(createIfMissing: false), fileSystem: fileSystem)
-        defer { try? engine.close() }
-        let report = try engine.check()
-        guard report.isOK else { throw GuildStoreError.integrityCheckFailed(path: destination, problems: report.problems) }
-        guard engine.publishedStamp == stamp else {
-            throw GuildStoreError.backupDamaged(path: last.path, reason: "the restored database shows commit \(engine.publishedStamp.number), not \(stamp.number)")
-        }
         progress?(BackupProgress(pagesDone: pagesWritten, pagesTotal: pagesWritten))
         return RestoreResult(path: destination, commitNumber: stamp.number,
                              commitTime: stamp.time == 0 ? nil : Date(microsecondsSince1970: stamp.time),
                              backupsApplied: chain.map(\.path) + plan.segments.map(\.path), pagesWritten: pagesWritten)
+    }
+
+    /// BK-4: opens the restored file at `path` read-only (nothing created beside it) and runs
+    /// `check` on it; it must show the commit the restore aimed at.
+    private static func checkRestored(_ path: String, destination: String, stamp: CommitStamp, last: String,
+                                      fileSystem: any FileSystem) throws {
+        let engine = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true),
+                                            fileSystem: fileSystem)
+        defer { try? engine.close() }
+        let report = try engine.check()
+        guard report.isOK else { throw GuildStoreError.integrityCheckFailed(path: destination, problems: report.problems) }
+        guard engine.publishedStamp == stamp else {
+            throw GuildStoreError.backupDamaged(path: last, reason: "the restored database shows commit \(engine.publishedStamp.number), not \(stamp.number)")
+        }
     }
 
     /// Gives the restored file's header page a new file nonce (WAL-7) and `commit` as its base
@@ -138,3 +150,4 @@ enum BackupRestore {
         }
     }
 }
+
