@@ -17,7 +17,9 @@ import Foundation
 /// thread fills a block, hands it to a compressing thread (`Thread.start`), and touches it
 /// again only after waiting on its `compressed` semaphore, which the compressing thread
 /// signals as its last act; `deinit` waits for every block in flight, so no compressing thread
-/// outlives the buffers it writes. Memory: `inFlight + 1` blocks of about 8 MiB each.
+/// outlives the buffers it writes. (The caller's thread also reads a block's input while it is
+/// compressed, for the content checksum: two readers, no writer.) Memory: at most
+/// `inFlight + 2` blocks of about 8 MiB each, reused.
 ///
 /// ```swift
 /// let writer = try LZ4FrameWriter(file: file)

@@ -16,7 +16,9 @@ extension Database {
     @discardableResult
     public func backup(to path: String, progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> BackupInfo {
         let engine = self.engine
-        return try await Self.offloadAtLowPriority(named: "guildstore.backup") { try engine.writeBackup(to: path, parent: nil, progress: progress) }
+        return try await LowPriorityJob.run(named: "guildstore.backup", progress: progress) { report in
+            try engine.writeBackup(to: path, parent: nil, progress: report)
+        }
     }
 
     /// Writes an incremental backup to `path`: the pages that changed since the backup at
@@ -35,9 +37,9 @@ extension Database {
     public func backup(to path: String, since parent: String, progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> BackupInfo {
         let engine = self.engine
         let fileSystem = configuration.fileSystem
-        return try await Self.offloadAtLowPriority(named: "guildstore.backup") {
+        return try await LowPriorityJob.run(named: "guildstore.backup", progress: progress) { report in
             let contents = try BackupFile.scan(path: parent, fileSystem: fileSystem)
-            return try engine.writeBackup(to: path, parent: (parent, contents), progress: progress)
+            return try engine.writeBackup(to: path, parent: (parent, contents), progress: report)
         }
     }
 

@@ -1,4 +1,3 @@
-import CGuildStoreSupport
 import Dispatch
 import Foundation
 import Logging
@@ -252,21 +251,6 @@ public final class Database: Sendable {
     static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
-    }
-
-    /// Runs `work` on a thread of its own at the lowest CPU priority (`gs_lower_thread_priority`:
-    /// SCHED_IDLE, else nice 19), which the threads it starts inherit (BK-8): a backup's
-    /// compression and check give the CPU up at once to the writer and to readers, and still
-    /// use every core nothing else wants.
-    static func offloadAtLowPriority<T: Sendable>(named name: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                _ = gs_lower_thread_priority()  // best effort: at worst the backup runs at the caller's priority
-                continuation.resume(with: Result { try work() })
-            }
-            thread.name = name
-            thread.start()
         }
     }
 
