@@ -44,17 +44,23 @@ extension WriteTransaction {
     @discardableResult
     func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, root: UInt32, ifAbsent: Bool = false) throws -> Bool {
         pageWrites &+= 1  // the BT-5 path below writes a dirty leaf without `writable`
+        // BT-5: a key past the hinted rightmost leaf's last key goes into that leaf, no descent.
         let hinted = appendHintIndex(root)
+        var append: (leaf: UInt32, buffer: PageBuffer, position: Int)?
         if let hinted, case let hintLeaf = appendHints[hinted].leaf, let buffer = dirty[hintLeaf],
-           let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hintLeaf),
-           Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize) {
-            // BT-5, the common case of a load in key order: an inline cell past the rightmost
-            // leaf's last key goes into that leaf; the path is read only when the leaf splits.
-            let leaf = MutableNode(base: buffer.pointer, pageSize: pageSize, number: hintLeaf)
-            let sequential = leaf.noteInsert(at: last)
+           let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hintLeaf) {
+            append = (hintLeaf, buffer, last)
+        }
+        let inline = Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize)
+        if let hinted, let append, inline {
+            // The common case of a load in key order, an inline cell: the path is read only
+            // when the leaf splits.
+            let leaf = MutableNode(base: append.buffer.pointer, pageSize: pageSize, number: append.leaf)
+            let sequential = leaf.noteInsert(at: append.position)
             try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in
-                guard try leaf.insertCell(cell, at: last) else {
-                    try split(page: hintLeaf, path: appendHints[hinted].path, position: last, cell: Array(cell), root: root, sequential: sequential)
+                guard try leaf.insertCell(cell, at: append.position) else {
+                    try split(page: append.leaf, path: appendHints[hinted].path, position: append.position, cell: Array(cell),
+                              root: root, sequential: sequential)
                     return
                 }
             }
@@ -66,12 +72,11 @@ extension WriteTransaction {
         let found: Bool
         let leaf: MutableNode
         let descended: Bool
-        if let hinted, case let hint = appendHints[hinted], let buffer = dirty[hint.leaf],
-           let last = try Self.lastKeyIfBelow(key, in: buffer, pageSize: pageSize, number: hint.leaf) {
-            // BT-5: past the rightmost leaf's last key: that leaf, no descent.
-            (path, leafPage, descended) = (hint.path, hint.leaf, false)
-            leaf = MutableNode(base: buffer.pointer, pageSize: pageSize, number: hint.leaf)
-            (position, found) = (last, false)
+        if let hinted, let append {
+            // An overflow value past the rightmost leaf's last key: that leaf, no descent.
+            (path, leafPage, descended) = (appendHints[hinted].path, append.leaf, false)
+            leaf = MutableNode(base: append.buffer.pointer, pageSize: pageSize, number: append.leaf)
+            (position, found) = (append.position, false)
         } else {
             (path, leafPage) = try pathToLeaf(key, root: root)
             descended = true
@@ -90,7 +95,6 @@ extension WriteTransaction {
             if old.inlineValue == nil { try freeOverflow(first: old.overflowPage, length: old.valueLength) }
             try leaf.removeCell(at: position)
         }
-        let inline = Cell.leafSize(keyLength: key.count, valueLength: value.count, overflow: false) <= NodeLayout.maxCellSize(pageSize: pageSize)
         let overflowPage = inline ? 0 : try writeOverflow(value)
         // The leaf may have moved in the dirty set's eyes if overflow allocation freed nothing;
         // MutableNode points at the same buffer, which stays in `dirty`.
