@@ -57,11 +57,10 @@ extension WriteTransaction {
             // when the leaf splits.
             let leaf = MutableNode(base: append.buffer.pointer, pageSize: pageSize, number: append.leaf)
             let sequential = leaf.noteInsert(at: append.position)
-            try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in
-                guard try leaf.insertCell(cell, at: append.position) else {
+            if try !leaf.insertLeaf(Cell.ParsedLeaf(inline: key, value: value), at: append.position) {
+                try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in
                     try split(page: append.leaf, path: appendHints[hinted].path, position: append.position, cell: Array(cell),
                               root: root, sequential: sequential)
-                    return
                 }
             }
             return true
@@ -99,12 +98,14 @@ extension WriteTransaction {
         // The leaf may have moved in the dirty set's eyes if overflow allocation freed nothing;
         // MutableNode points at the same buffer, which stays in `dirty`.
         let sequential = leaf.noteInsert(at: position)
-        let inserted = try Cell.withLeaf(key: key, value: inline ? value : nil, valueLength: value.count, overflowPage: overflowPage) { cell in
-            guard try leaf.insertCell(cell, at: position) else {
+        let inserted = inline ? try leaf.insertLeaf(Cell.ParsedLeaf(inline: key, value: value), at: position)
+                              : try Cell.withLeaf(key: key, value: nil, valueLength: value.count, overflowPage: overflowPage) { cell in
+                                  try leaf.insertCell(cell, at: position)
+                              }
+        if !inserted {
+            try Cell.withLeaf(key: key, value: inline ? value : nil, valueLength: value.count, overflowPage: overflowPage) { cell in
                 try split(page: leafPage, path: path, position: position, cell: Array(cell), root: root, sequential: sequential)
-                return false
             }
-            return true
         }
         defer { if descended { pathStorage = path } }  // its storage serves the next descent
         if inserted, sequential, case let current = appendHints.firstIndex(where: { $0.root == root }),

@@ -61,7 +61,13 @@ struct MutableNode {
     /// with the shorter prefix: BT-6).
     func insertCell(_ cell: UnsafeRawBufferPointer, at i: Int) throws -> Bool {
         guard isLeaf else { return try insertStored(cell, at: i) }
-        let parsed = try Cell.parseLeaf(cell, page: number)
+        return try insertLeaf(try Cell.parseLeaf(cell, page: number), at: i, cell: cell)
+    }
+
+    /// Inserts a leaf cell given by its parts at slot `i` of this leaf (`insertCell` without
+    /// the whole cell made first, when the key starts with the leaf's prefix); `cell` is the
+    /// whole cell when the caller has it.
+    func insertLeaf(_ parsed: Cell.ParsedLeaf, at i: Int, cell: UnsafeRawBufferPointer? = nil) throws -> Bool {
         let prefix = prefixLength
         if count == 0 {
             // BT-6: an empty leaf takes the whole key as its prefix; the next key shortens it.
@@ -71,27 +77,47 @@ struct MutableNode {
             NodeLayout.initialize(base, pageSize: pageSize, type: .leaf)
             (self.appendRun, self.lastInsert) = (appendRun, lastInsert)
             setPrefix(parsed.key)
-            return try parsed.withStripped(parsed.key.count) { try insertStored($0, at: 0) }
+            return try insertStored(parsed, strip: parsed.key.count, at: 0)
         }
         let shared = commonPrefix(parsed.key, UnsafeRawBufferPointer(start: base + pageSize - prefix, count: prefix))
         if shared == prefix {
-            return try parsed.withStripped(prefix) { try insertStored($0, at: i) }
+            return try insertStored(parsed, strip: prefix, at: i)
         }
         // BT-6: the key leaves the prefix: every cell grows by what the prefix loses.
-        return try LeafCells.with([self], inserting: cell, at: i, pageSize: pageSize) { cells in
-            guard cells.storedBytes(0..<cells.count) <= pageSize - NodeLayout.headerSize else { return false }
-            let (appendRun, lastInsert) = (self.appendRun, self.lastInsert)
-            try cells.write(0..<cells.count, into: self)
-            (self.appendRun, self.lastInsert) = (appendRun, lastInsert)
-            return true
+        func rebuilding(_ cell: UnsafeRawBufferPointer) throws -> Bool {
+            try LeafCells.with([self], inserting: cell, at: i, pageSize: pageSize) { cells in
+                guard cells.storedBytes(0..<cells.count) <= pageSize - NodeLayout.headerSize else { return false }
+                let (appendRun, lastInsert) = (self.appendRun, self.lastInsert)
+                try cells.write(0..<cells.count, into: self)
+                (self.appendRun, self.lastInsert) = (appendRun, lastInsert)
+                return true
+            }
         }
+        if let cell { return try rebuilding(cell) }
+        return try parsed.withStripped(0) { try rebuilding($0) }
     }
 
     /// Inserts `cell`, already in this node's stored form, at slot `i`.
     private func insertStored(_ cell: UnsafeRawBufferPointer, at i: Int) throws -> Bool {
-        let needed = cell.count + NodeLayout.slotSize
+        guard let offset = try claim(cell.count, slot: i) else { return false }
+        if cell.count > 0 { (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count) }
+        return true
+    }
+
+    /// Inserts a leaf cell at slot `i`, stored with its key's first `strip` bytes left out.
+    private func insertStored(_ parsed: Cell.ParsedLeaf, strip: Int, at i: Int) throws -> Bool {
+        guard let offset = try claim(parsed.stored(strip: strip), slot: i) else { return false }
+        parsed.write(strip: strip, to: base + offset)
+        return true
+    }
+
+    /// Makes room for a cell of `size` bytes at slot `i` (the slots from `i` move up one, the
+    /// header counts the cell) and returns where its bytes go; nil when it does not fit even
+    /// after defragmenting. The caller writes the cell's bytes there.
+    private func claim(_ size: Int, slot i: Int) throws -> Int? {
+        let needed = size + NodeLayout.slotSize
         if gapBytes < needed {
-            guard gapBytes + fragmented >= needed else { return false }
+            guard gapBytes + fragmented >= needed else { return nil }
             let claimed = fragmented
             try defragment()
             // DISK-6: the fragmented-bytes field comes from disk; when defragmenting freed less
@@ -100,8 +126,7 @@ struct MutableNode {
                 throw GuildStoreError.corruptPage(page: number, reason: "fragmented bytes \(claimed) exceed the holes defragmenting found")
             }
         }
-        let offset = contentStart - cell.count
-        if cell.count > 0 { (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count) }
+        let offset = contentStart - size
         let slots = base + NodeLayout.headerSize
         let n = count
         if i < n {
@@ -111,7 +136,7 @@ struct MutableNode {
         base.setU16(6, n + 1)
         base.setU32(8, UInt32(offset))
         assert(headerIsConsistent, "BT-8: the node's header does not fit its page")
-        return true
+        return offset
     }
 
     func removeCell(at i: Int) throws {
@@ -158,19 +183,18 @@ struct MutableNode {
         prefix.withUnsafeBytes { setPrefix($0) }
         var offset = pageSize - prefix.count
         var slot = NodeLayout.headerSize
+        let strip = prefix.count
         for cell in cells {
             try cell.withUnsafeBytes { raw in
-                let place = { (stored: UnsafeRawBufferPointer) throws in
-                    offset -= stored.count
-                    guard offset >= slot + NodeLayout.slotSize else {
-                        throw GuildStoreError.corruptPage(page: number, reason: "cells do not fit the page while rebuilding")
-                    }
-                    if stored.count > 0 { (base + offset).copyMemory(from: stored.baseAddress!, byteCount: stored.count) }
+                let parsed = type == .leaf ? try Cell.parseLeaf(raw, page: number) : nil
+                offset -= parsed?.stored(strip: strip) ?? raw.count
+                guard offset >= slot + NodeLayout.slotSize else {
+                    throw GuildStoreError.corruptPage(page: number, reason: "cells do not fit the page while rebuilding")
                 }
-                if type == .leaf {
-                    try Cell.parseLeaf(raw, page: number).withStripped(prefix.count, place)
-                } else {
-                    try place(raw)
+                if let parsed {
+                    parsed.write(strip: strip, to: base + offset)
+                } else if raw.count > 0 {
+                    (base + offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
                 }
             }
             base.setU16(slot, offset)
@@ -209,20 +233,35 @@ enum Cell {
         /// The value bytes or the overflow page number.
         var rest: UnsafeRawBufferPointer
 
+        init(key: UnsafeRawBufferPointer, field: Int, rest: UnsafeRawBufferPointer) {
+            self.key = key
+            self.field = field
+            self.rest = rest
+        }
+
+        /// The cell of `key` with `value` stored inline (no overflow pages).
+        init(inline key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+            self.init(key: key, field: value.count << 1, rest: value)
+        }
+
         /// Size of the cell stored with the key's first `strip` bytes left out.
         func stored(strip: Int) -> Int {
             LeafCellHeader.size(keyLength: key.count - strip, field: field) + key.count - strip + rest.count
         }
 
+        /// Writes the cell stored with the key's first `strip` bytes left out to `p`, which has
+        /// room for `stored(strip:)` bytes.
+        func write(strip: Int, to p: UnsafeMutableRawPointer) {
+            var offset = LeafCellHeader.write(keyLength: key.count - strip, field: field, to: p)
+            if key.count > strip { (p + offset).copyMemory(from: key.baseAddress! + strip, byteCount: key.count - strip) }
+            offset += key.count - strip
+            if rest.count > 0 { (p + offset).copyMemory(from: rest.baseAddress!, byteCount: rest.count) }
+        }
+
         /// Calls `body` with the cell stored with the key's first `strip` bytes left out.
         func withStripped<T>(_ strip: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-            let size = stored(strip: strip)
-            return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
-                let p = buffer.baseAddress!
-                var offset = LeafCellHeader.write(keyLength: key.count - strip, field: field, to: p)
-                if key.count > strip { (p + offset).copyMemory(from: key.baseAddress! + strip, byteCount: key.count - strip) }
-                offset += key.count - strip
-                if rest.count > 0 { (p + offset).copyMemory(from: rest.baseAddress!, byteCount: rest.count) }
+            try withUnsafeTemporaryAllocation(byteCount: stored(strip: strip), alignment: 8) { buffer in
+                write(strip: strip, to: buffer.baseAddress!)
                 return try body(UnsafeRawBufferPointer(buffer))
             }
         }

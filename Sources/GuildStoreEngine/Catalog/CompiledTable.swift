@@ -167,24 +167,35 @@ final class CompiledIndex: Sendable {
 
     /// The entry for a row: its key, whether the key alone is unique-checked, its value.
     func entry(for values: [Value]) throws -> (key: [UInt8], checksUniqueness: Bool, value: [UInt8]) {
+        var key = TupleEncoder(reservingCapacity: 48)
+        var value: [UInt8] = []
+        let checksUniqueness = try encodeEntry(for: values, key: &key, value: &value)
+        return (key.bytes, checksUniqueness, value)
+    }
+
+    /// `entry(for:)` appended to `key` and `value` (buffers a caller reuses from row to row);
+    /// returns whether the key alone is unique-checked.
+    func encodeEntry(for values: [Value], key: inout TupleEncoder, value: inout [UInt8]) throws -> Bool {
         // NULLs never collide in a unique index (as in SQL): such entries carry the primary key.
         let checksUniqueness = definition.unique && !columnPositions.contains { values[$0].isNull }
-        let key = entryKey(for: values)
-        if emptyValue { return (key, checksUniqueness, []) }
-        let stored = primaryKeyPositions.map { values[$0] } + includingPositions.map { values[$0] }
-        return (key, checksUniqueness, try RowEncoding.encode(stored, types: valueTypes))
+        appendKey(for: values, checksUniqueness: checksUniqueness, to: &key)
+        if !emptyValue { try RowEncoding.encode(values, at: valuePositions, types: valueTypes, into: &value) }
+        return checksUniqueness
     }
 
     /// The key of a row's entry alone (what a delete needs): `entry(for:)` without encoding
     /// the value.
     func entryKey(for values: [Value]) -> [UInt8] {
-        let checksUniqueness = definition.unique && !columnPositions.contains { values[$0].isNull }
         var encoder = TupleEncoder(reservingCapacity: 48)
+        appendKey(for: values, checksUniqueness: definition.unique && !columnPositions.contains { values[$0].isNull }, to: &encoder)
+        return encoder.bytes
+    }
+
+    private func appendKey(for values: [Value], checksUniqueness: Bool, to encoder: inout TupleEncoder) {
         for (i, p) in columnPositions.enumerated() { encoder.append(values[p], descending: definition.descending[i]) }
         if !checksUniqueness {
             for p in primaryKeyPositions { encoder.append(values[p]) }
         }
-        return encoder.bytes
     }
 
     /// Whether an entry carries every column of `positions`: the indexed columns, the primary

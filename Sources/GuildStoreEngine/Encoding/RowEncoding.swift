@@ -58,8 +58,13 @@ package enum RowEncoding {
     /// columns outside its primary key), without gathering them first.
     static func encode(_ row: [Value], at positions: [Int], types: [ColumnType]) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        try encode(count: positions.count, types: types, into: &bytes) { row[positions[$0]] }
+        try encode(row, at: positions, types: types, into: &bytes)
         return bytes
+    }
+
+    /// `encode(_:at:types:)`, appending to `bytes`.
+    static func encode(_ row: [Value], at positions: [Int], types: [ColumnType], into bytes: inout [UInt8]) throws {
+        try encode(count: positions.count, types: types, into: &bytes) { row[positions[$0]] }
     }
 
     /// Encodes the `count` values `element(0) ..< element(count)`.

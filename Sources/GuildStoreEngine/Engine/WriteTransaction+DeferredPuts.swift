@@ -63,11 +63,12 @@ extension WriteTransaction {
         guard value.count <= OverflowLayout.maximumValueSize else {
             throw GuildStoreError.valueTooLarge(size: value.count, limit: OverflowLayout.maximumValueSize)
         }
-        noteChange(tree.name)
         let slot: Int
         if let existing = deferredPuts.firstIndex(where: { $0.tree.root == tree.root }) {
+            // The slot's tree, noted when the slot began: no root changes while puts wait (DP-1).
             slot = existing
         } else {
+            noteChange(tree.name)
             deferredPuts.append(DeferredPuts(tree: tree))
             slot = deferredPuts.count - 1
         }
@@ -130,18 +131,15 @@ extension WriteTransaction {
         }
         let leaf = try writableNode(page)
         let (position, found) = try leaf.node.lowerBound(key)
+        let cell = Cell.ParsedLeaf(inline: key, value: value)
         if found {
             guard try leaf.node.leafCell(position).inlineValue != nil else { return false }
             try leaf.removeCell(at: position)
-            return try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in
-                try leaf.insertCell(cell, at: position)
-            }
+            return try leaf.insertLeaf(cell, at: position)
         }
         let hints = (leaf.appendRun, leaf.lastInsert)
         _ = leaf.noteInsert(at: position)
-        let inserted = try Cell.withLeaf(key: key, value: value, valueLength: value.count, overflowPage: 0) { cell in
-            try leaf.insertCell(cell, at: position)
-        }
+        let inserted = try leaf.insertLeaf(cell, at: position)
         if !inserted { (leaf.appendRun, leaf.lastInsert) = hints }
         return inserted
     }

@@ -13,8 +13,16 @@ extension WriteTransaction {
     @discardableResult
     public func insert(_ values: [String: Value], into tableName: String, onConflict: ConflictPolicy = .fail) throws -> Bool {
         let table = try compiledTable(tableName)
-        let schema = table.schema
         let row = try completeRow(values, table: table)
+        return try insert(row: row, table: table, onConflict: onConflict) { values[table.columnNames[$0]] != nil }
+    }
+
+    /// Inserts `row` (every column's value, in the table's order, defaults filled and checked
+    /// against the columns' types): the statement behind every insert. `given(i)` says
+    /// whether the caller set column i (an upsert keeps the old row's creation times where it
+    /// did not).
+    func insert(row: [Value], table: CompiledTable, onConflict: ConflictPolicy, given: (Int) -> Bool) throws -> Bool {
+        let schema = table.schema
         if !schema.foreignKeys.isEmpty { try checkParents(row, old: nil, table: table) }  // FK-1
         let groups = table.rollups.isEmpty ? [] : try rollupGroups(row, table.rollups)
         let rows = try table.rows()
@@ -30,7 +38,7 @@ extension WriteTransaction {
                 return false
             case .replace:
                 let old = try key.withUnsafeBytes { k in try existing.withUnsafeBytes { try table.decodeRow(key: k, value: $0) } }
-                try replace(old: old, new: try carryingCreation(row, from: old, values: values, schema: schema), table: table)
+                try replace(old: old, new: carryingCreation(row, from: old, schema: schema, given: given), table: table)
                 return true
             }
         }
@@ -38,13 +46,18 @@ extension WriteTransaction {
             try checkUnique(row, replacing: nil, table: table)
             try put(key, try table.layout.value(row), in: rows)
         }
+        // One buffer for every entry's key and value: each is copied where it goes.
+        var entryKey = TupleEncoder(reservingCapacity: 64)
+        var entryValue: [UInt8] = []
         for index in table.indexes where index.holds(row) {
-            let entry = try index.entry(for: row)
+            entryKey.removeAll()
+            entryValue.removeAll(keepingCapacity: true)
+            _ = try index.encodeEntry(for: row, key: &entryKey, value: &entryValue)
             if index.definition.unique {
-                try put(entry.key, entry.value, in: try index.tree(of: schema.name))
+                try put(entryKey.bytes, entryValue, in: try index.tree(of: schema.name))
             } else {
                 // Nothing checks a non-unique entry: it goes in with the others, sorted (DP-1).
-                try deferPut(entry.key, entry.value, in: try index.tree(of: schema.name))
+                try deferPut(entryKey.bytes, entryValue, in: try index.tree(of: schema.name))
             }
         }
         try addRollups(row, groups: groups, sign: 1, table.rollups)  // RU-2
@@ -245,9 +258,9 @@ extension WriteTransaction {
 
     /// An upsert keeps the old row's `created_at`-style defaults (`.now` columns the caller
     /// did not set).
-    private func carryingCreation(_ row: [Value], from old: [Value], values: [String: Value], schema: TableSchema) throws -> [Value] {
+    private func carryingCreation(_ row: [Value], from old: [Value], schema: TableSchema, given: (Int) -> Bool) -> [Value] {
         var row = row
-        for (i, column) in schema.columns.enumerated() where column.defaultValue == .now && !column.updatedAtNow && values[column.name] == nil {
+        for (i, column) in schema.columns.enumerated() where column.defaultValue == .now && !column.updatedAtNow && !given(i) {
             row[i] = old[i]
         }
         return row
