@@ -36,10 +36,7 @@ struct DeferredPuts {
             func key(_ i: Int) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: all[entries[i].offset..<(entries[i].offset + entries[i].keyLength)])
             }
-            let order = entries.indices.sorted { i, j in
-                let c = compareKeys(key(i), key(j))
-                return c != 0 ? c < 0 : i < j
-            }
+            let order = KeyOrder.positions(count: entries.count, key: key)
             for i in order {
                 let e = entries[i]
                 let valueStart = e.offset + e.keyLength

@@ -139,7 +139,7 @@ extension WriteTransaction {
         let counterRoot = try root(of: tree)
         let groupKeys = pending.groupKeys
         var counters: [Int128] = []
-        for slot in groupKeys.indices.sorted(by: { groupKeys[$0].precedes(groupKeys[$1]) }) where !pending.isZero(slot: slot) {
+        for slot in KeyOrder.positions(of: groupKeys) where !pending.isZero(slot: slot) {
             let key = groupKeys[slot]
             let stored = try key.withUnsafeBytes { key in
                 try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0, into: &counters) } != nil

@@ -1,0 +1,59 @@
+/// Sorting many keys in `compareKeys` order, as a commit does with its deferred index entries
+/// (DP-1) and its rollup groups (RU-3).
+///
+/// Each key's first 16 bytes are read once, as two big-endian words, and compared as integers;
+/// only keys whose 16-byte heads are equal are compared in full. A head is the key's bytes
+/// padded with zeros, so heads order keys as `compareKeys` does wherever they differ: bytes
+/// compare as the words do, and a shorter key that is a prefix of a longer one has a head no
+/// greater than the longer's (equal heads fall through to the full comparison, which puts the
+/// shorter first).
+enum KeyOrder {
+    /// The positions `0 ..< count` in the order of their keys; equal keys in increasing
+    /// position (stable).
+    static func positions(count: Int, key: (Int) -> UnsafeRawBufferPointer) -> [Int] {
+        positions(count: count, head: { head(key($0)) }, compare: { compareKeys(key($0), key($1)) })
+    }
+
+    /// The positions of `keys` in the order of the keys; equal keys in increasing position.
+    static func positions(of keys: [[UInt8]]) -> [Int] {
+        positions(count: keys.count, head: { i in keys[i].withUnsafeBytes { head($0) } }, compare: { i, j in
+            keys[i].withUnsafeBytes { a in keys[j].withUnsafeBytes { b in compareKeys(a, b) } }
+        })
+    }
+
+    private static func positions(count: Int, head: (Int) -> (UInt64, UInt64), compare: (Int, Int) -> Int) -> [Int] {
+        var heads: [(high: UInt64, low: UInt64, position: Int)] = []
+        heads.reserveCapacity(count)
+        for i in 0..<count {
+            let (high, low) = head(i)
+            heads.append((high, low, i))
+        }
+        heads.sort { a, b in
+            if a.high != b.high { return a.high < b.high }
+            if a.low != b.low { return a.low < b.low }
+            let c = compare(a.position, b.position)
+            return c != 0 ? c < 0 : a.position < b.position
+        }
+        return heads.map(\.position)
+    }
+
+    @inline(__always)
+    private static func head(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        (word(key, at: 0), word(key, at: 8))
+    }
+
+    /// Bytes `offset ..< offset + 8` of `key` as a big-endian word, zeros past its end.
+    @inline(__always)
+    private static func word(_ key: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
+        if key.count >= offset + 8 {
+            return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }
+        var word: UInt64 = 0
+        var i = offset
+        while i < key.count {
+            word |= UInt64(key[i]) << (8 * (7 - (i - offset)))
+            i += 1
+        }
+        return word
+    }
+}
