@@ -163,10 +163,31 @@ struct MutableNode {
 
     /// Rewrites the content area without holes, keeping the prefix (a cell stripped for it
     /// may be waiting to go in).
+    ///
+    /// The cells move as they are stored (a leaf's prefix stays, BT-6), read from a copy of
+    /// the page and packed against the prefix (or the page's end) in slot order; the header,
+    /// the slots' order and the hints stay. Their sizes are read through `Node`'s checks
+    /// (DISK-1), so a damaged cell is an error, never a copy past the page.
     func defragment() throws {
-        let cells = try (0..<count).map { try node.cellBytes($0) }
-        try rebuild(cells: cells[...], rightChild: UnsafeRawPointer(base).u32(16), type: PageType(rawValue: UnsafeRawPointer(base).u8(4)) ?? .leaf,
-                    prefixLength: prefixLength)
+        let n = count
+        let slotsEnd = NodeLayout.headerSize + n * NodeLayout.slotSize
+        try withUnsafeTemporaryAllocation(byteCount: pageSize, alignment: 8) { copy in
+            let original = UnsafeMutableRawPointer(copy.baseAddress!)
+            original.copyMemory(from: base, byteCount: pageSize)
+            let view = try Node(PageRef(base: UnsafeRawPointer(original), owner: nil), number: number, pageSize: pageSize)
+            var offset = view.contentEnd
+            for i in 0..<n {
+                let (start, size) = (try view.cellOffset(i), try view.cellSize(i))
+                offset -= size
+                guard offset >= slotsEnd else {
+                    throw GuildStoreError.corruptPage(page: number, reason: "cells do not fit the page while defragmenting")
+                }
+                if size > 0 { (base + offset).copyMemory(from: original + start, byteCount: size) }
+                base.setU16(NodeLayout.headerSize + i * NodeLayout.slotSize, offset)
+            }
+            base.setU32(8, UInt32(offset))
+            base.setU32(12, 0)
+        }
     }
 
     /// Replaces the node's content with the full cells `cells` (which must fit, BT-3); a leaf
