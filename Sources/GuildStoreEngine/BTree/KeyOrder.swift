@@ -11,35 +11,19 @@ enum KeyOrder {
     /// The positions `0 ..< count` in the order of their keys; equal keys in increasing
     /// position (stable).
     static func positions(count: Int, key: (Int) -> UnsafeRawBufferPointer) -> [Int] {
-        positions(count: count, head: { head(key($0)) }, compare: { compareKeys(key($0), key($1)) })
-    }
-
-    /// The positions of `keys` in the order of the keys; equal keys in increasing position.
-    static func positions(of keys: [[UInt8]]) -> [Int] {
-        positions(count: keys.count, head: { i in keys[i].withUnsafeBytes { head($0) } }, compare: { i, j in
-            keys[i].withUnsafeBytes { a in keys[j].withUnsafeBytes { b in compareKeys(a, b) } }
-        })
-    }
-
-    private static func positions(count: Int, head: (Int) -> (UInt64, UInt64), compare: (Int, Int) -> Int) -> [Int] {
         var heads: [(high: UInt64, low: UInt64, position: Int)] = []
         heads.reserveCapacity(count)
         for i in 0..<count {
-            let (high, low) = head(i)
-            heads.append((high, low, i))
+            let k = key(i)
+            heads.append((word(k, at: 0), word(k, at: 8), i))
         }
         heads.sort { a, b in
             if a.high != b.high { return a.high < b.high }
             if a.low != b.low { return a.low < b.low }
-            let c = compare(a.position, b.position)
+            let c = compareKeys(key(a.position), key(b.position))
             return c != 0 ? c < 0 : a.position < b.position
         }
         return heads.map(\.position)
-    }
-
-    @inline(__always)
-    private static func head(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-        (word(key, at: 0), word(key, at: 8))
     }
 
     /// Bytes `offset ..< offset + 8` of `key` as a big-endian word, zeros past its end.

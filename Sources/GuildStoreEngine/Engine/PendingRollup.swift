@@ -3,57 +3,50 @@
 /// into the rollup's trees at flush time (`WriteTransaction.flushRollup`).
 ///
 /// Each row written adds to every rollup that counts it, so this is on the path of every
-/// insert and delete: a group is found with one hash of its key's bytes, and its deltas lie
-/// in one flat array (no allocation per group beyond its key).
+/// insert and delete: a group is found with one hash of its key's bytes, compared in place
+/// (`ByteKeyTable`), and its deltas lie in one flat array (no allocation per group).
 struct PendingRollup {
-    /// A key as a dictionary key, hashed as one run of bytes (`[UInt8]`'s own `Hashable`
-    /// feeds the hasher a byte at a time: most of a delta's cost when it was the key).
-    struct Key: Hashable {
-        var bytes: [UInt8]
-
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-        func hash(into hasher: inout Hasher) {
-            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
-    }
-
-    /// A distinct tree's entry (group key, then the value) and the length of its group-key
-    /// prefix.
-    struct DistinctEntry: Hashable {
-        /// The `countDistinct` value's position among the rollup's values.
-        var value: Int
-        var groupLength: Int
-        var key: Key
-    }
-
     let rollup: CompiledRollup
     /// `rollup.width`: counters per group.
     let width: Int
     /// The roots of the rollup's trees as they were when the deltas began to wait, under
     /// which `pendingRollupRoots` names them (RU-3).
     let roots: [UInt32]
-    /// Each group's slot: its key is `groupKeys[slot]`, its deltas
+    /// Each group's key, numbered by its slot: its deltas are
     /// `deltas[slot * width ..< (slot + 1) * width]` (rows first, then one per value).
-    private(set) var slots: [Key: Int] = [:]
-    private(set) var groupKeys: [[UInt8]] = []
+    private(set) var groups = ByteKeyTable()
     private(set) var deltas: [Int128] = []
-    private(set) var distinct: [DistinctEntry: Int64] = [:]
+    /// Each distinct tree entry whose count moves, filed under `distinctPrefixSize` bytes of
+    /// its `countDistinct` counter's position among the rollup's values (big-endian, so the
+    /// table's keys sort by counter, then by entry) and then the entry's key (group key, then
+    /// the value); numbered like `distinctMoves`.
+    private(set) var distinctKeys = ByteKeyTable()
+    /// For each of `distinctKeys`: how the value's count moves, and its group key's length.
+    private(set) var distinctMoves: [(delta: Int64, groupLength: Int)] = []
+    /// Holds one distinct key while it is looked up (its storage serves every row).
+    private var scratch = TupleEncoder(reservingCapacity: 64)
+    /// Each value position's prefix in `distinctKeys`.
+    private let distinctPrefixes: [[UInt8]]
+
+    static let distinctPrefixSize = 4
 
     init(_ rollup: CompiledRollup, roots: [UInt32]) {
         self.rollup = rollup
         width = rollup.width
         self.roots = roots
+        distinctPrefixes = rollup.counters.indices.map { j in (0..<Self.distinctPrefixSize).reversed().map { UInt8(truncatingIfNeeded: j >> (8 * $0)) } }
+    }
+
+    /// The `countDistinct` counter's position among the rollup's values that distinct key
+    /// `key` (from `distinctKeys`) is filed under.
+    static func distinctValue(_ key: UnsafeRawBufferPointer) -> Int {
+        key.prefix(distinctPrefixSize).reduce(0) { $0 << 8 | Int($1) }
     }
 
     /// The slot of `group`, added with zero deltas when it has none yet.
     mutating func slot(of group: [UInt8]) -> Int {
-        let next = groupKeys.count
-        let slot = Self.value(&slots[Key(group), default: next])
-        if slot == next {
-            groupKeys.append(group)
-            deltas.append(contentsOf: repeatElement(0, count: width))
-        }
+        let (slot, added) = group.withUnsafeBytes { groups.number(of: $0) }
+        if added { deltas.append(contentsOf: repeatElement(0, count: width)) }
         return slot
     }
 
@@ -73,10 +66,13 @@ struct PendingRollup {
     mutating func addDistinct(_ row: [Value], group: [UInt8], sign: Int128) {
         for (j, counter) in rollup.counters.enumerated() {
             guard case .countDistinct(let p, _) = counter, !row[p].isNull else { continue }
-            var encoder = TupleEncoder(reservingCapacity: group.count + 16)
-            encoder.append(encoded: group)
-            encoder.append(row[p])
-            distinct[DistinctEntry(value: j, groupLength: group.count, key: Key(encoder.bytes)), default: 0] += Int64(sign)
+            scratch.removeAll()
+            scratch.append(encoded: distinctPrefixes[j])
+            scratch.append(encoded: group)
+            scratch.append(row[p])
+            let (number, added) = scratch.bytes.withUnsafeBytes { distinctKeys.number(of: $0) }
+            if added { distinctMoves.append((0, group.count)) }
+            distinctMoves[number].delta += Int64(sign)
         }
     }
 
@@ -95,11 +91,4 @@ struct PendingRollup {
     func isZero(slot: Int) -> Bool {
         deltas[(slot * width)..<((slot + 1) * width)].allSatisfy { $0 == 0 }
     }
-
-    /// Reserves room for `count` more distinct entries (a statement's batch, one per row at most).
-    mutating func reserveDistinct(_ count: Int) {
-        distinct.reserveCapacity(distinct.count + count)
-    }
-
-    private static func value(_ slot: inout Int) -> Int { slot }
 }

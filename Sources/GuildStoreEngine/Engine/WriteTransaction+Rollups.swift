@@ -45,7 +45,6 @@ extension WriteTransaction {
     /// a bucket at a time) adds to that group's delta without looking its key up again.
     func noteRollups(_ rows: [[Value]], sign: Int128, rollup: CompiledRollup) throws {
         let index = try pendingIndex(of: rollup)
-        if rollup.hasDistinctCounters { pendingRollups[index].reserveDistinct(rows.count) }
         let zeros = [Int128](repeating: 0, count: rollup.width)
         // The group of the current run of rows (nil: none yet) and its delta so far.
         var runKey: [UInt8]?
@@ -100,47 +99,46 @@ extension WriteTransaction {
         func corrupt(_ what: String) -> GuildStoreError {
             .corruptEncoding(reason: "rollup \(rollup.treeName): \(what) (run check)")
         }
-        // Sorted as positions into the dictionary's keys and values (which iterate alike), so
-        // sorting moves integers, not entries holding arrays.
-        let distinctEntries = Array(pending.distinct.keys), distinctDeltas = Array(pending.distinct.values)
-        let distinctOrder = distinctEntries.indices.filter { distinctDeltas[$0] != 0 }.sorted { i, j in
-            distinctEntries[i].value != distinctEntries[j].value
-                ? distinctEntries[i].value < distinctEntries[j].value : distinctEntries[i].key.bytes.precedes(distinctEntries[j].key.bytes)
-        }
+        let moves = pending.distinctMoves
+        let distinctKeys = pending.distinctKeys
         var puts: [(tree: Tree, key: [UInt8], value: [UInt8])] = []
         var removals: [(tree: Tree, keys: [[UInt8]])] = []
         var finger: LeafFinger?
         var distinctRoot: UInt32 = 0
-        for index in distinctOrder {
-            let (entry, delta) = (distinctEntries[index], distinctDeltas[index])
-            guard case .countDistinct(_, let treeName) = rollup.counters[entry.value] else { continue }
-            let tree = try rollup.tree(named: treeName)
-            if removals.last?.tree != tree {
-                removals.append((tree, []))
-                finger = nil
-                distinctRoot = try root(of: tree)
+        try distinctKeys.bytes.withUnsafeBytes { all in
+            // Filed by value position, then entry key: sorted, they come in each tree's key order.
+            for number in KeyOrder.positions(count: distinctKeys.count, key: { distinctKeys.key($0, in: all) }) where moves[number].delta != 0 {
+                let filed = distinctKeys.key(number, in: all)
+                let value = PendingRollup.distinctValue(filed)
+                let entry = UnsafeRawBufferPointer(rebasing: filed[PendingRollup.distinctPrefixSize...])
+                guard case .countDistinct(_, let treeName) = rollup.counters[value] else { continue }
+                let tree = try rollup.tree(named: treeName)
+                if removals.last?.tree != tree {
+                    removals.append((tree, []))
+                    finger = nil
+                    distinctRoot = try root(of: tree)
+                }
+                let old = try withValue(entry, root: distinctRoot, near: &finger) { try rollup.decodeDistinctCount($0) } ?? 0
+                let (new, overflow) = old.addingReportingOverflow(moves[number].delta)
+                guard !overflow, new >= 0 else { throw corrupt("a distinct count below zero") }
+                if new == 0 {
+                    removals[removals.count - 1].keys.append(Array(entry))
+                } else {
+                    puts.append((tree, Array(entry), CompiledRollup.encodeDistinctCount(new)))
+                }
+                guard (old == 0) != (new == 0) else { continue }
+                pending.add(old == 0 ? 1 : -1, counter: 1 + value, group: Array(entry.prefix(moves[number].groupLength)))
             }
-            let old = try entry.key.bytes.withUnsafeBytes { key in
-                try withValue(key, root: distinctRoot, near: &finger) { try rollup.decodeDistinctCount($0) }
-            } ?? 0
-            let (new, overflow) = old.addingReportingOverflow(delta)
-            guard !overflow, new >= 0 else { throw corrupt("a distinct count below zero") }
-            if new == 0 {
-                removals[removals.count - 1].keys.append(entry.key.bytes)
-            } else {
-                puts.append((tree, entry.key.bytes, CompiledRollup.encodeDistinctCount(new)))
-            }
-            guard (old == 0) != (new == 0) else { continue }
-            pending.add(old == 0 ? 1 : -1, counter: 1 + entry.value, group: Array(entry.key.bytes.prefix(entry.groupLength)))
         }
         guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
         removals.append((tree, []))
         finger = nil
         let counterRoot = try root(of: tree)
-        let groupKeys = pending.groupKeys
+        let groups = pending.groups
         var counters: [Int128] = []
-        for slot in KeyOrder.positions(of: groupKeys) where !pending.isZero(slot: slot) {
-            let key = groupKeys[slot]
+        let order = groups.bytes.withUnsafeBytes { all in KeyOrder.positions(count: groups.count) { groups.key($0, in: all) } }
+        for slot in order where !pending.isZero(slot: slot) {
+            let key = groups.key(slot)
             let stored = try key.withUnsafeBytes { key in
                 try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0, into: &counters) } != nil
             }
