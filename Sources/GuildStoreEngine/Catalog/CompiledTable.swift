@@ -123,6 +123,9 @@ final class CompiledIndex: Sendable {
     }
 
     let definition: IndexDefinition
+    /// `definition.unique` and `.descending`, read for every entry without copying the definition.
+    let unique: Bool
+    let descending: [Bool]
     let treeName: String
     let tree: Tree?
     let columnPositions: [Int]
@@ -141,6 +144,8 @@ final class CompiledIndex: Sendable {
 
     init(_ index: IndexDefinition, schema: TableSchema, tree: Tree?) throws {
         definition = index
+        unique = index.unique
+        descending = index.columns.indices.map { $0 < index.descending.count && index.descending[$0] }
         treeName = schema.indexTreeName(index)
         self.tree = tree
         columnPositions = try index.columns.map { try schema.columnIndex($0) }
@@ -177,7 +182,7 @@ final class CompiledIndex: Sendable {
     /// returns whether the key alone is unique-checked.
     func encodeEntry(for values: [Value], key: inout TupleEncoder, value: inout [UInt8]) throws -> Bool {
         // NULLs never collide in a unique index (as in SQL): such entries carry the primary key.
-        let checksUniqueness = definition.unique && !columnPositions.contains { values[$0].isNull }
+        let checksUniqueness = unique && !columnPositions.contains { values[$0].isNull }
         appendKey(for: values, checksUniqueness: checksUniqueness, to: &key)
         if !emptyValue { try RowEncoding.encode(values, at: valuePositions, types: valueTypes, into: &value) }
         return checksUniqueness
@@ -187,12 +192,12 @@ final class CompiledIndex: Sendable {
     /// the value.
     func entryKey(for values: [Value]) -> [UInt8] {
         var encoder = TupleEncoder(reservingCapacity: 48)
-        appendKey(for: values, checksUniqueness: definition.unique && !columnPositions.contains { values[$0].isNull }, to: &encoder)
+        appendKey(for: values, checksUniqueness: unique && !columnPositions.contains { values[$0].isNull }, to: &encoder)
         return encoder.bytes
     }
 
     private func appendKey(for values: [Value], checksUniqueness: Bool, to encoder: inout TupleEncoder) {
-        for (i, p) in columnPositions.enumerated() { encoder.append(values[p], descending: definition.descending[i]) }
+        for (i, p) in columnPositions.enumerated() { encoder.append(values[p], descending: descending[i]) }
         if !checksUniqueness {
             for p in primaryKeyPositions { encoder.append(values[p]) }
         }

@@ -187,8 +187,10 @@ extension WriteTransaction {
     /// Keys whose values are the same in `old` (an update that leaves them alone) are not
     /// looked up again.
     func checkParents(_ row: [Value], old: [Value]?, table: CompiledTable) throws {
-        let schema = table.schema
-        for (key, positions) in zip(schema.foreignKeys, table.foreignKeyPositions) {
+        // `table.schema` is read in place, never copied whole (that copy costs a retain and a
+        // release of each of its arrays, on every row).
+        for (k, positions) in table.foreignKeyPositions.enumerated() {
+            let key = table.schema.foreignKeys[k]
             let parent: ParentRow
             if positions.count == 1, case .uint(let id) = row[positions[0]] {
                 if let old, old[positions[0]] == row[positions[0]] { continue }
@@ -204,13 +206,13 @@ extension WriteTransaction {
             if knownParents.contains(parent) { continue }
             let values = parent.values
             // A row may reference itself (a self-referencing key on its own primary key).
-            if key.parentTable == schema.name, table.primaryKeyValues(row) == values { continue }
-            let exists = key.parentTable == schema.name ? try fetchRow(schema, key: values) != nil
-                                                         : try rowExists(try compiledTable(key.parentTable), key: values)
+            if key.parentTable == table.schema.name, table.primaryKeyValues(row) == values { continue }
+            let exists = key.parentTable == table.schema.name ? try fetchRow(table.schema, key: values) != nil
+                                                               : try rowExists(try compiledTable(key.parentTable), key: values)
             if exists { knownParents.insert(parent) }
             if !exists {
                 throw GuildStoreError.foreignKeyViolation(
-                    table: schema.name, column: key.columns.joined(separator: ", "),
+                    table: table.schema.name, column: key.columns.joined(separator: ", "),
                     value: describeValues(values), parent: key.parentTable)
             }
         }

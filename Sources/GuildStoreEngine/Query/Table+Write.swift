@@ -22,8 +22,9 @@ extension WriteTransaction {
     /// whether the caller set column i (an upsert keeps the old row's creation times where it
     /// did not).
     func insert(row: [Value], table: CompiledTable, onConflict: ConflictPolicy, given: (Int) -> Bool) throws -> Bool {
-        let schema = table.schema
-        if !schema.foreignKeys.isEmpty { try checkParents(row, old: nil, table: table) }  // FK-1
+        // `table.schema` is read where needed, never copied whole: on every row, that copy
+        // costs a retain and a release of each of its arrays.
+        if !table.foreignKeyPositions.isEmpty { try checkParents(row, old: nil, table: table) }  // FK-1
         let groups = table.rollups.isEmpty ? [] : try rollupGroups(row, table.rollups)
         let rows = try table.rows()
         let key = table.encodedPrimaryKey(row)
@@ -33,12 +34,12 @@ extension WriteTransaction {
         if stored != true, let existing = try get(key, in: rows) {
             switch onConflict {
             case .fail:
-                throw GuildStoreError.uniqueViolation(table: schema.name, index: "primary key", key: describe(table.primaryKeyValues(row)))
+                throw GuildStoreError.uniqueViolation(table: table.schema.name, index: "primary key", key: describe(table.primaryKeyValues(row)))
             case .ignore:
                 return false
             case .replace:
                 let old = try key.withUnsafeBytes { k in try existing.withUnsafeBytes { try table.decodeRow(key: k, value: $0) } }
-                try replace(old: old, new: carryingCreation(row, from: old, schema: schema, given: given), table: table)
+                try replace(old: old, new: carryingCreation(row, from: old, schema: table.schema, given: given), table: table)
                 return true
             }
         }
@@ -53,11 +54,11 @@ extension WriteTransaction {
             entryKey.removeAll()
             entryValue.removeAll(keepingCapacity: true)
             _ = try index.encodeEntry(for: row, key: &entryKey, value: &entryValue)
-            if index.definition.unique {
-                try put(entryKey.bytes, entryValue, in: try index.tree(of: schema.name))
+            if index.unique {
+                try put(entryKey.bytes, entryValue, in: try index.tree(of: table.schema.name))
             } else {
                 // Nothing checks a non-unique entry: it goes in with the others, sorted (DP-1).
-                try deferPut(entryKey.bytes, entryValue, in: try index.tree(of: schema.name))
+                try deferPut(entryKey.bytes, entryValue, in: try index.tree(of: table.schema.name))
             }
         }
         try addRollups(row, groups: groups, sign: 1, table.rollups)  // RU-2
