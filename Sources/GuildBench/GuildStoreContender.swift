@@ -94,12 +94,23 @@ package final class GuildStoreContender: BenchContender {
 
     /// Each run: a fresh copy of the template (guild schema, every migration, the parents, no
     /// events) opened through `GuildDatabase.open` off the clock; on the clock, the events
-    /// through the public insert API (`IngestRecord.apply`, which keeps every index and
-    /// rollup) in write transactions of `batchSize`. The answer: each event table's rows.
+    /// through the public prepared insert (`PreparedInsert`, which keeps every index and
+    /// rollup; one per table and column list, the values by position, made off the clock as
+    /// SQLite's side prepares its INSERTs and binds) in write transactions of `batchSize`.
+    /// The answer: each event table's rows.
     private func prepareIngest(_ ingest: BulkIngest, workload: Workload) async throws -> PreparedWorkload {
         let target = try folder(for: workload) + "/ingest.gsdb"
         let materials = try await ingest.source.materials()
-        let batches = materials.batches(of: ingest.batchSize)
+        var statements: [String: PreparedInsert] = [:]
+        let rows = materials.events.map { record in
+            let columns = record.values.keys.sorted()
+            let key = record.kind.table.name + "(" + columns.joined(separator: ",") + ")"
+            let statement = statements[key] ?? PreparedInsert(into: record.kind.table.name, columns: columns,
+                                                              onConflict: record.kind.conflictPolicy)
+            statements[key] = statement
+            return (statement: statement, values: columns.map { record.values[$0] ?? .null })
+        }
+        let batchSize = max(1, ingest.batchSize)
         var store: GuildDatabase?
         return PreparedWorkload(
             setUp: {
@@ -112,8 +123,11 @@ package final class GuildStoreContender: BenchContender {
             },
             execute: {
                 guard let database = store?.database else { throw BenchError.unusableDataset("the ingest copy is not open") }
-                for batch in batches {
-                    try await database.write { tx in for record in batch { try record.apply(to: tx) } }
+                var start = 0
+                while start < rows.count {
+                    let batch = rows[start..<min(rows.count, start + batchSize)]
+                    try await database.write { tx in for row in batch { try tx.insert(row.values, row.statement) } }
+                    start += batchSize
                 }
                 return DeferredAnswer {
                     let tx = try database.beginRead()

@@ -104,11 +104,6 @@ package struct IngestMaterials: Sendable {
     /// Its SQLite export (seed 004's schema and indexes, integer ids, WAL mode).
     package var sqliteTemplate: String
 
-    /// The events in transactions of `size`, in order.
-    package func batches(of size: Int) -> [[IngestRecord]] {
-        stride(from: 0, to: events.count, by: max(1, size)).map { Array(events[$0..<min(events.count, $0 + max(1, size))]) }
-    }
-
     /// The four event tables, whose rows a finished load is checked by.
     package static let eventTables = BenchSubjects.eventTables
 

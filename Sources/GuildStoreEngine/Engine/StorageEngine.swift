@@ -53,9 +53,10 @@
     let schemaCache = Locked<[String: (counter: UInt64, compiled: CompiledTable)]>([:])
     /// `planScan`'s choices by shape (QP-1).
     let planCache = Locked<[PlanShape: ScanPlan]>([:])
-    /// Prepared reads and aggregates resolved, by the query's id, each for its schema counter.
+    /// Prepared reads, aggregates and inserts resolved, by the query's id, each for its schema counter.
     let preparedScans = PreparedResolutions<ScanResolution>()
     let preparedAggregates = PreparedResolutions<AggregateResolution>()
+    let preparedInserts = PreparedResolutions<InsertResolution>()
 
     /// The largest key a database with this page size stores: a quarter of a page less the
     /// cell overhead, so every node holds at least four cells.

@@ -234,10 +234,16 @@ extension WriteTransaction {
                 row[i] = now ?? .null
             }
         }
+        try checkColumns(row, table: table)
+        return row
+    }
+
+    /// Throws unless every value of `row` may stand in its column (NULL only where nullable,
+    /// else of the column's type).
+    func checkColumns(_ row: [Value], table: CompiledTable) throws {
         for i in row.indices where !(row[i].isNull ? table.nullable[i] : row[i].fits(table.columnTypes[i])) {
             try check(row[i], for: table.schema.columns[i], table: table.schema.name)  // throws the precise error
         }
-        return row
     }
 
     private func checked(_ value: Value, for column: ColumnDefinition, schema: TableSchema) throws -> Value {
