@@ -175,6 +175,21 @@ struct ReadmeExampleTests {
         #expect(stats == expectedStats && stats.first?.int(0) == 3)
         #expect(try page.map { try $0.timestamp("created_at") } == expectedPage.map { try $0.timestamp("created_at") })
         #expect(page.count == 11)
+
+        // README "Tables, indexes and queries" (prepared insert)
+        let addMessage = PreparedInsert(into: "message_events",
+                                        columns: ["id", "guild_id", "user_id", "character_count", "created_at"])
+        try await db.write { tx in
+            for (id, author, length) in [(41, user, 12), (42, user + 1, 7)] {
+                try tx.insert([.uint(UInt64(id)), .uint(guild), .uint(author), .int(Int64(length)), .timestamp(since + 5)], addMessage)
+            }
+        }
+        // end of README "Tables, indexes and queries" (prepared insert)
+
+        let after = try await db.read { tx in try tx.aggregate(userStats, equals: [.uint(guild), .uint(user)], from: .timestamp(since)) }
+        // Message 41 is user 20's fourth in the range, with 12 characters more than the three before.
+        #expect(after.first?.int(0) == 4)
+        #expect(after.first?.int(1) == (stats.first?.int(1)).map { $0 + 12 })
         try await db.close()
     }
 
