@@ -86,12 +86,15 @@ struct PreparedInsertTests {
             let replaced = try #require(try tx.get("users", key: [.uint(1)]))
             #expect(replaced["email"] == "d@example.com")
             #expect(replaced["created_at"] == .timestamp(5))
+            #expect(replaced["updated_at"] != .timestamp(5))  // `updatedAtNow`: it moves
             #expect(try tx.rows("users", index: "email_unique").map { $0["email"] } == ["d@example.com"])
             // A new row takes the insert's time in both `.now` columns.
             #expect(try tx.insert([.uint(3), "e@example.com", .null], fail))
-            let created = try #require(try tx.get("users", key: [.uint(3)])?["created_at"])
-            guard case .timestamp(let at) = created else { Issue.record("created_at is \(created)"); return }
-            #expect(at >= before && at <= Int64(Date().timeIntervalSince1970))
+            let new = try #require(try tx.get("users", key: [.uint(3)]))
+            for column in ["created_at", "updated_at"] {
+                guard case .timestamp(let at)? = new[column] else { Issue.record("\(column) is \(String(describing: new[column]))"); continue }
+                #expect(at >= before && at <= Int64(Date().timeIntervalSince1970))
+            }
         }
     }
 

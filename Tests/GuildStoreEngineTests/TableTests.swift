@@ -337,3 +337,14 @@ struct TableTests {
         try engine.close()
     }
 }
+
+extension TableTests {
+    @Test("a catalog index whose direction flags do not match its columns is refused when compiled, never indexed past")
+    func directionFlagsMismatch() throws {
+        var index = IndexDefinition("by_created", on: ["created_at", "user_id"], descending: [true, false])
+        index.descending = [true]  // as a damaged catalog entry would decode
+        #expect(throws: GuildStoreError.invalidSchema("index by_created of message_events has 1 direction flags for 2 columns")) {
+            _ = try CompiledIndex(index, schema: Self.messageEvents, tree: nil)
+        }
+    }
+}

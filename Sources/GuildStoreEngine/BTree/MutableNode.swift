@@ -68,6 +68,7 @@ struct MutableNode {
     /// the whole cell made first, when the key starts with the leaf's prefix); `cell` is the
     /// whole cell when the caller has it.
     func insertLeaf(_ parsed: Cell.ParsedLeaf, at i: Int, cell: UnsafeRawBufferPointer? = nil) throws -> Bool {
+        assert(isLeaf, "insertLeaf on an interior node")
         let prefix = prefixLength
         if count == 0 {
             // BT-6: an empty leaf takes the whole key as its prefix; the next key shortens it.
@@ -105,7 +106,15 @@ struct MutableNode {
     }
 
     /// Inserts a leaf cell at slot `i`, stored with its key's first `strip` bytes left out.
+    ///
+    /// Its bytes are written after `claim`, which may defragment this page: a key or value
+    /// that lies in the page itself (a caller passing bytes a read lent it) is copied out
+    /// first, so the cell never takes bytes that moved.
     private func insertStored(_ parsed: Cell.ParsedLeaf, strip: Int, at i: Int) throws -> Bool {
+        let page = UnsafeRawBufferPointer(start: base, count: pageSize)
+        if page.overlaps(parsed.key) || page.overlaps(parsed.rest) {
+            return try parsed.withStripped(strip) { try insertStored($0, at: i) }
+        }
         guard let offset = try claim(parsed.stored(strip: strip), slot: i) else { return false }
         parsed.write(strip: strip, to: base + offset)
         return true
@@ -231,6 +240,14 @@ struct MutableNode {
         base.setU16(22, prefix.count)
         base.setU32(8, UInt32(pageSize - prefix.count))
         if prefix.count > 0 { (base + pageSize - prefix.count).copyMemory(from: prefix.baseAddress!, byteCount: prefix.count) }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether the two ranges share a byte.
+    func overlaps(_ other: UnsafeRawBufferPointer) -> Bool {
+        guard let a = baseAddress, let b = other.baseAddress, count > 0, other.count > 0 else { return false }
+        return a < b + other.count && b < a + count
     }
 }
 

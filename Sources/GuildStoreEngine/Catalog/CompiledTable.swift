@@ -123,7 +123,8 @@ final class CompiledIndex: Sendable {
     }
 
     let definition: IndexDefinition
-    /// `definition.unique` and `.descending`, read for every entry without copying the definition.
+    /// `definition.unique` and `.descending` (one flag per column, checked at init), read for
+    /// every entry without copying the definition.
     let unique: Bool
     let descending: [Bool]
     let treeName: String
@@ -143,9 +144,14 @@ final class CompiledIndex: Sendable {
     let emptyValue: Bool
 
     init(_ index: IndexDefinition, schema: TableSchema, tree: Tree?) throws {
+        // A catalog entry is decoded from disk unvalidated: every read of an entry indexes the
+        // flags by column, so a count that differs is refused here, once.
+        guard index.descending.count == index.columns.count else {
+            throw GuildStoreError.invalidSchema("index \(index.name) of \(schema.name) has \(index.descending.count) direction flags for \(index.columns.count) columns")
+        }
         definition = index
         unique = index.unique
-        descending = index.columns.indices.map { $0 < index.descending.count && index.descending[$0] }
+        descending = index.descending
         treeName = schema.indexTreeName(index)
         self.tree = tree
         columnPositions = try index.columns.map { try schema.columnIndex($0) }
@@ -214,7 +220,7 @@ final class CompiledIndex: Sendable {
     func decodeEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into values: inout [Value]) throws {
         var decoder = TupleDecoder(key)
         for (i, p) in columnPositions.enumerated() {
-            values[p] = try decoder.next(columnTypes[i], descending: definition.descending[i])
+            values[p] = try decoder.next(columnTypes[i], descending: descending[i])
         }
         guard !emptyValue else {
             // The key ends with the primary key, and that is all.
@@ -262,7 +268,7 @@ final class CompiledIndex: Sendable {
                      reading: EntryReading) throws {
         var decoder = TupleDecoder(key)
         for i in 0..<reading.keyColumns {
-            let decoded = try decoder.next(columnTypes[i], descending: definition.descending[i])
+            let decoded = try decoder.next(columnTypes[i], descending: descending[i])
             if reading.keyWanted[i] { values[columnPositions[i]] = decoded }
         }
         if reading.primaryKeyFromKey {
@@ -284,7 +290,7 @@ final class CompiledIndex: Sendable {
             return try TupleEncoding.encode(try primaryKey(key: key, value: value)).withUnsafeBytes { try body($0) }
         }
         var decoder = TupleDecoder(key)
-        for (i, type) in columnTypes.enumerated() { _ = try decoder.next(type, descending: definition.descending[i]) }
+        for (i, type) in columnTypes.enumerated() { _ = try decoder.next(type, descending: descending[i]) }
         return try body(UnsafeRawBufferPointer(rebasing: key[decoder.offset...]))
     }
 
@@ -294,7 +300,7 @@ final class CompiledIndex: Sendable {
             return Array(try RowEncoding.decode(value, types: valueTypes).prefix(primaryKeyTypes.count))
         }
         // A non-unique key always ends with the primary key.
-        let all = try TupleEncoding.decode(key, types: columnTypes + primaryKeyTypes, descending: definition.descending)
+        let all = try TupleEncoding.decode(key, types: columnTypes + primaryKeyTypes, descending: descending)
         return Array(all.suffix(primaryKeyTypes.count))
     }
 }

@@ -107,7 +107,9 @@ extension WriteTransaction {
         var distinctRoot: UInt32 = 0
         try distinctKeys.bytes.withUnsafeBytes { all in
             // Filed by value position, then entry key: sorted, they come in each tree's key order.
-            for number in KeyOrder.positions(count: distinctKeys.count, key: { distinctKeys.key($0, in: all) }) where moves[number].delta != 0 {
+            let moving = moves.indices.filter { moves[$0].delta != 0 }
+            for index in KeyOrder.positions(count: moving.count, key: { distinctKeys.key(moving[$0], in: all) }) {
+                let number = moving[index]
                 let filed = distinctKeys.key(number, in: all)
                 let value = PendingRollup.distinctValue(filed)
                 let entry = UnsafeRawBufferPointer(rebasing: filed[PendingRollup.distinctPrefixSize...])
