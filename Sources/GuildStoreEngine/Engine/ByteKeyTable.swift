@@ -7,8 +7,9 @@
 /// addressing with linear probing over a power-of-two table at most half full; each key's hash
 /// is kept, so growing never hashes a key again.
 ///
-/// The hash mixes 8 bytes at a time with a seed drawn once per process: keys come from rows,
-/// and a fixed function would let crafted ids pile into one probe run.
+/// The hash mixes 8 bytes at a time (SplitMix64's finalizer) with a seed drawn once per
+/// process: keys come from rows, and a fixed function would let crafted ids pile into one
+/// probe run.
 struct ByteKeyTable {
     /// Every key's bytes, in number order.
     private(set) var bytes: [UInt8] = []
@@ -74,24 +75,14 @@ struct ByteKeyTable {
         var h = seed ^ (UInt64(key.count) &* 0x9E37_79B9_7F4A_7C15)
         var i = 0
         while i + 8 <= key.count {
-            h = mix(h ^ key.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            h = SplitMix64.mix(h ^ key.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             i += 8
         }
         if i < key.count {
             var tail: UInt64 = 0
             for j in i..<key.count { tail |= UInt64(key[j]) << (8 * (j - i)) }
-            h = mix(h ^ tail)
+            h = SplitMix64.mix(h ^ tail)
         }
-        return mix(h)
-    }
-
-    /// A 64-bit finalizer (xor-shift-multiply), so every input bit reaches the low bits the
-    /// table indexes by.
-    @inline(__always)
-    private static func mix(_ x: UInt64) -> UInt64 {
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        return SplitMix64.mix(h)
     }
 }
