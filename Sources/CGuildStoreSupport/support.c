@@ -281,6 +281,32 @@ int gs_ofd_lock_byte(int fd, int kind, int64_t offset) {
     return (errno == EAGAIN || errno == EACCES) ? 1 : -1;
 }
 
+// ---- Writes that skip the page cache -------------------------------------------------------
+
+int gs_open_uncached(const char *path, int mode) {
+    int flags = O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC;
+    int fd;
+#ifdef O_DIRECT
+    do { fd = open(path, flags | O_DIRECT, mode); } while (fd < 0 && errno == EINTR);
+    if (fd >= 0 || errno != EINVAL) return fd;
+#endif
+    do { fd = open(path, flags, mode); } while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+int gs_clear_uncached(int fd) {
+#ifdef O_DIRECT
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    if (!(flags & O_DIRECT)) return 0;
+    if (fcntl(fd, F_SETFL, flags & ~O_DIRECT) != 0) return -1;
+    return 1;
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
 // ---- Thread priority -----------------------------------------------------------------------
 
 int gs_lower_thread_priority(void) {

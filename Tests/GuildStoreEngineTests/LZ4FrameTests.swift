@@ -125,8 +125,11 @@ struct LZ4FrameWriterTests {
         let fileSystem = FaultyFileSystem(plan)
         let file = try fileSystem.open(directory.file("failing.lz4"), create: true)
         defer { try? file.close() }
-        plan.failWrite(2)  // the header is write 1; the first block's is write 2
-        let chunk = [UInt8](repeating: 3, count: LZ4FrameWriter.blockSize)
+        // The frame reaches the file in 4 MiB chunks: random blocks (stored as they are) fill
+        // the first chunk when the first block is written, while the next two are compressed.
+        plan.failWrite(1)
+        var generator = SplitMix64(seed: 5)
+        let chunk = (0..<LZ4FrameWriter.blockSize).map { _ in UInt8.random(in: 0...255, using: &generator) }
         var failed = false
         do {
             let writer = try LZ4FrameWriter(file: file)

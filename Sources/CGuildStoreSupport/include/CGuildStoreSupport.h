@@ -46,6 +46,17 @@ void gs_bit_clear(uint64_t *words, uint64_t bit);
 /// descriptor of the description closes, so a process that dies holds nothing.
 int gs_ofd_lock_byte(int fd, int kind, int64_t offset);
 
+/// Opens `path` for writing a new file whose writes skip the page cache (Linux `O_DIRECT`):
+/// created with `mode` if missing, emptied if present, read-write, close-on-exec. Where the
+/// file system refuses `O_DIRECT` (tmpfs, some network file systems) the file opens without
+/// it. Returns the descriptor, or -1 with errno set.
+int gs_open_uncached(const char *path, int mode);
+
+/// Clears `O_DIRECT` on `fd`, so that its writes go through the page cache again (a write the
+/// file system refused for its alignment can then be retried). Returns 1 when the flag was
+/// set and is now clear, 0 when it was not set, -1 with errno set on failure.
+int gs_clear_uncached(int fd);
+
 /// Gives the calling thread the lowest CPU priority for the rest of its life: Linux's
 /// SCHED_IDLE policy (a waking thread of normal priority takes the CPU from it at once; it
 /// runs whenever a core is free and keeps a small share when none is), or nice 19 where that

@@ -19,10 +19,13 @@ import Foundation
 /// signals as its last act; `deinit` waits for every block in flight, so no compressing thread
 /// outlives the buffers it writes. (The caller's thread also reads a block's input while it is
 /// compressed, for the content checksum: two readers, no writer.) Memory: at most
-/// `inFlight + 2` blocks of about 8 MiB each, reused.
+/// `inFlight + 2` blocks of about 8 MiB each, reused, and the output's 4 MiB chunk.
+///
+/// The frame goes to the file through a `SequentialFileWriter`, in aligned 4 MiB chunks, so a
+/// file made by `FileSystem.createForStreaming` is written without the page cache.
 ///
 /// ```swift
-/// let writer = try LZ4FrameWriter(file: file)
+/// let writer = try LZ4FrameWriter(file: try fileSystem.createForStreaming(path))
 /// try writer.write(bytes)
 /// let compressedBytes = try writer.finish()
 /// ```
@@ -32,19 +35,19 @@ final class LZ4FrameWriter {
     /// Blocks being compressed at once, besides the one being filled.
     static let inFlight = 2
 
-    private let file: any FileHandleIO
+    private let output: SequentialFileWriter
     private var filling: LZ4FrameBlock
     private var compressing: [LZ4FrameBlock] = []
     private var spare: [LZ4FrameBlock] = []
     private var content = gs_xxh32_state()
-    /// Bytes written to the file so far.
-    private(set) var compressedBytes: Int64 = 0
+    /// Bytes of the frame so far (written to the file or waiting in the output's chunk).
+    var compressedBytes: Int64 { output.count }
     /// Bytes given to `write` so far.
     private(set) var uncompressedBytes: Int64 = 0
 
-    /// Starts the frame at offset 0 of `file`.
+    /// Starts the frame at offset 0 of `file`, an empty file.
     init(file: any FileHandleIO) throws {
-        self.file = file
+        output = SequentialFileWriter(file: file)
         filling = LZ4FrameBlock()
         gs_xxh32_reset(&content, 0)
         try emit(Self.frameHeader())
@@ -71,8 +74,8 @@ final class LZ4FrameWriter {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
-    /// Ends the frame (its last blocks, the end mark and the content checksum) and returns the
-    /// file's size. The caller syncs and closes the file.
+    /// Ends the frame (its last blocks, the end mark and the content checksum), writes what is
+    /// left of it to the file, and returns the file's size. The caller syncs and closes the file.
     @discardableResult
     func finish() throws -> Int64 {
         if filling.filled > 0 { try submitFilling() }
@@ -80,7 +83,7 @@ final class LZ4FrameWriter {
         var trailer = [UInt8](repeating: 0, count: 8)
         trailer.withUnsafeMutableBytes { $0.baseAddress!.setU32(4, gs_xxh32_digest(&content)) }
         try emit(trailer)
-        return compressedBytes
+        return try output.finish()
     }
 
     /// Starts compressing the block being filled, writing the oldest blocks first while too
@@ -103,9 +106,7 @@ final class LZ4FrameWriter {
     }
 
     private func emit(_ bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count > 0 else { return }
-        try file.write(bytes, at: compressedBytes)
-        compressedBytes += Int64(bytes.count)
+        try output.append(bytes)
     }
 
     private func emit(_ bytes: [UInt8]) throws {

@@ -14,6 +14,11 @@ package protocol FileSystem: Sendable {
     /// Opens an existing `path` for reading only (a reader beside the database's owner, which
     /// may not write the file).
     func openForReading(_ path: String) throws -> any FileHandleIO
+    /// Creates `path` (emptying a file already there) for one front-to-back write of a new
+    /// file that is read rarely, a backup or an archived segment: writes whose offset, length
+    /// and buffer are aligned to `SequentialFileWriter.alignment` skip the page cache where
+    /// the system allows (`O_DIRECT`); any other write still succeeds, through the cache.
+    func createForStreaming(_ path: String) throws -> any FileHandleIO
     /// Which file is at `path` now (nil when none is).
     func identity(of path: String) -> FileIdentity?
     func exists(_ path: String) -> Bool
@@ -92,6 +97,18 @@ extension FileSystem {
     /// they open any.
     package func openForReading(_ path: String) throws -> any FileHandleIO {
         try open(path, create: false)
+    }
+
+    /// Layers without a page cache to skip create the file as they create any.
+    package func createForStreaming(_ path: String) throws -> any FileHandleIO {
+        let file = try open(path, create: true)
+        do {
+            try file.truncate(to: 0)
+        } catch {
+            try? file.close()
+            throw error
+        }
+        return file
     }
 
     package func identity(of path: String) -> FileIdentity? {

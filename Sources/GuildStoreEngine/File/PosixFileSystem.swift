@@ -22,6 +22,12 @@ package struct PosixFileSystem: FileSystem {
         return PosixFile(fd: fd, path: path)
     }
 
+    package func createForStreaming(_ path: String) throws -> any FileHandleIO {
+        let fd = gs_open_uncached(path, 0o644)
+        guard fd >= 0 else { throw fileError("open", path: path, errno: errno) }
+        return PosixFile(fd: fd, path: path)
+    }
+
     package func identity(of path: String) -> FileIdentity? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
@@ -63,7 +69,9 @@ func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
     }
 }
 
-/// An open file descriptor.
+/// An open file descriptor. One made by `createForStreaming` may have `O_DIRECT` set: a read
+/// or write the file system refuses for its alignment (EINVAL) clears the flag and is tried
+/// again through the page cache, so callers never see the difference but in speed.
 final class PosixFile: FileHandleIO, @unchecked Sendable {
     // Safe to share: `fd` is written once at init and at close; pread/pwrite on one descriptor
     // are thread-safe; the engine closes a file only when no transaction uses it.
@@ -84,7 +92,7 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         while done < buffer.count {
             let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || (errno == EINVAL && gs_clear_uncached(fd) == 1) { continue }
                 throw fileError("pread", path: path, errno: errno)
             }
             if n == 0 { break }
@@ -98,7 +106,7 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         while done < buffer.count {
             let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || (errno == EINVAL && gs_clear_uncached(fd) == 1) { continue }
                 throw fileError("pwrite", path: path, errno: errno)
             }
             done += n
@@ -114,7 +122,7 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
             let batch = min(vectors.count - first, 1024)  // IOV_MAX on Linux and macOS
             let n = vectors.withUnsafeBufferPointer { pwritev(fd, $0.baseAddress! + first, Int32(batch), position) }
             if n < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || (errno == EINVAL && gs_clear_uncached(fd) == 1) { continue }
                 throw fileError("pwritev", path: path, errno: errno)
             }
             position += off_t(n)
