@@ -125,7 +125,7 @@ struct LZ4FrameWriterTests {
         let fileSystem = FaultyFileSystem(plan)
         let file = try fileSystem.open(directory.file("failing.lz4"), create: true)
         defer { try? file.close() }
-        // The frame reaches the file in 4 MiB chunks: random blocks (stored as they are) fill
+        // The frame reaches the file in 1 MiB chunks: random blocks (stored as they are) fill
         // the first chunk when the first block is written, while the next two are compressed.
         plan.failWrite(1)
         var generator = SplitMix64(seed: 5)

@@ -19,9 +19,9 @@ import Foundation
 /// signals as its last act; `deinit` waits for every block in flight, so no compressing thread
 /// outlives the buffers it writes. (The caller's thread also reads a block's input while it is
 /// compressed, for the content checksum: two readers, no writer.) Memory: at most
-/// `inFlight + 2` blocks of about 8 MiB each, reused, and the output's 4 MiB chunk.
+/// `inFlight + 2` blocks of about 8 MiB each, reused, and the output's 1 MiB chunk.
 ///
-/// The frame goes to the file through a `SequentialFileWriter`, in aligned 4 MiB chunks, so a
+/// The frame goes to the file through a `SequentialFileWriter`, in aligned 1 MiB chunks, so a
 /// file made by `FileSystem.createForStreaming` is written without the page cache.
 ///
 /// ```swift

@@ -24,9 +24,10 @@ final class SequentialFileWriter {
     /// What `O_DIRECT` asks of offsets, lengths and addresses on the file systems Linux has
     /// (their logical block size, 512 or 4,096 bytes).
     static let alignment = 4096
-    /// Bytes per write: large enough that the device's latency per write is small against the
-    /// transfer.
-    static let chunkSize = 4 << 20
+    /// Bytes per write. An uncached write holds the device for its whole transfer, and a
+    /// writer's fdatasync queued behind it waits that long: 1 MiB keeps the wait under a
+    /// millisecond on a disk of 1.5 GB/s while keeping the writes few (a 140 MB backup, 134).
+    static let chunkSize = 1 << 20
 
     private let file: any FileHandleIO
     private let buffer: UnsafeMutableRawPointer
