@@ -54,6 +54,16 @@ struct KeyOrderTests {
         #expect(Self.positions(keys) == Self.reference(keys))
     }
 
+    @Test("a few keys (sorted by insertion up to KeyOrder.smallCount, by heads past it) equal the stable sort too")
+    func fewKeys() {
+        for count in 0...(KeyOrder.smallCount + 2) {
+            for seed: UInt64 in 0..<300 {
+                let keys = Self.keys(count: count, seed: seed)
+                #expect(Self.positions(keys) == Self.reference(keys), "\(count) keys, seed \(seed)")
+            }
+        }
+    }
+
     @Test("a key that is a prefix of another, padded to the same head, sorts first")
     func prefixes() {
         let keys: [[UInt8]] = [[1, 2, 0], [1, 2], [1, 2, 0, 0], [], [0], [1, 2]]

@@ -11,6 +11,9 @@ enum KeyOrder {
     /// The positions `0 ..< count` in the order of their keys; equal keys in increasing
     /// position (stable).
     static func positions(count: Int, key: (Int) -> UnsafeRawBufferPointer) -> [Int] {
+        // A single-row commit sorts a handful of keys: insertion sort, with no scratch buffer
+        // and no head array (the standard library's stable sort allocates both).
+        if count <= smallCount { return insertionSorted(count: count, key: key) }
         var heads: [(high: UInt64, low: UInt64, position: Int)] = []
         heads.reserveCapacity(count)
         for i in 0..<count {
@@ -24,6 +27,28 @@ enum KeyOrder {
             return c != 0 ? c < 0 : a.position < b.position
         }
         return heads.map(\.position)
+    }
+
+    /// At most this many keys are sorted by insertion.
+    static let smallCount = 12
+
+    /// `positions` by insertion: each key moves left past the keys greater than it, never past
+    /// an equal one (stable).
+    private static func insertionSorted(count: Int, key: (Int) -> UnsafeRawBufferPointer) -> [Int] {
+        var order = Array(0..<count)
+        var i = 1
+        while i < count {
+            let moving = order[i]
+            let movingKey = key(moving)
+            var j = i
+            while j > 0, compareKeys(key(order[j - 1]), movingKey) > 0 {
+                order[j] = order[j - 1]
+                j -= 1
+            }
+            order[j] = moving
+            i += 1
+        }
+        return order
     }
 
     /// Bytes `offset ..< offset + 8` of `key` as a big-endian word, zeros past its end.
