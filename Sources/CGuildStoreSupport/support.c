@@ -294,6 +294,14 @@ int gs_open_uncached(const char *path, int mode) {
     return fd;
 }
 
+int gs_uncached_flag(void) {
+#ifdef O_DIRECT
+    return O_DIRECT;
+#else
+    return 0;
+#endif
+}
+
 int gs_clear_uncached(int fd) {
 #ifdef O_DIRECT
     int flags = fcntl(fd, F_GETFL);

@@ -1,3 +1,4 @@
+import CGuildStoreSupport
 import Foundation
 import Testing
 import TestSupport
@@ -8,14 +9,8 @@ import TestSupport
 /// skip the page cache.
 @Suite("Sequential file writer")
 struct SequentialFileWriterTests {
-    /// `O_DIRECT` as Linux numbers it on this architecture.
-    static var directFlag: Int {
-        #if arch(arm64) || arch(arm)
-        0o200000
-        #else
-        0o40000
-        #endif
-    }
+    /// `O_DIRECT` as this system numbers it.
+    static var directFlag: Int { Int(gs_uncached_flag()) }
 
     /// The status flags (`/proc/self/fdinfo`) of this process's open descriptors of `path`.
     static func openFlags(of path: String) throws -> [Int] {
@@ -67,16 +62,53 @@ struct SequentialFileWriterTests {
         let path = directory.file("direct")
         let file = try PosixFileSystem().createForStreaming(path)
         defer { try? file.close() }
-        // Whether this file system takes O_DIRECT at all (tmpfs refuses it), asked apart.
+        // Asked apart: whether this file system takes O_DIRECT at all (tmpfs before Linux 6.6
+        // does not), and whether it then refuses an unaligned write (ext4 and xfs do; btrfs and
+        // a newer tmpfs serve it through the cache).
         let probe = Glibc.open(directory.file("probe"), O_RDWR | O_CREAT | Int32(Self.directFlag), 0o644)
         let takesDirect = probe >= 0
-        if probe >= 0 { Glibc.close(probe) }
+        var refusesUnaligned = false
+        if probe >= 0 {
+            var byte: UInt8 = 1
+            refusesUnaligned = pwrite(probe, &byte, 1, 1) < 0 && errno == EINVAL
+            Glibc.close(probe)
+        }
         let flags = try #require(try Self.openFlags(of: path).first)
+        #expect(Self.directFlag != 0)
         #expect((flags & Self.directFlag != 0) == takesDirect)
         try checkWrites(file, path: path)
-        guard takesDirect else { return }
+        guard refusesUnaligned else { return }
         // The unaligned write cleared the flag rather than failing.
         #expect(try Self.openFlags(of: path).allSatisfy { $0 & Self.directFlag == 0 })
+    }
+
+    @Test("a disk that fills in the third chunk is diskFull, with the whole chunks before it in the file")
+    func diskFull() throws {
+        let directory = try TemporaryDirectory("gs-seqwrite")
+        defer { directory.remove() }
+        let plan = FaultPlan()
+        let fileSystem = FaultyFileSystem(plan)
+        let path = directory.file("full")
+        let file = try fileSystem.createForStreaming(path)
+        defer { try? file.close() }
+        let chunk = SequentialFileWriter.chunkSize
+        plan.setDiskBudget(2 * chunk + 1000)
+        let input = Self.bytes(3 * chunk + 500, seed: 9)
+        let writer = SequentialFileWriter(file: file)
+        var thrown: GuildStoreError?
+        do {
+            try input.withUnsafeBytes { try writer.append($0) }
+            try writer.finish()
+        } catch let error as GuildStoreError {
+            thrown = error
+        }
+        guard case .diskFull? = thrown else {
+            Issue.record("expected diskFull, got \(String(describing: thrown))")
+            return
+        }
+        let stored = try #require(FileManager.default.contents(atPath: path)).map { $0 }
+        #expect(stored.count >= 2 * chunk)
+        #expect(Array(stored.prefix(2 * chunk)) == Array(input.prefix(2 * chunk)))
     }
 
     /// An aligned chunk, then a write at an unaligned offset of an unaligned length; the file

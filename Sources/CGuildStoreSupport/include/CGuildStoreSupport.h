@@ -48,9 +48,13 @@ int gs_ofd_lock_byte(int fd, int kind, int64_t offset);
 
 /// Opens `path` for writing a new file whose writes skip the page cache (Linux `O_DIRECT`):
 /// created with `mode` if missing, emptied if present, read-write, close-on-exec. Where the
-/// file system refuses `O_DIRECT` (tmpfs, some network file systems) the file opens without
+/// file system refuses `O_DIRECT` (tmpfs before Linux 6.6, some others) the file opens without
 /// it. Returns the descriptor, or -1 with errno set.
 int gs_open_uncached(const char *path, int mode);
+
+/// The `O_DIRECT` flag's value on this system (0 where there is none), for tests that read a
+/// descriptor's flags.
+int gs_uncached_flag(void);
 
 /// Clears `O_DIRECT` on `fd`, so that its writes go through the page cache again (a write the
 /// file system refused for its alignment can then be retried). Returns 1 when the flag was

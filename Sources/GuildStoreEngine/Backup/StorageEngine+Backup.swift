@@ -57,6 +57,7 @@ extension StorageEngine {
             startedAt: startedAt, fileNonce: snapshot.header.fileNonce)
 
         let temporary = path + ".partial"
+        try fileSystem.remove(temporary)
         let file = try fileSystem.createForStreaming(temporary)
         var finished = false
         defer {

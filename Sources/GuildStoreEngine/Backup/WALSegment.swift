@@ -103,6 +103,7 @@ struct WALSegment: Equatable {
     /// `path`: to `PATH.partial`, synced, renamed, the directory synced (AR-1).
     static func write(_ segment: WALSegment, from log: any FileHandleIO, to path: String, fileSystem: any FileSystem) throws {
         let temporary = path + ".partial"
+        try fileSystem.remove(temporary)
         let file = try fileSystem.createForStreaming(temporary)
         do {
             let writer = try LZ4FrameWriter(file: file)

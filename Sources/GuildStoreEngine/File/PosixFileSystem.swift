@@ -92,8 +92,9 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         while done < buffer.count {
             let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
-                if errno == EINTR || (errno == EINVAL && gs_clear_uncached(fd) == 1) { continue }
-                throw fileError("pread", path: path, errno: errno)
+                let code = errno
+                if code == EINTR || (code == EINVAL && gs_clear_uncached(fd) == 1) { continue }
+                throw fileError("pread", path: path, errno: code)
             }
             if n == 0 { break }
             done += n
@@ -106,8 +107,9 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         while done < buffer.count {
             let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
-                if errno == EINTR || (errno == EINVAL && gs_clear_uncached(fd) == 1) { continue }
-                throw fileError("pwrite", path: path, errno: errno)
+                let code = errno
+                if code == EINTR || (code == EINVAL && gs_clear_uncached(fd) == 1) { continue }
+                throw fileError("pwrite", path: path, errno: code)
             }
             done += n
         }
@@ -122,8 +124,9 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
             let batch = min(vectors.count - first, 1024)  // IOV_MAX on Linux and macOS
             let n = vectors.withUnsafeBufferPointer { pwritev(fd, $0.baseAddress! + first, Int32(batch), position) }
             if n < 0 {
-                if errno == EINTR || (errno == EINVAL && gs_clear_uncached(fd) == 1) { continue }
-                throw fileError("pwritev", path: path, errno: errno)
+                let code = errno
+                if code == EINTR || (code == EINVAL && gs_clear_uncached(fd) == 1) { continue }
+                throw fileError("pwritev", path: path, errno: code)
             }
             position += off_t(n)
             var left = n

@@ -11,9 +11,10 @@
 /// host has not backed yet is slow to touch; on any machine, one copy of every byte).
 ///
 /// Invariant (SW-1): after `finish()` the file holds exactly the bytes appended, in order;
-/// before it, a prefix of them padded to no more than the chunks written. Callers write to a
-/// `.partial` name and rename only after `finish()` and a sync (BK-1, AR-1), so a prefix never
-/// passes for a finished file.
+/// before it, or after a write failed, some prefix of them (whole chunks, and part of the one
+/// whose write failed). A writer whose write failed refuses any further use. Callers write to
+/// a `.partial` name and rename only after `finish()` and a sync (BK-1, AR-1), so a prefix
+/// never passes for a finished file.
 ///
 /// ```swift
 /// let writer = SequentialFileWriter(file: try fileSystem.createForStreaming(path))
@@ -34,7 +35,8 @@ final class SequentialFileWriter {
     private var filled = 0
     /// Bytes of whole chunks written to the file.
     private var written: Int64 = 0
-    private var finished = false
+    /// Set by `finish()`, or by a write that failed (the buffer no longer matches the file).
+    private var closed = false
 
     init(file: any FileHandleIO) {
         self.file = file
@@ -49,7 +51,7 @@ final class SequentialFileWriter {
     var count: Int64 { written + Int64(filled) }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        precondition(!finished, "SequentialFileWriter: append after finish")
+        precondition(!closed, "SequentialFileWriter: append after finish or after a failed write")
         guard let source = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
@@ -57,29 +59,36 @@ final class SequentialFileWriter {
             (buffer + filled).copyMemory(from: source + offset, byteCount: n)
             filled += n
             offset += n
-            if filled == Self.chunkSize {
-                try file.write(UnsafeRawBufferPointer(start: buffer, count: filled), at: written)
-                written += Int64(filled)
-                filled = 0
-            }
+            if filled == Self.chunkSize { try writeBuffer(length: filled) }
         }
+    }
+
+    /// Writes `buffer[0..<length]` at `written`; a failure closes the writer.
+    private func writeBuffer(length: Int) throws {
+        do {
+            try file.write(UnsafeRawBufferPointer(start: buffer, count: length), at: written)
+        } catch {
+            closed = true
+            throw error
+        }
+        written += Int64(filled)
+        filled = 0
     }
 
     /// Writes what is buffered and trims the file to `count` bytes; returns `count`. The
     /// caller syncs and closes the file.
     @discardableResult
     func finish() throws -> Int64 {
-        precondition(!finished, "SequentialFileWriter: finish twice")
+        precondition(!closed, "SequentialFileWriter: finish twice or after a failed write")
         let total = count
         if filled > 0 {
             let padded = (filled + Self.alignment - 1) / Self.alignment * Self.alignment
             (buffer + filled).initializeMemory(as: UInt8.self, repeating: 0, count: padded - filled)
-            try file.write(UnsafeRawBufferPointer(start: buffer, count: padded), at: written)
-            if padded != filled { try file.truncate(to: total) }
+            try writeBuffer(length: padded)
         }
-        written = total
-        filled = 0
-        finished = true
+        closed = true
+        // Also when nothing was padded: the file may not have started empty.
+        try file.truncate(to: total)
         return total
     }
 }
