@@ -60,6 +60,7 @@ public struct MessageEvent: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }
 
 /// A member joining, leaving or moving between voice channels (seed 004's `voice_events`);
@@ -135,6 +136,7 @@ public struct VoiceEvent: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }
 
 /// A member joining or leaving a guild (seed 004's `member_events`), with the member count
@@ -181,6 +183,7 @@ public struct MemberEvent: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }
 
 /// A member's status or activity changing (seed 004's `presence_events`); the presence
@@ -230,4 +233,5 @@ public struct PresenceEvent: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }

@@ -53,6 +53,7 @@ public struct Guild: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }
 
 /// A Discord user (seed 004's `users`), kept once across every guild they are in.
@@ -103,6 +104,7 @@ public struct User: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }
 
 /// A guild channel (seed 004's `channels`): text, voice or category by `type`.
@@ -154,6 +156,7 @@ public struct Channel: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }
 
 /// A user's membership of a guild (seed 004's `members`), keyed by guild and user, with the
@@ -206,4 +209,5 @@ public struct Member: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }

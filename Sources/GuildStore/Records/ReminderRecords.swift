@@ -69,6 +69,7 @@ public struct ReminderEvent: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }
 
 /// A member's reaction to a reminder event's message (seed 003's `reactions`): who wants to be
@@ -117,6 +118,7 @@ public struct Reaction: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }
 
 /// A reminder sent for an event (seed 003's `reminder_logs`): when, and how many users it
@@ -172,4 +174,5 @@ public struct ReminderLog: TableRecord, Hashable {
     }
 
     public var values: [String: Value] { RecordValueCollector.values(of: self, columns: Self.columnCount, Self.columns) }
+    public var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
 }

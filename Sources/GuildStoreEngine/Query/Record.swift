@@ -33,9 +33,17 @@ public protocol TableRecord: Sendable {
     /// The columns to write. Columns left out take their default on insert and keep their
     /// value on update.
     var values: [String: Value] { get }
+    /// The same values by position, in `schema.columns` order, when the record gives every
+    /// column (nil, the default, when it leaves one to its default or cannot say): an insert
+    /// then takes them without `values`' dictionary or a lookup by name. A record with a
+    /// column list makes it with `RecordOrderedCollector`.
+    var orderedValues: [Value]? { get }
 }
 
 extension TableRecord {
+    /// Inserts go by name, through `values`.
+    public var orderedValues: [Value]? { nil }
+
     /// The record's primary key, in key column order.
     public var primaryKey: [Value] {
         Self.schema.primaryKey.map { values[$0] ?? .null }
@@ -46,7 +54,10 @@ extension WriteTransaction {
     /// Inserts the record (see `insert(_:into:onConflict:)`).
     @discardableResult
     public func insert<R: TableRecord>(_ record: R, onConflict: ConflictPolicy = .fail) throws -> Bool {
-        try insert(record.values, into: R.schema.name, onConflict: onConflict)
+        if let ordered = record.orderedValues {
+            return try insert(ordered, RecordInserts.statement(for: R.self, onConflict: onConflict))
+        }
+        return try insert(record.values, into: R.schema.name, onConflict: onConflict)
     }
 
     /// Writes the record's columns over the stored row with the same primary key; false when
@@ -172,5 +183,35 @@ extension Row {
     /// Nil for NULL, else the value through `read`: `try row.optional("nickname", Row.text)`.
     public func optional<T>(_ column: String, _ read: (Row) -> (String) throws -> T) throws -> T? {
         try value(column).isNull ? nil : read(self)(column)
+    }
+}
+
+
+/// The prepared insert of each record type and conflict policy: every column of the type's
+/// schema, in order (what `orderedValues` gives), made on first use and kept for the process.
+/// The engine resolves it against each database's table once per schema counter, as any
+/// `PreparedInsert`.
+enum RecordInserts {
+    private struct Key: Hashable {
+        let type: ObjectIdentifier
+        let policy: Int
+    }
+
+    private static let statements = Locked<[Key: PreparedInsert]>([:])
+
+    static func statement<R: TableRecord>(for type: R.Type, onConflict: ConflictPolicy) -> PreparedInsert {
+        let policy = switch onConflict {
+        case .fail: 0
+        case .ignore: 1
+        case .replace: 2
+        }
+        let key = Key(type: ObjectIdentifier(type), policy: policy)
+        return statements.withLock { cache in
+            if let found = cache[key] { return found }
+            let schema = R.schema
+            let made = PreparedInsert(into: schema.name, columns: schema.columns.map(\.name), onConflict: onConflict)
+            cache[key] = made
+            return made
+        }
     }
 }

@@ -216,3 +216,88 @@ public struct RecordValueCollector: RecordColumnVisitor {
         if let property { collected[column] = .timestamp(property) }
     }
 }
+
+/// Collects a record's properties by position, for an insert that needs no dictionary
+/// (`TableRecord.orderedValues`): the values in the order the column list visits them, when
+/// that list is exactly the schema's columns in the schema's order and fills every one of them;
+/// nil otherwise (a column out of order, one left to its default by a nil
+/// `defaultedTimestamp`), and the insert then goes by name through `values`.
+///
+/// ```swift
+/// var orderedValues: [Value]? { RecordOrderedCollector.orderedValues(of: self, Self.columns) }
+/// ```
+public struct RecordOrderedCollector: RecordColumnVisitor {
+    public typealias Failure = Never
+
+    @usableFromInline let columns: [ColumnDefinition]
+    @usableFromInline var collected: [Value] = []
+    /// False once a column came out of the schema's order or was left out.
+    @usableFromInline var complete = true
+
+    @inlinable
+    init(columns: [ColumnDefinition]) {
+        self.columns = columns
+        collected.reserveCapacity(columns.count)
+    }
+
+    /// Runs `list`, `record`'s column list, to collect its values in `Record.schema`'s column order.
+    @inlinable
+    public static func orderedValues<Record: TableRecord>(of record: Record,
+                                                          _ list: (inout RecordOrderedCollector, inout Record) -> Void) -> [Value]? {
+        var collector = RecordOrderedCollector(columns: Record.schema.columns)
+        var record = record
+        list(&collector, &record)
+        guard collector.complete, collector.collected.count == collector.columns.count else { return nil }
+        return collector.collected
+    }
+
+    /// `value` for `column`, which must be the schema's next column.
+    @inlinable
+    mutating func add(_ column: String, _ value: Value) {
+        guard complete else { return }
+        let position = collected.count
+        guard position < columns.count, columns[position].name == column else {
+            complete = false
+            return
+        }
+        collected.append(value)
+    }
+
+    @inlinable
+    public mutating func uint(_ column: String, _ property: inout UInt64) { add(column, .uint(property)) }
+
+    @inlinable
+    public mutating func optionalUInt(_ column: String, _ property: inout UInt64?) { add(column, .optional(property)) }
+
+    @inlinable
+    public mutating func int(_ column: String, _ property: inout Int64) { add(column, .int(property)) }
+
+    @inlinable
+    public mutating func optionalInt(_ column: String, _ property: inout Int64?) { add(column, .optional(property)) }
+
+    @inlinable
+    public mutating func bool(_ column: String, _ property: inout Bool) { add(column, .bool(property)) }
+
+    @inlinable
+    public mutating func text(_ column: String, _ property: inout String) { add(column, .text(property)) }
+
+    @inlinable
+    public mutating func optionalText(_ column: String, _ property: inout String?) { add(column, .optional(property)) }
+
+    @inlinable
+    public mutating func json(_ column: String, _ property: inout String) { add(column, .json(property)) }
+
+    @inlinable
+    public mutating func timestamp(_ column: String, _ property: inout Int64) { add(column, .timestamp(property)) }
+
+    @inlinable
+    public mutating func optionalTimestamp(_ column: String, _ property: inout Int64?) {
+        add(column, .optionalTimestamp(property))
+    }
+
+    /// A nil time is left to the column's default: the insert goes by name.
+    @inlinable
+    public mutating func defaultedTimestamp(_ column: String, _ property: inout Int64?) {
+        if let property { add(column, .timestamp(property)) } else { complete = false }
+    }
+}
