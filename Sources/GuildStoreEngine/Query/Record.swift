@@ -186,11 +186,10 @@ extension Row {
     }
 }
 
-
 /// The prepared insert of each record type and conflict policy: every column of the type's
-/// schema, in order (what `orderedValues` gives), made on first use and kept for the process.
-/// The engine resolves it against each database's table once per schema counter, as any
-/// `PreparedInsert`.
+/// schema, in order (what `orderedValues` gives), made on first use and kept for the process
+/// (made again should the type's schema name other columns). The engine resolves it against
+/// each database's table once per schema counter, as any `PreparedInsert`.
 enum RecordInserts {
     private struct Key: Hashable {
         let type: ObjectIdentifier
@@ -206,9 +205,12 @@ enum RecordInserts {
         case .replace: 2
         }
         let key = Key(type: ObjectIdentifier(type), policy: policy)
+        let schema = R.schema
         return statements.withLock { cache in
-            if let found = cache[key] { return found }
-            let schema = R.schema
+            if let found = cache[key], found.table == schema.name,
+               found.columns.elementsEqual(schema.columns.lazy.map(\.name)) {
+                return found
+            }
             let made = PreparedInsert(into: schema.name, columns: schema.columns.map(\.name), onConflict: onConflict)
             cache[key] = made
             return made
