@@ -315,6 +315,17 @@ int gs_clear_uncached(int fd) {
 #endif
 }
 
+int gs_start_writeback(int fd) {
+#ifdef SYNC_FILE_RANGE_WRITE
+    int result;
+    do { result = sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); } while (result != 0 && errno == EINTR);
+    return result;
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
 // ---- Thread priority -----------------------------------------------------------------------
 
 int gs_lower_thread_priority(void) {

@@ -61,6 +61,11 @@ int gs_uncached_flag(void);
 /// set and is now clear, 0 when it was not set, -1 with errno set on failure.
 int gs_clear_uncached(int fd);
 
+/// Starts writing every dirty page of the file open at `fd` to the disk and returns without
+/// waiting (Linux `sync_file_range` with `SYNC_FILE_RANGE_WRITE`; nothing elsewhere). A hint
+/// only: it makes nothing durable, fdatasync still does. Returns 0, or -1 with errno set.
+int gs_start_writeback(int fd);
+
 /// Gives the calling thread the lowest CPU priority for the rest of its life: Linux's
 /// SCHED_IDLE policy (a waking thread of normal priority takes the CPU from it at once; it
 /// runs whenever a core is free and keeps a small share when none is), or nice 19 where that

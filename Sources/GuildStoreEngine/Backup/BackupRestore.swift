@@ -77,7 +77,10 @@ enum BackupRestore {
             try rebase(file, pageSize: pageSize, commit: stamp, path: destination)
             // BK-4: the new file is checked before it replaces anything (reading what the page
             // cache holds), then synced. Not both at once: the check maps the file, and a
-            // crash test's simulated power loss rewrites it under the mapping.
+            // crash test's simulated power loss rewrites it under the mapping. The disk starts
+            // writing the pages meanwhile (a hint, nothing is durable before the sync), so the
+            // sync waits only for what the check's time did not cover.
+            file.startWriteback()
             try checkRestored(temporary, destination: destination, stamp: stamp, last: last.path, fileSystem: fileSystem)
             try file.sync()
         } catch {

@@ -42,6 +42,9 @@ package protocol FileHandleIO: AnyObject, Sendable {
     func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws
     /// Makes every completed write durable (fdatasync).
     func sync() throws
+    /// Starts writing the file's completed writes to the disk without waiting for them, so a
+    /// later `sync()` has less left to wait for. A hint: it makes nothing durable.
+    func startWriteback()
     func truncate(to size: Int64) throws
     func size() throws -> Int64
     /// Maps `length` bytes read-only and shared, starting at offset 0. The mapping may extend
@@ -119,6 +122,9 @@ extension FileSystem {
 }
 
 extension FileHandleIO {
+    /// Layers without a disk behind them have nothing to start.
+    package func startWriteback() {}
+
     /// Layers that no other process can open have no other readers.
     package func lockReaders(_ mode: ReaderLockMode) throws -> Bool { true }
     package func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { true }

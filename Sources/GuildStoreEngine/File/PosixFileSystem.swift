@@ -147,6 +147,11 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         if retryingEINTR({ fdatasync(fd) }) != 0 { throw fileError("fdatasync", path: path, errno: errno) }
     }
 
+    /// A failure is ignored: the hint is lost, and `sync()` reports any error of the writes.
+    func startWriteback() {
+        _ = gs_start_writeback(fd)
+    }
+
     func truncate(to size: Int64) throws {
         if retryingEINTR({ ftruncate(fd, off_t(size)) }) != 0 { throw fileError("ftruncate", path: path, errno: errno) }
     }
