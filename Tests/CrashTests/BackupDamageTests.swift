@@ -211,6 +211,48 @@ struct BackupDamageTests {
         #expect(restored.model == model)
     }
 
+    @Test("a crash at every file operation of a backup several output chunks long leaves no backup or a whole one")
+    func crashDuringMultiChunkBackup() throws {
+        let directory = try TemporaryDirectory("gs-backup-crash-chunks")
+        defer { directory.remove() }
+        let database = directory.file("blobs.gsdb")
+        var model = DatabaseModel()
+        // About 3.5 MB of random values, which LZ4 cannot shrink: the backup reaches its file
+        // in four chunks of `SequentialFileWriter`, so crash points fall between and inside them.
+        var rng = SplitMix64(seed: 23)
+        let blobs = (0..<880).map { _ in (0..<4_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+        let engine = try BackupTests.open(database)
+        try commit(engine, &model) { tx, m in
+            for (key, blob) in blobs.enumerated() { try tx.put(UInt64(key), blob, tree: "blobs", model: &m) }
+        }
+        try engine.close()
+        let target = directory.file("crash.gsbackup")
+        var completed = false
+        var k = 0
+        while !completed {
+            try? FileManager.default.removeItem(atPath: target)
+            let plan = FaultPlan()
+            let engine = try StorageEngine.open(path: database, configuration: BackupTests.configuration, fileSystem: FaultyFileSystem(plan))
+            plan.crash(afterOperations: k, powerLoss: .dropUnsynced)
+            do {
+                _ = try engine.writeBackup(to: target, parent: nil)
+                completed = true
+            } catch {}
+            plan.simulatePowerLoss()
+            try? engine.close()
+            if FileManager.default.fileExists(atPath: target) {
+                let contents = try BackupFile.scan(path: target, fileSystem: PosixFileSystem())
+                #expect(contents.header.kind == .full, "crash after \(k) operations")
+            }
+            k += 1
+        }
+        let size = try #require(FileManager.default.attributesOfItem(atPath: target)[.size] as? Int)
+        #expect(size > 3 * SequentialFileWriter.chunkSize)
+        #expect(k > size / SequentialFileWriter.chunkSize + 4, "every chunk a write of its own")
+        let restored = try BackupTests.restored(from: [target], in: directory, name: "r.gsdb")
+        #expect(restored.model == model)
+    }
+
     @Test("a crash at every file operation of a restore leaves the destination absent or the old database, else the restored one")
     func crashDuringRestore() throws {
         let directory = try TemporaryDirectory("gs-restore-crash")
