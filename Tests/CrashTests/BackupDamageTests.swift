@@ -181,12 +181,10 @@ struct BackupDamageTests {
         try holder.close()
     }
 
-    @Test("a crash at every file operation of a backup leaves either no backup or a complete one")
-    func crashDuringBackup() throws {
-        let directory = try TemporaryDirectory("gs-backup-crash")
-        defer { directory.remove() }
-        let (_, model, database) = try Self.makeBackup(in: directory)
-        let target = directory.file("crash.gsbackup")
+    /// Backs `database` up to `target` with a crash and a power loss after 0, 1, 2, ... file
+    /// operations until one backup completes; after each crash, a file at `target` must be a
+    /// whole backup. Returns how many attempts it took.
+    static func crashAtEveryOperation(backingUp database: String, to target: String) throws -> Int {
         var completed = false
         var k = 0
         while !completed {
@@ -206,6 +204,16 @@ struct BackupDamageTests {
             }
             k += 1
         }
+        return k
+    }
+
+    @Test("a crash at every file operation of a backup leaves either no backup or a complete one")
+    func crashDuringBackup() throws {
+        let directory = try TemporaryDirectory("gs-backup-crash")
+        defer { directory.remove() }
+        let (_, model, database) = try Self.makeBackup(in: directory)
+        let target = directory.file("crash.gsbackup")
+        let k = try Self.crashAtEveryOperation(backingUp: database, to: target)
         #expect(k > 5, "the backup took several operations")
         let restored = try BackupTests.restored(from: [target], in: directory, name: "r.gsdb")
         #expect(restored.model == model)
@@ -227,25 +235,7 @@ struct BackupDamageTests {
         }
         try engine.close()
         let target = directory.file("crash.gsbackup")
-        var completed = false
-        var k = 0
-        while !completed {
-            try? FileManager.default.removeItem(atPath: target)
-            let plan = FaultPlan()
-            let engine = try StorageEngine.open(path: database, configuration: BackupTests.configuration, fileSystem: FaultyFileSystem(plan))
-            plan.crash(afterOperations: k, powerLoss: .dropUnsynced)
-            do {
-                _ = try engine.writeBackup(to: target, parent: nil)
-                completed = true
-            } catch {}
-            plan.simulatePowerLoss()
-            try? engine.close()
-            if FileManager.default.fileExists(atPath: target) {
-                let contents = try BackupFile.scan(path: target, fileSystem: PosixFileSystem())
-                #expect(contents.header.kind == .full, "crash after \(k) operations")
-            }
-            k += 1
-        }
+        let k = try Self.crashAtEveryOperation(backingUp: database, to: target)
         let size = try #require(FileManager.default.attributesOfItem(atPath: target)[.size] as? Int)
         #expect(size > 3 * SequentialFileWriter.chunkSize)
         #expect(k > size / SequentialFileWriter.chunkSize + 4, "every chunk a write of its own")
