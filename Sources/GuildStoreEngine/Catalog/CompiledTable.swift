@@ -72,7 +72,7 @@ final class CompiledTable: Sendable {
     /// The row stored under `key` with `value`, defaults filled as `fillingDefaults` does
     /// (TB-1, TB-2).
     func decodeRow(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
-        var row = [Value](repeating: .null, count: layout.columnCount)
+        var row = Value.nulls(layout.columnCount)
         try decodeRow(key: key, value: value, into: &row)
         return row
     }
@@ -87,6 +87,14 @@ final class CompiledTable: Sendable {
 
     func index(named name: String) -> CompiledIndex? {
         indexes.first { $0.definition.name == name }
+    }
+
+    /// The index a walk names: nil for the primary key; a name the table has no index of is
+    /// `invalidSchema`.
+    func index(resolving name: String?) throws -> CompiledIndex? {
+        guard let name else { return nil }
+        guard let found = index(named: name) else { throw GuildStoreError.invalidSchema("table \(schema.name) has no index \(name)") }
+        return found
     }
 }
 

@@ -39,7 +39,7 @@ struct RowLayout: Sendable {
     /// The row stored under `key` with `value`, without defaults filled. Throws
     /// `.corruptEncoding` on malformed bytes.
     func decode(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> [Value] {
-        var row = [Value](repeating: .null, count: columnCount)
+        var row = Value.nulls(columnCount)
         try decode(key: key, value: value, into: &row)
         return row
     }

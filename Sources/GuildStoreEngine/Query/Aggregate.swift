@@ -264,7 +264,7 @@ struct ResolvedAggregate: Sendable {
 
     /// What `add` reads of an aggregate, per row: trivial values, so a walk copies no string
     /// or `Value` (no reference counting) to call it.
-    struct Step {
+    struct Step: Sendable {
         let kind: Kind
         let position: Int
         /// Where `expected` is among the walk's `countWhere` values.
@@ -362,7 +362,7 @@ struct ResolvedAggregate: Sendable {
 
 /// The grouping, aggregates and order of an aggregate query resolved against one table's
 /// schema, values aside: column positions and types, checked once (a prepared query keeps it).
-struct AggregateShape: Sendable {
+final class AggregateShape: Sendable {
     let schema: TableSchema
     let groupBy: [GroupKey]
     let aggregates: [Aggregate]
@@ -375,6 +375,10 @@ struct AggregateShape: Sendable {
     let columnsRead: [String]
     /// The same columns by position.
     let positionsRead: [Int]
+    /// Each aggregate's per-row step and the `countWhere` values they compare with, made once
+    /// for the shape: a run allocates neither.
+    let steps: [ResolvedAggregate.Step]
+    let expected: [Value]
 
     init(_ schema: TableSchema, groupBy: [GroupKey], _ aggregates: [Aggregate], orderBy: [AggregateOrder]) throws {
         let resolved = try aggregates.map { aggregate in
@@ -404,6 +408,8 @@ struct AggregateShape: Sendable {
         (self.resolved, self.keys) = (resolved, keys)
         columnsRead = groupBy.map(\.column) + aggregates.compactMap(\.column)
         positionsRead = keys.map(\.position) + resolved.filter { $0.aggregate.column != nil }.map(\.position)
+        steps = resolved.indices.map { ResolvedAggregate.Step(kind: resolved[$0].kind, position: resolved[$0].position, expectedIndex: $0) }
+        expected = resolved.map(\.expected)
     }
 }
 
@@ -475,7 +481,8 @@ extension Transaction {
         var states: [AggregateState] = []
         if keys.isEmpty {
             groups.append([])
-            states = Array(repeating: AggregateState(), count: resolved.count)
+            states.reserveCapacity(resolved.count)
+            for _ in resolved.indices { states.append(AggregateState()) }
         }
         // When the walk's order starts with the grouped columns, each group's rows come
         // together: a row either continues the last group or starts a new one, nothing hashed.
@@ -495,8 +502,7 @@ extension Transaction {
         // are decoded.
         let reading = filter == nil ? shape.positionsRead : nil
         // Each aggregate's step as trivial values: nothing is retained per row.
-        let expected = resolved.map(\.expected)
-        let steps = resolved.indices.map { ResolvedAggregate.Step(kind: resolved[$0].kind, position: resolved[$0].position, expectedIndex: $0) }
+        let (expected, steps) = (shape.expected, shape.steps)
         let width = resolved.count
         try steps.withUnsafeBufferPointer { steps in try walk(plan, reading: reading) { values in
             if let filter, try !filter(Row(table: schema.name, columns: columnNames, values: values)) { return true }

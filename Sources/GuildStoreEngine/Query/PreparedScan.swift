@@ -162,8 +162,9 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
         }
     }
 
-    /// A plan `planScan` chose, and where its values come from among a run's values.
-    private struct PlanTemplate {
+    /// A plan `planScan` chose, and where its values come from among a run's values. A class:
+    /// a run takes it out of the lock with one retain.
+    private final class PlanTemplate: Sendable {
         let plan: ScanPlan
         let prefixSources: [Int]
         /// The prefix is the values' first `prefixSources.count` (the common case: the
@@ -173,6 +174,14 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
         let residualSources: [Int?]
         /// Whether the plan's walk gives the query's `orderBy`.
         let ordered: Bool
+
+        init(plan: ScanPlan, prefixSources: [Int], prefixLeads: Bool, residualSources: [Int?], ordered: Bool) {
+            self.plan = plan
+            self.prefixSources = prefixSources
+            self.prefixLeads = prefixLeads
+            self.residualSources = residualSources
+            self.ordered = ordered
+        }
     }
 
     init(_ compiled: CompiledTable, equalColumns: [String], rangeColumn: String?, orderBy: [SortKey], reading: [String]?,
@@ -245,9 +254,7 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
         for (i, source) in template.residualSources.enumerated() {
             if let source { residual[i].equals = values[source] } else { residual[i].range = range }
         }
-        return (ScanPlan(table: plan.table, index: plan.index, prefixColumns: plan.prefixColumns, prefix: prefix,
-                         range: plan.range == nil ? nil : range, reverse: plan.reverse, indexOnly: plan.indexOnly, order: plan.order,
-                         fixed: plan.fixed, residual: residual,
+        return (ScanPlan(choice: plan.choice, prefix: prefix, range: plan.choice.usesRange ? range : nil, residual: residual,
                          selection: ScanPlan.Selection(columns: selectionColumns, values: selectionSources.map { $0.map { values[$0] } } ?? values,
                                                        range: range)),
                 template.ordered)
@@ -270,7 +277,35 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
             }
             residualSources.append(source)
         }
-        return PlanTemplate(plan: plan, prefixSources: prefixSources, prefixLeads: prefixSources == Array(prefixSources.indices),
+        let target = PlanTarget(table: compiled, index: try compiled.index(resolving: plan.index), indexOnly: plan.indexOnly,
+                                readingPositions: reading == nil ? nil : readingPositions,
+                                residualPositions: plan.residual.map(\.position), counter: counter)
+        let resolved = ScanPlan(choice: plan.choice.resolved(target), prefix: plan.prefix, range: plan.range, residual: plan.residual,
+                                selection: plan.selection)
+        return PlanTemplate(plan: resolved, prefixSources: prefixSources, prefixLeads: prefixSources == Array(prefixSources.indices),
                             residualSources: residualSources, ordered: plan.provides(orderBy))
+    }
+}
+
+/// What a prepared plan's table and index names resolve to under one schema counter, and what
+/// its walk decodes for the columns its query reads: kept with the plan, so a run looks nothing
+/// up by name. A walk takes it only under the same counter and for the same columns read
+/// (`walk(_:reading:_:)`); otherwise it resolves the names as for any plan.
+final class PlanTarget: Sendable {
+    let counter: UInt64
+    let table: CompiledTable
+    let index: CompiledIndex?
+    /// The positions the walk reads (the query's, then the residual conditions'), as
+    /// `walk(_:reading:_:)` makes them.
+    let reading: [Int]?
+    let walkReading: WalkReading
+
+    /// The target of a plan that walks `index` (nil: the primary key), reading the index alone
+    /// or not, and checking the columns at `residualPositions` on each row.
+    init(table: CompiledTable, index: CompiledIndex?, indexOnly: Bool, readingPositions: [Int]?, residualPositions: [Int],
+         counter: UInt64) {
+        let reading = residualPositions.isEmpty ? readingPositions : readingPositions.map { $0 + residualPositions }
+        (self.counter, self.table, self.index, self.reading) = (counter, table, index, reading)
+        walkReading = WalkReading(table, index: index, indexOnly: indexOnly, reading: reading)
     }
 }

@@ -57,7 +57,7 @@ extension WriteTransaction {
         // deleted rows' keys are kept.
         let rangeOnly = table.layout.valueColumns(reading: [position])
         let rollupColumns = table.layout.valueColumns(reading: Array(Set(table.rollups.flatMap(\.readPositions))))
-        var scratch = [Value](repeating: .null, count: table.layout.columnCount)
+        var scratch = Value.nulls(table.layout.columnCount)
         var goneRow = scratch
         let keyedByRange = table.indexes.map { $0.columnPositions.firstIndex(of: position) }
         var deletedKeys = keyedByRange.contains(nil) ? RowKeySet(table.schema.primaryKeyTypes) : nil

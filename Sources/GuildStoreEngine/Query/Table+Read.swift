@@ -25,17 +25,17 @@ extension Transaction {
     /// leading values and `lower <= next < upper`, values checked against the columns' types.
     func walkTarget(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
                     reverse: Bool, typesChecked: Bool = false) throws -> (tree: Tree, range: KeyRange, index: CompiledIndex?) {
+        let index = try table.index(resolving: indexName)
+        let (tree, range) = try walkTarget(table, index: index, equals: prefix, from: lower, below: upper, reverse: reverse,
+                                           typesChecked: typesChecked)
+        return (tree, range, index)
+    }
+
+    /// `walkTarget` with the index resolved already.
+    func walkTarget(_ table: CompiledTable, index: CompiledIndex?, equals prefix: [Value], from lower: Value?, below upper: Value?,
+                    reverse: Bool, typesChecked: Bool = false) throws -> (tree: Tree, range: KeyRange) {
         let schema = table.schema
         // The walk's order: the index's columns (or none), then the primary key's, ascending.
-        let index: CompiledIndex?
-        if let indexName {
-            guard let found = table.index(named: indexName) else {
-                throw GuildStoreError.invalidSchema("table \(schema.name) has no index \(indexName)")
-            }
-            index = found
-        } else {
-            index = nil
-        }
         let leading = index?.definition.columns ?? []
         let columnCount = leading.count + schema.primaryKey.count
         func column(_ i: Int) -> String { i < leading.count ? leading[i] : schema.primaryKey[i - leading.count] }
@@ -48,19 +48,20 @@ extension Transaction {
             if let lower { try checkType(lower, column: column(prefix.count), table: table) }
             if let upper { try checkType(upper, column: column(prefix.count), table: table) }
         }
-        let flags = index?.definition.descending ?? []
-        let descending = (0..<bounded).map { i in i < leading.count && i < flags.count && flags[i] }
-        let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper, descending: descending, reverse: reverse)
+        // The index's checked flags, one per indexed column; `keyRange` reads the first
+        // `bounded` and takes the primary key's columns past them as ascending.
+        let range = Self.keyRange(prefix: prefix, lower: lower, upper: upper, descending: index?.descending ?? [], reverse: reverse)
         guard let tree = index?.tree ?? (index == nil ? table.rowTree : nil) else { throw GuildStoreError.unknownTable(schema.name) }
-        return (tree, range, index)
+        return (tree, range)
     }
 
     /// The number of entries a plan's walk visits, when it checks nothing on them (no
     /// residual conditions): counted a leaf at a time, nothing decoded.
     func countEntries(_ plan: ScanPlan) throws -> Int64 {
         precondition(plan.residual.isEmpty, "a plan with residual conditions counts by walking")
-        let (tree, range, _) = try walkTarget(try compiledTable(plan.table), index: plan.index, equals: plan.prefix,
-                                              from: plan.range?.from, below: plan.range?.below, reverse: false, typesChecked: true)
+        let (table, index) = try target(of: plan)
+        let (tree, range) = try walkTarget(table, index: index, equals: plan.prefix,
+                                           from: plan.range?.from, below: plan.range?.below, reverse: false, typesChecked: true)
         return Int64(try countEntries(tree, range))
     }
 
@@ -75,19 +76,26 @@ extension Transaction {
     func walk(_ table: CompiledTable, index indexName: String?, equals prefix: [Value], from lower: Value?, below upper: Value?,
               reverse: Bool, indexOnly: Bool, reading: [Int]? = nil, typesChecked: Bool = false,
               _ body: ([Value]) throws -> Bool) throws {
+        let index = try table.index(resolving: indexName)
+        try walk(table, index: index, equals: prefix, from: lower, below: upper, reverse: reverse,
+                 reading: WalkReading(table, index: index, indexOnly: indexOnly, reading: reading), typesChecked: typesChecked, body)
+    }
+
+    /// `walk` with the index resolved and what it decodes worked out already (a prepared
+    /// plan's `PlanTarget` keeps both).
+    func walk(_ table: CompiledTable, index: CompiledIndex?, equals prefix: [Value], from lower: Value?, below upper: Value?,
+              reverse: Bool, reading: WalkReading, typesChecked: Bool, _ body: ([Value]) throws -> Bool) throws {
         let schema = table.schema
-        let (tree, range, index) = try walkTarget(table, index: indexName, equals: prefix, from: lower, below: upper, reverse: reverse,
-                                                  typesChecked: typesChecked)
+        let (tree, range) = try walkTarget(table, index: index, equals: prefix, from: lower, below: upper, reverse: reverse,
+                                           typesChecked: typesChecked)
         // Captured one by one, so the closure copies no schema per row.
         let rows = table.rowTree
         let tableName = schema.name
         // One array for every row: rows are decoded into it in place, unless the caller kept
         // the previous one (then it is copied first). An index-only walk writes the positions
         // its entries carry, every time; the others stay NULL.
-        var values = [Value](repeating: .null, count: schema.columns.count)
-        // The row columns `reading` marks; an index-only walk decodes no row.
-        let valueColumns = indexOnly && index != nil ? nil : reading.map { table.layout.valueColumns(reading: $0) }
-        let entryReading = indexOnly ? reading.flatMap { index?.entryReading($0) } : nil
+        var values = Value.nulls(schema.columns.count)
+        let (indexOnly, valueColumns, entryReading) = (reading.indexOnly, reading.valueColumns, reading.entryReading)
         // Index entries in one range mostly name rows that sit near each other (rows of one
         // guild's hour): each fetch starts at the leaf the previous one ended in. The row
         // tree's root is found again after the body changes anything (it may drop the table).
@@ -120,6 +128,14 @@ extension Transaction {
             }
             return try body(values)
         }
+    }
+
+    /// The table and index `plan` walks: its prepared target's when that was resolved under
+    /// this transaction's schema counter, otherwise looked up by name.
+    func target(of plan: ScanPlan) throws -> (table: CompiledTable, index: CompiledIndex?) {
+        if let target = plan.choice.target, target.counter == header.schemaCounter { return (target.table, target.index) }
+        let table = try compiledTable(plan.table)
+        return (table, try table.index(resolving: plan.index))
     }
 
     /// Rows of a scan, copied (see `scan`), at most `limit`.
@@ -167,6 +183,22 @@ extension Transaction {
             range.upper = lower.map { l in TupleEncoding.prefixSuccessor(bound(l)).map { .exclusive($0) } } ?? KeyRange.prefix(base.bytes).upper
         }
         return range
+    }
+}
+
+/// What a walk decodes of each entry for the columns it reads: the row's value columns
+/// (`RowLayout.valueColumns`), or, reading an index alone, the parts of each entry
+/// (`CompiledIndex.entryReading`); nil: everything.
+struct WalkReading: Sendable {
+    let indexOnly: Bool
+    let valueColumns: [Bool]?
+    let entryReading: CompiledIndex.EntryReading?
+
+    init(_ table: CompiledTable, index: CompiledIndex?, indexOnly: Bool, reading: [Int]?) {
+        self.indexOnly = indexOnly
+        // An index-only walk decodes no row.
+        valueColumns = indexOnly && index != nil ? nil : reading.map { table.layout.valueColumns(reading: $0) }
+        entryReading = indexOnly ? reading.flatMap { index?.entryReading($0) } : nil
     }
 }
 
@@ -275,23 +307,70 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public let table: String
+    /// What the plan chose, the same in every run of its shape (`with`, prepared runs): kept
+    /// in one shared object, so a plan made again with new values copies one reference for it.
+    final class Choice: Sendable, Hashable {
+        let table: String
+        let index: String?
+        let prefixColumns: [String]
+        let reverse: Bool
+        let indexOnly: Bool
+        let order: [SortKey]
+        let fixed: Set<String>
+        /// Whether the walk applies the query's range to the column after the prefix.
+        let usesRange: Bool
+        /// What a prepared plan's names resolve to (`ScanResolution`); nil for `planScan`'s.
+        /// Not part of the choice's identity: a prepared plan equals the one `planScan` makes
+        /// for the same conditions (QP-1) whether or not it carries one.
+        let target: PlanTarget?
+
+        init(table: String, index: String?, prefixColumns: [String], reverse: Bool, indexOnly: Bool, order: [SortKey],
+             fixed: Set<String>, usesRange: Bool, target: PlanTarget? = nil) {
+            (self.table, self.index, self.prefixColumns, self.reverse, self.indexOnly) = (table, index, prefixColumns, reverse, indexOnly)
+            (self.order, self.fixed, self.usesRange, self.target) = (order, fixed, usesRange, target)
+        }
+
+        /// This choice carrying `target`.
+        func resolved(_ target: PlanTarget) -> Choice {
+            Choice(table: table, index: index, prefixColumns: prefixColumns, reverse: reverse, indexOnly: indexOnly, order: order,
+                   fixed: fixed, usesRange: usesRange, target: target)
+        }
+
+        static func == (a: Choice, b: Choice) -> Bool {
+            a === b || (a.table == b.table && a.index == b.index && a.prefixColumns == b.prefixColumns && a.reverse == b.reverse
+                && a.indexOnly == b.indexOnly && a.order == b.order && a.fixed == b.fixed && a.usesRange == b.usesRange)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(table)
+            hasher.combine(index)
+            hasher.combine(prefixColumns)
+            hasher.combine(reverse)
+            hasher.combine(indexOnly)
+            hasher.combine(order)
+            hasher.combine(fixed)
+            hasher.combine(usesRange)
+        }
+    }
+
+    let choice: Choice
+    public var table: String { choice.table }
     /// The index walked; nil for the primary key.
-    public let index: String?
+    public var index: String? { choice.index }
     /// The columns of that order the equal values fix, and the values.
-    public let prefixColumns: [String]
+    public var prefixColumns: [String] { choice.prefixColumns }
     public let prefix: [Value]
     /// The range the walk applies to the column after the prefix; nil when it applies none.
     public let range: ColumnRange?
     /// Whether the walk runs from the high end down.
-    public let reverse: Bool
+    public var reverse: Bool { choice.reverse }
     /// Whether the walk reads the index entries alone, never the rows: the index carries every
     /// column the read asked for (`planScan(reading:)`) and every column it checks.
-    public let indexOnly: Bool
+    public var indexOnly: Bool { choice.indexOnly }
     /// The order rows come out in, after the fixed prefix (directions include `reverse`).
-    public let order: [SortKey]
+    public var order: [SortKey] { choice.order }
     /// The columns an equality fixes: constant in every row, so free in any order.
-    public let fixed: Set<String>
+    public var fixed: Set<String> { choice.fixed }
     /// Conditions the walk does not decide: equal values past the prefix, a range it cannot
     /// use (and NULL exclusion for a range without a lower end).
     let residual: [Residual]
@@ -337,8 +416,7 @@ public struct ScanPlan: Sendable, Hashable, CustomStringConvertible {
             if condition.range != nil { condition.range = newRange }
             return condition
         }
-        return ScanPlan(table: table, index: index, prefixColumns: prefixColumns, prefix: prefix, range: range == nil ? nil : newRange,
-                        reverse: reverse, indexOnly: indexOnly, order: order, fixed: fixed, residual: residual,
+        return ScanPlan(choice: choice, prefix: prefix, range: choice.usesRange ? newRange : nil, residual: residual,
                         selection: Selection(equals: equals, range: newRange))
     }
 
@@ -495,9 +573,10 @@ extension Transaction {
         if let range, !chosen.usesRange || range.from == nil {
             residual.append(.init(position: try schema.columnIndex(range.column), equals: nil, range: range))
         }
-        return ScanPlan(table: schema.name, index: chosen.index?.name, prefixColumns: prefixColumns, prefix: prefix,
-                        range: chosen.usesRange ? range : nil, reverse: reverse, indexOnly: chosen.indexOnly, order: order,
-                        fixed: fixed, residual: residual, selection: ScanPlan.Selection(equals: equals, range: range))
+        let choice = ScanPlan.Choice(table: schema.name, index: chosen.index?.name, prefixColumns: prefixColumns, reverse: reverse,
+                                     indexOnly: chosen.indexOnly, order: order, fixed: fixed, usesRange: chosen.usesRange && range != nil)
+        return ScanPlan(choice: choice, prefix: prefix, range: choice.usesRange ? range : nil, residual: residual,
+                        selection: ScanPlan.Selection(equals: equals, range: range))
     }
 
     /// Whether every entry of an index with `predicate` satisfies the equality on `column`
@@ -544,11 +623,17 @@ extension Transaction {
                 log.debug("query \(plan): \(visited) \(plan.indexOnly ? "index entries" : "rows") read in \(micros) µs")
             }
         }
-        let table = try compiledTable(plan.table)
         let reading = plan.residual.isEmpty ? reading : reading.map { $0 + plan.residual.map(\.position) }
+        let table: CompiledTable, index: CompiledIndex?, walkReading: WalkReading
+        if let target = plan.choice.target, target.counter == header.schemaCounter, target.reading == reading {
+            (table, index, walkReading) = (target.table, target.index, target.walkReading)
+        } else {
+            (table, index) = try self.target(of: plan)
+            walkReading = WalkReading(table, index: index, indexOnly: plan.indexOnly, reading: reading)
+        }
         // `planScan` checked the plan's values against their columns.
-        try walk(table, index: plan.index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
-                 reverse: plan.reverse, indexOnly: plan.indexOnly, reading: reading, typesChecked: true) { values in
+        try walk(table, index: index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
+                 reverse: plan.reverse, reading: walkReading, typesChecked: true) { values in
             visited += 1
             for condition in plan.residual where !condition.admits(values) { return true }
             return try body(values)
