@@ -479,8 +479,9 @@ extension Transaction {
         var groupIndex: [[Value]: Int] = [:]
         var groups: [[Value]] = []
         var states: [AggregateState] = []
+        // Without grouping every row adds to the one group's states, made first; it has no
+        // entry in `groups`.
         if keys.isEmpty {
-            groups.append([])
             states.reserveCapacity(resolved.count)
             for _ in resolved.indices { states.append(AggregateState()) }
         }
@@ -548,6 +549,14 @@ extension Transaction {
         } }
         if let overflow { throw GuildStoreError.aggregateOverflow(table: schema.name, column: overflow) }
 
+        // Without grouping, the one row (SQL's, even over no rows) is the aggregates' results:
+        // nothing to order.
+        if keys.isEmpty {
+            var values: [Value] = []
+            values.reserveCapacity(width)
+            for j in 0..<width { values.append(try resolved[j].result(states[j], table: schema.name)) }
+            return limit > 0 ? [AggregateRow(group: [], values: values)] : []
+        }
         // Every group's results in one array (an overflow in any group throws); rows are made
         // only for the groups returned (`ordered`).
         var values: [Value] = []

@@ -176,7 +176,13 @@ extension Transaction {
         var range = KeyRange(reverse: reverse)
         if !rangeDescending {
             range.lower = .inclusive(lower.map(bound) ?? base.bytes)
-            range.upper = upper.map { .exclusive(bound($0)) } ?? KeyRange.prefix(base.bytes).upper
+            if let upper {
+                // The last use of `base`: its own buffer takes the bound, no copy.
+                base.append(upper, descending: false)
+                range.upper = .exclusive(base.bytes)
+            } else {
+                range.upper = KeyRange.prefix(base.bytes).upper
+            }
         } else {
             // Larger values come first: keys of `upper` and above precede the range.
             range.lower = upper.map { u in TupleEncoding.prefixSuccessor(bound(u)).map { .inclusive($0) } ?? .exclusive(bound(u)) } ?? .inclusive(base.bytes)
