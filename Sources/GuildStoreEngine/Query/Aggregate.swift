@@ -475,12 +475,15 @@ extension Transaction {
             return limit > 0 ? [row] : []
         }
 
-        // Groups: key values -> position in `groups`; states flat, `aggregates.count` a group.
+        // Groups, numbered in the order they first come: group g's key values are
+        // `groupKeys[g * keys.count ..< (g + 1) * keys.count]`, its states
+        // `states[g * width ..< (g + 1) * width]` (`aggregates.count` a group). Kept flat, so a
+        // new group costs no array of its own.
+        var groupKeys: [Value] = []
+        var groupCount = 0
         var groupIndex: [[Value]: Int] = [:]
-        var groups: [[Value]] = []
         var states: [AggregateState] = []
-        // Without grouping every row adds to the one group's states, made first; it has no
-        // entry in `groups`.
+        // Without grouping every row adds to the one group's states, made first; it has no key.
         if keys.isEmpty {
             states.reserveCapacity(resolved.count)
             for _ in resolved.indices { states.append(AggregateState()) }
@@ -490,14 +493,16 @@ extension Transaction {
         let contiguous = !groupBy.isEmpty && plan.provides(groupBy.compactMap { key in
             if case .column(let c) = key { SortKey(c) } else { nil }
         }) && groupBy.allSatisfy { if case .column = $0 { true } else { false } }
-        // Grouped by one plain uint column (a user, a channel): groups found by the id itself,
-        // which hashes as one word, not as an array of enum values. A NULL id takes the
-        // general path; the two maps never hold the same group.
+        // Grouped by one plain uint column (a user, a channel): groups found by the id itself
+        // (`UIntKeyTable`), not by an array of enum values; `uintGroups[n]` is the group of the
+        // table's id n. A NULL id takes the general path; the two never hold the same group.
         let byUInt = !contiguous && keys.count == 1 && keys[0].bucket == nil && schema.columns[keys[0].position].type == .uint
-        var uintIndex: [UInt64: Int] = [:]
+        var uintTable = UIntKeyTable()
+        var uintGroups: [Int] = []
         var overflow: String?
         var key: [Value] = []
         key.reserveCapacity(keys.count)
+        let keyWidth = keys.count
         let columnNames = filter == nil ? [] : schema.columns.map(\.name)
         // Without a filter (which sees whole rows) only the grouped and aggregated columns
         // are decoded.
@@ -509,17 +514,16 @@ extension Transaction {
             if let filter, try !filter(Row(table: schema.name, columns: columnNames, values: values)) { return true }
             var base = 0
             if byUInt, case .uint(let id) = values[keys[0].position] {
-                if let found = uintIndex[id] {
-                    base = found * width
-                } else {
-                    uintIndex[id] = groups.count
-                    base = groups.count * width
-                    groups.append([.uint(id)])
-                    states.append(contentsOf: repeatElement(AggregateState(), count: width))
+                let (number, added) = uintTable.number(of: id)
+                if added {
+                    uintGroups.append(groupCount)
+                    groupKeys.append(.uint(id))
+                    groupCount += 1
+                    for _ in 0..<width { states.append(AggregateState()) }
                 }
+                base = uintGroups[number] * width
             } else if !keys.isEmpty {
-                // One buffer for every row's key: a lookup allocates nothing, only a new group
-                // (whose stored key then owns the old buffer) costs a copy.
+                // One buffer for every row's key: a lookup allocates nothing.
                 key.removeAll(keepingCapacity: true)
                 for k in keys {
                     let value = values[k.position]
@@ -530,18 +534,19 @@ extension Transaction {
                     }
                     key.append(bucketed)
                 }
-                if contiguous, let last = groups.last, last == key {
-                    base = (groups.count - 1) * width
-                } else if !contiguous, groups.count <= Self.groupsComparedInLine, let found = groups.firstIndex(of: key) {
+                if contiguous, groupCount > 0, Self.group(key, in: groupKeys, width: keyWidth, among: groupCount - 1 ..< groupCount) != nil {
+                    base = (groupCount - 1) * width
+                } else if !contiguous, groupCount <= Self.groupsComparedInLine, let found = Self.group(key, in: groupKeys, width: keyWidth, among: 0 ..< groupCount) {
                     // A few groups (statuses, kinds) are found faster by comparing than by hashing.
                     base = found * width
-                } else if !contiguous, groups.count > Self.groupsComparedInLine, let found = groupIndex[key] {
+                } else if !contiguous, groupCount > Self.groupsComparedInLine, let found = groupIndex[key] {
                     base = found * width
                 } else {
-                    if !contiguous { groupIndex[key] = groups.count }
-                    base = groups.count * width
-                    groups.append(key)
-                    states.append(contentsOf: repeatElement(AggregateState(), count: width))
+                    if !contiguous { groupIndex[key] = groupCount }
+                    base = groupCount * width
+                    groupKeys.append(contentsOf: key)
+                    groupCount += 1
+                    for _ in 0..<width { states.append(AggregateState()) }
                 }
             }
             for j in 0..<width { ResolvedAggregate.add(steps[j], expected: expected, values, to: &states[base + j]) }
@@ -564,8 +569,15 @@ extension Transaction {
         for (i, state) in states.enumerated() {
             values.append(try resolved[i % resolved.count].result(state, table: schema.name))
         }
-        return Self.ordered(GroupKeys(groups.flatMap { $0 }, width: keys.count, count: groups.count), values: values, width: resolved.count,
+        return Self.ordered(GroupKeys(groupKeys, width: keyWidth, count: groupCount), values: values, width: resolved.count,
                             grouped: !keys.isEmpty, orderBy: orderBy, limit: limit)
+    }
+
+    /// The group among `range` whose key is `key`, in keys kept flat (`width` values a group);
+    /// nil when none. A static function, so the walk's closure checks no captured state.
+    private static func group(_ key: [Value], in keys: [Value], width: Int, among range: Range<Int>) -> Int? {
+        for g in range where keys[g * width ..< (g + 1) * width].elementsEqual(key) { return g }
+        return nil
     }
 
     /// Up to this many groups, an aggregate finds a row's group by comparing keys one by one;
