@@ -194,26 +194,74 @@ struct GroupKeys {
 }
 
 /// The running state of one aggregate of one group. Only the fields its kind needs move.
+///
+/// Counts and integer sums, what almost every aggregate keeps, sit in the state itself; what
+/// only min, max, count distinct and floating-point sums keep sits in `rare`, made the first
+/// time one needs it. A walk grouped by user keeps a state per user (12,000 in the busiest
+/// guild): at 32 bytes, not 80, its states take 40 % of the memory to grow and fault in.
 struct AggregateState {
     var count: Int64 = 0
-    var intSum: Int64 = 0
-    var uintSum: UInt64 = 0
-    /// Compensated floating-point sum: `real + compensation`.
-    var real: Double = 0
-    var compensation: Double = 0
+    /// The integer sum's bits: an Int64's (int, timestamp and bool columns) or a UInt64's
+    /// (uint columns). A state sums one column, so never both.
+    private var sumBits: UInt64 = 0
     /// An integer sum overflowed: `real` carries it on.
     var approximate = false
-    var extreme: Value = .null
-    var distinct: Set<Value> = []
+    private var rare: Rare?
+
+    /// A class, copied before a write when shared (`writableRare`): states keep value semantics.
+    private final class Rare {
+        /// Compensated floating-point sum: `real + compensation`.
+        var real: Double = 0
+        var compensation: Double = 0
+        var extreme: Value = .null
+        var distinct: Set<Value> = []
+
+        func copy() -> Rare {
+            let copy = Rare()
+            (copy.real, copy.compensation, copy.extreme, copy.distinct) = (real, compensation, extreme, distinct)
+            return copy
+        }
+    }
+
+    var intSum: Int64 {
+        get { Int64(bitPattern: sumBits) }
+        set { sumBits = UInt64(bitPattern: newValue) }
+    }
+
+    var uintSum: UInt64 {
+        get { sumBits }
+        set { sumBits = newValue }
+    }
+
+    var real: Double { rare?.real ?? 0 }
+    var compensation: Double { rare?.compensation ?? 0 }
+    var extreme: Value { rare?.extreme ?? .null }
+    var distinctCount: Int { rare?.distinct.count ?? 0 }
+
+    private mutating func writableRare() -> Rare {
+        if isKnownUniquelyReferenced(&rare), let rare { return rare }
+        let made = rare.map { $0.copy() } ?? Rare()
+        rare = made
+        return made
+    }
+
+    mutating func setExtreme(_ value: Value) {
+        writableRare().extreme = value
+    }
+
+    mutating func insertDistinct(_ value: Value) {
+        writableRare().distinct.insert(value)
+    }
 
     mutating func addReal(_ value: Double) {
-        let total = real + value
-        if Swift.abs(real) >= Swift.abs(value) {
-            compensation += (real - total) + value
+        let rare = writableRare()
+        let total = rare.real + value
+        if Swift.abs(rare.real) >= Swift.abs(value) {
+            rare.compensation += (rare.real - total) + value
         } else {
-            compensation += (value - total) + real
+            rare.compensation += (value - total) + rare.real
         }
-        real = total
+        rare.real = total
     }
 }
 
@@ -285,13 +333,13 @@ struct ResolvedAggregate: Sendable {
             if !value.isNull, value == expected[step.expectedIndex] { state.count += 1 }
         case .countDistinct:
             let value = values[position]
-            if !value.isNull { state.distinct.insert(value) }
+            if !value.isNull { state.insertDistinct(value) }
         case .min:
             let value = values[position]
-            if !value.isNull, state.extreme.isNull || value < state.extreme { state.extreme = value }
+            if !value.isNull, state.extreme.isNull || value < state.extreme { state.setExtreme(value) }
         case .max:
             let value = values[position]
-            if !value.isNull, state.extreme.isNull || state.extreme < value { state.extreme = value }
+            if !value.isNull, state.extreme.isNull || state.extreme < value { state.setExtreme(value) }
         case .sumOrAvg:
             let value = values[position]
             state.count += value.isNull ? 0 : 1
@@ -335,7 +383,7 @@ struct ResolvedAggregate: Sendable {
     func result(_ state: AggregateState, table: String) throws -> Value {
         switch aggregate {
         case .count, .countNonNull, .countWhere: return .int(state.count)
-        case .countDistinct: return .int(Int64(state.distinct.count))
+        case .countDistinct: return .int(Int64(state.distinctCount))
         case .min, .max: return state.extreme
         case .sum(let column):
             guard state.count > 0 else { return .null }
