@@ -70,6 +70,50 @@ struct PlanCacheTests {
 /// comes in the query's order.
 @Suite("Prepared scans")
 struct PreparedScanTests {
+    /// A prepared plan carries its table and index resolved (`PlanTarget`, QP-3); schema
+    /// counters repeat across databases, so a plan made in one and run in another must read the
+    /// other's trees, never the first one's.
+    @Test("a prepared plan run in another database with the same schema counter reads that database's rows")
+    func planFromAnotherDatabase() throws {
+        let directory = try TemporaryDirectory("prepared-scan-elsewhere")
+        defer { directory.remove() }
+        let other = TableSchema("other", columns: [ColumnDefinition("id", .uint), ColumnDefinition("note", .text)], primaryKey: ["id"])
+        let first = try StorageEngine.open(path: directory.file("a.gsdb"))
+        defer { try? first.close() }
+        let second = try StorageEngine.open(path: directory.file("b.gsdb"))
+        defer { try? second.close() }
+        // The same schema made in another order: equal counters, other root pages.
+        try first.write { tx in
+            try tx.createTable(other)
+            try tx.createTable(PlanCacheTests.events)
+        }
+        try second.write { tx in
+            try tx.createTable(PlanCacheTests.events)
+            try tx.createTable(other)
+        }
+        func event(_ id: UInt64, guild: UInt64) -> [String: Value] {
+            ["id": .uint(id), "guild_id": .uint(guild), "active": true, "label": .text("e\(id)"), "created_at": .timestamp(Int64(id))]
+        }
+        try first.write { tx in
+            for id in 0..<300 as Range<UInt64> { try tx.insert(event(id, guild: 1), into: "events") }
+            try tx.insert(["id": .uint(1), "note": "first"], into: "other")
+        }
+        try second.write { tx in
+            for id in 1_000..<1_040 as Range<UInt64> { try tx.insert(event(id, guild: 1), into: "events") }
+            try tx.insert(["id": .uint(1), "note": "second"], into: "other")
+        }
+        #expect(try first.read { $0.header.schemaCounter } == second.read { $0.header.schemaCounter })
+
+        let scan = PreparedScan("events", equals: ["guild_id"], range: "created_at", reading: ["id", "label"])
+        let plan = try first.read { tx in try tx.planScan(scan, equals: [.uint(1)], from: .timestamp(0)) }
+        let ids = try second.read { tx in try tx.select(plan).map { try $0.uint("id") } }
+        #expect(ids == Array(1_000..<1_040))
+        #expect(try second.read { tx in try tx.aggregate(plan, shape: AggregateShape(try tx.table("events"), groupBy: [], [.count], orderBy: []),
+                                                          filter: nil, limit: 1).first?.int(0) } == 40)
+        // In its own database the plan still reads that database's rows.
+        #expect(try first.read { tx in try tx.select(plan).count } == 300)
+    }
+
     @Test("prepared plans equal planScan's for random values, before and after an index is added and dropped")
     func equalsPlanScan() throws {
         let directory = try TemporaryDirectory("prepared-scan")

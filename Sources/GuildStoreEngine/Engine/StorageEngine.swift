@@ -53,6 +53,10 @@
     let schemaCache = Locked<[String: (counter: UInt64, compiled: CompiledTable)]>([:])
     /// `planScan`'s choices by shape (QP-1).
     let planCache = Locked<[PlanShape: ScanPlan]>([:])
+    /// This engine among the process's engines, never reused (`PreparedQuery.nextID`): a
+    /// prepared plan's resolved target (`PlanTarget`) names the engine it was resolved in,
+    /// since schema counters repeat across databases and a plan may be run on another one.
+    let instance = PreparedQuery.nextID()
     /// Prepared reads, aggregates and inserts resolved, by the query's id, each for its schema counter.
     let preparedScans = PreparedResolutions<ScanResolution>()
     let preparedAggregates = PreparedResolutions<AggregateResolution>()

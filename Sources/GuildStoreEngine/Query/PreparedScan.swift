@@ -78,7 +78,8 @@ package struct PreparedWalk {
 
 /// What prepared scans and aggregates share: their ids, unique in the process and never reused
 /// (an address could be, once a query is gone) so an engine's cache entry never answers for
-/// another query, and how they describe their conditions.
+/// another query (engines take their `instance` from the same count), and how they describe
+/// their conditions.
 enum PreparedQuery {
     private static let last = Locked<UInt64>(0)
 
@@ -277,7 +278,8 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
             }
             residualSources.append(source)
         }
-        let target = PlanTarget(table: compiled, index: try compiled.index(resolving: plan.index), indexOnly: plan.indexOnly,
+        let target = PlanTarget(engine: transaction.engine.instance, table: compiled, index: try compiled.index(resolving: plan.index),
+                                indexOnly: plan.indexOnly,
                                 readingPositions: reading == nil ? nil : readingPositions,
                                 residualPositions: plan.residual.map(\.position), counter: counter)
         let resolved = ScanPlan(choice: plan.choice.resolved(target), prefix: plan.prefix, range: plan.range, residual: plan.residual,
@@ -287,11 +289,15 @@ final class ScanResolution: PreparedResolution, @unchecked Sendable {
     }
 }
 
-/// What a prepared plan's table and index names resolve to under one schema counter, and what
-/// its walk decodes for the columns its query reads: kept with the plan, so a run looks nothing
-/// up by name. A walk takes it only under the same counter and for the same columns read
-/// (`walk(_:reading:_:)`); otherwise it resolves the names as for any plan.
+/// What a prepared plan's table and index names resolve to in one engine under one schema
+/// counter, and what its walk decodes for the columns its query reads: kept with the plan, so a
+/// run looks nothing up by name. A walk takes it only in the same engine, under the same
+/// counter and for the same columns read (`Transaction.resolvedTarget`); otherwise it resolves
+/// the names as for any plan (a public `ScanPlan` may be run in another database, whose
+/// counter can be equal).
 final class PlanTarget: Sendable {
+    /// The engine's `instance`.
+    let engine: UInt64
     let counter: UInt64
     let table: CompiledTable
     let index: CompiledIndex?
@@ -302,10 +308,10 @@ final class PlanTarget: Sendable {
 
     /// The target of a plan that walks `index` (nil: the primary key), reading the index alone
     /// or not, and checking the columns at `residualPositions` on each row.
-    init(table: CompiledTable, index: CompiledIndex?, indexOnly: Bool, readingPositions: [Int]?, residualPositions: [Int],
-         counter: UInt64) {
+    init(engine: UInt64, table: CompiledTable, index: CompiledIndex?, indexOnly: Bool, readingPositions: [Int]?,
+         residualPositions: [Int], counter: UInt64) {
         let reading = residualPositions.isEmpty ? readingPositions : readingPositions.map { $0 + residualPositions }
-        (self.counter, self.table, self.index, self.reading) = (counter, table, index, reading)
+        (self.engine, self.counter, self.table, self.index, self.reading) = (engine, counter, table, index, reading)
         walkReading = WalkReading(table, index: index, indexOnly: indexOnly, reading: reading)
     }
 }

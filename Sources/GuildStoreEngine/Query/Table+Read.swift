@@ -130,10 +130,19 @@ extension Transaction {
         }
     }
 
-    /// The table and index `plan` walks: its prepared target's when that was resolved under
-    /// this transaction's schema counter, otherwise looked up by name.
+    /// `plan`'s prepared target when it was resolved in this engine under this transaction's
+    /// schema counter (QP-3); nil otherwise.
+    func resolvedTarget(of plan: ScanPlan) -> PlanTarget? {
+        guard let target = plan.choice.target, target.engine == engine.instance, target.counter == header.schemaCounter else {
+            return nil
+        }
+        return target
+    }
+
+    /// The table and index `plan` walks: its prepared target's when `resolvedTarget` gives it,
+    /// otherwise looked up by name.
     func target(of plan: ScanPlan) throws -> (table: CompiledTable, index: CompiledIndex?) {
-        if let target = plan.choice.target, target.counter == header.schemaCounter { return (target.table, target.index) }
+        if let target = resolvedTarget(of: plan) { return (target.table, target.index) }
         let table = try compiledTable(plan.table)
         return (table, try table.index(resolving: plan.index))
     }
@@ -177,7 +186,8 @@ extension Transaction {
         if !rangeDescending {
             range.lower = .inclusive(lower.map(bound) ?? base.bytes)
             if let upper {
-                // The last use of `base`: its own buffer takes the bound, no copy.
+                // The last use of `base`: the bound goes into its own buffer (copied first only
+                // when the lower end shares it, an open lower end).
                 base.append(upper, descending: false)
                 range.upper = .exclusive(base.bytes)
             } else {
@@ -631,7 +641,7 @@ extension Transaction {
         }
         let reading = plan.residual.isEmpty ? reading : reading.map { $0 + plan.residual.map(\.position) }
         let table: CompiledTable, index: CompiledIndex?, walkReading: WalkReading
-        if let target = plan.choice.target, target.counter == header.schemaCounter, target.reading == reading {
+        if let target = resolvedTarget(of: plan), target.reading == reading {
             (table, index, walkReading) = (target.table, target.index, target.walkReading)
         } else {
             (table, index) = try self.target(of: plan)
