@@ -269,16 +269,35 @@ uint32_t gs_xxh32(const void *data, size_t length, uint32_t seed) {
 // ---- Open-file-description locks -----------------------------------------------------------
 
 int gs_ofd_lock_byte(int fd, int kind, int64_t offset) {
+    return gs_ofd_lock_range(fd, kind, offset, 1);
+}
+
+int gs_ofd_lock_range(int fd, int kind, int64_t offset, int64_t length) {
     struct flock lock;
     memset(&lock, 0, sizeof lock);
     lock.l_type = kind == 2 ? F_WRLCK : kind == 1 ? F_RDLCK : F_UNLCK;
     lock.l_whence = SEEK_SET;
     lock.l_start = (off_t)offset;
-    lock.l_len = 1;
+    lock.l_len = (off_t)length;
     int result;
     do { result = fcntl(fd, F_OFD_SETLK, &lock); } while (result != 0 && errno == EINTR);
     if (result == 0) return 0;
     return (errno == EAGAIN || errno == EACCES) ? 1 : -1;
+}
+
+int gs_ofd_find_lock(int fd, int64_t offset, int64_t length, int64_t *start) {
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = (off_t)offset;
+    lock.l_len = (off_t)length;
+    int result;
+    do { result = fcntl(fd, F_OFD_GETLK, &lock); } while (result != 0 && errno == EINTR);
+    if (result != 0) return -1;
+    if (lock.l_type == F_UNLCK) return 0;
+    *start = (int64_t)lock.l_start;
+    return 1;
 }
 
 // ---- Writes that skip the page cache -------------------------------------------------------

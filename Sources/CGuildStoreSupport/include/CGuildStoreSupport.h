@@ -46,6 +46,16 @@ void gs_bit_clear(uint64_t *words, uint64_t bit);
 /// descriptor of the description closes, so a process that dies holds nothing.
 int gs_ofd_lock_byte(int fd, int kind, int64_t offset);
 
+/// `gs_ofd_lock_byte` on `length` bytes from `offset`: shared, exclusive or released as one
+/// range. Never waits; the same returns.
+int gs_ofd_lock_range(int fd, int kind, int64_t offset, int64_t length);
+
+/// Asks the kernel (`F_OFD_GETLK`) whether another open file description holds a lock on any
+/// byte of `length` bytes from `offset` that an exclusive lock there would conflict with.
+/// Returns 1 with `*start` set to the first byte of one such lock (any one of them), 0 when
+/// there is none, -1 with errno set on failure. Locks of `fd`'s own description never count.
+int gs_ofd_find_lock(int fd, int64_t offset, int64_t length, int64_t *start);
+
 /// Opens `path` for writing a new file whose writes skip the page cache (Linux `O_DIRECT`):
 /// created with `mode` if missing, emptied if present, read-write, close-on-exec. Where the
 /// file system refuses `O_DIRECT` (tmpfs before Linux 6.6, some others) the file opens without

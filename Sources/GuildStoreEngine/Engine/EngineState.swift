@@ -43,6 +43,12 @@ struct EngineState {
     var walFrames: Int = 0
     /// `lastCommit` when the WAL last restarted: its frames have sequences above this.
     var walBase: UInt64 = 0
+    /// Frames of the current generation that open (or a read-only opening's catch-up) found
+    /// committed: frame k of them is sequence `walBase + k + 1`.
+    var adoptedFrames = 0
+    /// The commits this engine appended to the current generation since: where each ends in
+    /// the log (frames) and its sequence, in order. For `sequence(forFrames:)`.
+    var commitEnds: [(frames: Int, sequence: UInt64)] = []
     /// Restarts of the WAL in this process: tells a sync which generation it covered.
     var walGeneration: UInt64 = 0
     /// Restarts of the WAL begun in this process, counted before the restart touches the file:
@@ -101,6 +107,8 @@ struct EngineState {
         appended = CommitPoint(sequence: lastCommit, stamp: loaded.stamp, header: loaded.header, databaseSize: loaded.databaseSize)
         walFrames = frames
         walBase = sequenceBase
+        adoptedFrames = frames
+        commitEnds = []
         backfilled = sequenceBase
     }
 
@@ -126,6 +134,20 @@ struct EngineState {
             databaseSize = first.point.databaseSize
             for observer in observers.values { observer.deliver(first.changes) }
         }
+    }
+
+    /// The last commit whose frames all lie below the first `frames` of the log's current
+    /// generation: what a read-only opening whose mark is `frames` reads (RM-1). Its marks
+    /// fall on commit ends, each one this engine adopted or appended; a count between two of
+    /// them gives the earlier commit, which holds a checkpoint back further, never less.
+    func sequence(forFrames frames: Int) -> UInt64 {
+        if frames <= adoptedFrames { return walBase + UInt64(max(0, frames)) }
+        var low = 0, high = commitEnds.count  // the first end past `frames` is at `low`
+        while low < high {
+            let middle = (low + high) / 2
+            if commitEnds[middle].frames <= frames { low = middle + 1 } else { high = middle }
+        }
+        return low == 0 ? walBase + UInt64(adoptedFrames) : commitEnds[low - 1].sequence
     }
 
     /// Sequence of the oldest live snapshot, or `lastCommit` when there is none.

@@ -62,27 +62,26 @@ extension StorageEngine {
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
                 return s.lockFile
             }
-            // RO-1: no read-only opening's snapshot may be live while the file or the log's
-            // frames change; RO-3: new ones wait while this one waits for the live ones to end.
-            let readersDeadline = mode == .passive ? ContinuousClock.now + ReaderLock.ownerPatience : max(deadline, ContinuousClock.now + ReaderLock.ownerPatience)
-            guard try ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline) else {
-                return state.withLock { s in
-                    s.checkpointsHeldByReadOnlyOpenings += 1
-                    let inFile = Int(min(s.backfilled, s.lastCommit) - min(s.walBase, s.backfilled))
-                    return CheckpointResult(framesInWAL: s.walFrames, framesCheckpointed: inFile, walRestarted: false, blockedByReaders: true)
-                }
-            }
-            defer { _ = try? lockFile.lockReaders(.none) }
+            // RO-3: a checkpoint meant to restart the log first waits, until its deadline, for
+            // the snapshots of read-only openings to end, while new ones wait for it.
+            let readersExcluded = try mode != .passive
+                && ReaderLock.takeForCheckpoint(lockFile, deadline: max(deadline, ContinuousClock.now + ReaderLock.ownerPatience))
+            defer { if readersExcluded { _ = try? lockFile.lockReaders(.none) } }
+            // RM-1: read-only openings' live snapshots read the pages of the log's first
+            // `mark` frames from the log; only those may change in the file under them. (A
+            // mark is held only with the readers' byte.)
+            let mark = readersExcluded ? nil : try lockFile.lowestReaderMark()
             let framesInWAL = walFrameCount
             // Invariant (TX-2): never copy a frame newer than the oldest live snapshot (nor an
             // unpublished one: the limit is at most the published commit).
-            let (limit, lastCommit, walBase, synced, copies) = state.withLock { s in
-                let limit = s.oldestReaderSequence
+            let (limit, lastCommit, walBase, synced, copies, heldByOpenings) = state.withLock { s in
+                let marked = mark.map { s.sequence(forFrames: $0) } ?? s.lastCommit
+                let limit = min(s.oldestReaderSequence, marked)
                 var copies: [(UInt32, WALIndex.Version)] = []
                 for (page, versions) in s.walIndex.entries {
                     if let version = versions.newest(atOrBelow: limit) { copies.append((page, version)) }
                 }
-                return (limit, s.lastCommit, s.walBase, s.syncedThrough, copies.sorted { $0.0 < $1.0 })
+                return (limit, s.lastCommit, s.walBase, s.syncedThrough, copies.sorted { $0.0 < $1.0 }, marked < s.lastCommit)
             }
             if !copies.isEmpty {
                 // The WAL reaches disk before the database file changes: a crash mid-checkpoint
@@ -91,16 +90,24 @@ extension StorageEngine {
                 try copyIntoDatabaseFile(copies, limit: limit)
             }
 
-            // WAL-3: restart only when everything appended is in the database file.
+            // WAL-3: restart only when everything appended is in the database file; RO-1: and
+            // no read-only opening has a snapshot live (RO-3: new ones wait while this waits).
             var restarted = false
+            var restartHeld = false
             if limit == lastCommit && (framesInWAL > 0 || mode == .truncate) && policy != .never {
-                restarted = try restartLog(truncate: mode == .truncate, through: limit,
-                                           holdingWriter: policy == .holdingWriter, waitUntil: mode == .passive ? nil : deadline)
+                if try readersExcluded || ReaderLock.takeForCheckpoint(lockFile, deadline: ContinuousClock.now + ReaderLock.ownerPatience) {
+                    defer { if !readersExcluded { _ = try? lockFile.lockReaders(.none) } }
+                    restarted = try restartLog(truncate: mode == .truncate, through: limit,
+                                               holdingWriter: policy == .holdingWriter, waitUntil: mode == .passive ? nil : deadline)
+                } else {
+                    restartHeld = true
+                }
             }
+            if heldByOpenings || restartHeld { state.withLock { $0.checkpointsHeldByReadOnlyOpenings += 1 } }
             // Frames of this WAL generation now in the database file, as SQLite reports them.
             let inFile = Int(min(limit, lastCommit) - min(walBase, limit))
             return CheckpointResult(framesInWAL: framesInWAL, framesCheckpointed: inFile,
-                                    walRestarted: restarted && framesInWAL > 0, blockedByReaders: limit < lastCommit)
+                                    walRestarted: restarted && framesInWAL > 0, blockedByReaders: limit < lastCommit || restartHeld)
         }
     }
 
@@ -168,6 +175,8 @@ extension StorageEngine {
         state.withLock { s in
             if durable { s.syncs += 1 }
             s.walFrames = 0
+            s.adoptedFrames = 0
+            s.commitEnds = []
             // WALR-7: the new generation has no frame, none synced.
             s.walGeneration &+= 1
             s.walSyncedFrames = 0

@@ -38,6 +38,7 @@ extension StorageEngine {
             s.appended = point
             s.unpublished.append((point, ChangeSet(trees: changedTrees, sequence: sequence)))
             s.walFrames = wal.frameCount
+            s.commitEnds.append((wal.frameCount, sequence))
             s.commits += 1
             if publishNow { s.publish(through: sequence) }
             return sequence

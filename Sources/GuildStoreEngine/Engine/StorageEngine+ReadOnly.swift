@@ -16,11 +16,17 @@ struct ReadOnlyHold {
     /// The log as last read (its committed frames among it), to go on from while its
     /// generation lasts.
     var recovered: RecoveredLog?
+    /// The reader mark held (RM-1): the log's frames the snapshots read. Nil while none is,
+    /// which a snapshot about to begin takes first (`pinReaderMark`).
+    var mark: Int?
 
-    /// Gives the readers' byte back (the last snapshot ended, or the first could not begin).
+    /// Gives the readers' byte and the mark back (the last snapshot ended, or the first could
+    /// not begin).
     mutating func release(_ lockFile: any FileHandleIO) {
+        try? lockFile.holdReaderMark(nil)
         _ = try? lockFile.lockReaders(.none)
         held = false
+        mark = nil
     }
 }
 
@@ -65,6 +71,45 @@ struct LogPosition {
 }
 
 extension StorageEngine {
+    /// Catches a read-only opening up (RO-2) and takes its reader mark there (RM-1): the mark
+    /// is kept only if no commit was added past it by the time it is held, otherwise the
+    /// opening catches up again. The caller holds `readOnlyHold`'s lock and the readers' byte,
+    /// with no snapshot live.
+    ///
+    /// Errors: `.busy` when the owner commits faster than the log can be followed for
+    /// `ReaderLock.patience`, `.databaseReplacedSinceOpen`, what reading the log throws.
+    func pinReaderMark(_ hold: inout ReadOnlyHold, _ lockFile: any FileHandleIO) throws {
+        let deadline = ContinuousClock.now + ReaderLock.patience
+        while true {
+            try refreshReadOnlyView(&hold)
+            let frames = hold.recovered?.committedFrameCount ?? 0
+            try lockFile.holdReaderMark(frames)
+            if !(try commitsAdded(since: hold)) {
+                hold.mark = frames
+                return
+            }
+            guard ContinuousClock.now < deadline else {
+                throw GuildStoreError.busy("\(path) changes faster than a read-only opening can follow its log; try again")
+            }
+        }
+    }
+
+    /// Whether the log holds a commit that the opening's last reading of it (`hold`) did not:
+    /// another log file at the path, a restarted one, or a commit marker past its last commit.
+    /// Frames past that commit without a marker (a commit being written, a spill) are not one.
+    private func commitsAdded(since hold: ReadOnlyHold) throws -> Bool {
+        guard let log = wal.file as? ReadOnlyLogFile else { return false }
+        guard let seen = hold.seen, fileSystem.identity(of: walPath) == log.heldIdentity else { return true }
+        let committed = hold.recovered?.committedFrameCount ?? 0
+        guard try seen.changed(log, committedFrames: committed, pageSize: pageSize) else { return false }
+        let header = try LogPosition.header(of: log)
+        guard log.heldIdentity == seen.identity, header == seen.header else { return true }
+        // A header that did not read as a log's has no commits, and keeps none until the owner
+        // restarts the log (a new header).
+        guard let previous = hold.recovered else { return false }
+        return try WriteAheadLog.continueRecovery(file: log, from: previous).committedFrameCount > previous.committedFrameCount
+    }
+
     /// Catches a read-only opening up with what its owner committed since it last read the log
     /// (RO-2). The caller holds `readOnlyHold`'s lock and the readers' byte, with no snapshot live.
     func refreshReadOnlyView(_ hold: inout ReadOnlyHold) throws {
@@ -114,12 +159,29 @@ extension StorageEngine {
 
     /// `load` for a read-only opening, with the position it read the log to (its header taken
     /// before the frames, so a restart meanwhile is seen as a change next time).
+    ///
+    /// The owner's checkpoints may copy into the file meanwhile (RM-1 keeps them off only
+    /// what a live snapshot reads), so a header page read while one wrote it can fail its
+    /// checksum: a load that fails is tried again while the log grew or changed under it, up
+    /// to `loadAttempts` times. A damaged file fails every time and is reported.
     static func loadFollowing(path: String, file: any FileHandleIO, log: ReadOnlyLogFile, pageSize: Int,
                               mapReservation: Int) throws -> (LoadedDatabase, LogPosition) {
-        let identity = log.heldIdentity
-        let header = try LogPosition.header(of: log)
-        let loaded = try load(path: path, file: file, fileBytes: try file.size(), walFile: log, pageSize: pageSize,
-                              mapReservation: mapReservation)
-        return (loaded, LogPosition(identity: identity, header: header))
+        var attempt = 1
+        while true {
+            let identity = log.heldIdentity
+            let header = try LogPosition.header(of: log)
+            let logBytes = try log.size()
+            do {
+                let loaded = try load(path: path, file: file, fileBytes: try file.size(), walFile: log, pageSize: pageSize,
+                                      mapReservation: mapReservation)
+                return (loaded, LogPosition(identity: identity, header: header))
+            } catch {
+                let moved = try log.size() != logBytes || LogPosition.header(of: log) != header
+                guard moved, attempt < loadAttempts else { throw error }
+                attempt += 1
+            }
+        }
     }
+
+    static let loadAttempts = 3
 }

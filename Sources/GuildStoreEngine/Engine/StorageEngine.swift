@@ -109,17 +109,20 @@
     }
 
     /// Registers a reader under a new id with the snapshot `pin` makes for it. A read-only
-    /// opening without a live snapshot first takes the readers' byte and catches up (RO-2).
+    /// opening without a live snapshot first takes the readers' byte, catches up (RO-2) and
+    /// takes its reader mark (RM-1).
     @inline(__always)
     private func beginRead(_ pin: (EngineState, UInt64) -> Snapshot) throws -> ReadTransaction {
         guard configuration.readOnly else { return try register(pin) }
         return try readOnlyHold.withLock { hold in
             let lockFile = state.withLock { $0.lockFile }
-            if !hold.held {
-                try ReaderLock.takeShared(lockFile)
-                hold.held = true
+            if hold.mark == nil {  // RO-2: no snapshot is live
+                if !hold.held {
+                    try ReaderLock.takeShared(lockFile)
+                    hold.held = true
+                }
                 do {
-                    try refreshReadOnlyView(&hold)
+                    try pinReaderMark(&hold, lockFile)
                 } catch {
                     hold.release(lockFile)
                     throw error

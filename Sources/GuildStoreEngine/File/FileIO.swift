@@ -68,6 +68,11 @@ package protocol FileHandleIO: AnyObject, Sendable {
     func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool
     /// The processes holding the readers' byte shared, as far as they can be read.
     func readerLockHolders() -> [LockHolder]
+    /// Holds this handle's reader mark (`ReaderLock`, RM-1) at `frames`, a shared lock on one
+    /// byte of the marks' range, in place of any mark it held; nil gives the mark back.
+    func holdReaderMark(_ frames: Int?) throws
+    /// The smallest reader mark another open file description holds, nil when none does.
+    func lowestReaderMark() throws -> Int?
     /// Which file this handle has open: equal identities are the same file, whatever path
     /// opened them and whatever was renamed over that path since.
     func identity() throws -> FileIdentity
@@ -129,6 +134,8 @@ extension FileHandleIO {
     package func lockReaders(_ mode: ReaderLockMode) throws -> Bool { true }
     package func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { true }
     package func readerLockHolders() -> [LockHolder] { [] }
+    package func holdReaderMark(_ frames: Int?) throws {}
+    package func lowestReaderMark() throws -> Int? { nil }
     /// Layers of one process have no other process to wait for.
     package func lockExclusive(patience: Duration) throws { try lockExclusive() }
 

@@ -226,6 +226,36 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         LockHolder.readerLockHolders(of: fd)
     }
 
+    func holdReaderMark(_ frames: Int?) throws {
+        guard gs_ofd_lock_range(fd, 0, ReaderLock.marksOffset, ReaderLock.marksLength) == 0 else {
+            throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
+        }
+        guard let frames else { return }
+        // Nothing takes the range exclusively, so a shared lock is never refused (result 1).
+        guard gs_ofd_lock_range(fd, 1, ReaderLock.marksOffset + ReaderLock.markOffset(frames), 1) == 0 else {
+            throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
+        }
+    }
+
+    /// The kernel names one conflicting lock per question, so the range asked about shrinks
+    /// below each mark found until none is left: one call per distinct mark at most.
+    func lowestReaderMark() throws -> Int? {
+        var lowest: Int64?
+        var length = ReaderLock.marksLength
+        var start: Int64 = 0
+        while length > 0 {
+            switch gs_ofd_find_lock(fd, ReaderLock.marksOffset, length, &start) {
+            case 0: return lowest.map { Int($0) }
+            case 1:
+                let mark = max(0, start - ReaderLock.marksOffset)
+                lowest = mark
+                length = mark
+            default: throw fileError("fcntl(F_OFD_GETLK)", path: path, errno: errno)
+            }
+        }
+        return lowest.map { Int($0) }
+    }
+
     func close() throws {
         guard fd >= 0 else { return }
         let result = Glibc.close(fd)

@@ -7,16 +7,32 @@ import Glibc
 /// it reads.
 ///
 /// Invariant (RO-1): while a read-only opening holds the readers' byte (shared, from before it
-/// reads anything of a snapshot until that snapshot ends, RO-2), no other opening writes its
-/// database file or restarts, rewrites or truncates its log before the last frame it read.
-/// The byte is an open-file-description lock (`F_OFD_SETLK`) at `offset` (far past any real
-/// file's end, so it locks no data). The owner takes it exclusively around every change of
-/// the file or of the log's earlier frames: each checkpoint (its copy and the log's restart,
-/// `StorageEngine+Checkpoint`) and a vacuum; a checkpoint that cannot have it copies nothing
-/// and reports `blockedByReaders`, a vacuum or a restore answers `.busy` naming the readers.
-/// The owner's commits only append frames past the end a reader read, which its snapshot
-/// never looks at. The kernel drops a lock when its holder's descriptor closes or its process
-/// dies: a dead reader holds nothing back.
+/// reads anything of a snapshot until that snapshot ends, RO-2), no other opening replaces its
+/// database file or restarts, rewrites or truncates its log. The byte is an
+/// open-file-description lock (`F_OFD_SETLK`) at `offset` (far past any real file's end, so
+/// it locks no data). The owner takes it exclusively around every restart of the log (the
+/// end of a checkpoint, `StorageEngine+Checkpoint`) and a vacuum; a checkpoint that cannot
+/// have it leaves the log as it is and reports `blockedByReaders`, a vacuum or a restore
+/// answers `.busy` naming the readers. The owner's commits only append frames past the end a
+/// reader read, which its snapshot never looks at; what a checkpoint may copy into the file
+/// meanwhile is RM-1's. The kernel drops a lock when its holder's descriptor closes or its
+/// process dies: a dead reader holds nothing back.
+///
+/// Invariant (RM-1): a checkpoint never writes into the database file a page that a live
+/// snapshot of a read-only opening reads from that file. Such an opening holds, with the
+/// readers' byte, a reader mark: a shared lock on byte `marksOffset + m`, where m is the
+/// count of the log's frames its snapshots read (through a commit marker of the current
+/// generation). Its snapshots read every page that has a frame below m from the log, and
+/// only the others from the file. The owner's checkpoint copies only versions at or below
+/// the commit that ends at frame m for the lowest mark held (`lowestReaderMark`,
+/// `EngineState.sequence(forFrames:)`): each such page has a frame below m, so those
+/// snapshots never read it from the file. The opening takes its mark after it has read the
+/// log to m and keeps it only if no commit was added past m meanwhile (else it catches up
+/// and tries again, `StorageEngine.pinReaderMark`): a checkpoint that looked for marks before
+/// this one was taken chose its versions from commits already in the log, so at or below m.
+/// The marks change nothing in the file: two openings' marks never conflict, the kernel
+/// drops a dead opening's, and a checkpoint copies up to the lowest mark while snapshots are
+/// live, where the readers' byte alone made it copy nothing.
 ///
 /// Invariant (RO-3): a checkpoint is not starved by readers whose snapshots follow one another
 /// without a gap. It first takes the checkpoint-intent byte (`intentOffset`) exclusively; a
@@ -32,6 +48,17 @@ package enum ReaderLock {
     package static let offset: Int64 = 1 << 40
     /// The checkpoint-intent byte, next to the readers' (RO-3).
     package static let intentOffset: Int64 = offset + 1
+    /// The reader marks' range (RM-1): one byte per frame count of the log, 2^32 of them, past
+    /// the two bytes above.
+    package static let marksOffset: Int64 = offset + (1 << 32)
+    package static let marksLength: Int64 = 1 << 32
+
+    /// Where the mark for `frames` lies in the range. A log of 2^32 frames (16 TiB of 4 KiB
+    /// pages) is past anything a database writes; a count beyond it is marked at the range's
+    /// last byte, which holds back more than it needs to, never less.
+    static func markOffset(_ frames: Int) -> Int64 {
+        min(Int64(max(0, frames)), marksLength - 1)
+    }
 
     /// How long a read-only opening waits for the owner's checkpoint in progress (which holds
     /// the byte exclusively while it copies) before it answers `.busy`.

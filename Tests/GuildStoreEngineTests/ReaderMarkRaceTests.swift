@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import TestSupport
+@testable @_spi(Benchmarks) import GuildStoreEngine
+
+/// RM-1's race, made to happen every time: a read-only opening has read the log and is about
+/// to take its reader mark when the owner commits and checkpoints, copying that commit into
+/// the file (no mark was there to stop it). The opening must see the commit added past what
+/// it read and catch up before its snapshot begins; keeping the mark it was about to take
+/// would give a snapshot of the older commit that reads the newer pages from the file.
+@Suite("Reader marks: the race between a catch-up and a checkpoint")
+struct ReaderMarkRaceTests {
+    @Test("an owner that commits and checkpoints between a read-only opening's catch-up and its mark: the opening catches up again, its snapshot is whole")
+    func checkpointBetweenCatchUpAndMark() throws {
+        let directory = try TemporaryDirectory("gs-reader-mark")
+        defer { directory.remove() }
+        let path = directory.file("race.gsdb")
+        let owner = try StorageEngine.open(path: path, configuration: EngineConfiguration(checkpointThreshold: 0))
+        func put(_ range: Range<UInt64>, times factor: UInt64) throws {
+            try owner.write { tx in
+                let tree = try tx.tree("t") ?? tx.createTree("t")
+                for key in range { try tx.put(bigEndianKey(key), bigEndianKey(key * factor), in: tree) }
+            }
+        }
+        try put(0..<6_000, times: 3)
+        _ = try owner.checkpoint(.truncate)
+        try put(6_000..<6_100, times: 3)  // a log for the opening to read
+
+        let layer = MarkHookFileSystem()
+        let reader = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true),
+                                            fileSystem: layer)
+        func values() throws -> [UInt64: UInt64] {
+            try reader.read { tx in
+                var found: [UInt64: UInt64] = [:]
+                for entry in try tx.entries(try #require(try tx.tree("t"))) {
+                    found[entry.key.reduce(0) { $0 << 8 | UInt64($1) }] = entry.value.reduce(0) { $0 << 8 | UInt64($1) }
+                }
+                return found
+            }
+        }
+        #expect(try values().count == 6_100)
+
+        // Next time the opening is about to take its mark, its log already read: the owner
+        // rewrites the first 2,000 keys (leaves the opening reads from the file) and copies
+        // that commit into the file. The opening holds the readers' byte, so the log cannot
+        // restart; no mark is held, so nothing keeps the copy back.
+        let copied = Locked<CheckpointResult?>(nil)
+        layer.beforeNextMark {
+            try put(0..<2_000, times: 5)
+            copied.withLock { $0 = try? owner.checkpoint(.passive) }
+        }
+        let seen = try values()
+        let result = try #require(copied.withLock { $0 })
+        #expect(result.framesCheckpointed == result.framesInWAL && !result.walRestarted, "the commit was copied under the catch-up: \(result)")
+        let expected = Dictionary(uniqueKeysWithValues: (0..<UInt64(6_100)).map { ($0, $0 < 2_000 ? $0 * 5 : $0 * 3) })
+        #expect(seen == expected, "the snapshot shows the commit whose pages it reads")
+        #expect(reader.statistics().commitNumber == owner.statistics().commitNumber)
+        #expect(layer.marksTaken >= 2, "the first mark was given up and taken again after the catch-up")
+        #expect(try reader.check().isOK)
+        try reader.close()
+        try owner.close()
+    }
+}
+
+/// The real file layer, with a hook run just before a handle takes a reader mark.
+private final class MarkHookFileSystem: FileSystem, @unchecked Sendable {
+    // Safe to share: `hook` and `taken` are behind their locks.
+    private let posix = PosixFileSystem()
+    fileprivate let hook = Locked<(() throws -> Void)?>(nil)
+    private let taken = Locked(0)
+
+    /// Runs `body` once, the next time a handle of this layer is about to take a mark.
+    func beforeNextMark(_ body: @escaping () throws -> Void) {
+        hook.withLock { $0 = body }
+    }
+
+    var marksTaken: Int { taken.withLock { $0 } }
+
+    fileprivate func aboutToMark() throws {
+        taken.withLock { $0 += 1 }
+        let body = hook.withLock { hook -> (() throws -> Void)? in
+            defer { hook = nil }
+            return hook
+        }
+        try body?()
+    }
+
+    func open(_ path: String, create: Bool) throws -> any FileHandleIO {
+        MarkHookHandle(try posix.open(path, create: create), layer: self)
+    }
+    func openForReading(_ path: String) throws -> any FileHandleIO {
+        MarkHookHandle(try posix.openForReading(path), layer: self)
+    }
+    func createForStreaming(_ path: String) throws -> any FileHandleIO { try posix.createForStreaming(path) }
+    func identity(of path: String) -> FileIdentity? { posix.identity(of: path) }
+    func exists(_ path: String) -> Bool { posix.exists(path) }
+    func remove(_ path: String) throws { try posix.remove(path) }
+    func rename(_ source: String, to destination: String) throws { try posix.rename(source, to: destination) }
+    func syncDirectory(containing path: String) throws { try posix.syncDirectory(containing: path) }
+}
+
+private final class MarkHookHandle: FileHandleIO, @unchecked Sendable {
+    // Safe to share: both are immutable; the wrapped handle is itself safe to share.
+    private let base: any FileHandleIO
+    private let layer: MarkHookFileSystem
+
+    init(_ base: any FileHandleIO, layer: MarkHookFileSystem) {
+        self.base = base
+        self.layer = layer
+    }
+
+    var path: String { base.path }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int { try base.read(into: buffer, at: offset) }
+    func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws { try base.write(buffer, at: offset) }
+    func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws { try base.write(pieces, at: offset) }
+    func sync() throws { try base.sync() }
+    func startWriteback() { base.startWriteback() }
+    func truncate(to size: Int64) throws { try base.truncate(to: size) }
+    func size() throws -> Int64 { try base.size() }
+    func mapReadOnly(length: Int) throws -> MappedRegion? { try base.mapReadOnly(length: length) }
+    func lockExclusive() throws { try base.lockExclusive() }
+    func lockExclusive(patience: Duration) throws { try base.lockExclusive(patience: patience) }
+    func lockReaders(_ mode: ReaderLockMode) throws -> Bool { try base.lockReaders(mode) }
+    func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { try base.lockCheckpointIntent(mode) }
+    func readerLockHolders() -> [LockHolder] { base.readerLockHolders() }
+    func holdReaderMark(_ frames: Int?) throws {
+        if frames != nil { try layer.aboutToMark() }
+        try base.holdReaderMark(frames)
+    }
+    func lowestReaderMark() throws -> Int? { try base.lowestReaderMark() }
+    func identity() throws -> FileIdentity { try base.identity() }
+    func close() throws { try base.close() }
+}
