@@ -17,18 +17,21 @@ func decodeKey(_ raw: UnsafeRawBufferPointer) -> UInt64 {
 
 /// Reads every entry of every tree on one snapshot.
 func readDatabase(_ engine: StorageEngine) throws -> DatabaseModel {
-    try engine.read { tx in
-        var result = DatabaseModel()
-        for tree in try tx.trees() {
-            var entries = TreeModel()
-            try tx.scan(tree) { key, value in
-                entries[decodeKey(key)] = Array(value)
-                return true
-            }
-            result[tree.name] = entries
+    try engine.read { tx in try readDatabase(tx) }
+}
+
+/// Reads every entry of every tree on `tx`'s snapshot.
+func readDatabase(_ tx: ReadTransaction) throws -> DatabaseModel {
+    var result = DatabaseModel()
+    for tree in try tx.trees() {
+        var entries = TreeModel()
+        try tx.scan(tree) { key, value in
+            entries[decodeKey(key)] = Array(value)
+            return true
         }
-        return result
+        result[tree.name] = entries
     }
+    return result
 }
 
 /// A short description of how two models differ, for failure messages.

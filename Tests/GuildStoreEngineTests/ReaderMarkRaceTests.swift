@@ -123,10 +123,12 @@ private final class MarkHookHandle: FileHandleIO, @unchecked Sendable {
     func lockReaders(_ mode: ReaderLockMode) throws -> Bool { try base.lockReaders(mode) }
     func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { try base.lockCheckpointIntent(mode) }
     func readerLockHolders() -> [LockHolder] { base.readerLockHolders() }
-    func holdReaderMark(_ frames: Int?) throws {
-        if frames != nil { try layer.aboutToMark() }
-        try base.holdReaderMark(frames)
+    func lockReadersUnlessIntent() throws -> Bool { try base.lockReadersUnlessIntent() }
+    func holdReaderMark(_ frames: Int, replacing previous: Int?) throws {
+        try layer.aboutToMark()
+        try base.holdReaderMark(frames, replacing: previous)
     }
+    func releaseReaderLocks() { base.releaseReaderLocks() }
     func lowestReaderMark() throws -> Int? { try base.lowestReaderMark() }
     func identity() throws -> FileIdentity { try base.identity() }
     func close() throws { try base.close() }

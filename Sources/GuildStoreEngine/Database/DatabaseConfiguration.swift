@@ -64,9 +64,10 @@ public struct DatabaseConfiguration: Sendable {
     /// or alone: each snapshot (`read`, `beginRead`) shows the owner's last commit whose frames
     /// were whole in the log when it began; nothing is written or created, and writes,
     /// migrations, checkpoints and vacuums answer `.readOnlyDatabase`. While one of its
-    /// snapshots is live the owner's checkpoints wait (RO-1..RO-3;
-    /// `EngineStatistics.checkpointsHeldByReadOnlyOpenings` counts the ones that gave up), so
-    /// keep snapshots short; between them the owner checkpoints freely. After a vacuum or a
+    /// snapshots is live the owner's checkpoints copy only the commits it reads and the log
+    /// does not restart (RO-1..RO-3, RM-1;
+    /// `EngineStatistics.checkpointsHeldByReadOnlyOpenings` counts the checkpoints held back),
+    /// so keep snapshots short; between them the owner checkpoints freely. After a vacuum or a
     /// restore replaced the file, `.databaseReplacedSinceOpen`: open it again. A `.temporary`
     /// location cannot be read-only.
     ///

@@ -55,8 +55,10 @@ extension StorageEngine {
                 try engine.close()
                 return SetAsideLogResult(report: report, savedAs: nil)
             }
-            // RO-1: a read-only opening elsewhere keeps the recovered commits out of the file;
-            // the log must not go while it holds them.
+            // RM-1: a read-only opening elsewhere whose snapshot reads fewer commits than were
+            // recovered keeps the rest out of the file; the log must not go while it holds
+            // them. (One that reads them all lets them be copied, and its snapshot goes on
+            // reading the log moved aside through its own descriptor.)
             guard !(try engine.checkpoint(mode: .passive, timeout: .zero, restart: .never)).blockedByReaders else {
                 throw GuildStoreError.busy("the recovered commits cannot reach the database file while a read-only opening reads it; close it and run recover again")
             }

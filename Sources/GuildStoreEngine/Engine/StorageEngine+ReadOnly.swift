@@ -23,8 +23,7 @@ struct ReadOnlyHold {
     /// Gives the readers' byte and the mark back (the last snapshot ended, or the first could
     /// not begin).
     mutating func release(_ lockFile: any FileHandleIO) {
-        try? lockFile.holdReaderMark(nil)
-        _ = try? lockFile.lockReaders(.none)
+        lockFile.releaseReaderLocks()
         held = false
         mark = nil
     }
@@ -71,26 +70,25 @@ struct LogPosition {
 }
 
 extension StorageEngine {
-    /// Catches a read-only opening up (RO-2) and takes its reader mark there (RM-1): the mark
-    /// is kept only if no commit was added past it by the time it is held, otherwise the
-    /// opening catches up again. The caller holds `readOnlyHold`'s lock and the readers' byte,
-    /// with no snapshot live.
+    /// Takes a read-only opening's reader mark (RM-1) where it last read the log to, and
+    /// keeps it if no commit was added past it by the time it is held; otherwise catches up
+    /// (RO-2) and tries again there. In the common case, nothing committed since, that is one
+    /// lock and the catch-up's own test (a `stat` and two small `pread`s). The caller holds
+    /// `readOnlyHold`'s lock and the readers' byte, with no snapshot live.
     ///
     /// Errors: `.busy` when the owner commits faster than the log can be followed for
     /// `ReaderLock.patience`, `.databaseReplacedSinceOpen`, what reading the log throws.
     func pinReaderMark(_ hold: inout ReadOnlyHold, _ lockFile: any FileHandleIO) throws {
         let deadline = ContinuousClock.now + ReaderLock.patience
         while true {
-            try refreshReadOnlyView(&hold)
             let frames = hold.recovered?.committedFrameCount ?? 0
-            try lockFile.holdReaderMark(frames)
-            if !(try commitsAdded(since: hold)) {
-                hold.mark = frames
-                return
-            }
+            try lockFile.holdReaderMark(frames, replacing: hold.mark)
+            hold.mark = frames
+            if !(try commitsAdded(since: hold)) { return }
             guard ContinuousClock.now < deadline else {
                 throw GuildStoreError.busy("\(path) changes faster than a read-only opening can follow its log; try again")
             }
+            try refreshReadOnlyView(&hold)
         }
     }
 

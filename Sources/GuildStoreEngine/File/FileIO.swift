@@ -68,9 +68,14 @@ package protocol FileHandleIO: AnyObject, Sendable {
     func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool
     /// The processes holding the readers' byte shared, as far as they can be read.
     func readerLockHolders() -> [LockHolder]
+    /// Takes the readers' byte shared only while no checkpoint holds or wants it (RO-3: the
+    /// intent byte free of exclusive locks), without waiting: false when one does.
+    func lockReadersUnlessIntent() throws -> Bool
     /// Holds this handle's reader mark (`ReaderLock`, RM-1) at `frames`, a shared lock on one
-    /// byte of the marks' range, in place of any mark it held; nil gives the mark back.
-    func holdReaderMark(_ frames: Int?) throws
+    /// byte of the marks' range, in place of the mark at `previous` when it held one.
+    func holdReaderMark(_ frames: Int, replacing previous: Int?) throws
+    /// Gives back the readers' byte and any reader mark this handle holds.
+    func releaseReaderLocks()
     /// The smallest reader mark another open file description holds, nil when none does.
     func lowestReaderMark() throws -> Int?
     /// Which file this handle has open: equal identities are the same file, whatever path
@@ -134,7 +139,9 @@ extension FileHandleIO {
     package func lockReaders(_ mode: ReaderLockMode) throws -> Bool { true }
     package func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { true }
     package func readerLockHolders() -> [LockHolder] { [] }
-    package func holdReaderMark(_ frames: Int?) throws {}
+    package func lockReadersUnlessIntent() throws -> Bool { true }
+    package func holdReaderMark(_ frames: Int, replacing previous: Int?) throws {}
+    package func releaseReaderLocks() {}
     package func lowestReaderMark() throws -> Int? { nil }
     /// Layers of one process have no other process to wait for.
     package func lockExclusive(patience: Duration) throws { try lockExclusive() }

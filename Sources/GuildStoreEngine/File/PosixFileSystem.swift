@@ -226,15 +226,33 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         LockHolder.readerLockHolders(of: fd)
     }
 
-    func holdReaderMark(_ frames: Int?) throws {
-        guard gs_ofd_lock_range(fd, 0, ReaderLock.marksOffset, ReaderLock.marksLength) == 0 else {
-            throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
+    /// One shared lock over both bytes is refused while either is held exclusively; the
+    /// intent byte is then given back at once.
+    func lockReadersUnlessIntent() throws -> Bool {
+        switch gs_ofd_lock_range(fd, 1, ReaderLock.offset, 2) {
+        case 0:
+            _ = try lockCheckpointIntent(.none)
+            return true
+        case 1: return false
+        default: throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
         }
-        guard let frames else { return }
+    }
+
+    func holdReaderMark(_ frames: Int, replacing previous: Int?) throws {
+        if let previous, previous != frames {
+            guard gs_ofd_lock_range(fd, 0, ReaderLock.marksOffset + ReaderLock.markOffset(previous), 1) == 0 else {
+                throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
+            }
+        }
         // Nothing takes the range exclusively, so a shared lock is never refused (result 1).
         guard gs_ofd_lock_range(fd, 1, ReaderLock.marksOffset + ReaderLock.markOffset(frames), 1) == 0 else {
             throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
         }
+    }
+
+    /// One release over everything from the readers' byte to the end of the marks' range.
+    func releaseReaderLocks() {
+        _ = gs_ofd_lock_range(fd, 0, ReaderLock.offset, ReaderLock.marksOffset + ReaderLock.marksLength - ReaderLock.offset)
     }
 
     /// The kernel names one conflicting lock per question, so the range asked about shrinks

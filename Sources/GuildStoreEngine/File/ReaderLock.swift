@@ -74,11 +74,7 @@ package enum ReaderLock {
     static func takeShared(_ file: any FileHandleIO, patience: Duration = ReaderLock.patience) throws {
         let deadline = ContinuousClock.now + patience
         while true {
-            if try file.lockCheckpointIntent(.shared) {
-                let taken = try file.lockReaders(.shared)
-                _ = try file.lockCheckpointIntent(.none)
-                if taken { return }
-            }
+            if try file.lockReadersUnlessIntent() { return }
             guard ContinuousClock.now < deadline else {
                 throw GuildStoreError.busy("\(file.path) is being checkpointed by the process that owns it; try again")
             }
