@@ -62,39 +62,43 @@ extension StorageEngine {
                 if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
                 return s.lockFile
             }
+            let framesInWAL = walFrameCount
+            let restartWanted = (framesInWAL > 0 || mode == .truncate) && policy != .never
             // RO-3: a checkpoint meant to restart the log first waits, until its deadline, for
             // the snapshots of read-only openings to end, while new ones wait for it.
-            let readersExcluded = try mode != .passive
+            var readersExcluded = try mode != .passive
                 && ReaderLock.takeForCheckpoint(lockFile, deadline: max(deadline, ContinuousClock.now + ReaderLock.ownerPatience))
             defer { if readersExcluded { _ = try? lockFile.lockReaders(.none) } }
             // RM-1: read-only openings' live snapshots read the pages of the log's first
             // `mark` frames from the log; only those may change in the file under them. (A
             // mark is held only with the readers' byte.)
-            let mark = readersExcluded ? nil : try lockFile.lowestReaderMark()
-            let framesInWAL = walFrameCount
-            // Invariant (TX-2): never copy a frame newer than the oldest live snapshot (nor an
-            // unpublished one: the limit is at most the published commit).
-            let (limit, lastCommit, walBase, synced, copies, heldByOpenings) = state.withLock { s in
-                let marked = mark.map { s.sequence(forFrames: $0) } ?? s.lastCommit
-                let limit = min(s.oldestReaderSequence, marked)
-                var copies: [(UInt32, WALIndex.Version)] = []
-                for (page, versions) in s.walIndex.entries {
-                    if let version = versions.newest(atOrBelow: limit) { copies.append((page, version)) }
+            var pass = try copyToLimit(mark: readersExcluded ? nil : lockFile.lowestReaderMark())
+            let heldByOpenings = pass.heldByMarks
+            // What this checkpoint set out to copy: commits appended while it copies are the
+            // next one's.
+            let target = pass.lastCommit
+            // A passive checkpoint whose copy only marks held back (its own snapshots would
+            // let it copy everything) copies again up to the marks as they are now: snapshots
+            // that began during the first copy read its commits, so their marks no longer hold
+            // them back. Marks still below them (a snapshot older than the first copy) are
+            // waited out for a moment, new snapshots waiting meanwhile (RO-3), and the rest
+            // copied: without it, openings that read without pause would keep every copy short
+            // of the last commit, and the log from ever restarting. (The Database's background
+            // copy, which leaves the restart to the writer, needs the whole copy as much.)
+            if !readersExcluded && framesInWAL > 0 && pass.heldByMarks && pass.ownReadersAllow {
+                pass = try copyToLimit(mark: lockFile.lowestReaderMark())
+                if pass.limit < target {
+                    readersExcluded = try ReaderLock.takeForCheckpoint(lockFile, deadline: ContinuousClock.now + ReaderLock.ownerPatience)
+                    if readersExcluded { pass = try copyToLimit(mark: nil) }
                 }
-                return (limit, s.lastCommit, s.walBase, s.syncedThrough, copies.sorted { $0.0 < $1.0 }, marked < s.lastCommit)
             }
-            if !copies.isEmpty {
-                // The WAL reaches disk before the database file changes: a crash mid-checkpoint
-                // replays the WAL over whatever was half-written.
-                if synced < limit { try syncWAL() }
-                try copyIntoDatabaseFile(copies, limit: limit)
-            }
+            let (limit, lastCommit, walBase) = (pass.limit, pass.lastCommit, pass.walBase)
 
             // WAL-3: restart only when everything appended is in the database file; RO-1: and
             // no read-only opening has a snapshot live (RO-3: new ones wait while this waits).
             var restarted = false
             var restartHeld = false
-            if limit == lastCommit && (framesInWAL > 0 || mode == .truncate) && policy != .never {
+            if limit == lastCommit && restartWanted {
                 if try readersExcluded || ReaderLock.takeForCheckpoint(lockFile, deadline: ContinuousClock.now + ReaderLock.ownerPatience) {
                     defer { if !readersExcluded { _ = try? lockFile.lockReaders(.none) } }
                     restarted = try restartLog(truncate: mode == .truncate, through: limit,
@@ -103,12 +107,50 @@ extension StorageEngine {
                     restartHeld = true
                 }
             }
-            if heldByOpenings || restartHeld { state.withLock { $0.checkpointsHeldByReadOnlyOpenings += 1 } }
+            if (heldByOpenings && !readersExcluded) || restartHeld { state.withLock { $0.checkpointsHeldByReadOnlyOpenings += 1 } }
             // Frames of this WAL generation now in the database file, as SQLite reports them.
             let inFile = Int(min(limit, lastCommit) - min(walBase, limit))
             return CheckpointResult(framesInWAL: framesInWAL, framesCheckpointed: inFile,
-                                    walRestarted: restarted && framesInWAL > 0, blockedByReaders: limit < lastCommit || restartHeld)
+                                    walRestarted: restarted && framesInWAL > 0, blockedByReaders: limit < target || restartHeld)
         }
+    }
+
+    /// What one copy pass of a checkpoint did.
+    private struct CopyPass {
+        /// The sequence copied through, and the published commit and log base it was chosen against.
+        var limit: UInt64
+        var lastCommit: UInt64
+        var walBase: UInt64
+        /// Whether a reader mark held the copy below the published commit (RM-1).
+        var heldByMarks: Bool
+        /// Whether this engine's own snapshots would have let it copy everything.
+        var ownReadersAllow: Bool
+    }
+
+    /// Copies into the database file every page's newest version at or below the oldest live
+    /// snapshot (TX-2) and the commit that ends at frame `mark` (RM-1), not yet copied.
+    private func copyToLimit(mark: Int?) throws -> CopyPass {
+        // Invariant (TX-2): never copy a frame newer than the oldest live snapshot (nor an
+        // unpublished one: the limit is at most the published commit).
+        let (pass, synced, copies) = state.withLock { s in
+            let marked = mark.map { s.sequence(forFrames: $0) } ?? s.lastCommit
+            let own = s.oldestReaderSequence
+            let limit = min(own, marked)
+            var copies: [(UInt32, WALIndex.Version)] = []
+            for (page, versions) in s.walIndex.entries {
+                if let version = versions.newest(atOrBelow: limit) { copies.append((page, version)) }
+            }
+            let pass = CopyPass(limit: limit, lastCommit: s.lastCommit, walBase: s.walBase,
+                                heldByMarks: marked < s.lastCommit, ownReadersAllow: own >= s.lastCommit)
+            return (pass, s.syncedThrough, copies.sorted { $0.0 < $1.0 })
+        }
+        if !copies.isEmpty {
+            // The WAL reaches disk before the database file changes: a crash mid-checkpoint
+            // replays the WAL over whatever was half-written.
+            if synced < pass.limit { try syncWAL() }
+            try copyIntoDatabaseFile(copies, limit: pass.limit)
+        }
+        return pass
     }
 
     /// Writes each version into the database file, its image from memory or read back from

@@ -70,42 +70,65 @@ struct LogPosition {
 }
 
 extension StorageEngine {
-    /// Takes a read-only opening's reader mark (RM-1) where it last read the log to, and
-    /// keeps it if no commit was added past it by the time it is held; otherwise catches up
-    /// (RO-2) and tries again there. In the common case, nothing committed since, that is one
-    /// lock and the catch-up's own test (a `stat` and two small `pread`s). The caller holds
-    /// `readOnlyHold`'s lock and the readers' byte, with no snapshot live.
+    /// Takes a read-only opening's reader mark (RM-1) at the end of what its snapshots will
+    /// read of the log. The caller holds `readOnlyHold`'s lock and the readers' byte (so the
+    /// log does not restart meanwhile, RO-1), with no snapshot live.
     ///
-    /// Errors: `.busy` when the owner commits faster than the log can be followed for
-    /// `ReaderLock.patience`, `.databaseReplacedSinceOpen`, what reading the log throws.
+    /// A provisional mark is held before the log is read: where the opening last read it to,
+    /// or 0 when that was another log or generation (a count of this one's frames that the
+    /// opening will read in any case). A checkpoint that looks for marks after that copies
+    /// nothing past the provisional mark; one that looked before chose its versions from
+    /// commits already in the log, which the read that follows sees. So once read, the mark
+    /// moves up to the new end with nothing to check again, and no writer, however busy, can
+    /// keep the opening from beginning. In the common case (nothing committed since) that is
+    /// one lock and the catch-up's own test: a `stat` and two small `pread`s.
+    /// Errors: `.databaseReplacedSinceOpen`, what reading the log throws.
     func pinReaderMark(_ hold: inout ReadOnlyHold, _ lockFile: any FileHandleIO) throws {
-        let deadline = ContinuousClock.now + ReaderLock.patience
+        var provisional = hold.recovered?.committedFrameCount ?? 0
         while true {
+            try lockFile.holdReaderMark(provisional, replacing: hold.mark)
+            hold.mark = provisional
+            let counted = hold.seen
+            switch try logChange(since: hold) {
+            case .none: return
+            case .anotherLog where provisional != 0:
+                provisional = 0
+                continue
+            case .anotherLog, .frames: break
+            }
+            try refreshReadOnlyView(&hold)
+            // The provisional count was of another log after all (one moved aside between the
+            // test and the read): read again under a mark of 0.
+            if provisional != 0, hold.seen?.identity != counted?.identity || hold.seen?.header != counted?.header {
+                provisional = 0
+                continue
+            }
             let frames = hold.recovered?.committedFrameCount ?? 0
             try lockFile.holdReaderMark(frames, replacing: hold.mark)
             hold.mark = frames
-            if !(try commitsAdded(since: hold)) { return }
-            guard ContinuousClock.now < deadline else {
-                throw GuildStoreError.busy("\(path) changes faster than a read-only opening can follow its log; try again")
-            }
-            try refreshReadOnlyView(&hold)
+            return
         }
     }
 
-    /// Whether the log holds a commit that the opening's last reading of it (`hold`) did not:
-    /// another log file at the path, a restarted one, or a commit marker past its last commit.
-    /// Frames past that commit without a marker (a commit being written, a spill) are not one.
-    private func commitsAdded(since hold: ReadOnlyHold) throws -> Bool {
-        guard let log = wal.file as? ReadOnlyLogFile else { return false }
-        guard let seen = hold.seen, fileSystem.identity(of: walPath) == log.heldIdentity else { return true }
+    /// How the log differs from the opening's last reading of it.
+    private enum LogChange {
+        case none
+        /// A frame past the last commit read, in the same file and generation: a commit, or
+        /// one being written, or a spill (the catch-up tells them apart).
+        case frames
+        /// Another file at the log's path, or a restarted log (another header).
+        case anotherLog
+    }
+
+    /// What the log holds that the opening's last reading of it (`hold`) did not (the test of
+    /// `LogPosition.changed`, told apart).
+    private func logChange(since hold: ReadOnlyHold) throws -> LogChange {
+        guard let log = wal.file as? ReadOnlyLogFile else { return .none }
+        guard let seen = hold.seen, fileSystem.identity(of: walPath) == log.heldIdentity else { return .anotherLog }
         let committed = hold.recovered?.committedFrameCount ?? 0
-        guard try seen.changed(log, committedFrames: committed, pageSize: pageSize) else { return false }
+        guard try seen.changed(log, committedFrames: committed, pageSize: pageSize) else { return .none }
         let header = try LogPosition.header(of: log)
-        guard log.heldIdentity == seen.identity, header == seen.header else { return true }
-        // A header that did not read as a log's has no commits, and keeps none until the owner
-        // restarts the log (a new header).
-        guard let previous = hold.recovered else { return false }
-        return try WriteAheadLog.continueRecovery(file: log, from: previous).committedFrameCount > previous.committedFrameCount
+        return log.heldIdentity == seen.identity && header == seen.header ? .frames : .anotherLog
     }
 
     /// Catches a read-only opening up with what its owner committed since it last read the log
