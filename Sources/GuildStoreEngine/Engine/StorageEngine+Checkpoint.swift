@@ -64,33 +64,34 @@ extension StorageEngine {
             }
             let framesInWAL = walFrameCount
             let restartWanted = (framesInWAL > 0 || mode == .truncate) && policy != .never
-            // RO-3: a checkpoint meant to restart the log first waits, until its deadline, for
-            // the snapshots of read-only openings to end, while new ones wait for it.
-            var readersExcluded = try mode != .passive
-                && ReaderLock.takeForCheckpoint(lockFile, deadline: max(deadline, ContinuousClock.now + ReaderLock.ownerPatience))
-            defer { if readersExcluded { _ = try? lockFile.lockReaders(.none) } }
             // RM-1: read-only openings' live snapshots read the pages of the log's first
-            // `mark` frames from the log; only those may change in the file under them. (A
-            // mark is held only with the readers' byte.)
-            var pass = try copyToLimit(mark: readersExcluded ? nil : lockFile.lowestReaderMark())
+            // `mark` frames from the log; only those may change in the file under them, and
+            // the copy goes on while they read.
+            var pass = try copyToLimit(mark: lockFile.lowestReaderMark())
             let heldByOpenings = pass.heldByMarks
             // What this checkpoint set out to copy: commits appended while it copies are the
             // next one's.
             let target = pass.lastCommit
-            // A passive checkpoint whose copy only marks held back (its own snapshots would
-            // let it copy everything) copies again up to the marks as they are now: snapshots
-            // that began during the first copy read its commits, so their marks no longer hold
-            // them back. Marks still below them (a snapshot older than the first copy) are
-            // waited out for a moment, new snapshots waiting meanwhile (RO-3), and the rest
-            // copied: without it, openings that read without pause would keep every copy short
+            // Snapshots that began during that copy read its commits, so their marks no longer
+            // hold them back: copy again up to the marks as they are now.
+            if framesInWAL > 0 && pass.heldByMarks && pass.ownReadersAllow {
+                pass = try copyToLimit(mark: lockFile.lowestReaderMark())
+            }
+            // RO-3: marks still below the target (snapshots older than the first copy) are
+            // waited out, new snapshots waiting meanwhile (a passive checkpoint for a moment,
+            // a full or truncating one until its deadline), and the rest copied with none
+            // live. Without it, openings that read without pause would keep every copy short
             // of the last commit, and the log from ever restarting. (The Database's background
             // copy, which leaves the restart to the writer, needs the whole copy as much.)
-            if !readersExcluded && framesInWAL > 0 && pass.heldByMarks && pass.ownReadersAllow {
-                pass = try copyToLimit(mark: lockFile.lowestReaderMark())
-                if pass.limit < target {
-                    readersExcluded = try ReaderLock.takeForCheckpoint(lockFile, deadline: ContinuousClock.now + ReaderLock.ownerPatience)
-                    if readersExcluded { pass = try copyToLimit(mark: nil) }
-                }
+            func readersDeadline() -> ContinuousClock.Instant {
+                let moment = ContinuousClock.now + ReaderLock.ownerPatience
+                return mode == .passive ? moment : max(deadline, moment)
+            }
+            var readersExcluded = false
+            defer { if readersExcluded { _ = try? lockFile.lockReaders(.none) } }
+            if framesInWAL > 0 && pass.limit < target && pass.ownReadersAllow {
+                readersExcluded = try ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline())
+                if readersExcluded { pass = try copyToLimit(mark: nil) }
             }
             let (limit, lastCommit, walBase) = (pass.limit, pass.lastCommit, pass.walBase)
 
@@ -99,7 +100,7 @@ extension StorageEngine {
             var restarted = false
             var restartHeld = false
             if limit == lastCommit && restartWanted {
-                if try readersExcluded || ReaderLock.takeForCheckpoint(lockFile, deadline: ContinuousClock.now + ReaderLock.ownerPatience) {
+                if try readersExcluded || ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline()) {
                     defer { if !readersExcluded { _ = try? lockFile.lockReaders(.none) } }
                     restarted = try restartLog(truncate: mode == .truncate, through: limit,
                                                holdingWriter: policy == .holdingWriter, waitUntil: mode == .passive ? nil : deadline)
