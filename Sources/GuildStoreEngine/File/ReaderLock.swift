@@ -26,13 +26,13 @@ import Glibc
 /// only the others from the file. The owner's checkpoint copies only versions at or below
 /// the commit that ends at frame m for the lowest mark held (`lowestReaderMark`,
 /// `EngineState.sequence(forFrames:)`): each such page has a frame below m, so those
-/// snapshots never read it from the file. The opening takes its mark after it has read the
-/// log to m and keeps it only if no commit was added past m meanwhile (else it catches up
-/// and tries again, `StorageEngine.pinReaderMark`): a checkpoint that looked for marks before
-/// this one was taken chose its versions from commits already in the log, so at or below m.
-/// The marks change nothing in the file: two openings' marks never conflict, the kernel
-/// drops a dead opening's, and a checkpoint copies up to the lowest mark while snapshots are
-/// live, where the readers' byte alone made it copy nothing.
+/// snapshots never read it from the file. The opening holds a provisional mark before it
+/// reads the log (where it last read it to, or 0 for another log or generation) and moves it
+/// up to the new end after (`StorageEngine.pinReaderMark`): a checkpoint that looked for
+/// marks before the provisional one chose its versions from commits already in the log,
+/// which that read sees. The marks change nothing in the file: two openings' marks never
+/// conflict, the kernel drops a dead opening's, and a checkpoint copies up to the lowest mark
+/// while snapshots are live, where the readers' byte alone made it copy nothing.
 ///
 /// Invariant (RO-3): a checkpoint is not starved by readers whose snapshots follow one another
 /// without a gap. It first takes the checkpoint-intent byte (`intentOffset`) exclusively; a
