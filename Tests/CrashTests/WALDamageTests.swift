@@ -100,24 +100,29 @@ struct WALDamageTests {
         try engine.close()
         #expect(try readFile(path + "-wal") == wal, "the damaged log is left as it is")
 
-        // RM-1: a read-only opening's snapshot reads the recovered commits from the log; its
-        // mark covers them all, so the set-aside copies every one into the file and moves the
-        // log (the snapshot keeps reading it through its own descriptor).
+        // RO-1: a read-only opening's snapshot reads the recovered commits from the log, and its
+        // mark (RM-1) counts that log's frames: the log must not go while it is live.
         let reader = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true))
         #expect(try readDatabase(reader) == source.states[2].model)
         let pinned = try reader.beginRead()
-        let now = Date(timeIntervalSince1970: 1_700_000_000)
-        let result = try StorageEngine.setAsideDamagedLog(path: path, now: now)
+        do {
+            _ = try StorageEngine.setAsideDamagedLog(path: path)
+            Issue.record("the log was set aside under a read-only opening's snapshot")
+        } catch GuildStoreError.busy(let message) {
+            #expect(message.contains("read-only opening"), "\(message)")
+        }
+        #expect(try readFile(path + "-wal") == wal)
         #expect(try readDatabase(pinned) == source.states[2].model, "the live snapshot is unchanged")
         pinned.end()
 
         // Set aside: the log moves, whole; the recovered commits are in the database file.
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        let result = try StorageEngine.setAsideDamagedLog(path: path, now: now)
         #expect(result.report == expected)
         #expect(result.savedAs == path + "-wal.damaged-20231114T221320Z")
         #expect(try readFile(try #require(result.savedAs)) == wal)
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
-        // RO-2: the opening's next snapshot finds the log gone and reads the recovered commits
-        // from the file.
+        // RO-2: the opening, idle meanwhile, now reads the recovered commits from the file.
         #expect(try readDatabase(reader) == source.states[2].model)
         try reader.close()
         // A second damaged log set aside in the same second does not replace the first.

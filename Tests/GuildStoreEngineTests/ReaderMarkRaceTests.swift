@@ -61,6 +61,48 @@ struct ReaderMarkRaceTests {
         try reader.close()
         try owner.close()
     }
+
+    /// The other side of the race: the owner's checkpoint has asked for marks and found none;
+    /// before it copies, a read-only snapshot begins and the owner commits again. The copy must
+    /// stop at the commit published before it asked (its cap): copying the newer commit would
+    /// rewrite, under that snapshot, leaves it reads from the file.
+    @Test("a read-only snapshot that begins, and a commit made, between a checkpoint's question for marks and its copy: the copy stops at the commit published before the question")
+    func snapshotBetweenMarkQueryAndCopy() throws {
+        let directory = try TemporaryDirectory("gs-reader-mark")
+        defer { directory.remove() }
+        let path = directory.file("race.gsdb")
+        let layer = MarkHookFileSystem()
+        let owner = try StorageEngine.open(path: path, configuration: EngineConfiguration(checkpointThreshold: 0), fileSystem: layer)
+        @Sendable func put(_ range: Range<UInt64>, times factor: UInt64) throws {
+            try owner.write { tx in
+                let tree = try tx.tree("t") ?? tx.createTree("t")
+                for key in range { try tx.put(bigEndianKey(key), bigEndianKey(key * factor), in: tree) }
+            }
+        }
+        try put(0..<6_000, times: 3)
+        _ = try owner.checkpoint(.truncate)
+        try put(6_000..<6_100, times: 3)  // in the log, for the checkpoint to copy
+
+        let reader = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true))
+        let pinned = Locked<ReadTransaction?>(nil)
+        layer.afterNextMarkQuery {
+            pinned.withLock { $0 = try? reader.beginRead() }
+            try put(0..<2_000, times: 5)  // rewrites leaves the snapshot reads from the file
+        }
+        let result = try owner.checkpoint(.passive, timeout: .zero)
+        let snapshot = try #require(pinned.withLock { $0 })
+        #expect(result.framesCheckpointed > 0 && !result.walRestarted, "\(result)")
+        var seen: [UInt64: UInt64] = [:]
+        for entry in try snapshot.entries(try #require(try snapshot.tree("t"))) {
+            seen[entry.key.reduce(0) { $0 << 8 | UInt64($1) }] = entry.value.reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        let before = Dictionary(uniqueKeysWithValues: (0..<UInt64(6_100)).map { ($0, $0 * 3) })
+        #expect(seen == before, "the snapshot shows the commit it began on, whatever the checkpoint copied")
+        snapshot.end()
+        #expect(try reader.check().isOK)
+        try reader.close()
+        try owner.close()
+    }
 }
 
 /// The real file layer, with a hook run just before a handle takes a reader mark.
@@ -68,11 +110,26 @@ private final class MarkHookFileSystem: FileSystem, @unchecked Sendable {
     // Safe to share: `hook` and `taken` are behind their locks.
     private let posix = PosixFileSystem()
     fileprivate let hook = Locked<(() throws -> Void)?>(nil)
+    private let queryHook = Locked<(() throws -> Void)?>(nil)
     private let taken = Locked(0)
 
     /// Runs `body` once, the next time a handle of this layer is about to take a mark.
     func beforeNextMark(_ body: @escaping () throws -> Void) {
         hook.withLock { $0 = body }
+    }
+
+    /// Runs `body` once, the next time a handle of this layer has asked for the lowest mark,
+    /// before the answer is returned.
+    func afterNextMarkQuery(_ body: @escaping () throws -> Void) {
+        queryHook.withLock { $0 = body }
+    }
+
+    fileprivate func answeredMarkQuery() throws {
+        let body = queryHook.withLock { hook -> (() throws -> Void)? in
+            defer { hook = nil }
+            return hook
+        }
+        try body?()
     }
 
     var marksTaken: Int { taken.withLock { $0 } }
@@ -130,7 +187,11 @@ private final class MarkHookHandle: FileHandleIO, @unchecked Sendable {
         try base.holdReaderMark(frames, replacing: previous)
     }
     func releaseReaderLocks() { base.releaseReaderLocks() }
-    func lowestReaderMark() throws -> Int? { try base.lowestReaderMark() }
+    func lowestReaderMark() throws -> Int? {
+        let lowest = try base.lowestReaderMark()
+        try layer.answeredMarkQuery()
+        return lowest
+    }
     func identity() throws -> FileIdentity { try base.identity() }
     func close() throws { try base.close() }
 }

@@ -67,7 +67,7 @@ extension StorageEngine {
             // RM-1: read-only openings' live snapshots read the pages of the log's first
             // `mark` frames from the log; only those may change in the file under them, and
             // the copy goes on while they read.
-            var pass = try copyToLimit(mark: lockFile.lowestReaderMark())
+            var pass = try copyUnderMarks(lockFile)
             let heldByOpenings = pass.heldByMarks
             // What this checkpoint set out to copy: commits appended while it copies are the
             // next one's.
@@ -75,7 +75,7 @@ extension StorageEngine {
             // Snapshots that began during that copy read its commits, so their marks no longer
             // hold them back: copy again up to the marks as they are now.
             if framesInWAL > 0 && pass.heldByMarks && pass.ownReadersAllow {
-                pass = try copyToLimit(mark: lockFile.lowestReaderMark())
+                pass = try copyUnderMarks(lockFile)
             }
             // RO-3: marks still below the target (snapshots older than the first copy) are
             // waited out, new snapshots waiting meanwhile (a passive checkpoint for a moment,
@@ -91,7 +91,7 @@ extension StorageEngine {
             defer { if readersExcluded { _ = try? lockFile.lockReaders(.none) } }
             if framesInWAL > 0 && pass.limit < target && pass.ownReadersAllow {
                 readersExcluded = try ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline())
-                if readersExcluded { pass = try copyToLimit(mark: nil) }
+                if readersExcluded { pass = try copyToLimit(mark: nil, cap: nil) }
             }
             let (limit, lastCommit, walBase) = (pass.limit, pass.lastCommit, pass.walBase)
 
@@ -118,7 +118,8 @@ extension StorageEngine {
 
     /// What one copy pass of a checkpoint did.
     private struct CopyPass {
-        /// The sequence copied through, and the published commit and log base it was chosen against.
+        /// The sequence copied through, and the published commit (at most the cap) and log
+        /// base it was chosen against.
         var limit: UInt64
         var lastCommit: UInt64
         var walBase: UInt64
@@ -128,21 +129,31 @@ extension StorageEngine {
         var ownReadersAllow: Bool
     }
 
+    /// A copy up to the lowest reader mark (RM-1). The published commit is taken before the
+    /// kernel is asked for marks, and the copy goes no further: a read-only opening that takes
+    /// its provisional mark just after the question reads the log after it, so it sees every
+    /// commit published before it, and never one the copy could take past its mark.
+    private func copyUnderMarks(_ lockFile: any FileHandleIO) throws -> CopyPass {
+        let cap = state.withLock { $0.lastCommit }
+        return try copyToLimit(mark: lockFile.lowestReaderMark(), cap: cap)
+    }
+
     /// Copies into the database file every page's newest version at or below the oldest live
-    /// snapshot (TX-2) and the commit that ends at frame `mark` (RM-1), not yet copied.
-    private func copyToLimit(mark: Int?) throws -> CopyPass {
+    /// snapshot (TX-2), the commit that ends at frame `mark` and `cap` (RM-1), not yet copied.
+    private func copyToLimit(mark: Int?, cap: UInt64?) throws -> CopyPass {
         // Invariant (TX-2): never copy a frame newer than the oldest live snapshot (nor an
         // unpublished one: the limit is at most the published commit).
         let (pass, synced, copies) = state.withLock { s in
-            let marked = mark.map { s.sequence(forFrames: $0) } ?? s.lastCommit
+            let ceiling = min(cap ?? s.lastCommit, s.lastCommit)
+            let marked = mark.map { s.sequence(forFrames: $0) } ?? ceiling
             let own = s.oldestReaderSequence
-            let limit = min(own, marked)
+            let limit = min(own, marked, ceiling)
             var copies: [(UInt32, WALIndex.Version)] = []
             for (page, versions) in s.walIndex.entries {
                 if let version = versions.newest(atOrBelow: limit) { copies.append((page, version)) }
             }
-            let pass = CopyPass(limit: limit, lastCommit: s.lastCommit, walBase: s.walBase,
-                                heldByMarks: marked < s.lastCommit, ownReadersAllow: own >= s.lastCommit)
+            let pass = CopyPass(limit: limit, lastCommit: ceiling, walBase: s.walBase,
+                                heldByMarks: marked < ceiling, ownReadersAllow: own >= ceiling)
             return (pass, s.syncedThrough, copies.sorted { $0.0 < $1.0 })
         }
         if !copies.isEmpty {

@@ -55,10 +55,12 @@ extension StorageEngine {
                 try engine.close()
                 return SetAsideLogResult(report: report, savedAs: nil)
             }
-            // RM-1: a read-only opening elsewhere whose snapshot reads fewer commits than were
-            // recovered keeps the rest out of the file; the log must not go while it holds
-            // them. (One that reads them all lets them be copied, and its snapshot goes on
-            // reading the log moved aside through its own descriptor.)
+            // RO-1: no read-only opening may have a snapshot live while the log goes: its mark
+            // (RM-1) counts frames of this log, and the next owner's new log would be read
+            // against it, letting that owner's checkpoints copy past what the snapshot reads.
+            let lockFile = engine.state.withLock { $0.lockFile }
+            try ReaderLock.excludeReaders(lockFile, doing: "setting the damaged log aside")
+            defer { _ = try? lockFile.lockReaders(.none) }
             guard !(try engine.checkpoint(mode: .passive, timeout: .zero, restart: .never)).blockedByReaders else {
                 throw GuildStoreError.busy("the recovered commits cannot reach the database file while a read-only opening reads it; close it and run recover again")
             }

@@ -77,8 +77,9 @@ extension StorageEngine {
     /// A provisional mark is held before the log is read: where the opening last read it to,
     /// or 0 when that was another log or generation (a count of this one's frames that the
     /// opening will read in any case). A checkpoint that looks for marks after that copies
-    /// nothing past the provisional mark; one that looked before chose its versions from
-    /// commits already in the log, which the read that follows sees. So once read, the mark
+    /// nothing past the provisional mark; one that looked before copies nothing past the
+    /// commit published before it looked (its cap, `StorageEngine+Checkpoint`), which is in
+    /// the log for the read that follows to see. So once read, the mark
     /// moves up to the new end with nothing to check again, and no writer, however busy, can
     /// keep the opening from beginning. In the common case (nothing committed since) that is
     /// one lock and the catch-up's own test: a `stat` and two small `pread`s.
@@ -90,18 +91,19 @@ extension StorageEngine {
             hold.mark = provisional
             let counted = hold.seen
             switch try logChange(since: hold) {
-            case .none: return
+            case .none: break
             case .anotherLog where provisional != 0:
                 provisional = 0
                 continue
-            case .anotherLog, .frames: break
-            }
-            try refreshReadOnlyView(&hold)
-            // The provisional count was of another log after all (one moved aside between the
-            // test and the read): read again under a mark of 0.
-            if provisional != 0, hold.seen?.identity != counted?.identity || hold.seen?.header != counted?.header {
-                provisional = 0
-                continue
+            case .anotherLog, .frames:
+                try refreshReadOnlyView(&hold)
+                // The provisional count was of another log after all (one moved aside between
+                // the test and the read): look again under a mark of 0, catching up once more
+                // if anything was committed since.
+                if provisional != 0, hold.seen?.identity != counted?.identity || hold.seen?.header != counted?.header {
+                    provisional = 0
+                    continue
+                }
             }
             let frames = hold.recovered?.committedFrameCount ?? 0
             try lockFile.holdReaderMark(frames, replacing: hold.mark)

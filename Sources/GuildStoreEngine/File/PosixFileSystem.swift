@@ -231,22 +231,29 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
     func lockReadersUnlessIntent() throws -> Bool {
         switch gs_ofd_lock_range(fd, 1, ReaderLock.offset, 2) {
         case 0:
-            _ = try lockCheckpointIntent(.none)
+            do {
+                _ = try lockCheckpointIntent(.none)
+            } catch {
+                releaseReaderLocks()
+                throw error
+            }
             return true
         case 1: return false
         default: throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
         }
     }
 
+    /// The new byte is locked before the old one is given back, so a checkpoint looking for
+    /// marks in between finds one or the other, never neither.
     func holdReaderMark(_ frames: Int, replacing previous: Int?) throws {
-        if let previous, previous != frames {
-            guard gs_ofd_lock_range(fd, 0, ReaderLock.marksOffset + ReaderLock.markOffset(previous), 1) == 0 else {
-                throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
-            }
-        }
         // Nothing takes the range exclusively, so a shared lock is never refused (result 1).
         guard gs_ofd_lock_range(fd, 1, ReaderLock.marksOffset + ReaderLock.markOffset(frames), 1) == 0 else {
             throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
+        }
+        if let previous, ReaderLock.markOffset(previous) != ReaderLock.markOffset(frames) {
+            guard gs_ofd_lock_range(fd, 0, ReaderLock.marksOffset + ReaderLock.markOffset(previous), 1) == 0 else {
+                throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
+            }
         }
     }
 
