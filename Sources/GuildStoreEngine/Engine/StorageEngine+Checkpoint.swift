@@ -68,7 +68,6 @@ extension StorageEngine {
             // `mark` frames from the log; only those may change in the file under them, and
             // the copy goes on while they read.
             var pass = try copyUnderMarks(lockFile)
-            let heldByOpenings = pass.heldByMarks
             // What this checkpoint set out to copy: commits appended while it copies are the
             // next one's.
             let target = pass.lastCommit
@@ -108,7 +107,7 @@ extension StorageEngine {
                     restartHeld = true
                 }
             }
-            if (heldByOpenings && !readersExcluded) || restartHeld { state.withLock { $0.checkpointsHeldByReadOnlyOpenings += 1 } }
+            if (pass.heldByMarks && limit < target) || restartHeld { state.withLock { $0.checkpointsHeldByReadOnlyOpenings += 1 } }
             // Frames of this WAL generation now in the database file, as SQLite reports them.
             let inFile = Int(min(limit, lastCommit) - min(walBase, limit))
             return CheckpointResult(framesInWAL: framesInWAL, framesCheckpointed: inFile,
