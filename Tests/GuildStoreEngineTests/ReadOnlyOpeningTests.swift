@@ -33,13 +33,18 @@ struct ReadOnlyOpeningTests {
         try engine.read { tx in try values(tx) }
     }
 
-    private func values(_ tx: ReadTransaction) throws -> [UInt64: UInt64] {
+    /// Tree "t" as big-endian keys and values (empty without the tree).
+    static func values(_ tx: ReadTransaction) throws -> [UInt64: UInt64] {
         guard let tree = try tx.tree("t") else { return [:] }
         var found: [UInt64: UInt64] = [:]
         for entry in try tx.entries(tree) {
             found[entry.key.reduce(0) { $0 << 8 | UInt64($1) }] = entry.value.reduce(0) { $0 << 8 | UInt64($1) }
         }
         return found
+    }
+
+    private func values(_ tx: ReadTransaction) throws -> [UInt64: UInt64] {
+        try Self.values(tx)
     }
 
     private func put(_ range: Range<UInt64>, times factor: UInt64, into engine: StorageEngine) throws {

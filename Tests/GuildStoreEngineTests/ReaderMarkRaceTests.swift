@@ -31,13 +31,7 @@ struct ReaderMarkRaceTests {
         let reader = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true),
                                             fileSystem: layer)
         func values() throws -> [UInt64: UInt64] {
-            try reader.read { tx in
-                var found: [UInt64: UInt64] = [:]
-                for entry in try tx.entries(try #require(try tx.tree("t"))) {
-                    found[entry.key.reduce(0) { $0 << 8 | UInt64($1) }] = entry.value.reduce(0) { $0 << 8 | UInt64($1) }
-                }
-                return found
-            }
+            try reader.read { tx in try ReadOnlyOpeningTests.values(tx) }
         }
         #expect(try values().count == 6_100)
 
@@ -92,10 +86,7 @@ struct ReaderMarkRaceTests {
         let result = try owner.checkpoint(.passive, timeout: .zero)
         let snapshot = try #require(pinned.withLock { $0 })
         #expect(result.framesCheckpointed > 0 && !result.walRestarted, "\(result)")
-        var seen: [UInt64: UInt64] = [:]
-        for entry in try snapshot.entries(try #require(try snapshot.tree("t"))) {
-            seen[entry.key.reduce(0) { $0 << 8 | UInt64($1) }] = entry.value.reduce(0) { $0 << 8 | UInt64($1) }
-        }
+        let seen = try ReadOnlyOpeningTests.values(snapshot)
         let before = Dictionary(uniqueKeysWithValues: (0..<UInt64(6_100)).map { ($0, $0 * 3) })
         #expect(seen == before, "the snapshot shows the commit it began on, whatever the checkpoint copied")
         snapshot.end()
