@@ -112,6 +112,29 @@ struct EngineState {
         backfilled = sequenceBase
     }
 
+    /// A read-only opening's catch-up within one generation of the log (RO-2): takes the
+    /// commits `next` found past `previous` (the log as last adopted, numbered from `walBase`)
+    /// by adding a version for each page a new frame holds, frame k as sequence
+    /// `walBase + k + 1` as `adopt` numbered the earlier ones, so sequences only grow (TX-3).
+    /// No snapshot may be live, so each such page keeps only the new version. Costs the new
+    /// frames' pages, where `adopt` rebuilds the index from every page of the log.
+    mutating func adoptFrames(_ loaded: StorageEngine.LoadedDatabase, after previous: RecoveredLog) {
+        guard let next = loaded.committed else { return }
+        fileBytes = loaded.fileBytes
+        header = loaded.header
+        databaseSize = loaded.databaseSize
+        lastCommitStamp = loaded.stamp
+        freeListVerified = false
+        for (page, frame) in next.pages where frame >= previous.committedFrameCount && page < loaded.databaseSize {
+            walIndex.add(page: page, WALIndex.Version(sequence: walBase + UInt64(frame) + 1, frame: frame, image: nil), pinned: [])
+        }
+        walSyncedFrames = min(next.syncedFrames, next.committedFrameCount)
+        lastCommit = walBase + UInt64(next.committedFrameCount)
+        appended = CommitPoint(sequence: lastCommit, stamp: loaded.stamp, header: loaded.header, databaseSize: loaded.databaseSize)
+        walFrames = next.committedFrameCount
+        adoptedFrames = next.committedFrameCount
+    }
+
     func snapshot(readerID: UInt64?) -> Snapshot {
         Snapshot(readerID: readerID, sequence: lastCommit, stamp: lastCommitStamp, databaseSize: databaseSize, header: header,
                  view: view, fileBytes: fileBytes, consultsIndex: !walIndex.isEmpty)

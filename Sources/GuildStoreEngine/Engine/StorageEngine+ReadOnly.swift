@@ -157,11 +157,13 @@ extension StorageEngine {
         let loaded: LoadedDatabase
         let position: LogPosition
         let header = try LogPosition.header(of: log)
+        var following: RecoveredLog?
         if let seen = hold.seen, let previous = hold.recovered, seen.identity == log.heldIdentity, seen.header == header {
             let next = try WriteAheadLog.continueRecovery(file: log, from: previous)
             // A commit still being written (or a spill): nothing new to show yet.
             guard next.committedFrameCount > previous.committedFrameCount else { return }
             position = seen
+            following = previous
             let fileBytes = try file.size()
             let fileHeader = fileBytes >= Int64(pageSize) ? try? Self.readHeaderPage(file, pageSize: pageSize, path: path) : nil
             loaded = try Self.assemble(path: path, file: file, fileBytes: fileBytes, fileHeader: fileHeader, recovered: next,
@@ -173,7 +175,13 @@ extension StorageEngine {
         }
         state.withLock { s in
             s.walRestartsBegun &+= 1  // WI-1: no frame read before this is taken for a version after it
-            s.adopt(loaded, sequenceBase: s.lastCommit + 1)
+            // Within the generation, only the new frames' pages (the first adoption of a log
+            // with commits numbered its frames from `walBase`); else the whole log afresh.
+            if let following, following.committedFrameCount > 0, s.adoptedFrames == following.committedFrameCount {
+                s.adoptFrames(loaded, after: following)
+            } else {
+                s.adopt(loaded, sequenceBase: s.lastCommit + 1)
+            }
             s.logCommitsBefore = loaded.recovered?.commitsBefore ?? loaded.base.number
         }
         hold.seen = position
