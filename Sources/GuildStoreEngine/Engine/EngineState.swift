@@ -116,8 +116,9 @@ struct EngineState {
     /// commits `next` found past `previous` (the log as last adopted, numbered from `walBase`)
     /// by adding a version for each page a new frame holds, frame k as sequence
     /// `walBase + k + 1` as `adopt` numbered the earlier ones, so sequences only grow (TX-3).
-    /// No snapshot may be live, so each such page keeps only the new version. Costs the new
-    /// frames' pages, where `adopt` rebuilds the index from every page of the log.
+    /// No snapshot may be live, so each such page keeps only the new version. The index is
+    /// changed only for those pages, where `adopt` rebuilds it from every page of the log
+    /// (finding them is still a pass over the log's page map, a dictionary walk).
     mutating func adoptFrames(_ loaded: StorageEngine.LoadedDatabase, after previous: RecoveredLog) {
         guard let next = loaded.committed else { return }
         fileBytes = loaded.fileBytes

@@ -61,6 +61,8 @@ extension StorageEngine {
             let lockFile = engine.state.withLock { $0.lockFile }
             try ReaderLock.excludeReaders(lockFile, doing: "setting the damaged log aside")
             defer { _ = try? lockFile.lockReaders(.none) }
+            // With the byte held no mark exists, so the checkpoint below never waits for (nor
+            // takes and gives back) the byte itself; it copies every recovered commit.
             guard !(try engine.checkpoint(mode: .passive, timeout: .zero, restart: .never)).blockedByReaders else {
                 throw GuildStoreError.busy("the recovered commits cannot reach the database file while a read-only opening reads it; close it and run recover again")
             }
