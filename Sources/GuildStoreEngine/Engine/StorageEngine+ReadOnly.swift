@@ -96,7 +96,7 @@ extension StorageEngine {
                 provisional = 0
                 continue
             case .anotherLog, .frames:
-                try refreshReadOnlyView(&hold)
+                try catchUp(&hold)
                 // The provisional count was of another log after all (one moved aside between
                 // the test and the read): look again under a mark of 0, catching up once more
                 // if anything was committed since.
@@ -133,21 +133,15 @@ extension StorageEngine {
         return log.heldIdentity == seen.identity && header == seen.header ? .frames : .anotherLog
     }
 
-    /// Catches a read-only opening up with what its owner committed since it last read the log
-    /// (RO-2). The caller holds `readOnlyHold`'s lock and the readers' byte, with no snapshot live.
-    func refreshReadOnlyView(_ hold: inout ReadOnlyHold) throws {
+    /// Catches a read-only opening up (RO-2) with what its owner committed since it last read
+    /// the log, which `logChange` found changed: the file now at the log's path
+    /// (`ReadOnlyLogFile.follow`), then only its new frames while its generation lasts (same
+    /// file, same header: `WriteAheadLog.continueRecovery`, the file's mapping kept, since a
+    /// checkpoint rewrites only pages the log holds), else all of it again. The caller holds
+    /// `readOnlyHold`'s lock and the readers' byte, with no snapshot live.
+    private func catchUp(_ hold: inout ReadOnlyHold) throws {
         guard let log = wal.file as? ReadOnlyLogFile else { return }
         try log.follow()
-        let committedFrames = hold.recovered?.committedFrameCount ?? 0
-        guard let seen = hold.seen, !(try seen.changed(log, committedFrames: committedFrames, pageSize: pageSize)) else {
-            return try catchUp(log, &hold)
-        }
-    }
-
-    /// The catch-up itself, the log having changed: only its new frames while its generation
-    /// lasts (same file, same header: `WriteAheadLog.continueRecovery`, the file's mapping
-    /// kept, since a checkpoint rewrites only pages the log holds), else all of it again.
-    private func catchUp(_ log: ReadOnlyLogFile, _ hold: inout ReadOnlyHold) throws {
         // A vacuum or a restore that replaced the file changed the log too (a vacuum rebinds
         // it with a new header, a restore removes it), so the file is looked at only now.
         let (file, view) = state.withLock { ($0.view.file, $0.view) }
