@@ -117,6 +117,44 @@ struct ForeignKeyTests {
         try engine.close()
     }
 
+    @Test("a parent of several key columns found in one table does not stand for the same key in another")
+    func knownCompositeParentsAreKeptPerTable() throws {
+        func room(_ name: String) -> TableSchema {
+            TableSchema(name, columns: [ColumnDefinition("guild_id", .uint), ColumnDefinition("number", .int)],
+                        primaryKey: ["guild_id", "number"])
+        }
+        let seats = TableSchema(
+            "seats",
+            columns: [ColumnDefinition("id", .uint), ColumnDefinition("guild_id", .uint), ColumnDefinition("number", .int),
+                      ColumnDefinition("spare_number", .int)],
+            primaryKey: ["id"],
+            foreignKeys: [ForeignKey(["guild_id", "number"], references: "rooms"),
+                          ForeignKey(["guild_id", "spare_number"], references: "spare_rooms")])
+        let directory = try TemporaryDirectory("fk-known-composite")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("fk.gsdb"))
+        try engine.write { tx in
+            for schema in [room("rooms"), room("spare_rooms"), seats] { try tx.createTable(schema) }
+            try tx.insert(["guild_id": .uint(1), "number": .int(7)], into: "rooms")
+            try tx.insert(["guild_id": .uint(1), "number": .int(8)], into: "spare_rooms")
+            // Room (1, 7) and spare room (1, 8) are found and kept.
+            try tx.insert(["id": .uint(1), "guild_id": .uint(1), "number": .int(7), "spare_number": .int(8)], into: "seats")
+            // Spare room (1, 7) does not exist, though room (1, 7), with the same key, was just found.
+            #expect(throws: GuildStoreError.foreignKeyViolation(table: "seats", column: "guild_id, spare_number",
+                                                                 value: "(1u, 7)", parent: "spare_rooms")) {
+                try tx.insert(["id": .uint(2), "guild_id": .uint(1), "number": .int(7), "spare_number": .int(7)], into: "seats")
+            }
+            // Room (1, 8) does not exist, though spare room (1, 8) was found.
+            #expect(throws: GuildStoreError.foreignKeyViolation(table: "seats", column: "guild_id, number",
+                                                                 value: "(1u, 8)", parent: "rooms")) {
+                try tx.insert(["id": .uint(3), "guild_id": .uint(1), "number": .int(8), "spare_number": .int(8)], into: "seats")
+            }
+            try tx.insert(["id": .uint(4), "guild_id": .uint(1), "number": .int(7), "spare_number": .int(8)], into: "seats")
+        }
+        try engine.read { tx throws in #expect(try tx.count("seats") == 2) }
+        try engine.close()
+    }
+
     @Test("a row naming a missing parent is refused with the table, column and value; NULL references nothing")
     func missingParent() throws {
         let (directory, engine) = try open("fk-parent")

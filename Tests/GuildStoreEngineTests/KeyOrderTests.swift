@@ -54,6 +54,21 @@ struct KeyOrderTests {
         #expect(Self.positions(keys) == Self.reference(keys))
     }
 
+    /// Keys already in order take the one-pass check instead of the sort: in order with
+    /// repeats (whose positions must stay as they are), and in order but for one pair, swapped
+    /// at each place in turn, which the check must not take for sorted.
+    @Test("keys in order already, or in order but for one swapped pair", arguments: [6, 7])
+    func nearlySorted(seed: UInt64) {
+        let shuffled = Self.keys(count: 300, seed: seed)
+        let sorted = Self.reference(shuffled).map { shuffled[$0] }
+        #expect(Self.positions(sorted) == Array(sorted.indices))
+        for i in sorted.indices.dropLast() where sorted[i] != sorted[i + 1] {
+            var keys = sorted
+            keys.swapAt(i, i + 1)
+            #expect(Self.positions(keys) == Self.reference(keys), "pair at \(i) swapped")
+        }
+    }
+
     @Test("a few keys (sorted by insertion up to KeyOrder.smallCount, by heads past it) equal the stable sort too")
     func fewKeys() {
         for count in 0...(KeyOrder.smallCount + 2) {

@@ -121,27 +121,48 @@ struct RowIdentity: Hashable {
     let key: [UInt8]
 }
 
-/// A parent row an insert or update in this transaction found (FK-4): by its id when its
-/// key is one `uint` column (every key of the seeds' schema: a lookup builds no array), else
-/// by its key's values. Hashed by the key alone, so no table name is hashed per lookup;
-/// equality compares the table too, so the same id in two tables is two parents.
-enum ParentRow: Hashable {
-    case id(table: String, UInt64)
-    case key(table: String, [Value])
+/// The parent rows an insert or update in this transaction found (FK-4). A parent whose key
+/// is one `uint` column (every key of the seeds' schema) is filed by id in its table's
+/// `UIntKeyTable`: a lookup builds no array and hashes no table name, and the tables are found
+/// by comparing names, a handful of short strings. Any other key is filed by its values.
+struct KnownParents {
+    private var ids: [(table: String, ids: UIntKeyTable)] = []
+    private var keys: Set<[Value]> = []
+    private var keyTables: [String] = []
 
-    func hash(into hasher: inout Hasher) {
-        switch self {
-        case .id(_, let id): hasher.combine(id)
-        case .key(_, let key): hasher.combine(key)
+    func contains(table: String, id: UInt64) -> Bool {
+        ids.first(where: { $0.table == table })?.ids.contains(id) ?? false
+    }
+
+    mutating func insert(table: String, id: UInt64) {
+        if let i = ids.firstIndex(where: { $0.table == table }) {
+            _ = ids[i].ids.number(of: id)
+        } else {
+            var table = (table: table, ids: UIntKeyTable())
+            _ = table.ids.number(of: id)
+            ids.append(table)
         }
     }
 
-    /// The parent's primary key.
-    var values: [Value] {
-        switch self {
-        case .id(_, let id): [.uint(id)]
-        case .key(_, let key): key
-        }
+    /// A key of several columns is filed with its table's position in `keyTables` in front,
+    /// so the same values in two tables are two parents.
+    func contains(table: String, key: [Value]) -> Bool {
+        guard let i = keyTables.firstIndex(of: table) else { return false }
+        return keys.contains([.int(Int64(i))] + key)
+    }
+
+    mutating func insert(table: String, key: [Value]) {
+        let i = keyTables.firstIndex(of: table) ?? {
+            keyTables.append(table)
+            return keyTables.count - 1
+        }()
+        keys.insert([.int(Int64(i))] + key)
+    }
+
+    mutating func removeAll() {
+        ids.removeAll()
+        keys.removeAll()
+        keyTables.removeAll()
     }
 }
 
@@ -191,29 +212,32 @@ extension WriteTransaction {
         // release of each of its arrays, on every row).
         for (k, positions) in table.foreignKeyPositions.enumerated() {
             let key = table.schema.foreignKeys[k]
-            let parent: ParentRow
+            let values: [Value]
             if positions.count == 1, case .uint(let id) = row[positions[0]] {
                 if let old, old[positions[0]] == row[positions[0]] { continue }
-                parent = .id(table: key.parentTable, id)
+                // Only whether the parent row exists: nothing of it is decoded. A parent found
+                // once stays found until this transaction deletes a key of any tree (FK-4).
+                if knownParents.contains(table: key.parentTable, id: id) { continue }
+                values = [.uint(id)]
             } else {
-                let values = positions.map { row[$0] }
+                values = positions.map { row[$0] }
                 if values.contains(where: \.isNull) { continue }
                 if let old, positions.map({ old[$0] }) == values { continue }
-                parent = .key(table: key.parentTable, values)
+                if knownParents.contains(table: key.parentTable, key: values) { continue }
             }
-            // Only whether the parent row exists: nothing of it is decoded. A parent found once
-            // stays found until this transaction deletes a key of any tree (FK-4).
-            if knownParents.contains(parent) { continue }
-            let values = parent.values
             // A row may reference itself (a self-referencing key on its own primary key).
             if key.parentTable == table.schema.name, table.primaryKeyValues(row) == values { continue }
             let exists = key.parentTable == table.schema.name ? try fetchRow(table.schema, key: values) != nil
                                                                : try rowExists(try compiledTable(key.parentTable), key: values)
-            if exists { knownParents.insert(parent) }
-            if !exists {
+            guard exists else {
                 throw GuildStoreError.foreignKeyViolation(
                     table: table.schema.name, column: key.columns.joined(separator: ", "),
                     value: describeValues(values), parent: key.parentTable)
+            }
+            if values.count == 1, case .uint(let id) = values[0] {
+                knownParents.insert(table: key.parentTable, id: id)
+            } else {
+                knownParents.insert(table: key.parentTable, key: values)
             }
         }
     }

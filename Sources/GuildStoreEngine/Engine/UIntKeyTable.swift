@@ -33,6 +33,20 @@ struct UIntKeyTable {
         return (keys.count - 1, true)
     }
 
+    /// Whether `key` was added.
+    @inline(__always)
+    func contains(_ key: UInt64) -> Bool {
+        guard !buckets.isEmpty else { return false }
+        let mask = buckets.count - 1
+        var bucket = Self.home(key, mask: mask)
+        while true {
+            let entry = buckets[bucket]
+            if entry == 0 { return false }
+            if keys[entry - 1] == key { return true }
+            bucket = (bucket + 1) & mask
+        }
+    }
+
     @inline(__always)
     private static func home(_ key: UInt64, mask: Int) -> Int {
         Int(truncatingIfNeeded: SplitMix64.mix(key ^ seed)) & mask

@@ -55,7 +55,7 @@ public final class WriteTransaction: Transaction {
     /// Parent rows foreign-key checks found in this transaction (FK-4): emptied by any delete of
     /// a key from any tree and by dropping a tree, so a parent the transaction removed is
     /// looked for again.
-    var knownParents: Set<ParentRow> = []
+    var knownParents = KnownParents()
     /// Storage for the next descent's path (`pathToLeaf`), so inserts allocate none.
     var pathStorage: [PathEntry] = []
     private(set) var finished = false
