@@ -97,6 +97,39 @@ struct ForeignKeyTests {
         try engine.close()
     }
 
+    @Test("parents found are carried to the next transaction, but not past a later delete or out of a rollback (F4)")
+    func parentsFoundAcrossTransactions() throws {
+        let (directory, engine) = try open("fk-known-across")
+        defer { directory.remove() }
+        // Guild 1 is found and committed; a later transaction removes its row at the tree level
+        // (no cascade, no restrict); the one after must look for guild 1 again and refuse.
+        try engine.write { tx in try tx.insert(["id": .uint(900), "guild_id": .uint(1), "name": "new"], into: "channels") }
+        try engine.write { tx in
+            let rows = try #require(try tx.tree("table:guilds"))
+            #expect(try tx.delete(TupleEncoding.encode([.uint(1)]), in: rows))
+        }
+        #expect(throws: GuildStoreError.foreignKeyViolation(table: "channels", column: "guild_id", value: "(1u)", parent: "guilds")) {
+            try engine.write { tx in try tx.insert(["id": .uint(901), "guild_id": .uint(1), "name": "late"], into: "channels") }
+        }
+        // Guild 3 is made and found by a transaction that then rolls back: gone, and not known.
+        struct Abandon: Error {}
+        #expect(throws: Abandon.self) {
+            try engine.write { tx in
+                try tx.insert(["id": .uint(3), "name": .text("g3")], into: "guilds")
+                try tx.insert(["id": .uint(902), "guild_id": .uint(3), "name": "new"], into: "channels")
+                throw Abandon()
+            }
+        }
+        #expect(throws: GuildStoreError.foreignKeyViolation(table: "channels", column: "guild_id", value: "(3u)", parent: "guilds")) {
+            try engine.write { tx in try tx.insert(["id": .uint(903), "guild_id": .uint(3), "name": "late"], into: "channels") }
+        }
+        // Guild 2, found by a committed transaction, is still there for the next one.
+        try engine.write { tx in try tx.insert(["id": .uint(904), "guild_id": .uint(2), "name": "new"], into: "channels") }
+        try engine.write { tx in try tx.insert(["id": .uint(905), "guild_id": .uint(2), "name": "next"], into: "channels") }
+        try engine.read { tx throws in #expect(try tx.count("channels") == 7) }
+        try engine.close()
+    }
+
     @Test("a parent found in one table does not stand for the same id in another (F4 keeps parents by table and id)")
     func knownParentsAreKeptPerTable() throws {
         let (directory, engine) = try open("fk-known-per-table")

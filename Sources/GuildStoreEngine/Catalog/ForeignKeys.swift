@@ -25,6 +25,11 @@
 /// (FK-4) A parent row FK-1 found stays in the write transaction's `knownParents` until the
 ///      transaction deletes any key of any tree or drops a tree: only a delete can make a
 ///      found parent disappear, so a bulk load looks each guild, user and channel up once.
+///      A commit hands its `knownParents` (all found since its last delete, so all still
+///      there) to the next write transaction, which takes them only when it builds on that
+///      very commit (`StorageEngine.beginWrite`, by sequence); a rollback hands nothing on,
+///      as its inserted parents are gone. Every write reaches the file through a write
+///      transaction of this engine, so nothing else can remove a parent in between.
 ///
 /// Finding the children of a parent row uses, in this order: the child's primary key when
 /// its leading columns are the foreign-key columns (seed 000's guild_members (guild_id,
@@ -130,12 +135,18 @@ struct KnownParents {
     private var keys: Set<[Value]> = []
     private var keyTables: [String] = []
 
+    /// At most this many are carried from one transaction to the next (a few megabytes).
+    static let kept = 200_000
+
+    var count: Int { ids.reduce(keys.count) { $0 + $1.ids.count } }
+
     func contains(table: String, id: UInt64) -> Bool {
-        ids.first(where: { $0.table == table })?.ids.contains(id) ?? false
+        for i in ids.indices where ids[i].table == table { return ids[i].ids.contains(id) }
+        return false
     }
 
     mutating func insert(table: String, id: UInt64) {
-        if let i = ids.firstIndex(where: { $0.table == table }) {
+        if let i = ids.indices.first(where: { ids[$0].table == table }) {
             _ = ids[i].ids.number(of: id)
         } else {
             var table = (table: table, ids: UIntKeyTable())

@@ -61,6 +61,10 @@ struct EngineState {
     /// Highest sequence whose page images are all in the database file.
     var backfilled: UInt64 = 0
     var readers: [UInt64: ReaderRecord] = [:]
+    /// The parent rows foreign-key checks had found when the appended commit `sequence` was
+    /// made (FK-4): the next write transaction starts from them when it builds on that commit,
+    /// and takes them out while it runs (nil meanwhile, and after a rollback).
+    var knownParents: (sequence: UInt64, parents: KnownParents)?
     var nextReaderID: UInt64 = 1
     var writerActive = false
     var closed = false

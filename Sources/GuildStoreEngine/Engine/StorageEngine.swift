@@ -154,14 +154,26 @@
     package func beginWrite() throws -> WriteTransaction {
         if configuration.readOnly { throw GuildStoreError.readOnlyDatabase(path: path) }
         try refuseWritesAfterLostCommits()
-        let snapshot = try state.withLock { s -> Snapshot in
+        let (snapshot, known) = try state.withLock { s -> (Snapshot, KnownParents?) in
             guard !s.closed else { throw GuildStoreError.closed }
             if let reason = s.poisonReason { throw GuildStoreError.poisoned(reason: reason) }
             guard !s.writerActive else { throw GuildStoreError.writerBusy }
             s.writerActive = true
-            return s.writerSnapshot()
+            let snapshot = s.writerSnapshot()
+            // FK-4: taken out, so the transaction owns them (no copy when it adds to them).
+            defer { s.knownParents = nil }
+            return (snapshot, s.knownParents.flatMap { $0.sequence == snapshot.sequence ? $0.parents : nil })
         }
-        return WriteTransaction(engine: self, snapshot: snapshot)
+        let transaction = WriteTransaction(engine: self, snapshot: snapshot)
+        if let known { transaction.knownParents = known }
+        return transaction
+    }
+
+    /// Keeps the parent rows a committed transaction had found for the next one (FK-4), unless
+    /// there are more than `KnownParents.kept`.
+    func keepKnownParents(_ parents: KnownParents, through sequence: UInt64) {
+        guard parents.count <= KnownParents.kept else { return }
+        state.withLock { $0.knownParents = (sequence, parents) }
     }
 
     /// Runs `body` on a pinned snapshot.

@@ -52,9 +52,9 @@ public final class WriteTransaction: Transaction {
     /// rollup first, and deltas noted after it are filed under the trees' current roots).
     var pendingRollups: [PendingRollup] = []
     var pendingRollupRoots: [UInt32: String] = [:]
-    /// Parent rows foreign-key checks found in this transaction (FK-4): emptied by any delete of
-    /// a key from any tree and by dropping a tree, so a parent the transaction removed is
-    /// looked for again.
+    /// Parent rows foreign-key checks found (FK-4), in this transaction or, carried over, in
+    /// the committed ones it builds on: emptied by any delete of a key from any tree and by
+    /// dropping a tree, so a parent the transaction removed is looked for again.
     var knownParents = KnownParents()
     /// Storage for the next descent's path (`pathToLeaf`), so inserts allocate none.
     var pathStorage: [PathEntry] = []
@@ -361,7 +361,11 @@ public final class WriteTransaction: Transaction {
         finished = true
         pageWrites &+= 1  // a remembered leaf must not outlive the transaction (`LeafFinger`)
         do {
-            return try appendPages()
+            let sequence = try appendPages()
+            // FK-4: every parent found since the last delete is still there at this commit.
+            engine.keepKnownParents(knownParents, through: sequence ?? snapshot.sequence)
+            knownParents = KnownParents()
+            return sequence
         } catch {
             discardSpills()  // TS-2
             throw error
