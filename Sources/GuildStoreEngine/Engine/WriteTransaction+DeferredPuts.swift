@@ -105,6 +105,24 @@ extension WriteTransaction {
         }
     }
 
+    /// The leaf a run of increasing keys went to last (`writableLeaf`) and the key right of it
+    /// (nil: the tree's right-most leaf).
+    typealias WritableLeafHint = (leaf: UInt32, upper: [UInt8]?)
+
+    /// The leaf of the tree at `root` that holds `key` or would take it, made writable: the
+    /// `hint`'s while `key` sorts below its upper fence, else found by a descent, which `hint`
+    /// then remembers. Keys must come in increasing order (so each is at or above the hint
+    /// leaf's lower fence), and nothing may split or free the tree's pages in between.
+    func writableLeaf(for key: UnsafeRawBufferPointer, root: UInt32, hint: inout WritableLeafHint?) throws -> MutableNode {
+        if let (leaf, upper) = hint, upper.map({ fence in fence.withUnsafeBytes { compareKeys(key, $0) < 0 } }) ?? true {
+            return try writableNode(leaf)
+        }
+        let (path, leaf) = try pathToLeaf(key, root: root)
+        hint = (leaf, try upperFence(path))
+        pathStorage = path  // its storage serves the next descent
+        return try writableNode(leaf)
+    }
+
     /// The key right of the leaf `path` leads to: the separator of the lowest ancestor where
     /// the path did not take the right-most child; nil for the tree's right-most leaf.
     private func upperFence(_ path: [PathEntry]) throws -> [UInt8]? {

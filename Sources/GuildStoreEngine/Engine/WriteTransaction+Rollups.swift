@@ -85,11 +85,13 @@ extension WriteTransaction {
     /// (a value whose count leaves or reaches zero moves its group's distinct counter), then
     /// the counters. A group whose rows reach zero loses its entry (RU-1).
     ///
-    /// Everything is read first, in key order, each lookup starting from the leaf the last one
-    /// ended in; then the writes: new values as deferred puts (DP-1: applied in key order, each
-    /// into the leaf the last one went to while it belongs there), entries that reach zero
-    /// deleted as one sorted batch per tree (`delete(sorted:in:)`, which applies the tree's
-    /// deferred puts first; the keys it deletes are not among them).
+    /// Groups are taken in key order, each lookup starting from the leaf the last one ended in.
+    /// A counter entry whose new encoding has its old length is rewritten in its leaf at once
+    /// (no page splits or frees meanwhile: nothing else writes the tree until the loop ends);
+    /// the other writes come after: new or longer values as deferred puts (DP-1: applied in
+    /// key order, each into the leaf the last one went to while it belongs there), entries that
+    /// reach zero deleted as one sorted batch per tree (`delete(sorted:in:)`, which applies the
+    /// tree's deferred puts first; the keys it deletes are not among them).
     func flushRollup(named name: String) throws {
         guard let index = pendingRollups.firstIndex(where: { $0.rollup.treeName == name }) else { return }
         var pending = pendingRollups.remove(at: index)
@@ -134,17 +136,32 @@ extension WriteTransaction {
         }
         guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
         removals.append((tree, []))
-        finger = nil
         let counterRoot = try root(of: tree)
         let groups = pending.groups
         var counters: [Int128] = []
         let order = groups.bytes.withUnsafeBytes { all in KeyOrder.positions(count: groups.count) { groups.key($0, in: all) } }
+        // The counters are read from the leaf itself, made writable: a group whose counters
+        // keep their encoded length (most of them: a count that grows by a few) is rewritten
+        // there and then, with no deferred put and no second search at commit.
+        var hint: WritableLeafHint?
         for slot in order where !pending.isZero(slot: slot) {
             let key = groups.key(slot)
-            let stored = try key.withUnsafeBytes { key in
-                try withValue(key, root: counterRoot, near: &finger) { try rollup.decodeCounters($0, into: &counters) } != nil
+            try spillIfOverBudget()  // TS-3: between two groups, as between two deferred puts
+            let leaf = try key.withUnsafeBytes { try writableLeaf(for: $0, root: counterRoot, hint: &hint) }
+            let (position, found) = try key.withUnsafeBytes { try leaf.node.lowerBound($0) }
+            var inPlace: UnsafeMutableRawBufferPointer?
+            if found {
+                let cell = try leaf.node.leafCell(position)
+                if let inline = cell.inlineValue {
+                    try rollup.decodeCounters(inline, into: &counters)
+                    inPlace = UnsafeMutableRawBufferPointer(mutating: inline)
+                } else {
+                    let value = try readOverflow(first: cell.overflowPage, length: cell.valueLength)
+                    try value.withUnsafeBytes { try rollup.decodeCounters($0, into: &counters) }
+                }
+            } else {
+                counters = [Int128](repeating: 0, count: width)
             }
-            if !stored { counters = [Int128](repeating: 0, count: width) }
             for i in 0..<width {
                 // DISK-3: a counter from disk plus a delta overflows only when the counter is damaged.
                 let (sum, overflow) = counters[i].addingReportingOverflow(pending.deltas[slot * width + i])
@@ -155,8 +172,14 @@ extension WriteTransaction {
             if counters[0] == 0 {
                 guard counters.allSatisfy({ $0 == 0 }) else { throw corrupt("a group without rows keeps counts") }
                 removals[removals.count - 1].keys.append(key)
+                continue
+            }
+            let encoded = CompiledRollup.encodeCounters(counters)
+            if let inPlace, inPlace.count == encoded.count {
+                inPlace.copyBytes(from: encoded)
+                noteChange(tree.name)
             } else {
-                puts.append((tree, key, CompiledRollup.encodeCounters(counters)))
+                puts.append((tree, key, encoded))
             }
         }
         for (tree, key, value) in puts { try deferPut(key, value, in: tree) }
