@@ -129,9 +129,15 @@ final class CompiledRollup: Sendable {
     /// group instead of 16 per counter).
     static func encodeCounters(_ counters: [Int128]) -> [UInt8] {
         var bytes: [UInt8] = []
+        encodeCounters(counters, into: &bytes)
+        return bytes
+    }
+
+    /// `encodeCounters` into `bytes` (emptied first), which keeps its storage across calls.
+    static func encodeCounters(_ counters: [Int128], into bytes: inout [UInt8]) {
+        bytes.removeAll(keepingCapacity: true)
         bytes.reserveCapacity(counters.count * 2)
         for counter in counters { appendZigzag(counter, to: &bytes) }
-        return bytes
     }
 
     func decodeCounters(_ bytes: UnsafeRawBufferPointer) throws -> [Int128] {

@@ -144,6 +144,7 @@ extension WriteTransaction {
         // keep their encoded length (most of them: a count that grows by a few) is rewritten
         // there and then, with no deferred put and no second search at commit.
         var hint: WritableLeafHint?
+        var encoded: [UInt8] = []
         for slot in order where !pending.isZero(slot: slot) {
             let key = groups.key(slot)
             try spillIfOverBudget()  // TS-3: between two groups, as between two deferred puts
@@ -160,7 +161,8 @@ extension WriteTransaction {
                     try value.withUnsafeBytes { try rollup.decodeCounters($0, into: &counters) }
                 }
             } else {
-                counters = [Int128](repeating: 0, count: width)
+                counters.removeAll(keepingCapacity: true)
+                counters.append(contentsOf: repeatElement(0, count: width))
             }
             for i in 0..<width {
                 // DISK-3: a counter from disk plus a delta overflows only when the counter is damaged.
@@ -174,7 +176,7 @@ extension WriteTransaction {
                 removals[removals.count - 1].keys.append(key)
                 continue
             }
-            let encoded = CompiledRollup.encodeCounters(counters)
+            CompiledRollup.encodeCounters(counters, into: &encoded)
             if let inPlace, inPlace.count == encoded.count {
                 inPlace.copyBytes(from: encoded)
                 noteChange(tree.name)
