@@ -86,7 +86,8 @@ extension WriteTransaction {
     /// the counters. A group whose rows reach zero loses its entry (RU-1).
     ///
     /// Groups are taken in key order, each lookup starting from the leaf the last one ended in.
-    /// A counter entry whose new encoding has its old length is rewritten in its leaf at once
+    /// An entry (a distinct count or a group's counters) whose new encoding has its old length
+    /// is rewritten in its leaf at once
     /// (no page splits or frees meanwhile: nothing else writes the tree until the loop ends);
     /// the other writes come after: new or longer values as deferred puts (DP-1: applied in
     /// key order, each into the leaf the last one went to while it belongs there), entries that
@@ -105,7 +106,7 @@ extension WriteTransaction {
         let distinctKeys = pending.distinctKeys
         var puts: [(tree: Tree, key: [UInt8], value: [UInt8])] = []
         var removals: [(tree: Tree, keys: [[UInt8]])] = []
-        var finger: LeafFinger?
+        var hint: WritableLeafHint?
         var distinctRoot: UInt32 = 0
         try distinctKeys.bytes.withUnsafeBytes { all in
             // Filed by value position, then entry key: sorted, they come in each tree's key order.
@@ -119,16 +120,38 @@ extension WriteTransaction {
                 let tree = try rollup.tree(named: treeName)
                 if removals.last?.tree != tree {
                     removals.append((tree, []))
-                    finger = nil
+                    hint = nil
                     distinctRoot = try root(of: tree)
                 }
-                let old = try withValue(entry, root: distinctRoot, near: &finger) { try rollup.decodeDistinctCount($0) } ?? 0
+                // As for the counters below: a count whose encoding keeps its length is
+                // rewritten in its leaf at once.
+                try spillIfOverBudget()  // TS-3
+                let leaf = try writableLeaf(for: entry, root: distinctRoot, hint: &hint)
+                let (position, found) = try leaf.node.lowerBound(entry)
+                var old: Int64 = 0
+                var inPlace: UnsafeMutableRawBufferPointer?
+                if found {
+                    let cell = try leaf.node.leafCell(position)
+                    if let inline = cell.inlineValue {
+                        old = try rollup.decodeDistinctCount(inline)
+                        inPlace = UnsafeMutableRawBufferPointer(mutating: inline)
+                    } else {
+                        let value = try readOverflow(first: cell.overflowPage, length: cell.valueLength)
+                        old = try value.withUnsafeBytes { try rollup.decodeDistinctCount($0) }
+                    }
+                }
                 let (new, overflow) = old.addingReportingOverflow(moves[number].delta)
                 guard !overflow, new >= 0 else { throw corrupt("a distinct count below zero") }
                 if new == 0 {
                     removals[removals.count - 1].keys.append(Array(entry))
                 } else {
-                    puts.append((tree, Array(entry), CompiledRollup.encodeDistinctCount(new)))
+                    let encoded = CompiledRollup.encodeDistinctCount(new)
+                    if let inPlace, inPlace.count == encoded.count {
+                        inPlace.copyBytes(from: encoded)
+                        noteChange(tree.name)
+                    } else {
+                        puts.append((tree, Array(entry), encoded))
+                    }
                 }
                 guard (old == 0) != (new == 0) else { continue }
                 pending.add(old == 0 ? 1 : -1, counter: 1 + value, group: Array(entry.prefix(moves[number].groupLength)))
@@ -136,6 +159,7 @@ extension WriteTransaction {
         }
         guard let tree = rollup.tree else { throw GuildStoreError.invalidSchema("rollup tree \(rollup.treeName) is missing") }
         removals.append((tree, []))
+        hint = nil
         let counterRoot = try root(of: tree)
         let groups = pending.groups
         var counters: [Int128] = []
@@ -143,7 +167,6 @@ extension WriteTransaction {
         // The counters are read from the leaf itself, made writable: a group whose counters
         // keep their encoded length (most of them: a count that grows by a few) is rewritten
         // there and then, with no deferred put and no second search at commit.
-        var hint: WritableLeafHint?
         var encoded: [UInt8] = []
         for slot in order where !pending.isZero(slot: slot) {
             let key = groups.key(slot)
