@@ -69,24 +69,6 @@ struct KeyOrderTests {
         }
     }
 
-    /// The sort under `positions`, on heads alone: with no depth left it heap-sorts (what
-    /// crafted keys that defeat the median of three would reach), with a little it mixes the
-    /// quicksort, the heap sort and the insertion sort; every way gives the one order.
-    @Test("the introsort orders heads as the standard sort does, at every depth limit", arguments: [0, 1, 2, 64])
-    func introsortDepths(depthLimit: Int) {
-        var random = SplitMix64(seed: 0x5047 + UInt64(depthLimit))
-        for count in [0, 1, 2, 3, 17, 100, 1_000, 5_000] {
-            // Few distinct high words, so lows and positions decide many comparisons.
-            let heads = (0..<count).map { KeyOrder.Head(high: random.next() % 7, low: random.next() % 5, position: $0) }
-            func precedes(_ a: KeyOrder.Head, _ b: KeyOrder.Head) -> Bool {
-                (a.high, a.low, a.position) < (b.high, b.low, b.position)
-            }
-            var sorted = heads
-            sorted.withUnsafeMutableBufferPointer { KeyOrder.introsort($0, 0, $0.count, depthLimit: depthLimit, precedes) }
-            #expect(sorted.map(\.position) == heads.sorted(by: precedes).map(\.position), "\(count) heads")
-        }
-    }
-
     @Test("a few keys (sorted by insertion up to KeyOrder.smallCount, by heads past it) equal the stable sort too")
     func fewKeys() {
         for count in 0...(KeyOrder.smallCount + 2) {
