@@ -85,14 +85,14 @@ extension WriteTransaction {
     /// (a value whose count leaves or reaches zero moves its group's distinct counter), then
     /// the counters. A group whose rows reach zero loses its entry (RU-1).
     ///
-    /// Groups are taken in key order, each lookup starting from the leaf the last one ended in.
-    /// An entry (a distinct count or a group's counters) whose new encoding has its old length
-    /// is rewritten in its leaf at once
-    /// (no page splits or frees meanwhile: nothing else writes the tree until the loop ends);
-    /// the other writes come after: new or longer values as deferred puts (DP-1: applied in
-    /// key order, each into the leaf the last one went to while it belongs there), entries that
-    /// reach zero deleted as one sorted batch per tree (`delete(sorted:in:)`, which applies the
-    /// tree's deferred puts first; the keys it deletes are not among them).
+    /// Groups are taken in key order, each lookup starting from the leaf the last one ended in
+    /// (`writableLeaf`). An entry (a distinct count or a group's counters) whose new encoding
+    /// has its old length is rewritten in its leaf at once: no page splits or frees meanwhile,
+    /// as nothing else writes the tree until its loop ends. The other writes come after: new or
+    /// longer values as deferred puts (DP-1: applied in key order, each into the leaf the last
+    /// one went to while it belongs there), entries that reach zero deleted as one sorted batch
+    /// per tree (`delete(sorted:in:)`, which applies the tree's deferred puts first; the keys
+    /// it deletes are not among them).
     func flushRollup(named name: String) throws {
         guard let index = pendingRollups.firstIndex(where: { $0.rollup.treeName == name }) else { return }
         var pending = pendingRollups.remove(at: index)
