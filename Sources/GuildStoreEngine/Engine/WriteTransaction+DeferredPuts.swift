@@ -123,6 +123,21 @@ extension WriteTransaction {
         return try writableNode(leaf)
     }
 
+    /// Calls `body` with the value stored under `key` in the tree at `root` (nil when absent),
+    /// found through `writableLeaf`; returns its result and, when the value lies inline in the
+    /// leaf, where: bytes the caller may overwrite with as many (the leaf is this transaction's
+    /// writable copy), until anything else touches the tree.
+    func withWritableValue<T>(_ key: UnsafeRawBufferPointer, root: UInt32, hint: inout WritableLeafHint?,
+                              _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> (T, inPlace: UnsafeMutableRawBufferPointer?) {
+        let leaf = try writableLeaf(for: key, root: root, hint: &hint)
+        let (position, found) = try leaf.node.lowerBound(key)
+        guard found else { return (try body(nil), nil) }
+        let cell = try leaf.node.leafCell(position)
+        if let inline = cell.inlineValue { return (try body(inline), UnsafeMutableRawBufferPointer(mutating: inline)) }
+        let value = try readOverflow(first: cell.overflowPage, length: cell.valueLength)
+        return (try value.withUnsafeBytes { try body($0) }, nil)
+    }
+
     /// The key right of the leaf `path` leads to: the separator of the lowest ancestor where
     /// the path did not take the right-most child; nil for the tree's right-most leaf.
     private func upperFence(_ path: [PathEntry]) throws -> [UInt8]? {

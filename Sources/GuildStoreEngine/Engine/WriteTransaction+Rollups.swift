@@ -126,19 +126,8 @@ extension WriteTransaction {
                 // As for the counters below: a count whose encoding keeps its length is
                 // rewritten in its leaf at once.
                 try spillIfOverBudget()  // TS-3
-                let leaf = try writableLeaf(for: entry, root: distinctRoot, hint: &hint)
-                let (position, found) = try leaf.node.lowerBound(entry)
-                var old: Int64 = 0
-                var inPlace: UnsafeMutableRawBufferPointer?
-                if found {
-                    let cell = try leaf.node.leafCell(position)
-                    if let inline = cell.inlineValue {
-                        old = try rollup.decodeDistinctCount(inline)
-                        inPlace = UnsafeMutableRawBufferPointer(mutating: inline)
-                    } else {
-                        let value = try readOverflow(first: cell.overflowPage, length: cell.valueLength)
-                        old = try value.withUnsafeBytes { try rollup.decodeDistinctCount($0) }
-                    }
+                let (old, inPlace) = try withWritableValue(entry, root: distinctRoot, hint: &hint) { stored in
+                    try stored.map { try rollup.decodeDistinctCount($0) } ?? 0
                 }
                 let (new, overflow) = old.addingReportingOverflow(moves[number].delta)
                 guard !overflow, new >= 0 else { throw corrupt("a distinct count below zero") }
@@ -171,21 +160,15 @@ extension WriteTransaction {
         for slot in order where !pending.isZero(slot: slot) {
             let key = groups.key(slot)
             try spillIfOverBudget()  // TS-3: between two groups, as between two deferred puts
-            let leaf = try key.withUnsafeBytes { try writableLeaf(for: $0, root: counterRoot, hint: &hint) }
-            let (position, found) = try key.withUnsafeBytes { try leaf.node.lowerBound($0) }
-            var inPlace: UnsafeMutableRawBufferPointer?
-            if found {
-                let cell = try leaf.node.leafCell(position)
-                if let inline = cell.inlineValue {
-                    try rollup.decodeCounters(inline, into: &counters)
-                    inPlace = UnsafeMutableRawBufferPointer(mutating: inline)
-                } else {
-                    let value = try readOverflow(first: cell.overflowPage, length: cell.valueLength)
-                    try value.withUnsafeBytes { try rollup.decodeCounters($0, into: &counters) }
+            let ((), inPlace) = try key.withUnsafeBytes { key in
+                try withWritableValue(key, root: counterRoot, hint: &hint) { stored in
+                    if let stored {
+                        try rollup.decodeCounters(stored, into: &counters)
+                    } else {
+                        counters.removeAll(keepingCapacity: true)
+                        counters.append(contentsOf: repeatElement(0, count: width))
+                    }
                 }
-            } else {
-                counters.removeAll(keepingCapacity: true)
-                counters.append(contentsOf: repeatElement(0, count: width))
             }
             for i in 0..<width {
                 // DISK-3: a counter from disk plus a delta overflows only when the counter is damaged.
