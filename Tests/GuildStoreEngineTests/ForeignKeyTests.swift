@@ -123,9 +123,13 @@ struct ForeignKeyTests {
         #expect(throws: GuildStoreError.foreignKeyViolation(table: "channels", column: "guild_id", value: "(3u)", parent: "guilds")) {
             try engine.write { tx in try tx.insert(["id": .uint(903), "guild_id": .uint(3), "name": "late"], into: "channels") }
         }
-        // Guild 2, found by a committed transaction, is still there for the next one.
+        // Guild 2, found by a committed transaction, is known to the next one without a lookup.
         try engine.write { tx in try tx.insert(["id": .uint(904), "guild_id": .uint(2), "name": "new"], into: "channels") }
-        try engine.write { tx in try tx.insert(["id": .uint(905), "guild_id": .uint(2), "name": "next"], into: "channels") }
+        try engine.write { tx in
+            #expect(tx.knownParents.contains(table: "guilds", id: 2))
+            #expect(!tx.knownParents.contains(table: "channels", id: 2))
+            try tx.insert(["id": .uint(905), "guild_id": .uint(2), "name": "next"], into: "channels")
+        }
         try engine.read { tx throws in #expect(try tx.count("channels") == 7) }
         try engine.close()
     }

@@ -94,6 +94,67 @@ struct RollupTests {
         #expect(answered >= 140, "rollups answered \(answered) of 320 queries")
     }
 
+    /// The flush's in-place rewrites (`withWritableValue`) over rollup trees of many leaves:
+    /// thousands of groups and distinct values, so the hinted leaf is left for a descent at
+    /// each upper fence; a transaction budget of 32 pages, so pages spill between groups and
+    /// come back writable from their frames; a few hot users whose counts and sums cross the
+    /// encodings' length steps (63 to 64, 8,191 to 8,192) up and, through deletes, down to zero.
+    @Test("counters stay exact when the flush rewrites them in place across many leaves and spills")
+    func inPlaceAcrossLeavesAndSpills() throws {
+        let directory = try TemporaryDirectory("rollups-in-place")
+        defer { directory.remove() }
+        var random = SplitMix64(seed: 0x1_0c0_5ca1e)
+        let configuration = EngineConfiguration(pageSize: 4096, synchronous: .normal, transactionCacheBytes: 32 * 4096)
+        let engine = try StorageEngine.open(path: directory.file("r.gsdb"), configuration: configuration)
+        defer { try? engine.close() }
+        try engine.write { tx in try tx.createTable(Self.events) }
+        var nextID: UInt64 = 1
+        var live: [UInt64] = []
+        func event(user: UInt64, chars: Int64) -> [String: Value] {
+            ["id": .uint(nextID), "guild_id": .uint(UInt64.random(in: 1...3, using: &random)), "user_id": .uint(user),
+             "kind": .text(Bool.random(using: &random) ? "leave" : "join"), "chars": .int(chars),
+             "flag": .bool(Bool.random(using: &random)), "created_at": .timestamp(Self.t0 + Int64.random(in: 0..<(5 * 86_400), using: &random)),
+             "score": .null]
+        }
+        for round in 0..<8 {
+            try engine.write { tx in
+                // Wide: thousands of users, so every rollup tree spans many leaves.
+                for _ in 0..<2_500 {
+                    try tx.insert(event(user: UInt64.random(in: 1...4_000, using: &random), chars: Int64.random(in: -50...500, using: &random)),
+                                  into: "events")
+                    live.append(nextID)
+                    nextID += 1
+                }
+                // Hot: three users whose groups count past 64 and whose sums pass 8,192.
+                for _ in 0..<600 {
+                    try tx.insert(event(user: UInt64.random(in: 1...3, using: &random), chars: Int64.random(in: 0...40, using: &random)),
+                                  into: "events")
+                    live.append(nextID)
+                    nextID += 1
+                }
+                // Deletes: counts and sums step back down, some groups to zero.
+                if round >= 4 {
+                    for _ in 0..<1_500 {
+                        let id = live.remove(at: Int.random(in: 0..<live.count, using: &random))
+                        try tx.delete(from: "events", key: [.uint(id)])
+                    }
+                }
+            }
+            try engine.read { tx throws in #expect(try tx.checkTables() == [], "round \(round)") }
+        }
+        #expect(engine.statistics().spilledPages > 0, "the transactions spilled")
+        // A hot user's all-time group crossed the length steps (more than 64 rows, a sum past
+        // 8,192), and its rollup answer is the rows' answer.
+        let hot: [String: Value] = ["guild_id": .uint(1), "user_id": .uint(1)]
+        let (fromRollup, fromRows) = try engine.read { tx in
+            (try tx.aggregateFromRollup("events", where: hot, range: nil, groupBy: [], [.count, .sum("chars")], orderBy: [], limit: .max),
+             try tx.aggregateRows("events", where: hot, range: nil, filter: nil, groupBy: [], [.count, .sum("chars")], orderBy: [], limit: .max))
+        }
+        #expect(fromRollup != nil && fromRollup == fromRows)
+        let counts = try #require(fromRows.first)
+        #expect((counts.int(0) ?? 0) > 64 && (counts.int(1) ?? 0) > 8_192, "\(counts)")
+    }
+
     @Test("counters equal the rows' after random writes, rollbacks and reopens; answers equal the rows'")
     func randomWrites() throws {
         let directory = try TemporaryDirectory("rollups")

@@ -28,8 +28,9 @@
 ///      A commit hands its `knownParents` (all found since its last delete, so all still
 ///      there) to the next write transaction, which takes them only when it builds on that
 ///      very commit (`StorageEngine.beginWrite`, by sequence); a rollback hands nothing on,
-///      as its inserted parents are gone. Every write reaches the file through a write
-///      transaction of this engine, so nothing else can remove a parent in between.
+///      as its inserted parents are gone. Rows change only through this engine's write
+///      transactions (a vacuum moves them to another file unchanged, and drops what was
+///      carried all the same), so nothing else can remove a parent in between.
 ///
 /// Finding the children of a parent row uses, in this order: the child's primary key when
 /// its leading columns are the foreign-key columns (seed 000's guild_members (guild_id,

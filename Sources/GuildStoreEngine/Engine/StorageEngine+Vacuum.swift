@@ -165,6 +165,7 @@ extension StorageEngine {
                 s.databaseSize = header.pageCount
                 s.appended = CommitPoint(sequence: s.lastCommit, stamp: s.lastCommitStamp, header: header, databaseSize: header.pageCount)
                 s.walIndex.removeAll()
+                s.knownParents = nil  // FK-4: another file, so nothing found in the old one is carried
                 return oldLock
             }
             try? oldLock.close()

@@ -291,6 +291,7 @@ public final class WriteTransaction: Transaction {
 
     /// Removes every entry of `tree`, keeping the tree.
     package func clear(_ tree: Tree) throws {
+        knownParents.removeAll()  // FK-4
         let root = try root(of: tree)
         let (node, _) = try self.node(root)
         if !node.isLeaf {
