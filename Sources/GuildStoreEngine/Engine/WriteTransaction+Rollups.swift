@@ -5,7 +5,8 @@
 ///
 /// Invariants:
 /// (RU-1) A rollup's trees hold exactly the counters of the table's rows that its predicate
-///      admits, grouped as it says (format in `RollupDefinition`); `check` recomputes them.
+///      admits, grouped as it says (format in `RollupDefinition`); `check` recomputes them. A
+///      transaction whose flush failed part way never commits (`failedFlush`).
 /// (RU-2) Every row write of a table with rollups (insert, replace, delete, cascades) adds its
 ///      contribution in the same transaction: `addRollups` (or, for a statement's deletes,
 ///      `noteRollups`) is called next to the row tree write, with the old row subtracted and
@@ -93,10 +94,24 @@ extension WriteTransaction {
     /// one went to while it belongs there), entries that reach zero deleted as one sorted batch
     /// per tree (`delete(sorted:in:)`, which applies the tree's deferred puts first; the keys
     /// it deletes are not among them).
+    ///
+    /// A flush that fails part way (a damaged counter: a typed error) has rewritten some groups
+    /// and dropped the rest of its deltas, so the transaction can no longer commit (RU-1):
+    /// `failedFlush` keeps the error, and `commit` throws it.
     func flushRollup(named name: String) throws {
         guard let index = pendingRollups.firstIndex(where: { $0.rollup.treeName == name }) else { return }
         var pending = pendingRollups.remove(at: index)
         for root in pending.roots { pendingRollupRoots[root] = nil }
+        do {
+            try writeDeltas(&pending)
+        } catch {
+            failedFlush = error
+            throw error
+        }
+    }
+
+    /// `flushRollup`'s work: `pending`'s deltas into its rollup's trees.
+    private func writeDeltas(_ pending: inout PendingRollup) throws {
         let rollup = pending.rollup
         let width = pending.width
         func corrupt(_ what: String) -> GuildStoreError {

@@ -59,6 +59,8 @@ public final class WriteTransaction: Transaction {
     /// Storage for the next descent's path (`pathToLeaf`), so inserts allocate none.
     var pathStorage: [PathEntry] = []
     private(set) var finished = false
+    /// The error of a rollup flush that failed part way (`flushRollup`): commits refuse with it.
+    var failedFlush: (any Error)?
 
     init(engine: StorageEngine, snapshot: Snapshot) {
         self.snapshot = snapshot
@@ -336,6 +338,7 @@ public final class WriteTransaction: Transaction {
     /// snapshots. After a thrown error nothing of the transaction is visible.
     package func commit() throws {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        if let failedFlush { throw failedFlush }  // RU-1: a rollup half flushed never commits
         try flushRollups()  // RU-3: rollup deltas become puts first
         try applyDeferredPuts()  // DP-1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
@@ -350,6 +353,7 @@ public final class WriteTransaction: Transaction {
     /// returned sequence (at once unless `synchronous` is `.full`); nil when nothing changed.
     func commitWithoutSync() throws -> UInt64? {
         guard !finished else { throw GuildStoreError.transactionFinished }
+        if let failedFlush { throw failedFlush }  // RU-1: a rollup half flushed never commits
         try flushRollups()  // RU-3: rollup deltas become puts first
         try applyDeferredPuts()  // DP-1; a failure here leaves the rollback to the caller
         defer { engine.releaseWriter() }
