@@ -117,20 +117,20 @@ struct EngineState {
     }
 
     /// A read-only opening's catch-up within one generation of the log (RO-2): takes the
-    /// commits `next` found past `previous` (the log as last adopted, numbered from `walBase`)
-    /// by adding a version for each page a new frame holds, frame k as sequence
-    /// `walBase + k + 1` as `adopt` numbered the earlier ones, so sequences only grow (TX-3).
-    /// No snapshot may be live, so each such page keeps only the new version. The index is
-    /// changed only for those pages, where `adopt` rebuilds it from every page of the log
-    /// (finding them is still a pass over the log's page map, a dictionary walk).
-    mutating func adoptFrames(_ loaded: StorageEngine.LoadedDatabase, after previous: RecoveredLog) {
+    /// commits found past the log as last adopted (numbered from `walBase`) by adding a
+    /// version for each of `pages`, the pages the new frames hold with the newest frame of
+    /// each (`WriteAheadLog.continueRecovery`), frame k as sequence `walBase + k + 1` as
+    /// `adopt` numbered the earlier ones, so sequences only grow (TX-3). No snapshot may be
+    /// live, so each such page keeps only the new version. Only those pages are touched, where
+    /// `adopt` rebuilds the index from every page of the log.
+    mutating func adoptFrames(_ loaded: StorageEngine.LoadedDatabase, pages: [(page: UInt32, frame: Int)]) {
         guard let next = loaded.committed else { return }
         fileBytes = loaded.fileBytes
         header = loaded.header
         databaseSize = loaded.databaseSize
         lastCommitStamp = loaded.stamp
         freeListVerified = false
-        for (page, frame) in next.pages where frame >= previous.committedFrameCount && page < loaded.databaseSize {
+        for (page, frame) in pages where page < loaded.databaseSize {
             walIndex.add(page: page, WALIndex.Version(sequence: walBase + UInt64(frame) + 1, frame: frame, image: nil), pinned: [])
         }
         walSyncedFrames = min(next.syncedFrames, next.committedFrameCount)

@@ -151,16 +151,23 @@ extension StorageEngine {
         let loaded: LoadedDatabase
         let position: LogPosition
         let header = try LogPosition.header(of: log)
-        var following: RecoveredLog?
-        if let seen = hold.seen, let previous = hold.recovered, seen.identity == log.heldIdentity, seen.header == header {
-            let next = try WriteAheadLog.continueRecovery(file: log, from: previous)
+        var following: (frames: Int, pages: [(page: UInt32, frame: Int)])?
+        if let seen = hold.seen, var extended = hold.recovered, seen.identity == log.heldIdentity, seen.header == header {
+            // The page map is extended in place: the hold lets go of it meanwhile, and keeps
+            // none if the catch-up fails, so that the next one reads the log afresh.
+            hold.recovered = nil
+            let before = extended.committedFrameCount
+            let pages = try WriteAheadLog.continueRecovery(file: log, extending: &extended)
             // A commit still being written (or a spill): nothing new to show yet.
-            guard next.committedFrameCount > previous.committedFrameCount else { return }
+            guard extended.committedFrameCount > before else {
+                hold.recovered = extended
+                return
+            }
             position = seen
-            following = previous
+            following = (before, pages)
             let fileBytes = try file.size()
             let fileHeader = fileBytes >= Int64(pageSize) ? try? Self.readHeaderPage(file, pageSize: pageSize, path: path) : nil
-            loaded = try Self.assemble(path: path, file: file, fileBytes: fileBytes, fileHeader: fileHeader, recovered: next,
+            loaded = try Self.assemble(path: path, file: file, fileBytes: fileBytes, fileHeader: fileHeader, recovered: extended,
                                        report: WALRecoveryReport(), walFile: log, pageSize: pageSize, view: view,
                                        mapReservation: configuration.mapReservation)
         } else {
@@ -171,8 +178,8 @@ extension StorageEngine {
             s.walRestartsBegun &+= 1  // WI-1: no frame read before this is taken for a version after it
             // Within the generation, only the new frames' pages (the first adoption of a log
             // with commits numbered its frames from `walBase`); else the whole log afresh.
-            if let following, following.committedFrameCount > 0, s.adoptedFrames == following.committedFrameCount {
-                s.adoptFrames(loaded, after: following)
+            if let following, following.frames > 0, s.adoptedFrames == following.frames {
+                s.adoptFrames(loaded, pages: following.pages)
             } else {
                 s.adopt(loaded, sequenceBase: s.lastCommit + 1)
             }

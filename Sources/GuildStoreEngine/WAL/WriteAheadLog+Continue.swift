@@ -2,26 +2,30 @@ extension WriteAheadLog {
     /// A read-only opening's catch-up (RO-2): the frames appended to the same generation since
     /// `log` was read, followed along the chain exactly as `recover` follows it (WAL-1: the
     /// generation's salt, a sound image and header, the running checksum) from the last commit
-    /// `log` holds, and applied commit by commit. Frames after the last commit marker found
-    /// (a commit still being written, a spill) are left for the next catch-up. Nothing is
+    /// `log` holds, and applied to it commit by commit. Frames after the last commit marker
+    /// found (a commit still being written, a spill) are left for the next catch-up. Nothing is
     /// judged past the chain's end: damage is the owner's recovery's to report.
+    ///
+    /// `log` is extended in place (its page map is the opening's own, so nothing is copied) and
+    /// the pages of the frames applied come back, each with the newest frame that holds it,
+    /// so the caller's index takes only those instead of walking the whole map.
     ///
     /// The caller has checked that the log's header is the one `log` was read under, and holds
     /// the readers' byte, so the generation cannot restart meanwhile.
-    static func continueRecovery(file: any FileHandleIO, from log: RecoveredLog) throws -> RecoveredLog {
+    static func continueRecovery(file: any FileHandleIO, extending log: inout RecoveredLog) throws -> [(page: UInt32, frame: Int)] {
         let pageSize = log.pageSize
         let frameSize = frameHeaderSize + pageSize
         let salt = UInt32(truncatingIfNeeded: log.salt)
         let size = try file.size()
-        var next = log
         var pending: [(page: UInt32, frame: Int)] = []
+        var applied: [(page: UInt32, frame: Int)] = []
         var chain = log.chain
         var watermark = log.syncedFrames
         var frameIndex = log.committedFrameCount
         let framesPerChunk = max(1, (1 << 20) / frameSize)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
         defer { chunk.deallocate() }
-        guard let chunkBase = chunk.baseAddress else { return log }
+        guard let chunkBase = chunk.baseAddress else { return [] }
         scan: while true {
             let offset = Int64(headerSize) + Int64(frameIndex) * Int64(frameSize)
             guard offset + Int64(frameSize) <= size else { break }
@@ -42,19 +46,21 @@ extension WriteAheadLog {
                 pending.append((frame.u32(0), frameIndex))
                 let commitSize = frame.u32(4)
                 if commitSize != 0 {
-                    for (page, index) in pending { next.pages[page] = index }
+                    for (page, index) in pending { log.pages[page] = index }
+                    applied.append(contentsOf: pending)
                     pending.removeAll(keepingCapacity: true)
-                    next.committedFrameCount = frameIndex + 1
-                    next.databaseSize = commitSize
-                    next.chain = chain
-                    next.syncedFrames = watermark
-                    next.commits += 1
-                    next.lastCommitTime = frame.u64(24)
+                    log.committedFrameCount = frameIndex + 1
+                    log.databaseSize = commitSize
+                    log.chain = chain
+                    log.syncedFrames = watermark
+                    log.commits += 1
+                    log.lastCommitTime = frame.u64(24)
                 }
                 frameIndex += 1
             }
             if whole < framesPerChunk { break }
         }
-        return next
+        // A page written by several of the commits: only its newest frame.
+        return applied.filter { log.pages[$0.page] == $0.frame }
     }
 }
