@@ -31,7 +31,7 @@ struct GuildStoreCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, BenchCommand.self, SeedCommand.self, ImportSQLiteCommand.self, ExportSQLiteCommand.self, IngestCommand.self,
             QueryCommand.self, RetentionCommand.self, StatsCommand.self, CheckCommand.self, CheckpointCommand.self,
-            VacuumCommand.self, MigrateCommand.self, RecoverCommand.self, BackupCommand.self, RestoreCommand.self,
+            VacuumCommand.self, MigrateCommand.self, RecoverCommand.self, BackupCommand.self, ArchiveCommand.self, RestoreCommand.self,
         ])
 }
 

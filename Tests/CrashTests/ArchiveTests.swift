@@ -34,6 +34,22 @@ struct ArchiveTests {
         model = after
     }
 
+    /// Restores each of `targets` from `archive` into `directory` and expects exactly the
+    /// content `states` recorded at that commit.
+    static func expectRestores(_ archive: String, at targets: Set<UInt64>, in directory: TemporaryDirectory,
+                               equal states: [UInt64: DatabaseModel]) throws {
+        for target in targets.sorted() {
+            let destination = directory.file("at-\(target).gsdb")
+            let result = try Database.restore(from: [archive], to: destination, at: .commit(target))
+            #expect(result.commitNumber == target)
+            let engine = try StorageEngine.open(path: destination, configuration: EngineConfiguration(createIfMissing: false))
+            let found = try readDatabase(engine)
+            #expect(found == states[target], "commit \(target): \(difference(found, states[target] ?? [:]))")
+            try engine.close()
+            try FileManager.default.removeItem(atPath: destination)
+        }
+    }
+
     /// With the smallest transaction budget (0: 8 pages) many commits spill first, so archived
     /// segments hold commits with a page more than once (WAL-5: the last frame wins).
     @Test("the content at 50 random commits of a mixed workload restores exactly, by sequence and by time",
@@ -63,16 +79,7 @@ struct ArchiveTests {
 
         var targets = Set<UInt64>([1, last])
         while targets.count < 50 { targets.insert(rng.next() % last + 1) }
-        for target in targets.sorted() {
-            let destination = directory.file("at-\(target).gsdb")
-            let result = try Database.restore(from: [archive], to: destination, at: .commit(target))
-            #expect(result.commitNumber == target)
-            let engine = try StorageEngine.open(path: destination, configuration: EngineConfiguration(createIfMissing: false))
-            let found = try readDatabase(engine)
-            #expect(found == states[target]?.model, "commit \(target): \(difference(found, states[target]?.model ?? [:]))")
-            try engine.close()
-            try FileManager.default.removeItem(atPath: destination)
-        }
+        try Self.expectRestores(archive, at: targets, in: directory, equal: states.mapValues(\.model))
         // By time: the last commit made at or before the time asked for.
         for target in targets.sorted().prefix(8) {
             guard let time = states[target]?.time, states[target + 1]?.time != time else { continue }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension StorageEngine {
     /// Invariant (AR-1): with an archive directory configured, every commit reaches the
     /// archive before the log can restart over it. Called by `restartLog` holding the writer
@@ -34,5 +38,43 @@ extension StorageEngine {
             state.withLock { $0.archiveError = "archiving commits \(first)...\(stamp.number) into \(directory) failed: \(error)" }
             return false
         }
+    }
+
+    /// AR-3, the owner's side: whether an archiver of another process holds a mark below
+    /// `commit` (one question to the kernel; false while the log holds no frame).
+    func archiverBehind(_ commit: UInt64) throws -> Bool {
+        guard wal.frameCount > 0 else { return false }
+        return try state.withLock { $0.lockFile }.archiveMarkBelow(commit)
+    }
+
+    /// Whether an archiver of another process lacks commits the log holds (a clean close
+    /// then restarts the log, handing them to it).
+    var archiverBehindLastCommit: Bool {
+        (try? archiverBehind(state.withLock { $0.lastCommitStamp.number })) ?? false
+    }
+
+    /// AR-3, the owner's side, before a restart: true at once when no archiver is behind
+    /// `commit`, the log's last commit; else it announces the restart (the wanted byte) and
+    /// waits up to `archiverPatience` for the archivers' marks to reach it, holding neither the
+    /// readers' byte (an archiver may take a snapshot meanwhile) nor, unless the caller does,
+    /// the writer token (`restartLog` then checks again, holding it). False leaves the log as
+    /// it is, with the reason in `archiveError`.
+    func waitForArchivers(through commit: UInt64) throws -> Bool {
+        guard try archiverBehind(commit) else { return true }
+        let lockFile = state.withLock { $0.lockFile }
+        guard try lockFile.lockArchiveWanted(.exclusive) else { return false }
+        defer { _ = try? lockFile.lockArchiveWanted(.none) }
+        let patience = configuration.archiverPatience
+        let deadline = ContinuousClock.now + patience
+        while try lockFile.archiveMarkBelow(commit) {
+            guard ContinuousClock.now < deadline else {
+                state.withLock {
+                    $0.archiveError = "an archiver in another process has not archived commits through \(commit) within \(patience); the log keeps them"
+                }
+                return false
+            }
+            usleep(500)
+        }
+        return true
     }
 }

@@ -88,6 +88,12 @@ public struct DatabaseConfiguration: Sendable {
     /// maintenance.busyTimeout = .seconds(60)       // wait for the nightly import to finish
     /// ```
     public var busyTimeout: Duration = .milliseconds(200)
+    /// How long the owner waits, before it restarts its log, for an archiver in another
+    /// process (`followArchive`, `guildstore archive`) to archive the log's generation (AR-3).
+    /// Writes wait meanwhile; an archiver that does not answer in time leaves the log to grow
+    /// until the next restart asks again (`statistics().archiveError` says so). Without such an
+    /// archiver there is nothing to wait for.
+    public var archiverPatience: Duration = .seconds(1)
 
     public init(
         _ location: Location,
@@ -146,6 +152,7 @@ public struct DatabaseConfiguration: Sendable {
         EngineConfiguration(pageSize: pageSize, synchronous: synchronous, checkpointThreshold: 0,
                             mapReservation: mapReservation, walCacheBytes: walCacheBytes,
                             transactionCacheBytes: transactionCacheBytes, queryLog: queryLog, createIfMissing: createIfMissing,
-                            archiveDirectory: archive?.directory, readOnly: readOnly, busyTimeout: busyTimeout)
+                            archiveDirectory: archive?.directory, readOnly: readOnly, busyTimeout: busyTimeout,
+                            archiverPatience: archiverPatience)
     }
 }

@@ -89,6 +89,8 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// How long `open` waits for another process that holds the database for writing before
     /// it answers `.locked` naming it; nil waits `PosixFile.lockPatience` (200 ms).
     package var busyTimeout: Duration?
+    /// How long a restart of the log waits for archivers in other processes (AR-3).
+    package var archiverPatience: Duration
     /// The strict mode (DISK-11): every B+tree node a commit wrote is read back and its keys
     /// checked before the commit is sealed. On in debug builds (every test run), off in
     /// release builds, where it would cost every commit a pass over its pages.
@@ -112,7 +114,8 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         createIfMissing: Bool = true,
         archiveDirectory: String? = nil,
         readOnly: Bool = false,
-        busyTimeout: Duration? = nil
+        busyTimeout: Duration? = nil,
+        archiverPatience: Duration = .seconds(1)
     ) {
         self.pageSize = pageSize
         self.synchronous = synchronous
@@ -126,6 +129,7 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
         self.archiveDirectory = archiveDirectory
         self.readOnly = readOnly
         self.busyTimeout = busyTimeout
+        self.archiverPatience = archiverPatience
     }
 }
 

@@ -99,7 +99,17 @@ extension StorageEngine {
             var restarted = false
             var restartHeld = false
             if limit == lastCommit && restartWanted {
-                if try readersExcluded || ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline()) {
+                // AR-3: archivers of other processes get the generation first, with the
+                // readers' byte free, since an archiver may need a snapshot meanwhile. Their
+                // marks are commit numbers (WAL-6), not this engine's sequences.
+                let lastNumber = state.withLock { $0.lastCommitStamp.number }
+                if readersExcluded, try archiverBehind(lastNumber) {
+                    _ = try? lockFile.lockReaders(.none)
+                    readersExcluded = false
+                }
+                if try !waitForArchivers(through: lastNumber) {
+                    restartHeld = true
+                } else if try readersExcluded || ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline()) {
                     defer { if !readersExcluded { _ = try? lockFile.lockReaders(.none) } }
                     restarted = try restartLog(truncate: mode == .truncate, through: limit,
                                                holdingWriter: policy == .holdingWriter, waitUntil: mode == .passive ? nil : deadline)
@@ -215,7 +225,8 @@ extension StorageEngine {
         guard let stamp else { return false }
         assert(state.withLock { $0.walIndex.isEmpty }, "WAL-3: the log restarts with frames not in the database file")
         // AR-1: the generation goes to the archive first; if it cannot, the log keeps it.
-        guard archiveGeneration(through: stamp) else { return false }
+        // AR-3: and no archiver of another process lacks it (`checkpoint` waited for them).
+        guard archiveGeneration(through: stamp), try !archiverBehind(stamp.number) else { return false }
         let durable = configuration.synchronous != .off
         state.withLock { $0.walRestartsBegun &+= 1 }  // WI-1: before the file changes
         do {

@@ -78,6 +78,18 @@ package protocol FileHandleIO: AnyObject, Sendable {
     func releaseReaderLocks()
     /// The smallest reader mark another open file description holds, nil when none does.
     func lowestReaderMark() throws -> Int?
+    /// Takes (`.exclusive`) or gives back (`.none`) the archive-wanted byte (`ArchiveLock`,
+    /// AR-3), without waiting: false when another open file description holds it.
+    func lockArchiveWanted(_ mode: ReaderLockMode) throws -> Bool
+    /// Whether another open file description holds the archive-wanted byte: an owner waits
+    /// for archivers to archive its log's generation.
+    func archiveWanted() throws -> Bool
+    /// Holds this handle's archive mark (AR-3) at `commit`, in place of the one at `previous`.
+    func holdArchiveMark(_ commit: UInt64, replacing previous: UInt64?) throws
+    /// Whether another open file description holds an archive mark below `commit`.
+    func archiveMarkBelow(_ commit: UInt64) throws -> Bool
+    /// Gives back this handle's archive mark.
+    func releaseArchiveMark()
     /// Which file this handle has open: equal identities are the same file, whatever path
     /// opened them and whatever was renamed over that path since.
     func identity() throws -> FileIdentity
@@ -143,6 +155,11 @@ extension FileHandleIO {
     package func holdReaderMark(_ frames: Int, replacing previous: Int?) throws {}
     package func releaseReaderLocks() {}
     package func lowestReaderMark() throws -> Int? { nil }
+    package func lockArchiveWanted(_ mode: ReaderLockMode) throws -> Bool { true }
+    package func archiveWanted() throws -> Bool { false }
+    package func holdArchiveMark(_ commit: UInt64, replacing previous: UInt64?) throws {}
+    package func archiveMarkBelow(_ commit: UInt64) throws -> Bool { false }
+    package func releaseArchiveMark() {}
     /// Layers of one process have no other process to wait for.
     package func lockExclusive(patience: Duration) throws { try lockExclusive() }
 

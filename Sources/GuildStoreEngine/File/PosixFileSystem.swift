@@ -243,17 +243,18 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         }
     }
 
-    /// The new byte is locked before the old one is given back, so a checkpoint looking for
-    /// marks in between finds one or the other, never neither.
     func holdReaderMark(_ frames: Int, replacing previous: Int?) throws {
-        // Nothing takes the range exclusively, so a shared lock is never refused (result 1).
-        guard gs_ofd_lock_range(fd, 1, ReaderLock.marksOffset + ReaderLock.markOffset(frames), 1) == 0 else {
+        try moveMark(to: ReaderLock.marksOffset + ReaderLock.markOffset(frames),
+                     from: previous.map { ReaderLock.marksOffset + ReaderLock.markOffset($0) })
+    }
+
+    /// A mark (RM-1, AR-3) moved: the new byte is locked shared before the old one is given
+    /// back, so an owner looking for marks in between finds one or the other, never neither.
+    /// Nothing takes the marks' ranges exclusively, so the shared lock is never refused.
+    private func moveMark(to offset: Int64, from previous: Int64?) throws {
+        guard gs_ofd_lock_range(fd, 1, offset, 1) == 0 else { throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno) }
+        if let previous, previous != offset, gs_ofd_lock_range(fd, 0, previous, 1) != 0 {
             throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
-        }
-        if let previous, ReaderLock.markOffset(previous) != ReaderLock.markOffset(frames) {
-            guard gs_ofd_lock_range(fd, 0, ReaderLock.marksOffset + ReaderLock.markOffset(previous), 1) == 0 else {
-                throw fileError("fcntl(F_OFD_SETLK)", path: path, errno: errno)
-            }
         }
     }
 
@@ -279,6 +280,39 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
             }
         }
         return lowest.map { Int($0) }
+    }
+
+    func lockArchiveWanted(_ mode: ReaderLockMode) throws -> Bool {
+        try lockByte(at: ArchiveLock.wantedOffset, mode)
+    }
+
+    func archiveWanted() throws -> Bool {
+        var start: Int64 = 0
+        switch gs_ofd_find_lock(fd, ArchiveLock.wantedOffset, 1, &start) {
+        case 0: return false
+        case 1: return true
+        default: throw fileError("fcntl(F_OFD_GETLK)", path: path, errno: errno)
+        }
+    }
+
+    func holdArchiveMark(_ commit: UInt64, replacing previous: UInt64?) throws {
+        try moveMark(to: ArchiveLock.marksOffset + ArchiveLock.markOffset(commit),
+                     from: previous.map { ArchiveLock.marksOffset + ArchiveLock.markOffset($0) })
+    }
+
+    func releaseArchiveMark() {
+        _ = gs_ofd_lock_range(fd, 0, ArchiveLock.marksOffset, ArchiveLock.marksLength)
+    }
+
+    func archiveMarkBelow(_ commit: UInt64) throws -> Bool {
+        let length = ArchiveLock.markOffset(commit)
+        guard length > 0 else { return false }
+        var start: Int64 = 0
+        switch gs_ofd_find_lock(fd, ArchiveLock.marksOffset, length, &start) {
+        case 0: return false
+        case 1: return true
+        default: throw fileError("fcntl(F_OFD_GETLK)", path: path, errno: errno)
+        }
     }
 
     func close() throws {
