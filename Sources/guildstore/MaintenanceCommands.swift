@@ -26,7 +26,11 @@ struct StatsCommand: AsyncParsableCommand {
             ("wal_frames_discarded", .int(Int64(statistics.walFramesDiscarded))),
             ("wal_commits_lost", .int(Int64(statistics.walCommitsLost))),
             ("commit_number", .int(Int64(clamping: statistics.commitNumber))),
-        ]
+        ] + (statistics.archiverThrough.map { through in
+            // AR-3: a `guildstore archive` beside the database, and how far behind it is.
+            [("archived_through", .int(Int64(clamping: through))),
+             ("archive_lag_commits", .int(Int64(clamping: statistics.commitNumber &- min(through, statistics.commitNumber))))]
+        } ?? [])
         if json {
             print(JSONValue.object(figures + [("tables", .object(counts.map { ($0.0, .int($0.1)) }))]).text)
         } else {

@@ -35,6 +35,9 @@ struct ArchiveCommandTests {
         let directory = try TemporaryDirectory("gs-cli-archive")
         defer { directory.remove() }
         let (path, archive) = (directory.file("bot.gsdb"), directory.file("archive"))
+        // A guild database (so that `stats` reads it), made by an ingest of nothing.
+        let cli = CommandLineRunner(directory: directory)
+        #expect(try cli.run(["ingest", "--db", path]).status == 0)
         let owner = try StorageEngine.open(path: path, configuration: EngineConfiguration(checkpointThreshold: 0, archiverPatience: .seconds(300)))
         var ownerOpen = true
         defer { if ownerOpen { try? owner.close() } }
@@ -61,6 +64,13 @@ struct ArchiveCommandTests {
         }
         #expect(owner.statistics().archiveError == nil)
         let last = owner.statistics().commitNumber
+        // The archiver's position, as the owner and as `guildstore stats` beside both see it.
+        #expect(owner.statistics().archiverThrough == last)
+        let stats = try cli.run(["stats", "--json", "--db", path])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        let figures = try #require(try parseJSON(stats.stdout) as? [String: Any])
+        #expect(figures["archived_through"] as? Int == Int(last))
+        #expect(figures["archive_lag_commits"] as? Int == 0)
         kill(child.processIdentifier, SIGTERM)
         child.waitUntilExit()
         let errors = try String(contentsOf: output.appendingPathExtension("err"), encoding: .utf8)
@@ -83,10 +93,10 @@ struct ArchiveCommandTests {
         #expect(try !probe.archiveMarkBelow(.max), "the kernel dropped the dead archiver's mark")
         let freed = try owner.checkpoint(.truncate)
         #expect(freed.walRestarted, "no dead archiver holds the restart back: \(freed)")
+        #expect(owner.statistics().archiverThrough == nil)
         try owner.close()
         ownerOpen = false
 
-        let cli = CommandLineRunner(directory: directory)
         let restore = try cli.run(["restore", "--from", archive, "--db", directory.file("restored.gsdb"), "--sequence", "\(last)"])
         #expect(restore.status == 0, "\(restore.stderr)")
         let restored = try StorageEngine.open(path: directory.file("restored.gsdb"), configuration: EngineConfiguration(createIfMissing: false))

@@ -202,4 +202,8 @@ public struct EngineStatistics: Sendable {
     /// (another process's `guildstore stats`, say) was reading it (RO-1); the log grows
     /// meanwhile and is checkpointed once they close.
     public var checkpointsHeldByReadOnlyOpenings: Int
+    /// The last commit an archiver in another process has archived (`guildstore archive`,
+    /// `Database.followArchive`: the lowest archive mark, AR-3); nil when none runs.
+    /// `commitNumber - archiverThrough` is its lag.
+    public var archiverThrough: UInt64? = nil
 }

@@ -318,7 +318,8 @@
 
     @_spi(Benchmarks) public func statistics() -> EngineStatistics {
         let walBytes = (try? wal.file.size()) ?? 0
-        return state.withLock { s in
+        let archiverThrough = try? state.withLock { $0.lockFile }.lowestArchiveMark()
+        var statistics = state.withLock { s in
             let now = ContinuousClock.now
             let oldest = s.readers.values.min { $0.sequence < $1.sequence }
             let oldestStart = s.readers.values.map(\.started).min()
@@ -341,6 +342,8 @@
                 commitNumber: s.lastCommitStamp.number, archivedThrough: s.archivedThrough, archiveError: s.archiveError,
                 readOnly: configuration.readOnly, checkpointsHeldByReadOnlyOpenings: s.checkpointsHeldByReadOnlyOpenings)
         }
+        statistics.archiverThrough = archiverThrough
+        return statistics
     }
 
     /// Closes the engine: later calls throw `.closed`. Fails with `.busy` while a transaction

@@ -90,6 +90,8 @@ package protocol FileHandleIO: AnyObject, Sendable {
     func archiveMarkBelow(_ commit: UInt64) throws -> Bool
     /// Gives back this handle's archive mark.
     func releaseArchiveMark()
+    /// The lowest archive mark another open file description holds, nil when none does.
+    func lowestArchiveMark() throws -> UInt64?
     /// Which file this handle has open: equal identities are the same file, whatever path
     /// opened them and whatever was renamed over that path since.
     func identity() throws -> FileIdentity
@@ -160,6 +162,7 @@ extension FileHandleIO {
     package func holdArchiveMark(_ commit: UInt64, replacing previous: UInt64?) throws {}
     package func archiveMarkBelow(_ commit: UInt64) throws -> Bool { false }
     package func releaseArchiveMark() {}
+    package func lowestArchiveMark() throws -> UInt64? { nil }
     /// Layers of one process have no other process to wait for.
     package func lockExclusive(patience: Duration) throws { try lockExclusive() }
 

@@ -263,23 +263,33 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         _ = gs_ofd_lock_range(fd, 0, ReaderLock.offset, ReaderLock.marksOffset + ReaderLock.marksLength - ReaderLock.offset)
     }
 
-    /// The kernel names one conflicting lock per question, so the range asked about shrinks
-    /// below each mark found until none is left: one call per distinct mark at most.
     func lowestReaderMark() throws -> Int? {
+        try lowestMark(in: ReaderLock.marksOffset, length: ReaderLock.marksLength).map { Int($0) }
+    }
+
+    func lowestArchiveMark() throws -> UInt64? {
+        try lowestMark(in: ArchiveLock.marksOffset, length: ArchiveLock.marksLength).map { UInt64($0) }
+    }
+
+    /// The lowest byte of a marks' range another open file description holds a lock on, from
+    /// the range's start. The kernel names one conflicting lock per question, so the range
+    /// asked about shrinks below each mark found until none is left: one call per distinct
+    /// mark at most.
+    private func lowestMark(in offset: Int64, length total: Int64) throws -> Int64? {
         var lowest: Int64?
-        var length = ReaderLock.marksLength
+        var length = total
         var start: Int64 = 0
         while length > 0 {
-            switch gs_ofd_find_lock(fd, ReaderLock.marksOffset, length, &start) {
-            case 0: return lowest.map { Int($0) }
+            switch gs_ofd_find_lock(fd, offset, length, &start) {
+            case 0: return lowest
             case 1:
-                let mark = max(0, start - ReaderLock.marksOffset)
+                let mark = max(0, start - offset)
                 lowest = mark
                 length = mark
             default: throw fileError("fcntl(F_OFD_GETLK)", path: path, errno: errno)
             }
         }
-        return lowest.map { Int($0) }
+        return lowest
     }
 
     func lockArchiveWanted(_ mode: ReaderLockMode) throws -> Bool {
