@@ -11,8 +11,8 @@ import TestSupport
 struct ArchiveFollowerTests {
     /// The owner: no archive of its own, small checkpoints, and a patience for archivers long
     /// enough that no machine's load makes it give up.
-    static func ownerConfiguration(_ path: String, patience: Duration = .seconds(120)) -> DatabaseConfiguration {
-        var configuration = DatabaseConfiguration(.file(path), checkpointThreshold: 24, mapReservation: 1 << 26)
+    static func ownerConfiguration(_ path: String, patience: Duration = .seconds(120), threshold: Int = 24) -> DatabaseConfiguration {
+        var configuration = DatabaseConfiguration(.file(path), checkpointThreshold: threshold, mapReservation: 1 << 26)
         configuration.archiverPatience = patience
         return configuration
     }
@@ -94,8 +94,10 @@ struct ArchiveFollowerTests {
         defer { directory.remove() }
         let (path, archive) = (directory.file("bot.gsdb"), directory.file("archive"))
         // A short patience for the stalled archiver only (that wait is meant to run out); the
-        // owner is then opened again with a long one.
-        let impatient = try Database.open(Self.ownerConfiguration(path, patience: .milliseconds(20)))
+        // owner is then opened again with a long one. No background checkpoint restarts the
+        // log behind the test's back: only the test's own checkpoints do.
+        let quiet = 1 << 30
+        let impatient = try Database.open(Self.ownerConfiguration(path, patience: .milliseconds(20), threshold: quiet))
         var model = DatabaseModel()
         var rng = SplitMix64(seed: 5)
         for _ in 0..<20 { try await ArchiveTests.mixedCommit(impatient, &model, rng: &rng) }
@@ -107,12 +109,17 @@ struct ArchiveFollowerTests {
         #expect(!held.walRestarted)
         #expect(impatient.statistics().walFrames > 0)
         #expect(impatient.statistics().archiveError?.contains("has not archived commits through") == true)
+        // While the stalled mark does not move, restarts no longer wait for it, nor pass it.
+        #expect(impatient.engine.state.withLock { ($0.archiverRefusal, $0.archiverWaits) } == (1, 1))
+        #expect(try await !impatient.checkpoint(.full).walRestarted)
+        #expect(impatient.engine.state.withLock { $0.archiverWaits } == 1, "the writer waited once, not once a checkpoint")
         try await stalled.close()  // the kernel drops its mark
         let freed = try await impatient.checkpoint(.full)
         #expect(freed.walRestarted)
         #expect(impatient.statistics().walFrames == 0)
+        #expect(impatient.engine.state.withLock { $0.archiverRefusal } == nil)
         try await impatient.close()
-        let db = try Database.open(Self.ownerConfiguration(path))
+        let db = try Database.open(Self.ownerConfiguration(path, threshold: quiet))
 
         // An archiver that ran for a while and stopped: the restarts after it leave a gap.
         let reader = try Self.readOnly(path)
@@ -145,6 +152,27 @@ struct ArchiveFollowerTests {
             try Database.restore(from: [archive], to: directory.file("gap.gsdb"), at: .commit(gapEnd - 1))
         }
         #expect(!FileManager.default.fileExists(atPath: directory.file("gap.gsdb")))
+    }
+
+    @Test("a second archiver on the same directory is refused; a vacuum of the owner ends the archiver with .databaseReplacedSinceOpen")
+    func oneArchiverPerDirectoryAndFile() async throws {
+        let directory = try TemporaryDirectory("gs-archive-two")
+        defer { directory.remove() }
+        let (path, archive) = (directory.file("bot.gsdb"), directory.file("archive"))
+        let db = try Database.open(Self.ownerConfiguration(path))
+        var model = DatabaseModel()
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<10 { try await ArchiveTests.mixedCommit(db, &model, rng: &rng) }
+        let reader = try Self.readOnly(path)
+        let follower = Task { try await reader.followArchive(Self.policy(archive)) }
+        try await Self.eventually("the archiver's base") { Self.bases(archive).count == 1 }
+        let second = try Self.readOnly(path)
+        await #expect(throws: GuildStoreError.self) { try await second.followArchive(Self.policy(archive)) }
+        try await second.close()
+        _ = try await db.vacuum()
+        await #expect(throws: GuildStoreError.databaseReplacedSinceOpen(path: reader.engine.path)) { try await follower.value }
+        try await reader.close()
+        try await db.close()
     }
 
     @Test("followArchive needs a read-only opening")

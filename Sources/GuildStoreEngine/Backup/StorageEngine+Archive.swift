@@ -54,27 +54,38 @@ extension StorageEngine {
     }
 
     /// AR-3, the owner's side, before a restart: true at once when no archiver is behind
-    /// `commit`, the log's last commit; else it announces the restart (the wanted byte) and
-    /// waits up to `archiverPatience` for the archivers' marks to reach it, holding neither the
-    /// readers' byte (an archiver may take a snapshot meanwhile) nor, unless the caller does,
-    /// the writer token (`restartLog` then checks again, holding it). False leaves the log as
-    /// it is, with the reason in `archiveError`.
+    /// `commit`, the log's last commit number; else it announces the restart (the wanted byte)
+    /// and waits up to `archiverPatience` for the archivers' marks to reach it, holding
+    /// neither the readers' byte (an archiver may take a snapshot meanwhile) nor, unless the
+    /// caller does, the writer token (`restartLog` then checks again, holding it). False leaves
+    /// the log as it is, with the reason in `archiveError`. An archiver that let a wait run out
+    /// is not waited for again until its mark moves (`archiverRefusal`): a stalled one costs
+    /// the writer one wait, not one per checkpoint, and its mark still holds the restart back.
     func waitForArchivers(through commit: UInt64) throws -> Bool {
-        guard try archiverBehind(commit) else { return true }
+        guard try archiverBehind(commit) else {
+            state.withLock { $0.archiverRefusal = nil }
+            return true
+        }
         let lockFile = state.withLock { $0.lockFile }
+        let lowest = try lockFile.lowestArchiveMark()
+        if let lowest, state.withLock({ $0.archiverRefusal }) == lowest { return false }
         guard try lockFile.lockArchiveWanted(.exclusive) else { return false }
         defer { _ = try? lockFile.lockArchiveWanted(.none) }
+        state.withLock { $0.archiverWaits += 1 }
         let patience = configuration.archiverPatience
         let deadline = ContinuousClock.now + patience
         while try lockFile.archiveMarkBelow(commit) {
             guard ContinuousClock.now < deadline else {
+                let stalled = try? lockFile.lowestArchiveMark()
                 state.withLock {
-                    $0.archiveError = "an archiver in another process has not archived commits through \(commit) within \(patience); the log keeps them"
+                    $0.archiverRefusal = stalled
+                    $0.archiveError = "an archiver in another process has not archived commits through \(commit) within \(patience) (it is at \(stalled.map(String.init) ?? "none")); the log keeps them"
                 }
                 return false
             }
             usleep(500)
         }
+        state.withLock { $0.archiverRefusal = nil }
         return true
     }
 }

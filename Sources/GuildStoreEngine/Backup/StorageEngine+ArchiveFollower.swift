@@ -41,6 +41,10 @@ extension StorageEngine {
         let log = try fileSystem.openForReading(walPath)
         defer { try? log.close() }
         let (identity, nonce, salt) = state.withLock { ($0.header.identity, $0.header.fileNonce, $0.view.checksumSalt) }
+        // What is copied is durable in the log first: an owner that did not sync its last
+        // commits (`synchronous` below `.full`) could lose them to a power cut and number
+        // other commits the same, which the archive would then contradict.
+        try log.sync()
         let (recovered, report) = try WriteAheadLog.recover(file: log, expectedPageSize: pageSize, fileNonce: nonce, checksumSalt: salt)
         if report.staleLogIgnored { throw GuildStoreError.databaseReplacedSinceOpen(path: path) }
         guard let recovered, recovered.committedFrameCount > 0, recovered.lastCommitNumber > mark else { return nil }
@@ -84,8 +88,15 @@ extension StorageEngine {
         try holdArchiveMark(reached, replacing: mark)
         mark = reached
         var maintenanceDue = false
-        let pause = UInt32(ArchiveLock.pollInterval.components.attoseconds / 1_000_000_000_000)
+        let interval = ArchiveLock.pollInterval.components
+        let pause = UInt32(interval.seconds * 1_000_000 + interval.attoseconds / 1_000_000_000_000)
+        let file = state.withLock { $0.view.file }
         while !stopped.withLock({ $0 }) {
+            // The marks and the wanted byte are locks on this file: a vacuum or a restore that
+            // put another at the path leaves this archiver unseen, so it ends.
+            guard fileSystem.identity(of: path) == (try file.identity()) else {
+                throw GuildStoreError.databaseReplacedSinceOpen(path: path)
+            }
             if try archiveWanted() {
                 if let segment = try archiveLiveGeneration(directory: archive.directory, after: mark) {
                     archived(segment.first.number, segment.last.number)  // before the owner goes on

@@ -17,9 +17,11 @@ extension Database {
     /// The owner waits at most its `archiverPatience` (a second) per restart; an archiver that
     /// is stopped or killed holds nothing back, and the commits its owner restarted over
     /// meanwhile are a gap, which the next archiver closes with a new base.
-    /// Errors: `.invalidConfiguration` for an opening that is not read-only, `.backupMismatch`
-    /// for an archive of another database, `.databaseReplacedSinceOpen` once a vacuum or a
-    /// restore replaced the file, what writing the archive throws.
+    /// Errors: `.invalidConfiguration` for an opening that is not read-only, `.busy` when
+    /// another archiver writes into the directory, `.backupMismatch` for an archive of another
+    /// database, `.databaseReplacedSinceOpen` once a vacuum or a restore replaced the file (the
+    /// archive then needs a new archiver, which starts with a base), what writing the archive
+    /// throws.
     public func followArchive(_ archive: ArchiveConfiguration,
                               archived: @escaping @Sendable (_ first: UInt64, _ last: UInt64) -> Void = { _, _ in }) async throws {
         guard configuration.readOnly else {
@@ -29,6 +31,14 @@ extension Database {
             try FileManager.default.createDirectory(atPath: archive.directory, withIntermediateDirectories: true)
         } catch {
             throw GuildStoreError.io(operation: "create archive directory", path: archive.directory, errno: EIO)
+        }
+        // One archiver per directory: two would write the same temporary names.
+        let directoryLock = try configuration.fileSystem.open(archive.directory + "/.archiver-lock", create: true)
+        defer { try? directoryLock.close() }
+        do {
+            try directoryLock.lockExclusive(patience: .zero)
+        } catch GuildStoreError.locked(_, let holders) {
+            throw GuildStoreError.busy("another archiver (\(holders.map(\.description).joined(separator: ", "))) writes into \(archive.directory)")
         }
         let (engine, logger) = (self.engine, configuration.logger)
         let stopped = Locked(false)

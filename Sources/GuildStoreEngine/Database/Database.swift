@@ -215,7 +215,9 @@ public final class Database: Sendable {
         // AR-1: a clean close archives the commits still in the log (best effort: a reader
         // still open, or a failure, leaves them for the next restart to archive); AR-3: so
         // does one with an archiver of another process behind its last commit.
-        if configuration.archive != nil || engine.archiverBehindLastCommit { _ = try? await writer.checkpoint(.full) }
+        if configuration.archive != nil || (!configuration.readOnly && engine.archiverBehindLastCommit) {
+            _ = try? await writer.checkpoint(.full)
+        }
         var releaseError: (any Error)?
         do {
             try engine.close()

@@ -76,6 +76,11 @@ struct EngineState {
     /// kept here so a thread without the writer token reads it under this lock.
     var logCommitsBefore: UInt64 = 0
     var archiveError: String?
+    /// The lowest archive mark when a restart last gave up waiting for an archiver of another
+    /// process (AR-3): while it has not moved, restarts do not wait for it again.
+    var archiverRefusal: UInt64?
+    /// Restarts that waited for archivers of other processes (announced the wanted byte).
+    var archiverWaits = 0
     var commits = 0
     var syncs = 0
     var checkpoints = 0

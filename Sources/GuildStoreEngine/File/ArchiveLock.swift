@@ -16,7 +16,9 @@
 /// itself, holding the writer token, asks once more and gives up if a mark is still below.
 /// An archiver that does not answer within `archiverPatience` (a second by default) leaves
 /// the log as it is (it keeps its commits and grows, `statistics().archiveError` says why),
-/// and the next restart asks again. The kernel drops a dead archiver's mark with its
+/// and restarts do not wait for it again until its mark moves (`EngineState.archiverRefusal`),
+/// so a stalled archiver costs the writer one wait. The archiver syncs the log before it
+/// copies it, so a segment never holds a commit a power cut could take from the owner. The kernel drops a dead archiver's mark with its
 /// descriptors, so a killed archiver holds nothing back; the commits restarted over while
 /// none ran are a gap, which the next archiver closes with a new base (AR-2).
 package enum ArchiveLock {
