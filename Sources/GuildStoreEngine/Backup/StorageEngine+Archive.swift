@@ -61,7 +61,8 @@ extension StorageEngine {
     /// the log as it is, with the reason in `archiveError`. An archiver that let a wait run out
     /// is not waited for again until its mark moves (`archiverRefusal`): a stalled one costs
     /// the writer one wait, not one per checkpoint, and its mark still holds the restart back.
-    func waitForArchivers(through commit: UInt64) throws -> Bool {
+    /// `beforeWaiting` runs just before a wait begins (the caller gives back the readers' byte).
+    func waitForArchivers(through commit: UInt64, beforeWaiting: () -> Void = {}) throws -> Bool {
         guard try archiverBehind(commit) else {
             state.withLock { $0.archiverRefusal = nil }
             return true
@@ -69,6 +70,7 @@ extension StorageEngine {
         let lockFile = state.withLock { $0.lockFile }
         let lowest = try lockFile.lowestArchiveMark()
         if let lowest, state.withLock({ $0.archiverRefusal }) == lowest { return false }
+        beforeWaiting()
         guard try lockFile.lockArchiveWanted(.exclusive) else { return false }
         defer { _ = try? lockFile.lockArchiveWanted(.none) }
         state.withLock { $0.archiverWaits += 1 }

@@ -103,11 +103,13 @@ extension StorageEngine {
                 // readers' byte free, since an archiver may need a snapshot meanwhile. Their
                 // marks are commit numbers (WAL-6), not this engine's sequences.
                 let lastNumber = state.withLock { $0.lastCommitStamp.number }
-                if readersExcluded, try archiverBehind(lastNumber) {
-                    _ = try? lockFile.lockReaders(.none)
-                    readersExcluded = false
+                let waited = try waitForArchivers(through: lastNumber) {
+                    if readersExcluded {
+                        _ = try? lockFile.lockReaders(.none)
+                        readersExcluded = false
+                    }
                 }
-                if try !waitForArchivers(through: lastNumber) {
+                if !waited {
                     restartHeld = true
                 } else if try readersExcluded || ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline()) {
                     defer { if !readersExcluded { _ = try? lockFile.lockReaders(.none) } }
