@@ -18,13 +18,11 @@ extension StorageEngine {
         try state.withLock { $0.lockFile }.archiveWanted()
     }
 
-    /// The commit before the live log's generation, as this opening's snapshot last saw it:
-    /// an archive that reaches it can go on with the generation's segment.
-    var liveLogCommitsBefore: UInt64 {
-        get throws {
-            _ = try read { $0.snapshot.sequence }  // catches a read-only opening up (RO-2)
-            return state.withLock { $0.logCommitsBefore }
-        }
+    /// Catches this read-only opening up (a snapshot, RO-2) and returns the commit before the
+    /// live log's generation: an archive that reaches it can go on with the generation's segment.
+    func catchUpLogCommitsBefore() throws -> UInt64 {
+        _ = try read { $0.snapshot.sequence }
+        return state.withLock { $0.logCommitsBefore }
     }
 
     /// Archives the log's generation as it stands into `directory` as one WAL segment (AR-1's
@@ -83,7 +81,7 @@ extension StorageEngine {
         var mark: UInt64 = 0
         try holdArchiveMark(mark, replacing: nil)
         defer { releaseArchiveMark() }
-        let reached = try liveLogCommitsBefore
+        let reached = try catchUpLogCommitsBefore()
         try archiveBaseIfNeeded(directory: archive.directory, policy: archive, logger: logger)
         try holdArchiveMark(reached, replacing: mark)
         mark = reached
