@@ -235,6 +235,55 @@ struct EncodingTests {
         #expect(row == [.null, .null, .null])
     }
 
+    @Test("varints read a word at a time decode as LEB128 read a byte at a time, and refuse the same bytes")
+    func varintsMatchBytewiseReading() throws {
+        /// The reference: unsigned LEB128, minimal, at most 10 bytes, within 64 bits.
+        func reference(_ bytes: [UInt8], at start: Int) -> (value: UInt64, end: Int)? {
+            var (result, shift, i) = (UInt64(0), UInt64(0), start)
+            while i < bytes.count, i - start < 10 {
+                let byte = bytes[i]
+                i += 1
+                if i - start == 10, byte > 1 { return nil }
+                result |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return byte == 0 && i - start > 1 ? nil : (result, i) }
+                shift += 7
+            }
+            return nil
+        }
+        var random = SplitMix64(seed: 0x7A41)
+        var inputs: [[UInt8]] = []
+        // Every length's edges, encoded, with tails of 0-12 bytes after them (the word-at-a-time
+        // read needs 8 readable bytes; fewer take the bytewise one).
+        var values: [UInt64] = [0, 1, 127, 128, .max, .max - 1, 1 << 63, 496_882_971_312_128_000]
+        for bits in 1...63 { values += [(1 << UInt64(bits)) - 1, 1 << UInt64(bits), (1 << UInt64(bits)) + 1] }
+        for _ in 0..<2_000 { values.append(random.next() >> UInt64.random(in: 0...63, using: &random)) }
+        for value in values {
+            var encoded: [UInt8] = []
+            RowEncoding.appendVarint(value, to: &encoded)
+            let tail = (0..<Int.random(in: 0...12, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            inputs.append(encoded + tail)
+        }
+        // Malformed: non-minimal, past 64 bits, truncated, unterminated; and random bytes.
+        inputs += [[0x80, 0x00], [0xFF, 0x80, 0x00] + [UInt8](repeating: 0, count: 8), [UInt8](repeating: 0xFF, count: 9) + [0x02],
+                   [UInt8](repeating: 0xFF, count: 9) + [0x00], [UInt8](repeating: 0x80, count: 9) + [0x01],
+                   [UInt8](repeating: 0xFF, count: 9) + [0x81, 0x00], [UInt8](repeating: 0x80, count: 8) + [0x00, 0x01],
+                   [UInt8](repeating: 0xFF, count: 12), [0xFF, 0xFF], []]
+        for _ in 0..<20_000 {
+            inputs.append((0..<Int.random(in: 1...14, using: &random)).map { _ in
+                Bool.random(using: &random) ? UInt8.random(in: 0x80...0xFF, using: &random) : UInt8.random(in: 0...0xFF, using: &random)
+            })
+        }
+        for input in inputs {
+            for start in 0...min(2, input.count) {
+                let expected = reference(input, at: start)
+                var offset = start
+                let read = input.withUnsafeBytes { RowEncoding.readVarint($0, &offset) }
+                #expect(read == expected?.value, "\(input) at \(start)")
+                #expect(offset == (expected?.end ?? start), "\(input) at \(start)")
+            }
+        }
+    }
+
     @Test("the documented row bytes")
     func rowGoldenBytes() throws {
         let types: [ColumnType] = [.uint, .int, .text, .bool, .double, .timestamp, .json]

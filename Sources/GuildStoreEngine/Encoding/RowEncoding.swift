@@ -161,25 +161,10 @@ package enum RowEncoding {
     private static func decode(_ buffer: UnsafeRawBufferPointer, types: UnsafeBufferPointer<ColumnType>,
                                reading: UnsafeBufferPointer<Bool>?, _ emit: (Int, Value) -> Void) throws {
         var offset = 0
-        guard let header = readVarint(buffer, &offset) else { throw corrupt("bad column count varint") }
-        let count = header >> 1, hasNulls = header & 1 == 1
-        guard count <= UInt64(types.count) else {
-            throw corrupt("row stores \(count) columns, the table has \(types.count)")
-        }
-        let n = Int(count)
-        let bitmapStart = offset
-        if hasNulls {
-            let bitmapSize = (n + 7) / 8
-            guard buffer.count - offset >= bitmapSize else { throw corrupt("truncated NULL bitmap") }
-            offset += bitmapSize
-            if n & 7 != 0, buffer[offset - 1] >> (n & 7) != 0 {
-                throw corrupt("NULL bitmap has bits set past column \(n - 1)")
-            }
-        }
-
+        let (n, bitmapStart) = try readHeader(buffer, columns: types.count, at: &offset)
         for i in 0..<n {
             let wanted = reading?[i] ?? true
-            if hasNulls, buffer[bitmapStart + (i >> 3)] & (1 << (i & 7)) != 0 {
+            if let bitmapStart, buffer[bitmapStart + (i >> 3)] & (1 << (i & 7)) != 0 {
                 if wanted { emit(i, .null) }
                 continue
             }
@@ -229,11 +214,33 @@ package enum RowEncoding {
         for i in n..<types.count where reading?[i] ?? true { emit(i, .null) }
     }
 
+    /// Reads a row's column count and steps over its NULL bitmap, checked against a table of
+    /// `columns` columns: the stored count n and where the bitmap starts (nil without one);
+    /// `offset` ends at the first value.
+    @inline(__always)
+    static func readHeader(_ buffer: UnsafeRawBufferPointer, columns: Int, at offset: inout Int) throws -> (count: Int, bitmapStart: Int?) {
+        guard let header = readVarint(buffer, &offset) else { throw corrupt("bad column count varint") }
+        let count = header >> 1, hasNulls = header & 1 == 1
+        guard count <= UInt64(columns) else {
+            throw corrupt("row stores \(count) columns, the table has \(columns)")
+        }
+        let n = Int(count)
+        guard hasNulls else { return (n, nil) }
+        let bitmapStart = offset
+        let bitmapSize = (n + 7) / 8
+        guard buffer.count - offset >= bitmapSize else { throw corrupt("truncated NULL bitmap") }
+        offset += bitmapSize
+        if n & 7 != 0, buffer[offset - 1] >> (n & 7) != 0 {
+            throw corrupt("NULL bitmap has bits set past column \(n - 1)")
+        }
+        return (n, bitmapStart)
+    }
+
     /// Moves `offset` past column `i`'s value without decoding it, with the checks that cost
     /// nothing extra (a varint's form, a bool's byte); text is not checked to be UTF-8 until it
     /// is read.
     @inline(__always)
-    private static func skip(_ type: ColumnType, column i: Int, in buffer: UnsafeRawBufferPointer, at offset: inout Int) throws {
+    static func skip(_ type: ColumnType, column i: Int, in buffer: UnsafeRawBufferPointer, at offset: inout Int) throws {
         switch type {
         case .int, .timestamp, .uint:
             guard readVarint(buffer, &offset) != nil else { throw corrupt("column \(i): bad \(type) varint") }
@@ -267,8 +274,58 @@ package enum RowEncoding {
 
     /// Reads a minimal varint of at most 10 bytes at `offset`; nil when truncated, overlong
     /// or wider than 64 bits.
+    ///
+    /// Ids (snowflakes, 8-9 bytes as varints) are most of what walks decode: with 8 bytes to
+    /// read, the varint's end is found in one word (the first byte with its high bit clear)
+    /// and its 7-bit groups gathered without a branch per byte.
     @inline(__always)
     static func readVarint(_ buffer: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
+        let start = offset
+        guard start < buffer.count else { return nil }
+        let first = buffer[start]
+        if first < 0x80 {
+            offset = start + 1
+            return UInt64(first)
+        }
+        guard buffer.count - start >= 8 else { return readVarintBytewise(buffer, &offset) }
+        let word = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+        let ends = ~word & 0x8080_8080_8080_8080  // the high bit of each byte that ends the varint
+        if ends != 0 {
+            let length = (ends.trailingZeroBitCount >> 3) + 1  // 2...8
+            let last = UInt8(truncatingIfNeeded: word >> UInt64((length - 1) * 8))
+            guard last != 0 else { return nil }  // not minimal
+            offset = start + length
+            return gather(length == 8 ? word : word & ((1 &<< UInt64(length * 8)) &- 1))
+        }
+        // Nine or ten bytes: 56 bits from the word, then the rest byte by byte.
+        guard buffer.count - start >= 9 else { return nil }
+        let ninth = buffer[start + 8]
+        let low = gather(word)
+        if ninth < 0x80 {
+            guard ninth != 0 else { return nil }
+            offset = start + 9
+            return low | UInt64(ninth) &<< 56
+        }
+        guard buffer.count - start >= 10 else { return nil }
+        let tenth = buffer[start + 9]
+        guard tenth == 1 else { return nil }  // 0: not minimal; more: past 64 bits or not the end
+        offset = start + 10
+        return low | UInt64(ninth & 0x7F) &<< 56 | 1 &<< 63
+    }
+
+    /// The 7-bit groups of up to eight varint bytes (little-endian in `word`, high bits ignored),
+    /// packed: 56 bits at most.
+    @inline(__always)
+    private static func gather(_ word: UInt64) -> UInt64 {
+        var v = word & 0x7F7F_7F7F_7F7F_7F7F
+        // Pairs of 7-bit groups into 14 bits, pairs of those into 28, then the two halves.
+        v = (v & 0x007F_007F_007F_007F) | ((v & 0x7F00_7F00_7F00_7F00) >> 1)
+        v = (v & 0x0000_3FFF_0000_3FFF) | ((v & 0x3FFF_0000_3FFF_0000) >> 2)
+        return (v & 0x0000_0000_0FFF_FFFF) | ((v & 0x0FFF_FFFF_0000_0000) >> 4)
+    }
+
+    /// `readVarint` a byte at a time, for a varint near the end of its buffer.
+    private static func readVarintBytewise(_ buffer: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         var i = offset
@@ -287,7 +344,7 @@ package enum RowEncoding {
         return nil
     }
 
-    private static func corrupt(_ what: String) -> GuildStoreError {
+    static func corrupt(_ what: String) -> GuildStoreError {
         .corruptEncoding(reason: "row: \(what)")
     }
 }

@@ -276,6 +276,20 @@ extension Value {
 }
 
 extension String {
+    /// Whether `bytes` are UTF-8, checked without making a string.
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return true }
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
+
     /// `bytes` as a string, or nil when they are not valid UTF-8. ASCII, the common case
     /// (statuses, event types, most names), is valid UTF-8 as it is and skips the validating
     /// decoder (which is generic, and costs a metadata lookup per call).

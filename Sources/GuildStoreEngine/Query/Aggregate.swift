@@ -338,26 +338,31 @@ struct ResolvedAggregate: Sendable {
             switch value {
             case .int(let v), .timestamp(let v): Self.addInteger(v, to: &state)
             case .bool(let v): Self.addInteger(v ? 1 : 0, to: &state)
-            case .uint(let v):
-                if state.approximate {
-                    state.addReal(Double(v))
-                } else {
-                    let (sum, overflow) = state.uintSum.addingReportingOverflow(v)
-                    if overflow {
-                        state.approximate = true
-                        state.addReal(Double(state.uintSum))
-                        state.addReal(Double(v))
-                    } else {
-                        state.uintSum = sum
-                    }
-                }
+            case .uint(let v): Self.addUInt(v, to: &state)
             case .double(let v): state.addReal(v)
             default: break
             }
         }
     }
 
-    private static func addInteger(_ v: Int64, to state: inout AggregateState) {
+    /// Adds a uint to a sum, carried on in floating point past 64 bits.
+    static func addUInt(_ v: UInt64, to state: inout AggregateState) {
+        if state.approximate {
+            state.addReal(Double(v))
+            return
+        }
+        let (sum, overflow) = state.uintSum.addingReportingOverflow(v)
+        if overflow {
+            state.approximate = true
+            state.addReal(Double(state.uintSum))
+            state.addReal(Double(v))
+        } else {
+            state.uintSum = sum
+        }
+    }
+
+    /// Adds an int to a sum, carried on in floating point past 64 bits.
+    static func addInteger(_ v: Int64, to state: inout AggregateState) {
         if state.approximate {
             state.addReal(Double(v))
             return
@@ -419,6 +424,8 @@ final class AggregateShape: Sendable {
     /// for the shape: a run allocates neither.
     let steps: [ResolvedAggregate.Step]
     let expected: [Value]
+    /// The shape over slot walks (SL-2); nil when it needs `Value`s.
+    let slotProgram: SlotProgram?
 
     init(_ schema: TableSchema, groupBy: [GroupKey], _ aggregates: [Aggregate], orderBy: [AggregateOrder]) throws {
         let resolved = try aggregates.map { aggregate in
@@ -450,6 +457,7 @@ final class AggregateShape: Sendable {
         positionsRead = keys.map(\.position) + resolved.filter { $0.aggregate.column != nil }.map(\.position)
         steps = resolved.indices.map { ResolvedAggregate.Step(kind: resolved[$0].kind, position: resolved[$0].position, expectedIndex: $0) }
         expected = resolved.map(\.expected)
+        slotProgram = SlotProgram(schema: schema, keys: keys, resolved: resolved)
     }
 }
 
@@ -505,7 +513,6 @@ extension Transaction {
         let resolved = shape.resolved
         let keys = shape.keys
         let groupBy = shape.groupBy
-        let orderBy = shape.orderBy
 
         // A bare count of what the walk visits needs no entry decoded: leaves count themselves.
         if keys.isEmpty, filter == nil, plan.residual.isEmpty, !resolved.isEmpty,
@@ -514,6 +521,9 @@ extension Transaction {
             let row = AggregateRow(group: [], values: Array(repeating: count, count: resolved.count))
             return limit > 0 ? [row] : []
         }
+
+        // Integer columns grouped and counted on their encoded words, no `Value` per entry (SL-2).
+        if filter == nil, let rows = try aggregateSlots(plan, shape: shape, limit: limit) { return rows }
 
         // Groups, numbered in the order they first come: group g's key values are
         // `groupKeys[g * keys.count ..< (g + 1) * keys.count]`, its states
@@ -593,24 +603,7 @@ extension Transaction {
             return true
         } }
         if let overflow { throw GuildStoreError.aggregateOverflow(table: schema.name, column: overflow) }
-
-        // Without grouping, the one row (SQL's, even over no rows) is the aggregates' results:
-        // nothing to order.
-        if keys.isEmpty {
-            var values: [Value] = []
-            values.reserveCapacity(width)
-            for j in 0..<width { values.append(try resolved[j].result(states[j], table: schema.name)) }
-            return limit > 0 ? [AggregateRow(group: [], values: values)] : []
-        }
-        // Every group's results in one array (an overflow in any group throws); rows are made
-        // only for the groups returned (`ordered`).
-        var values: [Value] = []
-        values.reserveCapacity(states.count)
-        for (i, state) in states.enumerated() {
-            values.append(try resolved[i % resolved.count].result(state, table: schema.name))
-        }
-        return Self.ordered(GroupKeys(groupKeys, width: keyWidth, count: groupCount), values: values, width: resolved.count,
-                            grouped: !keys.isEmpty, orderBy: orderBy, limit: limit)
+        return try Self.rows(of: states, groupKeys: groupKeys, groupCount: groupCount, shape: shape, limit: limit)
     }
 
     /// The group among `range` whose key is `key`, in keys kept flat (`width` values a group);
@@ -672,16 +665,19 @@ extension Transaction {
     /// `floor(value / seconds) * seconds`, of the value's type; NULL stays NULL; nil when the
     /// bucket start does not fit 64 bits.
     static func bucket(_ value: Value, seconds: Int64) -> Value? {
-        func floor(_ v: Int64) -> Int64? {
-            var remainder = v % seconds
-            if remainder < 0 { remainder += seconds }
-            let (start, overflow) = v.subtractingReportingOverflow(remainder)
-            return overflow ? nil : start
-        }
         switch value {
-        case .timestamp(let v): return floor(v).map { .timestamp($0) }
-        case .int(let v): return floor(v).map { .int($0) }
+        case .timestamp(let v): return bucketStart(v, seconds: seconds).map { .timestamp($0) }
+        case .int(let v): return bucketStart(v, seconds: seconds).map { .int($0) }
         default: return value
         }
+    }
+
+    /// `floor(v / seconds) * seconds`; nil when it does not fit 64 bits.
+    @inline(__always)
+    static func bucketStart(_ v: Int64, seconds: Int64) -> Int64? {
+        var remainder = v % seconds
+        if remainder < 0 { remainder += seconds }
+        let (start, overflow) = v.subtractingReportingOverflow(remainder)
+        return overflow ? nil : start
     }
 }

@@ -305,6 +305,8 @@ final class PlanTarget: Sendable {
     /// `walk(_:reading:_:)` makes them.
     let reading: [Int]?
     let walkReading: WalkReading
+    /// The same read into slots (SL-1), when every column read fits one.
+    let slotReading: SlotReading?
 
     /// The target of a plan that walks `index` (nil: the primary key), reading the index alone
     /// or not, and checking the columns at `residualPositions` on each row.
@@ -313,5 +315,6 @@ final class PlanTarget: Sendable {
         let reading = residualPositions.isEmpty ? readingPositions : readingPositions.map { $0 + residualPositions }
         (self.engine, self.counter, self.table, self.index, self.reading) = (engine, counter, table, index, reading)
         walkReading = WalkReading(table, index: index, indexOnly: indexOnly, reading: reading)
+        slotReading = walkReading.slotReading(table, index: index)
     }
 }

@@ -216,6 +216,13 @@ struct WalkReading: Sendable {
         valueColumns = indexOnly && index != nil ? nil : reading.map { table.layout.valueColumns(reading: $0) }
         entryReading = indexOnly ? reading.flatMap { index?.entryReading($0) } : nil
     }
+
+    /// What an index-only walk reading some columns decodes into slots (SL-1); nil for other
+    /// walks and where a column read fits no slot.
+    func slotReading(_ table: CompiledTable, index: CompiledIndex?) -> SlotReading? {
+        guard let index, let entryReading else { return nil }
+        return SlotReading(index, reading: entryReading, columnCount: table.schema.columns.count)
+    }
 }
 
 // MARK: - Planned reads: index choice, filters, order, limit
@@ -627,18 +634,9 @@ extension Transaction {
     /// columns are sure to be decoded (a walk of the rows decodes the primary key's too), the
     /// others are NULL or their default.
     package final func walk(_ plan: ScanPlan, reading: [Int]? = nil, _ body: ([Value]) throws -> Bool) throws {
-        // The query log (seed 000 logs each query and its duration in development); the clock
-        // is read only when there is one.
-        let log = engine.configuration.queryLog
-        let start = log == nil ? nil : ContinuousClock.now
         var visited = 0
-        defer {
-            if let log, let start {
-                let elapsed = ContinuousClock.now - start
-                let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-                log.debug("query \(plan): \(visited) \(plan.indexOnly ? "index entries" : "rows") read in \(micros) µs")
-            }
-        }
+        let start = queryLogStart()
+        defer { logQuery(plan, visited: visited, since: start) }
         let reading = plan.residual.isEmpty ? reading : reading.map { $0 + plan.residual.map(\.position) }
         let table: CompiledTable, index: CompiledIndex?, walkReading: WalkReading
         if let target = resolvedTarget(of: plan), target.reading == reading {
@@ -654,6 +652,52 @@ extension Transaction {
             for condition in plan.residual where !condition.admits(values) { return true }
             return try body(values)
         }
+    }
+
+    /// `walk(_:reading:_:)` with each entry decoded into slots (SL-1) instead of `Value`s, for
+    /// an index-only plan whose columns read (`reading`, then the residual conditions') all fit
+    /// one. `body` gets the slots (by column position), their NULL mask and the entry's stored
+    /// value (which text slots point into); it checks the residual conditions itself. Returns
+    /// false, walking nothing, when the plan cannot be walked so.
+    final func walkSlots(_ plan: ScanPlan, reading: [Int],
+                         _ body: (UnsafeMutablePointer<UInt64>, UInt64, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        guard plan.indexOnly else { return false }
+        let reading = plan.residual.isEmpty ? reading : reading + plan.residual.map(\.position)
+        let table: CompiledTable, index: CompiledIndex?, slotReading: SlotReading?
+        if let target = resolvedTarget(of: plan), target.reading == reading {
+            (table, index, slotReading) = (target.table, target.index, target.slotReading)
+        } else {
+            (table, index) = try self.target(of: plan)
+            slotReading = WalkReading(table, index: index, indexOnly: true, reading: reading).slotReading(table, index: index)
+        }
+        guard let slotReading else { return false }
+        var visited = 0
+        let start = queryLogStart()
+        defer { logQuery(plan, visited: visited, since: start) }
+        let (tree, range) = try walkTarget(table, index: index, equals: plan.prefix, from: plan.range?.from, below: plan.range?.below,
+                                           reverse: plan.reverse, typesChecked: true)
+        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: table.schema.columns.count)
+        defer { slots.deallocate() }
+        slots.initialize(repeating: 0, count: table.schema.columns.count)
+        try scan(tree, range) { key, value in
+            visited += 1
+            let nulls = try slotReading.decode(key: key, value: value, into: slots)
+            return try body(slots, nulls, value)
+        }
+        return true
+    }
+
+    /// When the query log (seed 000 logs each query and its duration in development) is on,
+    /// the time a walk starts; the clock is read only when there is one.
+    private func queryLogStart() -> ContinuousClock.Instant? {
+        engine.configuration.queryLog == nil ? nil : ContinuousClock.now
+    }
+
+    private func logQuery(_ plan: ScanPlan, visited: Int, since start: ContinuousClock.Instant?) {
+        guard let log = engine.configuration.queryLog, let start else { return }
+        let elapsed = ContinuousClock.now - start
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        log.debug("query \(plan): \(visited) \(plan.indexOnly ? "index entries" : "rows") read in \(micros) µs")
     }
 
     /// The rows of `table` whose columns equal `equals`, whose range column lies in `range`

@@ -1,0 +1,316 @@
+/// Aggregates over slot walks (SL-2): grouping, filters and aggregates on the machine words a
+/// slot walk decodes each index entry into (`SlotReading`), with no `Value` per column, no row
+/// array and nothing reference counted per entry. A 30-day leaderboard groups 50,000 entries
+/// by user this way.
+///
+/// Invariant (SL-2): an aggregate answered here equals the one `aggregate(_:shape:filter:limit:)`
+/// computes over `Value`s for the same plan: the same entries admitted (residual conditions
+/// compared by the same rules: equality of one type, NULL in no range), the same groups (a
+/// NULL key its own group), the same states (`AggregateState`, through the same integer steps
+/// and overflow rules), ordered by the same `ordered`. Text is compared as bytes with the
+/// expected value's UTF-8 and, when unequal, checked to be UTF-8, so a damaged text fails as
+/// the `Value` walk's decoding fails. Shapes or conditions this cannot express (min, max,
+/// distinct counts, doubles, a text group or range) take the `Value` walk.
+extension Transaction {
+    /// `aggregate(_:shape:filter:limit:)` without a filter, through a slot walk; nil when the
+    /// shape, the plan's conditions or its columns need the `Value` walk (nothing walked then).
+    final func aggregateSlots(_ plan: ScanPlan, shape: AggregateShape, limit: Int) throws -> [AggregateRow]? {
+        guard let program = shape.slotProgram, let filters = SlotFilter.filters(plan.residual, schema: shape.schema) else { return nil }
+        let schema = shape.schema
+        var groups = SlotGroups(program: program)
+        var overflow = false
+        let walked = try program.texts.withUnsafeBytes { texts in
+            try program.steps.withUnsafeBufferPointer { steps in
+                try filters.conditions.withUnsafeBufferPointer { conditions in
+                    try filters.texts.withUnsafeBytes { filterTexts in
+                        try walkSlots(plan, reading: shape.positionsRead) { slots, nulls, value in
+                            for condition in conditions where try !condition.admits(slots, nulls, value, texts: filterTexts) { return true }
+                            guard try groups.add(slots, nulls, value, steps: steps, texts: texts) else {
+                                overflow = true
+                                return false
+                            }
+                            return true
+                        }
+                    }
+                }
+            }
+        }
+        guard walked else { return nil }
+        if overflow, let key = program.key {
+            throw GuildStoreError.aggregateOverflow(table: schema.name, column: schema.columns[key.position].name)
+        }
+        let (states, keys) = groups.finished()
+        return try Self.rows(of: states, groupKeys: keys, groupCount: keys.count, shape: shape, limit: limit)
+    }
+
+    /// The result rows of an aggregate's states: one state per aggregate a group, group g keyed
+    /// by `groupKeys[g * keys ..< (g + 1) * keys]`; without grouping, the one group's.
+    static func rows(of states: [AggregateState], groupKeys: [Value], groupCount: Int, shape: AggregateShape,
+                     limit: Int) throws -> [AggregateRow] {
+        let resolved = shape.resolved
+        let table = shape.schema.name
+        if shape.keys.isEmpty {
+            var values: [Value] = []
+            values.reserveCapacity(resolved.count)
+            for j in resolved.indices { values.append(try resolved[j].result(states[j], table: table)) }
+            return limit > 0 ? [AggregateRow(group: [], values: values)] : []
+        }
+        var values: [Value] = []
+        values.reserveCapacity(states.count)
+        for (i, state) in states.enumerated() { values.append(try resolved[i % resolved.count].result(state, table: table)) }
+        return ordered(GroupKeys(groupKeys, width: shape.keys.count, count: groupCount),
+                       values: values, width: resolved.count, grouped: true, orderBy: shape.orderBy, limit: limit)
+    }
+}
+
+/// The groups of a slot aggregate and their states, in one struct: the walk's closure makes
+/// one access to it per entry, not one per variable it would otherwise capture.
+struct SlotGroups {
+    let key: SlotProgram.Key?
+    let width: Int
+    /// Key words numbered in the order they come: group n is the nth word's; its states are
+    /// `states[n * width ..< (n + 1) * width]`.
+    var words = UIntKeyTable()
+    var states: [AggregateState]
+    /// The NULL key's states, once one came; its group comes after the others.
+    var nullStates: [AggregateState]?
+
+    init(program: SlotProgram) {
+        (key, width) = (program.key, program.steps.count)
+        // Without grouping, the one group's states, made first (SQL's one row, even over none).
+        states = key == nil ? Array(repeating: AggregateState(), count: width) : []
+    }
+
+    /// Adds an entry to its group's states; false when its time bucket does not fit 64 bits.
+    @inline(__always)
+    mutating func add(_ slots: UnsafeMutablePointer<UInt64>, _ nulls: UInt64, _ value: UnsafeRawBufferPointer,
+                      steps: UnsafeBufferPointer<SlotStep>, texts: UnsafeRawBufferPointer) throws -> Bool {
+        guard let key else {
+            for j in 0..<width { try steps[j].add(slots, nulls, value, texts: texts, to: &states[j]) }
+            return true
+        }
+        if nulls & (1 << UInt64(key.position)) != 0 {
+            if nullStates == nil { nullStates = Array(repeating: AggregateState(), count: width) }
+            for j in 0..<width { try steps[j].add(slots, nulls, value, texts: texts, to: &nullStates![j]) }
+            return true
+        }
+        var word = slots[key.position]
+        if let seconds = key.bucket {
+            guard let start = Transaction.bucketStart(Int64(bitPattern: word), seconds: seconds) else { return false }
+            word = UInt64(bitPattern: start)
+        }
+        let (number, added) = words.number(of: word)
+        if added { for _ in 0..<width { states.append(AggregateState()) } }
+        let base = number * width
+        for j in 0..<width { try steps[j].add(slots, nulls, value, texts: texts, to: &states[base + j]) }
+        return true
+    }
+
+    /// Every group's states and key values (one a group; none without grouping), the NULL key's last.
+    func finished() -> (states: [AggregateState], keys: [Value]) {
+        guard let key else { return (states, []) }
+        var keys = words.keys.map(key.value)
+        var states = states
+        if let nullStates {
+            keys.append(.null)
+            states.append(contentsOf: nullStates)
+        }
+        return (states, keys)
+    }
+}
+
+/// An aggregate shape in slot terms (SL-2): at most one group key, of an integer column (or a
+/// time bucket of one), and aggregates that count or sum integers or compare with a value.
+struct SlotProgram: Sendable {
+    struct Key: Sendable {
+        let position: Int
+        let type: ColumnType
+        let bucket: Int64?
+
+        /// A group's key value from its word.
+        func value(_ word: UInt64) -> Value {
+            switch type {
+            case .uint: .uint(word)
+            case .timestamp: .timestamp(Int64(bitPattern: word))
+            case .bool: .bool(word != 0)
+            default: .int(Int64(bitPattern: word))
+            }
+        }
+    }
+
+    let key: Key?
+    let steps: [SlotStep]
+    /// The UTF-8 of the text values `countWhere` steps compare with, back to back.
+    let texts: [UInt8]
+
+    /// The slot form of a shape; nil when some part of it needs `Value`s.
+    init?(schema: TableSchema, keys: [(position: Int, bucket: Int64?)], resolved: [ResolvedAggregate]) {
+        guard schema.columns.count <= 64, keys.count <= 1 else { return nil }
+        if let only = keys.first {
+            let type = schema.columns[only.position].type
+            guard SlotReading.holds(type, inKey: true) else { return nil }
+            key = Key(position: only.position, type: type, bucket: only.bucket)
+        } else {
+            key = nil
+        }
+        var texts: [UInt8] = []
+        var steps: [SlotStep] = []
+        for aggregate in resolved {
+            guard let step = SlotStep(aggregate, texts: &texts) else { return nil }
+            steps.append(step)
+        }
+        (self.steps, self.texts) = (steps, texts)
+    }
+}
+
+/// One aggregate's step per entry, in slot terms.
+struct SlotStep: Sendable {
+    enum Kind: Sendable { case count, countNonNull, countEqual, countText, sumInt, sumUInt }
+    let kind: Kind
+    let position: Int
+    /// `countEqual`: the expected word; `countText`: where the expected UTF-8 starts in the texts.
+    let expected: UInt64
+    let length: Int
+
+    init?(_ aggregate: ResolvedAggregate, texts: inout [UInt8]) {
+        var (expected, length) = (UInt64(0), 0)
+        switch (aggregate.kind, aggregate.type) {
+        case (.count, _):
+            kind = .count
+        case (.countNonNull, let type?) where SlotReading.holds(type, inKey: true):
+            kind = .countNonNull
+        case (.countWhere, let type?):
+            if let word = SlotWord(aggregate.expected, type: type) {
+                (kind, expected) = (.countEqual, word.value)
+            } else if let utf8 = SlotWord.text(aggregate.expected, type: type) {
+                (kind, expected, length) = (.countText, UInt64(texts.count), utf8.count)
+                texts.append(contentsOf: utf8)
+            } else {
+                return nil
+            }
+        case (.sumOrAvg, .int?), (.sumOrAvg, .timestamp?), (.sumOrAvg, .bool?):
+            kind = .sumInt
+        case (.sumOrAvg, .uint?):
+            kind = .sumUInt
+        default:
+            return nil
+        }
+        (position, self.expected, self.length) = (aggregate.position, expected, length)
+    }
+
+    @inline(__always)
+    func add(_ slots: UnsafeMutablePointer<UInt64>, _ nulls: UInt64, _ value: UnsafeRawBufferPointer,
+             texts: UnsafeRawBufferPointer, to state: inout AggregateState) throws {
+        if kind == .count {
+            state.count += 1
+            return
+        }
+        guard nulls & (1 << UInt64(position)) == 0 else { return }
+        let word = slots[position]
+        switch kind {
+        case .count: break
+        case .countNonNull: state.count += 1
+        case .countEqual: if word == expected { state.count += 1 }
+        case .countText:
+            let expectedText = UnsafeRawBufferPointer(rebasing: texts[Int(expected) ..< Int(expected) + length])
+            if try SlotWord.textEquals(word, in: value, expectedText, column: position) { state.count += 1 }
+        case .sumInt:
+            state.count += 1
+            ResolvedAggregate.addInteger(Int64(bitPattern: word), to: &state)
+        case .sumUInt:
+            state.count += 1
+            ResolvedAggregate.addUInt(word, to: &state)
+        }
+    }
+}
+
+/// A residual condition of a plan in slot terms, with the values of one run.
+struct SlotFilter: Sendable {
+    enum Kind: Sendable { case equal, text, range }
+    let kind: Kind
+    let position: Int
+    let type: ColumnType
+    /// `equal`: the word; `text`: where the UTF-8 starts in the run's texts.
+    let expected: UInt64
+    let length: Int
+    let range: ColumnRange?
+
+    /// The slot forms of `residual` and the UTF-8 of their text values; nil when one needs `Value`s.
+    static func filters(_ residual: [ScanPlan.Residual], schema: TableSchema) -> (conditions: [SlotFilter], texts: [UInt8])? {
+        var conditions: [SlotFilter] = []
+        var texts: [UInt8] = []
+        for condition in residual {
+            let type = schema.columns[condition.position].type
+            if let equals = condition.equals {
+                if let word = SlotWord(equals, type: type) {
+                    conditions.append(SlotFilter(kind: .equal, position: condition.position, type: type, expected: word.value, length: 0, range: nil))
+                } else if let utf8 = SlotWord.text(equals, type: type) {
+                    conditions.append(SlotFilter(kind: .text, position: condition.position, type: type, expected: UInt64(texts.count),
+                                                 length: utf8.count, range: nil))
+                    texts.append(contentsOf: utf8)
+                } else {
+                    return nil
+                }
+            }
+            if let range = condition.range {
+                guard SlotReading.holds(type, inKey: true) else { return nil }
+                conditions.append(SlotFilter(kind: .range, position: condition.position, type: type, expected: 0, length: 0, range: range))
+            }
+        }
+        return (conditions, texts)
+    }
+
+    /// Whether an entry meets the condition (a NULL meets none, as `Residual.admits` has it for
+    /// a non-NULL expected value and for every range).
+    @inline(__always)
+    func admits(_ slots: UnsafeMutablePointer<UInt64>, _ nulls: UInt64, _ value: UnsafeRawBufferPointer,
+                texts: UnsafeRawBufferPointer) throws -> Bool {
+        guard nulls & (1 << UInt64(position)) == 0 else { return false }
+        let word = slots[position]
+        switch kind {
+        case .equal: return word == expected
+        case .text:
+            let expectedText = UnsafeRawBufferPointer(rebasing: texts[Int(expected) ..< Int(expected) + length])
+            return try SlotWord.textEquals(word, in: value, expectedText, column: position)
+        case .range:
+            return range?.contains(SlotProgram.Key(position: position, type: type, bucket: nil).value(word)) ?? true
+        }
+    }
+}
+
+/// A value as the word its column's slot holds.
+struct SlotWord {
+    let value: UInt64
+
+    /// nil for NULL, and for a value whose type is not the column's (no slot equals it then,
+    /// which `Value`'s equality across types would say too, so such shapes take that walk) or
+    /// that no word holds.
+    init?(_ value: Value, type: ColumnType) {
+        guard value.columnType == type else { return nil }
+        switch value {
+        case .int(let v), .timestamp(let v): self.value = UInt64(bitPattern: v)
+        case .uint(let v): self.value = v
+        case .bool(let b): self.value = b ? 1 : 0
+        default: return nil
+        }
+    }
+
+    /// The UTF-8 of a text or JSON value of the column's type; nil otherwise.
+    static func text(_ value: Value, type: ColumnType) -> [UInt8]? {
+        guard value.columnType == type else { return nil }
+        switch value {
+        case .text(let s), .json(let s): return Array(s.utf8)
+        default: return nil
+        }
+    }
+
+    /// Whether the text slot `word` (inside `value`) holds `expected`'s bytes; an unequal one
+    /// must be UTF-8, as the `Value` walk's decoding requires (SL-2).
+    @inline(__always)
+    static func textEquals(_ word: UInt64, in value: UnsafeRawBufferPointer, _ expected: UnsafeRawBufferPointer, column: Int) throws -> Bool {
+        let text = SlotReading.text(word, in: value)
+        if text.elementsEqual(expected) { return true }
+        guard String.isValidUTF8(text) else { throw GuildStoreError.corruptEncoding(reason: "row: column \(column): invalid UTF-8 in text") }
+        return false
+    }
+}
