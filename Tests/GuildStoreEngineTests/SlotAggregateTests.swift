@@ -41,7 +41,7 @@ struct SlotAggregateTests {
                 try tx.insert(["id": .uint(UInt64(i)), "guild_id": .uint(UInt64.random(in: 0..<3, using: &random)),
                                "user_id": maybe(.uint(user)),
                                "kind": Self.kinds[Int.random(in: 0..<Self.kinds.count, using: &random)],
-                               "size": maybe(.int(Int64.random(in: -70_000...70_000, using: &random))),
+                               "size": maybe(.int(Int64.random(in: -70...70, using: &random) * 1_000)),
                                "flag": maybe(.bool(Bool.random(using: &random))), "amount": maybe(.uint(amount)),
                                "ratio": maybe(.double(Double.random(in: -1...1, using: &random))),
                                "created_at": .timestamp(Int64.random(in: -200_000...2_000_000, using: &random))], into: "events")
@@ -64,7 +64,7 @@ struct SlotAggregateTests {
         let aggregateSets: [[Aggregate]] = [
             [.count], [.count, .sum("size"), .avg("size")], [.countNonNull("size"), .countNonNull("user_id"), .sum("amount")],
             [.countWhere("kind", equals: "leave"), .countWhere("kind", equals: "é"), .countWhere("kind", equals: "")],
-            [.countWhere("flag", equals: true), .countWhere("size", equals: .int(5)), .sum("flag"), .avg("created_at")],
+            [.countWhere("flag", equals: true), .countWhere("size", equals: .int(5_000)), .sum("flag"), .avg("created_at")],
         ]
         var random = SplitMix64(seed: 0x51_07_02)
         var (slotRuns, indexOnlyRuns) = (0, 0)
@@ -81,11 +81,12 @@ struct SlotAggregateTests {
                 default: break
                 }
                 let from = Int64.random(in: -250_000...2_000_000, using: &random)
-                let size = Int64.random(in: -80_000...60_000, using: &random)
+                // Sizes are whole thousands: bounds land on rows' values, so each end's inclusion shows.
+                let size = Int64.random(in: -80...60, using: &random) * 1_000
                 // A range on created_at bounds the walk; one on size is a residual condition.
                 let range: ColumnRange? = switch Int.random(in: 0..<5, using: &random) {
                 case 0: nil
-                case 1: ColumnRange("size", from: .int(size), below: .int(size + Int64.random(in: 0...70_000, using: &random)))
+                case 1: ColumnRange("size", from: .int(size), below: .int(size + Int64.random(in: 0...70, using: &random) * 1_000))
                 case 2: ColumnRange("size", below: .int(size))
                 default: ColumnRange("created_at", from: .timestamp(from), below: .timestamp(from + Int64.random(in: 0...900_000, using: &random)))
                 }

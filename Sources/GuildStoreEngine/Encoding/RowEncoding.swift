@@ -287,9 +287,20 @@ package enum RowEncoding {
             offset = start + 1
             return UInt64(first)
         }
-        guard buffer.count - start >= 8 else { return readVarintBytewise(buffer, &offset) }
-        let word = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: start, as: UInt64.self))
-        let ends = ~word & 0x8080_8080_8080_8080  // the high bit of each byte that ends the varint
+        let remaining = buffer.count - start
+        let word: UInt64, ends: UInt64
+        if remaining >= 8 {
+            word = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+            ends = ~word & 0x8080_8080_8080_8080  // the high bit of each byte that ends the varint
+        } else if buffer.count >= 8 {
+            // Near the end of the buffer: its last eight bytes, shifted so the varint's come
+            // first. The bytes past the buffer's end read as zero: a varint that runs into them
+            // ends on a zero byte, which no minimal varint does, and is refused as truncated.
+            word = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: buffer.count - 8, as: UInt64.self)) >> UInt64((8 - remaining) * 8)
+            ends = ~word & 0x8080_8080_8080_8080
+        } else {
+            return readVarintBytewise(buffer, &offset)
+        }
         if ends != 0 {
             let length = (ends.trailingZeroBitCount >> 3) + 1  // 2...8
             let last = UInt8(truncatingIfNeeded: word >> UInt64((length - 1) * 8))
@@ -324,7 +335,7 @@ package enum RowEncoding {
         return (v & 0x0000_0000_0FFF_FFFF) | ((v & 0x0FFF_FFFF_0000_0000) >> 4)
     }
 
-    /// `readVarint` a byte at a time, for a varint near the end of its buffer.
+    /// `readVarint` a byte at a time, for a buffer shorter than eight bytes.
     private static func readVarintBytewise(_ buffer: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0

@@ -55,9 +55,12 @@ extension Transaction {
             for j in resolved.indices { values.append(try resolved[j].result(states[j], table: table)) }
             return limit > 0 ? [AggregateRow(group: [], values: values)] : []
         }
+        // Through a buffer pointer: no copy of an aggregate (its names and values) per group.
         var values: [Value] = []
         values.reserveCapacity(states.count)
-        for (i, state) in states.enumerated() { values.append(try resolved[i % resolved.count].result(state, table: table)) }
+        try resolved.withUnsafeBufferPointer { resolved in
+            for (i, state) in states.enumerated() { values.append(try resolved[i % resolved.count].result(state, table: table)) }
+        }
         return ordered(GroupKeys(groupKeys, width: shape.keys.count, count: groupCount),
                        values: values, width: resolved.count, grouped: true, orderBy: shape.orderBy, limit: limit)
     }
@@ -188,9 +191,9 @@ struct SlotStep: Sendable {
             } else {
                 return nil
             }
-        case (.sumOrAvg, .int?), (.sumOrAvg, .timestamp?), (.sumOrAvg, .bool?):
+        case (.sum, .int?), (.sum, .timestamp?), (.sum, .bool?), (.avg, .int?), (.avg, .timestamp?), (.avg, .bool?):
             kind = .sumInt
-        case (.sumOrAvg, .uint?):
+        case (.sum, .uint?), (.avg, .uint?):
             kind = .sumUInt
         default:
             return nil
@@ -224,16 +227,28 @@ struct SlotStep: Sendable {
     }
 }
 
-/// A residual condition of a plan in slot terms, with the values of one run.
+/// A residual condition of a plan in slot terms, with the values of one run: trivial values,
+/// so checking one copies nothing reference counted.
 struct SlotFilter: Sendable {
     enum Kind: Sendable { case equal, text, range }
     let kind: Kind
     let position: Int
-    let type: ColumnType
-    /// `equal`: the word; `text`: where the UTF-8 starts in the run's texts.
+    /// `equal`: the word; `text`: where the UTF-8 starts in the run's texts; `range`: the lower
+    /// bound's word.
     let expected: UInt64
+    /// `text`: the UTF-8's length.
     let length: Int
-    let range: ColumnRange?
+    /// `range`: the upper bound's word, which bounds are given, and whether words compare as Int64.
+    let upper: UInt64
+    let hasLower: Bool
+    let hasUpper: Bool
+    let signed: Bool
+
+    private init(_ kind: Kind, position: Int, expected: UInt64 = 0, length: Int = 0, upper: UInt64 = 0,
+                 hasLower: Bool = false, hasUpper: Bool = false, signed: Bool = false) {
+        (self.kind, self.position, self.expected, self.length) = (kind, position, expected, length)
+        (self.upper, self.hasLower, self.hasUpper, self.signed) = (upper, hasLower, hasUpper, signed)
+    }
 
     /// The slot forms of `residual` and the UTF-8 of their text values; nil when one needs `Value`s.
     static func filters(_ residual: [ScanPlan.Residual], schema: TableSchema) -> (conditions: [SlotFilter], texts: [UInt8])? {
@@ -243,18 +258,30 @@ struct SlotFilter: Sendable {
             let type = schema.columns[condition.position].type
             if let equals = condition.equals {
                 if let word = SlotWord(equals, type: type) {
-                    conditions.append(SlotFilter(kind: .equal, position: condition.position, type: type, expected: word.value, length: 0, range: nil))
+                    conditions.append(SlotFilter(.equal, position: condition.position, expected: word.value))
                 } else if let utf8 = SlotWord.text(equals, type: type) {
-                    conditions.append(SlotFilter(kind: .text, position: condition.position, type: type, expected: UInt64(texts.count),
-                                                 length: utf8.count, range: nil))
+                    conditions.append(SlotFilter(.text, position: condition.position, expected: UInt64(texts.count), length: utf8.count))
                     texts.append(contentsOf: utf8)
                 } else {
                     return nil
                 }
             }
             if let range = condition.range {
+                // Bounds of the column's own type only (`ColumnRange.contains` orders other
+                // types by the cross-type rank).
                 guard SlotReading.holds(type, inKey: true) else { return nil }
-                conditions.append(SlotFilter(kind: .range, position: condition.position, type: type, expected: 0, length: 0, range: range))
+                var lower: UInt64 = 0, upper: UInt64 = 0
+                if let from = range.from {
+                    guard let word = SlotWord(from, type: type) else { return nil }
+                    lower = word.value
+                }
+                if let below = range.below {
+                    guard let word = SlotWord(below, type: type) else { return nil }
+                    upper = word.value
+                }
+                conditions.append(SlotFilter(.range, position: condition.position, expected: lower, upper: upper,
+                                             hasLower: range.from != nil, hasUpper: range.below != nil,
+                                             signed: type == .int || type == .timestamp))
             }
         }
         return (conditions, texts)
@@ -273,8 +300,15 @@ struct SlotFilter: Sendable {
             let expectedText = UnsafeRawBufferPointer(rebasing: texts[Int(expected) ..< Int(expected) + length])
             return try SlotWord.textEquals(word, in: value, expectedText, column: position)
         case .range:
-            return range?.contains(SlotProgram.Key(position: position, type: type, bucket: nil).value(word)) ?? true
+            if hasLower, less(word, expected) { return false }
+            if hasUpper, !less(word, upper) { return false }
+            return true
         }
+    }
+
+    @inline(__always)
+    private func less(_ a: UInt64, _ b: UInt64) -> Bool {
+        signed ? Int64(bitPattern: a) < Int64(bitPattern: b) : a < b
     }
 }
 
@@ -309,7 +343,7 @@ struct SlotWord {
     @inline(__always)
     static func textEquals(_ word: UInt64, in value: UnsafeRawBufferPointer, _ expected: UnsafeRawBufferPointer, column: Int) throws -> Bool {
         let text = SlotReading.text(word, in: value)
-        if text.elementsEqual(expected) { return true }
+        if text.count == expected.count, compareKeys(text, expected) == 0 { return true }
         guard String.isValidUTF8(text) else { throw GuildStoreError.corruptEncoding(reason: "row: column \(column): invalid UTF-8 in text") }
         return false
     }

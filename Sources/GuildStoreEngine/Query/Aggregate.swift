@@ -268,7 +268,7 @@ struct ResolvedAggregate: Sendable {
     /// The value `countWhere` counts.
     let expected: Value
 
-    enum Kind: Sendable { case count, countNonNull, countWhere, countDistinct, min, max, sumOrAvg }
+    enum Kind: Sendable { case count, countNonNull, countWhere, countDistinct, min, max, sum, avg }
 
     init(aggregate: Aggregate, position: Int, type: ColumnType?) {
         (self.aggregate, self.position, self.type) = (aggregate, position, type)
@@ -283,7 +283,8 @@ struct ResolvedAggregate: Sendable {
         case .countDistinct: (.countDistinct, .null)
         case .min: (.min, .null)
         case .max: (.max, .null)
-        case .sum, .avg: (.sumOrAvg, .null)
+        case .sum: (.sum, .null)
+        case .avg: (.avg, .null)
         }
     }
 
@@ -332,7 +333,7 @@ struct ResolvedAggregate: Sendable {
         case .max:
             let value = values[position]
             if !value.isNull, state.extreme.isNull || state.extreme < value { state.setExtreme(value) }
-        case .sumOrAvg:
+        case .sum, .avg:
             let value = values[position]
             state.count += value.isNull ? 0 : 1
             switch value {
@@ -377,14 +378,16 @@ struct ResolvedAggregate: Sendable {
         }
     }
 
+    /// The aggregate's value for a group's state. Switches on `kind`, not on `aggregate`: an
+    /// aggregate per group, and copying `aggregate` copies its column's name.
     func result(_ state: AggregateState, table: String) throws -> Value {
-        switch aggregate {
+        switch kind {
         case .count, .countNonNull, .countWhere: return .int(state.count)
         case .countDistinct: return .int(Int64(state.distinctCount))
         case .min, .max: return state.extreme
-        case .sum(let column):
+        case .sum:
             guard state.count > 0 else { return .null }
-            if state.approximate { throw GuildStoreError.aggregateOverflow(table: table, column: column) }
+            if state.approximate, case .sum(let column) = aggregate { throw GuildStoreError.aggregateOverflow(table: table, column: column) }
             switch type {
             case .double: return .double(state.real + state.compensation)
             case .uint: return .uint(state.uintSum)
