@@ -10,6 +10,7 @@
 /// | `idx_message_events_guild_time (guild_id, created_at) INCLUDING user_id` | `(guild_id, created_at, user_id)` |
 /// | `idx_message_events_guild_user (guild_id, user_id, created_at) INCLUDING character_count, has_attachment` | the same five columns |
 /// | `idx_voice_events_guild_time (guild_id, created_at) INCLUDING user_id, event_type, duration` | the same five columns |
+/// | `idx_voice_events_guild_leaves (guild_id, created_at) WHERE event_type = 'leave' INCLUDING user_id, duration` | `(guild_id, created_at, user_id, duration) WHERE event_type = 'leave'` |
 /// | `idx_member_events_guild_time (guild_id, created_at) INCLUDING event_type` | `(guild_id, created_at, event_type)` |
 /// | `idx_presence_events_guild_time (guild_id, created_at) INCLUDING status` | `(guild_id, created_at, status)` |
 /// | `idx_presence_events_guild_user (guild_id, user_id, created_at) INCLUDING status` | `(guild_id, user_id, created_at, status)` |
@@ -24,6 +25,7 @@ package enum CoveringIndexes {
         "CREATE INDEX cover_message_events_guild_time ON message_events (guild_id, created_at, user_id)",
         "CREATE INDEX cover_message_events_guild_user ON message_events (guild_id, user_id, created_at, character_count, has_attachment)",
         "CREATE INDEX cover_voice_events_guild_time ON voice_events (guild_id, created_at, user_id, event_type, duration)",
+        "CREATE INDEX cover_voice_events_guild_leaves ON voice_events (guild_id, created_at, user_id, duration) WHERE event_type = 'leave'",
         "CREATE INDEX cover_member_events_guild_time ON member_events (guild_id, created_at, event_type)",
         "CREATE INDEX cover_presence_events_guild_time ON presence_events (guild_id, created_at, status)",
         "CREATE INDEX cover_presence_events_guild_user ON presence_events (guild_id, user_id, created_at, status)",

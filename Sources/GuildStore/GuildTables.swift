@@ -7,7 +7,7 @@ import GuildStoreEngine
 /// Conventions at every interface: ids are `UInt64` snowflakes (seed 004 keeps them as TEXT;
 /// `GuildStoreSQLite` converts), timestamps are seconds since 1970, voice duration is milliseconds.
 ///
-/// Indexes are the seeds', with three deliberate refinements so the hot query patterns read
+/// Indexes are the seeds', with four deliberate refinements so the hot query patterns read
 /// only the rows of their guild and time range, from the index alone (covering columns ride in
 /// the index entry, see `IndexDefinition.including`):
 /// - `idx_message_events_guild_time (guild_id, created_at)` carries `user_id`: the
@@ -17,7 +17,9 @@ import GuildStoreEngine
 ///   `character_count` and `has_attachment`: user stats is one bounded index walk;
 /// - the voice, member and presence `guild_time` indexes carry what their patterns aggregate,
 ///   and `idx_presence_events_guild_user (guild_id, user_id, created_at)` finds a member's
-///   latest presence with one reverse seek (active users).
+///   latest presence with one reverse seek (active users);
+/// - `idx_voice_events_guild_leaves (guild_id, created_at) WHERE event_type = 'leave'` carries
+///   `user_id` and `duration`: voice activity walks only the leaves.
 ///
 /// Foreign keys follow seed 004's (channels, members and message events cascade from their
 /// guild; members and message events from their user; message events from their channel),
@@ -114,7 +116,8 @@ public enum GuildTables {
         indexes: [index("idx_voice_events_guild_time", "guild_id", "created_at", including: ["user_id", "event_type", "duration"]),
                   index("idx_voice_events_user_time", "user_id", "created_at"),
                   index("idx_voice_events_channel_time", "channel_id", "created_at"),
-                  index("idx_voice_events_session", "session_start", "session_end")],
+                  index("idx_voice_events_session", "session_start", "session_end"),
+                  voiceLeavesIndex],
         foreignKeys: [ForeignKey("guild_id", references: "guilds", onDelete: .cascade)])
 
     public static let memberEvents = TableSchema(
@@ -242,6 +245,13 @@ public enum GuildTables {
                                           where: .equals("event_type", "leave"))),
     ]
 
+    /// Each guild's voice leaves by time, carrying what voice activity sums (migration
+    /// `0006_voice_leaves`): a range that leaves some of the guild's events out walks only its
+    /// leaves, where `idx_voice_events_guild_time` holds the joins and moves too (more than
+    /// half the entries), each compared and dropped.
+    static let voiceLeavesIndex = IndexDefinition("idx_voice_events_guild_leaves", on: ["guild_id", "created_at"],
+                                                  where: .equals("event_type", "leave"), including: ["user_id", "duration"])
+
     /// The schema's migrations, in order: applied once each by `GuildDatabase.open`
     /// (`prisma migrate deploy`). Append new ones; never edit an applied one.
     public static let migrations: [Migration] = [
@@ -265,6 +275,12 @@ public enum GuildTables {
         },
         Migration("0005_all_time_rankings") { tx in
             for (table, rollup) in allTimeRollups { try tx.addRollup(to: table, rollup) }
+        },
+        // Databases made before the index was declared get it here.
+        Migration("0006_voice_leaves") { tx in
+            if try !tx.table("voice_events").indexes.contains(where: { $0.name == voiceLeavesIndex.name }) {
+                try tx.addIndex(to: "voice_events", voiceLeavesIndex)
+            }
         },
     ]
 }

@@ -141,6 +141,17 @@ struct GuildQueryTests {
         var lines = fixture.log.messages.map(\.message)
         #expect(lines.count == 1 && lines[0].contains("idx_message_events_guild_time") && lines[0].contains("index only")
                 && lines[0].contains(": \(expected) index entries read"), "leaderboard: \(lines)")
+        // Voice activity walks the guild's leaves alone, not its joins and moves.
+        let leaves = try fixture.expected("SELECT COUNT(*) FROM voice_events WHERE guild_id = ? AND created_at >= ? AND event_type = 'leave'",
+                                          [id(guild), .integer(since)])
+        let voiceEvents = try fixture.expected("SELECT COUNT(*) FROM voice_events WHERE guild_id = ? AND created_at >= ?", [id(guild), .integer(since)])
+        guard case .integer(let leaveCount)? = leaves.first?.first else { Issue.record("no count"); return }
+        #expect(voiceEvents.first?.first != .integer(leaveCount), "the guild has joins in the range, so reading only leaves is visible")
+        fixture.log.clear()
+        _ = try await fixture.store.database.read { try $0.voiceActivity(guild: guild, since: since, until: fixture.now + 1, limit: 10) }
+        lines = fixture.log.messages.map(\.message)
+        #expect(lines.count == 1 && lines[0].contains("idx_voice_events_guild_leaves") && lines[0].contains("index only")
+                && lines[0].contains(": \(leaveCount) index entries read"), "voice activity: \(lines)")
         /// The number before " groups read" in a rollup's query log line.
         func groupsRead(_ line: String) -> Int? {
             line.components(separatedBy: ": ").last?.split(separator: " ").first.flatMap { Int($0) }

@@ -47,7 +47,7 @@ struct GuildTablesTests {
         try await old.migrate(Array(GuildTables.migrations.prefix(1)))
         try await old.close()
         let before = try snapshot(directory)
-        await #expect(throws: GuildStoreError.migrationsPending(path: path, names: ["0002_activity_rollups", "0003_member_rollup", "0004_member_growth_days", "0005_all_time_rankings"])) {
+        await #expect(throws: GuildStoreError.migrationsPending(path: path, names: ["0002_activity_rollups", "0003_member_rollup", "0004_member_growth_days", "0005_all_time_rankings", "0006_voice_leaves"])) {
             _ = try await GuildDatabase.open(DatabaseConfiguration(.file(path), createIfMissing: false), migrations: .requireApplied)
         }
         #expect(same(try snapshot(directory), before), "the refused open wrote nothing")

@@ -55,11 +55,22 @@ extension Transaction {
             for j in resolved.indices { values.append(try resolved[j].result(states[j], table: table)) }
             return limit > 0 ? [AggregateRow(group: [], values: values)] : []
         }
-        // Through a buffer pointer: no copy of an aggregate (its names and values) per group.
+        // From trivial values and borrowed states: nothing reference counted per group.
         var values: [Value] = []
         values.reserveCapacity(states.count)
-        try resolved.withUnsafeBufferPointer { resolved in
-            for (i, state) in states.enumerated() { values.append(try resolved[i % resolved.count].result(state, table: table)) }
+        let width = resolved.count
+        try shape.steps.withUnsafeBufferPointer { steps in
+            try shape.types.withUnsafeBufferPointer { types in
+                try states.withUnsafeBufferPointer { states in
+                    for i in 0..<states.count {
+                        let j = i % width
+                        guard let value = ResolvedAggregate.result(steps[j].kind, type: types[j], of: states[i]) else {
+                            throw GuildStoreError.aggregateOverflow(table: table, column: resolved[j].aggregate.column ?? "")
+                        }
+                        values.append(value)
+                    }
+                }
+            }
         }
         return ordered(GroupKeys(groupKeys, width: shape.keys.count, count: groupCount),
                        values: values, width: resolved.count, grouped: true, orderBy: shape.orderBy, limit: limit)

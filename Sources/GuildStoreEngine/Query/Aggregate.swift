@@ -378,16 +378,25 @@ struct ResolvedAggregate: Sendable {
         }
     }
 
-    /// The aggregate's value for a group's state. Switches on `kind`, not on `aggregate`: an
-    /// aggregate per group, and copying `aggregate` copies its column's name.
+    /// The aggregate's value for a group's state.
     func result(_ state: AggregateState, table: String) throws -> Value {
+        guard let value = Self.result(kind, type: type, of: state) else {
+            throw GuildStoreError.aggregateOverflow(table: table, column: aggregate.column ?? "")
+        }
+        return value
+    }
+
+    /// The value of an aggregate of `kind` over a column of `type` for a group's state; nil
+    /// when an integer sum overflowed. From trivial values and a borrowed state: results are
+    /// made once per group and aggregate, and copying an aggregate copies its column's name.
+    static func result(_ kind: Kind, type: ColumnType?, of state: borrowing AggregateState) -> Value? {
         switch kind {
         case .count, .countNonNull, .countWhere: return .int(state.count)
         case .countDistinct: return .int(Int64(state.distinctCount))
         case .min, .max: return state.extreme
         case .sum:
             guard state.count > 0 else { return .null }
-            if state.approximate, case .sum(let column) = aggregate { throw GuildStoreError.aggregateOverflow(table: table, column: column) }
+            if state.approximate { return nil }
             switch type {
             case .double: return .double(state.real + state.compensation)
             case .uint: return .uint(state.uintSum)
@@ -427,6 +436,8 @@ final class AggregateShape: Sendable {
     /// for the shape: a run allocates neither.
     let steps: [ResolvedAggregate.Step]
     let expected: [Value]
+    /// Each aggregate's column type (nil for a count): with `steps`' kinds, what a result needs.
+    let types: [ColumnType?]
     /// The shape over slot walks (SL-2); nil when it needs `Value`s.
     let slotProgram: SlotProgram?
 
@@ -460,6 +471,7 @@ final class AggregateShape: Sendable {
         positionsRead = keys.map(\.position) + resolved.filter { $0.aggregate.column != nil }.map(\.position)
         steps = resolved.indices.map { ResolvedAggregate.Step(kind: resolved[$0].kind, position: resolved[$0].position, expectedIndex: $0) }
         expected = resolved.map(\.expected)
+        types = resolved.map(\.type)
         slotProgram = SlotProgram(schema: schema, keys: keys, resolved: resolved)
     }
 }

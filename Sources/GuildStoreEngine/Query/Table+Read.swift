@@ -486,7 +486,9 @@ extension Transaction {
     /// Chooses how to read `table` for rows whose columns equal `equals` and whose `range`
     /// column lies in the range: the order (primary key or index) whose leading columns
     /// cover the most equality columns, then the range column; among equals, one that gives
-    /// `orderBy` without a sort, then the primary key (no row fetch), then the shortest index.
+    /// `orderBy` without a sort, then one read alone (below), then one that leaves the fewest
+    /// equalities to check per row (a partial index's predicate settles its own), then the
+    /// primary key (no row fetch), then the shortest index.
     /// A partial index is a candidate only when the conditions imply its predicate.
     ///
     /// `reading` names the columns the caller will read from the rows (nil: all of them). An
@@ -572,9 +574,14 @@ extension Transaction {
             } ?? false
             let candidate = Candidate(index: index, columns: columns, descending: descending, equalCount: equalCount,
                                       usesRange: usesRange, orderMatch: orderMatch, indexOnly: indexOnly)
+            // Equalities left to check on each entry: those past the prefix that the index's
+            // predicate does not settle (a partial index of leaves checks no event type).
+            let residualChecks = equals.keys.filter { column in
+                !columns.prefix(equalCount).contains(column) && !Self.predicate(index?.predicate, settles: column, equals: equals)
+            }.count
             // The primary key holds the rows: it never fetches either.
             let score = [equalCount, usesRange ? 1 : 0, orderMatch == .no ? 0 : 1, index == nil || indexOnly ? 1 : 0,
-                         index == nil ? 1 : 0, -(index?.columns.count ?? 0)]
+                         -residualChecks, index == nil ? 1 : 0, -(index?.columns.count ?? 0)]
             if let current = best, !current.score.lexicographicallyPrecedes(score) { continue }
             best = (candidate, score)
         }
