@@ -64,6 +64,51 @@ struct GuildTablesTests {
         }
     }
 
+    @Test("0006_voice_leaves builds the leaves index in a database made without it; voice activity then walks it, with the same answers")
+    func voiceLeavesMigration() async throws {
+        let directory = try TemporaryDirectory("guild-tables-voice")
+        defer { directory.remove() }
+        let path = directory.file("old.gsdb")
+        // The first migration as it was before the index was declared.
+        let old = try Database.open(DatabaseConfiguration(.file(path)))
+        try await old.migrate([Migration("0001_guild_schema") { tx in
+            for var table in GuildTables.all {
+                table.indexes.removeAll { $0.name == GuildTables.voiceLeavesIndex.name }
+                try tx.createTable(table)
+            }
+        }])
+        let guild: UInt64 = 1_000
+        try await old.write { tx in
+            try tx.insert(Guild(id: guild, name: "g", createdAt: 0, updatedAt: 0))
+            // Events scattered over users, kinds and time by multiplicative steps.
+            for id in 1...600 as ClosedRange<Int64> {
+                try tx.insert(VoiceEvent(id: UInt64(id), guildID: guild, channelID: nil, userID: UInt64(id * 7 % 40 + 1),
+                                         eventType: ["join", "leave", "move"][Int(id * 5 % 3)], duration: id * 7_919 % 9_000_000,
+                                         createdAt: id * 104_729 % 100_000))
+            }
+        }
+        let before = try await old.read { tx in try tx.voiceActivity(guild: guild, since: 20_000, until: 70_000, limit: 100) }
+        #expect(try await old.read { try $0.table("voice_events") }.indexes.contains { $0.name == GuildTables.voiceLeavesIndex.name } == false)
+        try await old.close()
+
+        let migrated = try await GuildDatabase.open(DatabaseConfiguration(.file(path)))
+        let voice = try await migrated.database.read { try $0.table("voice_events") }
+        var expected = GuildTables.voiceEvents
+        expected.rollups = GuildTables.rollups.filter { $0.table == "voice_events" }.map(\.rollup)
+        #expect(voice == expected)
+        let plan = try await migrated.database.read { tx in
+            try tx.planScan("voice_events", equals: ["guild_id": .uint(guild), "event_type": "leave"],
+                            range: ColumnRange("created_at", from: .timestamp(20_000), below: .timestamp(70_000)),
+                            reading: ["user_id", "duration"])
+        }
+        #expect(plan.index == GuildTables.voiceLeavesIndex.name && plan.indexOnly, "\(plan)")
+        let after = try await migrated.database.read { tx in try tx.voiceActivity(guild: guild, since: 20_000, until: 70_000, limit: 100) }
+        #expect(!before.isEmpty && after == before)
+        let report = try await migrated.database.check()  // throws on any inconsistency
+        #expect(report.trees.contains { $0.name.contains(GuildTables.voiceLeavesIndex.name) && $0.entries > 0 })
+        try await migrated.close()
+    }
+
     @Test("seed 004's tables: user stats by index; a unique and a foreign-key violation; deleting a user or a guild removes everything of it")
     func seed004() async throws {
         let store = try await GuildDatabase.open(DatabaseConfiguration(.temporary))
