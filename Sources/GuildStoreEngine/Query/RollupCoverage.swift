@@ -48,18 +48,21 @@ extension Transaction {
         for bound in [range.from, range.below] {
             if let bound, bound.isNull || !bound.fits(type) { return false }
         }
+        // The fixed values' types were checked by the caller (the rollup refuses others), the
+        // bounds' above: no check, and no index looked up by name, per probe.
         let values = coverage.prefixPositions.map { prefix[$0] }
-        let outside: [(from: Value?, below: Value?)] = [range.from.map { (nil, $0) }, range.below.map { ($0, nil) }].compactMap { $0 }
-        for probe in outside {
-            let (tree, keys, _) = try walkTarget(table, index: coverage.index.definition.name, equals: values, from: probe.from,
-                                                 below: probe.below, reverse: false)
+        func holdsEntry(from lower: Value?, below upper: Value?) throws -> Bool {
+            let (tree, keys) = try walkTarget(table, index: coverage.index, equals: values, from: lower, below: upper, reverse: false,
+                                              typesChecked: true)
             var found = false
             try scan(tree, keys) { _, _ in
                 found = true
                 return false
             }
-            if found { return false }
+            return found
         }
+        if let from = range.from, try holdsEntry(from: nil, below: from) { return false }
+        if let below = range.below, try holdsEntry(from: below, below: nil) { return false }
         return true
     }
 }
