@@ -65,11 +65,13 @@ struct SlotAggregateTests {
             [.count], [.count, .sum("size"), .avg("size")], [.countNonNull("size"), .countNonNull("user_id"), .sum("amount")],
             [.countWhere("kind", equals: "leave"), .countWhere("kind", equals: "é"), .countWhere("kind", equals: "")],
             [.countWhere("flag", equals: true), .countWhere("size", equals: .int(5_000)), .sum("flag"), .avg("created_at")],
+            // Ordered by sums: NULL where a group has no value, negative ones, unsigned ones.
+            [.sum("size"), .count], [.sum("amount"), .countNonNull("amount")],
         ]
         var random = SplitMix64(seed: 0x51_07_02)
         var (slotRuns, indexOnlyRuns) = (0, 0)
         try engine.read { tx throws in
-            for case_ in 0..<240 {
+            for case_ in 0..<420 {
                 let groupBy = groupings[case_ % groupings.count]
                 let aggregates = aggregateSets[(case_ / groupings.count) % aggregateSets.count]
                 var equals: [String: Value] = ["guild_id": .uint(UInt64.random(in: 0..<4, using: &random))]
@@ -90,7 +92,7 @@ struct SlotAggregateTests {
                 case 2: ColumnRange("size", below: .int(size))
                 default: ColumnRange("created_at", from: .timestamp(from), below: .timestamp(from + Int64.random(in: 0...900_000, using: &random)))
                 }
-                let orderBy: [AggregateOrder] = groupBy.isEmpty ? [] : [.aggregate(0)]
+                let orderBy: [AggregateOrder] = groupBy.isEmpty ? [] : [.aggregate(0, descending: Bool.random(using: &random))]
                 let limit = [Int.max, 5, 0][Int.random(in: 0..<3, using: &random)]
                 let slots = Self.answer {
                     try tx.aggregate("events", where: equals, range: range, groupBy: groupBy, aggregates, orderBy: orderBy, limit: limit)

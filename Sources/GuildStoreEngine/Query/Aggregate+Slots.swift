@@ -39,6 +39,7 @@ extension Transaction {
         if overflow, let key = program.key {
             throw GuildStoreError.aggregateOverflow(table: schema.name, column: schema.columns[key.position].name)
         }
+        if let rows = try groups.topRows(shape: shape, limit: limit) { return rows }
         let (states, keys) = groups.finished()
         return try Self.rows(of: states, groupKeys: keys, groupCount: keys.count, shape: shape, limit: limit)
     }
@@ -118,6 +119,80 @@ struct SlotGroups {
         let base = number * width
         for j in 0..<width { try steps[j].add(slots, nulls, value, texts: texts, to: &states[base + j]) }
         return true
+    }
+
+    /// The rows of a top-N ordered by one integer aggregate (a leaderboard: by count or sum,
+    /// then by the group key ascending, as `ordered` orders them), chosen on the counters
+    /// themselves: only the N rows returned get `Value`s. Nil for other shapes (they go through
+    /// `rows(of:)`). Any group's integer sum that overflowed throws, as making every group's
+    /// result would.
+    func topRows(shape: AggregateShape, limit: Int) throws -> [AggregateRow]? {
+        guard let key, shape.orderBy.count == 1, case .aggregate(let ordered) = shape.orderBy[0].target else { return nil }
+        let descending = shape.orderBy[0].descending
+        let steps = shape.steps
+        let kind = steps[ordered].kind
+        let type = shape.types[ordered]
+        // The order's integer: counts, and sums of integers (NULL, below every number, without
+        // a value to add; a uint sum compares as unsigned).
+        let unsignedSum = kind == .sum && type == .uint
+        guard [.count, .countNonNull, .countWhere].contains(kind) || (kind == .sum && [.int, .timestamp, .bool, .uint].contains(type))
+        else { return nil }
+        let nullGroup = nullStates ?? []
+        for groupStates in [states, nullGroup] {
+            for (i, state) in groupStates.enumerated() where steps[i % width].kind == .sum && state.approximate {
+                throw GuildStoreError.aggregateOverflow(table: shape.schema.name, column: shape.resolved[i % width].aggregate.column ?? "")
+            }
+        }
+        let groupCount = words.count + (nullStates == nil ? 0 : 1)
+        guard limit > 0 else { return [] }
+        // Group n < words.count is the nth word's; group words.count the NULL key's.
+        let isNull = { (g: Int) in g == words.count }
+        func state(_ g: Int, _ j: Int) -> AggregateState { isNull(g) ? nullGroup[j] : states[g * width + j] }
+        /// (has a value, the value's bits for an ascending comparison)
+        func orderKey(_ g: Int) -> (Bool, UInt64) {
+            let s = state(g, ordered)
+            switch kind {
+            case .sum where s.count == 0: return (false, 0)
+            case .sum where unsignedSum: return (true, s.uintSum)
+            case .sum: return (true, UInt64(bitPattern: s.intSum) ^ (1 << 63))
+            default: return (true, UInt64(bitPattern: s.count) ^ (1 << 63))
+            }
+        }
+        let signedKey = key.type == .int || key.type == .timestamp
+        func keyBits(_ g: Int) -> UInt64 {
+            let word = words.keys[g]
+            return signedKey ? word ^ (1 << 63) : word
+        }
+        func precedes(_ a: Int, _ b: Int) -> Bool {
+            let (x, y) = (orderKey(a), orderKey(b))
+            if x != y {
+                let ascending = x.0 != y.0 ? !x.0 : x.1 < y.1  // NULL first ascending
+                return descending ? !ascending : ascending
+            }
+            // Ties by the group key ascending: the NULL key first.
+            if isNull(a) || isNull(b) { return isNull(a) && !isNull(b) }
+            return keyBits(a) < keyBits(b)
+        }
+        var best: [Int] = []
+        if limit < groupCount / 4 {
+            best.reserveCapacity(limit + 1)
+            for g in 0..<groupCount {
+                if best.count == limit, let last = best.last, !precedes(g, last) { continue }
+                var low = 0, high = best.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if precedes(g, best[middle]) { high = middle } else { low = middle + 1 }
+                }
+                best.insert(g, at: low)
+                if best.count > limit { best.removeLast() }
+            }
+        } else {
+            best = Array((0..<groupCount).sorted(by: precedes).prefix(limit))
+        }
+        return try best.map { g in
+            let values = try (0..<width).map { j in try shape.resolved[j].result(state(g, j), table: shape.schema.name) }
+            return AggregateRow(group: [isNull(g) ? .null : key.value(words.keys[g])], values: values)
+        }
     }
 
     /// Every group's states and key values (one a group; none without grouping), the NULL key's last.
