@@ -144,7 +144,6 @@ struct SlotGroups {
             }
         }
         let groupCount = words.count + (nullStates == nil ? 0 : 1)
-        guard limit > 0 else { return [] }
         // Group n < words.count is the nth word's; group words.count the NULL key's.
         let isNull = { (g: Int) in g == words.count }
         func state(_ g: Int, _ j: Int) -> AggregateState { isNull(g) ? nullGroup[j] : states[g * width + j] }
@@ -173,22 +172,7 @@ struct SlotGroups {
             if isNull(a) || isNull(b) { return isNull(a) && !isNull(b) }
             return keyBits(a) < keyBits(b)
         }
-        var best: [Int] = []
-        if limit < groupCount / 4 {
-            best.reserveCapacity(limit + 1)
-            for g in 0..<groupCount {
-                if best.count == limit, let last = best.last, !precedes(g, last) { continue }
-                var low = 0, high = best.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if precedes(g, best[middle]) { high = middle } else { low = middle + 1 }
-                }
-                best.insert(g, at: low)
-                if best.count > limit { best.removeLast() }
-            }
-        } else {
-            best = Array((0..<groupCount).sorted(by: precedes).prefix(limit))
-        }
+        let best = Transaction.first(limit, of: groupCount, by: precedes)
         return try best.map { g in
             let values = try (0..<width).map { j in try shape.resolved[j].result(state(g, j), table: shape.schema.name) }
             return AggregateRow(group: [isNull(g) ? .null : key.value(words.keys[g])], values: values)

@@ -643,7 +643,6 @@ extension Transaction {
             AggregateRow(group: Array(groups.key(g)), values: Array(values[g * width ..< (g + 1) * width]))
         }
         guard grouped || !orderBy.isEmpty else { return (0..<min(groups.count, max(0, limit))).map(row) }
-        guard limit > 0 else { return [] }
         func precedes(_ a: Int, _ b: Int) -> Bool {
             for order in orderBy {
                 let c = switch order.target {
@@ -654,10 +653,17 @@ extension Transaction {
             }
             return groups.key(a).lexicographicallyPrecedes(groups.key(b))
         }
-        guard limit < groups.count / 4 else { return (0..<groups.count).sorted(by: precedes).prefix(limit).map(row) }
+        return first(limit, of: groups.count, by: precedes).map(row)
+    }
+
+    /// The first `limit` of `0..<count` in the order `precedes` gives (a strict total order),
+    /// in that order. A small `limit` keeps the best by binary insertion instead of sorting all.
+    static func first(_ limit: Int, of count: Int, by precedes: (Int, Int) -> Bool) -> [Int] {
+        guard limit > 0 else { return [] }
+        guard limit < count / 4 else { return Array((0..<count).sorted(by: precedes).prefix(limit)) }
         var best: [Int] = []
         best.reserveCapacity(limit + 1)
-        for g in 0..<groups.count {
+        for g in 0..<count {
             if best.count == limit, let last = best.last, !precedes(g, last) { continue }
             var low = 0, high = best.count
             while low < high {
@@ -667,7 +673,7 @@ extension Transaction {
             best.insert(g, at: low)
             if best.count > limit { best.removeLast() }
         }
-        return best.map(row)
+        return best
     }
 
     /// The rows `planScan(table, equals:, range:)` and `filter` select, counted.
