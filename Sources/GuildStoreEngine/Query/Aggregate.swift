@@ -348,34 +348,28 @@ struct ResolvedAggregate: Sendable {
 
     /// Adds a uint to a sum, carried on in floating point past 64 bits.
     static func addUInt(_ v: UInt64, to state: inout AggregateState) {
-        if state.approximate {
-            state.addReal(Double(v))
-            return
-        }
-        let (sum, overflow) = state.uintSum.addingReportingOverflow(v)
-        if overflow {
-            state.approximate = true
-            state.addReal(Double(state.uintSum))
-            state.addReal(Double(v))
-        } else {
-            state.uintSum = sum
-        }
+        if let sum = exactSum(state.uintSum, v, &state) { state.uintSum = sum }
     }
 
     /// Adds an int to a sum, carried on in floating point past 64 bits.
     static func addInteger(_ v: Int64, to state: inout AggregateState) {
+        if let sum = exactSum(state.intSum, v, &state) { state.intSum = sum }
+    }
+
+    /// `sum + v` while the state's sum is exact; nil once it is not (this addition overflowed,
+    /// or an earlier one), the state then carrying the sum on in floating point.
+    @inline(__always)
+    private static func exactSum<T: FixedWidthInteger>(_ sum: T, _ v: T, _ state: inout AggregateState) -> T? {
         if state.approximate {
             state.addReal(Double(v))
-            return
+            return nil
         }
-        let (sum, overflow) = state.intSum.addingReportingOverflow(v)
-        if overflow {
-            state.approximate = true
-            state.addReal(Double(state.intSum))
-            state.addReal(Double(v))
-        } else {
-            state.intSum = sum
-        }
+        let (total, overflow) = sum.addingReportingOverflow(v)
+        guard overflow else { return total }
+        state.approximate = true
+        state.addReal(Double(sum))
+        state.addReal(Double(v))
+        return nil
     }
 
     /// The aggregate's value for a group's state.
