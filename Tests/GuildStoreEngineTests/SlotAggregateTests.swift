@@ -177,25 +177,15 @@ struct SlotAggregateTests {
         }
     }
 
-    @Test("a damaged stored value fails the slot walk as it fails the Value walk")
-    func damagedValues() throws {
-        let index = try CompiledIndex(Self.schema.indexes[0], schema: Self.schema, tree: nil)
-        let positions = [2, 3, 4, 5, 6]  // user_id, kind, size, flag, amount: every included column but the double
+    /// Each entry decoded by both walks: the same values, or the same error.
+    static func expectSameDecodes(_ index: CompiledIndex, positions: [Int], entries: [(key: [UInt8], value: [UInt8])]) throws {
         let entryReading = index.entryReading(positions)
-        let reading = try #require(SlotReading(index, reading: entryReading, columnCount: Self.schema.columns.count))
-        let good = try RowEncoding.encode([.uint(9), .uint(496_882_971_312_128_001), .text("leave"), .int(-5), .bool(true), .uint(7), .null],
-                                          types: index.valueTypes)
-        let key = TupleEncoding.encode([.uint(1), .timestamp(10), .uint(9)])
-        var cases: [[UInt8]] = [good, Array(good.dropLast()), good + [0], [], [0x40] + Array(good.dropFirst())]
-        for i in 1..<good.count {
-            var damaged = good
-            damaged[i] ^= 0x80
-            cases.append(damaged)
-        }
-        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: Self.schema.columns.count)
+        let reading = try #require(SlotReading(index, positions: positions, reading: entryReading, columnCount: schema.columns.count))
+        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: schema.columns.count)
         defer { slots.deallocate() }
-        for value in cases {
-            var row = Value.nulls(Self.schema.columns.count)
+        var decodedCount = 0
+        for (key, value) in entries {
+            var row = Value.nulls(schema.columns.count)
             let valueWalk: String
             do {
                 try value.withUnsafeBytes { v in try key.withUnsafeBytes { k in try index.decodeEntry(key: k, value: v, into: &row, reading: entryReading) } }
@@ -203,25 +193,135 @@ struct SlotAggregateTests {
             } catch { valueWalk = "\(error)" }
             let slotWalk: String
             do {
-                _ = try value.withUnsafeBytes { v in try key.withUnsafeBytes { k in try reading.decode(key: k, value: v, into: slots) } }
+                let nulls = try value.withUnsafeBytes { v in try key.withUnsafeBytes { k in try reading.decode(key: k, value: v, into: slots) } }
+                // The words read back as the Value walk's values (text through the slot's bytes).
                 slotWalk = "decoded"
+                for p in positions {
+                    let type = schema.columns[p].type
+                    let word = slots[p]
+                    let read: Value = if nulls & (1 << UInt64(p)) != 0 {
+                        .null
+                    } else if type == .text {
+                        value.withUnsafeBytes { .text(String(decoding: SlotReading.text(word, in: $0), as: UTF8.self)) }
+                    } else {
+                        SlotProgram.Key(position: p, type: type, bucket: nil).value(word)
+                    }
+                    #expect(read == row[p], "column \(p) of \(value)")
+                }
+                decodedCount += 1
             } catch { slotWalk = "\(error)" }
-            // Text is read into a slot unchecked (its reader checks it), so only that case may differ.
-            if valueWalk.contains("UTF-8") {
-                #expect(slotWalk == "decoded")
-            } else {
-                #expect(slotWalk == valueWalk, "\(value)")
+            #expect(slotWalk == valueWalk, "\(key) \(value)")
+        }
+        #expect(decodedCount > 0)
+    }
+
+    @Test("a damaged entry fails the slot walk with the Value walk's error, text's UTF-8 included; a good one reads the same values")
+    func damagedValues() throws {
+        let index = try CompiledIndex(Self.schema.indexes[0], schema: Self.schema, tree: nil)
+        let good = try RowEncoding.encode([.uint(9), .uint(496_882_971_312_128_001), .text("leave"), .int(-5), .bool(true), .uint(7), .null],
+                                          types: index.valueTypes)
+        let key = TupleEncoding.encode([.uint(1), .timestamp(10), .uint(9)])
+        var values: [[UInt8]] = [good, Array(good.dropLast()), good + [0], [], [0x40] + Array(good.dropFirst())]
+        for i in 1..<good.count {
+            var damaged = good
+            damaged[i] ^= 0x80
+            values.append(damaged)
+        }
+        // Invalid UTF-8 in the text ("leave" is bytes 11...15 after the count, the two ids and the length).
+        var badText = good
+        badText[12] = 0xC3
+        badText[13] = 0x28
+        values.append(badText)
+        // user_id, kind, size, flag, amount: every included column but the double.
+        try Self.expectSameDecodes(index, positions: [2, 3, 4, 5, 6], entries: values.map { (key, $0) })
+
+        // An index without a stored value: the primary key from the key's end, then nothing.
+        let byUser = try CompiledIndex(Self.schema.indexes[2], schema: Self.schema, tree: nil)
+        let userKey = TupleEncoding.encode([.uint(7), .timestamp(-3), .uint(42)])
+        try Self.expectSameDecodes(byUser, positions: [0, 2], entries: [(userKey, []), (userKey + [0x00], []), (Array(userKey.dropLast()), []),
+                                                                       (TupleEncoding.encode([.null, .timestamp(1), .uint(5)]), [])])
+    }
+
+    @Test("text is checked where the Value walk checks it: an entry a condition drops still fails on damaged text")
+    func damagedTextBehindAFilter() throws {
+        let (directory, engine) = try populated(rows: 50)
+        defer { directory.remove() }
+        let table = try engine.read { tx in try tx.compiledTable("events") }
+        let index = try #require(table.index(named: "by_guild_time"))
+        let tree = try #require(index.tree)
+        // One entry's stored kind made invalid UTF-8, in place.
+        try engine.write { tx in
+            let (key, value) = try #require(try tx.entries(tree, limit: 1).first)
+            var row = try RowEncoding.decode(value, types: index.valueTypes)
+            row[2] = .text("ab")
+            var damaged = try RowEncoding.encode(row, types: index.valueTypes)
+            let at = try #require(damaged.firstIndex(of: UInt8(ascii: "a")))
+            (damaged[at], damaged[at + 1]) = (0xC3, 0x28)
+            try tx.put(key, damaged, in: tree)
+        }
+        try engine.read { tx throws in
+            let guild = try #require(try tx.entries(tree, limit: 1).first.map { try TupleEncoding.decode($0.key, types: [.uint, .timestamp, .uint])[0] })
+            // A residual on flag first (which drops some entries), then one on kind.
+            for flag in [true, false] {
+                let equals: [String: Value] = ["guild_id": guild, "flag": .bool(flag), "kind": "join"]
+                // An index-only plan on both walks (a `where:` aggregate with a filter would read the rows).
+                let plan = try tx.planScan("events", equals: equals, reading: [])
+                #expect(plan.indexOnly && plan.index == "by_guild_time", "\(plan)")
+                let slots = Self.answer { try tx.aggregate(plan, [.count]) }
+                let values = Self.answer { try tx.aggregate(plan, filter: { _ in true }, [.count]) }
+                #expect(slots == values && slots.contains("UTF-8"), "\(slots) / \(values)")
             }
         }
-        // The reader's check: bytes unequal to the expected text must be UTF-8.
-        let invalid: [UInt8] = [0x02, 0xC3, 0x28]
-        let (invalidText, validText) = invalid.withUnsafeBytes { value in
-            Array("leave".utf8).withUnsafeBytes { expected in
-                (Result { try SlotWord.textEquals(1 << 32 | 2, in: value, expected, column: 3) },
-                 Result { try SlotWord.textEquals(2 << 32 | 1, in: value, expected, column: 3) })
+    }
+
+    @Test("a plan made reading fewer columns than the aggregate reads: the others are NULL on both walks")
+    func uncoveredColumns() throws {
+        let (directory, engine) = try populated(rows: 400)
+        defer { directory.remove() }
+        try engine.read { tx throws in
+            let plan = try tx.planScan("events", equals: ["flag": .bool(true)], reading: ["size"])
+            #expect(plan.index == "by_flag_size" && plan.indexOnly, "\(plan)")
+            for groupBy in [[GroupKey](), [.column("amount")]] {
+                let aggregates: [Aggregate] = [.sum("amount"), .countNonNull("amount"), .count]
+                let shape = try AggregateShape(try tx.table("events"), groupBy: groupBy, aggregates, orderBy: [])
+                #expect(try tx.aggregateSlots(plan, shape: shape, limit: .max) == nil)
+                let rows = try tx.aggregate(plan, groupBy: groupBy, aggregates)
+                #expect(rows == (try tx.aggregate(plan, filter: { _ in true }, groupBy: groupBy, aggregates)))
+                #expect(rows.allSatisfy { $0.values[0] == .null && $0.values[1] == .int(0) }, "\(rows)")
             }
         }
-        #expect(throws: GuildStoreError.self) { try invalidText.get() }
-        #expect(try validText.get() == false)
+    }
+
+    @Test("sums overflowing in two groups name the same column on both walks, the NULL group first or not")
+    func overflowNamesTheFirstGroupsColumn() throws {
+        let directory = try TemporaryDirectory("slot-overflow")
+        defer { directory.remove() }
+        let engine = try StorageEngine.open(path: directory.file("o.gsdb"))
+        defer { try? engine.close() }
+        let schema = TableSchema("t", columns: [ColumnDefinition("id", .uint), ColumnDefinition("g", .uint),
+                                                ColumnDefinition("user", .uint, nullable: true), ColumnDefinition("a", .int),
+                                                ColumnDefinition("b", .int)],
+                                 primaryKey: ["id"], indexes: [IndexDefinition("by_g", on: ["g"], including: ["user", "a", "b"])])
+        try engine.write { tx in
+            try tx.createTable(schema)
+            // Guild 1: the NULL user's b overflows, then user 5's a. Guild 2: the other way round.
+            let rows: [(UInt64, Value, Int64, Int64)] = [(1, .null, 0, .max), (1, .null, 0, .max), (1, .uint(5), .max, 0), (1, .uint(5), .max, 0),
+                                                         (2, .uint(5), .max, 0), (2, .uint(5), .max, 0), (2, .null, 0, .max), (2, .null, 0, .max)]
+            for (i, row) in rows.enumerated() {
+                try tx.insert(["id": .uint(UInt64(i)), "g": .uint(row.0), "user": row.1, "a": .int(row.2), "b": .int(row.3)], into: "t")
+            }
+        }
+        try engine.read { tx throws in
+            for guild in [UInt64(1), 2] {
+                for orderBy in [[AggregateOrder](), [.aggregate(0)]] {
+                    let slots = Self.answer { try tx.aggregate("t", where: ["g": .uint(guild)], groupBy: [.column("user")], [.sum("a"), .sum("b")], orderBy: orderBy) }
+                    let values = Self.answer {
+                        try tx.aggregate("t", where: ["g": .uint(guild)], filter: { _ in true }, groupBy: [.column("user")], [.sum("a"), .sum("b")], orderBy: orderBy)
+                    }
+                    #expect(slots == values && slots.hasPrefix("error:"), "guild \(guild): \(slots) / \(values)")
+                }
+            }
+        }
     }
 }
+

@@ -8,18 +8,20 @@
 ///     uint             the value
 ///     bool             0 or 1
 ///     text, json       (offset << 32) | byte count of the UTF-8 inside the entry's stored
-///                      value: valid only while the walk lends that entry, not checked to be
-///                      UTF-8 (whoever reads it compares bytes or checks them)
+///                      value, checked to be UTF-8: valid only while the walk lends that entry
+///                      (a value is at most `OverflowLayout.maximumValueSize`, 1 GiB, so both
+///                      fit 32 bits)
 ///
 /// and bit p of the NULL mask is set when column p is NULL. Slots are indexed by the table's
 /// column positions, so a table of at most 64 columns takes this walk.
 ///
 /// Invariant (SL-1): a slot walk visits the same entries, and reads from each the same values,
 /// as the `Value` walk with the same `CompiledIndex.EntryReading` would, and checks the same
-/// bytes: the key parsed as far as the last column read (through `TupleDecoder`), the stored
-/// value whole (`RowEncoding.readHeader`, every column stepped over or read, nothing left
-/// after the last). Text read into a slot is the one exception: its UTF-8 is checked by the
-/// reader (`SlotFilter`, `SlotAggregate`), not here.
+/// bytes with the same errors: the key parsed as far as the last column read (through
+/// `TupleDecoder`), the stored value whole (`RowEncoding.readHeader`, every column stepped over
+/// or read, text read checked to be UTF-8, nothing left after the last). It walks only an
+/// index that carries every column read (a plan made reading fewer columns than an aggregate
+/// reads gives NULL for the others on the `Value` walk).
 struct SlotReading: Sendable {
     /// One column of the stored value: its type and the slot it goes to (nil: stepped over).
     struct ValueColumn: Sendable {
@@ -38,6 +40,8 @@ struct SlotReading: Sendable {
     /// The NULL mask of the stored value's columns `n...` that a row written before a migration
     /// lacks (RE-1), by the stored count n; read columns only.
     let missingFrom: [UInt64]
+    /// The index's tree, named in errors as the `Value` walk names it.
+    let treeName: String
 
     /// Types a slot holds.
     static func holds(_ type: ColumnType, inKey: Bool) -> Bool {
@@ -48,10 +52,12 @@ struct SlotReading: Sendable {
         }
     }
 
-    /// The slot reading of `index` for what `reading` says; nil when some column read has a type
-    /// no slot holds, or the table has more than 64 columns.
-    init?(_ index: CompiledIndex, reading: CompiledIndex.EntryReading, columnCount: Int) {
-        guard columnCount <= 64 else { return nil }
+    /// The slot reading of `index` for the columns at `positions` (`reading` is its entry
+    /// reading of them); nil when the index does not carry them all, some column read has a
+    /// type no slot holds, or the table has more than 64 columns.
+    init?(_ index: CompiledIndex, positions: [Int], reading: CompiledIndex.EntryReading, columnCount: Int) {
+        guard columnCount <= 64, index.covers(positions) else { return nil }
+        treeName = index.treeName
         var keySlots: [Int?] = []
         for i in 0..<reading.keyColumns {
             guard reading.keyWanted[i] else { keySlots.append(nil); continue }
@@ -101,7 +107,7 @@ struct SlotReading: Sendable {
                     Self.store(try decoder.next(column.type, descending: false), slot: column.slot, in: slots, nulls: &nulls)
                 }
                 guard decoder.isAtEnd else {
-                    throw GuildStoreError.corruptEncoding(reason: "an index entry has bytes after its primary key")
+                    throw GuildStoreError.corruptEncoding(reason: "an entry of index \(treeName) has bytes after its primary key")
                 }
             }
         }
@@ -134,12 +140,7 @@ struct SlotReading: Sendable {
                 continue
             }
             guard let slot = column.slot else {
-                // An id before the columns read (an index stores its primary key first): inline.
-                if column.type == .uint || column.type == .int || column.type == .timestamp {
-                    guard RowEncoding.readVarint(buffer, &offset) != nil else { throw RowEncoding.corrupt("column \(i): bad \(column.type) varint") }
-                } else {
-                    try RowEncoding.skip(column.type, column: i, in: buffer, at: &offset)
-                }
+                try RowEncoding.skip(column.type, column: i, in: buffer, at: &offset)
                 continue
             }
             switch column.type {
@@ -160,6 +161,8 @@ struct SlotReading: Sendable {
                 guard length <= UInt64(buffer.count - offset) else {
                     throw RowEncoding.corrupt("column \(i): \(column.type) of \(length) bytes runs past the row's end")
                 }
+                let body = UnsafeRawBufferPointer(rebasing: buffer[offset ..< offset + Int(length)])
+                guard String.isValidUTF8(body) else { throw RowEncoding.corrupt("column \(i): invalid UTF-8 in \(column.type)") }
                 slots[slot] = UInt64(offset) << 32 | length
                 offset += Int(length)
             case .double, .bytes:  // `init` reads none into a slot

@@ -7,10 +7,10 @@
 /// computes over `Value`s for the same plan: the same entries admitted (residual conditions
 /// compared by the same rules: equality of one type, NULL in no range), the same groups (a
 /// NULL key its own group), the same states (`AggregateState`, through the same integer steps
-/// and overflow rules), ordered by the same `ordered`. Text is compared as bytes with the
-/// expected value's UTF-8 and, when unequal, checked to be UTF-8, so a damaged text fails as
-/// the `Value` walk's decoding fails. Shapes or conditions this cannot express (min, max,
-/// distinct counts, doubles, a text group or range) take the `Value` walk.
+/// and overflow rules, groups taken in the order they first come, so an overflow names the
+/// same column), ordered as `ordered` orders them. Text, checked to be UTF-8 by the walk, is
+/// compared as bytes with the expected value's UTF-8. Shapes or conditions this cannot express
+/// (min, max, distinct counts, doubles, a text group or range) take the `Value` walk.
 extension Transaction {
     /// `aggregate(_:shape:filter:limit:)` without a filter, through a slot walk; nil when the
     /// shape, the plan's conditions or its columns need the `Value` walk (nothing walked then).
@@ -24,8 +24,8 @@ extension Transaction {
                 try filters.conditions.withUnsafeBufferPointer { conditions in
                     try filters.texts.withUnsafeBytes { filterTexts in
                         try walkSlots(plan, reading: shape.positionsRead) { slots, nulls, value in
-                            for condition in conditions where try !condition.admits(slots, nulls, value, texts: filterTexts) { return true }
-                            guard try groups.add(slots, nulls, value, steps: steps, texts: texts) else {
+                            for condition in conditions where !condition.admits(slots, nulls, value, texts: filterTexts) { return true }
+                            guard groups.add(slots, nulls, value, steps: steps, texts: texts) else {
                                 overflow = true
                                 return false
                             }
@@ -83,12 +83,14 @@ extension Transaction {
 struct SlotGroups {
     let key: SlotProgram.Key?
     let width: Int
-    /// Key words numbered in the order they come: group n is the nth word's; its states are
+    /// Key words numbered in the order they come: word group n's states are
     /// `states[n * width ..< (n + 1) * width]`.
     var words = UIntKeyTable()
     var states: [AggregateState]
-    /// The NULL key's states, once one came; its group comes after the others.
-    var nullStates: [AggregateState]?
+    /// The NULL key's states (empty until one comes), and how many word groups came before it:
+    /// its place among the groups in the order they came.
+    var nullStates: [AggregateState] = []
+    var nullPosition: Int?
 
     init(program: SlotProgram) {
         (key, width) = (program.key, program.steps.count)
@@ -99,14 +101,17 @@ struct SlotGroups {
     /// Adds an entry to its group's states; false when its time bucket does not fit 64 bits.
     @inline(__always)
     mutating func add(_ slots: UnsafeMutablePointer<UInt64>, _ nulls: UInt64, _ value: UnsafeRawBufferPointer,
-                      steps: UnsafeBufferPointer<SlotStep>, texts: UnsafeRawBufferPointer) throws -> Bool {
+                      steps: UnsafeBufferPointer<SlotStep>, texts: UnsafeRawBufferPointer) -> Bool {
         guard let key else {
-            for j in 0..<width { try steps[j].add(slots, nulls, value, texts: texts, to: &states[j]) }
+            for j in 0..<width { steps[j].add(slots, nulls, value, texts: texts, to: &states[j]) }
             return true
         }
         if nulls & (1 << UInt64(key.position)) != 0 {
-            if nullStates == nil { nullStates = Array(repeating: AggregateState(), count: width) }
-            for j in 0..<width { try steps[j].add(slots, nulls, value, texts: texts, to: &nullStates![j]) }
+            if nullPosition == nil {
+                nullPosition = words.count
+                nullStates = Array(repeating: AggregateState(), count: width)
+            }
+            for j in 0..<width { steps[j].add(slots, nulls, value, texts: texts, to: &nullStates[j]) }
             return true
         }
         var word = slots[key.position]
@@ -117,15 +122,15 @@ struct SlotGroups {
         let (number, added) = words.number(of: word)
         if added { for _ in 0..<width { states.append(AggregateState()) } }
         let base = number * width
-        for j in 0..<width { try steps[j].add(slots, nulls, value, texts: texts, to: &states[base + j]) }
+        for j in 0..<width { steps[j].add(slots, nulls, value, texts: texts, to: &states[base + j]) }
         return true
     }
 
     /// The rows of a top-N ordered by one integer aggregate (a leaderboard: by count or sum,
     /// then by the group key ascending, as `ordered` orders them), chosen on the counters
     /// themselves: only the N rows returned get `Value`s. Nil for other shapes (they go through
-    /// `rows(of:)`). Any group's integer sum that overflowed throws, as making every group's
-    /// result would.
+    /// `rows(of:)`). An integer sum that overflowed throws, naming the column `rows(of:)` would
+    /// (the first in the order the groups came).
     func topRows(shape: AggregateShape, limit: Int) throws -> [AggregateRow]? {
         guard let key, shape.orderBy.count == 1, case .aggregate(let ordered) = shape.orderBy[0].target else { return nil }
         let descending = shape.orderBy[0].descending
@@ -137,16 +142,16 @@ struct SlotGroups {
         let unsignedSum = kind == .sum && type == .uint
         guard [.count, .countNonNull, .countWhere].contains(kind) || (kind == .sum && [.int, .timestamp, .bool, .uint].contains(type))
         else { return nil }
-        let nullGroup = nullStates ?? []
-        for groupStates in [states, nullGroup] {
-            for (i, state) in groupStates.enumerated() where steps[i % width].kind == .sum && state.approximate {
-                throw GuildStoreError.aggregateOverflow(table: shape.schema.name, column: shape.resolved[i % width].aggregate.column ?? "")
+        // Group g < words.count is the gth word's; group words.count the NULL key's.
+        let groupCount = words.count + (nullPosition == nil ? 0 : 1)
+        let isNull = { (g: Int) in g == words.count }
+        func state(_ g: Int, _ j: Int) -> AggregateState { isNull(g) ? nullStates[j] : states[g * width + j] }
+        for position in 0..<groupCount {
+            let g = position == nullPosition ? words.count : position - (nullPosition.map { position > $0 ? 1 : 0 } ?? 0)
+            for j in 0..<width where steps[j].kind == .sum && state(g, j).approximate {
+                throw GuildStoreError.aggregateOverflow(table: shape.schema.name, column: shape.resolved[j].aggregate.column ?? "")
             }
         }
-        let groupCount = words.count + (nullStates == nil ? 0 : 1)
-        // Group n < words.count is the nth word's; group words.count the NULL key's.
-        let isNull = { (g: Int) in g == words.count }
-        func state(_ g: Int, _ j: Int) -> AggregateState { isNull(g) ? nullGroup[j] : states[g * width + j] }
         /// (has a value, the value's bits for an ascending comparison)
         func orderKey(_ g: Int) -> (Bool, UInt64) {
             let s = state(g, ordered)
@@ -179,14 +184,15 @@ struct SlotGroups {
         }
     }
 
-    /// Every group's states and key values (one a group; none without grouping), the NULL key's last.
+    /// Every group's states and key values (one a group; none without grouping), in the order
+    /// the groups came.
     func finished() -> (states: [AggregateState], keys: [Value]) {
         guard let key else { return (states, []) }
         var keys = words.keys.map(key.value)
         var states = states
-        if let nullStates {
-            keys.append(.null)
-            states.append(contentsOf: nullStates)
+        if let nullPosition {
+            keys.insert(.null, at: nullPosition)
+            states.insert(contentsOf: nullStates, at: nullPosition * width)
         }
         return (states, keys)
     }
@@ -273,20 +279,16 @@ struct SlotStep: Sendable {
 
     @inline(__always)
     func add(_ slots: UnsafeMutablePointer<UInt64>, _ nulls: UInt64, _ value: UnsafeRawBufferPointer,
-             texts: UnsafeRawBufferPointer, to state: inout AggregateState) throws {
-        if kind == .count {
-            state.count += 1
-            return
-        }
-        guard nulls & (1 << UInt64(position)) == 0 else { return }
+             texts: UnsafeRawBufferPointer, to state: inout AggregateState) {
+        // Only a bare count counts a NULL.
+        guard kind == .count || nulls & (1 << UInt64(position)) == 0 else { return }
         let word = slots[position]
         switch kind {
-        case .count: break
-        case .countNonNull: state.count += 1
+        case .count, .countNonNull: state.count += 1
         case .countEqual: if word == expected { state.count += 1 }
         case .countText:
             let expectedText = UnsafeRawBufferPointer(rebasing: texts[Int(expected) ..< Int(expected) + length])
-            if try SlotWord.textEquals(word, in: value, expectedText, column: position) { state.count += 1 }
+            if SlotWord.textEquals(word, in: value, expectedText) { state.count += 1 }
         case .sumInt:
             state.count += 1
             ResolvedAggregate.addInteger(Int64(bitPattern: word), to: &state)
@@ -361,14 +363,14 @@ struct SlotFilter: Sendable {
     /// a non-NULL expected value and for every range).
     @inline(__always)
     func admits(_ slots: UnsafeMutablePointer<UInt64>, _ nulls: UInt64, _ value: UnsafeRawBufferPointer,
-                texts: UnsafeRawBufferPointer) throws -> Bool {
+                texts: UnsafeRawBufferPointer) -> Bool {
         guard nulls & (1 << UInt64(position)) == 0 else { return false }
         let word = slots[position]
         switch kind {
         case .equal: return word == expected
         case .text:
             let expectedText = UnsafeRawBufferPointer(rebasing: texts[Int(expected) ..< Int(expected) + length])
-            return try SlotWord.textEquals(word, in: value, expectedText, column: position)
+            return SlotWord.textEquals(word, in: value, expectedText)
         case .range:
             if hasLower, less(word, expected) { return false }
             if hasUpper, !less(word, upper) { return false }
@@ -408,13 +410,10 @@ struct SlotWord {
         }
     }
 
-    /// Whether the text slot `word` (inside `value`) holds `expected`'s bytes; an unequal one
-    /// must be UTF-8, as the `Value` walk's decoding requires (SL-2).
+    /// Whether the text slot `word` (inside `value`) holds `expected`'s bytes.
     @inline(__always)
-    static func textEquals(_ word: UInt64, in value: UnsafeRawBufferPointer, _ expected: UnsafeRawBufferPointer, column: Int) throws -> Bool {
+    static func textEquals(_ word: UInt64, in value: UnsafeRawBufferPointer, _ expected: UnsafeRawBufferPointer) -> Bool {
         let text = SlotReading.text(word, in: value)
-        if text.count == expected.count, compareKeys(text, expected) == 0 { return true }
-        guard String.isValidUTF8(text) else { throw GuildStoreError.corruptEncoding(reason: "row: column \(column): invalid UTF-8 in text") }
-        return false
+        return text.count == expected.count && compareKeys(text, expected) == 0
     }
 }

@@ -315,6 +315,6 @@ final class PlanTarget: Sendable {
         let reading = residualPositions.isEmpty ? readingPositions : readingPositions.map { $0 + residualPositions }
         (self.engine, self.counter, self.table, self.index, self.reading) = (engine, counter, table, index, reading)
         walkReading = WalkReading(table, index: index, indexOnly: indexOnly, reading: reading)
-        slotReading = walkReading.slotReading(table, index: index)
+        slotReading = walkReading.slotReading(table, index: index, positions: reading)
     }
 }

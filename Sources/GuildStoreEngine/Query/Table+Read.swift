@@ -217,11 +217,11 @@ struct WalkReading: Sendable {
         entryReading = indexOnly ? reading.flatMap { index?.entryReading($0) } : nil
     }
 
-    /// What an index-only walk reading some columns decodes into slots (SL-1); nil for other
-    /// walks and where a column read fits no slot.
-    func slotReading(_ table: CompiledTable, index: CompiledIndex?) -> SlotReading? {
-        guard let index, let entryReading else { return nil }
-        return SlotReading(index, reading: entryReading, columnCount: table.schema.columns.count)
+    /// What an index-only walk reading the columns at `positions` decodes into slots (SL-1);
+    /// nil for other walks, and where the index lacks a column read or one fits no slot.
+    func slotReading(_ table: CompiledTable, index: CompiledIndex?, positions: [Int]?) -> SlotReading? {
+        guard let index, let entryReading, let positions else { return nil }
+        return SlotReading(index, positions: positions, reading: entryReading, columnCount: table.schema.columns.count)
     }
 }
 
@@ -675,7 +675,7 @@ extension Transaction {
             (table, index, slotReading) = (target.table, target.index, target.slotReading)
         } else {
             (table, index) = try self.target(of: plan)
-            slotReading = WalkReading(table, index: index, indexOnly: true, reading: reading).slotReading(table, index: index)
+            slotReading = WalkReading(table, index: index, indexOnly: true, reading: reading).slotReading(table, index: index, positions: reading)
         }
         guard let slotReading else { return false }
         var visited = 0
