@@ -276,7 +276,8 @@ public enum GuildTables {
         Migration("0005_all_time_rankings") { tx in
             for (table, rollup) in allTimeRollups { try tx.addRollup(to: table, rollup) }
         },
-        // Databases made before the index was declared get it here.
+        // Databases made before the index was declared get it here; 0001 creates the tables as
+        // `all` declares them now, so a new database has it already (as with 0003's index).
         Migration("0006_voice_leaves") { tx in
             if try !tx.table("voice_events").indexes.contains(where: { $0.name == voiceLeavesIndex.name }) {
                 try tx.addIndex(to: "voice_events", voiceLeavesIndex)
