@@ -262,6 +262,8 @@ extension Transaction {
             entries.sort { a, b in a.user != b.user ? a.user < b.user : a.time != b.time ? a.time < b.time : a.id < b.id }
             for entry in entries { keep(entry.user, entry.status) }
         }
+        // No presence in the guild: no member is active, and its members need no walk.
+        guard !latest.isEmpty else { return [] }
         let members = try walkPlan(PreparedPatterns.membersByUser, equals: [.uint(guild)])
         let memberUser = members.columns[0]
         var users: [UInt64] = []
