@@ -94,6 +94,85 @@ struct ReaderMarkRaceTests {
         try reader.close()
         try owner.close()
     }
+
+    @Test("a read-only snapshot with nothing committed since the last takes one reader mark; one after a commit takes two (provisional, then moved up)")
+    func oneMarkWhenNothingChanged() throws {
+        let directory = try TemporaryDirectory("gs-reader-mark")
+        defer { directory.remove() }
+        let path = directory.file("marks.gsdb")
+        let owner = try StorageEngine.open(path: path, configuration: EngineConfiguration(checkpointThreshold: 0))
+        func put(_ range: Range<UInt64>) throws {
+            try owner.write { tx in
+                let tree = try tx.tree("t") ?? tx.createTree("t")
+                for key in range { try tx.put(bigEndianKey(key), bigEndianKey(key * 7), in: tree) }
+            }
+        }
+        try put(0..<500)
+        let layer = MarkHookFileSystem()
+        let reader = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true),
+                                            fileSystem: layer)
+        #expect(try reader.read { try ReadOnlyOpeningTests.values($0) }.count == 500)
+        for round in 0..<3 {
+            let before = layer.marksTaken
+            #expect(try reader.read { try ReadOnlyOpeningTests.values($0) }.count == 500)
+            #expect(layer.marksTaken == before + 1, "round \(round): the provisional mark is already where the log ends")
+        }
+        try put(500..<600)
+        let before = layer.marksTaken
+        #expect(try reader.read { try ReadOnlyOpeningTests.values($0) }.count == 600)
+        #expect(layer.marksTaken == before + 2, "where it last read the log, then the new end")
+        try reader.close()
+        try owner.close()
+    }
+
+    /// RO-1 keeps read-only snapshots out while the owner rewrites the log's header; the
+    /// header's sync is the owner's own business (WAL-4), so a snapshot may begin meanwhile and
+    /// sees the restarted log: nothing in it, every commit in the file.
+    @Test("a read-only snapshot begins while the owner syncs a restarted log's new header, and sees every commit")
+    func snapshotDuringTheRestartsSync() throws {
+        let directory = try TemporaryDirectory("gs-reader-mark")
+        defer { directory.remove() }
+        let path = directory.file("restart.gsdb")
+        let layer = MarkHookFileSystem()
+        let owner = try StorageEngine.open(path: path, configuration: EngineConfiguration(checkpointThreshold: 0), fileSystem: layer)
+        func put(_ range: Range<UInt64>, times factor: UInt64) throws {
+            try owner.write { tx in
+                let tree = try tx.tree("t") ?? tx.createTree("t")
+                for key in range { try tx.put(bigEndianKey(key), bigEndianKey(key * factor), in: tree) }
+            }
+        }
+        try put(0..<3_000, times: 3)
+        _ = try owner.checkpoint(.truncate)
+        try put(0..<1_000, times: 5)
+        let reader = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true))
+        let expected = Dictionary(uniqueKeysWithValues: (0..<UInt64(3_000)).map { ($0, $0 < 1_000 ? $0 * 5 : $0 * 3) })
+        #expect(try reader.read { try ReadOnlyOpeningTests.values($0) } == expected)
+
+        // The log's header as it is now: the restart's sync is the first one after it changed.
+        func logHeader() throws -> [UInt8] {
+            let handle = try PosixFileSystem().openForReading(path + "-wal")
+            defer { try? handle.close() }
+            var bytes = [UInt8](repeating: 0, count: WriteAheadLog.headerSize)
+            _ = try bytes.withUnsafeMutableBytes { try handle.read(into: $0, at: 0) }
+            return bytes
+        }
+        let oldHeader = try logHeader()
+        let seen = Locked<Result<[UInt64: UInt64], any Error>?>(nil)
+        layer.beforeLogSyncs { _ in
+            guard try logHeader() != oldHeader else { return false }
+            seen.withLock { $0 = Result { try reader.read { try ReadOnlyOpeningTests.values($0) } } }
+            return true
+        }
+        let result = try owner.checkpoint(.full)
+        #expect(result.walRestarted, "\(result)")
+        let during = try #require(seen.withLock { $0 }, "the restart synced its header")
+        #expect(try during.get() == expected, "the snapshot begun during the header's sync")
+        #expect(reader.statistics().commitNumber == owner.statistics().commitNumber)
+        try put(3_000..<3_010, times: 3)
+        #expect(try reader.read { try ReadOnlyOpeningTests.values($0) }.count == 3_010)
+        try reader.close()
+        try owner.close()
+    }
 }
 
 /// The real file layer, with a hook run just before a handle takes a reader mark.
@@ -103,6 +182,7 @@ private final class MarkHookFileSystem: FileSystem, @unchecked Sendable {
     fileprivate let hook = Locked<(() throws -> Void)?>(nil)
     private let queryHook = Locked<(() throws -> Void)?>(nil)
     private let taken = Locked(0)
+    private let logSyncHook = Locked<((String) throws -> Void)?>(nil)
 
     /// Runs `body` once, the next time a handle of this layer is about to take a mark.
     func beforeNextMark(_ body: @escaping () throws -> Void) {
@@ -124,6 +204,21 @@ private final class MarkHookFileSystem: FileSystem, @unchecked Sendable {
     }
 
     var marksTaken: Int { taken.withLock { $0 } }
+
+    /// Runs `body` (with the log's path) before every sync of a log handle of this layer
+    /// until it returns true.
+    func beforeLogSyncs(_ body: @escaping (String) throws -> Bool) {
+        let done = Locked(false)
+        logSyncHook.withLock { $0 = { path in
+            guard !done.withLock({ $0 }) else { return }
+            if try body(path) { done.withLock { $0 = true } }
+        } }
+    }
+
+    fileprivate func aboutToSync(_ path: String) throws {
+        guard path.hasSuffix("-wal"), let body = logSyncHook.withLock({ $0 }) else { return }
+        try body(path)
+    }
 
     fileprivate func aboutToMark() throws {
         taken.withLock { $0 += 1 }
@@ -162,7 +257,10 @@ private final class MarkHookHandle: FileHandleIO, @unchecked Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int { try base.read(into: buffer, at: offset) }
     func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws { try base.write(buffer, at: offset) }
     func write(_ pieces: [UnsafeRawBufferPointer], at offset: Int64) throws { try base.write(pieces, at: offset) }
-    func sync() throws { try base.sync() }
+    func sync() throws {
+        try layer.aboutToSync(base.path)
+        try base.sync()
+    }
     func startWriteback() { base.startWriteback() }
     func truncate(to size: Int64) throws { try base.truncate(to: size) }
     func size() throws -> Int64 { try base.size() }

@@ -112,9 +112,18 @@ extension StorageEngine {
                 if !waited {
                     restartHeld = true
                 } else if try readersExcluded || ReaderLock.takeForCheckpoint(lockFile, deadline: readersDeadline()) {
-                    defer { if !readersExcluded { _ = try? lockFile.lockReaders(.none) } }
+                    readersExcluded = true
+                    // RO-1: read-only openings may read the log again once its new header is
+                    // written; the header's sync (WAL-4, for this engine's next append) is no
+                    // concern of theirs, so they do not wait for the disk.
+                    func readersMayReturn() {
+                        guard readersExcluded else { return }
+                        _ = try? lockFile.lockReaders(.none)
+                        readersExcluded = false
+                    }
                     restarted = try restartLog(truncate: mode == .truncate, through: limit,
-                                               holdingWriter: policy == .holdingWriter, waitUntil: mode == .passive ? nil : deadline)
+                                               holdingWriter: policy == .holdingWriter, waitUntil: mode == .passive ? nil : deadline,
+                                               rewritten: readersMayReturn)
                 } else {
                     restartHeld = true
                 }
@@ -211,8 +220,10 @@ extension StorageEngine {
     }
 
     /// Restarts the log once nothing was appended past `through`; needs the writer token so no
-    /// commit appends meanwhile. Returns whether it restarted.
-    private func restartLog(truncate: Bool, through sequence: UInt64, holdingWriter: Bool, waitUntil deadline: ContinuousClock.Instant?) throws -> Bool {
+    /// commit appends meanwhile. Returns whether it restarted. `rewritten` runs once the new
+    /// header is in the file, before it is synced.
+    private func restartLog(truncate: Bool, through sequence: UInt64, holdingWriter: Bool, waitUntil deadline: ContinuousClock.Instant?,
+                            rewritten: () -> Void) throws -> Bool {
         try refuseWritesAfterLostCommits()  // WALR-3
         if !holdingWriter {
             while !(try tryTakeWriterToken()) {
@@ -232,7 +243,8 @@ extension StorageEngine {
         let durable = configuration.synchronous != .off
         state.withLock { $0.walRestartsBegun &+= 1 }  // WI-1: before the file changes
         do {
-            try wal.restart(truncate: truncate, durable: durable, commitNumber: stamp.number, commitTime: stamp.time)
+            try wal.restart(truncate: truncate, durable: durable, commitNumber: stamp.number, commitTime: stamp.time,
+                            written: rewritten)
         } catch {
             // The new generation's header may not be on disk ahead of its frames (WAL-4).
             poison("restarting the WAL failed: \(error)")

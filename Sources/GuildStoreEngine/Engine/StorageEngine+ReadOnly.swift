@@ -105,9 +105,13 @@ extension StorageEngine {
                     continue
                 }
             }
+            // Nothing read past the provisional mark (the common case): it is the mark, and
+            // taking its byte again would be one more system call per snapshot.
             let frames = hold.recovered?.committedFrameCount ?? 0
-            try lockFile.holdReaderMark(frames, replacing: hold.mark)
-            hold.mark = frames
+            if frames != hold.mark {
+                try lockFile.holdReaderMark(frames, replacing: hold.mark)
+                hold.mark = frames
+            }
             return
         }
     }

@@ -22,13 +22,18 @@ extension WriteAheadLog {
         var chain = log.chain
         var watermark = log.syncedFrames
         var frameIndex = log.committedFrameCount
-        let framesPerChunk = max(1, (1 << 20) / frameSize)
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
+        // The file usually runs on past the new frames (a restarted log keeps its length and
+        // is overwritten from the start), and a catch-up usually follows a commit of a few
+        // frames: the reads start small and double while every frame they bring is sound, up
+        // to 1 MiB, so a catch-up reads about twice what it takes, not a megabyte of stale
+        // frames each time.
+        let maximumFrames = max(1, (1 << 20) / frameSize)
+        var framesPerChunk = min(maximumFrames, Self.firstCatchUpFrames)
+        var chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
         defer { chunk.deallocate() }
-        guard let chunkBase = chunk.baseAddress else { return [] }
         scan: while true {
             let offset = Int64(headerSize) + Int64(frameIndex) * Int64(frameSize)
-            guard offset + Int64(frameSize) <= size else { break }
+            guard offset + Int64(frameSize) <= size, let chunkBase = chunk.baseAddress else { break }
             let whole = try file.read(into: chunk, at: offset) / frameSize
             guard whole > 0 else { break }
             for i in 0..<whole {
@@ -59,8 +64,16 @@ extension WriteAheadLog {
                 frameIndex += 1
             }
             if whole < framesPerChunk { break }
+            if framesPerChunk < maximumFrames {
+                framesPerChunk = min(maximumFrames, 2 * framesPerChunk)
+                chunk.deallocate()
+                chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
+            }
         }
         // A page written by several of the commits: only its newest frame.
         return applied.filter { log.pages[$0.page] == $0.frame }
     }
+
+    /// Frames the first read of a catch-up takes (`continueRecovery`).
+    static let firstCatchUpFrames = 8
 }

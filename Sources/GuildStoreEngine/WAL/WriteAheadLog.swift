@@ -266,8 +266,11 @@ final class WriteAheadLog {
     ///
     /// WAL-4: the new header is written (and synced when `durable`) before this returns, so no
     /// frame of the new generation can reach the disk ahead of it. WAL-6: it carries the
-    /// commit number on, truncated or not.
-    func restart(truncate: Bool, durable: Bool, commitNumber: UInt64, commitTime: UInt64, fileNonce: UInt64? = nil) throws {
+    /// commit number on, truncated or not. `written` runs once the header is in the file and
+    /// before its sync: what only needs the file's new content, not its durability (the
+    /// read-only openings the restart kept out, RO-1), need not wait for the disk.
+    func restart(truncate: Bool, durable: Bool, commitNumber: UInt64, commitTime: UInt64, fileNonce: UInt64? = nil,
+                 written: () -> Void = {}) throws {
         if let fileNonce { self.fileNonce = fileNonce }
         salt = Self.randomSalt()
         checkpointSequence &+= 1
@@ -278,6 +281,7 @@ final class WriteAheadLog {
         timeBefore = commitTime
         if truncate { try file.truncate(to: 0) }
         try writeHeader()
+        written()
         if durable { try sync() }
     }
 
