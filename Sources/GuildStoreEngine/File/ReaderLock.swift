@@ -11,7 +11,8 @@ import Glibc
 /// database file or restarts, rewrites or truncates its log. The byte is an
 /// open-file-description lock (`F_OFD_SETLK`) at `offset` (far past any real file's end, so
 /// it locks no data). The owner takes it exclusively around every restart of the log (the
-/// end of a checkpoint, `StorageEngine+Checkpoint`) and a vacuum; a checkpoint that cannot
+/// end of a checkpoint, `StorageEngine+Checkpoint`) until the new header is written, not
+/// through its sync, and around a vacuum; a checkpoint that cannot
 /// have it leaves the log as it is and reports `blockedByReaders`, a vacuum or a restore
 /// answers `.busy` naming the readers. The owner's commits only append frames past the end a
 /// reader read, which its snapshot never looks at; what a checkpoint may copy into the file
