@@ -85,4 +85,56 @@ struct ReadOnlyCatchUpTests {
         try reader.close()
         try owner.close()
     }
+
+    /// The reload after a restart keeps the opening's mapping of the file (PG-3): every page
+    /// the owner's copy rewrote is checked again when next read, so one damaged on disk after
+    /// the copy is reported, never read as it is.
+    @Test("after a restart, a page the owner's copy rewrote and that was then damaged on disk is reported by the read-only opening, though it had read and checked that page before")
+    func rewrittenPagesAreCheckedAgain() throws {
+        let directory = try TemporaryDirectory("gs-ro-catch-up")
+        defer { directory.remove() }
+        let path = directory.file("recheck.gsdb")
+        let pageSize = 4096
+        let owner = try StorageEngine.open(path: path, configuration: EngineConfiguration(pageSize: pageSize, checkpointThreshold: 0))
+        func put(_ range: Range<UInt64>, times factor: UInt64) throws {
+            try owner.write { tx in
+                let tree = try tx.tree("t") ?? tx.createTree("t")
+                for key in range { try tx.put(bigEndianKey(key), bigEndianKey(key * factor), in: tree) }
+            }
+        }
+        try put(0..<3_000, times: 3)
+        #expect(try owner.checkpoint(.truncate).walRestarted)
+        let reader = try StorageEngine.open(path: path, configuration: EngineConfiguration(createIfMissing: false, readOnly: true))
+        let before = Dictionary(uniqueKeysWithValues: (0..<UInt64(3_000)).map { ($0, $0 * 3) })
+        #expect(try reader.read { try ReadOnlyOpeningTests.values($0) } == before, "every leaf read and checked once")
+
+        func fileBytes() throws -> [UInt8] {
+            let handle = try PosixFileSystem().openForReading(path)
+            defer { try? handle.close() }
+            var bytes = [UInt8](repeating: 0, count: Int(try handle.size()))
+            _ = try bytes.withUnsafeMutableBytes { try handle.read(into: $0, at: 0) }
+            return bytes
+        }
+        let old = try fileBytes()
+        try put(0..<1_000, times: 5)
+        #expect(try owner.checkpoint(.full).walRestarted)
+        let new = try fileBytes()
+        // Every page the copy rewrote (the header page aside, which every load reads and
+        // checks anyway) gets a byte changed in its middle.
+        let rewritten = (1..<(min(old.count, new.count) / pageSize)).filter { page in
+            old[(page * pageSize)..<((page + 1) * pageSize)] != new[(page * pageSize)..<((page + 1) * pageSize)]
+        }
+        #expect(!rewritten.isEmpty)
+        let handle = try PosixFileSystem().open(path, create: false)
+        for page in rewritten {
+            let offset = page * pageSize + pageSize / 2
+            try [new[offset] ^ 0x5A].withUnsafeBytes { try handle.write($0, at: Int64(offset)) }
+        }
+        try handle.close()
+        #expect(throws: GuildStoreError.self, "a damaged page it had checked before the copy rewrote it") {
+            try reader.read { try ReadOnlyOpeningTests.values($0) }.count
+        }
+        try reader.close()
+        try owner.close()
+    }
 }

@@ -110,15 +110,19 @@ extension StorageEngine {
     /// Reads the database file's header and its log's committed frames as recovery does,
     /// writing nothing, and maps the file: what an open (and a read-only opening's refresh,
     /// RO-2) builds its state from.
+    ///
+    /// A read-only opening's reload after its owner restarted the log passes its `view` of the
+    /// same file (the caller has forgotten what it verified) and reads the log as a
+    /// `follower` (`WriteAheadLog.recover`).
     static func load(path: String, file: any FileHandleIO, fileBytes: Int64, walFile: any FileHandleIO, pageSize: Int,
-                     mapReservation: Int) throws -> LoadedDatabase {
+                     mapReservation: Int, view: FileView? = nil, follower: Bool = false) throws -> LoadedDatabase {
         // WAL-7, WALR-9: the file's own header, when it reads soundly, names the log that is
         // its own and the salt of the database's page checksums.
         let fileHeader = fileBytes >= Int64(pageSize) ? try? readHeaderPage(file, pageSize: pageSize, path: path) : nil
         let (recovered, report) = try WriteAheadLog.recover(file: walFile, expectedPageSize: pageSize, fileNonce: fileHeader?.fileNonce,
-                                                            checksumSalt: fileHeader?.checksumSalt)
+                                                            checksumSalt: fileHeader?.checksumSalt, follower: follower)
         return try assemble(path: path, file: file, fileBytes: fileBytes, fileHeader: fileHeader, recovered: recovered, report: report,
-                            walFile: walFile, pageSize: pageSize, view: nil, mapReservation: mapReservation)
+                            walFile: walFile, pageSize: pageSize, view: view, mapReservation: mapReservation)
     }
 
     /// `load`'s result from a log already read: the header (the log's newest page 0, else the
@@ -142,7 +146,8 @@ extension StorageEngine {
         // WALR-9: every page of this database is sealed with the header's salt; the log's
         // were checked with it (or, without a sound file header, with the salt the log's
         // own header pages name, which the header just decoded is one of).
-        let view = try existing ?? FileView(file: file, pageSize: pageSize, reservation: mapReservation, checksumSalt: header.checksumSalt)
+        let view = try existing.flatMap { $0.checksumSalt == header.checksumSalt ? $0 : nil }
+            ?? FileView(file: file, pageSize: pageSize, reservation: mapReservation, checksumSalt: header.checksumSalt)
         let databaseSize = committed?.databaseSize ?? header.pageCount
         guard databaseSize == header.pageCount else {
             throw GuildStoreError.corruptHeader(path: path, reason: "header page count \(header.pageCount) disagrees with the log's \(databaseSize)")

@@ -174,6 +174,16 @@ extension StorageEngine {
             loaded = try Self.assemble(path: path, file: file, fileBytes: fileBytes, fileHeader: fileHeader, recovered: extended,
                                        report: WALRecoveryReport(), walFile: log, pageSize: pageSize, view: view,
                                        mapReservation: configuration.mapReservation)
+        } else if let seen = hold.seen, seen.identity == log.heldIdentity {
+            // The same log file, usually under a new header: the owner restarted (or truncated)
+            // it, after copying every commit into the database file, which is the same file
+            // (checked above). Only the log's generation is read, up to its chain's end as the
+            // catch-up above reads, and the mapping is kept: what this opening verified is
+            // forgotten, since the copy rewrote pages it read from the file (no snapshot is
+            // live, so nothing reads through the view meanwhile).
+            view.invalidateAll(below: Int(try file.size() / Int64(pageSize)))
+            (loaded, position) = try Self.loadFollowing(path: path, file: file, log: log, pageSize: pageSize,
+                                                        mapReservation: configuration.mapReservation, view: view)
         } else {
             (loaded, position) = try Self.loadFollowing(path: path, file: file, log: log, pageSize: pageSize,
                                                         mapReservation: configuration.mapReservation)
@@ -200,8 +210,11 @@ extension StorageEngine {
     /// what a live snapshot reads), so a header page read while one wrote it can fail its
     /// checksum: a load that fails is tried again while the log grew or changed under it, up
     /// to `loadAttempts` times. A damaged file fails every time and is reported.
+    ///
+    /// With `view` (a reload after a restart of the log, see `catchUp`), the log is read as a
+    /// follower and the file through that view.
     static func loadFollowing(path: String, file: any FileHandleIO, log: ReadOnlyLogFile, pageSize: Int,
-                              mapReservation: Int) throws -> (LoadedDatabase, LogPosition) {
+                              mapReservation: Int, view: FileView? = nil) throws -> (LoadedDatabase, LogPosition) {
         var attempt = 1
         while true {
             let identity = log.heldIdentity
@@ -209,7 +222,7 @@ extension StorageEngine {
             let logBytes = try log.size()
             do {
                 let loaded = try load(path: path, file: file, fileBytes: try file.size(), walFile: log, pageSize: pageSize,
-                                      mapReservation: mapReservation)
+                                      mapReservation: mapReservation, view: view, follower: view != nil)
                 return (loaded, LogPosition(identity: identity, header: header))
             } catch {
                 let moved = try log.size() != logBytes || LogPosition.header(of: log) != header

@@ -42,6 +42,15 @@ final class FileView: @unchecked Sendable {
         if Int(page) < mappedPages { gs_bit_clear(verified, UInt64(page)) }
     }
 
+    /// Forgets every page below `pages` was verified, with no page read through the view
+    /// meanwhile (a read-only opening's reload after its owner restarted the log, between its
+    /// snapshots). Pages are marked verified only once read inside the file, and the file never
+    /// shrinks under a mapping (FILE-1), so its size in pages now bounds every mark.
+    func invalidateAll(below pages: Int) {
+        let words = min(verifiedWords, (max(0, min(pages, mappedPages)) + 63) / 64)
+        verified.update(repeating: 0, count: words)
+    }
+
     /// Starts loading page `number` into the CPU's caches when that costs nothing else: the page
     /// is mapped, inside the file and verified already. A hint: it reads nothing and never fails.
     func prefetch(_ number: UInt32, fileBytes: Int64) {

@@ -101,8 +101,13 @@ extension WriteAheadLog {
     /// names (WALR-9), both nil when its header page cannot be read soundly (then the log is
     /// trusted: it may hold the only sound copy of the header, and the salt is the one the
     /// log's first sound header page names).
+    ///
+    /// A `follower` (a read-only opening reloading its owner's restarted log, RO-2) stops at
+    /// the chain's end: what lies past it is the owner's recovery's to judge, so its report
+    /// names nothing there, and its reads start at `firstCatchUpFrames` frames and double
+    /// (the file of a restarted log runs on with the older generation's frames).
     static func recover(file: any FileHandleIO, expectedPageSize: Int, fileNonce: UInt64?,
-                        checksumSalt: UInt32?) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
+                        checksumSalt: UInt32?, follower: Bool = false) throws -> (log: RecoveredLog?, report: WALRecoveryReport) {
         let size = try file.size()
         if let legacy = try legacyHeader(file: file, size: size) {
             // Versions 1 and 2: a generation without a frame is empty (everything in it was
@@ -156,13 +161,13 @@ extension WriteAheadLog {
         var lastCommitTime = fields?.timeBefore ?? 0
         var lastSoundCommitDiscarded: Int?
         var frameIndex = 0
-        let framesPerChunk = max(1, (1 << 20) / frameSize)
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
+        let maximumFrames = max(1, (1 << 20) / frameSize)
+        var framesPerChunk = follower ? min(maximumFrames, firstCatchUpFrames) : maximumFrames
+        var chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
         defer { chunk.deallocate() }
-        guard let chunkBase = chunk.baseAddress else { return (nil, report) }
-        while true {
+        scan: while true {
             let offset = Int64(headerSize) + Int64(frameIndex) * Int64(frameSize)
-            guard offset < size else { break }
+            guard offset < size, let chunkBase = chunk.baseAddress else { break }
             let read = try file.read(into: chunk, at: offset)
             let whole = read / frameSize
             for i in 0..<whole {
@@ -197,6 +202,7 @@ extension WriteAheadLog {
                         continue
                     }
                     valid = false
+                    if follower { break scan }
                 }
                 // Past the last frame WAL-1 accepts.
                 if report.firstBadFrame == nil && parsed != nil { report.firstBadFrame = frameIndex }
@@ -226,6 +232,11 @@ extension WriteAheadLog {
                     report.discardedFrames += 1
                 }
                 break
+            }
+            if framesPerChunk < maximumFrames {
+                framesPerChunk = min(maximumFrames, 2 * framesPerChunk)
+                chunk.deallocate()
+                chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 4096)
             }
         }
         report.recoveredFrames = committedFrames
