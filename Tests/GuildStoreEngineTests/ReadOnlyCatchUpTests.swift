@@ -80,6 +80,15 @@ struct ReadOnlyCatchUpTests {
             try rewriteEvery(3)
             #expect(try readerValues() == expected, "restart \(restart): a rewrite")
         }
+        // The reload after a restart, with the new generation already holding commits of many
+        // chunks (the opening idle from before the restart until after them): it reads them
+        // all, and stops at the older generation's frames after them.
+        for pages in [3 * first, 1, 2 * first + 5] { try commit(rows: pages * 9) }
+        #expect(try readerValues() == expected)
+        #expect(try owner.checkpoint(.full).walRestarted)
+        for pages in [2, 4 * first + 1, first] { try commit(rows: pages * 9) }
+        try rewriteEvery(2)
+        #expect(try readerValues() == expected, "a reload of a generation of several commits")
         #expect(reader.statistics().commitNumber == owner.statistics().commitNumber)
         #expect(try reader.check().isOK)
         try reader.close()
@@ -131,8 +140,13 @@ struct ReadOnlyCatchUpTests {
             try [new[offset] ^ 0x5A].withUnsafeBytes { try handle.write($0, at: Int64(offset)) }
         }
         try handle.close()
-        #expect(throws: GuildStoreError.self, "a damaged page it had checked before the copy rewrote it") {
-            try reader.read { try ReadOnlyOpeningTests.values($0) }.count
+        // A page's checksum, not its decoding: a flipped byte in a cell could fail to decode
+        // whether or not the page was checked again.
+        do {
+            let count = try reader.read { try ReadOnlyOpeningTests.values($0) }.count
+            Issue.record("read \(count) rows from damaged pages it had checked before the copy rewrote them")
+        } catch GuildStoreError.checksumMismatch(let damaged, let page) {
+            #expect(damaged == path && rewritten.contains(Int(page)), "page \(page)")
         }
         try reader.close()
         try owner.close()
