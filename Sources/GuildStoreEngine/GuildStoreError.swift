@@ -51,7 +51,8 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// (`DatabaseConfiguration.readOnly`): it reads its owner's commits and changes nothing.
     case readOnlyDatabase(path: String)
     /// A read-only opening found another file at its database's path than the one it opened
-    /// (its owner vacuumed or restored it): it shows the old file no further. Open it again.
+    /// (put there from outside the engine: vacuum and restore refuse while it is open, RO-4):
+    /// it shows the old file no further. Open it again.
     case databaseReplacedSinceOpen(path: String)
     /// Another write transaction is in progress.
     case writerBusy
@@ -160,7 +161,7 @@ public enum GuildStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .readOnlyTransaction: "cannot write through a read-only snapshot"
         case .readOnlyDatabase(let path): "\(path) is open read-only: nothing can be written to it through this opening"
         case .databaseReplacedSinceOpen(let path):
-            "\(path) was replaced by another file (a vacuum or a restore) since this read-only opening opened it; open it again"
+            "\(path) was replaced by another file since this read-only opening opened it; open it again"
         case .writerBusy: "another write transaction is in progress"
         case .busy(let message): "busy: \(message)"
         case .locked(let path, let holders):

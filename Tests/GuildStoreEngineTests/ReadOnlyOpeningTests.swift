@@ -198,7 +198,7 @@ struct ReadOnlyOpeningTests {
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
-    @Test("vacuum and restore refuse while a read-only opening has a snapshot, naming its process; idle, the opening then answers .databaseReplacedSinceOpen")
+    @Test("vacuum and restore refuse while a read-only opening is open, with a snapshot or idle, naming its process, and run once it closes; a file replaced from outside is .databaseReplacedSinceOpen")
     func replacingRefusesReaders() throws {
         let directory = try TemporaryDirectory("gs-readonly")
         defer { directory.remove() }
@@ -209,38 +209,54 @@ struct ReadOnlyOpeningTests {
         _ = try owner.writeBackup(to: backup, parent: nil, progress: nil)
         try insert(100..<120, into: owner)
 
-        let reader = try readOnly(path)
         let us = "pid \(getpid())"
-        var pinned = try reader.beginRead()
-        do {
-            _ = try owner.vacuum()
-            Issue.record("vacuum ran under a read-only opening's snapshot")
-        } catch GuildStoreError.busy(let message) {
-            #expect(message.contains("vacuum") && message.contains(us), "\(message)")
+        func expectRefused(_ operation: String, _ body: () throws -> Void) {
+            do {
+                try body()
+                Issue.record("\(operation) replaced the database under a read-only opening")
+            } catch GuildStoreError.busy(let message) {
+                #expect(message.contains(operation) && message.contains(us), "\(message)")
+            } catch {
+                Issue.record("\(operation): \(error)")
+            }
         }
+        let reader = try readOnly(path)
+        var pinned = try reader.beginRead()
+        expectRefused("vacuum") { _ = try owner.vacuum() }
         #expect(try keys(owner) == Array(0..<120))
         pinned.end()
-        _ = try owner.vacuum()
-        #expect(throws: GuildStoreError.databaseReplacedSinceOpen(path: path)) { _ = try keys(reader) }
+        // RO-4: idle, the opening still has the file open.
+        expectRefused("vacuum") { _ = try owner.vacuum() }
+        #expect(try keys(reader) == Array(0..<120), "the opening reads on, the file unchanged")
         try reader.close()
+        _ = try owner.vacuum()
         try owner.close()
 
         let second = try readOnly(path)
         #expect(try keys(second) == Array(0..<120))
         pinned = try second.beginRead()
-        do {
-            _ = try Database.restore(from: [backup], to: path, force: true)
-            Issue.record("restore replaced a database under a read-only opening's snapshot")
-        } catch GuildStoreError.busy(let message) {
-            #expect(message.contains("restore") && message.contains(us), "\(message)")
-        }
+        expectRefused("restore") { _ = try Database.restore(from: [backup], to: path, force: true) }
         pinned.end()
-        _ = try Database.restore(from: [backup], to: path, force: true)
-        #expect(throws: GuildStoreError.databaseReplacedSinceOpen(path: path)) { _ = try keys(second) }
+        expectRefused("restore") { _ = try Database.restore(from: [backup], to: path, force: true) }
+        #expect(try keys(second) == Array(0..<120))
         try second.close()
+        _ = try Database.restore(from: [backup], to: path, force: true)
         let restored = try readOnly(path)
         #expect(try keys(restored) == Array(0..<100))
+
+        // What RO-4 cannot stop: a file put at the path from outside the engine. Once the log
+        // changes, the opening catches up, finds another file at the path, and never reads it
+        // as the one it opened.
+        let newOwner = try StorageEngine.open(path: path, configuration: EngineConfiguration(checkpointThreshold: 0))
+        try insert(100..<110, into: newOwner)
+        #expect(try keys(restored) == Array(0..<110))
+        let outside = directory.file("outside.gsdb")
+        try FileManager.default.copyItem(atPath: path, toPath: outside)
+        #expect(rename(outside, path) == 0)
+        try insert(110..<120, into: newOwner)
+        #expect(throws: GuildStoreError.databaseReplacedSinceOpen(path: path)) { _ = try keys(restored) }
         try restored.close()
+        try newOwner.close()
     }
 
     /// Openings come and go, and one stays open reading again and again, while the owner

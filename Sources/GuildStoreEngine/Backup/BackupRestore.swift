@@ -92,7 +92,10 @@ enum BackupRestore {
         let lock = fileSystem.exists(destination) ? try fileSystem.open(destination, create: false) : nil
         do {
             try lock?.lockExclusive()
-            if let lock { try ReaderLock.excludeReaders(lock, doing: "restore") }  // RO-1
+            if let lock {
+                try ReaderLock.excludeOpeners(lock, doing: "restore")  // RO-4
+                try ReaderLock.excludeReaders(lock, doing: "restore")  // RO-1
+            }
             try fileSystem.rename(temporary, to: destination)
             try fileSystem.syncDirectory(containing: destination)
             // WAL-7: the old file's log is stale now; it would be ignored, and goes.

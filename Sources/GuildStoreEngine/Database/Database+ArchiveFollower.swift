@@ -19,7 +19,8 @@ extension Database {
     /// meanwhile are a gap, which the next archiver closes with a new base.
     /// Errors: `.invalidConfiguration` for an opening that is not read-only, `.busy` when
     /// another archiver writes into the directory, `.backupMismatch` for an archive of another
-    /// database, `.databaseReplacedSinceOpen` once a vacuum or a restore replaced the file (the
+    /// database, `.databaseReplacedSinceOpen` once a file put at the path from outside the
+    /// engine replaced it (vacuum and restore refuse while this opening is open, RO-4; the
     /// archive then needs a new archiver, which starts with a base), what writing the archive
     /// throws.
     public func followArchive(_ archive: ArchiveConfiguration,

@@ -67,9 +67,10 @@ public struct DatabaseConfiguration: Sendable {
     /// snapshots is live the owner's checkpoints copy only the commits it reads and the log
     /// does not restart (RO-1..RO-3, RM-1;
     /// `EngineStatistics.checkpointsHeldByReadOnlyOpenings` counts the checkpoints held back),
-    /// so keep snapshots short; between them the owner checkpoints freely. After a vacuum or a
-    /// restore replaced the file, `.databaseReplacedSinceOpen`: open it again. A `.temporary`
-    /// location cannot be read-only.
+    /// so keep snapshots short; between them the owner checkpoints freely. While it is open,
+    /// vacuum and restore of the file refuse with `.busy` naming its process (RO-4). A file put
+    /// at the path from outside the engine is `.databaseReplacedSinceOpen`: open it again. A
+    /// `.temporary` location cannot be read-only.
     ///
     /// ```swift
     /// // Beside a bot that has data/bot.gsdb open for writing:

@@ -181,8 +181,9 @@ extension StorageEngine {
     /// are compared; on a mismatch both descriptors are closed and the open starts again, at
     /// most `openAttempts` times, then `.databaseReplaced`.
     ///
-    /// A read-only opening (RO-1) opens both for reading and takes the readers' byte shared
-    /// instead of the exclusive lock, waiting out a checkpoint in progress.
+    /// A read-only opening (RO-1) opens both for reading and takes the openers' byte (RO-4,
+    /// kept until it closes) and the readers' byte shared instead of the exclusive lock,
+    /// waiting out a vacuum, a restore or a checkpoint in progress.
     /// `busyTimeout` is how long a writer's open waits for another process to let go of the
     /// lock (nil: `PosixFile.lockPatience`).
     static func openLocked(_ path: String, readOnly: Bool = false, busyTimeout: Duration? = nil,
@@ -191,6 +192,7 @@ extension StorageEngine {
             let lockFile = readOnly ? try fileSystem.openForReading(path) : try fileSystem.open(path, create: false)
             do {
                 if readOnly {
+                    try ReaderLock.takeOpenerShared(lockFile)  // RO-4: for the opening's life
                     try ReaderLock.takeShared(lockFile)
                 } else if let busyTimeout {
                     try lockFile.lockExclusive(patience: busyTimeout)

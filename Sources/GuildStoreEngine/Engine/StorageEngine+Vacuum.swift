@@ -30,8 +30,13 @@ extension StorageEngine {
                 guard s.readers.isEmpty else { throw GuildStoreError.busy("vacuum needs every read transaction to end (\(s.readers.count) open)") }
                 return s.lockFile
             }
-            // RO-1: named here, before the check's pass over the file; one that opens after
-            // this still holds back the checkpoint below, which then refuses.
+            // RO-4: no read-only opening has the file open, and none opens it until the old
+            // file's descriptor closes (`swapInDatabaseFile`), or the vacuum fails.
+            try ReaderLock.excludeOpeners(lockFile, doing: "vacuum")
+            var swapped = false
+            defer { if !swapped { _ = try? lockFile.lockOpeners(.none) } }
+            // RO-1: named here, before the check's pass over the file (an opening of this
+            // process's own, which RO-4 does not see through another layer, included).
             try ReaderLock.excludeReaders(lockFile, doing: "vacuum")
             _ = try? lockFile.lockReaders(.none)
             // DISK-8: vacuum copies only a database the integrity check passes. It copies
@@ -67,6 +72,7 @@ extension StorageEngine {
             try fileSystem.rename(temporary, to: path)
             try fileSystem.syncDirectory(containing: path)
             try swapInDatabaseFile()
+            swapped = true  // the old descriptor, and the openers' byte with it, is closed
             try rebindLog()
             let after = state.withLock { (pages: Int($0.databaseSize), bytes: $0.fileBytes) }
             return VacuumResult(pagesBefore: before.pages, pagesAfter: after.pages,

@@ -68,6 +68,11 @@ package protocol FileHandleIO: AnyObject, Sendable {
     func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool
     /// The processes holding the readers' byte shared, as far as they can be read.
     func readerLockHolders() -> [LockHolder]
+    /// Takes or gives back the openers' byte (`ReaderLock.openersOffset`, RO-4), without
+    /// waiting: false when another open file description holds a conflicting lock.
+    func lockOpeners(_ mode: ReaderLockMode) throws -> Bool
+    /// The processes holding the openers' byte shared (their read-only openings are open).
+    func openerLockHolders() -> [LockHolder]
     /// Takes the readers' byte shared only while no checkpoint holds or wants it (RO-3: the
     /// intent byte free of exclusive locks), without waiting: false when one does.
     func lockReadersUnlessIntent() throws -> Bool
@@ -153,6 +158,8 @@ extension FileHandleIO {
     package func lockReaders(_ mode: ReaderLockMode) throws -> Bool { true }
     package func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { true }
     package func readerLockHolders() -> [LockHolder] { [] }
+    package func lockOpeners(_ mode: ReaderLockMode) throws -> Bool { true }
+    package func openerLockHolders() -> [LockHolder] { [] }
     package func lockReadersUnlessIntent() throws -> Bool { true }
     package func holdReaderMark(_ frames: Int, replacing previous: Int?) throws {}
     package func releaseReaderLocks() {}

@@ -70,14 +70,15 @@ public struct LockHolder: Equatable, Sendable, CustomStringConvertible {
         return pids
     }
 
-    /// The processes holding the readers' byte of the file open at `fd` shared (`ReaderLock`):
-    /// the readers that keep its owner from checkpointing. Read from every process's
+    /// The processes holding byte `byte` of the file open at `fd` shared with an
+    /// open-file-description lock (`ReaderLock`): the readers' byte's holders keep its owner
+    /// from checkpointing, the openers' byte's have it open read-only. Read from every process's
     /// descriptors on the file, since the lock table lists an open file description's lock
     /// under no pid. Processes of other users whose descriptors cannot be read are not named.
-    static func readerLockHolders(of fd: Int32) -> [LockHolder] {
+    static func sharedLockHolders(of fd: Int32, at byte: Int64) -> [LockHolder] {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return [] }
-        let offset = String(ReaderLock.offset)
+        let offset = String(byte)
         var pids: [Int32] = []
         forEachDescriptor(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) { pid, locks in
             // "1: OFDLCK ADVISORY  READ -1 08:01:1837 1099511627776 1099511627776"

@@ -223,7 +223,15 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
     }
 
     func readerLockHolders() -> [LockHolder] {
-        LockHolder.readerLockHolders(of: fd)
+        LockHolder.sharedLockHolders(of: fd, at: ReaderLock.offset)
+    }
+
+    func lockOpeners(_ mode: ReaderLockMode) throws -> Bool {
+        try lockByte(at: ReaderLock.openersOffset, mode)
+    }
+
+    func openerLockHolders() -> [LockHolder] {
+        LockHolder.sharedLockHolders(of: fd, at: ReaderLock.openersOffset)
     }
 
     /// One shared lock over both bytes is refused while either is held exclusively; the

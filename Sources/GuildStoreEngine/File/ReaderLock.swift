@@ -43,6 +43,15 @@ import Glibc
 /// at most until its deadline (`ownerPatience` for a passive checkpoint), then gives the
 /// intent back and reports `blockedByReaders`, so a long snapshot (an export) delays new
 /// snapshots by at most that much.
+///
+/// Invariant (RO-4): vacuum and restore, which replace the database file, refuse while a
+/// read-only opening has it open, naming the processes. Every read-only opening holds the
+/// openers' byte (`openersOffset`) shared from its open to its close (`takeOpenerShared`, in
+/// `StorageEngine.openLocked`; closing its descriptor, or its process dying, gives it back).
+/// Vacuum and restore take that byte exclusively, without waiting, before they replace
+/// anything (`excludeOpeners`), and keep it until the old file's descriptor closes, so no
+/// read-only opening opens the old file meanwhile: one that tries waits up to `patience`,
+/// then finds the new file at the path.
 package enum ReaderLock {
     /// 2^40: 1 TiB into the file, beyond any database a page count of 2^32 pages of 4 KiB
     /// reaches, and far below where `off_t` ends.
@@ -53,6 +62,9 @@ package enum ReaderLock {
     /// the two bytes above.
     package static let marksOffset: Int64 = offset + (1 << 32)
     package static let marksLength: Int64 = 1 << 32
+    /// The openers' byte (RO-4), just past the marks' range, so that giving back the readers'
+    /// locks (one release over the readers' byte through the marks) leaves it held.
+    package static let openersOffset: Int64 = marksOffset + marksLength
 
     /// Where the mark for `frames` lies in the range. A log of 2^32 frames (16 TiB of 4 KiB
     /// pages) is past anything a database writes; a count beyond it is marked at the range's
@@ -97,6 +109,31 @@ package enum ReaderLock {
             usleep(50)
         }
         return true
+    }
+
+    /// A read-only opening's hold on the openers' byte (RO-4), taken shared through `file` for
+    /// the opening's life, waiting while a vacuum or a restore holds it.
+    /// Errors: `.busy` after `patience`, `.io`.
+    static func takeOpenerShared(_ file: any FileHandleIO, patience: Duration = ReaderLock.patience) throws {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            if try file.lockOpeners(.shared) { return }
+            guard ContinuousClock.now < deadline else {
+                throw GuildStoreError.busy("\(file.path) is being replaced (a vacuum or a restore) by another opening; try again")
+            }
+            usleep(1000)
+        }
+    }
+
+    /// Takes the openers' byte exclusively through `file`, without waiting, for an operation
+    /// that replaces the file (RO-4); `.busy` naming the processes whose read-only openings
+    /// have it open when one does. The byte is given back when `file` closes.
+    static func excludeOpeners(_ file: any FileHandleIO, doing operation: String) throws {
+        guard try file.lockOpeners(.exclusive) else {
+            let holders = file.openerLockHolders()
+            let who = holders.isEmpty ? "another process" : holders.map(\.description).joined(separator: ", ")
+            throw GuildStoreError.busy("\(operation) of \(file.path) needs its read-only openings closed; open in \(who); try again once they close")
+        }
     }
 
     /// Takes the readers' byte exclusively through `file`, without waiting, for an operation
