@@ -95,6 +95,12 @@ enum BackupRestore {
             if let lock {
                 try ReaderLock.excludeOpeners(lock, doing: "restore")  // RO-4
                 try ReaderLock.excludeReaders(lock, doing: "restore")  // RO-1
+                // FILE-2: the restored file keeps the permission bits of the one it replaces.
+                if let mode = try lock.permissions() {
+                    let restored = try fileSystem.open(temporary, create: false)
+                    defer { try? restored.close() }
+                    try restored.setPermissions(mode)
+                }
             }
             try fileSystem.rename(temporary, to: destination)
             try fileSystem.syncDirectory(containing: destination)

@@ -28,7 +28,8 @@ extension StorageEngine {
                 logBytes: Int64(WriteAheadLog.headerSize) + Int64(frames) * Int64(wal.frameSize),
                 fileNonce: wal.fileNonce)
             let path = directory + "/" + segment.fileName
-            try WALSegment.write(segment, from: wal.file, to: path, fileSystem: fileSystem)
+            try WALSegment.write(segment, from: wal.file, to: path, permissions: try state.withLock { $0.view.file }.permissions(),
+                                 fileSystem: fileSystem)
             state.withLock { s in
                 s.archivedThrough = stamp.number
                 s.archiveError = nil

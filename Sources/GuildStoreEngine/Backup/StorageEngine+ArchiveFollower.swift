@@ -56,7 +56,8 @@ extension StorageEngine {
             last: CommitStamp(number: recovered.lastCommitNumber, time: recovered.lastCommitTime),
             logBytes: Int64(WriteAheadLog.headerSize) + Int64(recovered.committedFrameCount) * Int64(frameSize),
             fileNonce: nonce)
-        try WALSegment.write(segment, from: log, to: directory + "/" + segment.fileName, fileSystem: fileSystem)
+        try WALSegment.write(segment, from: log, to: directory + "/" + segment.fileName,
+                             permissions: try state.withLock { $0.view.file }.permissions(), fileSystem: fileSystem)
         // A shorter segment of this generation (written for an owner that gave up waiting)
         // holds nothing the new one does not.
         let prefix = "wal-\(WALSegment.padded(segment.first.number))-"

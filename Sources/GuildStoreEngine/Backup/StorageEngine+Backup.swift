@@ -66,6 +66,8 @@ extension StorageEngine {
                 try? fileSystem.remove(temporary)
             }
         }
+        // FILE-2: a backup holds the database's pages.
+        if let mode = try snapshot.view.file.permissions() { try file.setPermissions(mode) }
         let writer = try LZ4FrameWriter(file: file)
         try writer.write(header.encode())
         var manifest = [UInt64](repeating: 0, count: Int(pageCount))

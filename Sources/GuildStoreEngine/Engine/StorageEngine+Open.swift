@@ -66,7 +66,11 @@ extension StorageEngine {
                                                        mapReservation: configuration.mapReservation)
             } else {
                 walFile = try fileSystem.open(walPath, create: true)
-                if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
+                if !walExisted {
+                    // FILE-2: the log holds the database's pages.
+                    if let mode = try file.permissions() { try walFile.setPermissions(mode) }
+                    try fileSystem.syncDirectory(containing: walPath)
+                }
                 loaded = try load(path: path, file: file, fileBytes: fileBytes, walFile: walFile, pageSize: pageSize,
                                   mapReservation: configuration.mapReservation)
             }

@@ -69,6 +69,12 @@ extension StorageEngine {
                 throw error
             }
             try fileSystem.remove(temporary + "-wal")
+            // FILE-2: the vacuumed file keeps the database file's permission bits.
+            if let mode = try lockFile.permissions() {
+                let copy = try fileSystem.open(temporary, create: false)
+                defer { try? copy.close() }
+                try copy.setPermissions(mode)
+            }
             try fileSystem.rename(temporary, to: path)
             try fileSystem.syncDirectory(containing: path)
             try swapInDatabaseFile()

@@ -100,6 +100,12 @@ package protocol FileHandleIO: AnyObject, Sendable {
     /// Which file this handle has open: equal identities are the same file, whatever path
     /// opened them and whatever was renamed over that path since.
     func identity() throws -> FileIdentity
+    /// The file's permission bits (`st_mode & 0o777`); nil for a layer without any.
+    func permissions() throws -> UInt32?
+    /// Sets the file's permission bits (`fchmod`): a file made beside a database (its log, a
+    /// vacuumed or restored copy, a backup, an archived segment) holds its pages, so it takes
+    /// the database file's bits, whatever the process's umask (FILE-2).
+    func setPermissions(_ mode: UInt32) throws
     func close() throws
 }
 
@@ -158,6 +164,9 @@ extension FileHandleIO {
     package func lockReaders(_ mode: ReaderLockMode) throws -> Bool { true }
     package func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { true }
     package func readerLockHolders() -> [LockHolder] { [] }
+    /// Layers without a file system behind them have no permission bits.
+    package func permissions() throws -> UInt32? { nil }
+    package func setPermissions(_ mode: UInt32) throws {}
     package func lockOpeners(_ mode: ReaderLockMode) throws -> Bool { true }
     package func openerLockHolders() -> [LockHolder] { [] }
     package func lockReadersUnlessIntent() throws -> Bool { true }

@@ -168,6 +168,16 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
+    func permissions() throws -> UInt32? {
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw fileError("fstat", path: path, errno: errno) }
+        return UInt32(info.st_mode) & 0o777
+    }
+
+    func setPermissions(_ mode: UInt32) throws {
+        if fchmod(fd, mode_t(mode & 0o777)) != 0 { throw fileError("fchmod", path: path, errno: errno) }
+    }
+
     func mapReadOnly(length: Int) throws -> MappedRegion? {
         let pointer = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
         guard let pointer, pointer != MAP_FAILED else { throw fileError("mmap", path: path, errno: errno) }
