@@ -29,9 +29,16 @@ enum BackupRestore {
 
         let temporary = destination + ".restore"
         try fileSystem.remove(temporary)
+        // FILE-2: a restore over a database keeps the replaced file's permissions, from the
+        // temporary's creation on.
+        let replaced: FilePermissions? = try fileSystem.exists(destination) ? {
+            let existing = try fileSystem.openForReading(destination)
+            defer { try? existing.close() }
+            return try existing.permissions()
+        }() : nil
         var pagesWritten = 0
         do {
-            let file = try fileSystem.open(temporary, create: true)
+            let file = try fileSystem.open(temporary, createWith: replaced)
             defer { try? file.close() }
             let total = chain.reduce(0) { $0 + Int($1.header.pageCount) }
             var manifest: [UInt64] = []
@@ -95,12 +102,6 @@ enum BackupRestore {
             if let lock {
                 try ReaderLock.excludeOpeners(lock, doing: "restore")  // RO-4
                 try ReaderLock.excludeReaders(lock, doing: "restore")  // RO-1
-                // FILE-2: the restored file keeps the permission bits of the one it replaces.
-                if let mode = try lock.permissions() {
-                    let restored = try fileSystem.open(temporary, create: false)
-                    defer { try? restored.close() }
-                    try restored.setPermissions(mode)
-                }
             }
             try fileSystem.rename(temporary, to: destination)
             try fileSystem.syncDirectory(containing: destination)

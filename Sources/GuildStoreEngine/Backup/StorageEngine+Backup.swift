@@ -58,7 +58,7 @@ extension StorageEngine {
 
         let temporary = path + ".partial"
         try fileSystem.remove(temporary)
-        let file = try fileSystem.createForStreaming(temporary)
+        let file = try fileSystem.createForStreaming(temporary, with: try snapshot.view.file.permissions())  // FILE-2
         var finished = false
         defer {
             if !finished {
@@ -66,8 +66,6 @@ extension StorageEngine {
                 try? fileSystem.remove(temporary)
             }
         }
-        // FILE-2: a backup holds the database's pages.
-        if let mode = try snapshot.view.file.permissions() { try file.setPermissions(mode) }
         let writer = try LZ4FrameWriter(file: file)
         try writer.write(header.encode())
         var manifest = [UInt64](repeating: 0, count: Int(pageCount))

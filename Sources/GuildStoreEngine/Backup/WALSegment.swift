@@ -102,13 +102,12 @@ struct WALSegment: Equatable {
     /// Writes the log's first `logBytes` bytes (its header and whole commits) as a segment at
     /// `path`: to `PATH.partial`, synced, renamed, the directory synced (AR-1). It takes
     /// `permissions`, the database file's (FILE-2), when given.
-    static func write(_ segment: WALSegment, from log: any FileHandleIO, to path: String, permissions: UInt32?,
+    static func write(_ segment: WALSegment, from log: any FileHandleIO, to path: String, permissions: FilePermissions?,
                       fileSystem: any FileSystem) throws {
         let temporary = path + ".partial"
         try fileSystem.remove(temporary)
-        let file = try fileSystem.createForStreaming(temporary)
+        let file = try fileSystem.createForStreaming(temporary, with: permissions)
         do {
-            if let permissions { try file.setPermissions(permissions) }
             let writer = try LZ4FrameWriter(file: file)
             try writer.write(segment.encode())
             let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)

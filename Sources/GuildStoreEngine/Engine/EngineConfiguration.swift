@@ -76,6 +76,9 @@ public enum CheckpointMode: String, Sendable, CaseIterable {
     /// Continuous archiving (AR-1): the directory every generation of the log is copied into,
     /// as a WAL segment, before the log restarts over it; nil archives nothing.
     package var archiveDirectory: String?
+    /// The permissions a database created by this open takes (FILE-2: a vacuum's copy takes
+    /// the vacuumed file's); nil for the system's default.
+    package var newDatabasePermissions: FilePermissions?
     /// The identity a database created by this open takes (vacuum's copy keeps its source's,
     /// BK-3, and seals its pages with it, WALR-9); nil draws a random one.
     package var newDatabaseIdentity: DatabaseIdentity?

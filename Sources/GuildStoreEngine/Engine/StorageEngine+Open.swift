@@ -35,7 +35,8 @@ extension StorageEngine {
         if !fileSystem.exists(path) {
             guard configuration.createIfMissing && !configuration.readOnly else { throw GuildStoreError.databaseNotFound(path: path) }
             try createDatabase(at: path, pageSize: configuration.pageSize ?? PageFormat.defaultPageSize,
-                               identity: configuration.newDatabaseIdentity, fileSystem: fileSystem)
+                               identity: configuration.newDatabaseIdentity, permissions: configuration.newDatabasePermissions,
+                               fileSystem: fileSystem)
         }
         let (lockFile, file) = try openLocked(path, readOnly: configuration.readOnly, busyTimeout: configuration.busyTimeout,
                                               fileSystem: fileSystem)
@@ -65,12 +66,9 @@ extension StorageEngine {
                 (loaded, position) = try loadFollowing(path: path, file: file, log: log, pageSize: pageSize,
                                                        mapReservation: configuration.mapReservation)
             } else {
-                walFile = try fileSystem.open(walPath, create: true)
-                if !walExisted {
-                    // FILE-2: the log holds the database's pages.
-                    if let mode = try file.permissions() { try walFile.setPermissions(mode) }
-                    try fileSystem.syncDirectory(containing: walPath)
-                }
+                // FILE-2: the log holds the database's pages.
+                walFile = try fileSystem.open(walPath, createWith: try file.permissions())
+                if !walExisted { try fileSystem.syncDirectory(containing: walPath) }
                 loaded = try load(path: path, file: file, fileBytes: fileBytes, walFile: walFile, pageSize: pageSize,
                                   mapReservation: configuration.mapReservation)
             }
@@ -287,10 +285,11 @@ extension StorageEngine {
     /// syncs it, and renames it into place, so a crash never leaves a half-made database.
     /// `identity` is the new database's (BK-3; vacuum's copy keeps its source's), random
     /// when nil; its pages are sealed with it from the first (WALR-9).
-    static func createDatabase(at path: String, pageSize: Int, identity: DatabaseIdentity? = nil, fileSystem: any FileSystem) throws {
+    static func createDatabase(at path: String, pageSize: Int, identity: DatabaseIdentity? = nil, permissions: FilePermissions? = nil,
+                               fileSystem: any FileSystem) throws {
         let temporary = path + "-create"
         try fileSystem.remove(temporary)
-        let file = try fileSystem.open(temporary, create: true)
+        let file = try fileSystem.open(temporary, createWith: permissions)
         do {
             let header = DatabaseHeader(
                 version: DatabaseHeader.formatVersion, pageSize: pageSize, pageCount: 2, freeListHead: 0, freePageCount: 0, catalogRoot: 1,

@@ -69,14 +69,15 @@ extension StorageEngine {
                 throw error
             }
             try fileSystem.remove(temporary + "-wal")
-            // FILE-2: the vacuumed file keeps the database file's permission bits.
-            if let mode = try lockFile.permissions() {
-                let copy = try fileSystem.open(temporary, create: false)
-                defer { try? copy.close() }
-                try copy.setPermissions(mode)
-            }
             try fileSystem.rename(temporary, to: path)
-            try fileSystem.syncDirectory(containing: path)
+            do {
+                try fileSystem.syncDirectory(containing: path)
+            } catch {
+                // The file at the path is the copy now, which ignores this engine's log
+                // (WAL-7): a commit made through the old file would be lost at the next open.
+                poison("syncing the directory after the vacuumed file replaced the old one failed: \(error)")
+                throw error
+            }
             try swapInDatabaseFile()
             swapped = true  // the old descriptor, and the openers' byte with it, is closed
             try rebindLog()
@@ -92,6 +93,8 @@ extension StorageEngine {
         var copyConfiguration = EngineConfiguration(pageSize: pageSize, synchronous: .normal, checkpointThreshold: 4096, mapReservation: 0)
         // BK-3: the same database, however its pages moved; WALR-9: sealed with its identity.
         copyConfiguration.newDatabaseIdentity = state.withLock { $0.header.identity }
+        // FILE-2: the copy, and its log, are made with the vacuumed file's permissions.
+        copyConfiguration.newDatabasePermissions = try state.withLock { $0.lockFile }.permissions()
         let target = try StorageEngine.open(
             path: destination,
             configuration: copyConfiguration, fileSystem: fileSystem)

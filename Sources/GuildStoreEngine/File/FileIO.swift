@@ -27,6 +27,27 @@ package protocol FileSystem: Sendable {
     func rename(_ source: String, to destination: String) throws
     /// Makes a created, removed or renamed entry in the directory of `path` durable.
     func syncDirectory(containing path: String) throws
+    /// `open(path, create: true)`, where a file it creates takes `permissions` from its
+    /// creation on (FILE-2); an existing file is opened as it is.
+    func open(_ path: String, createWith permissions: FilePermissions?) throws -> any FileHandleIO
+    /// `createForStreaming(path)`, the file taking `permissions` from its creation on (FILE-2).
+    func createForStreaming(_ path: String, with permissions: FilePermissions?) throws -> any FileHandleIO
+}
+
+/// A file's permission bits and owners, as a file made from a database's pages takes them
+/// from the database file (FILE-2).
+///
+/// Invariant (FILE-2): a file the engine makes from a database's pages (its log, a backup, an
+/// archived segment, a vacuumed or restored copy, including the temporaries they are written
+/// to) is created with the database file's permission bits, so the umask can only narrow them,
+/// then given exactly those bits and, where the system lets it, the database file's group
+/// (and, run as root, its owner). Where the group cannot be given, the group bits are dropped:
+/// such a file is never readable by anyone the database file keeps out.
+package struct FilePermissions: Equatable, Sendable {
+    /// `st_mode & 0o777`.
+    package var mode: UInt32
+    package var owner: UInt32
+    package var group: UInt32
 }
 
 /// One open file.
@@ -100,12 +121,8 @@ package protocol FileHandleIO: AnyObject, Sendable {
     /// Which file this handle has open: equal identities are the same file, whatever path
     /// opened them and whatever was renamed over that path since.
     func identity() throws -> FileIdentity
-    /// The file's permission bits (`st_mode & 0o777`); nil for a layer without any.
-    func permissions() throws -> UInt32?
-    /// Sets the file's permission bits (`fchmod`): a file made beside a database (its log, a
-    /// vacuumed or restored copy, a backup, an archived segment) holds its pages, so it takes
-    /// the database file's bits, whatever the process's umask (FILE-2).
-    func setPermissions(_ mode: UInt32) throws
+    /// The file's permission bits and owners; nil for a layer without any (FILE-2).
+    func permissions() throws -> FilePermissions?
     func close() throws
 }
 
@@ -131,6 +148,15 @@ package enum ReaderLockMode: Sendable {
 }
 
 extension FileSystem {
+    /// Layers without permission bits create as they always do.
+    package func open(_ path: String, createWith permissions: FilePermissions?) throws -> any FileHandleIO {
+        try open(path, create: true)
+    }
+
+    package func createForStreaming(_ path: String, with permissions: FilePermissions?) throws -> any FileHandleIO {
+        try createForStreaming(path)
+    }
+
     /// Layers of one process (the tests' in-memory and fault-injecting ones) open the file as
     /// they open any.
     package func openForReading(_ path: String) throws -> any FileHandleIO {
@@ -165,8 +191,7 @@ extension FileHandleIO {
     package func lockCheckpointIntent(_ mode: ReaderLockMode) throws -> Bool { true }
     package func readerLockHolders() -> [LockHolder] { [] }
     /// Layers without a file system behind them have no permission bits.
-    package func permissions() throws -> UInt32? { nil }
-    package func setPermissions(_ mode: UInt32) throws {}
+    package func permissions() throws -> FilePermissions? { nil }
     package func lockOpeners(_ mode: ReaderLockMode) throws -> Bool { true }
     package func openerLockHolders() -> [LockHolder] { [] }
     package func lockReadersUnlessIntent() throws -> Bool { true }

@@ -23,9 +23,35 @@ package struct PosixFileSystem: FileSystem {
     }
 
     package func createForStreaming(_ path: String) throws -> any FileHandleIO {
-        let fd = gs_open_uncached(path, 0o644)
+        try createForStreaming(path, with: nil)
+    }
+
+    package func open(_ path: String, createWith permissions: FilePermissions?) throws -> any FileHandleIO {
+        guard let permissions else { return try open(path, create: true) }
+        let fd = retryingEINTR { Glibc.open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, mode_t(permissions.mode)) }
+        if fd < 0 && errno == EEXIST { return try open(path, create: false) }
         guard fd >= 0 else { throw fileError("open", path: path, errno: errno) }
+        Self.give(permissions, to: fd)
         return PosixFile(fd: fd, path: path)
+    }
+
+    package func createForStreaming(_ path: String, with permissions: FilePermissions?) throws -> any FileHandleIO {
+        let fd = gs_open_uncached(path, Int32(permissions?.mode ?? 0o644))
+        guard fd >= 0 else { throw fileError("open", path: path, errno: errno) }
+        if let permissions { Self.give(permissions, to: fd) }
+        return PosixFile(fd: fd, path: path)
+    }
+
+    /// FILE-2, after a creation with `permissions.mode` (which the umask may only have
+    /// narrowed): the database file's group (and owner, as root) where the system allows, the
+    /// group bits dropped where it does not, then exactly those bits. Best effort: a failure
+    /// leaves the file as created, never wider than the database file's bits.
+    private static func give(_ permissions: FilePermissions, to fd: Int32) {
+        _ = fchown(fd, geteuid() == 0 ? uid_t(permissions.owner) : uid_t.max, gid_t(permissions.group))
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return }
+        let mode = UInt32(info.st_gid) == permissions.group ? permissions.mode : permissions.mode & ~0o070
+        _ = fchmod(fd, mode_t(mode))
     }
 
     package func identity(of path: String) -> FileIdentity? {
@@ -168,14 +194,10 @@ final class PosixFile: FileHandleIO, @unchecked Sendable {
         return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
-    func permissions() throws -> UInt32? {
+    func permissions() throws -> FilePermissions? {
         var info = stat()
         if fstat(fd, &info) != 0 { throw fileError("fstat", path: path, errno: errno) }
-        return UInt32(info.st_mode) & 0o777
-    }
-
-    func setPermissions(_ mode: UInt32) throws {
-        if fchmod(fd, mode_t(mode & 0o777)) != 0 { throw fileError("fchmod", path: path, errno: errno) }
+        return FilePermissions(mode: UInt32(info.st_mode) & 0o777, owner: UInt32(info.st_uid), group: UInt32(info.st_gid))
     }
 
     func mapReadOnly(length: Int) throws -> MappedRegion? {
