@@ -47,6 +47,8 @@ struct ArchiveFollowerTests {
         defer { directory.remove() }
         let (path, archive) = (directory.file("bot.gsdb"), directory.file("archive"))
         let db = try Database.open(Self.ownerConfiguration(path))
+        // FILE-2: the archiver's files take these bits, which no umask makes of 0o644.
+        try FileManager.default.setAttributes([.posixPermissions: 0o660], ofItemAtPath: path)
         var model = DatabaseModel()
         var rng = SplitMix64(seed: 11)
         try await ArchiveTests.mixedCommit(db, &model, rng: &rng)
@@ -82,6 +84,10 @@ struct ArchiveFollowerTests {
         follower.cancel()
         try await follower.value
         try await reader.close()
+        for name in try FileManager.default.contentsOfDirectory(atPath: archive) where !name.hasPrefix(".") {
+            let mode = try FileManager.default.attributesOfItem(atPath: archive + "/" + name)[.posixPermissions] as? Int
+            #expect(mode.map { $0 & 0o777 } == 0o660, "\(name): the database file's bits (FILE-2)")
+        }
 
         var targets = Set<UInt64>([base, last])
         while targets.count < 50 { targets.insert(base + rng.next() % (last - base + 1)) }
