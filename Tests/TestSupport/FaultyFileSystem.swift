@@ -163,6 +163,7 @@ package final class FaultPlan: Sendable {
         var perPath: [String: FileCounters] = [:]
         var writeFaults: [ArmedFault] = []
         var syncFaults: [ArmedFault] = []
+        var directorySyncFaults: [ArmedFault] = []
         var budget: (remaining: Int, pathSuffix: String?)?
         var crashCountdown: Int?
         var crashMode = PowerLossMode.dropUnsynced
@@ -198,6 +199,13 @@ package final class FaultPlan: Sendable {
         state.withLock { $0.syncFaults.append(ArmedFault(remaining: n - 1, pathSuffix: pathSuffix, write: .error)) }
     }
 
+    /// Makes the `n`-th `syncDirectory` from now (1-based) whose path ends with `pathSuffix`
+    /// (any path when nil) throw `GuildStoreError.io(errno: EIO)`. Fires once.
+    package func failDirectorySync(_ n: Int = 1, pathSuffix: String? = nil) {
+        precondition(n >= 1)
+        state.withLock { $0.directorySyncFaults.append(ArmedFault(remaining: n - 1, pathSuffix: pathSuffix, write: .error)) }
+    }
+
     /// Simulates a disk with `bytes` bytes left: every write to a path ending with
     /// `pathSuffix` (any path when nil) spends its size from the budget (overwrites included,
     /// for predictability). A write larger than what is left writes the prefix that fits and
@@ -230,6 +238,7 @@ package final class FaultPlan: Sendable {
         state.withLock { s in
             s.writeFaults.removeAll()
             s.syncFaults.removeAll()
+            s.directorySyncFaults.removeAll()
             s.budget = nil
             s.crashCountdown = nil
         }
@@ -440,6 +449,7 @@ package final class FaultPlan: Sendable {
         s.totals.powerLosses += 1
         s.writeFaults.removeAll()
         s.syncFaults.removeAll()
+        s.directorySyncFaults.removeAll()
         s.budget = nil
         s.crashCountdown = nil
         s.crashMode = .dropUnsynced
@@ -542,7 +552,10 @@ package final class FaultPlan: Sendable {
     func directoryOperation(_ kind: Operation.Kind, _ operation: String, path: String, generation: Int, _ body: () throws -> Void) throws {
         try state.withLock { s in
             try Self.admit(&s, generation: generation, kind, operation, path)
-            if kind == .syncDirectory { s.totals.directorySyncs += 1 }
+            if kind == .syncDirectory {
+                s.totals.directorySyncs += 1
+                if Self.fire(&s.directorySyncFaults, path: path) != nil { throw Self.injectedError("fsync directory", path) }
+            }
             try body()
         }
     }
