@@ -130,9 +130,7 @@ package enum ReaderLock {
     /// have it open when one does. The byte is given back when `file` closes.
     static func excludeOpeners(_ file: any FileHandleIO, doing operation: String) throws {
         guard try file.lockOpeners(.exclusive) else {
-            let holders = file.openerLockHolders()
-            let who = holders.isEmpty ? "another process" : holders.map(\.description).joined(separator: ", ")
-            throw GuildStoreError.busy("\(operation) of \(file.path) needs its read-only openings closed; open in \(who); try again once they close")
+            throw GuildStoreError.busy("\(operation) of \(file.path) needs its read-only openings closed; open in \(who(file.openerLockHolders())); try again once they close")
         }
     }
 
@@ -141,9 +139,12 @@ package enum ReaderLock {
     /// one does. The caller gives the byte back (or closes `file`).
     static func excludeReaders(_ file: any FileHandleIO, doing operation: String) throws {
         guard try file.lockReaders(.exclusive) else {
-            let holders = file.readerLockHolders()
-            let who = holders.isEmpty ? "another process" : holders.map(\.description).joined(separator: ", ")
-            throw GuildStoreError.busy("\(operation) of \(file.path) waits for the snapshots of its read-only openings in \(who) to end; try again")
+            throw GuildStoreError.busy("\(operation) of \(file.path) waits for the snapshots of its read-only openings in \(who(file.readerLockHolders())) to end; try again")
         }
+    }
+
+    /// The processes a refusal names, or "another process" when none could be read.
+    private static func who(_ holders: [LockHolder]) -> String {
+        holders.isEmpty ? "another process" : holders.map(\.description).joined(separator: ", ")
     }
 }
